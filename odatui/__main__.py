@@ -1,0 +1,3 @@
+from odatui.cli import main
+
+raise SystemExit(main())
