@@ -1,0 +1,371 @@
+"""The rollout's answers: `[okta]`, `[ws1]`, `[rollout]` from TOML, with `ODATUI_<TABLE>__<FIELD>` env overrides.
+
+Values may be empty while the wizard is still collecting them; `Config.missing(...)` names what a command still
+needs. Every rule gives one message per field that names the fix. Secrets are never part of this model.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from odatui.errors import ConfigError
+
+WS1_TOKEN_URLS = {
+    "na": "https://na.uemauth.workspaceone.com/connect/token",
+    "emea": "https://emea.uemauth.workspaceone.com/connect/token",
+    "apac": "https://apac.uemauth.workspaceone.com/connect/token",
+    "uat": "https://uat.uemauth.workspaceone.com/connect/token",
+}
+MACOS_FLOORS = (13, 14, 15, 26)
+CLIENT_ID_RE = re.compile(r"^0oa[0-9A-Za-z]{17}$")
+# Keys that look like secrets: refused in the file so nobody is tempted to keep a token next to the answers.
+SECRET_KEYS = {"api_token", "private_key", "password", "tenant_code", "client_secret", "token", "secret"}
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _https_origin(value: str, *, what: str) -> tuple[str, str]:
+    """Normalise a pasted URL to `https://host[:port]`; returns (origin, hostname)."""
+    raw = value.strip()
+    if "://" not in raw:
+        raw = "https://" + raw
+    parts = urlsplit(raw)
+    if parts.scheme.lower() != "https":
+        raise ValueError(f"{what} must use https (got {parts.scheme}://); use https://{parts.netloc or '…'}")
+    if parts.username or parts.password:
+        raise ValueError(f"{what} must not contain a user name or password; give just https://host")
+    host = (parts.hostname or "").lower()
+    if not host or not re.fullmatch(r"[a-z0-9.\-]+|\[?[0-9a-f:]+\]?", host) or ".." in host:
+        raise ValueError(f"{what} has no valid host name (got {value!r}); give it like https://host.example.com")
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"{what} has an invalid port (got {value!r})") from None
+    origin = f"https://{host}" + (f":{port}" if port and port != 443 else "")
+    return origin, host
+
+
+def _nonblank(value: str, what: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError(f"{what} must not be empty")
+    return value
+
+
+class _Table(BaseModel):
+    # Unknown keys in the file are caught earlier with a "did you mean" message; env secrets are ignored here.
+    model_config = ConfigDict(extra="ignore", validate_assignment=True, str_strip_whitespace=True)
+
+
+class OktaConfig(_Table):
+    org_url: str = ""
+    auth: Literal["api_token", "service_app", "none"] = "api_token"
+    service_app_client_id: str = ""
+    client_id: str = ""
+    app_label: str = "Platform Single Sign-On for macOS"
+    app_id: str = ""
+    groups: list[str] = []
+    ca_bundle: str = ""
+
+    @field_validator("org_url")
+    @classmethod
+    def _org_url(cls, v: str) -> str:
+        if not v:
+            return v
+        origin, host = _https_origin(v, what="Okta org URL")
+        m = re.fullmatch(r"([a-z0-9\-]+)-admin\.((?:okta|oktapreview|okta-emea|okta-gov|okta\.mil)[a-z.\-]*)", host)
+        if m:
+            raise ValueError(f"that is the Admin Console host; use https://{m.group(1)}.{m.group(2)}")
+        return origin
+
+    @field_validator("client_id", "service_app_client_id")
+    @classmethod
+    def _client_id(cls, v: str) -> str:
+        if v and not CLIENT_ID_RE.match(v):
+            raise ValueError(
+                f"{v!r} is not an Okta client ID: it is '0oa' followed by 17 letters or digits "
+                "(copy it from the app's Sign On tab)"
+            )
+        return v
+
+    @field_validator("app_label")
+    @classmethod
+    def _label(cls, v: str) -> str:
+        return _nonblank(v, "app label")
+
+    @field_validator("groups")
+    @classmethod
+    def _groups(cls, v: list[str]) -> list[str]:
+        cleaned = [g.strip() for g in v]
+        if any(not g for g in cleaned):
+            raise ValueError("Okta group names must not be empty; remove the blank entry")
+        return list(dict.fromkeys(cleaned))
+
+    @field_validator("ca_bundle")
+    @classmethod
+    def _ca(cls, v: str) -> str:
+        return _ca_bundle(v)
+
+    @property
+    def host(self) -> str:
+        return self.org_url.removeprefix("https://")
+
+    @model_validator(mode="after")
+    def _cross(self) -> OktaConfig:
+        _loopback_needs_ca(self.org_url, self.ca_bundle, "okta")
+        return self
+
+
+class Ws1Config(_Table):
+    api_url: str = ""
+    auth: Literal["basic", "oauth"] = "basic"
+    username: str = ""
+    oauth_client_id: str = ""
+    oauth_region: Literal["na", "emea", "apac", "uat"] = "na"
+    oauth_token_url: str = ""
+    group_id: str = ""
+    smart_group: str = ""
+    ca_bundle: str = ""
+
+    @field_validator("api_url")
+    @classmethod
+    def _api_url(cls, v: str) -> str:
+        if not v:
+            return v
+        origin, host = _https_origin(v, what="Workspace ONE API URL")
+        m = re.match(r"^cn(\d+)\.(.+)$", host)
+        if m:
+            raise ValueError(
+                f"{host} is the console host; the REST API lives on the matching API host: use https://as{m.group(1)}.{m.group(2)}"
+            )
+        return origin
+
+    @field_validator("oauth_token_url")
+    @classmethod
+    def _token_url(cls, v: str) -> str:
+        if not v:
+            return v
+        origin, _ = _https_origin(v, what="OAuth token URL")
+        path = urlsplit(v.strip() if "://" in v else "https://" + v.strip()).path.rstrip("/")
+        # A trailing slash makes the token service answer 404 (reference ws1.md §1.3), so it is dropped.
+        return origin + (path or "/connect/token")
+
+    @field_validator("group_id", "smart_group", "username")
+    @classmethod
+    def _trim(cls, v: str) -> str:
+        return v.strip()
+
+    @field_validator("ca_bundle")
+    @classmethod
+    def _ca(cls, v: str) -> str:
+        return _ca_bundle(v)
+
+    @property
+    def token_url(self) -> str:
+        return self.oauth_token_url or WS1_TOKEN_URLS[self.oauth_region]
+
+    @model_validator(mode="after")
+    def _cross(self) -> Ws1Config:
+        _loopback_needs_ca(self.api_url, self.ca_bundle, "ws1")
+        return self
+
+
+class RolloutConfig(_Table):
+    package: str = ""
+    macos_min: int = 14
+    profile_name: str = "Okta Platform SSO"
+    user_principal_name: str = ""
+    export_dir: str = ""
+
+    @field_validator("package")
+    @classmethod
+    def _package(cls, v: str) -> str:
+        if not v:
+            return v
+        path = Path(v).expanduser()
+        if not path.is_file():
+            raise ValueError(f"no file at {path}; download the Okta Verify .pkg and give its path")
+        if not os.access(path, os.R_OK):
+            raise ValueError(f"{path} is not readable by this user; fix its permissions (chmod o+r) or copy it")
+        return str(path)
+
+    @field_validator("macos_min", mode="before")
+    @classmethod
+    def _floor(cls, v: Any) -> int:
+        try:
+            n = int(str(v).strip())
+        except ValueError:
+            raise ValueError(f"macOS floor must be one of 13, 14, 15, 26 (got {v!r})") from None
+        if n not in MACOS_FLOORS:
+            raise ValueError(f"macOS floor must be one of 13, 14, 15, 26 (got {n})")
+        return n
+
+    @field_validator("profile_name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        return _nonblank(v, "profile name")
+
+
+def _ca_bundle(v: str) -> str:
+    if not v:
+        return v
+    path = Path(v).expanduser()
+    if not path.is_file():
+        raise ValueError(f"no CA bundle at {path}; give the PEM file of your proxy's or sandbox's CA")
+    try:
+        head = path.read_bytes()[:65536]
+    except OSError as exc:
+        raise ValueError(f"cannot read the CA bundle {path}: {exc.strerror}") from None
+    if b"-----BEGIN CERTIFICATE-----" not in head:
+        raise ValueError(f"{path} holds no PEM certificate (-----BEGIN CERTIFICATE-----)")
+    return str(path)
+
+
+def _loopback_needs_ca(url: str, ca_bundle: str, table: str) -> None:
+    if url and is_loopback(urlsplit(url).hostname or "") and not ca_bundle:
+        raise ValueError(
+            f"{url} is a loopback address, used only by the sandbox: set {table}.ca_bundle to the CA file it printed"
+        )
+
+
+class Config(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ODATUI_", env_nested_delimiter="__", env_ignore_empty=True, extra="ignore",
+        validate_assignment=True,
+    )
+    okta: OktaConfig = OktaConfig()
+    ws1: Ws1Config = Ws1Config()
+    rollout: RolloutConfig = RolloutConfig()
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings):
+        # The file's values come in as init kwargs; the environment overrides them (unattended runs, CI).
+        return env_settings, init_settings
+
+    def missing(self, *fields: str) -> list[str]:
+        """Dotted names from `fields` whose value is still empty."""
+        out = []
+        for dotted in fields:
+            table, name = dotted.split(".")
+            if getattr(getattr(self, table), name) in ("", [], None):
+                out.append(dotted)
+        return out
+
+    def target_key(self) -> str:
+        """One run state per target: Okta org host + WS1 organization group."""
+        okta = self.okta.host or "no-okta"
+        group = self.ws1.group_id or "no-ws1"
+        return re.sub(r"[^A-Za-z0-9.\-]+", "_", f"{okta}__{group}")
+
+    def to_toml_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+_KNOWN = {"okta": set(OktaConfig.model_fields), "ws1": set(Ws1Config.model_fields), "rollout": set(RolloutConfig.model_fields)}
+
+
+def _check_shape(data: dict[str, Any], source: str) -> None:
+    import difflib
+
+    for key, table in data.items():
+        if key not in _KNOWN:
+            guess = difflib.get_close_matches(key, _KNOWN, n=1)
+            raise ConfigError(
+                f"{source}: unknown table [{key}]",
+                hint=f"did you mean [{guess[0]}]?" if guess else "the tables are [okta], [ws1] and [rollout]",
+            )
+        if not isinstance(table, dict):
+            raise ConfigError(f"{source}: {key} must be a table ([{key}]), not a single value")
+        for field in table:
+            if field in SECRET_KEYS:
+                raise ConfigError(
+                    f"{source}: {key}.{field} is a secret and never belongs in the config file",
+                    hint=f"remove it and run `odatui secrets set {key}.{field}` (or set ODATUI_{key.upper()}__{field.upper()})",
+                )
+            if field not in _KNOWN[key]:
+                guess = difflib.get_close_matches(field, _KNOWN[key], n=1)
+                raise ConfigError(
+                    f"{source}: unknown key {key}.{field}",
+                    hint=f"did you mean {key}.{guess[0]}?" if guess else f"see assets/odatui.example.toml for the [{key}] keys",
+                )
+
+
+def format_validation_error(exc: ValidationError, source: str) -> ConfigError:
+    """One readable line per bad field: `okta.org_url: that is the Admin Console host; use …`."""
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"] if not isinstance(p, int))
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "literal_error":
+            msg = f"must be one of {err['ctx']['expected']} (got {err.get('input')!r})"
+        elif err["type"] in ("int_parsing", "int_type"):
+            msg = f"must be a whole number (got {err.get('input')!r})"
+        elif err["type"] in ("string_type", "list_type"):
+            msg = f"has the wrong type: {err['msg'].lower()} (got {err.get('input')!r})"
+        env = "ODATUI_" + loc.upper().replace(".", "__")
+        if loc and os.environ.get(env):
+            msg += f" (from the environment variable {env})"
+        lines.append(f"{loc}: {msg}" if loc else msg)
+    first, rest = lines[0], lines[1:]
+    return ConfigError(f"{source}: {first}" + "".join(f"\n  {line}" for line in rest))
+
+
+def parse_config(data: dict[str, Any], source: str = "config") -> Config:
+    _check_shape(data, source)
+    try:
+        return Config(**data)
+    except ValidationError as exc:
+        raise format_validation_error(exc, source) from None
+
+
+def load_config(path: Path | None = None, *, must_exist: bool = False) -> Config:
+    """Read the TOML at `path` (default location when None), apply env overrides, validate."""
+    from odatui.paths import default_config_path
+
+    path = Path(path).expanduser() if path else default_config_path()
+    data: dict[str, Any] = {}
+    if path.exists():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML ({exc})", hint="fix the line it names, or start from assets/odatui.example.toml") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    elif must_exist:
+        raise ConfigError(f"no config file at {path}", hint="run `odatui` to create one, or pass --config FILE")
+    return parse_config(data, source=str(path))
+
+
+def save_config(config: Config, path: Path | None = None) -> Path:
+    """Write the answers file (no secrets: the model has none) atomically, readable by the owner only."""
+    import tomli_w
+
+    from odatui.paths import default_config_path
+
+    path = Path(path).expanduser() if path else default_config_path()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(b"# odatui answers file: re-run unattended with `odatui apply --config THIS_FILE`. No secrets here.\n")
+        tomli_w.dump(config.to_toml_dict(), fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    return path

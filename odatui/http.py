@@ -1,0 +1,162 @@
+"""One factory for every HTTP client odatui uses, and one retry policy.
+
+TLS verification is always on; `ca_bundle` adds a corporate (TLS-inspecting proxy) or sandbox CA. Retries are
+for idempotent requests only, with exponential backoff and jitter, honouring `Retry-After` and Okta's
+`X-Rate-Limit-Reset`. Non-idempotent requests (POST create, upload) are never re-sent blindly: the caller looks
+before it sends again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import random
+import ssl
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from odatui import __version__
+from odatui.errors import StepError
+from odatui.log import get_logger
+
+log = get_logger("http")
+
+USER_AGENT = f"odatui/{__version__} (+Okta Platform SSO on Workspace ONE)"
+API_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+# Uploads: a GB package over a slow link; the write timeout is per chunk, not for the whole body.
+UPLOAD_TIMEOUT = httpx.Timeout(connect=10.0, read=600.0, write=120.0, pool=30.0)
+IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+
+
+def ssl_context(ca_bundle: str | None = None) -> ssl.SSLContext:
+    ctx = ssl.create_default_context()
+    if ca_bundle:
+        ctx.load_verify_locations(cafile=ca_bundle)
+    return ctx
+
+
+def make_client(
+    base_url: str,
+    *,
+    ca_bundle: str | None = None,
+    timeout: httpx.Timeout = API_TIMEOUT,
+    headers: dict[str, str] | None = None,
+    max_connections: int = 10,
+    event_hooks: dict[str, list[Callable[..., Any]]] | None = None,
+) -> httpx.AsyncClient:
+    """An AsyncClient with verification on, odatui's User-Agent and sane timeouts."""
+    return httpx.AsyncClient(
+        base_url=base_url,
+        verify=ssl_context(ca_bundle or None),
+        timeout=timeout,
+        headers={"User-Agent": USER_AGENT, **(headers or {})},
+        limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+        follow_redirects=False,
+        event_hooks=event_hooks,
+    )
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 5
+    base: float = 0.5
+    cap: float = 30.0
+    max_wait: float = 65.0  # Okta's rate-limit windows are one minute
+
+    def backoff(self, attempt: int) -> float:
+        """Full-jitter exponential backoff for attempt 1, 2, …"""
+        return random.uniform(0, min(self.cap, self.base * 2 ** (attempt - 1)))
+
+    def wait_for(self, response: httpx.Response | None, attempt: int) -> float:
+        if response is not None:
+            hinted = server_wait(response)
+            if hinted is not None:
+                return min(self.max_wait, hinted)
+        return self.backoff(attempt)
+
+
+def server_wait(response: httpx.Response) -> float | None:
+    """Seconds the server asked us to wait: Retry-After (seconds or date), or X-Rate-Limit-Reset (epoch)."""
+    retry_after = response.headers.get("Retry-After")
+    if retry_after:
+        try:
+            return max(0.0, float(retry_after))
+        except ValueError:
+            try:
+                when = email.utils.parsedate_to_datetime(retry_after).timestamp()
+                return max(0.0, when - time.time())
+            except (TypeError, ValueError):
+                pass
+    reset = response.headers.get("X-Rate-Limit-Reset")
+    if response.status_code == 429 and reset:
+        try:
+            return max(0.0, float(reset) - time.time()) + random.uniform(0, 0.25)
+        except ValueError:
+            pass
+    return None
+
+
+def describe_transport_error(exc: Exception, url: str) -> StepError:
+    """Turn a connection/TLS/timeout failure into a sentence an admin can act on."""
+    text = str(exc) or type(exc).__name__
+    if isinstance(exc, httpx.ConnectError) and ("CERTIFICATE_VERIFY_FAILED" in text or "certificate" in text.lower()):
+        return StepError(
+            f"TLS certificate of {url} is not trusted ({text.split(':')[-1].strip() or 'verify failed'})",
+            hint="if a TLS-inspecting proxy sits in between, set ca_bundle to its CA certificate (PEM); "
+            "never turn verification off",
+        )
+    if isinstance(exc, httpx.TimeoutException):
+        return StepError(f"{url} did not answer in time ({type(exc).__name__})",
+                         hint="check the network or proxy; odatui retries idempotent calls by itself", retryable=True)
+    if isinstance(exc, httpx.ConnectError):
+        return StepError(f"cannot connect to {url}: {text}", hint="check the host name, DNS and proxy settings",
+                         retryable=True)
+    return StepError(f"connection to {url} failed: {text}", retryable=True)
+
+
+async def send(
+    client: httpx.AsyncClient,
+    method: str,
+    url: str,
+    *,
+    policy: RetryPolicy = RetryPolicy(),
+    retry: bool | None = None,
+    on_retry: Callable[[str], Awaitable[None] | None] | None = None,
+    **kwargs: Any,
+) -> httpx.Response:
+    """Send with the retry policy. `retry=None` retries only idempotent methods; retries 429/5xx/network errors.
+
+    Returns the last response (the caller turns error statuses into its own exception type).
+    """
+    method = method.upper()
+    may_retry = (method in IDEMPOTENT) if retry is None else retry
+    attempt = 0
+    while True:
+        attempt += 1
+        response: httpx.Response | None = None
+        try:
+            response = await client.request(method, url, **kwargs)
+            if response.status_code not in RETRY_STATUS:
+                return response
+            # 429 on any method is safe to resend: the server refused it without doing anything.
+            retry_this = may_retry or response.status_code == 429
+            reason = f"HTTP {response.status_code}"
+        except httpx.TransportError as exc:
+            err = describe_transport_error(exc, str(client.base_url.join(url)))
+            if not (may_retry and err.retryable) or attempt >= policy.attempts:
+                raise err from None
+            retry_this, reason = True, type(exc).__name__
+        if not retry_this or attempt >= policy.attempts:
+            return response  # type: ignore[return-value]
+        wait = policy.wait_for(response, attempt)
+        log.info("%s %s: %s, retry %d/%d in %.1fs", method, url, reason, attempt, policy.attempts - 1, wait)
+        if on_retry is not None:
+            result = on_retry(f"{reason}; retrying in {wait:.0f}s")
+            if asyncio.iscoroutine(result):
+                await result
+        await asyncio.sleep(wait)

@@ -1,0 +1,160 @@
+"""Run state: one JSON file per target (Okta org + WS1 organization group) in the user state dir.
+
+Written atomically (temp file, fsync, rename) after every step transition, so a killed process leaves either
+the old or the new file, never half of one. A lock file keeps two odatui processes off one target.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from odatui.errors import StateError
+
+SCHEMA_VERSION = 1
+
+# Step statuses, in the order a step moves through them.
+PENDING, RUNNING, SUCCEEDED, FAILED, NEEDS_ACTION, SKIPPED, CANCELLED = (
+    "pending", "running", "succeeded", "failed", "needs-action", "skipped", "cancelled",
+)
+
+
+@dataclass
+class StepRecord:
+    status: str = PENDING
+    started: float | None = None
+    finished: float | None = None
+    attempts: int = 0
+    last_error: str | None = None
+    hint: str | None = None
+    retryable: bool | None = None
+    summary: str | None = None
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RunState:
+    target: str
+    steps: dict[str, StepRecord] = field(default_factory=dict)
+    updated: float | None = None
+    notes: list[str] = field(default_factory=list)  # e.g. "previous state was unreadable; kept as …"
+
+    def step(self, step_id: str) -> StepRecord:
+        return self.steps.setdefault(step_id, StepRecord())
+
+    def outputs(self) -> dict[str, dict[str, Any]]:
+        return {sid: rec.outputs for sid, rec in self.steps.items() if rec.status == SUCCEEDED}
+
+    def failed(self) -> list[str]:
+        return [sid for sid, rec in self.steps.items() if rec.status in (FAILED, NEEDS_ACTION, CANCELLED)]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"schema": SCHEMA_VERSION, "target": self.target, "updated": self.updated,
+                "steps": {k: asdict(v) for k, v in self.steps.items()}}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RunState:
+        steps = {k: StepRecord(**v) for k, v in data.get("steps", {}).items()}
+        return cls(target=data["target"], steps=steps, updated=data.get("updated"))
+
+
+class StateStore:
+    """The state file of one target, with its lock. Use as a context manager to hold the lock."""
+
+    def __init__(self, target: str, directory: Path | None = None) -> None:
+        from odatui.paths import state_dir
+
+        self.target = target
+        self.directory = directory or state_dir() / "runs"
+        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.path = self.directory / f"{target}.json"
+        self.lock_path = self.directory / f"{target}.lock"
+        self._lock_fd: int | None = None
+
+    # --- lock ---
+    def acquire(self) -> None:
+        import fcntl
+
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 64).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise StateError(
+                f"another odatui (pid {holder}) is working on this target ({self.target})",
+                hint="wait for it to finish or stop it; two runs on one tenant could create duplicates",
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self._lock_fd = fd
+
+    def release(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # closing drops the flock
+            self._lock_fd = None
+
+    def __enter__(self) -> StateStore:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    # --- read / write ---
+    def load(self) -> RunState:
+        """The saved state, or a fresh one. An unreadable or newer file is kept aside, never overwritten."""
+        try:
+            raw = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return RunState(self.target)
+        except OSError as exc:
+            raise StateError(f"cannot read the run state {self.path}: {exc.strerror}") from None
+        reason = None
+        try:
+            data = json.loads(raw)
+            if not isinstance(data, dict) or "schema" not in data:
+                reason = "it is not an odatui state file"
+            elif data["schema"] > SCHEMA_VERSION:
+                reason = f"it was written by a newer odatui (schema {data['schema']})"
+            else:
+                return RunState.from_json(data)
+        except (ValueError, TypeError, KeyError) as exc:
+            reason = f"it is damaged ({type(exc).__name__})"
+        aside = self.path.with_name(f"{self.path.stem}.unreadable-{int(time.time())}.json")
+        os.replace(self.path, aside)
+        state = RunState(self.target)
+        state.notes.append(f"The previous run state could not be used because {reason}; it was kept as {aside}.")
+        return state
+
+    def save(self, state: RunState) -> None:
+        state.updated = time.time()
+        data = json.dumps(state.to_json(), indent=2, sort_keys=True).encode()
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, self.path)
+            dir_fd = os.open(self.directory, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            hint = "free some disk space" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else None
+            raise StateError(f"cannot write the run state {self.path}: {exc.strerror}; the previous state is intact",
+                             hint=hint) from None

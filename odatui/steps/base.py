@@ -1,0 +1,125 @@
+"""The step contract. A step looks at the live tenant (`inspect`) and then changes it (`apply`).
+
+Steps pass data only through their outputs, which the engine persists in the run state: `okta.app` outputs the
+client ID that `ws1.profile` reads from `ctx.outputs["okta.app"]`. Steps talk to the tenant through the clients
+that the context builds (never httpx directly) and report progress through the `progress` callback.
+"""
+
+from __future__ import annotations
+
+import enum
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from odatui.config import Config
+    from odatui.okta.client import OktaClient
+    from odatui.secrets import SecretStore
+    from odatui.ws1.client import Ws1Client
+
+
+class ChangeKind(str, enum.Enum):
+    CREATE = "create"
+    UPDATE = "update"
+    NONE = "none"
+    NEEDS_ACTION = "needs-action"
+
+
+@dataclass(frozen=True)
+class Change:
+    kind: ChangeKind
+    summary: str  # one line for the plan table and the step pane
+    details: tuple[str, ...] = ()
+    # When kind is NONE: the outputs of what already exists, so the engine can skip `apply` and still feed
+    # downstream steps (resume after a crash adopts instead of duplicating).
+    outputs: Mapping[str, Any] = field(default_factory=dict)
+    # When kind is NEEDS_ACTION: exactly what the admin must do.
+    action: str = ""
+
+
+class Progress:
+    """Callback handed to `apply`. Cheap to call often: the engine coalesces what it forwards."""
+
+    def __init__(self, emit: Callable[..., None] | None = None) -> None:
+        self._emit = emit
+
+    def __call__(self, fraction: float | None, message: str = "", **extra: Any) -> None:
+        if self._emit is not None:
+            self._emit(fraction, message, **extra)
+
+    def log(self, message: str, level: str = "info") -> None:
+        if self._emit is not None:
+            self._emit(None, message, _log=level)
+
+
+class Context:
+    """What a step may use: the config, secrets, earlier outputs and lazily built API clients."""
+
+    def __init__(
+        self,
+        config: Config,
+        secrets: SecretStore,
+        outputs: Mapping[str, Mapping[str, Any]] | None = None,
+        *,
+        client_factory: Callable[[str, Context], Any] | None = None,
+    ) -> None:
+        self.config = config
+        self.secrets = secrets
+        self.outputs: dict[str, dict[str, Any]] = {k: dict(v) for k, v in (outputs or {}).items()}
+        self._clients: dict[str, Any] = {}
+        self._client_factory = client_factory
+
+    def output(self, step_id: str, key: str) -> Any:
+        try:
+            return self.outputs[step_id][key]
+        except KeyError:
+            from odatui.errors import StepError
+
+            raise StepError(f"{step_id} has not produced {key!r} yet", hint=f"run {step_id} first") from None
+
+    def _client(self, kind: str) -> Any:
+        if kind not in self._clients:
+            if self._client_factory is not None:
+                self._clients[kind] = self._client_factory(kind, self)
+            elif kind == "okta":
+                from odatui.okta.client import OktaClient
+
+                self._clients[kind] = OktaClient.from_config(self.config.okta, self.secrets)
+            else:
+                from odatui.ws1.client import Ws1Client
+
+                self._clients[kind] = Ws1Client.from_config(self.config.ws1, self.secrets)
+        return self._clients[kind]
+
+    def okta(self) -> OktaClient:
+        return self._client("okta")
+
+    def ws1(self) -> Ws1Client:
+        return self._client("ws1")
+
+    async def aclose(self) -> None:
+        for client in self._clients.values():
+            close = getattr(client, "aclose", None)
+            if close is not None:
+                await close()
+        self._clients.clear()
+
+
+class Step(ABC):
+    id: ClassVar[str]
+    title: ClassVar[str]
+    needs: ClassVar[tuple[str, ...]] = ()
+
+    def applies(self, config: Config) -> bool:
+        """False when this step has nothing to do for this config (the engine marks it skipped)."""
+        return True
+
+    @abstractmethod
+    async def inspect(self, ctx: Context) -> Change:
+        """Look at the live tenant and say what `apply` would do. Must not change anything."""
+
+    @abstractmethod
+    async def apply(self, ctx: Context, progress: Progress) -> dict[str, Any]:
+        """Make the change; return the outputs (ids created or adopted). Raise StepError / NeedsAction."""
