@@ -227,13 +227,13 @@ class SecretStore:
 
         return self._call(remove)
 
-    def status(self, target: str = "") -> dict[str, str]:
+    def status_for(self, config: Any) -> dict[str, str]:
         """Where each secret would come from: 'env', 'keychain' or 'missing' (values never returned)."""
         out = {}
         for name, (env, _) in SECRETS.items():
             if os.environ.get(env):
                 out[name] = "env"
-            elif self.use_keychain and self.probe().ok and self.get(name, target):
+            elif self.use_keychain and self.probe().ok and self.get(name, target_for(name, config)):
                 out[name] = "keychain"
             else:
                 out[name] = "missing"

@@ -1,0 +1,144 @@
+"""`odatui` command line. Parsing only: each command's body lives in the module that owns it, imported lazily
+so `odatui --help` and `--version` never load Textual, httpx or pydantic.
+
+Exit codes: 0 done · 1 a step failed · 2 bad usage or config · 3 a step needs the admin · 4 secrets unavailable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from odatui import __version__
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NEEDS_ACTION, EXIT_SECRETS = 0, 1, 2, 3, 4
+
+# command → "module:function"; each function takes the parsed args and returns an exit code.
+HANDLERS = {
+    "wizard": "odatui.tui.launch:run_wizard",
+    "demo": "odatui.tui.launch:run_demo",
+    "serve": "odatui.tui.launch:run_serve",
+    "plan": "odatui.runner:cmd_plan",
+    "apply": "odatui.runner:cmd_apply",
+    "retry": "odatui.runner:cmd_retry",
+    "status": "odatui.runner:cmd_status",
+    "bundle": "odatui.bundle:cmd_bundle",
+    "export": "odatui.export:cmd_export",
+    "sandbox": "odatui.sandbox.cli:cmd_sandbox",
+    "secrets": "odatui.secrets_cli:cmd_secrets",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line and exit 2, as for every other bad input
+        self.exit(EXIT_USAGE, f"odatui: {message}\n  → see `{self.prog} --help`\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    # --config is accepted before or after the command; SUPPRESS keeps the subcommand from resetting it to None.
+    common = _Parser(add_help=False)
+    common.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS,
+                        help="config (answers) file; default: the user config dir")
+
+    parser = _Parser(
+        prog="odatui",
+        description="Roll out Okta Desktop Password Sync (Platform SSO) on Macs managed by Workspace ONE UEM.",
+        epilog="Exit codes: 0 done, 1 a step failed, 2 bad usage or config, 3 a step needs your action, "
+        "4 secrets unavailable. Run without a command for the wizard.",
+        parents=[common],
+    )
+    parser.set_defaults(config=None)
+    parser.add_argument("--version", action="version", version=f"odatui {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    demo = sub.add_parser("demo", parents=[common], help="the wizard against the embedded sandbox (no tenant needed)")
+    demo.add_argument("--unattended", action="store_true", help="run the whole plan headless, progress as lines")
+
+    sub.add_parser("plan", parents=[common], help="show what each step would do; changes nothing")
+
+    apply = sub.add_parser("apply", parents=[common], help="run the plan unattended")
+    apply.add_argument("--only", nargs="+", metavar="ID", help="run only these steps (e.g. ws1.profile)")
+    apply.add_argument("--from", dest="from_step", metavar="ID", help="start at this step and run what follows it")
+    apply.add_argument("--yes", action="store_true", help="don't ask for confirmation")
+
+    sub.add_parser("retry", parents=[common], help="re-run the steps that failed last time")
+
+    status = sub.add_parser("status", parents=[common], help="last run per step, and rollout status")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+
+    export = sub.add_parser("export", parents=[common], help="write .mobileconfig files for any MDM")
+    export.add_argument("--out", required=True, metavar="DIR", help="folder to write into")
+    export.add_argument("--sign-cert", metavar="PEM", help="sign the profiles with this certificate (PEM)")
+    export.add_argument("--sign-key", metavar="PEM", help="private key of --sign-cert (PEM)")
+
+    sandbox = sub.add_parser("sandbox", help="run the Okta and Workspace ONE emulators in the foreground")
+    sandbox.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free port)")
+    sandbox.add_argument("--latency-ms", type=int, default=0, metavar="N", help="added latency per request")
+    sandbox.add_argument("--fault-rate", type=float, default=0.0, metavar="P", help="probability of an injected fault")
+    sandbox.add_argument("--seed", type=int, default=0, metavar="N", help="seed for faults and the fleet")
+    sandbox.add_argument("--devices", type=int, default=36, metavar="N", help="enrolled Macs to simulate")
+    sandbox.add_argument("--psso-app", choices=["absent", "present"], default="present",
+                         help="whether the Okta PSSO app exists at start")
+    sandbox.add_argument("--write-config", metavar="FILE", help="write a config that points at the sandbox")
+
+    secrets = sub.add_parser("secrets", parents=[common], help="manage keychain entries")
+    secrets.add_argument("action", choices=["set", "delete", "status"])
+    secrets.add_argument("name", nargs="?", help="okta.api_token, okta.private_key, ws1.password, "
+                         "ws1.tenant_code or ws1.client_secret")
+    secrets.add_argument("--from-file", metavar="FILE", help="(set) read the value from a file, e.g. a PEM key")
+
+    serve = sub.add_parser("serve", parents=[common], help="the wizard in a browser (textual-serve), on 127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--host", default="127.0.0.1", help=argparse.SUPPRESS)
+
+    bundle = sub.add_parser("bundle", parents=[common], help="support bundle: redacted config, state, logs, versions")
+    bundle.add_argument("--out", required=True, metavar="FILE", help="zip file to write")
+    return parser
+
+
+def _handler(command: str):
+    module_name, func = HANDLERS[command].split(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.startswith("odatui"):
+            return None
+        raise
+    return getattr(module, func, None)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    command = args.command or "wizard"
+    from odatui.errors import OdatuiError
+
+    try:
+        from odatui.log import setup_logging
+
+        log_path = setup_logging()
+    except OSError as exc:
+        print(f"odatui: cannot open the log file: {exc}", file=sys.stderr)
+        log_path = None
+    try:
+        handler = _handler(command)
+        if handler is None:
+            print(f"odatui: `{command}` is not available yet in this build", file=sys.stderr)
+            return EXIT_USAGE
+        return int(handler(args) or 0)
+    except OdatuiError as exc:
+        print(f"odatui: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("odatui: interrupted; the run state is kept — `odatui apply` resumes", file=sys.stderr)
+        return 130
+    except Exception as exc:  # last line of defence: a readable line, the traceback only in the log
+        import logging
+
+        logging.getLogger("odatui").exception("unexpected error in %s", command)
+        where = f" (details in {log_path})" if log_path else ""
+        from odatui.log import redact
+
+        print(f"odatui: unexpected error: {type(exc).__name__}: {redact(str(exc))}{where}", file=sys.stderr)
+        return EXIT_FAILED

@@ -1,0 +1,44 @@
+"""`odatui secrets set/delete/status`: the keychain entries for the configured org and tenant."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from pathlib import Path
+
+from odatui.errors import UsageError
+
+
+def cmd_secrets(args) -> int:
+    from odatui.config import load_config
+    from odatui.secrets import SECRETS, SecretStore, target_for
+
+    config = load_config(Path(args.config) if args.config else None)
+    store = SecretStore()
+    if args.action == "status":
+        probe = store.probe()
+        print(f"keychain: {probe.state.value} ({probe.backend}){': ' + probe.detail if probe.detail else ''}")
+        for name, where in store.status_for(config).items():
+            print(f"  {name:<18} {where:<9} {SECRETS[name][1]}")
+        if not probe.ok:
+            print("\n" + probe.fix)
+        return 0
+    if not args.name:
+        raise UsageError(f"`odatui secrets {args.action}` needs a secret name", hint="one of: " + ", ".join(SECRETS))
+    target = target_for(args.name, config) if args.name in SECRETS else ""
+    if args.action == "delete":
+        removed = store.delete(args.name, target)
+        print(f"{args.name}: {'deleted' if removed else 'was not stored'}")
+        return 0
+    if args.from_file:
+        try:
+            value = Path(args.from_file).expanduser().read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read {args.from_file}: {getattr(exc, 'strerror', None) or exc}") from None
+    elif sys.stdin.isatty():
+        value = getpass.getpass(f"{SECRETS.get(args.name, ('', args.name))[1]} (not echoed): ").strip()
+    else:  # piped in, for scripts: never as an argument, where `ps` would show it
+        value = sys.stdin.read().strip()
+    store.set(args.name, value, target)
+    print(f"{args.name}: stored in the keychain for {target or 'this target'}")
+    return 0
