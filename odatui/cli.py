@@ -47,9 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Roll out Okta Desktop Password Sync (Platform SSO) on Macs managed by Workspace ONE UEM.",
         epilog="Exit codes: 0 done, 1 a step failed, 2 bad usage or config, 3 a step needs your action, "
         "4 secrets unavailable. Run without a command for the wizard.",
-        parents=[common],
     )
-    parser.set_defaults(config=None)
+    parser.add_argument("--config", metavar="FILE", default=None,
+                        help="config (answers) file; default: the user config dir")
     parser.add_argument("--version", action="version", version=f"odatui {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
