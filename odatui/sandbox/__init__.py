@@ -1,0 +1,1 @@
+"""Embedded Okta and Workspace ONE UEM emulators over real HTTPS on loopback (demo, tests, benchmarks)."""

@@ -1,0 +1,118 @@
+"""Compose the sandbox ASGI app: both emulators, the `/_sandbox` admin routes, request recording, latency and
+faults. The emulators know nothing of each other; the world holds them and the shared request log."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+SECRET_HEADERS = {"authorization", "aw-tenant-code", "cookie"}
+SECRET_FIELDS = re.compile(r"(client_secret|client_assertion|password|access_token)=[^&]*")
+
+
+class World:
+    def __init__(self, options: Any, data_dir: Path, base_url: str) -> None:
+        self.options = options
+        self.data_dir = data_dir
+        self.base_url = base_url
+        self.rng = random.Random(options.seed)
+        self.requests: list[dict[str, Any]] = []
+        self.requests_total = 0
+        self.emulators: dict[str, Any] = {}
+
+    def record(self, request: Request, status: int, body_preview: str = "") -> None:
+        self.requests_total += 1
+        headers = {k: ("[redacted]" if k.lower() in SECRET_HEADERS else v) for k, v in request.headers.items()}
+        self.requests.append({
+            "n": self.requests_total, "time": time.time(), "method": request.method, "path": request.url.path,
+            "query": SECRET_FIELDS.sub(r"\1=[redacted]", request.url.query), "status": status, "headers": headers,
+        })
+        del self.requests[:-5000]  # bounded: benchmarks make tens of thousands of calls
+
+    def snapshot(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"requests_total": self.requests_total}
+        for name, emulator in self.emulators.items():
+            out[name] = emulator.snapshot()
+        return out
+
+
+def build_app(options: Any, data_dir: Path, base_url: str) -> tuple[Starlette, World]:
+    world = World(options, data_dir, base_url)
+    routes: list[Route] = []
+    try:
+        from odatui.sandbox.okta import OktaEmulator
+
+        world.emulators["okta"] = OktaEmulator(options, world)
+    except ImportError:
+        pass
+    try:
+        from odatui.sandbox.ws1 import Ws1Emulator
+
+        world.emulators["ws1"] = Ws1Emulator(options, world)
+    except ImportError:
+        pass
+    for emulator in world.emulators.values():
+        routes.extend(emulator.routes())
+
+    async def state(request: Request) -> JSONResponse:
+        return JSONResponse(world.snapshot())
+
+    async def requests(request: Request) -> JSONResponse:
+        return JSONResponse({"requests": world.requests, "requests_total": world.requests_total})
+
+    routes += [Route("/_sandbox/state", state), Route("/_sandbox/requests", requests)]
+    for emulator in world.emulators.values():
+        routes.extend(getattr(emulator, "admin_routes", lambda: [])())
+
+    app = Starlette(routes=routes)
+
+    async def not_found(request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"errorCode": "E0000022", "errorSummary": "The endpoint does not support the provided HTTP method"
+                             if getattr(exc, "status_code", 404) == 405 else "Not found: Resource not found",
+                             "errorLink": "E0000022", "errorId": "sandbox", "errorCauses": []},
+                            status_code=getattr(exc, "status_code", 404))
+
+    async def crashed(request: Request, exc: Exception) -> JSONResponse:
+        # An emulator bug must look like a vendor 500, never a stack trace, and the server keeps serving.
+        return JSONResponse({"errorCode": "E0000009", "errorSummary": "Internal Server Error", "errorId": "sandbox"},
+                            status_code=500)
+
+    app.add_exception_handler(404, not_found)
+    app.add_exception_handler(405, not_found)
+    app.add_exception_handler(Exception, crashed)
+
+    inner = app
+
+    async def asgi(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await inner(scope, receive, send)
+            return
+        status_box: dict[str, int] = {}
+
+        async def send_wrapper(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                status_box["status"] = message["status"]
+            await send(message)
+
+        if options.latency_ms and not scope["path"].startswith("/_sandbox"):
+            await asyncio.sleep(options.latency_ms / 1000)
+        faults = getattr(world, "faults", None)
+        if faults is not None and not scope["path"].startswith("/_sandbox"):
+            handled = await faults.maybe_fault(scope, receive, send_wrapper)
+            if handled:
+                world.record(Request(scope), status_box.get("status", 0))
+                return
+        await inner(scope, receive, send_wrapper)
+        if not scope["path"].startswith("/_sandbox"):
+            world.record(Request(scope), status_box.get("status", 0))
+
+    return asgi, world  # type: ignore[return-value]

@@ -1,0 +1,145 @@
+"""The sandbox server: one Starlette app (Okta + WS1 emulators + `/_sandbox` admin routes) served by uvicorn over
+real HTTPS on 127.0.0.1 with a throwaway CA, in a background thread with its own event loop.
+
+Usable from the CLI (`odatui sandbox`), in-process (`odatui demo`) and as a pytest fixture:
+
+    with Sandbox(SandboxOptions(psso_app="absent")) as sb:
+        sb.url, sb.ca_path, sb.state()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import socket
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+# Fixed demo credentials, accepted only by the sandbox (DESIGN.md).
+OKTA_TOKEN = "sandbox-okta-token"
+WS1_USER = "sandbox-admin"
+WS1_PASSWORD = "sandbox-password"
+WS1_TENANT_CODE = "sandbox-tenant-code"
+WS1_OAUTH_CLIENT_ID = "sandbox-oauth-client"
+WS1_OAUTH_SECRET = "sandbox-oauth-secret"
+WS1_GROUP_ID = "ACME"
+WS1_SMART_GROUP = "Okta PSSO Macs"
+OKTA_GROUPS = ("Mac Pilot", "Everyone")
+
+
+@dataclass
+class SandboxOptions:
+    port: int = 0
+    latency_ms: int = 0
+    fault_rate: float = 0.0
+    seed: int = 0
+    devices: int = 36
+    psso_app: str = "present"  # or "absent"
+    custom_domain: str | None = None
+    # Per-route fault rules for tests: [{"method": "PUT", "path": "/api/v1/apps/.*/groups/.*", "fault": "503",
+    # "times": 1}]; see faults.py.
+    fault_rules: list[dict[str, Any]] = field(default_factory=list)
+    data_dir: Path | None = None  # where blobs and the CA go; a temp dir by default
+
+
+class Sandbox:
+    def __init__(self, options: SandboxOptions | None = None) -> None:
+        self.options = options or SandboxOptions()
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self.data_dir = self.options.data_dir
+        self.url = ""
+        self.ca_path: Path | None = None
+        self._thread: threading.Thread | None = None
+        self._server: Any = None
+        self.world: Any = None
+
+    # --- lifecycle ---
+    def start(self) -> Sandbox:
+        import trustme
+        import uvicorn
+
+        from odatui.sandbox.app import build_app
+
+        if self.data_dir is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="odatui-sandbox-")
+            self.data_dir = Path(self._tmp.name)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        ca = trustme.CA(organization_name="odatui sandbox CA")
+        leaf = ca.issue_cert("127.0.0.1", "localhost", "::1")
+        self.ca_path = self.data_dir / "sandbox-ca.pem"
+        ca.cert_pem.write_to_path(str(self.ca_path))
+        key_path, cert_path = self.data_dir / "server.key", self.data_dir / "server.pem"
+        leaf.private_key_pem.write_to_path(str(key_path))
+        with open(cert_path, "wb") as fh:
+            for blob in leaf.cert_chain_pems:
+                fh.write(blob.bytes())
+
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", self.options.port))
+        port = sock.getsockname()[1]
+        self.url = f"https://127.0.0.1:{port}"
+
+        app, self.world = build_app(self.options, self.data_dir, base_url=self.url)
+        config = uvicorn.Config(
+            app, ssl_keyfile=str(key_path), ssl_certfile=str(cert_path), log_level="warning",
+            access_log=False, lifespan="off", timeout_keep_alive=30, limit_concurrency=512,
+        )
+        self._server = uvicorn.Server(config)
+        self._server.install_signal_handlers = lambda: None  # noqa: E731 - runs in a thread
+
+        def serve() -> None:
+            asyncio.run(self._server.serve(sockets=[sock]))
+
+        self._thread = threading.Thread(target=serve, name="odatui-sandbox", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the sandbox server did not start")
+            time.sleep(0.005)
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- for callers in the same process (tests, demo) ---
+    def state(self) -> dict[str, Any]:
+        return json.loads(json.dumps(self.world.snapshot()))
+
+    def config_dict(self) -> dict[str, Any]:
+        """A config (TOML tables) that points odatui at this sandbox."""
+        return {
+            "okta": {"org_url": self.url, "auth": "api_token", "groups": ["Mac Pilot"], "ca_bundle": str(self.ca_path)},
+            "ws1": {"api_url": self.url, "auth": "basic", "username": WS1_USER, "group_id": WS1_GROUP_ID,
+                    "smart_group": WS1_SMART_GROUP, "ca_bundle": str(self.ca_path),
+                    "oauth_token_url": f"{self.url}/connect/token"},
+            "rollout": {"macos_min": 14, "profile_name": "Okta Platform SSO"},
+        }
+
+    @staticmethod
+    def secret_env() -> dict[str, str]:
+        """The demo credentials as the env vars odatui reads in unattended runs."""
+        return {"ODATUI_OKTA__API_TOKEN": OKTA_TOKEN, "ODATUI_WS1__PASSWORD": WS1_PASSWORD,
+                "ODATUI_WS1__TENANT_CODE": WS1_TENANT_CODE, "ODATUI_WS1__CLIENT_SECRET": WS1_OAUTH_SECRET}
+
+
+def make_rng(seed: int) -> random.Random:
+    return random.Random(seed)
