@@ -98,7 +98,7 @@ def lint(
                 'The profile has no PayloadScope. Set it to "System" so it installs at the computer level.',
             )
         elif scope != "System":
-            err("scope-invalid", f'PayloadScope is {scope!r}; set it to "System".')
+            err("scope-invalid", f'PayloadScope is {scope!r}, which macOS does not know. Set it to "System".')
 
     # -- SSO extension ------------------------------------------------------------------------------------------
     sso_all = [p for p in payloads if p.get("PayloadType") == "com.apple.extensiblesso"]
@@ -136,7 +136,7 @@ def lint(
                 )
         for u in urls:
             if isinstance(u, str) and not u.startswith("https://"):
-                err("sso-url-scheme", f"SSO URL {u!r} is not https. Use https://ORG/… URLs.")
+                err("sso-url-scheme", f"SSO URL {u!r} is not https. Use https://ORG_HOST/… URLs instead.")
             if _host_of_url(u):
                 hosts.append((f"SSO URL {u}", _host_of_url(u)))
         platform = p.get("PlatformSSO")
@@ -211,10 +211,10 @@ def lint(
         for values in values_list:
             org_url = values.get("OktaVerify.OrgUrl")
             if not isinstance(org_url, str) or not org_url:
-                err("org-url-missing", f"{domain}: OktaVerify.OrgUrl is missing. Set it to https://ORG_HOST.")
+                err("org-url-missing", f"{domain}: OktaVerify.OrgUrl is missing. Set it to https://ORG_HOST (your org URL).")
             else:
                 if not org_url.startswith("https://"):
-                    err("org-url-scheme", f"{domain}: OktaVerify.OrgUrl {org_url!r} must start with https://.")
+                    err("org-url-scheme", f"{domain}: OktaVerify.OrgUrl {org_url!r} is not https. Set it to https://ORG_HOST.")
                 if _host_of_url(org_url):
                     hosts.append((f"OktaVerify.OrgUrl in {domain}", _host_of_url(org_url)))
             if domain != EXTENSION_DOMAIN:
@@ -224,7 +224,11 @@ def lint(
     # -- one org host everywhere --------------------------------------------------------------------------------
     for where, host in hosts:
         if "-admin." in host:
-            err("org-host-admin", f"{where} uses the Admin Console host {host}; use the org host without -admin.")
+            err(
+                "org-host-admin",
+                f"{where} uses the Admin Console host {host}. Use the org host without -admin, "
+                f"e.g. {host.replace('-admin.', '.')}.",
+            )
     if expected_host:
         expected = expected_host.lower()
         for where, host in hosts:
@@ -281,7 +285,10 @@ def _lint_extension_values(values: dict[str, Any], expected_client_id: str | Non
             f'string. Set it to the string "{shown}" (<string>{shown}</string>, not <real>).',
         )
     elif version not in ("1.0", "2.0"):
-        err("protocol-version-value", f'{where}: PlatformSSO.ProtocolVersion is {version!r}; use "1.0" or "2.0".')
+        err(
+            "protocol-version-value",
+            f'{where}: PlatformSSO.ProtocolVersion is {version!r}. Set it to "2.0" (macOS 14+) or "1.0" (macOS 13).',
+        )
     elif wanted and version != wanted:
         shape = "a PlatformSSO dictionary (macOS 14+)" if psso2 else "the macOS 13 top-level AuthenticationMethod"
         err(
