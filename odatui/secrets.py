@@ -142,10 +142,13 @@ def _account(name: str, target: str) -> str:
 class SecretStore:
     """Reads secrets from env vars first, then the keychain. `target` is the host the secret belongs to."""
 
-    def __init__(self, *, use_keychain: bool = True, timeout: float = PROBE_TIMEOUT) -> None:
+    def __init__(self, *, use_keychain: bool = True, timeout: float = PROBE_TIMEOUT,
+                 values: dict[str, str] | None = None) -> None:
         self.use_keychain = use_keychain
         self.timeout = timeout
         self._probe: Probe | None = None
+        # In-memory values (the demo's sandbox credentials): used before env and keychain, never persisted.
+        self._values = dict(values or {})
 
     def probe(self) -> Probe:
         if self._probe is None:
@@ -170,6 +173,8 @@ class SecretStore:
 
     def get(self, name: str, target: str = "") -> str | None:
         _check_name(name)
+        if self._values.get(name):
+            return self._values[name]
         env = os.environ.get(SECRETS[name][0])
         if env:
             from odatui.log import register_secret
@@ -231,7 +236,9 @@ class SecretStore:
         """Where each secret would come from: 'env', 'keychain' or 'missing' (values never returned)."""
         out = {}
         for name, (env, _) in SECRETS.items():
-            if os.environ.get(env):
+            if self._values.get(name):
+                out[name] = "memory"
+            elif os.environ.get(env):
                 out[name] = "env"
             elif self.use_keychain and self.probe().ok and self.get(name, target_for(name, config)):
                 out[name] = "keychain"

@@ -1,0 +1,61 @@
+"""The demo session: an in-process sandbox, a sample Okta Verify package and a config that points at both.
+
+No tenant, keychain or network is needed; the sandbox credentials live in memory only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from odatui.config import Config, parse_config, save_config
+from odatui.secrets import SecretStore
+
+
+@dataclass
+class DemoSession:
+    sandbox: Any  # odatui.sandbox.server.Sandbox
+    config: Config
+    config_path: Path
+    package: Path
+    secrets: SecretStore
+
+    @property
+    def url(self) -> str:
+        return self.sandbox.url
+
+    def add_psso_app(self) -> None:
+        """Do what the admin would do in the Okta Admin Console: add the PSSO app from the catalog."""
+        import httpx
+
+        from odatui.http import ssl_context
+
+        with httpx.Client(verify=ssl_context(str(self.sandbox.ca_path)), timeout=10) as client:
+            client.post(f"{self.sandbox.url}/_sandbox/okta/psso-app").raise_for_status()
+
+    def close(self) -> None:
+        self.sandbox.stop()
+
+
+def start_demo(*, psso_app: str = "absent", latency_ms: int = 0, fault_rate: float = 0.0, seed: int = 0,
+               devices: int = 36, fault_rules: list[dict[str, Any]] | None = None) -> DemoSession:
+    from odatui.sandbox.samplepkg import make_sample_pkg
+    from odatui.sandbox.server import Sandbox, SandboxOptions
+
+    sandbox = Sandbox(SandboxOptions(psso_app=psso_app, latency_ms=latency_ms, fault_rate=fault_rate, seed=seed,
+                                     devices=devices, fault_rules=list(fault_rules or []))).start()
+    try:
+        package = sandbox.data_dir / "OktaVerify-9.52.0.pkg"
+        make_sample_pkg(package, version="9.52.0")
+        data = sandbox.config_dict()
+        data["rollout"]["package"] = str(package)
+        config = parse_config(data, source="demo")
+        config_path = save_config(config, sandbox.data_dir / "demo.toml")
+        env = Sandbox.secret_env()
+        values = {"okta.api_token": env["ODATUI_OKTA__API_TOKEN"], "ws1.password": env["ODATUI_WS1__PASSWORD"],
+                  "ws1.tenant_code": env["ODATUI_WS1__TENANT_CODE"], "ws1.client_secret": env["ODATUI_WS1__CLIENT_SECRET"]}
+        return DemoSession(sandbox, config, config_path, package, SecretStore(use_keychain=False, values=values))
+    except BaseException:
+        sandbox.stop()
+        raise
