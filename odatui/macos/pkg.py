@@ -309,7 +309,10 @@ class _Xar:
 
     def signature_certificates(self) -> list[bytes]:
         certs = []
-        for node in self.toc.iter("X509Certificate"):
+        for node in self.toc.iter():
+            # xar writes <KeyInfo xmlns="http://www.w3.org/2000/09/xmldsig#">, so match the local name.
+            if not isinstance(node.tag, str) or node.tag.rsplit("}", 1)[-1] != "X509Certificate":
+                continue
             try:
                 certs.append(base64.b64decode("".join((node.text or "").split())))
             except ValueError:
