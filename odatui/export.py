@@ -78,6 +78,12 @@ wanted (e.g. hand-off to another team); MDMs sign what they push, and most expec
         if signed
         else ""
     )
+    scep = (
+        ""
+        if settings.macos_min == 13
+        else "* Platform SSO 2.0 also needs Okta's Device Access SCEP certificate profile, which this export does\n"
+        "  not contain (its challenge is an Okta secret): configure it in your MDM as Okta documents.\n"
+    )
     other = "macOS 14+ (Platform SSO 2.0)" if settings.macos_min == 13 else "macOS 13 (Platform SSO 1.0)"
     return f"""Okta Desktop Password Sync (Platform SSO) configuration for {settings.org_host}
 Made by odatui for Macs on macOS {settings.macos_min} and later ({"Platform SSO 1.0" if settings.macos_min == 13 else "Platform SSO 2.0"}).
@@ -89,10 +95,9 @@ IMPORTANT
 * Deploy at the device / computer level (PayloadScope System), never as a user profile.
 * Use either the combined profile or the per-payload profiles, not both on the same Mac.
 * Macs on {other} need their own, separate set: export again with that macOS floor and
-  scope each set to its own group of Macs (Okta requires separate instances; users re-enrol after moving to Platform SSO 2.0).
-* Platform SSO 2.0 (macOS 14+) also needs Okta's Device Access SCEP certificate profile, which this export
-  does not contain (its challenge is an Okta secret): configure it in your MDM as Okta documents.
-* Install Okta Verify from the .pkg in the Okta Admin Console (not the App Store) on the same Macs.
+  scope each set to its own group of Macs (Okta requires separate instances; users re-enrol after
+  moving to Platform SSO 2.0).
+{scep}* Install Okta Verify from the .pkg in the Okta Admin Console (not the App Store) on the same Macs.
 
 FILES
   {prefix}.mobileconfig   all four payloads in one profile (recommended)
@@ -138,6 +143,12 @@ def export(
     out_dir = Path(out_dir).expanduser()
     if out_dir.exists() and not out_dir.is_dir():
         raise UsageError(f"{str(out_dir)!r} exists and is not a folder.", hint="Give --out a folder path.")
+    blocked = [name for name in files if (out_dir / name).is_dir()]
+    if blocked:  # checked up front: a replace that fails half way would leave a mixed set
+        raise UsageError(
+            f"{str(out_dir / blocked[0])!r} is a folder, so the export cannot write that file.",
+            hint="Move that folder away or choose another --out folder.",
+        )
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".odatui-export-", dir=out_dir))
