@@ -191,3 +191,32 @@ def export_from_values(
         raise UsageError(f"macOS floor {macos_min!r} is not a number.", hint="Set rollout.macos_min to 13, 14, 15 or 26.") from None
     settings = PssoSettings.from_org_url(org_url, client_id or "", floor, user_principal_name=(user_principal_name or None))
     return export(settings, out_dir, sign_cert, sign_key, sign_key_passphrase=os.environ.get(PASSPHRASE_ENV))
+
+
+def cmd_export(args) -> int:
+    """`odatui export --out DIR`: the org from the config; the client ID from okta.app's last run, else the config."""
+    from odatui.config import load_config
+    from odatui.state import StateStore
+
+    config = load_config(Path(args.config) if args.config else None)
+    if not config.okta.org_url:
+        raise UsageError("okta.org_url is not set", hint="run `odatui` (the wizard) or set [okta] org_url in the config")
+    found = StateStore(config.target_key()).load().outputs().get("okta.app", {}).get("client_id")
+    client_id = found or config.okta.client_id
+    if not client_id:
+        raise UsageError(
+            "the Platform SSO app's client ID is not known yet",
+            hint="run `odatui apply --only preflight.okta okta.app`, or set [okta] client_id from the app's Sign On tab",
+        )
+    if bool(args.sign_cert) != bool(args.sign_key):
+        raise UsageError("--sign-cert and --sign-key go together", hint="give both PEM files, or neither")
+    paths = export_from_values(
+        config.okta.org_url, client_id, config.rollout.macos_min, config.rollout.user_principal_name,
+        Path(args.out).expanduser(),
+        Path(args.sign_cert).expanduser() if args.sign_cert else None,
+        Path(args.sign_key).expanduser() if args.sign_key else None,
+    )
+    print(f"Wrote {len(paths)} files to {Path(args.out).expanduser()}:")
+    for path in paths:
+        print(f"  {path.name}")
+    return 0
