@@ -202,6 +202,14 @@ def test_xar_that_is_not_an_installer_package(tmp_path):
 
 
 @needs_bsdtar
+def test_deeply_nested_toc_is_refused(tmp_path):
+    pkg = product_pkg(tmp_path / "ov.pkg")
+    nest = "".join(f'<file id="d{i}"><name>d{i}</name><type>directory</type>' for i in range(200)) + "</file>" * 200
+    rewrite_toc(pkg, lambda toc: toc.replace("</toc>", nest + "</toc>", 1))
+    refused(pkg, "nests folders too deeply")
+
+
+@needs_bsdtar
 def test_app_store_receipt_is_refused(tmp_path):
     pkg = product_pkg(tmp_path / "ov.pkg", extra={"OktaVerify.pkg/Contents/_MASReceipt/receipt": b"receipt"})
     refused(pkg, "Mac App Store")

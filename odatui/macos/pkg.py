@@ -36,6 +36,7 @@ _MAGIC = b"xar!"
 _CKSUM_BY_ID = {0: None, 1: "sha1", 2: "md5"}  # 3 = "other": the name follows the 28 header bytes
 _MAX_TOC = 64 << 20  # a real TOC is tens of KB; refuse absurd sizes instead of allocating them
 _MAX_MEMBER = 16 << 20  # Distribution / PackageInfo are a few KB
+_MAX_DEPTH = 64
 
 
 @dataclass(frozen=True)
@@ -243,7 +244,9 @@ class _Xar:
                 f"{self.where} is damaged: its table of contents fails the {algorithm} checksum.",
                 hint=f"the file was altered or corrupted in transit; {DOWNLOAD_HINT} again")
 
-    def _walk(self, parent: ET.Element, prefix: str) -> None:
+    def _walk(self, parent: ET.Element, prefix: str, depth: int = 0) -> None:
+        if depth > _MAX_DEPTH:  # a crafted TOC must not exhaust the recursion limit
+            raise _corrupt(self.where, "the table of contents nests folders too deeply")
         for node in parent.findall("file"):
             name = (node.findtext("name") or "").strip()
             if not name or name in (".", "..") or "/" in name:
@@ -264,7 +267,7 @@ class _Xar:
                     extracted_checksum=((ck.get("style", "").lower(), (ck.text or "").strip().lower())
                                         if ck is not None else None),
                 )
-            self._walk(node, f"{path}/")
+            self._walk(node, f"{path}/", depth + 1)
 
     def _check_heap_extent(self) -> None:
         # The TOC says where the heap ends; a short file is caught here without reading the payload.
