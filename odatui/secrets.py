@@ -123,7 +123,9 @@ def probe(timeout: float = PROBE_TIMEOUT) -> Probe:
         return Probe(KeychainState.NO_BACKEND, name, str(exc).split(".")[0])
     except Exception as exc:
         text = str(exc)
-        if "-25308" in text or "locked" in text.lower() or "unlock" in text.lower():
+        # gnome-keyring with no unlocked login collection answers "Prompt dismissed": it needs an unlock prompt
+        # that nobody can see over SSH, so it is locked, not absent.
+        if "-25308" in text or any(word in text.lower() for word in ("locked", "unlock", "prompt")):
             return Probe(KeychainState.LOCKED, name, text)
         return Probe(KeychainState.NO_BACKEND, name, text.splitlines()[0] if text else type(exc).__name__)
     return Probe(KeychainState.AVAILABLE, name)
