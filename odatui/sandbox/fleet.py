@@ -1,0 +1,108 @@
+"""A seedable fleet of enrolled Macs for the WS1 emulator, so rollout status has something real to show.
+
+Everything is a pure function of (seed, device index, elapsed time): the same seed gives the same serials,
+users and smart-group membership, and a device installs a profile or app a fixed delay after the assignment
+reaches it. Some devices are offline and never install, a few are slow. Nothing is stored per device, so
+10,000 devices cost a few lists, not a database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import time
+import uuid
+from dataclasses import dataclass
+
+MODELS = ("MacBook Air (M2, 2022)", "MacBook Pro (14-inch, M3, 2023)", "MacBook Air (M3, 2024)",
+          "Mac mini (M2, 2023)", "iMac (24-inch, M3, 2023)", "MacBook Pro (16-inch, M4 Pro, 2024)")
+OS_VERSIONS = ("13.6.9", "14.6.1", "14.7", "15.1", "15.3.2", "26.0")
+FIRST_NAMES = ("alex", "sam", "kim", "jo", "lee", "pat", "robin", "taylor", "morgan", "casey", "drew", "jamie")
+LAST_NAMES = ("smith", "nguyen", "garcia", "muller", "rossi", "tanaka", "okafor", "silva", "kowalski", "dubois")
+
+# Per-kind install delays (seconds after the assignment reaches the device); real Macs check in every few
+# minutes, the demo should move within a minute or two.
+MEAN_DELAY = {"profile": 25.0, "app": 60.0}
+OFFLINE_SHARE = 0.08  # never check in during the demo
+
+
+def _unit(seed: int, *parts: object) -> float:
+    """A uniform number in [0, 1) from a hash: stable across runs and Python versions (unlike hash())."""
+    digest = hashlib.blake2b(":".join(map(str, (seed, *parts))).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
+
+
+@dataclass(frozen=True)
+class Device:
+    id: int
+    uuid: str
+    serial: str
+    udid: str
+    name: str
+    model: str
+    os_version: str
+    user: str
+    email: str
+    in_smart_group: bool  # member of the rollout's smart group (the rest are other Macs of the OG)
+
+
+class Fleet:
+    def __init__(self, seed: int, count: int, *, first_id: int = 10_001, clock=time.monotonic) -> None:
+        if not 0 <= count <= 10_000:
+            raise ValueError("the sandbox fleet holds 0 to 10,000 devices")
+        self.seed = seed
+        self._clock = clock
+        self._offset = 0.0  # advanced by the admin route, so tests need not sleep
+        rng = random.Random(seed)
+        ns = uuid.UUID(int=seed & (2**128 - 1))
+        self.devices: list[Device] = []
+        for i in range(count):
+            first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+            serial = "C02" + "".join(rng.choice("ABCDEFGHJKLMNPQRSTUVWXYZ0123456789") for _ in range(9))
+            self.devices.append(Device(
+                id=first_id + i,
+                uuid=str(uuid.uuid5(ns, f"device-{i}")),
+                serial=serial,
+                udid=uuid.uuid5(ns, f"udid-{i}").hex.upper(),
+                name=f"{first}-{last}-mac-{i:05d}",
+                model=rng.choice(MODELS),
+                os_version=rng.choice(OS_VERSIONS),
+                user=f"{first}.{last}{i}",
+                email=f"{first}.{last}{i}@acme.example",
+                # Most Macs are in the rollout group; a few are elsewhere so counts are not trivially equal.
+                in_smart_group=_unit(seed, i, "member") < 0.85,
+            ))
+        self.by_id = {d.id: d for d in self.devices}
+
+    # --- time ---
+    def now(self) -> float:
+        return self._clock() + self._offset
+
+    def advance(self, seconds: float) -> float:
+        self._offset += max(0.0, float(seconds))
+        return self.now()
+
+    # --- install state ---
+    def delay(self, device: Device, kind: str) -> float | None:
+        """Seconds from assignment to installed for this device, or None when it never installs (offline)."""
+        index = device.id
+        if _unit(self.seed, index, "offline") < OFFLINE_SHARE:
+            return None
+        u = _unit(self.seed, index, kind, "delay")
+        # Exponential, capped: most devices are quick, a tail is slow.
+        return min(-MEAN_DELAY[kind] * _log1m(u), 20 * MEAN_DELAY[kind])
+
+    def installed(self, device: Device, kind: str, assigned_at: float | None) -> bool:
+        if assigned_at is None:
+            return False
+        delay = self.delay(device, kind)
+        return delay is not None and self.now() - assigned_at >= delay
+
+    def members(self) -> list[Device]:
+        return [d for d in self.devices if d.in_smart_group]
+
+
+def _log1m(u: float) -> float:
+    import math
+
+    return math.log1p(-u)
