@@ -27,7 +27,11 @@ PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+pip_log=$(mktemp)
+if ! .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]' >"$pip_log" 2>&1; then
+  cat "$pip_log"; echo "pip install failed" >&2; exit 1
+fi
+rm -f "$pip_log"
 
 run_tests() { exec .venv/bin/python -m pytest "$@"; }
 if command -v dbus-run-session >/dev/null && command -v gnome-keyring-daemon >/dev/null; then
