@@ -57,7 +57,9 @@ def _https_origin(value: str, *, what: str) -> tuple[str, str]:
         port = parts.port
     except ValueError:
         raise ValueError(f"{what} has an invalid port (got {value!r})") from None
-    origin = f"https://{host}" + (f":{port}" if port and port != 443 else "")
+    # An IPv6 literal keeps its brackets, or "https://::1:8443" would no longer parse as a host and a port.
+    netloc = f"[{host}]" if ":" in host else host
+    origin = f"https://{netloc}" + (f":{port}" if port and port != 443 else "")
     return origin, host
 
 
