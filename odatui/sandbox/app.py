@@ -62,6 +62,9 @@ def build_app(options: Any, data_dir: Path, base_url: str) -> tuple[Starlette, W
         pass
     for emulator in world.emulators.values():
         routes.extend(emulator.routes())
+    from odatui.sandbox.faults import Faults
+
+    world.faults = Faults(options, world)
 
     async def state(request: Request) -> JSONResponse:
         return JSONResponse(world.snapshot())
@@ -69,7 +72,20 @@ def build_app(options: Any, data_dir: Path, base_url: str) -> tuple[Starlette, W
     async def requests(request: Request) -> JSONResponse:
         return JSONResponse({"requests": world.requests, "requests_total": world.requests_total})
 
-    routes += [Route("/_sandbox/state", state), Route("/_sandbox/requests", requests)]
+    async def add_faults(request: Request) -> JSONResponse:
+        # Per-route fault rules at run time (the `odatui sandbox` user or a test that started it elsewhere).
+        try:
+            body = await request.json()
+            world.faults.add_rules(body if isinstance(body, list) else [body])
+        except (ValueError, TypeError, AttributeError) as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        return JSONResponse({"injected": world.faults.injected, "rules": len(world.faults.rules)})
+
+    async def list_faults(request: Request) -> JSONResponse:
+        return JSONResponse({"injected": world.faults.injected, "seen": world.faults.seen})
+
+    routes += [Route("/_sandbox/state", state), Route("/_sandbox/requests", requests),
+               Route("/_sandbox/faults", add_faults, methods=["POST"]), Route("/_sandbox/faults", list_faults)]
     for emulator in world.emulators.values():
         routes.extend(getattr(emulator, "admin_routes", lambda: [])())
 
@@ -107,7 +123,7 @@ def build_app(options: Any, data_dir: Path, base_url: str) -> tuple[Starlette, W
             await asyncio.sleep(options.latency_ms / 1000)
         faults = getattr(world, "faults", None)
         if faults is not None and not scope["path"].startswith("/_sandbox"):
-            handled = await faults.maybe_fault(scope, receive, send_wrapper)
+            handled = await faults.maybe_fault(scope, receive, send_wrapper, raw_send=send)
             if handled:
                 world.record(Request(scope), status_box.get("status", 0))
                 return

@@ -124,10 +124,25 @@ class Sandbox:
     def state(self) -> dict[str, Any]:
         return json.loads(json.dumps(self.world.snapshot()))
 
-    def config_dict(self) -> dict[str, Any]:
-        """A config (TOML tables) that points odatui at this sandbox."""
+    def okta_service_app(self) -> tuple[str, Path]:
+        """The OAuth service app the Okta emulator registered: (client id, path of its private key PEM)."""
+        okta = self.world.emulators["okta"]
+        return okta.service_app_client_id, okta.service_app_key_path
+
+    def config_dict(self, okta_auth: str = "api_token") -> dict[str, Any]:
+        """A config (TOML tables) that points odatui at this sandbox. `okta_auth`: api_token, service_app or none."""
+        okta: dict[str, Any] = {"org_url": self.url, "auth": okta_auth, "groups": ["Mac Pilot"],
+                                "ca_bundle": str(self.ca_path)}
+        emulator = self.world.emulators.get("okta") if self.world is not None else None
+        if okta_auth == "service_app" and emulator is not None:
+            okta["service_app_client_id"] = emulator.service_app_client_id
+        if okta_auth == "none" and emulator is not None:
+            # Without API access the admin types the client ID from the app's Sign On tab.
+            ids = [a["id"] for a in emulator.apps.values() if a["label"] == "Platform Single Sign-On for macOS"]
+            if ids:
+                okta["client_id"] = ids[0]
         return {
-            "okta": {"org_url": self.url, "auth": "api_token", "groups": ["Mac Pilot"], "ca_bundle": str(self.ca_path)},
+            "okta": okta,
             "ws1": {"api_url": self.url, "auth": "basic", "username": WS1_USER, "group_id": WS1_GROUP_ID,
                     "smart_group": WS1_SMART_GROUP, "ca_bundle": str(self.ca_path),
                     "oauth_token_url": f"{self.url}/connect/token"},

@@ -1,0 +1,78 @@
+"""`odatui sandbox`: run the emulators in the foreground, print how to reach them, stop on Ctrl-C."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from odatui.errors import UsageError
+
+
+def _options(args: Any):
+    from odatui.sandbox.server import SandboxOptions
+
+    if not 0.0 <= args.fault_rate <= 1.0:
+        raise UsageError(f"--fault-rate must be between 0 and 1 (got {args.fault_rate})", hint="e.g. --fault-rate 0.05")
+    if args.latency_ms < 0:
+        raise UsageError(f"--latency-ms must not be negative (got {args.latency_ms})")
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port must be between 0 and 65535 (got {args.port})")
+    if not 0 <= args.devices <= 10_000:
+        raise UsageError(f"--devices must be between 0 and 10000 (got {args.devices})")
+    data_dir = None
+    if getattr(args, "write_config", None):
+        from odatui.paths import cache_dir
+
+        # A fixed place, so the written config's ca_bundle still names a file after a restart (the CA is renewed).
+        data_dir = cache_dir() / "sandbox"
+    return SandboxOptions(port=args.port, latency_ms=args.latency_ms, fault_rate=args.fault_rate, seed=args.seed,
+                          devices=args.devices, psso_app=args.psso_app, data_dir=data_dir)
+
+
+def banner(sb: Any) -> str:
+    from odatui.sandbox.server import OKTA_TOKEN, WS1_PASSWORD, WS1_TENANT_CODE, WS1_USER
+
+    lines = [
+        f"odatui sandbox on {sb.url}",
+        f"  CA certificate     {sb.ca_path}   (curl --cacert {sb.ca_path} {sb.url}/_sandbox/state)",
+        f"  Okta org URL       {sb.url}",
+        f"  Okta API token     {OKTA_TOKEN}",
+    ]
+    if "okta" in sb.world.emulators:
+        client_id, key_path = sb.okta_service_app()
+        lines += [f"  Okta service app   client id {client_id}, private key {key_path}"]
+    lines += [
+        f"  WS1 API URL        {sb.url}",
+        f"  WS1 user           {WS1_USER} / {WS1_PASSWORD}",
+        f"  WS1 tenant code    {WS1_TENANT_CODE}",
+        f"  admin              POST {sb.url}/_sandbox/okta/psso-app adds the PSSO app; GET /_sandbox/state, "
+        "/_sandbox/requests",
+    ]
+    return "\n".join(lines)
+
+
+def cmd_sandbox(args: Any) -> int:
+    from odatui.config import parse_config, save_config
+    from odatui.sandbox.server import Sandbox
+
+    options = _options(args)
+    try:
+        sb = Sandbox(options).start()
+    except OSError as exc:
+        raise UsageError(f"cannot listen on 127.0.0.1:{options.port}: {exc.strerror or exc}",
+                         hint="pick another --port, or 0 for any free port") from None
+    try:
+        print(banner(sb), flush=True)
+        if getattr(args, "write_config", None):
+            path = save_config(parse_config(sb.config_dict(), source="sandbox"), Path(args.write_config))
+            print(f"  config written     {path}   (the secrets are the demo credentials above; set them with\n"
+                  "                     ODATUI_OKTA__API_TOKEN / ODATUI_WS1__PASSWORD / ODATUI_WS1__TENANT_CODE)",
+                  flush=True)
+        print("Press Ctrl-C to stop. A written config works again after a restart with the same --port.", flush=True)
+        threading.Event().wait()  # until Ctrl-C (KeyboardInterrupt)
+    except KeyboardInterrupt:
+        print("\nsandbox stopped", flush=True)
+    finally:
+        sb.stop()
+    return 0

@@ -1,0 +1,164 @@
+"""Fault injection for the sandbox: what a flaky network, a busy tenant or a TLS-inspecting proxy does to odatui.
+
+Two sources, checked in this order for every request outside `/_sandbox`:
+- per-route rules (`options.fault_rules`, or `POST /_sandbox/faults`), so a test can hit exactly one call:
+  `{"method": "PUT", "path": "/api/v1/apps/.*/groups/.*", "fault": "503", "times": 1}`;
+- `--fault-rate P --seed N`: each request draws from one seeded generator, so the same request sequence gets
+  the same faults on every run with the same seed.
+
+Kinds: 429 (with rate-limit headers and a vendor-shaped body), 500, 502 (an HTML proxy page, as proxies send),
+503, drop (connection closed without a response), slow (answered late), timeout (no answer until the client gives up).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import re
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+KINDS = ("429", "500", "502", "503", "drop", "slow", "timeout")
+# Random faults never include "timeout": it holds a request for up to a minute, which only a targeted rule wants.
+RANDOM_KINDS = ("429", "500", "502", "503", "drop", "slow")
+WS1_PREFIXES = ("/api/mdm", "/api/mam", "/api/system", "/connect/token", "/api/v1/mdm")
+SLOW_SECONDS = 1.0
+TIMEOUT_SECONDS = 60.0
+
+
+@dataclass
+class FaultRule:
+    fault: str
+    path: re.Pattern[str]
+    method: str = "*"
+    times: int | None = 1  # None: every matching request
+    seconds: float | None = None  # for slow / timeout
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> FaultRule:
+        fault = str(raw.get("fault", ""))
+        if fault not in KINDS:
+            raise ValueError(f"fault must be one of {', '.join(KINDS)} (got {fault!r})")
+        times = raw.get("times", 1)
+        return cls(fault=fault, path=re.compile(str(raw.get("path", ".*"))), method=str(raw.get("method", "*")).upper(),
+                   times=None if times is None else int(times),
+                   seconds=None if raw.get("seconds") is None else float(raw["seconds"]))
+
+    def matches(self, method: str, path: str) -> bool:
+        if self.times is not None and self.times <= 0:
+            return False
+        return (self.method in ("*", method)) and self.path.fullmatch(path) is not None
+
+
+class Faults:
+    def __init__(self, options: Any, world: Any) -> None:
+        self.world = world
+        self.rate = float(getattr(options, "fault_rate", 0.0) or 0.0)
+        # Its own generator: ids the emulators draw must not shift which requests fail.
+        self.rng = random.Random(f"faults-{getattr(options, 'seed', 0)}")
+        self.rules = [FaultRule.from_dict(r) for r in (getattr(options, "fault_rules", None) or [])]
+        self.injected: list[dict[str, Any]] = []  # what was injected, in order (tests compare runs by seed)
+        self.seen = 0
+
+    def add_rules(self, raw_rules: list[dict[str, Any]]) -> None:
+        self.rules.extend(FaultRule.from_dict(r) for r in raw_rules)
+
+    def choose(self, method: str, path: str) -> tuple[str, float | None] | None:
+        for rule in self.rules:
+            if rule.matches(method, path):
+                if rule.times is not None:
+                    rule.times -= 1
+                return rule.fault, rule.seconds
+        if self.rate > 0:
+            # Always two draws per request, so one request's fault never shifts the next one's.
+            roll, pick = self.rng.random(), self.rng.choice(RANDOM_KINDS)
+            if roll < self.rate:
+                return pick, None
+        return None
+
+    async def maybe_fault(self, scope: dict[str, Any], receive: Any, send: Any, raw_send: Any = None) -> bool:
+        """Inject a fault for this request if one is due. True when the request was fully handled here."""
+        path, method = scope["path"], scope["method"]
+        if path.startswith("/_sandbox"):
+            return False
+        self.seen += 1
+        chosen = self.choose(method, path)
+        if chosen is None:
+            return False
+        kind, seconds = chosen
+        self.injected.append({"n": self.seen, "method": method, "path": path, "fault": kind})
+        if kind == "slow":
+            await asyncio.sleep(SLOW_SECONDS if seconds is None else seconds)
+            return False  # then answered normally
+        if kind == "timeout":
+            await _wait_for_disconnect(receive, TIMEOUT_SECONDS if seconds is None else seconds)
+            _drop(raw_send or send)
+            return True
+        if kind == "drop":
+            _drop(raw_send or send)
+            return True
+        status, headers, body = self.error_response(kind, path)
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+        return True
+
+    def error_response(self, kind: str, path: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        status = int(kind)
+        ws1 = path.startswith(WS1_PREFIXES)
+        headers: list[tuple[bytes, bytes]] = []
+        if status == 502:
+            # What a reverse or TLS-inspecting proxy answers: HTML, not the vendor's JSON.
+            body = (b"<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1>"
+                    b"</center><hr><center>proxy</center></body></html>")
+            return 502, [(b"content-type", b"text/html"), (b"content-length", str(len(body)).encode())], body
+        if status == 429:
+            reset = int(time.time()) + 2
+            if ws1:
+                headers.append((b"retry-after", b"1"))
+            else:
+                headers += [(b"x-rate-limit-limit", b"100"), (b"x-rate-limit-remaining", b"0"),
+                            (b"x-rate-limit-reset", str(reset).encode())]
+        if ws1:
+            message = {429: "Too many requests, retry later.", 500: "An internal error occurred.",
+                       503: "The service is unavailable."}[status]
+            payload: dict[str, Any] = {"errorCode": {429: 1020, 500: 1000, 503: 1000}[status], "message": message,
+                                       "activityId": str(uuid.UUID(int=self.rng.getrandbits(128)))}
+        else:
+            code, summary = {429: ("E0000047", "API call exceeded rate limit due to too many requests."),
+                             500: ("E0000009", "Internal Server Error"),
+                             503: ("E0000010", "Service is in read only mode")}[status]
+            payload = {"errorCode": code, "errorSummary": summary, "errorLink": code,
+                       "errorId": "oae" + secrets.token_urlsafe(16)[:22], "errorCauses": []}
+        body = json.dumps(payload).encode()
+        headers += [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        return status, headers, body
+
+
+async def _wait_for_disconnect(receive: Any, seconds: float) -> None:
+    """Hold the request until the client hangs up (its timeout) or `seconds` pass, without keeping the server busy."""
+
+    async def until_gone() -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+
+    try:
+        await asyncio.wait_for(until_gone(), seconds)
+    except asyncio.TimeoutError:
+        pass
+
+
+def _drop(send: Any) -> None:
+    """Close the connection without any response bytes, as a crashed proxy or a reset would."""
+    cycle = getattr(send, "__self__", None)
+    transport = getattr(cycle, "transport", None)
+    if transport is None:
+        raise ConnectionAbortedError("sandbox fault: drop")  # another server: at least no valid answer
+    # uvicorn ignores later sends once it believes the peer is gone, so it will not write a 500 after this.
+    cycle.disconnected = True
+    transport.close()
