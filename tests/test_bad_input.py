@@ -1,0 +1,394 @@
+"""The bad-input corpus: malformed config fields, CLI arguments, env overrides, package files and server answers.
+
+Each one must give one clear message that names the thing and the fix, never a traceback, exit code 2 from the
+CLI (the documented "bad usage or config"), and nothing written to the tenant or to the run state beyond the
+failed step's error.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from odatui.config import load_config, parse_config
+from odatui.errors import ConfigError, OdatuiError, PackageError
+
+from tests.pkgs import Comp, component_pkg, header, needs_bsdtar, product_pkg, rewrite_toc
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def has(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def assert_clear(text: str, *must: str, max_lines: int = 8) -> None:
+    """One readable message: no traceback, short, and naming each of `must` (the thing, the fix)."""
+    assert "Traceback" not in text, text
+    assert text.strip(), "no message at all"
+    lines = text.strip().splitlines()
+    assert len(lines) <= max_lines, f"{len(lines)} lines is not one clear message:\n{text}"
+    for fragment in must:
+        assert fragment.lower() in text.lower(), f"{fragment!r} not in:\n{text}"
+
+
+def odatui(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "odatui", *args], cwd=REPO, capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, timeout=timeout, env={**os.environ, **(env or {})})
+
+
+def state_files(home: Path) -> list[Path]:
+    runs = home / "xdg_state_home" / "odatui" / "runs"
+    return sorted(p for p in runs.glob("*.json")) if runs.exists() else []
+
+
+# ------------------------------------------------------------------------------------------ files the cases use
+
+
+def _ca_not_pem(tmp: Path) -> str:
+    (tmp / "ca.pem").write_text("this is not a certificate\n")
+    return str(tmp / "ca.pem")
+
+
+def _pem(tmp: Path) -> str:
+    import trustme
+
+    path = tmp / "real-ca.pem"
+    trustme.CA().cert_pem.write_to_path(str(path))
+    return str(path)
+
+
+# ------------------------------------------------------------------------------------------ config fields
+
+# (id, [table] fields or a builder of them, fragments the message must contain: the field and the fix)
+CONFIG_CASES: list[tuple[str, Any, tuple[str, ...]]] = [
+    ("okta-http-url", {"okta": {"org_url": "http://acme.okta.com"}}, ("org url", "https://acme.okta.com")),
+    ("okta-admin-host", {"okta": {"org_url": "https://acme-admin.okta.com"}}, ("admin console", "https://acme.okta.com")),
+    ("okta-url-with-credentials", {"okta": {"org_url": "https://bob:pw@acme.okta.com"}}, ("org url", "user name")),
+    ("okta-url-bad-port", {"okta": {"org_url": "https://acme.okta.com:99999"}}, ("org url", "port")),
+    ("okta-url-no-host", {"okta": {"org_url": "https://"}}, ("org url", "host")),
+    ("okta-url-junk-host", {"okta": {"org_url": "https://acme okta com"}}, ("org url", "https://host")),
+    ("okta-auth-unknown", {"okta": {"auth": "password"}}, ("okta.auth", "api_token")),
+    ("okta-client-id-short", {"okta": {"client_id": "0oa123"}}, ("okta.client_id", "sign on tab")),
+    ("okta-client-id-wrong-prefix", {"okta": {"client_id": "abc4567890123456789x"}}, ("client_id", "0oa")),
+    ("okta-service-app-id", {"okta": {"service_app_client_id": "my-service-app"}}, ("service_app_client_id", "0oa")),
+    ("okta-groups-string", {"okta": {"groups": "Mac Pilot"}}, ("okta.groups", "list")),
+    ("okta-groups-blank", {"okta": {"groups": ["Mac Pilot", "  "]}}, ("okta.groups", "remove the blank")),
+    ("okta-app-label-blank", {"okta": {"app_label": "  "}}, ("app_label", "must not be empty")),
+    ("okta-ca-missing", {"okta": {"ca_bundle": "/nonexistent/ca.pem"}}, ("ca_bundle", "PEM file")),
+    ("okta-ca-not-pem", lambda tmp: {"okta": {"ca_bundle": _ca_not_pem(tmp)}}, ("ca_bundle", "BEGIN CERTIFICATE")),
+    ("okta-loopback-no-ca", {"okta": {"org_url": "https://127.0.0.1:8443"}}, ("loopback", "okta.ca_bundle")),
+    ("ws1-console-host", {"ws1": {"api_url": "https://cn135.awmdm.com"}}, ("console host", "https://as135.awmdm.com")),
+    ("ws1-http-url", {"ws1": {"api_url": "http://as135.awmdm.com"}}, ("api url", "https://as135.awmdm.com")),
+    ("ws1-auth-unknown", {"ws1": {"auth": "kerberos"}}, ("ws1.auth", "basic")),
+    ("ws1-auth-number", {"ws1": {"auth": 5}}, ("ws1.auth", "oauth")),
+    ("ws1-region-unknown", {"ws1": {"oauth_region": "mars"}}, ("oauth_region", "emea")),
+    ("ws1-token-url-http", {"ws1": {"oauth_token_url": "http://uem.example.com/connect/token"}}, ("token url", "https")),
+    ("ws1-loopback-no-ca", {"ws1": {"api_url": "https://localhost:9443"}}, ("loopback", "ws1.ca_bundle")),
+    ("rollout-floor-12", {"rollout": {"macos_min": 12}}, ("macos_min", "13, 14, 15, 26")),
+    ("rollout-floor-word", {"rollout": {"macos_min": "fourteen"}}, ("macos_min", "13, 14, 15, 26")),
+    ("rollout-package-missing", {"rollout": {"package": "/nonexistent/OktaVerify.pkg"}}, ("rollout.package", "download")),
+    ("rollout-package-folder", lambda tmp: {"rollout": {"package": str(tmp)}}, ("rollout.package", "no file")),
+    ("rollout-profile-blank", {"rollout": {"profile_name": ""}}, ("profile_name", "must not be empty")),
+    ("unknown-table", {"okat": {"org_url": "https://acme.okta.com"}}, ("[okat]", "did you mean [okta]")),
+    ("unknown-key", {"okta": {"org_ulr": "https://acme.okta.com"}}, ("okta.org_ulr", "did you mean okta.org_url")),
+    ("table-as-value", {"okta": "https://acme.okta.com"}, ("okta", "must be a table")),
+    ("secret-in-file", {"okta": {"api_token": "00abcdefghijklmnop"}}, ("okta.api_token", "odatui secrets set")),
+    ("ws1-password-in-file", {"ws1": {"password": "hunter2hunter2"}}, ("ws1.password", "ODATUI_WS1__PASSWORD")),
+]
+
+
+@pytest.mark.parametrize("data,must", [pytest.param(d, m, id=i) for i, d, m in CONFIG_CASES])
+def test_config_field_gives_one_clear_message(data, must, tmp_path):
+    data = data(tmp_path) if callable(data) else data
+    with pytest.raises(ConfigError) as caught:
+        parse_config(data, source="answers.toml")
+    assert caught.value.exit_code == 2
+    assert_clear(str(caught.value), "answers.toml", *must)
+    for secret in ("00abcdefghijklmnop", "hunter2hunter2"):  # a secret put in the file is named, never echoed
+        assert secret not in str(caught.value)
+
+
+# ------------------------------------------------------------------------------------------ config files via the CLI
+
+TOML_CASES = [
+    ("not-toml", "[okta\norg_url = 'https://acme.okta.com'\n", ("not valid TOML", "line")),
+    ("http-org-url", "[okta]\norg_url = 'http://acme.okta.com'\n", ("okta.org_url", "https://acme.okta.com")),
+    ("console-host", "[ws1]\napi_url = 'https://cn135.awmdm.com'\n", ("ws1.api_url", "as135")),
+    ("floor-string", "[rollout]\nmacos_min = 'abc'\n", ("rollout.macos_min", "13, 14, 15, 26")),
+    ("token-in-file", "[okta]\napi_token = 'SSWS-00secretvalue123'\n", ("okta.api_token", "odatui secrets set")),
+    ("typo-table", "[rolout]\nmacos_min = 14\n", ("[rolout]", "[rollout]")),
+    ("not-utf8", b"[okta]\norg_url = '\xff\xfe'\n", ("cannot read", "config")),
+]
+
+
+def config_command(tmp_path: Path) -> list[str]:
+    # `plan` is the command that only reads; before the runner lands, `export` loads the config the same way.
+    if has("odatui.runner"):
+        return ["plan"]
+    return ["export", "--out", str(tmp_path / "export")]
+
+
+@pytest.mark.parametrize("text,must", [pytest.param(t, m, id=i) for i, t, m in TOML_CASES])
+def test_config_file_via_cli_exits_2_with_one_message(text, must, tmp_path, isolated_home):
+    path = tmp_path / "answers.toml"
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    proc = odatui(*config_command(tmp_path), "--config", str(path))
+    assert proc.returncode == 2, proc.stderr
+    assert_clear(proc.stderr, str(path), *must)
+    assert "SSWS-00secretvalue123" not in proc.stderr + proc.stdout
+    assert state_files(isolated_home) == []  # a refused config never starts a run
+    assert not (tmp_path / "export").exists()
+
+
+# ------------------------------------------------------------------------------------------ environment overrides
+
+ENV_CASES = [
+    pytest.param({"ODATUI_ROLLOUT__MACOS_MIN": "abc"}, ("rollout.macos_min", "13, 14, 15, 26"), id="macos-min-abc"),
+    pytest.param({"ODATUI_OKTA__ORG_URL": "http://acme.okta.com"}, ("okta.org_url", "https://acme.okta.com"),
+                 id="org-url-http"),
+    pytest.param({"ODATUI_WS1__AUTH": "kerberos"}, ("ws1.auth", "oauth"), id="ws1-auth"),
+    pytest.param({"ODATUI_WS1__OAUTH_REGION": "mars"}, ("ws1.oauth_region", "apac"), id="ws1-region"),
+    pytest.param({"ODATUI_WS1__API_URL": "https://cn800.awmdm.com"}, ("ws1.api_url", "as800"), id="ws1-console"),
+    pytest.param({"ODATUI_OKTA__CLIENT_ID": "not-a-client-id"}, ("okta.client_id", "0oa"), id="client-id"),
+    pytest.param({"ODATUI_ROLLOUT__PACKAGE": "/nope/OktaVerify.pkg"}, ("rollout.package", "/nope/OktaVerify.pkg"),
+                 id="package-missing"),
+    pytest.param({"ODATUI_OKTA__GROUPS": '["Mac Pilot", ""]'}, ("okta.groups", "blank"), id="groups-blank"),
+    pytest.param({"ODATUI_OKTA__GROUPS": "Mac Pilot"}, ("ODATUI_OKTA__GROUPS", "JSON"), id="groups-not-json",
+                 marks=pytest.mark.xfail(strict=True, reason="config.py: pydantic-settings' SettingsError escapes "
+                                         "parse_config for a non-JSON list override (reported to the config owner)")),
+]
+
+
+@pytest.mark.parametrize("env,must", ENV_CASES)
+def test_env_override_names_the_variable(env, must, monkeypatch):
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(ConfigError) as caught:
+        parse_config({}, source="env")
+    assert_clear(str(caught.value), *must)
+    assert next(iter(env)) in str(caught.value)  # the message says where the bad value came from
+
+
+def test_env_override_via_cli_exits_2(tmp_path, isolated_home):
+    proc = odatui(*config_command(tmp_path), "--config", str(tmp_path / "none.toml"),
+                  env={"ODATUI_ROLLOUT__MACOS_MIN": "abc"})
+    assert proc.returncode == 2, proc.stderr
+    assert_clear(proc.stderr, "ODATUI_ROLLOUT__MACOS_MIN", "13, 14, 15, 26")
+    assert state_files(isolated_home) == []
+
+
+# ------------------------------------------------------------------------------------------ CLI arguments
+
+CLI_CASES = [
+    ("unknown-option", ["--bogus"], ("--bogus", "--help")),
+    ("unknown-command", ["frobnicate"], ("frobnicate", "--help")),
+    ("only-without-ids", ["apply", "--only"], ("--only", "--help")),
+    ("port-not-a-number", ["sandbox", "--port", "abc"], ("--port", "abc")),
+    ("psso-app-choice", ["sandbox", "--psso-app", "maybe"], ("--psso-app", "present")),
+    ("latency-not-a-number", ["sandbox", "--latency-ms", "fast"], ("--latency-ms", "fast")),
+    ("export-without-out", ["export"], ("--out", "--help")),
+    ("secrets-unknown-action", ["secrets", "rotate"], ("rotate", "set")),
+    ("secrets-unknown-name", ["secrets", "set", "okta.password"], ("okta.password", "okta.api_token")),
+    ("secrets-no-name", ["secrets", "delete"], ("secret name", "ws1.password")),
+    ("status-stray-arg", ["status", "everything"], ("everything", "--help")),
+]
+
+
+@pytest.mark.parametrize("args,must", [pytest.param(a, m, id=i) for i, a, m in CLI_CASES])
+def test_cli_argument_exits_2_with_one_message(args, must, isolated_home):
+    proc = odatui(*args)
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    assert_clear(proc.stderr, *must)
+    assert state_files(isolated_home) == []
+
+
+@pytest.mark.skipif(not has("odatui.runner"), reason="odatui.runner (cmd_apply) has not landed yet")
+@pytest.mark.parametrize("args,must", [
+    pytest.param(["apply", "--only", "okta.frobnicate", "--yes"], ("okta.frobnicate", "okta.app"), id="only-unknown-step"),
+    pytest.param(["apply", "--from", "nowhere", "--yes"], ("nowhere", "preflight.okta"), id="from-unknown-step"),
+])
+def test_cli_step_ids_are_checked(args, must, tmp_path, isolated_home):
+    proc = odatui(*args, "--config", str(tmp_path / "none.toml"))
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    assert_clear(proc.stderr, *must)
+    assert state_files(isolated_home) == []
+
+
+# ------------------------------------------------------------------------------------------ package files
+
+
+def _truncated_header(tmp: Path) -> Path:
+    path = product_pkg(tmp / "OktaVerify.pkg")
+    path.write_bytes(path.read_bytes()[:20])
+    return path
+
+
+def _truncated_toc(tmp: Path) -> Path:
+    path = product_pkg(tmp / "OktaVerify.pkg")
+    size, toc_len, _, _ = header(path)
+    path.write_bytes(path.read_bytes()[: size + toc_len // 2])
+    return path
+
+
+def _truncated_heap(tmp: Path) -> Path:
+    path = product_pkg(tmp / "OktaVerify.pkg", payload=os.urandom(64 * 1024))
+    path.write_bytes(path.read_bytes()[:-4096])
+    return path
+
+
+def _wrong_toc_checksum(tmp: Path) -> Path:
+    path = product_pkg(tmp / "OktaVerify.pkg")
+    size, toc_len, _, _ = header(path)
+    data = bytearray(path.read_bytes())
+    data[size + toc_len] ^= 0xFF  # the stored TOC checksum sits at heap offset 0
+    path.write_bytes(bytes(data))
+    return path
+
+
+def _toc_not_xml(tmp: Path) -> Path:
+    path = product_pkg(tmp / "OktaVerify.pkg")
+    rewrite_toc(path, lambda xml: xml.replace("</toc>", "<toc", 1))
+    return path
+
+
+def _text_file(tmp: Path) -> Path:
+    path = tmp / "OktaVerify.pkg"
+    path.write_text("<html><body>Please sign in to download</body></html>\n" * 20)
+    return path
+
+
+def _zip_file(tmp: Path) -> Path:
+    import zipfile
+
+    path = tmp / "OktaVerify.pkg.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("OktaVerify.pkg", b"xar!....")
+    return path
+
+
+def _empty(tmp: Path) -> Path:
+    path = tmp / "OktaVerify.pkg"
+    path.write_bytes(b"")
+    return path
+
+
+def _other_product(tmp: Path) -> Path:
+    return product_pkg(tmp / "Teams.pkg", Comp(identifier="com.microsoft.teams2", version="24.1", dirname="Teams.pkg"),
+                       title="Microsoft Teams")
+
+
+def _other_component(tmp: Path) -> Path:
+    return component_pkg(tmp / "zoom.pkg", Comp(identifier="us.zoom.xos", version="6.0.2"))
+
+
+def _app_store(tmp: Path) -> Path:
+    return product_pkg(tmp / "OktaVerify.pkg", extra={"OktaVerify.pkg/_MASReceipt/receipt": b"receipt"})
+
+
+def _folder(tmp: Path) -> Path:
+    path = tmp / "OktaVerify.pkg"
+    (path / "Contents").mkdir(parents=True)
+    return path
+
+
+PACKAGE_CASES: list[tuple[str, Callable[[Path], Path], tuple[str, ...]]] = [
+    ("truncated-header", _truncated_header, ("truncated", "download")),
+    ("truncated-toc", _truncated_toc, ("truncated", "download")),
+    ("truncated-heap", _truncated_heap, ("OktaVerify.pkg", "download")),
+    ("wrong-toc-checksum", _wrong_toc_checksum, ("checksum", "download")),
+    ("toc-not-xml", _toc_not_xml, ("not valid XML", "download")),
+    ("html-saved-as-pkg", _text_file, ("not a flat package", "Settings → Downloads")),
+    ("zip-archive", _zip_file, ("zip archive", "unzip")),
+    ("empty-file", _empty, ("empty", "download")),
+    ("another-product", _other_product, ("com.microsoft.teams2", "com.okta.mobile")),
+    ("another-component", _other_component, ("us.zoom.xos", "Okta Verify")),
+    ("app-store-build", _app_store, ("App Store", "Settings → Downloads")),
+    ("bundle-folder", _folder, ("folder", "flat")),
+]
+
+
+@needs_bsdtar
+@pytest.mark.parametrize("make,must", [pytest.param(f, m, id=i) for i, f, m in PACKAGE_CASES])
+def test_package_file_gives_one_clear_message(make, must, tmp_path):
+    from odatui.macos.pkg import read_package
+
+    path = make(tmp_path)
+    with pytest.raises(PackageError) as caught:
+        read_package(path)
+    assert caught.value.exit_code == 2
+    assert caught.value.hint, "a package problem must say what to do"
+    assert_clear(str(caught.value), str(path), *must)
+
+
+@needs_bsdtar
+async def test_old_okta_verify_for_macos_14_is_refused_by_the_step(tmp_path):
+    from odatui.secrets import SecretStore
+    from odatui.steps.base import Context
+    from odatui.steps.package import PackagePreflight
+
+    path = product_pkg(tmp_path / "OktaVerify-9.10.pkg", Comp(version="9.10.0"))
+    config = parse_config({"rollout": {"package": str(path), "macos_min": 14}})
+    with pytest.raises(PackageError) as caught:
+        await PackagePreflight().inspect(Context(config, SecretStore(use_keychain=False)))
+    assert_clear(str(caught.value), "9.10.0", "9.19", "macos_min = 13")
+
+
+# The same package problems through the real CLI: the run records only preflight.package's error.
+CLI_PACKAGE_CASES = ["truncated-toc", "wrong-toc-checksum", "another-product", "html-saved-as-pkg"]
+
+
+@needs_bsdtar
+@pytest.mark.skipif(not has("odatui.runner"), reason="odatui.runner (cmd_plan/cmd_apply) has not landed yet")
+@pytest.mark.parametrize("case", CLI_PACKAGE_CASES)
+def test_bad_package_through_apply_touches_nothing(case, tmp_path, sandbox_factory, isolated_home):
+    import json
+    import tomli_w
+
+    make, must = next((f, m) for i, f, m in PACKAGE_CASES if i == case)
+    sb = sandbox_factory()
+    before = sb.state()
+    path = make(tmp_path)
+    data = sb.config_dict()
+    data["rollout"]["package"] = str(path)
+    config = tmp_path / "answers.toml"
+    config.write_text(tomli_w.dumps(data))
+    from odatui.sandbox.server import Sandbox
+
+    proc = odatui("apply", "--yes", "--only", "preflight.package", "--config", str(config), env=Sandbox.secret_env())
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert must[0].lower() in (proc.stdout + proc.stderr).lower()
+    after = sb.state()
+    for side in ("okta", "ws1"):
+        assert after.get(side) == before.get(side), f"the {side} tenant changed"
+    files = state_files(isolated_home)
+    if files:  # only the failed step's error may have been recorded
+        steps = json.loads(files[0].read_text())["steps"]
+        touched = {sid: rec for sid, rec in steps.items() if rec["status"] not in ("pending", "skipped")}
+        assert set(touched) <= {"preflight.package"}, touched
+        assert touched.get("preflight.package", {}).get("status") in (None, "failed")
+
+
+def test_everything_user_facing_is_an_odatui_error():
+    # The corpus relies on these mapping to exit code 2 ("bad usage or config").
+    assert ConfigError("x").exit_code == 2 and PackageError("x").exit_code == 2
+    assert issubclass(PackageError, OdatuiError)
+
+
+def test_load_config_reports_the_file(tmp_path):
+    path = tmp_path / "answers.toml"
+    path.write_text("[rollout]\nmacos_min = 12\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert_clear(str(caught.value), str(path), "rollout.macos_min")
