@@ -127,11 +127,20 @@ class StateStore:
                 return RunState.from_json(data)
         except (ValueError, TypeError, KeyError) as exc:
             reason = f"it is damaged ({type(exc).__name__})"
-        aside = self.path.with_name(f"{self.path.stem}.unreadable-{int(time.time())}.json")
+        aside = self._aside_path()
         os.replace(self.path, aside)
         state = RunState(self.target)
         state.notes.append(f"The previous run state could not be used because {reason}; it was kept as {aside}.")
         return state
+
+    def _aside_path(self) -> Path:
+        # A free name: os.replace onto an earlier kept copy (two bad loads in one second) would destroy it.
+        stamp = int(time.time())
+        for n in range(1000):
+            aside = self.path.with_name(f"{self.path.stem}.unreadable-{stamp}{f'-{n}' if n else ''}.json")
+            if not aside.exists():
+                return aside
+        raise StateError(f"too many unreadable run states kept next to {self.path}", hint="remove the old ones")
 
     def save(self, state: RunState) -> None:
         state.updated = time.time()
