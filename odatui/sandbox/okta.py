@@ -474,7 +474,10 @@ class OktaEmulator:
     async def token(self, request: Request) -> Response:
         import jwt
 
-        form = await request.form()
+        from urllib.parse import parse_qsl
+
+        # A plain form body; parsed here so the sandbox needs no multipart library.
+        form = dict(parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True))
         if form.get("grant_type") != "client_credentials":
             raise OAuthError(400, "unsupported_grant_type", "The authorization grant type is not supported by the "
                              "authorization server. Configured grant types: [client_credentials].")
