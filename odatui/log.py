@@ -68,6 +68,16 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class _PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """Every file it opens (the first and each one after a rollover) is created 0600, whatever the umask."""
+
+    def _open(self):  # type: ignore[override]
+        import os
+
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        return os.fdopen(fd, "a", encoding=self.encoding, errors=self.errors)
+
+
 _configured: Path | None = None
 
 
@@ -85,7 +95,7 @@ def setup_logging(level: int = logging.INFO, directory: Path | None = None) -> P
         root.removeHandler(handler)
         handler.close()
     path.touch(mode=0o600, exist_ok=True)
-    handler = logging.handlers.RotatingFileHandler(path, maxBytes=1_000_000, backupCount=5, encoding="utf-8")
+    handler = _PrivateRotatingFileHandler(path, maxBytes=1_000_000, backupCount=5, encoding="utf-8")
     handler.addFilter(RedactingFilter())
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(handler)
