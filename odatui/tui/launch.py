@@ -1,0 +1,78 @@
+"""Entry points the CLI loads lazily: `odatui` (wizard), `odatui demo`, `odatui serve`.
+
+Only Textual and odatui's light modules load before the first paint; the config, keychain probe and sandbox are
+started by the app in a worker after mount.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from typing import Any
+
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost"}
+
+
+def _exit_code(app: Any) -> int:
+    if app.return_code == 130:
+        return 130
+    finished = getattr(app.model, "finished", None)
+    return int(finished.exit_code) if finished is not None else int(app.return_code or 0)
+
+
+def run_wizard(args: Any) -> int:
+    from odatui.tui.app import OdatuiApp
+    from odatui.tui.session import Session
+
+    session = Session(getattr(args, "config", None))
+    app = OdatuiApp(session)
+    try:
+        app.run()
+    finally:
+        session.close()
+    return _exit_code(app)
+
+
+def run_demo(args: Any) -> int:
+    if getattr(args, "unattended", False):
+        from odatui.runner import cmd_demo_unattended
+
+        return cmd_demo_unattended(args)
+    from odatui.tui.app import OdatuiApp
+    from odatui.tui.session import Session
+
+    session = Session(demo=True)
+    app = OdatuiApp(session, demo=True)
+    try:
+        app.run()
+    finally:
+        session.close()
+    return _exit_code(app)
+
+
+def serve_command(args: Any) -> str:
+    """The command textual-serve starts for each browser visit: this Python, the wizard, the same config."""
+    parts = [sys.executable, "-m", "odatui"]
+    if getattr(args, "config", None):
+        parts += ["--config", str(args.config)]
+    return shlex.join(parts)
+
+
+def run_serve(args: Any) -> int:
+    from odatui.errors import UsageError
+
+    host = getattr(args, "host", "127.0.0.1") or "127.0.0.1"
+    if host not in LOOPBACK_HOSTS:
+        # textual-serve has no authentication: anyone who reaches the port drives the wizard with your secrets.
+        raise UsageError(
+            f"odatui serve binds to 127.0.0.1 only (refusing --host {host}): the browser UI has no login",
+            hint="reach it from elsewhere through an SSH tunnel: ssh -L 8000:127.0.0.1:8000 this-host",
+        )
+    port = int(getattr(args, "port", 8000))
+    if not 0 < port < 65536:
+        raise UsageError(f"--port must be 1–65535 (got {port})")
+    from textual_serve.server import Server
+
+    print(f"odatui: serving the wizard at http://127.0.0.1:{port} (Ctrl+C stops)", flush=True)
+    Server(serve_command(args), host="127.0.0.1", port=port, title="odatui").serve()
+    return 0

@@ -1,0 +1,150 @@
+"""The anatomy every wizard screen shares (subiquity's): title, a line on why, the form, Back/Next at the bottom.
+
+Next runs every visible field's rule; when one fails, Next is refused with the reason next to the button and the
+focus moves to the field to fix.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Header, Input, Static
+
+from odatui.tui.widgets.banner import SandboxBanner
+from odatui.tui.widgets.field import Field
+
+if TYPE_CHECKING:
+    from odatui.tui.app import OdatuiApp
+    from odatui.tui.session import Session
+
+
+class WizardScreen(Screen):
+    TITLE_TEXT = ""
+    EXCERPT = ""
+    HELP = ""
+    NEXT_LABEL = "Next"
+    BINDINGS = [
+        Binding("ctrl+n", "next", "Next", priority=True),
+        Binding("escape", "back", "Back"),
+    ]
+
+    @property
+    def odatui(self) -> OdatuiApp:
+        return self.app  # type: ignore[return-value]
+
+    @property
+    def session(self) -> Session:
+        return self.odatui.session
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        if self.odatui.demo:
+            yield SandboxBanner()
+        with VerticalScroll(id="body"):
+            yield Static(self.TITLE_TEXT, classes="screen-title")
+            if self.EXCERPT:
+                yield Static(self.EXCERPT, classes="excerpt")
+            yield from self.compose_form()
+        with Horizontal(id="nav"):
+            yield Static("", id="nav-reason")
+            yield Button("Back", id="back", compact=True)
+            yield Button(self.NEXT_LABEL, id="next", variant="primary", compact=True)
+        yield Footer()
+
+    def compose_form(self) -> ComposeResult:
+        yield from ()
+
+    def on_mount(self) -> None:
+        if self.odatui.still:
+            for inp in self.query(Input):
+                inp.cursor_blink = False
+        self.query_one("#back", Button).display = self.odatui.can_go_back(self)
+
+    # --- navigation ---
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "next":
+            event.stop()
+            self.action_next()
+        elif event.button.id == "back":
+            event.stop()
+            self.action_back()
+
+    def refuse(self, reason: str, focus: Any = None) -> None:
+        self.query_one("#nav-reason", Static).update(f"✗ {reason}")
+        self.query_one("#nav-reason", Static).add_class("-error")
+        if focus is not None:
+            focus.focus()
+
+    def clear_reason(self, text: str = "") -> None:
+        reason = self.query_one("#nav-reason", Static)
+        reason.update(text)
+        reason.remove_class("-error")
+
+    def check_fields(self) -> bool:
+        """Run every visible field's rule; refuse Next with the first failure's reason."""
+        for field in self.query(Field):
+            if not field.display or (field.parent is not None and not field.parent.display):
+                continue
+            message = field.check()
+            if message:
+                self.refuse(f"{field.label}: {message}", field.input)
+                return False
+        self.clear_reason()
+        return True
+
+    def action_next(self) -> None:
+        if not self.check_fields():
+            return
+        self.commit()
+
+    def collect(self) -> dict[str, str]:
+        """Copy the answers into the session's config; return the secrets typed on this screen."""
+        return {}
+
+    def commit(self) -> None:
+        secrets = self.collect()
+        if secrets:
+            self.store_secrets(secrets)
+        else:
+            self.odatui.advance(self)
+
+    @work(thread=True, exclusive=True, group="secrets", exit_on_error=False)
+    def store_secrets(self, secrets: dict[str, str]) -> None:
+        """Keychain calls block (D-Bus, a locked keychain): a thread, then back to the loop to move on."""
+        from odatui.errors import OdatuiError
+
+        try:
+            self.session.remember(secrets)
+        except OdatuiError as exc:
+            self.app.call_from_thread(self.refuse, f"the keychain refused: {exc}")
+            return
+        self.app.call_from_thread(self.odatui.advance, self)
+
+    def start_test(self, step_id: str, target: Static) -> None:
+        """The "Test connection" button: the answers so far, then that preflight step's inspect, in a worker."""
+        if not self.check_fields():
+            return
+        secrets = self.collect()
+        for name, value in secrets.items():
+            if value:
+                self.session.typed[name] = value
+                self.session.secrets._values[name] = value
+        target.update("⧗ Testing the connection…")
+        target.set_classes("test-result")
+        self._test(step_id, target)
+
+    @work(exclusive=True, group="test-connection", exit_on_error=False)
+    async def _test(self, step_id: str, target: Static) -> None:
+        ok, text = await self.session.test_connection(step_id)
+        target.update(("✓ " if ok else "✗ ") + text)
+        target.set_class(ok, "-ok")
+        target.set_class(not ok, "-error")
+
+    def action_back(self) -> None:
+        if self.odatui.can_go_back(self):
+            self.odatui.go_back()

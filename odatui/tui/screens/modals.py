@@ -1,0 +1,93 @@
+"""Small dialogs: context help (F1), yes/no confirmation, and resume-or-choose for a target with a previous run."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Markdown, SelectionList, Static
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,f1,q", "close", "Close")]
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help"):
+            yield Markdown(self.text)
+            yield Static("Esc closes this help.", classes="field-hint")
+
+    def on_mount(self) -> None:
+        self.query_one("#help").focus()
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    BINDINGS = [Binding("escape,n", "answer(False)", "No"), Binding("y", "answer(True)", "Yes")]
+
+    def __init__(self, question: str, yes: str = "Yes", no: str = "No") -> None:
+        super().__init__()
+        self.question, self.yes, self.no = question, yes, no
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Static(self.question, id="question")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button(self.no, id="no")
+                yield Button(self.yes, id="yes", variant="error")
+
+    def on_mount(self) -> None:
+        self.query_one("#no").focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+    def action_answer(self, value: bool) -> None:
+        self.dismiss(value)
+
+
+class ResumeScreen(ModalScreen[tuple[str, list[str]] | None]):
+    """Previous run found: resume (only what is not done), re-run everything, or tick steps to re-run."""
+
+    BINDINGS = [Binding("escape", "cancel", "Back")]
+
+    def __init__(self, previous: dict[str, str], titles: dict[str, str]) -> None:
+        super().__init__()
+        self.previous, self.titles = previous, titles
+
+    def compose(self) -> ComposeResult:
+        done = [s for s, st in self.previous.items() if st == "succeeded"]
+        open_ = [s for s in self.titles if self.previous.get(s) != "succeeded"]
+        with Vertical(id="dialog"):
+            yield Static(f"This target has a previous run: {len(done)} of {len(self.titles)} steps done.\n"
+                         "Resume runs only what is not done; done steps keep their results.", id="question")
+            yield SelectionList[str](*[(f"{self.titles[s]}  ({self.previous.get(s, 'never run')})", s, s in open_)
+                                       for s in self.titles], id="choose")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Resume", id="resume", variant="primary")
+                yield Button("Run ticked steps", id="only")
+                yield Button("Re-run all", id="all")
+
+    def on_mount(self) -> None:
+        self.query_one("#resume").focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "resume":
+            self.dismiss(("resume", [s for s in self.titles if self.previous.get(s) != "succeeded"]))
+        elif event.button.id == "only":
+            chosen = list(self.query_one("#choose", SelectionList).selected)
+            if chosen:
+                self.dismiss(("only", chosen))
+            else:
+                self.notify("Tick at least one step (Space), or choose Resume.", severity="warning")
+        else:
+            self.dismiss(("all", []))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

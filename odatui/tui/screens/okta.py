@@ -1,0 +1,125 @@
+"""Okta: the org URL, how odatui reaches the Okta API, and the groups that get the Platform SSO app."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, Input, Select, Static
+
+from odatui.tui.screens.base import WizardScreen
+from odatui.tui.validators import ConfigField, ReadableFile, SecretPresent, groups_from_text
+from odatui.tui.widgets.field import Choice, Field
+
+AUTH_KINDS = (
+    ("api_token", "API token (SSWS)"),
+    ("service_app", "OAuth service app + private key"),
+    ("none", "none: type the app's client ID"),
+)
+
+
+class OktaScreen(WizardScreen):
+    TITLE_TEXT = "Okta"
+    EXCERPT = "Your Okta org, how odatui may read it, and the groups that get the app."
+    HELP = """\
+# Okta
+
+* **Org URL**: `https://<org>.okta.com` or your custom domain — not the `-admin` console host.
+* **Access**:
+  * *API token*: a token of an admin with app and group rights (Security › API › Tokens).
+  * *OAuth service app*: an API Services app with `okta.apps.manage okta.groups.read`, private_key_jwt;
+    give its client ID and the private key file (PEM or JWK).
+  * *No API access*: odatui cannot look the app up; type the **Platform Single Sign-On for macOS**
+    app's client ID from its *Sign On* tab, and confirm the Okta checklist yourself.
+* **Groups**: comma-separated Okta group names to assign the app to, e.g. `Mac Pilot`.
+
+**Test connection** checks the org (Identity Engine, Okta Verify active) with what you typed."""
+
+    _auth: str | None = None
+
+    def _okta(self):
+        return self.session.config.okta
+
+    def compose_form(self) -> ComposeResult:
+        cfg = self.session.config.okta if self.session.config is not None else None
+        yield Field("Okta org URL", Input(
+            value=cfg.org_url if cfg else "", placeholder="https://acme.okta.com", id="org_url",
+            validators=[ConfigField("okta", "org_url", self._okta, label="Okta org URL", required=True)]),
+            hint="your org or custom domain, not the -admin host")
+        yield Choice("API access", Select([(text, kind) for kind, text in AUTH_KINDS], value=self.auth,
+                                          allow_blank=False, id="okta-auth"))
+        with Vertical(id="group-api_token", classes="auth-group"):
+            yield Field("API token", Input(
+                value=self.session.secret("okta.api_token"), password=True, id="api_token",
+                validators=[SecretPresent("API token", lambda: self.auth == "api_token")]),
+                hint="goes to the keychain, never to the answers file")
+        with Vertical(id="group-service_app", classes="auth-group"):
+            yield Field("Service app client ID", Input(
+                value=cfg.service_app_client_id if cfg else "", placeholder="0oa…", id="service_app_client_id",
+                validators=[ConfigField("okta", "service_app_client_id", self._okta, label="Service app client ID",
+                                        required=True)]))
+            yield Field("Private key file", Input(
+                placeholder="~/okta-service-app.pem", id="private_key_file",
+                validators=[ReadableFile("Private key file", lambda: self.auth == "service_app"
+                                         and not self.session.secret("okta.private_key"))]),
+                hint="PEM or JWK; its content goes to the keychain")
+        with Vertical(id="group-none", classes="auth-group"):
+            yield Field("App client ID", Input(
+                value=cfg.client_id if cfg else "", placeholder="0oa…", id="client_id",
+                validators=[ConfigField("okta", "client_id", self._okta, label="Client ID", required=True)]),
+                hint="from the Platform Single Sign-On for macOS app's Sign On tab")
+        yield Field("Okta groups", Input(
+            value=", ".join(cfg.groups) if cfg else "", placeholder="Mac Pilot, IT", id="groups",
+            validators=[ConfigField("okta", "groups", self._okta, label="Okta groups", required=True,
+                                    convert=groups_from_text)]),
+            hint="comma-separated group names that get the app")
+        with Horizontal(classes="test-row"):
+            yield Button("Test connection", id="test", compact=True)
+            yield Static("", id="test-result", classes="test-result")
+
+    @property
+    def auth(self) -> str:
+        if self._auth is None:
+            config = self.session.config
+            self._auth = config.okta.auth if config is not None else "api_token"
+        return self._auth
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self._show_auth()
+        self.query_one("#org_url").focus()
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        if event.select.id == "okta-auth":
+            self._auth = str(event.value)
+            self._show_auth()
+
+    def _show_auth(self) -> None:
+        for group in self.query(".auth-group"):
+            group.display = group.id == f"group-{self.auth}"
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "test":
+            event.stop()
+            self.start_test("preflight.okta", self.query_one("#test-result", Static))
+        else:
+            super().on_button_pressed(event)
+
+    def collect(self) -> dict[str, str]:
+        okta = self.session.config.okta
+        okta.auth = self.auth
+        okta.org_url = self.query_one("#org_url", Input).value
+        okta.groups = groups_from_text(self.query_one("#groups", Input).value)
+        secrets: dict[str, str] = {}
+        if self.auth == "api_token":
+            secrets["okta.api_token"] = self.query_one("#api_token", Input).value
+        elif self.auth == "service_app":
+            okta.service_app_client_id = self.query_one("#service_app_client_id", Input).value
+            key_file = self.query_one("#private_key_file", Input).value.strip()
+            if key_file:
+                import os
+
+                with open(os.path.expanduser(key_file), encoding="utf-8") as fh:  # small; checked readable
+                    secrets["okta.private_key"] = fh.read()
+        else:
+            okta.client_id = self.query_one("#client_id", Input).value
+        return secrets

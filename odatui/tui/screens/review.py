@@ -1,0 +1,109 @@
+"""Review: every answer (secrets masked) and the engine's plan — what each step will create or change — before
+anything is touched. Start runs the plan; a target with a previous run first asks resume or which steps."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import work
+from textual.app import ComposeResult
+from textual.widgets import DataTable, Static
+
+from odatui.tui.screens.base import WizardScreen
+
+ACTION_TEXT = {"create": "+ create", "update": "~ update", "none": "= no change", "needs-action": "! your action"}
+MASK = "●●●●●●●●"
+
+
+def settings_lines(session: Any) -> list[str]:
+    c = session.config
+    okta, ws1, ro = c.okta, c.ws1, c.rollout
+    lines = [f"Okta      {okta.org_url}  ·  access: {okta.auth}  ·  groups: {', '.join(okta.groups) or '–'}"]
+    if okta.auth == "api_token":
+        lines.append(f"          API token {MASK} ({session.secret_source('okta.api_token')})")
+    elif okta.auth == "service_app":
+        lines.append(f"          service app {okta.service_app_client_id}, private key {MASK} "
+                     f"({session.secret_source('okta.private_key')})")
+    else:
+        lines.append(f"          app client ID {okta.client_id}")
+    lines.append(f"WS1       {ws1.api_url}  ·  group {ws1.group_id}  ·  smart group {ws1.smart_group}")
+    if ws1.auth == "basic":
+        lines.append(f"          user {ws1.username}, password {MASK}, tenant code {MASK} "
+                     f"({session.secret_source('ws1.password')})")
+    else:
+        lines.append(f"          OAuth client {ws1.oauth_client_id} ({ws1.oauth_region}), secret {MASK}")
+    from pathlib import Path
+
+    lines.append(f"Rollout   {Path(ro.package).name}  ·  macOS {ro.macos_min}+  ·  profile “{ro.profile_name}”")
+    return lines
+
+
+class ReviewScreen(WizardScreen):
+    TITLE_TEXT = "Review"
+    EXCERPT = "Nothing has been changed yet. This is what odatui found and what each step will do."
+    NEXT_LABEL = "Start"
+    HELP = """\
+# Review
+
+The plan comes from looking at your tenants now (read-only):
+
+* **+ create** — the object does not exist and will be created.
+* **~ update** — it exists but differs; it will be updated.
+* **= no change** — it already matches; the step adopts it.
+* **! your action** — odatui cannot do this through the API; the run screen shows the exact clicks.
+
+Secrets are shown masked. **Start** runs the steps; you can retry any failed step there."""
+
+    def compose_form(self) -> ComposeResult:
+        yield Static("\n".join(settings_lines(self.session)), id="settings")
+        yield Static("⧗ Looking at your tenants to build the plan…", id="plan-status")
+        table = DataTable(id="plan", cursor_type="row", zebra_stripes=False)
+        yield table
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        table = self.query_one("#plan", DataTable)
+        table.add_column("Step", key="step", width=26)
+        table.add_column("Plan", key="plan", width=13)
+        table.add_column("What", key="what")
+        self.query_one("#next").focus()
+        self.build_plan()
+
+    @work(exclusive=True, group="plan", exit_on_error=False)
+    async def build_plan(self) -> None:
+        import asyncio
+
+        status = self.query_one("#plan-status", Static)
+        try:
+            saved = await asyncio.to_thread(self.session.save)
+            rows = await self.odatui.plan_rows()
+        except Exception as exc:  # shown, never a traceback: the admin may still go back and fix
+            status.update(f"✗ could not build the plan: {exc}")
+            return
+        self.show_plan(rows)
+        problems = sum(1 for r in rows if getattr(r, "error", None))
+        head = f"Answers saved to {saved}." if not self.odatui.demo else "Answers kept in the sandbox."
+        if problems:
+            status.update(f"{head}  ! {problems} step(s) cannot be planned yet; they will fail until fixed "
+                          "(see the rows marked ✗). You can still start and retry them in place.")
+        else:
+            status.update(f"{head}  Press Start to make these changes.")
+
+    def show_plan(self, rows: list[Any]) -> None:
+        table = self.query_one("#plan", DataTable)
+        table.clear()
+        for row in rows:
+            change = getattr(row, "change", None)
+            error = getattr(row, "error", None)
+            if error:
+                plan, what = "✗ problem", f"{error}" + (f" → {row.hint}" if getattr(row, "hint", None) else "")
+            elif change is not None:
+                kind = getattr(change.kind, "value", change.kind)
+                plan, what = ACTION_TEXT.get(kind, kind), change.summary
+            else:
+                needs = ", ".join(getattr(row, "needs", ()) or ())
+                plan, what = "· later", f"planned once {needs} has run" if needs else "decided at run time"
+            table.add_row(row.title, plan, what, key=row.step_id)
+
+    def commit(self) -> None:
+        self.odatui.ask_resume_then_run()

@@ -1,0 +1,116 @@
+"""Workspace ONE: the API host, how odatui signs in, the organization group and the smart group of Macs."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, Input, Select, Static
+
+from odatui.tui.screens.base import WizardScreen
+from odatui.tui.validators import ConfigField, SecretPresent
+from odatui.tui.widgets.field import Choice, Field
+
+REGIONS = (("North America (na)", "na"), ("Europe (emea)", "emea"), ("Asia Pacific (apac)", "apac"), ("UAT (uat)", "uat"))
+
+
+class Ws1Screen(WizardScreen):
+    TITLE_TEXT = "Workspace ONE UEM"
+    EXCERPT = "The REST API host, an admin account for it, and the Macs to set up."
+    HELP = """\
+# Workspace ONE UEM
+
+* **API URL**: the API host `https://asNNNN.awmdm.com` — not the console (`cnNNNN`).
+* **Sign-in**:
+  * *Basic*: an API admin's user name and password plus the REST API key (*tenant code*) from
+    Groups & Settings › All Settings › System › Advanced › API › REST API.
+  * *OAuth*: a client from Groups & Settings › Configurations › OAuth Client Management, and its region.
+* **Group ID**: the organization group's *Group ID* (not its name).
+* **Smart group**: the exact name of the smart group holding the pilot Macs.
+
+**Test connection** signs in and finds the organization group and smart group."""
+
+    _auth: str | None = None
+
+    def _ws1(self):
+        return self.session.config.ws1
+
+    def compose_form(self) -> ComposeResult:
+        cfg = self.session.config.ws1
+        yield Field("API URL", Input(
+            value=cfg.api_url, placeholder="https://as1234.awmdm.com", id="api_url",
+            validators=[ConfigField("ws1", "api_url", self._ws1, label="API URL", required=True)]),
+            hint="the API host (as…), not the console (cn…)")
+        yield Choice("Sign-in", Select([("Basic: user, password, tenant code", "basic"), ("OAuth client", "oauth")],
+                                       value=self.auth, allow_blank=False, id="ws1-auth"))
+        with Vertical(id="group-basic", classes="auth-group"):
+            yield Field("User name", Input(
+                value=cfg.username, id="username",
+                validators=[ConfigField("ws1", "username", self._ws1, label="User name", required=True)]))
+            yield Field("Password", Input(
+                value=self.session.secret("ws1.password"), password=True, id="password",
+                validators=[SecretPresent("Password", lambda: self.auth == "basic")]))
+            yield Field("Tenant code", Input(
+                value=self.session.secret("ws1.tenant_code"), password=True, id="tenant_code",
+                validators=[SecretPresent("Tenant code", lambda: self.auth == "basic")]),
+                hint="secrets go to the keychain, never to the answers file")
+        with Vertical(id="group-oauth", classes="auth-group"):
+            yield Field("OAuth client ID", Input(
+                value=cfg.oauth_client_id, id="oauth_client_id",
+                validators=[ConfigField("ws1", "oauth_client_id", self._ws1, label="OAuth client ID", required=True)]))
+            yield Field("OAuth client secret", Input(
+                value=self.session.secret("ws1.client_secret"), password=True, id="client_secret",
+                validators=[SecretPresent("Client secret", lambda: self.auth == "oauth")]))
+            yield Choice("Token region", Select(REGIONS, value=cfg.oauth_region, allow_blank=False,
+                                                id="oauth_region"))
+        yield Field("Group ID", Input(
+            value=cfg.group_id, placeholder="ACME", id="group_id",
+            validators=[ConfigField("ws1", "group_id", self._ws1, label="Group ID", required=True)]))
+        yield Field("Smart group", Input(
+            value=cfg.smart_group, placeholder="Okta PSSO Macs", id="smart_group",
+            validators=[ConfigField("ws1", "smart_group", self._ws1, label="Smart group", required=True)]),
+            hint="exact name of the smart group with the Macs")
+        with Horizontal(classes="test-row"):
+            yield Button("Test connection", id="test", compact=True)
+            yield Static("", id="test-result", classes="test-result")
+
+    @property
+    def auth(self) -> str:
+        if self._auth is None:
+            config = self.session.config
+            self._auth = config.ws1.auth if config is not None else "basic"
+        return self._auth
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self._show_auth()
+        self.query_one("#api_url").focus()
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        if event.select.id == "ws1-auth":
+            self._auth = str(event.value)
+            self._show_auth()
+
+    def _show_auth(self) -> None:
+        for group in self.query(".auth-group"):
+            group.display = group.id == f"group-{self.auth}"
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "test":
+            event.stop()
+            self.start_test("preflight.ws1", self.query_one("#test-result", Static))
+        else:
+            super().on_button_pressed(event)
+
+    def collect(self) -> dict[str, str]:
+        ws1 = self.session.config.ws1
+        ws1.auth = self.auth
+        ws1.api_url = self.query_one("#api_url", Input).value
+        ws1.group_id = self.query_one("#group_id", Input).value
+        ws1.smart_group = self.query_one("#smart_group", Input).value
+        if self.auth == "basic":
+            ws1.username = self.query_one("#username", Input).value
+            return {"ws1.password": self.query_one("#password", Input).value,
+                    "ws1.tenant_code": self.query_one("#tenant_code", Input).value}
+        ws1.oauth_client_id = self.query_one("#oauth_client_id", Input).value
+        ws1.oauth_region = self.query_one("#oauth_region", Select).value
+        return {"ws1.client_secret": self.query_one("#client_secret", Input).value}

@@ -1,0 +1,232 @@
+"""What the wizard works on: the config being collected, the secrets typed so far, the demo sandbox (if any) and
+the engine. No Textual here, and every heavy import (pydantic, keyring, httpx, the sandbox) happens inside a
+method, so the first screen paints before any of it loads. Blocking methods are called from thread workers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+STEP_TITLES = {
+    "preflight.okta": "Okta org",
+    "preflight.ws1": "Workspace ONE tenant",
+    "preflight.package": "Okta Verify package",
+    "okta.app": "Platform SSO app",
+    "okta.assign": "Assign Okta groups",
+    "ws1.upload": "Upload Okta Verify",
+    "ws1.assign": "Assign app to smart group",
+    "ws1.profile": "Platform SSO profile",
+    "verify": "Verify",
+}
+STEP_IDS = tuple(STEP_TITLES)
+
+# Secret name → where the wizard asks for it (table, input id); values stay in memory until Next stores them.
+SECRET_FIELDS = ("okta.api_token", "okta.private_key", "ws1.password", "ws1.tenant_code", "ws1.client_secret")
+
+
+@dataclass
+class Loaded:
+    """What the Welcome screen reports after start-up work."""
+
+    config_path: str
+    config_found: bool
+    config_error: str | None
+    probe_ok: bool
+    probe_text: str
+    probe_fix: str
+
+
+class Session:
+    """One wizard session. `demo=True` starts the in-process sandbox in `load()` and pre-fills from it."""
+
+    def __init__(self, config_path: str | None = None, *, demo: bool = False,
+                 demo_options: dict[str, Any] | None = None) -> None:
+        self.config_path = config_path
+        self.is_demo = demo
+        self.demo_options = dict(demo_options or {})
+        self.demo: Any = None  # odatui.demo.DemoSession
+        self.config: Any = None  # odatui.config.Config
+        self.secrets: Any = None  # odatui.secrets.SecretStore
+        self.typed: dict[str, str] = {}  # secrets typed in this session (never written anywhere but the keychain)
+        self.keychain_ok = False
+        self.engine: Any = None
+        self.export_paths: list[Path] = []
+
+    # --- start-up (thread worker) ---
+    def load(self) -> Loaded:
+        from odatui.config import Config, load_config
+        from odatui.errors import OdatuiError
+        from odatui.paths import default_config_path
+        from odatui.secrets import SecretStore
+
+        if self.is_demo:
+            from odatui.demo import start_demo
+
+            options = {"psso_app": "absent", **self.demo_options}
+            self.demo = start_demo(**options)
+            self.config = self.demo.config
+            self.secrets = self.demo.secrets
+            self.typed = dict(self.secrets._values)  # pre-filled sandbox credentials, in memory only
+            self.config_path = str(self.demo.config_path)
+            self.keychain_ok = False
+            return Loaded(str(self.demo.config_path), True, None, True,
+                          "Sandbox: credentials are kept in memory; the keychain is not used.", "")
+        path = Path(self.config_path).expanduser() if self.config_path else default_config_path()
+        self.config_path = str(path)
+        error = None
+        try:
+            self.config = load_config(path)
+        except OdatuiError as exc:
+            error = str(exc)
+            self.config = Config()
+        self.secrets = SecretStore()
+        probe = self.secrets.probe()
+        self.keychain_ok = probe.ok
+        if probe.ok:
+            text = f"Keychain available ({probe.backend}); secrets are stored there, never in the config file."
+            fix = ""
+        else:
+            text = f"Keychain {probe.state.value}: {probe.detail}. Secrets will be kept for this session only."
+            fix = probe.fix
+        return Loaded(str(path), path.exists(), error, probe.ok, text, fix)
+
+    def load_other(self, path: str) -> str:
+        """Load another answers file; returns a one-line result (raises OdatuiError with the fix)."""
+        from odatui.config import load_config
+
+        self.config = load_config(Path(path).expanduser(), must_exist=True)
+        self.config_path = str(Path(path).expanduser())
+        return f"Loaded {self.config_path}"
+
+    # --- secrets ---
+    def secret(self, name: str) -> str:
+        """The value to pre-fill: typed this session, or (thread) what the store already has."""
+        if name in self.typed:
+            return self.typed[name]
+        return ""
+
+    def remember(self, values: dict[str, str]) -> list[str]:
+        """Keep typed secrets for this session and, when the keychain works, store them there (thread)."""
+        from odatui.secrets import target_for
+
+        stored = []
+        for name, value in values.items():
+            if not value:
+                continue
+            self.typed[name] = value
+            self.secrets._values[name] = value  # the store reads in-memory values first
+            if self.keychain_ok and not self.is_demo:
+                self.secrets.set(name, value, target_for(name, self.config))
+                stored.append(name)
+        return stored
+
+    def secret_source(self, name: str) -> str:
+        if name in self.typed:
+            if self.is_demo:
+                return "memory (sandbox)"
+            return "keychain" if self.keychain_ok else "this session only"
+        return "not set"
+
+    def save(self) -> str:
+        from odatui.config import save_config
+
+        if self.is_demo:
+            return str(save_config(self.config, Path(self.config_path)))
+        return str(save_config(self.config, Path(self.config_path) if self.config_path else None))
+
+    # --- engine ---
+    def store(self) -> Any:
+        from odatui.state import StateStore
+
+        directory = None
+        if self.is_demo and self.demo is not None:
+            directory = Path(self.demo.sandbox.data_dir) / "runs"  # a demo never mixes with real targets
+        return StateStore(self.config.target_key(), directory)
+
+    def previous_run(self) -> dict[str, str]:
+        """step id → status of the last run on this target ({} when there is none)."""
+        state = self.store().load()
+        return {sid: rec.status for sid, rec in state.steps.items()}
+
+    def make_engine(self, **kwargs: Any) -> Any:
+        from odatui.engine import Engine
+
+        kwargs.setdefault("interactive", True)
+        return Engine(self.config, self.secrets, self.store(), **kwargs)
+
+    async def plan(self) -> list[Any]:
+        engine = self.make_engine()
+        try:
+            return await engine.plan()
+        finally:
+            await _close(engine)
+
+    async def test_connection(self, step_id: str) -> tuple[bool, str]:
+        """Run one preflight step's inspect against the tenant; (ok, one readable answer)."""
+        from odatui.errors import OdatuiError
+        from odatui.steps import all_steps
+        from odatui.steps.base import Context
+
+        step = next((s for s in all_steps() if s.id == step_id), None)
+        if step is None:
+            return False, f"{step_id} is not available in this build"
+        ctx = Context(self.config, self.secrets)
+        try:
+            change = await step.inspect(ctx)
+            return True, change.summary or "connected"
+        except OdatuiError as exc:
+            return False, str(exc)
+        except Exception as exc:  # a readable line, never a traceback on screen
+            return False, f"{type(exc).__name__}: {exc}"
+        finally:
+            await ctx.aclose()
+
+    def outputs(self) -> dict[str, dict[str, Any]]:
+        return self.store().load().outputs()
+
+    def export_profiles(self, out_dir: Path | None = None) -> list[Path]:
+        from odatui.export import export_from_values
+
+        client_id = self.outputs().get("okta.app", {}).get("client_id") or self.config.okta.client_id
+        if out_dir is None:
+            if self.config.rollout.export_dir:
+                out_dir = Path(self.config.rollout.export_dir).expanduser()
+            elif self.is_demo:
+                out_dir = Path(self.demo.sandbox.data_dir) / "export"
+            else:
+                from odatui.paths import state_dir
+
+                out_dir = state_dir() / "export"
+        rollout = self.config.rollout
+        self.export_paths = export_from_values(self.config.okta.org_url, client_id, rollout.macos_min,
+                                               rollout.user_principal_name, out_dir)
+        return self.export_paths
+
+    async def rollout_status(self) -> dict[str, Any]:
+        """Devices in the smart group and install counts, read live from WS1."""
+        from odatui.steps.base import Context
+
+        outs = self.outputs()
+        ctx = Context(self.config, self.secrets, outs)
+        try:
+            ws1 = ctx.ws1()
+            group = outs.get("preflight.ws1", {}).get("smart_group_id")
+            app = outs.get("ws1.upload", {}).get("app_id")
+            profile = outs.get("ws1.profile", {}).get("profile_id")
+            status = await ws1.rollout_status(group, app, profile)
+            return status if isinstance(status, dict) else dict(vars(status))
+        finally:
+            await ctx.aclose()
+
+    def close(self) -> None:
+        if self.demo is not None:
+            self.demo.close()
+            self.demo = None
+
+
+async def _close(engine: Any) -> None:
+    close = getattr(engine, "aclose", None)
+    if close is not None:
+        await close()

@@ -1,0 +1,1 @@
+"""Reusable widgets of the wizard: labelled fields, step panes, the sandbox banner."""
