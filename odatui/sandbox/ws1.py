@@ -475,9 +475,7 @@ class Ws1Emulator:
                  if (not name or name.lower() in a["name"].lower()) and (og_id is None or a["og_id"] == og_id)
                  and (not platform or platform.lower() in ("appleosx", "10"))]
         page, size = self._paging(request)
-        if not found:
-            return Response(status_code=204)
-        window = found[page * size:(page + 1) * size]
+        window = found[page * size:(page + 1) * size]  # the spec documents no 204 here: an empty list
         items = []
         for a in window:
             assigned, installed = self._app_counts(a)
