@@ -392,3 +392,139 @@ def test_load_config_reports_the_file(tmp_path):
     with pytest.raises(ConfigError) as caught:
         load_config(path)
     assert_clear(str(caught.value), str(path), "rollout.macos_min")
+
+
+# ------------------------------------------------------------------------------------------ server answers
+
+# A tiny real HTTPS server on loopback (trustme CA) that answers each request with the canned reply for its
+# path: what a proxy, a captive portal or a half-broken tenant sends instead of the vendor's JSON.
+PROXY_502 = ("<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1>"
+             "<hr>corp-proxy</body></html>")
+LOGIN_PORTAL = "<!DOCTYPE html><html><head><title>Sign in to continue</title></head><body>portal</body></html>"
+
+
+@pytest.fixture(scope="module")
+def canned_server(tmp_path_factory):
+    import http.server
+    import ssl
+    import threading
+
+    import trustme
+
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1")
+    replies: dict[str, tuple[int, str, bytes]] = {}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            path = self.path.split("?", 1)[0]
+            status, ctype, body = replies.get(path, (404, "application/json", b'{"message":"not canned"}'))
+            length = int(self.headers.get("Content-Length") or 0)
+            if length:
+                self.rfile.read(length)
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = do_PUT = _answer
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    cert.configure_cert(ctx)
+    server.socket = ctx.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    ca_path = tmp_path_factory.mktemp("canned") / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_path))
+    url = f"https://127.0.0.1:{server.server_address[1]}"
+    yield url, str(ca_path), replies
+    server.shutdown()
+
+
+def _json(data: Any) -> bytes:
+    import json
+
+    return json.dumps(data).encode()
+
+
+# (id, path, (status, content type, body), client call, fragments the message must name)
+OKTA_ANSWERS = [
+    ("okta-invalid-json", "/.well-known/okta-organization", (200, "application/json", b'{"pipeline": "idx",'),
+     "org_metadata", ("not valid JSON", "org metadata")),
+    ("okta-proxy-html-502", "/.well-known/okta-organization", (502, "text/html", PROXY_502.encode()),
+     "org_metadata", ("502 Bad Gateway", "proxy")),
+    ("okta-login-portal-200", "/api/v1/authenticators", (200, "text/html", LOGIN_PORTAL.encode()),
+     "authenticators", ("Sign in to continue", "okta.org_url")),
+    ("okta-apps-not-a-list", "/api/v1/apps", (200, "application/json", _json({"apps": []})),
+     "list_apps", ("list apps", "list")),
+    ("okta-error-without-summary", "/api/v1/authenticators", (403, "application/json", _json({"errorCode": 7})),
+     "authenticators", ("403", "list authenticators")),
+    ("okta-empty-body-500", "/api/v1/apps", (500, "application/json", b""), "list_apps", ("500", "list apps")),
+]
+
+WS1_ANSWERS = [
+    ("ws1-invalid-json", "/api/system/groups/search", (200, "application/json", b'{"OrganizationGroups": ['),
+     ("find_org_group", "ACME"), ("not JSON", "organization group")),
+    ("ws1-proxy-html-502", "/api/system/groups/search", (502, "text/html", PROXY_502.encode()),
+     ("find_org_group", "ACME"), ("not JSON", "proxy")),
+    ("ws1-console-login-page", "/api/system/groups/search", (200, "text/html", LOGIN_PORTAL.encode()),
+     ("find_org_group", "ACME"), ("not JSON", "as…, not cn…")),
+    ("ws1-v1-shape", "/api/system/groups/search",
+     (200, "application/json", _json({"LocationGroups": [{"Id": {"Value": 7}, "GroupId": "ACME"}]})),
+     ("find_org_group", "ACME"), ("unexpected shape", "Accept version")),
+    ("ws1-id-not-a-number", "/api/system/groups/search",
+     (200, "application/json", _json({"OrganizationGroups": [{"Id": {"Value": 7}, "GroupId": "ACME"}]})),
+     ("find_org_group", "ACME"), ("Id is not a number", "ACME")),
+    pytest.param("/api/system/groups/search", (200, "application/json", _json({"OrganizationGroups": "ACME"})),
+                 ("find_org_group", "ACME"), ("organization group", "ACME"), id="ws1-list-not-a-list",
+                 marks=pytest.mark.xfail(strict=True, raises=AttributeError, reason="ws1/client.py find_org_group: "
+                                         "a non-list OrganizationGroups raises AttributeError (reported)")),
+    ("ws1-body-is-array", "/api/mdm/smartgroups/search", (200, "application/json", _json([1, 2, 3])),
+     ("search_smart_groups", "Okta PSSO Macs"), ("unexpected shape", "smart group")),
+    ("ws1-401-1005", "/api/mdm/smartgroups/search",
+     (401, "application/json", _json({"errorCode": 1005, "message": "Error while validating remote service client "
+                                      "credentials."})),
+     ("search_smart_groups", "Okta PSSO Macs"), ("1005", "directory")),
+]
+
+
+@pytest.mark.skipif(not has("odatui.okta.client"), reason="odatui.okta.client has not landed yet")
+@pytest.mark.parametrize("path,reply,call,must", [pytest.param(*c[1:], id=c[0]) for c in OKTA_ANSWERS])
+async def test_odd_okta_answer_gives_one_clear_message(path, reply, call, must, canned_server):
+    from odatui.okta.client import OktaClient
+
+    url, ca, replies = canned_server
+    replies.clear()
+    replies[path] = reply
+    from odatui.http import RetryPolicy
+
+    async with OktaClient(url, api_token="00-canned-token-value", ca_bundle=ca,
+                          policy=RetryPolicy(attempts=1)) as client:
+        with pytest.raises(OdatuiError) as caught:
+            await getattr(client, call)()
+    assert_clear(str(caught.value), *must)
+    assert "00-canned-token-value" not in str(caught.value)
+
+
+@pytest.mark.skipif(not has("odatui.ws1.client"), reason="odatui.ws1.client has not landed yet")
+@pytest.mark.parametrize("path,reply,call,must", [c if not isinstance(c, tuple) or len(c) != 5 else
+                                                  pytest.param(*c[1:], id=c[0]) for c in WS1_ANSWERS])
+async def test_odd_ws1_answer_gives_one_clear_message(path, reply, call, must, canned_server):
+    from odatui.http import RetryPolicy
+    from odatui.ws1.client import Ws1Client, _BasicAuth
+
+    url, ca, replies = canned_server
+    replies.clear()
+    replies[path] = reply
+    async with Ws1Client(url, _BasicAuth("api-user", "canned-password", "canned-tenant-code"), ca_bundle=ca,
+                         policy=RetryPolicy(attempts=1)) as client:
+        method, arg = call
+        with pytest.raises(OdatuiError) as caught:
+            await getattr(client, method)(arg)
+    assert_clear(str(caught.value), *must)
+    assert "canned-password" not in str(caught.value) and "canned-tenant-code" not in str(caught.value)
