@@ -181,9 +181,12 @@ class RunModel:
 
     # --- queries for the screen ---
     def done_fraction(self) -> float:
+        """Share of steps that are done (failed or skipped ones are not: the bar shows what is really finished)."""
         if not self.steps:
             return 0.0
-        return sum(1 for v in self.steps.values() if v.status in FINAL) / len(self.steps)
+        done = sum(1 for v in self.steps.values() if v.status in ("succeeded", "unchanged")
+                   or (v.status == "skipped" and "not needed" in v.summary))
+        return done / len(self.steps)
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}

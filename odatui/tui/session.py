@@ -212,11 +212,18 @@ class Session:
         ctx = Context(self.config, self.secrets, outs)
         try:
             ws1 = ctx.ws1()
-            group = outs.get("preflight.ws1", {}).get("smart_group_id")
+            pre = outs.get("preflight.ws1", {})
+            group = pre.get("smart_group_id")
+            if group is None:
+                raise RuntimeError("the smart group is not known yet (preflight.ws1 has not succeeded)")
             app = outs.get("ws1.upload", {}).get("app_id")
             profile = outs.get("ws1.profile", {}).get("profile_id")
-            status = await ws1.rollout_status(group, app, profile)
-            return status if isinstance(status, dict) else dict(vars(status))
+            status = await ws1.rollout_status(group, app, profile, og_id=pre.get("og_id"))
+            if isinstance(status, dict):
+                return status
+            import dataclasses
+
+            return {k: v for k, v in dataclasses.asdict(status).items() if k != "requests_made"}
         finally:
             await ctx.aclose()
 

@@ -34,9 +34,9 @@ def created_lines(model: Any) -> list[str]:
         if view.status not in ("succeeded", "unchanged"):
             lines.append(f"{view.glyph} {view.title}: {view.word}" + (f" — {view.error}" if view.error else ""))
             continue
-        facts = [f"{k} {v}" for k, v in view.outputs.items()
-                 if k not in SKIP_KEYS and isinstance(v, (str, int, float)) and str(v) and len(str(v)) < 60]
-        lines.append(f"{view.glyph} {view.title}: {view.summary}" + (f"\n    {' · '.join(facts)}" if facts else ""))
+        facts = [f"{k.replace('_', ' ')} {v}" for k, v in view.outputs.items()
+                 if k.endswith("id") and isinstance(v, (str, int)) and str(v) and str(v) not in view.summary]
+        lines.append(f"{view.glyph} {view.title}: {view.summary}" + (f" ({', '.join(facts)})" if facts else ""))
     return lines
 
 

@@ -16,31 +16,30 @@ MASK = "●●●●●●●●"
 
 
 def settings_lines(session: Any) -> list[str]:
-    c = session.config
-    okta, ws1, ro = c.okta, c.ws1, c.rollout
-    lines = [f"Okta      {okta.org_url}  ·  access: {okta.auth}  ·  groups: {', '.join(okta.groups) or '–'}"]
-    if okta.auth == "api_token":
-        lines.append(f"          API token {MASK} ({session.secret_source('okta.api_token')})")
-    elif okta.auth == "service_app":
-        lines.append(f"          service app {okta.service_app_client_id}, private key {MASK} "
-                     f"({session.secret_source('okta.private_key')})")
-    else:
-        lines.append(f"          app client ID {okta.client_id}")
-    lines.append(f"WS1       {ws1.api_url}  ·  group {ws1.group_id}  ·  smart group {ws1.smart_group}")
-    if ws1.auth == "basic":
-        lines.append(f"          user {ws1.username}, password {MASK}, tenant code {MASK} "
-                     f"({session.secret_source('ws1.password')})")
-    else:
-        lines.append(f"          OAuth client {ws1.oauth_client_id} ({ws1.oauth_region}), secret {MASK}")
     from pathlib import Path
 
-    lines.append(f"Rollout   {Path(ro.package).name}  ·  macOS {ro.macos_min}+  ·  profile “{ro.profile_name}”")
-    return lines
+    c = session.config
+    okta, ws1, ro = c.okta, c.ws1, c.rollout
+    if okta.auth == "api_token":
+        access = f"API token {MASK} ({session.secret_source('okta.api_token')})"
+    elif okta.auth == "service_app":
+        access = f"service app {okta.service_app_client_id} + key {MASK}"
+    else:
+        access = f"no API; app {okta.client_id}"
+    if ws1.auth == "basic":
+        login = f"{ws1.username} {MASK} ({session.secret_source('ws1.password')})"
+    else:
+        login = f"OAuth {ws1.oauth_client_id} ({ws1.oauth_region}) {MASK}"
+    return [
+        f"Okta     {okta.host} · {access} · groups {', '.join(okta.groups) or '–'}",
+        f"WS1      {ws1.api_url.removeprefix('https://')} · {ws1.group_id} · “{ws1.smart_group}” · {login}",
+        f"Rollout  {Path(ro.package).name} · macOS {ro.macos_min}+ · profile “{ro.profile_name}”",
+    ]
 
 
 class ReviewScreen(WizardScreen):
     TITLE_TEXT = "Review"
-    EXCERPT = "Nothing has been changed yet. This is what odatui found and what each step will do."
+    EXCERPT = "Nothing has changed yet: this plan comes from reading your tenants."
     NEXT_LABEL = "Start"
     HELP = """\
 # Review
@@ -63,8 +62,8 @@ Secrets are shown masked. **Start** runs the steps; you can retry any failed ste
     def on_mount(self) -> None:
         super().on_mount()
         table = self.query_one("#plan", DataTable)
-        table.add_column("Step", key="step", width=26)
-        table.add_column("Plan", key="plan", width=13)
+        table.add_column("Step", key="step", width=22)
+        table.add_column("Plan", key="plan", width=12)
         table.add_column("What", key="what")
         self.query_one("#next").focus()
         self.build_plan()
@@ -82,12 +81,12 @@ Secrets are shown masked. **Start** runs the steps; you can retry any failed ste
             return
         self.show_plan(rows)
         problems = sum(1 for r in rows if getattr(r, "error", None))
-        head = f"Answers saved to {saved}." if not self.odatui.demo else "Answers kept in the sandbox."
+        head = f"Answers saved to {self.odatui.display_path(saved)}." if not self.odatui.demo else \
+            "Answers kept in the sandbox."
         if problems:
-            status.update(f"{head}  ! {problems} step(s) cannot be planned yet; they will fail until fixed "
-                          "(see the rows marked ✗). You can still start and retry them in place.")
+            status.update(f"{head} ! {problems} step(s) show a problem (✗): fix it, or start and retry in place.")
         else:
-            status.update(f"{head}  Press Start to make these changes.")
+            status.update(f"{head} Press Start to make these changes.")
 
     def show_plan(self, rows: list[Any]) -> None:
         table = self.query_one("#plan", DataTable)

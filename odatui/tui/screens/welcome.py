@@ -37,7 +37,7 @@ Keys: **Ctrl+N** next, **Esc** back, **F1** this help, **Ctrl+P** commands, **Ct
         yield Static("", id="keychain-fix")
         yield Static("⧗ Reading the answers file…", id="config-status")
         with Horizontal(id="load-row"):
-            yield Input(placeholder="path of an existing answers file (.toml)", id="config-path")
+            yield Input(placeholder="path of an existing answers file (.toml)", id="config-path", compact=True)
             yield Button("Load", id="load", compact=True)
 
     def on_mount(self) -> None:

@@ -1,0 +1,244 @@
+"""Snapshots of every wizard screen at 80×24 and 120×40, and of the run screen failed and waiting for the admin.
+
+Snapshots must not change from run to run, so these use a fixed session: fixed answers (acme.okta.com, no
+sandbox ports or temp paths), a fixed plan, and run screens fed a scripted sequence of the engine's own events
+under a fixed clock. The real engine against the real sandbox is exercised by test_tui_pilot.py.
+Update after reviewing the report: `pytest tests/test_tui_snapshots.py --snapshot-update`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from odatui import events as ev
+from odatui.sandbox.samplepkg import make_sample_pkg
+
+SIZES = [(80, 24), (120, 40)]
+PKG_DIR = Path("/tmp/odatui-snapshot")  # a fixed path: it is shown on the Rollout screen
+TITLES = [("preflight.okta", "Okta org"), ("preflight.ws1", "Workspace ONE tenant"),
+          ("preflight.package", "Okta Verify package"), ("okta.app", "Platform SSO app"),
+          ("okta.assign", "Okta group assignment"), ("ws1.upload", "Okta Verify upload"),
+          ("ws1.assign", "App assignment"), ("ws1.profile", "Platform SSO profile"), ("verify", "Verify")]
+
+
+class FixedClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class StaticSession:
+    """The wizard's Session interface with fixed answers; nothing here reaches a tenant."""
+
+    is_demo = False
+
+    def __init__(self) -> None:
+        from odatui.config import parse_config
+        from odatui.secrets import SecretStore
+
+        PKG_DIR.mkdir(exist_ok=True)
+        pkg = PKG_DIR / "OktaVerify-9.52.0.pkg"
+        if not pkg.exists():
+            make_sample_pkg(pkg, version="9.52.0")
+        self.config = parse_config({
+            "okta": {"org_url": "https://acme.okta.com", "groups": ["Mac Pilot"]},
+            "ws1": {"api_url": "https://as1234.awmdm.com", "username": "odatui-api", "group_id": "ACME",
+                    "smart_group": "Okta PSSO Macs"},
+            "rollout": {"package": str(pkg), "macos_min": 14},
+        })
+        self.secrets = SecretStore(use_keychain=False)
+        self.typed = {"okta.api_token": "fixed-token-value", "ws1.password": "pw", "ws1.tenant_code": "tc"}
+        self.config_path = "~/.config/odatui/config.toml"
+        self.demo = None
+
+    def load(self):
+        from odatui.tui.session import Loaded
+
+        return Loaded(self.config_path, True, None, False,
+                      "Keychain no backend: no keychain backend is available in this session. "
+                      "Secrets will be kept for this session only.",
+                      "Start a D-Bus session with an unlocked gnome-keyring, then run odatui inside it:\n"
+                      "    dbus-run-session -- sh")
+
+    def secret(self, name):
+        return self.typed.get(name, "")
+
+    def secret_source(self, name):
+        return "this session only" if name in self.typed else "not set"
+
+    def remember(self, values):
+        self.typed.update({k: v for k, v in values.items() if v})
+        return []
+
+    def save(self):
+        return self.config_path
+
+    async def plan(self):
+        from odatui.engine import PlanRow
+        from odatui.steps.base import Change, ChangeKind
+
+        none, create = ChangeKind.NONE, ChangeKind.CREATE
+        return [
+            PlanRow("preflight.okta", "Okta org", (), Change(none, "acme.okta.com: Identity Engine, Okta Verify active")),
+            PlanRow("preflight.ws1", "Workspace ONE tenant", (), Change(none, "ACME (id 7), smart group 42")),
+            PlanRow("preflight.package", "Okta Verify package", (), Change(none, "com.okta.mobile 9.52.0, 0.1 MB")),
+            PlanRow("okta.app", "Platform SSO app", ("preflight.okta",),
+                    Change(ChangeKind.NEEDS_ACTION, "add the Platform SSO app in the Admin Console")),
+            PlanRow("okta.assign", "Okta group assignment", ("okta.app",), None, hint="decided once okta.app has run"),
+            PlanRow("ws1.upload", "Okta Verify upload", ("preflight.ws1", "preflight.package"),
+                    Change(create, "upload Okta Verify 9.52.0 as an internal app")),
+            PlanRow("ws1.assign", "App assignment", ("ws1.upload",), None, hint="decided once ws1.upload has run"),
+            PlanRow("ws1.profile", "Platform SSO profile", ("okta.app", "preflight.ws1"),
+                    None, error="the client ID is not known yet", hint="add the app first"),
+            PlanRow("verify", "Verify", ("okta.assign", "ws1.assign", "ws1.profile"), None,
+                    hint="decided once the others have run"),
+        ]
+
+    def previous_run(self):
+        return {}
+
+    def export_profiles(self):
+        out = Path.home() / "odatui-export"
+        return [out / n for n in ("okta-dps-macos14.mobileconfig", "okta-dps-macos14-sso-extension.ws1.xml")]
+
+    async def rollout_status(self):
+        return {"devices": 36, "profile_installed": 12, "app_installed": 20}
+
+    def close(self):
+        pass
+
+
+def make_app():
+    from odatui.tui.app import OdatuiApp
+
+    return OdatuiApp(StaticSession(), still=True, clock=FixedClock())
+
+
+async def _loaded(pilot):
+    for _ in range(100):
+        if pilot.app.loaded is not None:
+            break
+        await pilot.pause(0.02)
+    await pilot.pause()
+
+
+def _walk(nexts: int):
+    async def run_before(pilot):
+        await _loaded(pilot)
+        for _ in range(nexts):
+            await pilot.press("ctrl+n")
+            await pilot.pause()
+        await pilot.pause(0.2)
+        await pilot.wait_for_scheduled_animations()
+
+    return run_before
+
+
+def _run_screen(events, select: str):
+    async def run_before(pilot):
+        from odatui.tui.progress import RunModel
+        from odatui.tui.screens.run import RunScreen
+
+        await _loaded(pilot)
+        app = pilot.app
+        app.model = RunModel(TITLES, clock=app.clock)
+        for event, at in events:
+            app.clock.now = at
+            app.model.apply(event)
+        app.clock.now = 1042.0
+        await app.push_screen(RunScreen())
+        await pilot.pause()
+        steps = app.screen.query_one("#steps")
+        steps.index = [sid for sid, _ in TITLES].index(select)
+        await pilot.pause()
+
+    return run_before
+
+
+SUCCESS = [(ev.StepStarted("preflight.okta", "Okta org"), 1000.0),
+           (ev.StepSucceeded("preflight.okta", {}, "Identity Engine org; Okta Verify active", False), 1001.0),
+           (ev.StepStarted("preflight.ws1", "Workspace ONE tenant"), 1000.0),
+           (ev.StepSucceeded("preflight.ws1", {"og_id": 7}, "ACME (id 7); smart group 42", False), 1002.0),
+           (ev.StepStarted("preflight.package", "Okta Verify package"), 1000.0),
+           (ev.StepSucceeded("preflight.package", {}, "com.okta.mobile 9.52.0", False), 1003.0)]
+
+FAILED = SUCCESS + [
+    (ev.StepStarted("okta.app", "Platform SSO app"), 1003.0),
+    (ev.StepSucceeded("okta.app", {"client_id": "0oa1b2c3d4e5f6g7h8i9"}, "found; client ID 0oa1b2c3d4e5f6g7h8i9"), 1004.0),
+    (ev.StepStarted("okta.assign", "Okta group assignment"), 1004.0),
+    (ev.StepSucceeded("okta.assign", {}, "assigned Mac Pilot"), 1005.0),
+    (ev.StepStarted("ws1.upload", "Okta Verify upload"), 1003.0),
+    (ev.StepProgress("ws1.upload", 0.5, "uploading", 50_000_000, 100_000_000, 5_000_000), 1010.0),
+    (ev.StepSucceeded("ws1.upload", {"app_id": 1201}, "Okta Verify 9.52.0 uploaded (app id 1201)"), 1020.0),
+    (ev.StepStarted("ws1.assign", "App assignment"), 1020.0),
+    (ev.StepLog("ws1.assign", "PUT /api/mam/apps/internal/1201/assignment-rules"), 1021.0),
+    (ev.StepFailed("ws1.assign", "Workspace ONE answered 500 to the assignment rules", True,
+                   "a server error on the tenant; wait a minute and retry", 1, will_retry_in=2.0), 1021.0),
+    (ev.StepStarted("ws1.assign", "App assignment", 2), 1023.0),
+    (ev.StepFailed("ws1.assign", "Workspace ONE answered 500 to the assignment rules", True,
+                   "a server error on the tenant; wait a minute and retry", 4), 1030.0),
+    (ev.StepStarted("ws1.profile", "Platform SSO profile"), 1005.0),
+    (ev.StepSucceeded("ws1.profile", {"profile_id": 88}, "created profile 88 “Okta Platform SSO”"), 1008.0),
+    (ev.StepSkipped("verify", "needs ws1.assign, which failed"), 1030.0),
+]
+
+NEEDS_ACTION = SUCCESS + [
+    (ev.StepStarted("okta.app", "Platform SSO app"), 1003.0),
+    (ev.StepNeedsAction("okta.app", "In the Okta Admin Console: Applications › Browse App Catalog › search "
+                        "“Platform Single Sign-On for macOS” › Add integration › Done.", True, 8.0), 1004.0),
+    (ev.StepStarted("ws1.upload", "Okta Verify upload"), 1003.0),
+    (ev.StepProgress("ws1.upload", 0.42, "uploading", 42_000_000, 100_000_000, 5_250_000), 1011.0),
+]
+
+
+@pytest.fixture(autouse=True)
+def _fixed_home(monkeypatch, tmp_path):
+    monkeypatch.setenv("HOME", "/home/admin")  # shown as ~ on the Done screen
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("screen,nexts", [("welcome", 0), ("okta", 1), ("ws1", 2), ("rollout", 3), ("review", 4)])
+def test_wizard_screen(snap_compare, screen, nexts, size):
+    assert snap_compare(make_app(), terminal_size=size, run_before=_walk(nexts))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_run_failed(snap_compare, size):
+    assert snap_compare(make_app(), terminal_size=size, run_before=_run_screen(FAILED, "ws1.assign"))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_run_needs_action(snap_compare, size):
+    assert snap_compare(make_app(), terminal_size=size, run_before=_run_screen(NEEDS_ACTION, "okta.app"))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_done(snap_compare, size):
+    async def run_before(pilot):
+        from odatui.tui.screens.done import DoneScreen
+
+        await _run_screen(FAILED[:-4] + [
+            (ev.StepStarted("ws1.assign", "App assignment"), 1020.0),
+            (ev.StepSucceeded("ws1.assign", {}, "assigned (Auto) to Okta PSSO Macs"), 1022.0),
+            (ev.StepStarted("ws1.profile", "Platform SSO profile"), 1005.0),
+            (ev.StepSucceeded("ws1.profile", {"profile_id": 88}, "created profile 88"), 1008.0),
+            (ev.StepStarted("verify", "Verify"), 1022.0),
+            (ev.StepSucceeded("verify", {}, "profile, app and Okta agree"), 1023.0),
+            (ev.RunFinished({}, 0), 1023.0)], "verify")(pilot)
+        await pilot.app.push_screen(DoneScreen())
+        for _ in range(50):
+            if "⧗" not in str(pilot.app.screen.query_one("#rollout").render()) and \
+                    "⧗" not in str(pilot.app.screen.query_one("#exported").render()):
+                break
+            await pilot.pause(0.05)
+        await pilot.pause()
+
+    assert snap_compare(make_app(), terminal_size=size, run_before=run_before)
+
+
+def test_help(snap_compare):
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=_walk(1), press=["f1"])
