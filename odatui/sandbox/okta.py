@@ -40,7 +40,7 @@ OTHER_APPS = (
     "AWS IAM Identity Center", "Figma", "Miro", "Notion", "Asana", "Tableau", "Concur", "Greenhouse", "Lucidchart",
     "PagerDuty", "Datadog", "1Password", "Jamf Pro", "Workspace ONE Access", "Platform Status Page", "Expensify",
 )
-_FILTER_TERM = re.compile(r'^\s*([A-Za-z_.]+)\s+(eq|sw)\s+"([^"]*)"\s*$')
+_FILTER_TERM = re.compile(r'^\s*([A-Za-z_.]+)\s+(eq|sw)\s+"((?:[^"\\]|\\.)*)"\s*$')  # \" escapes a quote
 
 
 def _now_iso(t: float | None = None) -> str:
@@ -360,7 +360,7 @@ class OktaEmulator:
             m = _FILTER_TERM.match(part)
             if not m or m.group(1) not in fields:
                 raise OktaError(400, "E0000031", "Invalid search criteria.", [f"unsupported expression: {part}"])
-            terms.append((fields[m.group(1)], m.group(2), m.group(3)))
+            terms.append((fields[m.group(1)], m.group(2), re.sub(r"\\(.)", r"\1", m.group(3))))
         out = []
         for item in items:
             ok = True
@@ -497,7 +497,7 @@ class OktaEmulator:
                              "any registered key.")
         audience = f"{request.url.scheme}://{request.url.netloc}/oauth2/v1/token"
         try:
-            claims = jwt.decode(assertion, self.service_app_public_key, algorithms=["ES256", "RS256"],
+            claims = jwt.decode(assertion, self.service_app_public_key, algorithms=["ES256"],
                                 audience=audience, options={"require": ["exp", "iss", "sub", "aud"]}, leeway=30)
         except jwt.InvalidSignatureError:
             raise OAuthError(401, "invalid_client", "The client_assertion signature is invalid.") from None
