@@ -43,7 +43,19 @@ def known_secrets() -> set[str]:
         return set(_secrets)
 
 
+def _register_env_secrets() -> None:
+    # A secret handed over in the environment is known from the start: redact it even in lines written before
+    # (or without) the store reading it.
+    import os
+
+    from odatui.secrets import SECRETS
+
+    for env, _ in SECRETS.values():
+        register_secret(os.environ.get(env))
+
+
 def redact(text: str) -> str:
+    _register_env_secrets()
     for value in sorted(known_secrets(), key=len, reverse=True):
         text = text.replace(value, REDACTED)
     for pattern in _PATTERNS:
