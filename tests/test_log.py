@@ -125,3 +125,10 @@ def test_default_log_dir_is_private(monkeypatch):
         for handler in list(root.handlers):
             root.removeHandler(handler)
             handler.close()
+
+
+def test_env_secret_is_redacted_even_before_anything_reads_it(log_file, monkeypatch):
+    value = "env-client-secret-never-read-9z8y"
+    monkeypatch.setenv("ODATUI_WS1__CLIENT_SECRET", value)
+    get_logger("ws1").error("token request echoed: %s", value)
+    assert value not in text_of(log_file)

@@ -208,3 +208,89 @@ def test_probe_gives_up_on_a_secret_service_that_never_answers(session_factory, 
     finally:
         hang.kill()
         hang.wait(5)
+
+
+# --- the scan: no secret in any file odatui wrote ---------------------------------------------------------------
+
+@pytest.mark.keychain
+def test_no_secret_value_in_any_file_after_a_run(real_keyring, sandbox, monkeypatch):
+    import base64
+    import importlib.util
+    import logging
+
+    import httpx
+
+    from odatui.config import parse_config, save_config
+    from odatui.http import make_client, send
+    from odatui.log import get_logger, setup_logging
+    from odatui.paths import default_config_path
+    from odatui.sandbox.server import Sandbox
+    from odatui.state import SUCCEEDED, StateStore
+
+    keychain_token, keychain_password = "kc-okta-token-Zq81mWn2", "kc-ws1-Passw0rd-x7Y"
+    env_secrets = Sandbox.secret_env()
+    secrets = [keychain_token, keychain_password, *env_secrets.values()]
+    config = parse_config(sandbox.config_dict(), source="sandbox")
+    config_path = save_config(config)
+    assert config_path == default_config_path()
+
+    # 1. Secrets stored through the CLI, the value on stdin; status read back.
+    for name, value in (("okta.api_token", keychain_token), ("ws1.password", keychain_password)):
+        done = run_cli("secrets", "set", name, stdin=value)
+        assert done.returncode == 0, done.stderr
+    assert "keychain" in run_cli("secrets", "status").stdout
+
+    # 2. A run in this process: secrets read (keychain, then env), used in real HTTPS calls, logged carelessly.
+    log_path = setup_logging(logging.DEBUG)
+    store = SecretStore()
+    okta_host = config.okta.host
+    assert store.get("okta.api_token", okta_host) == keychain_token
+    for key, value in env_secrets.items():
+        monkeypatch.setenv(key, value)
+    assert store.get("okta.api_token", okta_host) == env_secrets["ODATUI_OKTA__API_TOKEN"]
+    tenant = store.require("ws1.tenant_code", okta_host)
+    monkeypatch.delenv("ODATUI_WS1__PASSWORD")  # this one from the keychain, as stored above
+    assert store.require("ws1.password", config.ws1.api_url.removeprefix("https://")) == keychain_password
+    monkeypatch.setenv("ODATUI_WS1__PASSWORD", env_secrets["ODATUI_WS1__PASSWORD"])
+    log = get_logger("scan")
+    basic = base64.b64encode(f"sandbox-admin:{keychain_password}".encode()).decode()
+    secrets.append(basic)
+
+    async def calls() -> None:
+        headers = {"Authorization": f"SSWS {keychain_token}", "aw-tenant-code": tenant}
+        async with make_client(sandbox.url, ca_bundle=config.okta.ca_bundle, headers=headers) as client:
+            response = await send(client, "GET", "/api/v1/groups")
+            log.debug("GET /api/v1/groups -> %s with %s", response.status_code, response.request.headers)
+            response = await send(client, "GET", "/API/system/info", headers={"Authorization": f"Basic {basic}"})
+            log.debug("request headers %s", dict(response.request.headers))
+
+    import asyncio
+
+    asyncio.run(calls())
+    for value in secrets[:-1]:
+        log.info("using %s", value)
+    try:
+        raise httpx.HTTPStatusError(f"401 for token {keychain_token}", request=httpx.Request("GET", sandbox.url),
+                                    response=httpx.Response(401))
+    except httpx.HTTPStatusError:
+        log.exception("okta refused")
+    with StateStore(config.target_key()) as state_store:
+        state = state_store.load()
+        state.step("okta.app").status = SUCCEEDED
+        state.step("okta.app").outputs = {"client_id": "0oaABCDEFGHIJ1234567"}
+        state_store.save(state)
+
+    # 3. The real engine, when it has landed: plan and apply against the sandbox, secrets from env and keychain.
+    if importlib.util.find_spec("odatui.runner") is not None:
+        for args in (("plan",), ("apply", "--yes")):
+            done = run_cli(*args, timeout=300)
+            assert "Traceback" not in done.stderr, done.stderr
+
+    for handler in logging.getLogger("odatui").handlers:
+        handler.flush()
+    roots = [Path(os.environ[v]) for v in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME")]
+    files = [p for root in roots if root.exists() for p in root.rglob("*") if p.is_file()]
+    assert config_path in files and log_path in files and state_store.path in files
+    assert log_path.stat().st_size > 0
+    leaks = [(str(p), s) for p in files for s in secrets if s.encode() in p.read_bytes()]
+    assert leaks == [], "\n".join(map(str, leaks))
