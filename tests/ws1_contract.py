@@ -174,6 +174,8 @@ class Ws1Contract:
         responses = op.get("responses", {})
         if ex.status in (502, 504) and ex.response_body.lstrip().startswith(b"<"):
             return []  # a proxy's HTML page (a sandbox fault), not an answer of the vendor's API
+        if not responses:
+            return []  # deprecated operations (e.g. mdmv1 profiles/search) document no answers at all
         doc = responses.get(str(ex.status))
         if doc is None:
             if ex.status in UNDOCUMENTED_ERRORS and ex.response_body:

@@ -162,7 +162,9 @@ class Ws1Emulator:
         by_path: dict[str, dict[str, tuple[Any, tuple[int, ...]]]] = {}
         for path, method, handler, versions in table:
             by_path.setdefault(path, {})[method] = (handler, versions)
-        routes = [Route("/connect/token", self.token, methods=["POST"])]
+        routes = [Route("/connect/token", self.token, methods=["POST"]),
+                  # The real token service answers 404 to a trailing slash (not a redirect): a classic mistake.
+                  Route("/connect/token/", self.token_slash, methods=["GET", "POST"])]
         for path, methods in by_path.items():
             endpoint = self._endpoint(methods)
             for prefix in ("/api", "/API"):  # the real API is case-insensitive; scripts use both
@@ -219,6 +221,9 @@ class Ws1Emulator:
         self.tokens[token] = time.time() + lifetime
         return JSONResponse({"access_token": token, "token_type": "Bearer", "expires_in": int(lifetime) or 1,
                              "scope": "api"})
+
+    async def token_slash(self, request: Request) -> Response:
+        return Response("Not Found", status_code=404, media_type="text/plain")
 
     def authenticate(self, request: Request) -> None:
         creds_error = Ws1Error(401, 1005, "An error occurred while validating remote service client credentials.")
@@ -731,7 +736,7 @@ class Ws1Emulator:
     async def device_profiles(self, request: Request, version: int) -> Response:
         device = self.fleet.by_id.get(request.path_params["device_id"])
         if device is None:
-            raise Ws1Error(400, 2, "Device not found for this request.")
+            raise Ws1Error(404, 5002, f"Device not found for specified id: {request.path_params['device_id']}")
         items = []
         for p in self.profiles.values():
             if device not in self._profile_devices(p):
