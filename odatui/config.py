@@ -329,11 +329,34 @@ def format_validation_error(exc: ValidationError, source: str) -> ConfigError:
 
 
 def parse_config(data: dict[str, Any], source: str = "config") -> Config:
+    from pydantic_settings import SettingsError
+
     _check_shape(data, source)
     try:
         return Config(**data)
     except ValidationError as exc:
         raise format_validation_error(exc, source) from None
+    except SettingsError as exc:
+        raise _env_list_error(exc) from None
+
+
+def _env_list_error(exc: Exception) -> ConfigError:
+    """pydantic-settings reads list fields from env vars as JSON; say so for the variable that isn't."""
+    import json
+
+    for var, value in os.environ.items():
+        if not var.startswith("ODATUI_") or "__" not in var:
+            continue
+        table, _, field = var[len("ODATUI_"):].lower().partition("__")
+        if field in _KNOWN.get(table, ()) and field == "groups":
+            try:
+                ok = isinstance(json.loads(value), list)
+            except ValueError:
+                ok = False
+            if not ok:
+                return ConfigError(f"{var} must be a JSON list of names (got {value!r})",
+                                   hint=f"""write it like {var}='["Mac Pilot", "Everyone"]'""")
+    return ConfigError(f"an ODATUI_* environment variable could not be read: {exc}")
 
 
 def load_config(path: Path | None = None, *, must_exist: bool = False) -> Config:
