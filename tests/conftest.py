@@ -29,6 +29,11 @@ def isolated_home(tmp_path_factory, monkeypatch, request):
             monkeypatch.delenv(var)
     if request.node.get_closest_marker("keychain") is None:
         monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    # keyring caches the backend it picked on first use; make every test pick again from its own environment,
+    # or one test's real Secret Service would leak into the next test's fail backend (and the other way round).
+    import keyring.core
+
+    monkeypatch.setattr(keyring.core, "_keyring_backend", None)
     import odatui.log
 
     odatui.log._configured = None
