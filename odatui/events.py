@@ -61,6 +61,11 @@ class StepSkipped(Event):
 
 
 @dataclass(frozen=True)
+class StepCancelled(Event):
+    reason: str = "cancelled"  # the run was stopped (Ctrl-C, the TUI closed, engine.cancel()) while it ran
+
+
+@dataclass(frozen=True)
 class RunFinished:
     summary: dict[str, str]  # step id → final status
     exit_code: int = 0

@@ -1,0 +1,309 @@
+"""Engine semantics (DAG, concurrency, retry, needs-action, secrets, cancellation, coalescing, resume) with small
+steps that keep their resources in an in-memory tenant, so each rule is checked in milliseconds."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+
+from odatui.config import Config
+from odatui.engine import Engine, PlanRow
+from odatui.errors import NeedsAction, SecretsUnavailable, StepError, UsageError
+from odatui.events import (
+    RunFinished,
+    StepCancelled,
+    StepFailed,
+    StepNeedsAction,
+    StepProgress,
+    StepSkipped,
+    StepStarted,
+    StepSucceeded,
+)
+from odatui.secrets import SecretStore
+from odatui.state import StateStore
+from odatui.steps.base import Change, ChangeKind, Step
+
+
+class Tenant:
+    """Resources by name; `writes` counts creates so tests can see duplicates and skipped applies."""
+
+    def __init__(self) -> None:
+        self.resources: dict[str, int] = {}
+        self.writes: list[str] = []
+        self.admin_done: set[str] = set()
+
+
+class Resource(Step):
+    """Creates one named resource; `faults` is a list of errors its apply raises first, one per attempt."""
+
+    def __init__(self, sid: str, needs: tuple[str, ...] = (), tenant: Tenant | None = None, *,
+                 delay: float = 0.0, faults: list[Exception] | None = None, needs_admin: bool = False,
+                 progress_calls: int = 0) -> None:
+        self.id = sid
+        self.title = f"Resource {sid}"
+        self.needs = needs
+        self.tenant = tenant
+        self.delay = delay
+        self.faults = list(faults or [])
+        self.needs_admin = needs_admin
+        self.progress_calls = progress_calls
+        self.inspects = 0
+
+    async def inspect(self, ctx) -> Change:
+        self.inspects += 1
+        for need in self.needs:
+            ctx.output(need, "id")  # the only channel between steps
+        if self.needs_admin and self.id not in self.tenant.admin_done:
+            return Change(ChangeKind.NEEDS_ACTION, "add it in the console", action="Applications › Add › PSSO")
+        if self.id in self.tenant.resources:
+            return Change(ChangeKind.NONE, "exists", outputs={"id": self.tenant.resources[self.id]})
+        return Change(ChangeKind.CREATE, f"create {self.id}")
+
+    async def apply(self, ctx, progress) -> dict[str, Any]:
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        for i in range(self.progress_calls):
+            progress((i + 1) / self.progress_calls, f"{i + 1}")
+        if self.faults:
+            raise self.faults.pop(0)
+        self.tenant.writes.append(self.id)
+        self.tenant.resources[self.id] = len(self.tenant.resources) + 1
+        return {"id": self.tenant.resources[self.id]}
+
+
+def chain(tenant: Tenant, **overrides: dict[str, Any]) -> list[Step]:
+    """a → b, c (independent) → d needs b and c: the shape of okta/ws1 → verify."""
+    shape = {"a": (), "b": ("a",), "c": (), "d": ("b", "c")}
+    return [Resource(sid, needs, tenant, **overrides.get(sid, {})) for sid, needs in shape.items()]
+
+
+def make_engine(tmp_path, steps, **kw) -> Engine:
+    store = StateStore("unit-target", tmp_path / "runs")
+    kw.setdefault("retry_backoff", (0.001, 0.002))
+    return Engine(Config(), SecretStore(use_keychain=False), store, steps=steps, **kw)
+
+
+def run(engine: Engine, **kw):
+    events: list[Any] = []
+    result = asyncio.run(engine.run(on_event=events.append, **kw))
+    return result, events
+
+
+def test_full_run_then_rerun_adopts_and_writes_nothing(tmp_path):
+    tenant = Tenant()
+    result, events = run(make_engine(tmp_path, chain(tenant)))
+    assert result.exit_code == 0
+    assert result.summary == {s: "succeeded" for s in "abcd"}
+    assert sorted(tenant.writes) == ["a", "b", "c", "d"]
+    assert isinstance(events[-1], RunFinished) and events[-1].exit_code == 0
+
+    # Resume / second apply: every inspect says NONE, nothing is applied, outputs still flow.
+    result, events = run(make_engine(tmp_path, chain(tenant)))
+    assert result.exit_code == 0 and len(tenant.writes) == 4
+    done = [e for e in events if isinstance(e, StepSucceeded)]
+    assert {e.step_id for e in done} == set("abcd") and not any(e.changed for e in done)
+    saved = StateStore("unit-target", tmp_path / "runs").load()
+    assert saved.steps["d"].status == "succeeded" and saved.steps["a"].outputs == {"id": 1}
+
+
+def test_dependencies_run_first_and_independent_steps_overlap(tmp_path):
+    tenant = Tenant()
+    stamps: dict[str, list[float]] = {}
+
+    def note(event):
+        if isinstance(event, (StepStarted, StepSucceeded)):
+            stamps.setdefault(event.step_id, []).append(time.monotonic())
+
+    steps = chain(tenant, a={"delay": 0.05}, b={"delay": 0.05}, c={"delay": 0.15})
+    asyncio.run(make_engine(tmp_path, steps).run(on_event=note))
+    assert stamps["b"][0] >= stamps["a"][-1]  # b starts after a finished
+    assert stamps["d"][0] >= max(stamps["b"][-1], stamps["c"][-1])
+    assert stamps["c"][0] < stamps["a"][-1]  # c ran while a did
+    assert stamps["b"][-1] < stamps["c"][-1]  # the a→b branch finished while c was still working
+
+
+def test_retryable_error_is_retried_until_it_works(tmp_path):
+    tenant = Tenant()
+    flaky = [StepError("HTTP 503 from WS1", retryable=True), StepError("timed out", retryable=True)]
+    result, events = run(make_engine(tmp_path, chain(tenant, c={"faults": flaky})))
+    assert result.exit_code == 0
+    failed = [e for e in events if isinstance(e, StepFailed)]
+    assert [e.attempt for e in failed] == [1, 2] and all(e.will_retry_in is not None for e in failed)
+    assert [e.attempt for e in events if isinstance(e, StepStarted) and e.step_id == "c"] == [1, 2, 3]
+    assert StateStore("unit-target", tmp_path / "runs").load().steps["c"].attempts == 3
+
+
+def test_retry_limit_then_failure_stops_only_that_branch(tmp_path):
+    tenant = Tenant()
+    flaky = [StepError("HTTP 503", retryable=True) for _ in range(10)]
+    result, events = run(make_engine(tmp_path, chain(tenant, c={"faults": flaky}), retry_limit=2))
+    assert result.exit_code == 1
+    assert result.summary == {"a": "succeeded", "b": "succeeded", "c": "failed", "d": "skipped"}
+    assert [e.attempt for e in events if isinstance(e, StepStarted) and e.step_id == "c"] == [1, 2, 3]
+    skipped = next(e for e in events if isinstance(e, StepSkipped))
+    assert skipped.step_id == "d" and "c" in skipped.reason and "failed" in skipped.reason
+    rec = StateStore("unit-target", tmp_path / "runs").load().steps["c"]
+    assert rec.status == "failed" and rec.last_error == "HTTP 503" and rec.retryable is True
+
+
+def test_non_retryable_error_is_not_retried(tmp_path):
+    tenant = Tenant()
+    bad = [StepError("smart group 'Okta PSSO Macs' not found", hint="create it in WS1", retryable=False)]
+    result, events = run(make_engine(tmp_path, chain(tenant, a={"faults": bad})))
+    assert result.summary == {"a": "failed", "b": "skipped", "c": "succeeded", "d": "skipped"}
+    failed = [e for e in events if isinstance(e, StepFailed)]
+    assert len(failed) == 1 and failed[0].hint == "create it in WS1" and failed[0].will_retry_in is None
+
+
+def test_unexpected_exception_becomes_a_readable_failure(tmp_path, caplog):
+    tenant = Tenant()
+    result, events = run(make_engine(tmp_path, chain(tenant, b={"faults": [KeyError("ClientId")]})))
+    assert result.exit_code == 1
+    failed = next(e for e in events if isinstance(e, StepFailed))
+    assert failed.error == "unexpected error: KeyError: 'ClientId'"
+    assert "Traceback" not in failed.error and "details are in the log" in failed.hint
+
+
+def test_needs_action_unattended_ends_with_exit_3(tmp_path):
+    tenant = Tenant()
+    result, events = run(make_engine(tmp_path, chain(tenant, a={"needs_admin": True})))
+    assert result.exit_code == 3
+    assert result.summary["a"] == "needs-action" and result.summary["c"] == "succeeded"
+    action = next(e for e in events if isinstance(e, StepNeedsAction))
+    assert action.text == "Applications › Add › PSSO" and action.polling is False
+
+
+def test_needs_action_interactive_polls_and_check_now_continues(tmp_path):
+    tenant = Tenant()
+    engine = make_engine(tmp_path, chain(tenant, a={"needs_admin": True}), interactive=True,
+                         poll_interval=(30.0, 60.0))
+    events: list[Any] = []
+
+    def on_event(event):
+        events.append(event)
+        if isinstance(event, StepNeedsAction):
+            assert event.polling and event.next_check_in == 30.0
+            tenant.admin_done.add("a")  # the admin clicks in the console…
+            asyncio.get_running_loop().call_soon(engine.check_now, "a")  # …and presses "check now"
+
+    started = time.monotonic()
+    result = asyncio.run(engine.run(on_event=on_event))
+    assert result.exit_code == 0 and time.monotonic() - started < 10  # did not wait for the 30 s poll
+    assert sum(isinstance(e, StepNeedsAction) for e in events) == 1
+
+
+def test_secrets_unavailable_stops_the_run_with_exit_4(tmp_path):
+    tenant = Tenant()
+    missing = SecretsUnavailable("the Okta API token (SSWS) is not set", hint="run `odatui secrets set okta.api_token`")
+    result, events = run(make_engine(tmp_path, chain(tenant, a={"faults": [missing]}, c={"delay": 5})))
+    assert result.exit_code == 4
+    assert result.summary["a"] == "failed" and result.summary["c"] == "cancelled"
+    assert "secrets set" in next(e for e in events if isinstance(e, StepFailed)).hint
+
+
+def test_cancel_records_where_it_was(tmp_path):
+    tenant = Tenant()
+    engine = make_engine(tmp_path, chain(tenant, c={"delay": 5}))
+
+    def on_event(event):
+        if isinstance(event, StepSucceeded) and event.step_id == "b":
+            engine.cancel()
+
+    events: list[Any] = []
+    result = asyncio.run(engine.run(on_event=lambda e: (events.append(e), on_event(e))))
+    assert result.exit_code == 130
+    assert result.summary == {"a": "succeeded", "b": "succeeded", "c": "cancelled", "d": "pending"}
+    assert any(isinstance(e, StepCancelled) and e.step_id == "c" for e in events)
+    assert StateStore("unit-target", tmp_path / "runs").load().steps["c"].status == "cancelled"
+
+
+def test_progress_is_coalesced_and_the_last_one_arrives(tmp_path):
+    tenant = Tenant()
+    result, events = run(make_engine(tmp_path, chain(tenant, c={"progress_calls": 5000})))
+    progress = [e for e in events if isinstance(e, StepProgress) and e.step_id == "c"]
+    assert 1 <= len(progress) <= 5 and progress[-1].fraction == 1.0
+    assert events.index(progress[-1]) < next(i for i, e in enumerate(events)
+                                             if isinstance(e, StepSucceeded) and e.step_id == "c")
+
+
+def test_only_reruns_one_step_with_outputs_from_the_last_run(tmp_path):
+    tenant = Tenant()
+    run(make_engine(tmp_path, chain(tenant)))
+    del tenant.resources["d"]  # someone deleted it in the console
+    steps = chain(tenant)
+    result, events = run(make_engine(tmp_path, steps), only=["d"])
+    assert result.exit_code == 0 and tenant.writes.count("d") == 2
+    assert {e.step_id for e in events if isinstance(e, StepStarted)} == {"d"}
+    assert sum(s.inspects for s in steps) == 1
+
+
+def test_only_adopts_unrun_prerequisites_but_never_creates_them(tmp_path):
+    tenant = Tenant()
+    result, events = run(make_engine(tmp_path, chain(tenant)), only=["b"])
+    assert result.exit_code == 1 and tenant.writes == []
+    assert result.summary["a"] == "skipped" and result.summary["b"] == "skipped"
+    assert "--only a" in next(e for e in events if isinstance(e, StepSkipped) and e.step_id == "a").reason
+
+    tenant.resources["a"] = 7  # exists in the tenant, never applied by odatui: adopted
+    result, _ = run(make_engine(tmp_path, chain(tenant)), only=["b"])
+    assert result.exit_code == 0 and tenant.writes == ["b"]
+
+
+def test_from_runs_the_step_and_what_follows(tmp_path):
+    tenant = Tenant()
+    run(make_engine(tmp_path, chain(tenant)))
+    engine = make_engine(tmp_path, chain(tenant))
+    assert engine.select(from_step="b") == ["b", "d"]
+    with pytest.raises(UsageError, match="unknown step id 'nope'"):
+        engine.select(only=["nope"])
+
+
+def test_retry_step_during_a_run_reruns_it_and_what_it_unblocks(tmp_path):
+    tenant = Tenant()
+    engine = make_engine(tmp_path, chain(tenant, a={"faults": [StepError("403 Forbidden")]}, c={"delay": 0.3}))
+    retried = []
+
+    def on_event(event):
+        if isinstance(event, StepFailed) and event.step_id == "a" and not retried:
+            retried.append(True)
+            engine.retry_step("a")  # the fault list is empty now: the second try works
+
+    result = asyncio.run(engine.run(on_event=on_event))
+    assert result.exit_code == 0 and result.summary == {s: "succeeded" for s in "abcd"}
+
+
+def test_plan_inspects_everything_and_changes_nothing(tmp_path):
+    tenant = Tenant()
+    tenant.resources["a"] = 1
+    engine = make_engine(tmp_path, chain(tenant, c={"needs_admin": True}))
+    rows = asyncio.run(engine.plan())
+    assert [r.step_id for r in rows] == ["a", "b", "c", "d"] and all(isinstance(r, PlanRow) for r in rows)
+    kinds = {r.step_id: (r.change.kind if r.change else None) for r in rows}
+    assert kinds == {"a": ChangeKind.NONE, "b": ChangeKind.CREATE, "c": ChangeKind.NEEDS_ACTION, "d": None}
+    assert "decided once" in rows[3].hint and rows[3].error is None
+    assert tenant.writes == [] and not (tmp_path / "runs" / "unit-target.json").exists()
+
+
+def test_a_second_engine_on_the_same_target_is_refused(tmp_path):
+    from odatui.errors import StateError
+
+    tenant = Tenant()
+    holder = StateStore("unit-target", tmp_path / "runs")
+    with holder, pytest.raises(StateError, match="another odatui"):
+        asyncio.run(make_engine(tmp_path, chain(tenant)).run())
+
+
+def test_unknown_need_is_a_clear_error(tmp_path):
+    with pytest.raises(UsageError, match="needs zz"):
+        make_engine(tmp_path, [Resource("a", ("zz",), Tenant())])
+
+
+def test_needs_action_raised_from_apply_is_handled_like_inspect(tmp_path):
+    tenant = Tenant()
+    step = Resource("a", (), tenant, faults=[NeedsAction("approve the app", hint="Security › API")])
+    result, events = run(make_engine(tmp_path, [step]))
+    assert result.exit_code == 3
+    assert "approve the app" in next(e for e in events if isinstance(e, StepNeedsAction)).text
