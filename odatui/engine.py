@@ -546,7 +546,8 @@ class Engine:
         if "_log" in extra:
             event: Event = StepLog(sid, message, extra["_log"])
         else:
-            event = StepProgress(sid, fraction, message, bytes_done=extra.get("bytes_done"),
+            done = extra.get("bytes_done", extra.get("bytes_sent"))
+            event = StepProgress(sid, fraction, message, bytes_done=done,
                                  bytes_total=extra.get("bytes_total"), rate=extra.get("rate"))
         if self._loop is not None and threading.get_ident() != self._loop_thread:
             self._loop.call_soon_threadsafe(self._progress_event, event)

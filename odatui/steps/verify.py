@@ -1,0 +1,128 @@
+"""`verify`: read back what the other steps wrote and check it as the Mac will see it.
+
+One org host in OktaVerify.OrgUrl, the SSO URLs and `authsrv:`; the client ID in the profile is the one Okta
+has; the profile and the app go to the smart group preflight.ws1 found; the Okta groups are assigned. The
+profile read back from Workspace ONE is checked with the same lint the export uses. Reads only: `inspect` does
+the whole check and answers NONE (or raises with every problem found).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from odatui.errors import StepError
+from odatui.macos.lint import errors as lint_errors
+from odatui.macos.lint import lint
+from odatui.macos.mobileconfig import parse_ws1_custom_settings
+from odatui.steps.base import Change, ChangeKind, Context, Progress, Step
+
+
+def profile_payloads(profile: dict[str, Any]) -> list[dict[str, Any]]:
+    """A WS1 profile body as the payload dicts macOS receives: Associated Domains (a native WS1 section, one
+    list of app ids and one of domains, i.e. every domain for every app) plus each Custom Settings payload."""
+    payloads: list[dict[str, Any]] = []
+    domains = profile.get("AssociatedDomains") or {}
+    app_ids = [a for a in domains.get("ApplicationIdentifier") or [] if isinstance(a, str)]
+    if app_ids:
+        entries = [d for d in domains.get("AssociatedDomains") or [] if isinstance(d, str)]
+        payloads.append({"PayloadType": "com.apple.associated-domains",
+                         "Configuration": [{"ApplicationIdentifier": a, "AssociatedDomains": entries} for a in app_ids]})
+    for entry in profile.get("CustomSettingsList") or []:
+        text = entry.get("CustomSettings") if isinstance(entry, dict) else None
+        payloads.extend(parse_ws1_custom_settings(text or ""))
+    return payloads
+
+
+def _okta_client_id(app: dict[str, Any]) -> str:
+    return str(((app.get("credentials") or {}).get("oauthClient") or {}).get("client_id") or app.get("id") or "")
+
+
+def _rule_covers(rules: dict[str, Any], sg_uuid: str) -> bool:
+    excluded = {str(g).lower() for g in rules.get("excluded_smart_groups") or []}
+    for rule in rules.get("assignments") or []:
+        dist = rule.get("distribution") or {}
+        if sg_uuid.lower() in {str(g).lower() for g in dist.get("smart_groups") or []}:
+            return dist.get("app_delivery_method") == "AUTO" and sg_uuid.lower() not in excluded
+    return False
+
+
+class Verify(Step):
+    id = "verify"
+    title = "Verify the rollout"
+    needs = ("okta.assign", "ws1.assign", "ws1.profile")
+
+    async def _check(self, ctx: Context) -> tuple[list[str], list[str], dict[str, Any]]:
+        """(problems, what was checked, outputs)."""
+        problems: list[str] = []
+        checked: list[str] = []
+        okta_app = ctx.outputs.get("okta.app") or {}
+        org_host = okta_app.get("org_host") or ctx.config.okta.host
+        client_id = okta_app.get("client_id") or ctx.config.okta.client_id
+
+        # Okta: the app still has that client ID, and the groups are assigned.
+        if not okta_app.get("manual") and okta_app.get("app_id"):
+            okta = ctx.okta()
+            app = await okta.app(okta_app["app_id"])
+            live_id = _okta_client_id(app)
+            if live_id != client_id:
+                problems.append(f"the Okta app {okta_app['app_id']} now has client ID {live_id}, not {client_id}")
+            client_id = live_id
+            if app.get("status") != "ACTIVE":
+                problems.append(f"the Okta app {okta_app['app_id']} is {app.get('status')}; activate it")
+            want_groups = set(((ctx.outputs.get("okta.assign") or {}).get("group_ids") or {}).values())
+            if want_groups:
+                assigned = {a.get("id") for a in await okta.app_group_assignments(okta_app["app_id"])}
+                lost = want_groups - assigned
+                if lost:
+                    problems.append(f"Okta group(s) {', '.join(sorted(lost))} are no longer assigned to the app")
+            checked.append(f"Okta app {okta_app['app_id']}: client ID {client_id}, groups assigned")
+
+        # Workspace ONE: the profile as saved, linted for the org host and client ID.
+        ws1 = ctx.ws1()
+        sg_id = ctx.output("preflight.ws1", "smart_group_id")
+        sg_uuid = ctx.output("preflight.ws1", "smart_group_uuid")
+        profile_id = ctx.output("ws1.profile", "profile_id")
+        profile = await ws1.get_profile(profile_id)
+        try:
+            payloads = profile_payloads(profile)
+        except Exception as exc:  # unreadable Custom Settings: say so, don't crash
+            problems.append(f"profile {profile_id}: {getattr(exc, 'message', exc)}")
+            payloads = []
+        if payloads:
+            for finding in lint_errors(lint(payloads, org_host, client_id)):
+                problems.append(f"profile {profile_id}: {finding.message}")
+        general = profile.get("General") or {}
+        assigned = {int(s.get("SmartGroupId") or 0) for s in general.get("AssignedSmartGroups") or []}
+        if int(sg_id) not in assigned:
+            problems.append(f"profile {profile_id} is not assigned to smart group {sg_id} "
+                            f"({ctx.output('preflight.ws1', 'smart_group_name')!r})")
+        if general.get("IsActive") is False:
+            problems.append(f"profile {profile_id} is inactive")
+        checked.append(f"profile {profile_id}: one org host {org_host}, client ID {client_id}, smart group {sg_id}")
+
+        # The app's assignment rule still targets the smart group with Auto delivery.
+        app_uuid = ctx.output("ws1.assign", "app_uuid")
+        if not _rule_covers(await ws1.get_assignment_rules(app_uuid), sg_uuid):
+            problems.append(f"Okta Verify (app {app_uuid}) is no longer assigned (Auto) to smart group {sg_uuid}")
+        checked.append(f"app {app_uuid}: assigned (Auto) to smart group {sg_uuid}")
+        outputs = {"org_host": org_host, "client_id": client_id, "profile_id": profile_id,
+                   "smart_group_id": sg_id, "checked": checked}
+        return problems, checked, outputs
+
+    async def inspect(self, ctx: Context) -> Change:
+        problems, checked, outputs = await self._check(ctx)
+        if problems:
+            raise StepError("The read-back does not match: " + "; ".join(problems) + ".",
+                            hint="fix it in the console, or re-run the step that wrote it "
+                                 "(e.g. `odatui apply --only ws1.profile`), then `odatui apply --only verify`")
+        return Change(ChangeKind.NONE, f"read back: one org host {outputs['org_host']}, client ID "
+                                       f"{outputs['client_id']}, smart group {outputs['smart_group_id']}",
+                      tuple(checked), outputs)
+
+    async def apply(self, ctx: Context, progress: Progress) -> dict[str, Any]:
+        change = await self.inspect(ctx)  # inspect never answers anything but NONE; kept for the contract
+        progress(1.0, change.summary)
+        return dict(change.outputs)
+
+
+STEPS = [Verify()]
