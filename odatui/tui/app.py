@@ -269,7 +269,7 @@ class OdatuiApp(App):
             if not self.running:
                 break
             await asyncio.sleep(0.05)
-        self.exit(130)
+        self.exit(return_code=130)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

@@ -42,11 +42,13 @@ class Session:
     """One wizard session. `demo=True` starts the in-process sandbox in `load()` and pre-fills from it."""
 
     def __init__(self, config_path: str | None = None, *, demo: bool = False,
-                 demo_options: dict[str, Any] | None = None) -> None:
+                 demo_options: dict[str, Any] | None = None, demo_session: Any = None,
+                 engine_options: dict[str, Any] | None = None) -> None:
         self.config_path = config_path
-        self.is_demo = demo
+        self.is_demo = demo or demo_session is not None
         self.demo_options = dict(demo_options or {})
-        self.demo: Any = None  # odatui.demo.DemoSession
+        self.engine_options = dict(engine_options or {})  # e.g. shorter back-off and polling in tests
+        self.demo: Any = demo_session  # odatui.demo.DemoSession; a given one is reused (same sandbox)
         self.config: Any = None  # odatui.config.Config
         self.secrets: Any = None  # odatui.secrets.SecretStore
         self.typed: dict[str, str] = {}  # secrets typed in this session (never written anywhere but the keychain)
@@ -62,10 +64,10 @@ class Session:
         from odatui.secrets import SecretStore
 
         if self.is_demo:
-            from odatui.demo import start_demo
+            if self.demo is None:
+                from odatui.demo import start_demo
 
-            options = {"psso_app": "absent", **self.demo_options}
-            self.demo = start_demo(**options)
+                self.demo = start_demo(**{"psso_app": "absent", **self.demo_options})
             self.config = self.demo.config
             self.secrets = self.demo.secrets
             self.typed = dict(self.secrets._values)  # pre-filled sandbox credentials, in memory only
@@ -153,7 +155,7 @@ class Session:
     def make_engine(self, **kwargs: Any) -> Any:
         from odatui.engine import Engine
 
-        kwargs.setdefault("interactive", True)
+        kwargs = {"interactive": True, **self.engine_options, **kwargs}
         return Engine(self.config, self.secrets, self.store(), **kwargs)
 
     async def plan(self) -> list[Any]:

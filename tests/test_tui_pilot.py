@@ -1,0 +1,227 @@
+"""The real wizard under Textual's Pilot, keys only, against the real engine and the in-process sandbox (real
+HTTPS on loopback): a validation error fixed in place, a step failing on an injected fault and retried from its
+pane, the needs-action flow with the demo's "add the app" action, and resume after quitting mid-run."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from odatui.demo import start_demo
+from odatui.state import StateStore
+from odatui.tui.app import OdatuiApp
+from odatui.tui.screens.done import DoneScreen
+from odatui.tui.screens.modals import ConfirmScreen, ResumeScreen
+from odatui.tui.screens.okta import OktaScreen
+from odatui.tui.screens.review import ReviewScreen
+from odatui.tui.screens.run import RunScreen
+from odatui.tui.screens.ws1 import Ws1Screen
+from odatui.tui.session import Session
+
+ASSIGN_FAULT = {"method": "PUT", "path": "/api/mam/apps/.*/assignment-rules", "fault": "500", "times": 4}
+
+
+def fast_clients(kind, ctx):
+    """The real clients with a short, known HTTP retry policy (2 tries, ~10 ms back-off)."""
+    from odatui.http import RetryPolicy
+
+    policy = RetryPolicy(attempts=2, base=0.01, cap=0.05)
+    if kind == "okta":
+        from odatui.okta.client import OktaClient
+
+        return OktaClient.from_config(ctx.config.okta, ctx.secrets)
+    from odatui.ws1.client import Ws1Client
+
+    return Ws1Client.from_config(ctx.config.ws1, ctx.secrets, policy=policy)
+
+
+# Faster back-off and polling than production so the test spends its time on behaviour, not on sleeping:
+# one engine retry × two HTTP tries = 4 PUTs per run, so the 4 injected 500s fail the first run exactly.
+FAST = {"retry_backoff": (0.05, 0.2), "poll_interval": (0.3, 0.6), "retry_limit": 1, "client_factory": fast_clients}
+
+
+async def wait_for(pilot, predicate, timeout: float = 30.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError(f"timed out waiting for {what}; screen is {type(pilot.app.screen).__name__}")
+
+
+async def type_text(pilot, text: str) -> None:
+    await pilot.press(*list(text))
+
+
+def status(app, step_id: str) -> str:
+    return app.model.steps[step_id].status
+
+
+async def select_step(pilot, step_id: str) -> None:
+    app = pilot.app
+    order = list(app.model.steps)
+    steps = app.screen.query_one("#steps")
+    steps.focus()
+    here = order.index(app.screen.selected().step_id)
+    target = order.index(step_id)
+    for _ in range(abs(target - here)):
+        await pilot.press("down" if target > here else "up")
+    await pilot.pause()
+    assert app.screen.selected().step_id == step_id
+
+
+async def to_review(pilot) -> None:
+    app = pilot.app
+    await wait_for(pilot, lambda: app.loaded is not None, what="start-up (sandbox)")
+    for _ in range(4):
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+    await wait_for(pilot, lambda: isinstance(app.screen, ReviewScreen), what="review screen")
+    await wait_for(pilot, lambda: "⧗" not in str(app.screen.query_one("#plan-status").render()), what="plan")
+
+
+@pytest.fixture
+def demo():
+    session = start_demo(psso_app="absent", fault_rules=[dict(ASSIGN_FAULT)])
+    yield session
+    session.close()
+
+
+async def test_demo_walkthrough_keys_only(demo):
+    app = OdatuiApp(Session(demo_session=demo, engine_options=FAST), demo=True, still=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.loaded is not None, what="start-up")
+        assert "SANDBOX" in str(app.screen.query_one("#sandbox-banner").render())
+        await pilot.press("ctrl+n")
+        await wait_for(pilot, lambda: isinstance(app.screen, OktaScreen), what="Okta screen")
+
+        # A validation error, shown under the field as it is typed, refuses Next, then is fixed in place.
+        org = app.screen.query_one("#org_url")
+        assert app.focused is org
+        await pilot.press("home", "ctrl+k")
+        await type_text(pilot, "https://acme-admin.okta.com")
+        await pilot.pause()
+        error = str(app.screen.query_one("#org_url").parent.parent.query_one(".field-error").render())
+        assert "Admin Console host" in error and "https://acme.okta.com" in error
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert isinstance(app.screen, OktaScreen)
+        assert "Okta org URL" in str(app.screen.query_one("#nav-reason").render())
+        await pilot.press("home", "ctrl+k")
+        await type_text(pilot, demo.url)
+        await pilot.pause()
+        assert not app.screen.query_one("#org_url").parent.parent.has_class("-invalid")
+        await pilot.press("ctrl+n")
+        await wait_for(pilot, lambda: isinstance(app.screen, Ws1Screen), what="WS1 screen")
+        assert app.session.config.okta.org_url == demo.url
+
+        for _ in range(2):
+            await pilot.press("ctrl+n")
+            await pilot.pause()
+        await wait_for(pilot, lambda: isinstance(app.screen, ReviewScreen), what="review")
+        await wait_for(pilot, lambda: "⧗" not in str(app.screen.query_one("#plan-status").render()), what="plan")
+        plan = app.screen.query_one("#plan")
+        assert plan.row_count == len(app.model.steps) or plan.row_count >= 8
+        await pilot.press("ctrl+n")  # Start
+        await wait_for(pilot, lambda: isinstance(app.screen, RunScreen), what="run screen")
+
+        # The PSSO app is absent: okta.app waits for the admin; the demo action adds it.
+        await wait_for(pilot, lambda: status(app, "okta.app") == "needs-action", what="okta.app needs action")
+        await select_step(pilot, "okta.app")
+        assert "Browse App Catalog" in str(app.screen.query_one("#detail-action").render())
+        await pilot.press("c")  # check now: still absent, still waiting
+        await pilot.pause(0.2)
+        assert status(app, "okta.app") == "needs-action"
+        await pilot.press("a")
+        await wait_for(pilot, lambda: status(app, "okta.app") in ("succeeded", "unchanged"), what="okta.app found")
+
+        # ws1.assign hits the injected 500s until its retries run out, then is retried from its pane.
+        await wait_for(pilot, lambda: app.model.finished is not None and not app.running, timeout=60, what="run end")
+        assert status(app, "ws1.assign") == "failed"
+        await select_step(pilot, "ws1.assign")
+        assert "500" in str(app.screen.query_one("#detail-error").render()) or "server" in \
+            str(app.screen.query_one("#detail-error").render()).lower()
+        for _ in range(4):  # the fault rule is used up by now; more tries only if the HTTP policy changed
+            await pilot.press("r")
+            await wait_for(pilot, lambda: app.running or status(app, "ws1.assign") != "failed", what="retry start")
+            await wait_for(pilot, lambda: not app.running, timeout=60, what="retry end")
+            if status(app, "ws1.assign") in ("succeeded", "unchanged"):
+                break
+        assert status(app, "ws1.assign") in ("succeeded", "unchanged")
+        assert app.model.all_done, {sid: v.status for sid, v in app.model.steps.items()}
+
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, DoneScreen), what="done screen")
+        await wait_for(pilot, lambda: "⧗" not in str(app.screen.query_one("#exported").render()), what="export")
+        assert ".mobileconfig" in str(app.screen.query_one("#exported").render())
+        await wait_for(pilot, lambda: "⧗" not in str(app.screen.query_one("#rollout").render()), what="status")
+        assert "Devices in the smart group" in str(app.screen.query_one("#rollout").render())
+        state = demo.sandbox.state()
+        assert len(state["ws1"]["profiles"]) == 1 and len(state["ws1"]["apps"]) == 1
+        await pilot.press("q")
+    assert app.return_code == 0
+
+
+async def test_quit_mid_run_then_resume(tmp_path):
+    demo = start_demo(psso_app="absent")
+    try:
+        first = OdatuiApp(Session(demo_session=demo, engine_options=FAST), demo=True, still=True)
+        async with first.run_test(size=(80, 24)) as pilot:
+            await to_review(pilot)
+            await pilot.press("ctrl+n")
+            await wait_for(pilot, lambda: status(first, "okta.app") == "needs-action", what="needs action")
+            await pilot.press("ctrl+q")
+            await wait_for(pilot, lambda: isinstance(first.screen, ConfirmScreen), what="quit question")
+            await pilot.press("y")
+            await wait_for(pilot, lambda: not first.is_running, what="exit", timeout=15)
+        assert first.return_code == 130
+        store = StateStore(demo.config.target_key(), demo.sandbox.data_dir / "runs")
+        saved = store.load().steps
+        assert saved["okta.app"].status in ("cancelled", "needs-action")
+        assert saved["preflight.okta"].status == "succeeded"
+        store.acquire()  # the lock was released by the cancelled run
+        store.release()
+
+        demo.add_psso_app()
+        second = OdatuiApp(Session(demo_session=demo, engine_options=FAST), demo=True, still=True)
+        async with second.run_test(size=(80, 24)) as pilot:
+            await to_review(pilot)
+            await pilot.press("ctrl+n")
+            await wait_for(pilot, lambda: isinstance(second.screen, ResumeScreen), what="resume offer")
+            await pilot.press("enter")  # Resume: only what is not done
+            await wait_for(pilot, lambda: isinstance(second.screen, RunScreen), what="run screen")
+            await wait_for(pilot, lambda: second.model.finished is not None and not second.running, timeout=60,
+                           what="resumed run")
+            assert second.model.all_done, {sid: v.status for sid, v in second.model.steps.items()}
+            # Done steps were not run again: the resumed run started with okta.app.
+            assert list(second.model.steps["preflight.okta"].log) == []
+        assert len(demo.sandbox.state()["ws1"]["apps"]) == 1
+    finally:
+        demo.close()
+
+
+async def test_serve_refuses_other_hosts():
+    import argparse
+
+    from odatui.errors import UsageError
+    from odatui.tui.launch import run_serve
+
+    with pytest.raises(UsageError) as info:
+        run_serve(argparse.Namespace(host="0.0.0.0", port=8000, config=None))
+    assert info.value.exit_code == 2 and "127.0.0.1" in str(info.value)
+
+
+def test_no_heavy_imports_before_first_paint():
+    """The app module and its first screen load without pydantic, httpx, keyring or the sandbox."""
+    import subprocess
+    import sys
+
+    code = ("import sys, odatui.tui.app, odatui.tui.launch; "
+            "print(sorted(m for m in ('pydantic','httpx','keyring','odatui.sandbox','odatui.config') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+
