@@ -1,0 +1,352 @@
+"""The plain (non-TUI) face of the engine: `odatui plan`, `apply`, `retry`, `status` and `demo --unattended`.
+
+Progress goes out as plain lines (`[12:00:01] ws1.upload 42% 420 MB/1.0 GB 85 MB/s`), one per event, so the
+output reads well in a CI log, over SSH and in `tee`. Exit codes are the engine's (0 done, 1 a step failed,
+2 bad usage or config, 3 needs the admin, 4 secrets unavailable).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+from odatui.errors import ConfigError
+from odatui.events import (
+    RunFinished,
+    StepCancelled,
+    StepFailed,
+    StepLog,
+    StepNeedsAction,
+    StepProgress,
+    StepSkipped,
+    StepStarted,
+    StepSucceeded,
+)
+
+PLAIN_PROGRESS_EVERY = 1.0  # seconds between progress lines of one step (the engine already caps at ~10/s)
+
+
+# --------------------------------------------------------------------------------------------- output
+
+
+def human_bytes(n: float) -> str:
+    if n >= 1e9:
+        return f"{n / 1e9:.1f} GB"
+    if n >= 1e6:
+        return f"{n / 1e6:.0f} MB" if n >= 1e7 else f"{n / 1e6:.1f} MB"
+    if n >= 1e3:
+        return f"{n / 1e3:.0f} kB"
+    return f"{int(n)} B"
+
+
+class PlainPrinter:
+    """Turns engine events into lines. Progress lines of a step are thinned to one per second (and the last)."""
+
+    def __init__(self, out: TextIO | None = None, *, clock=time.time) -> None:
+        self.out = out or sys.stdout
+        self.clock = clock
+        self._last_progress: dict[str, float] = {}
+
+    def line(self, step_id: str, text: str) -> None:
+        stamp = time.strftime("%H:%M:%S", time.localtime(self.clock()))
+        self.out.write(f"[{stamp}] {step_id} {text}\n".replace(" \n", "\n") if step_id else f"[{stamp}] {text}\n")
+        self.out.flush()
+
+    def __call__(self, event: Any) -> None:
+        sid = event.step_id
+        if isinstance(event, StepStarted):
+            self.line(sid, f"started: {event.title}" + (f" (attempt {event.attempt})" if event.attempt > 1 else ""))
+        elif isinstance(event, StepProgress):
+            now = self.clock()
+            if event.fraction != 1.0 and now - self._last_progress.get(sid, -1e9) < PLAIN_PROGRESS_EVERY:
+                return
+            self._last_progress[sid] = now
+            self.line(sid, progress_text(event))
+        elif isinstance(event, StepLog):
+            self.line(sid, event.message if event.level == "info" else f"{event.level}: {event.message}")
+        elif isinstance(event, StepNeedsAction):
+            self.line(sid, "NEEDS YOUR ACTION:")
+            for text_line in event.text.splitlines():
+                self.out.write(f"    {text_line}\n")
+            if event.polling and event.next_check_in:
+                self.out.write(f"    (checking again in {event.next_check_in:.0f} s)\n")
+        elif isinstance(event, StepSucceeded):
+            self.line(sid, ("done: " if event.changed else "unchanged: ") + (event.summary or "ok"))
+        elif isinstance(event, StepFailed):
+            retry = f" (retrying in {event.will_retry_in:.0f} s)" if event.will_retry_in is not None else ""
+            self.line(sid, f"FAILED: {event.error}{retry}")
+            if event.hint and event.will_retry_in is None:
+                for hint_line in event.hint.splitlines():
+                    self.out.write(f"    → {hint_line}\n")
+        elif isinstance(event, StepSkipped):
+            self.line(sid, f"skipped: {event.reason}")
+        elif isinstance(event, StepCancelled):
+            self.line(sid, f"cancelled: {event.reason}")
+        elif isinstance(event, RunFinished):
+            pass  # the caller prints the summary with the state's details
+        self.out.flush()
+
+
+def progress_text(event: StepProgress) -> str:
+    parts = []
+    if event.fraction is not None:
+        parts.append(f"{event.fraction * 100:.0f}%")
+    if event.bytes_done is not None and event.bytes_total:
+        parts.append(f"{human_bytes(event.bytes_done)}/{human_bytes(event.bytes_total)}")
+        if event.rate:
+            parts.append(f"{human_bytes(event.rate)}/s")
+    elif event.message:
+        parts.append(event.message)
+    return " ".join(parts) or "working"
+
+
+EXIT_WORDS = {0: "done", 1: "a step failed", 2: "bad usage or config", 3: "a step needs your action",
+              4: "secrets unavailable", 130: "cancelled"}
+
+
+def print_summary(result: Any, state: Any, out: TextIO | None = None) -> None:
+    out = out or sys.stdout
+    width = max(len(s) for s in result.summary) if result.summary else 0
+    out.write("\nSummary:\n")
+    for sid, status in result.summary.items():
+        rec = state.steps.get(sid)
+        detail = ""
+        if rec is not None and status in ("failed", "needs-action") and rec.last_error:
+            detail = rec.last_error.splitlines()[0]
+        elif rec is not None and rec.summary and status in ("succeeded", "skipped"):
+            detail = rec.summary
+        out.write(f"  {sid:<{width}}  {status:<12}  {detail}".rstrip() + "\n")
+        if rec is not None and status == "failed" and rec.hint:
+            for hint_line in rec.hint.splitlines():
+                out.write(f"  {'':<{width}}  {'':<12}  → {hint_line}\n")
+    out.write(f"Result: {EXIT_WORDS.get(result.exit_code, 'finished')} (exit {result.exit_code})\n")
+    if result.exit_code in (1, 3):
+        out.write("Fix what is named above, then `odatui retry` (or `odatui apply`: finished steps are skipped).\n")
+    out.flush()
+
+
+# --------------------------------------------------------------------------------------------- set-up
+
+
+def load(args: Any) -> Any:
+    from odatui.config import load_config
+
+    path = getattr(args, "config", None)
+    return load_config(Path(path) if path else None, must_exist=bool(path))
+
+
+def require_fields(config: Any, engine: Any, step_ids: list[str], args: Any) -> None:
+    from odatui.engine import missing_fields
+
+    wanted = set(step_ids)
+    for sid in step_ids:
+        wanted.update(engine.ancestors(sid))
+    missing = missing_fields(config, wanted)
+    if missing:
+        where = getattr(args, "config", None) or "the config file"
+        envs = ", ".join("ODATUI_" + m.upper().replace(".", "__") for m in missing)
+        raise ConfigError(f"the config is missing {', '.join(missing)}",
+                          hint=f"set them in {where} (run `odatui` for the wizard), or set {envs}")
+
+
+def make_engine(config: Any, secrets: Any = None, *, directory: Path | None = None, **kw: Any) -> Any:
+    from odatui.engine import Engine
+    from odatui.secrets import SecretStore
+    from odatui.state import StateStore
+
+    store = StateStore(config.target_key(), directory)
+    return Engine(config, secrets if secrets is not None else SecretStore(), store, **kw)
+
+
+def _interactive_terminal() -> bool:
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+# --------------------------------------------------------------------------------------------- plan
+
+
+def print_plan(rows: list[Any], out: TextIO | None = None) -> None:
+    out = out or sys.stdout
+    width = max(len(r.step_id) for r in rows)
+    out.write(f"{'STEP':<{width}}  {'CHANGE':<12}  SUMMARY\n")
+    for row in rows:
+        if row.error:
+            kind, summary = "error", row.error
+        elif row.change is None:
+            kind, summary = "later", row.hint or ""
+        else:
+            kind, summary = row.change.kind.value, row.change.summary
+        out.write(f"{row.step_id:<{width}}  {kind:<12}  {summary}\n")
+        if row.error and row.hint:
+            out.write(f"{'':<{width}}  {'':<12}  → {row.hint}\n")
+        if row.change is not None and row.change.kind.value == "needs-action" and row.change.action:
+            for text_line in row.change.action.splitlines():
+                out.write(f"{'':<{width}}  {'':<12}  {text_line}\n")
+    out.flush()
+
+
+def cmd_plan(args: Any) -> int:
+    config = load(args)
+    engine = make_engine(config)
+    require_fields(config, engine, engine.order, args)
+    rows = asyncio.run(engine.plan())
+    print_plan(rows)
+    print("Nothing was changed. `odatui apply` makes these changes.")
+    return 1 if any(r.error for r in rows) else 0
+
+
+# --------------------------------------------------------------------------------------------- apply / retry
+
+
+def run_and_report(engine: Any, *, only: list[str] | None = None, from_step: str | None = None,
+                   out: TextIO | None = None) -> Any:
+    printer = PlainPrinter(out)
+    result = asyncio.run(engine.run(only=only, from_step=from_step, on_event=printer))
+    print_summary(result, engine.state, out)
+    error = engine.abort_error
+    if error is not None and result.exit_code == 4:
+        print(f"odatui: {error}", file=sys.stderr)
+    return result
+
+
+def cmd_apply(args: Any) -> int:
+    from odatui.engine import save_answers
+
+    config = load(args)
+    engine = make_engine(config)
+    only, from_step = getattr(args, "only", None), getattr(args, "from_step", None)
+    selected = engine.select(only, from_step)
+    require_fields(config, engine, selected, args)
+    if _interactive_terminal() and not getattr(args, "yes", False):
+        print_plan(asyncio.run(engine.plan()))
+        try:
+            answer = input("Apply these changes? [y/N] ").strip().lower()
+        except EOFError:
+            answer = ""
+        if answer not in ("y", "yes"):
+            print("Nothing was changed.")
+            return 0
+    result = run_and_report(engine, only=only, from_step=from_step)
+    try:
+        path = save_answers(config)
+        print(f"Answers saved to {path} (no secrets): `odatui apply --config {path}` repeats this rollout.")
+    except OSError as exc:
+        print(f"odatui: could not save the answers file: {exc.strerror}", file=sys.stderr)
+    return result.exit_code
+
+
+def retry_ids(engine: Any) -> list[str]:
+    """The failed steps of the last run, and what they blocked."""
+    state = engine.store.load()
+    failed = [sid for sid in engine.order if sid in state.failed()]
+    wanted = set(failed)
+    for sid in failed:
+        for child in engine.descendants(sid):
+            rec = state.steps.get(child)
+            if rec is None or rec.status != "succeeded":
+                wanted.add(child)
+    return [sid for sid in engine.order if sid in wanted]
+
+
+def cmd_retry(args: Any) -> int:
+    config = load(args)
+    engine = make_engine(config)
+    ids = retry_ids(engine)
+    if not ids:
+        print("No failed steps in the last run: nothing to retry.")
+        return 0
+    require_fields(config, engine, ids, args)
+    print(f"Retrying: {', '.join(ids)}")
+    return run_and_report(engine, only=ids).exit_code
+
+
+# --------------------------------------------------------------------------------------------- status
+
+
+async def _rollout(config: Any, outputs: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    from odatui.secrets import SecretStore
+    from odatui.ws1.client import Ws1Client
+
+    pre = outputs.get("preflight.ws1") or {}
+    client = Ws1Client.from_config(config.ws1, SecretStore())
+    try:
+        status = await client.rollout_status(
+            int(pre["smart_group_id"]), (outputs.get("ws1.upload") or {}).get("app_id"),
+            (outputs.get("ws1.profile") or {}).get("profile_id"), og_id=pre.get("og_id"))
+    finally:
+        await client.aclose()
+    return {"smart_group": pre.get("smart_group_name"), "devices": status.devices,
+            "profile_installed": status.profile_installed, "app_installed": status.app_installed}
+
+
+def cmd_status(args: Any) -> int:
+    from odatui.errors import OdatuiError
+    from odatui.log import redact
+    from odatui.state import StateStore
+    from odatui.steps import STEP_IDS
+
+    config = load(args)
+    store = StateStore(config.target_key())
+    state = store.load()
+    order = list(STEP_IDS) + [s for s in state.steps if s not in STEP_IDS]
+    steps = {sid: {"status": rec.status, "attempts": rec.attempts, "last_error": rec.last_error, "hint": rec.hint,
+                   "summary": rec.summary, "finished": rec.finished, "outputs": rec.outputs}
+             for sid in order if (rec := state.steps.get(sid)) is not None}
+    outputs = state.outputs()
+    rollout: dict[str, Any] | None = None
+    rollout_error: str | None = None
+    if "preflight.ws1" in outputs and ({"ws1.assign", "ws1.profile"} & set(outputs)):
+        try:
+            rollout = asyncio.run(_rollout(config, outputs))
+        except OdatuiError as exc:
+            rollout_error = redact(str(exc))
+        except Exception as exc:  # status is read-only: report, never crash
+            rollout_error = f"{type(exc).__name__}: {redact(str(exc))}"
+    if getattr(args, "json", False):
+        json.dump({"target": state.target, "state_file": str(store.path), "updated": state.updated,
+                   "steps": steps, "rollout": rollout, "rollout_error": rollout_error}, sys.stdout, indent=2)
+        print()
+        return 0
+    if not steps:
+        print(f"No run yet for {state.target} (state file {store.path}). `odatui plan` shows what would happen.")
+        return 0
+    when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(state.updated)) if state.updated else "?"
+    print(f"Target {state.target} — last update {when}")
+    width = max(len(s) for s in steps)
+    for sid, info in steps.items():
+        line = f"  {sid:<{width}}  {info['status']:<12}  attempts {info['attempts']}"
+        if info["last_error"] and info["status"] != "succeeded":
+            line += f"  {info['last_error'].splitlines()[0]}"
+        print(line)
+        shown = {k: v for k, v in info["outputs"].items() if not isinstance(v, (dict, list)) or v}
+        if shown and info["status"] == "succeeded":
+            print(f"  {'':<{width}}  " + ", ".join(f"{k}={v}" for k, v in shown.items()))
+    if rollout is not None:
+        print(f"Rollout to smart group {rollout['smart_group']!r}: {rollout['devices']} devices, "
+              f"profile installed on {rollout['profile_installed']}, Okta Verify installed on {rollout['app_installed']}")
+    elif rollout_error:
+        print(f"Rollout status unavailable: {rollout_error}")
+    return 0
+
+
+# --------------------------------------------------------------------------------------------- demo
+
+
+def cmd_demo_unattended(args: Any) -> int:
+    """`odatui demo --unattended`: the whole plan against an in-process sandbox, plain lines, a summary."""
+    from odatui.demo import start_demo
+
+    session = start_demo(psso_app="present")
+    try:
+        print(f"odatui demo: sandbox (Okta + Workspace ONE emulators) at {session.url}; nothing leaves this machine")
+        engine = make_engine(session.config, session.secrets, directory=Path(session.sandbox.data_dir) / "runs")
+        started = time.monotonic()
+        result = run_and_report(engine)
+        print(f"Demo finished in {time.monotonic() - started:.1f} s.")
+        return result.exit_code
+    finally:
+        session.close()
