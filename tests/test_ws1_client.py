@@ -179,7 +179,7 @@ async def test_lost_create_answer_looks_before_anything_is_resent(sandbox_factor
     assert len(sandbox_requests(sb, "/api/mam/apps/search")) == 1  # it looked for the app first
 
 
-async def test_assignment_rules_and_profile_roundtrip_v2(sandbox, make_client, tmp_path):
+async def test_unknown_ids_are_explained(sandbox, make_client):
     client = make_client(sandbox)
     with pytest.raises(Ws1ApiError) as err:
         await client.get_assignment_rules("00000000-0000-0000-0000-000000000000")
