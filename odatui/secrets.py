@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -104,17 +105,22 @@ def probe(timeout: float = PROBE_TIMEOUT) -> Probe:
         from keyring.backends import chainer, fail
     except Exception as exc:  # a broken keyring install is "no backend", not a crash
         return Probe(KeychainState.NO_BACKEND, "none", f"keyring cannot load: {exc}")
+    # One deadline for both calls: picking the backend and asking it together stay within `timeout`.
+    deadline = time.monotonic() + timeout
     try:
         backend = _bounded(keyring.get_keyring, timeout)
     except _Timeout:
         return Probe(KeychainState.LOCKED, "unknown", f"no answer from the keychain within {timeout:.0f} s")
+    except Exception as exc:  # choosing a backend can fail outright, e.g. a D-Bus handshake that times out
+        text = str(exc) or type(exc).__name__
+        return Probe(KeychainState.NO_BACKEND, "none", f"no keychain backend could start: {text.splitlines()[0]}")
     name = f"{type(backend).__module__}.{type(backend).__name__}"
     if isinstance(backend, fail.Keyring) or (isinstance(backend, chainer.ChainerBackend) and not backend.backends):
         return Probe(KeychainState.NO_BACKEND, name, "no keychain backend is available in this session")
     if "null" in type(backend).__module__:
         return Probe(KeychainState.NO_BACKEND, name, "the keychain is disabled (null backend)")
     try:
-        _bounded(lambda: backend.get_password(SERVICE, "__probe__"), timeout)
+        _bounded(lambda: backend.get_password(SERVICE, "__probe__"), max(0.1, deadline - time.monotonic()))
     except _Timeout:
         return Probe(KeychainState.LOCKED, name, f"the keychain did not answer within {timeout:.0f} s (locked?)")
     except keyring.errors.KeyringLocked as exc:
