@@ -294,3 +294,23 @@ def test_no_secret_value_in_any_file_after_a_run(real_keyring, sandbox, monkeypa
     assert log_path.stat().st_size > 0
     leaks = [(str(p), s) for p in files for s in secrets if s.encode() in p.read_bytes()]
     assert leaks == [], "\n".join(map(str, leaks))
+
+
+def test_probe_gives_up_on_a_session_bus_that_never_answers(tmp_path, monkeypatch):
+    """A D-Bus address whose socket accepts and then says nothing (a wedged bus): bounded, reported, no hang."""
+    import socket
+
+    path = tmp_path / "bus"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(path))
+    listener.listen(8)
+    try:
+        monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", f"unix:path={path}")
+        monkeypatch.delenv("PYTHON_KEYRING_BACKEND")
+        result, elapsed = timed_probe()
+        # jeepney gives up on the handshake after 1 s, so keyring finds no usable backend: either way, an answer
+        # in time that is not "available".
+        assert result.state in (KeychainState.NO_BACKEND, KeychainState.LOCKED), result
+        assert elapsed < PROBE_TIMEOUT + MARGIN
+    finally:
+        listener.close()
