@@ -307,3 +307,73 @@ def test_needs_action_raised_from_apply_is_handled_like_inspect(tmp_path):
     result, events = run(make_engine(tmp_path, [step]))
     assert result.exit_code == 3
     assert "approve the app" in next(e for e in events if isinstance(e, StepNeedsAction)).text
+
+
+# --------------------------------------------------------------------------- the real steps against the sandbox
+
+from rollout import duplicates, tenant, writes  # noqa: E402
+
+
+@pytest.fixture
+def demo_factory():
+    from odatui.demo import start_demo
+
+    sessions = []
+
+    def start(**options):
+        session = start_demo(**{"psso_app": "present", **options})
+        sessions.append(session)
+        return session
+
+    yield start
+    for session in sessions:
+        session.close()
+
+
+def demo_engine(session, **kw) -> Engine:
+    store = StateStore(session.config.target_key(), session.sandbox.data_dir / "runs")
+    return Engine(session.config, session.secrets, store, **kw)
+
+
+def test_okta_branch_finishes_while_the_package_uploads(demo_factory):
+    # 50 ms per request, and the package blob answered 1 s late (a big .pkg on a slow link).
+    session = demo_factory(latency_ms=50, fault_rules=[
+        {"method": "POST", "path": "/api/mam/blobs/uploadblob", "fault": "slow", "seconds": 1.0, "times": 1}])
+    stamps: dict[tuple[str, str], float] = {}
+
+    def note(event):
+        if isinstance(event, (StepStarted, StepSucceeded)):
+            stamps[(event.step_id, type(event).__name__)] = time.monotonic()
+
+    result = asyncio.run(demo_engine(session).run(on_event=note))
+    assert result.exit_code == 0
+    upload = (stamps[("ws1.upload", "StepStarted")], stamps[("ws1.upload", "StepSucceeded")])
+    okta_done = stamps[("okta.assign", "StepSucceeded")]
+    assert upload[0] < okta_done < upload[1], (upload, okta_done)
+    # The whole Okta branch took at least its requests' latency, all of it hidden behind the upload.
+    okta_requests = sum(1 for r in session.sandbox.world.requests if r["path"].startswith(("/api/v1", "/.well")))
+    assert okta_done - stamps[("preflight.okta", "StepStarted")] >= 0.05 * 5 and okta_requests >= 5
+
+
+@pytest.mark.parametrize("seed", [3, 11])
+def test_faulty_tenant_run_completes_without_duplicates(demo_factory, seed):
+    session = demo_factory(fault_rate=0.2, seed=seed)
+    engine = demo_engine(session, retry_limit=6, retry_backoff=(0.05, 0.5))
+    result = asyncio.run(engine.run())
+    state = session.sandbox.state()
+    assert result.exit_code == 0, (result.summary, engine.state.steps)
+    assert duplicates(state) == []
+    assert tenant(state)["ws1_apps"] == [("Okta Verify", "9.52.0")]
+    assert [p[0] for p in tenant(state)["profiles"]] == ["Okta Platform SSO"]
+    injected = session.sandbox.world.faults.injected
+    assert len(injected) >= 3  # the faults really happened
+
+
+def test_second_run_against_the_sandbox_sends_no_writes(demo_factory):
+    session = demo_factory()
+    assert asyncio.run(demo_engine(session).run()).exit_code == 0
+    before = len(session.sandbox.world.requests)
+    events: list[Any] = []
+    assert asyncio.run(demo_engine(session).run(on_event=events.append)).exit_code == 0
+    assert writes(session.sandbox.world.requests[before:]) == []
+    assert not any(e.changed for e in events if isinstance(e, StepSucceeded))
