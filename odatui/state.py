@@ -94,6 +94,10 @@ class StateStore:
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
         self._lock_fd = fd
+        # Holding the lock, any temp file left here is from a writer that was killed mid-write.
+        for stale in self.directory.glob(f".{self.path.name}.*.tmp"):
+            with contextlib.suppress(OSError):
+                stale.unlink()
 
     def release(self) -> None:
         if self._lock_fd is not None:
