@@ -4,7 +4,15 @@ can be compared by, and which requests wrote to it."""
 from __future__ import annotations
 
 import collections
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 TOKEN_PATHS = ("/oauth2/v1/token", "/connect/token")
@@ -46,3 +54,26 @@ def duplicates(state: dict[str, Any]) -> list[str]:
     okta_pairs = collections.Counter((a["app_id"], a["group_id"]) for a in state["okta"]["group_assignments"])
     out += [f"okta assignment {pair} ×{n}" for pair, n in okta_pairs.items() if n > 1]
     return out
+
+
+@pytest.fixture
+def demo_factory():
+    """Start demo sessions (sandbox + sample package + config at `session.config_path`); all closed at the end."""
+    from odatui.demo import start_demo
+
+    sessions = []
+
+    def start(**options):
+        session = start_demo(**{"psso_app": "present", **options})
+        sessions.append(session)
+        return session
+
+    yield start
+    for session in sessions:
+        session.close()
+
+
+def odatui_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120, **kw: Any):
+    """`python -m odatui ARGS` in a child process with this test's environment (isolated dirs, keyring backend)."""
+    return subprocess.run([sys.executable, "-m", "odatui", *args], cwd=REPO, env={**os.environ, **(env or {})},
+                          capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL, **kw)

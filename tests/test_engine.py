@@ -311,23 +311,7 @@ def test_needs_action_raised_from_apply_is_handled_like_inspect(tmp_path):
 
 # --------------------------------------------------------------------------- the real steps against the sandbox
 
-from rollout import duplicates, tenant, writes  # noqa: E402
-
-
-@pytest.fixture
-def demo_factory():
-    from odatui.demo import start_demo
-
-    sessions = []
-
-    def start(**options):
-        session = start_demo(**{"psso_app": "present", **options})
-        sessions.append(session)
-        return session
-
-    yield start
-    for session in sessions:
-        session.close()
+from rollout import demo_factory, duplicates, tenant, writes  # noqa: E402,F401 - demo_factory is a fixture
 
 
 def demo_engine(session, **kw) -> Engine:

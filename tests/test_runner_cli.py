@@ -1,0 +1,150 @@
+"""The plain CLI faces through the real entry point (`python -m odatui …` in a child process) against a sandbox
+running in this test process: apply, re-apply, --only, plan, retry, status, demo --unattended, and every exit
+code (0 done, 1 failed, 2 usage/config, 3 needs action, 4 secrets unavailable)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from rollout import demo_factory, duplicates, odatui_cli, tenant, writes  # noqa: F401 - demo_factory is a fixture
+
+from odatui.config import load_config, parse_config, save_config
+
+
+def config_file(session, tmp_path: Path, **changes: dict) -> Path:
+    data = session.config.to_toml_dict()
+    for table, values in changes.items():
+        data[table].update(values)
+    return save_config(parse_config(data), tmp_path / "odatui.toml")
+
+
+def test_apply_from_empty_then_again_changes_nothing(demo_factory, sandbox_env, isolated_home):
+    session = demo_factory()
+    first = odatui_cli("apply", "--yes", "--config", str(session.config_path))
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "Result: done (exit 0)" in first.stdout
+    assert re.search(r"^\[\d\d:\d\d:\d\d\] ws1\.upload \d+%", first.stdout, re.M)  # plain progress lines
+    state = session.sandbox.state()
+    assert duplicates(state) == []
+    assert tenant(state)["ws1_apps"] == [("Okta Verify", "9.52.0")]
+    assert tenant(state)["okta_assignments"] == [("Mac Pilot",)]
+    assert [p[0] for p in tenant(state)["profiles"]] == ["Okta Platform SSO"]
+
+    before = len(session.sandbox.world.requests)
+    second = odatui_cli("apply", "--yes", "--config", str(session.config_path))
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert writes(session.sandbox.world.requests[before:]) == []
+    assert second.stdout.count(" unchanged: ") == 9 and " done: " not in second.stdout
+    assert session.sandbox.state()["ws1"]["profiles"] == state["ws1"]["profiles"]
+
+    # The answers file reproduces the rollout and holds no secret.
+    answers = next((isolated_home / "xdg_config_home" / "odatui" / "answers").glob("*.toml"))
+    assert f"odatui apply --config {answers}" in second.stdout
+    assert load_config(answers) == session.config
+    assert "sandbox-password" not in answers.read_text() and "sandbox-okta-token" not in answers.read_text()
+
+
+def test_only_ws1_profile_reruns_just_that_step(demo_factory, sandbox_env, tmp_path):
+    session = demo_factory()
+    assert odatui_cli("apply", "--yes", "--config", str(session.config_path)).returncode == 0
+    version = session.sandbox.state()["ws1"]["profiles"][0]["version"]
+    macos13 = config_file(session, tmp_path, rollout={"macos_min": 13})  # Platform SSO 1.0 shape: the profile changes
+
+    before = len(session.sandbox.world.requests)
+    run = odatui_cli("apply", "--yes", "--only", "ws1.profile", "--config", str(macos13))
+    assert run.returncode == 0, run.stdout + run.stderr
+    sent = session.sandbox.world.requests[before:]
+    assert {r["path"].split("/")[3] for r in sent} == {"profiles"}  # nothing but /api/mdm/profiles…
+    assert writes(sent) == ["POST /api/mdm/profiles/platforms/appleosx/update"]
+    assert re.findall(r"\] (\S+) started", run.stdout) == ["ws1.profile"]
+    profiles = session.sandbox.state()["ws1"]["profiles"]
+    assert len(profiles) == 1 and profiles[0]["version"] == version + 1
+
+
+def test_plan_shows_changes_and_writes_nothing(demo_factory, sandbox_env, isolated_home):
+    session = demo_factory()
+    run = odatui_cli("plan", "--config", str(session.config_path))
+    assert run.returncode == 0, run.stdout + run.stderr
+    rows = {line.split()[0]: line.split()[1] for line in run.stdout.splitlines()[1:] if line[:1].isalpha()}
+    assert rows["ws1.upload"] == "create" and rows["ws1.profile"] == "create" and rows["okta.assign"] == "create"
+    assert rows["preflight.okta"] == "none" and rows["okta.app"] == "none"
+    assert writes(session.sandbox.world.requests) == []
+    assert not list((isolated_home / "xdg_state_home").rglob("*.json"))  # no run state either
+
+
+def test_exit_2_for_bad_usage_and_missing_config(demo_factory, sandbox_env, tmp_path):
+    session = demo_factory()
+    unknown = odatui_cli("apply", "--yes", "--only", "ws1.nope", "--config", str(session.config_path))
+    assert unknown.returncode == 2 and "unknown step id 'ws1.nope'" in unknown.stderr
+    assert "Traceback" not in unknown.stderr
+
+    incomplete = config_file(session, tmp_path, ws1={"smart_group": ""})
+    missing = odatui_cli("apply", "--yes", "--config", str(incomplete))
+    assert missing.returncode == 2 and "ws1.smart_group" in missing.stderr and "ODATUI_WS1__SMART_GROUP" in missing.stderr
+
+    absent = odatui_cli("apply", "--yes", "--config", str(tmp_path / "nope.toml"))
+    assert absent.returncode == 2 and "no config file" in absent.stderr
+    assert writes(session.sandbox.world.requests) == []
+
+
+def test_exit_3_when_the_psso_app_is_missing_the_other_branch_finishes(demo_factory, sandbox_env):
+    session = demo_factory(psso_app="absent")
+    run = odatui_cli("apply", "--yes", "--config", str(session.config_path))
+    assert run.returncode == 3, run.stdout + run.stderr
+    assert "okta.app NEEDS YOUR ACTION" in run.stdout
+    summary = dict(re.findall(r"^  (\S+)\s+(\S+)", run.stdout.split("Summary:")[1], re.M))
+    assert summary["okta.app"] == "needs-action" and summary["ws1.assign"] == "succeeded"
+    assert summary["ws1.profile"] == "skipped" and summary["verify"] == "skipped"
+
+    session.add_psso_app()  # the admin adds it in the Admin Console
+    again = odatui_cli("retry", "--config", str(session.config_path))
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert re.findall(r"\] (\S+) started", again.stdout) == ["okta.app", "okta.assign", "ws1.profile", "verify"]
+
+
+def test_exit_1_when_a_step_fails_then_retry_reruns_it(demo_factory, sandbox_env, tmp_path):
+    session = demo_factory()
+    typo = config_file(session, tmp_path, okta={"groups": ["Mac Pilots"]})
+    run = odatui_cli("apply", "--yes", "--config", str(typo))
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert 'okta.assign FAILED: The Okta group "Mac Pilots" does not exist' in run.stdout
+    assert "Traceback" not in run.stdout + run.stderr
+
+    fixed = config_file(session, tmp_path, okta={"groups": ["Mac Pilot"]})
+    retry = odatui_cli("retry", "--config", str(fixed))
+    assert retry.returncode == 0, retry.stdout + retry.stderr
+    assert "Retrying: okta.assign, verify" in retry.stdout
+    assert tenant(session.sandbox.state())["okta_assignments"] == [("Mac Pilot",)]
+
+
+def test_exit_4_when_no_secret_is_available(demo_factory, tmp_path):
+    session = demo_factory()  # no sandbox_env: no ODATUI_* secrets, and keyring's fail backend
+    run = odatui_cli("apply", "--yes", "--config", str(session.config_path))
+    assert run.returncode == 4, run.stdout + run.stderr
+    assert "ODATUI_OKTA__API_TOKEN" in run.stdout + run.stderr and "secrets set" in run.stdout + run.stderr
+    assert writes(session.sandbox.world.requests) == []
+
+
+def test_status_json_reports_steps_and_rollout(demo_factory, sandbox_env):
+    session = demo_factory()
+    assert odatui_cli("status", "--config", str(session.config_path)).stdout.startswith("No run yet")
+    assert odatui_cli("apply", "--yes", "--config", str(session.config_path)).returncode == 0
+    run = odatui_cli("status", "--json", "--config", str(session.config_path))
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout)
+    assert {s: v["status"] for s, v in report["steps"].items()} == {s: "succeeded" for s in report["steps"]}
+    assert len(report["steps"]) == 9 and report["steps"]["okta.app"]["outputs"]["client_id"].startswith("0oa")
+    devices = report["steps"]["preflight.ws1"]["outputs"]["smart_group_devices"]
+    assert report["rollout_error"] is None and report["rollout"]["devices"] == devices
+    assert 0 <= report["rollout"]["profile_installed"] <= devices
+
+    text = odatui_cli("status", "--config", str(session.config_path)).stdout
+    assert "verify" in text and f"Rollout to smart group 'Okta PSSO Macs': {devices} devices" in text
+
+
+def test_demo_unattended_runs_the_whole_plan():
+    run = odatui_cli("demo", "--unattended")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "Result: done (exit 0)" in run.stdout and run.stdout.count(" succeeded ") == 9
