@@ -315,7 +315,7 @@ class Engine:
         except OdatuiError as exc:
             if unknown:
                 return PlanRow(sid, step.title, step.needs, None,
-                               hint=f"decided once {', '.join(unknown)} has run")
+                               hint=f"decided once {', '.join(unknown)} {'have' if len(unknown) > 1 else 'has'} run")
             return PlanRow(sid, step.title, step.needs, None, error=redact(exc.message), hint=exc.hint)
         except Exception as exc:  # a bug in a step must not hide the rest of the plan
             log.exception("inspect of %s failed", sid)

@@ -1,0 +1,61 @@
+"""Kill-and-resume: `odatui apply` is SIGKILLed at seeded points during a real run (a child process against a
+sandbox in this test process), then run again. The tenant must end exactly as after an uninterrupted run, with
+no second app, rule, assignment or profile."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from rollout import REPO, demo_factory, duplicates, odatui_cli, tenant  # noqa: F401 - demo_factory is a fixture
+
+LATENCY_MS = 20  # so that a kill lands while requests are in flight, not between runs
+KILL_SEED = 20241126
+KILL_RUNS = 5
+
+
+@pytest.fixture
+def reference(demo_factory, sandbox_env):
+    """The tenant after one uninterrupted apply, and how many requests that took."""
+    session = demo_factory(latency_ms=LATENCY_MS)
+    run = odatui_cli("apply", "--yes", "--config", str(session.config_path))
+    assert run.returncode == 0, run.stdout + run.stderr
+    return tenant(session.sandbox.state()), session.sandbox.world.requests_total
+
+
+def kill_points(total_requests: int) -> list[tuple[int, float]]:
+    """(kill after this many requests were answered, extra delay) — seeded, spread over the whole run."""
+    rng = random.Random(KILL_SEED)
+    points = sorted(rng.sample(range(1, total_requests - 1), KILL_RUNS))
+    return [(n, rng.uniform(0, LATENCY_MS / 1000)) for n in points]
+
+
+def test_sigkill_at_seeded_points_then_resume_matches_an_uninterrupted_run(demo_factory, sandbox_env, reference):
+    expected, total = reference
+    assert total >= 20  # the full run is long enough for the kill points to fall inside it
+    for after_requests, delay in kill_points(total):
+        session = demo_factory(latency_ms=LATENCY_MS)
+        world = session.sandbox.world
+        proc = subprocess.Popen([sys.executable, "-m", "odatui", "apply", "--yes", "--config", str(session.config_path)],
+                                cwd=REPO, env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while world.requests_total < after_requests and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.002)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        output = proc.communicate(timeout=30)[0].decode()
+        assert proc.returncode == -signal.SIGKILL, f"finished before the kill at request {after_requests}:\n{output}"
+        killed_at = world.requests_total
+
+        resumed = odatui_cli("apply", "--yes", "--config", str(session.config_path))
+        where = f"killed after request {killed_at} (point {after_requests})"
+        assert resumed.returncode == 0, f"{where}\n{resumed.stdout}{resumed.stderr}"
+        state = session.sandbox.state()
+        assert duplicates(state) == [], where
+        assert tenant(state) == expected, where
