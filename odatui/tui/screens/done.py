@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Static
 
@@ -35,7 +35,7 @@ def created_lines(model: Any) -> list[str]:
             lines.append(f"{view.glyph} {view.title}: {view.word}" + (f" — {view.error}" if view.error else ""))
             continue
         facts = [f"{k.replace('_', ' ')} {v}" for k, v in view.outputs.items()
-                 if k.endswith("id") and isinstance(v, (str, int)) and str(v) and str(v) not in view.summary]
+                 if k.endswith("_id") and isinstance(v, (str, int)) and str(v) and str(v) not in view.summary]
         lines.append(f"{view.glyph} {view.title}: {view.summary}" + (f" ({', '.join(facts)})" if facts else ""))
     return lines
 
@@ -76,12 +76,12 @@ class DoneScreen(Screen):
         with VerticalScroll(id="body"):
             ok = model.all_done
             yield Static("Rollout configured" if ok else "Finished, with steps still open", classes="screen-title")
+            yield Static("⧗ Writing the .mobileconfig files for other MDMs…", id="exported")
+            yield Static("⧗ Asking Workspace ONE how far the Macs got…", id="rollout")
             yield Static("Created or found:", classes="section")
-            yield Static("\n".join(created_lines(model)), id="created")
-            yield Static("Exported files:", classes="section")
-            yield Static("⧗ Writing the .mobileconfig files…", id="exported")
-            yield Static("Rollout status (refreshes every 15 s):", classes="section")
-            yield Static("⧗ Asking Workspace ONE…", id="rollout")
+            with Vertical(id="created"):
+                for line in created_lines(model):
+                    yield Static(line, classes="created-line")
             yield Static(END_USER_STEPS, id="end-users")
         with Horizontal(id="nav"):
             yield Static("", id="nav-reason")
@@ -111,9 +111,10 @@ class DoneScreen(Screen):
         try:
             paths = self.odatui.session.export_profiles()
             folder = self.odatui.display_path(paths[0].parent) if paths else ""
-            text = f"✓ {len(paths)} files in {folder}:\n" + "\n".join(f"    {p.name}" for p in paths)
+            main = next((p.name for p in paths if p.name.endswith(".mobileconfig")), "")
+            text = f"Exported: ✓ {len(paths)} files in {folder}" + (f"\n  {main} (the whole profile) and parts" if main else "")
         except Exception as exc:  # shown with its fix; the rest of the screen stays useful
-            text = f"✗ {exc}"
+            text = f"Exported: ✗ {exc}"
         self.app.call_from_thread(self.query_one("#exported", Static).update, text)
 
     @work(exclusive=True, group="rollout-status", exit_on_error=False)
@@ -121,6 +122,6 @@ class DoneScreen(Screen):
         target = self.query_one("#rollout", Static)
         try:
             status = await self.odatui.session.rollout_status()
-            target.update(status_text(status))
+            target.update("Rollout (refreshes every 15 s): " + status_text(status))
         except Exception as exc:
-            target.update(f"! could not read the rollout status: {exc}")
+            target.update(f"Rollout: ! could not read the status: {exc}")

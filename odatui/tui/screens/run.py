@@ -95,11 +95,20 @@ Quitting mid-run asks first, then cancels cleanly; the state is kept and the nex
 
     def refresh_step(self, view: StepView | None) -> None:
         if view is not None:
-            for pane in self.query(StepPane):
+            for index, pane in enumerate(self.query(StepPane)):
                 if pane.step_id == view.step_id:
                     pane.show(view, self.odatui.model.clock())
+                    self._draw_attention(view, index)
         self._refresh_overall()
         self._refresh_detail()
+
+    def _draw_attention(self, view: StepView, index: int) -> None:
+        """A step that needs the admin gets selected, unless the admin is already looking at such a step."""
+        if view.status not in ("needs-action", "failed"):
+            return
+        current = self.selected()
+        if current is None or current.status not in ("needs-action", "failed"):
+            self.query_one("#steps", ListView).index = index
 
     def _tick(self) -> None:
         now = self.odatui.model.clock()
