@@ -361,3 +361,32 @@ def test_second_run_against_the_sandbox_sends_no_writes(demo_factory):
     assert asyncio.run(demo_engine(session).run(on_event=events.append)).exit_code == 0
     assert writes(session.sandbox.world.requests[before:]) == []
     assert not any(e.changed for e in events if isinstance(e, StepSucceeded))
+
+
+def test_verify_catches_a_profile_edited_in_the_console(demo_factory):
+    from odatui.ws1.client import Ws1Client
+
+    session = demo_factory()
+    assert asyncio.run(demo_engine(session).run()).exit_code == 0
+    state = demo_engine(session).state
+    client_id = state.steps["okta.app"].outputs["client_id"]
+    profile_id = state.steps["ws1.profile"].outputs["profile_id"]
+
+    async def tamper() -> None:  # an admin pastes another org's client ID and a second host into the profile
+        async with Ws1Client.from_config(session.config.ws1, session.secrets) as ws1:
+            body = await ws1.get_profile(profile_id)
+            for entry in body["CustomSettingsList"]:
+                entry["CustomSettings"] = entry["CustomSettings"].replace(client_id, "0oaAAAAAAAAAAAAAAAAA")
+            body["General"]["ProfileId"] = profile_id
+            await ws1.update_macos_profile(body)
+
+    asyncio.run(tamper())
+    events: list[Any] = []
+    result = asyncio.run(demo_engine(session).run(only=["verify"], on_event=events.append))
+    assert result.exit_code == 1
+    failed = next(e for e in events if isinstance(e, StepFailed))
+    assert "0oaAAAAAAAAAAAAAAAAA" in failed.error and client_id in failed.error
+    assert "--only ws1.profile" in failed.hint
+
+    # Re-running the profile step repairs it, and verify agrees again.
+    assert asyncio.run(demo_engine(session).run(from_step="ws1.profile")).exit_code == 0

@@ -8,6 +8,7 @@ the whole check and answers NONE (or raises with every problem found).
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from odatui.errors import StepError
@@ -58,31 +59,41 @@ class Verify(Step):
         okta_app = ctx.outputs.get("okta.app") or {}
         org_host = okta_app.get("org_host") or ctx.config.okta.host
         client_id = okta_app.get("client_id") or ctx.config.okta.client_id
-
-        # Okta: the app still has that client ID, and the groups are assigned.
-        if not okta_app.get("manual") and okta_app.get("app_id"):
-            okta = ctx.okta()
-            app = await okta.app(okta_app["app_id"])
-            live_id = _okta_client_id(app)
-            if live_id != client_id:
-                problems.append(f"the Okta app {okta_app['app_id']} now has client ID {live_id}, not {client_id}")
-            client_id = live_id
-            if app.get("status") != "ACTIVE":
-                problems.append(f"the Okta app {okta_app['app_id']} is {app.get('status')}; activate it")
-            want_groups = set(((ctx.outputs.get("okta.assign") or {}).get("group_ids") or {}).values())
-            if want_groups:
-                assigned = {a.get("id") for a in await okta.app_group_assignments(okta_app["app_id"])}
-                lost = want_groups - assigned
-                if lost:
-                    problems.append(f"Okta group(s) {', '.join(sorted(lost))} are no longer assigned to the app")
-            checked.append(f"Okta app {okta_app['app_id']}: client ID {client_id}, groups assigned")
-
-        # Workspace ONE: the profile as saved, linted for the org host and client ID.
-        ws1 = ctx.ws1()
+        app_id = okta_app.get("app_id") if not okta_app.get("manual") else None
+        want_groups = set(((ctx.outputs.get("okta.assign") or {}).get("group_ids") or {}).values())
         sg_id = ctx.output("preflight.ws1", "smart_group_id")
         sg_uuid = ctx.output("preflight.ws1", "smart_group_uuid")
         profile_id = ctx.output("ws1.profile", "profile_id")
-        profile = await ws1.get_profile(profile_id)
+        app_uuid = ctx.output("ws1.assign", "app_uuid")
+
+        # Every read is independent: send them together (one round trip instead of four).
+        async def nothing() -> Any:
+            return None
+
+        okta = ctx.okta() if app_id else None
+        ws1 = ctx.ws1()
+        app, group_assignments, profile, rules = await asyncio.gather(
+            okta.app(app_id) if okta else nothing(),
+            okta.app_group_assignments(app_id) if okta and want_groups else nothing(),
+            ws1.get_profile(profile_id),
+            ws1.get_assignment_rules(app_uuid),
+        )
+
+        # Okta: the app still has that client ID, and the groups are assigned.
+        if app is not None:
+            live_id = _okta_client_id(app)
+            if live_id != client_id:
+                problems.append(f"the Okta app {app_id} now has client ID {live_id}, not {client_id}")
+            client_id = live_id
+            if app.get("status") != "ACTIVE":
+                problems.append(f"the Okta app {app_id} is {app.get('status')}; activate it")
+            if group_assignments is not None:
+                lost = want_groups - {a.get("id") for a in group_assignments}
+                if lost:
+                    problems.append(f"Okta group(s) {', '.join(sorted(lost))} are no longer assigned to the app")
+            checked.append(f"Okta app {app_id}: client ID {client_id}, groups assigned")
+
+        # Workspace ONE: the profile as saved, linted for the org host and client ID.
         try:
             payloads = profile_payloads(profile)
         except Exception as exc:  # unreadable Custom Settings: say so, don't crash
@@ -101,8 +112,7 @@ class Verify(Step):
         checked.append(f"profile {profile_id}: one org host {org_host}, client ID {client_id}, smart group {sg_id}")
 
         # The app's assignment rule still targets the smart group with Auto delivery.
-        app_uuid = ctx.output("ws1.assign", "app_uuid")
-        if not _rule_covers(await ws1.get_assignment_rules(app_uuid), sg_uuid):
+        if not _rule_covers(rules, sg_uuid):
             problems.append(f"Okta Verify (app {app_uuid}) is no longer assigned (Auto) to smart group {sg_uuid}")
         checked.append(f"app {app_uuid}: assigned (Auto) to smart group {sg_uuid}")
         outputs = {"org_host": org_host, "client_id": client_id, "profile_id": profile_id,
