@@ -59,3 +59,28 @@ def test_sigkill_at_seeded_points_then_resume_matches_an_uninterrupted_run(demo_
         state = session.sandbox.state()
         assert duplicates(state) == [], where
         assert tenant(state) == expected, where
+
+
+def test_ctrl_c_records_cancelled_and_the_next_apply_resumes(demo_factory, sandbox_env, reference, isolated_home):
+    import json
+
+    expected, _ = reference
+    session = demo_factory(latency_ms=LATENCY_MS)
+    world = session.sandbox.world
+    proc = subprocess.Popen([sys.executable, "-m", "odatui", "apply", "--yes", "--config", str(session.config_path)],
+                            cwd=REPO, env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            stdin=subprocess.DEVNULL, text=True)
+    deadline = time.monotonic() + 60
+    while world.requests_total < 8 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.002)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, out + err
+    assert "interrupted; the run state is kept" in err and "Traceback" not in err
+    state_file = next((isolated_home / "xdg_state_home").rglob(f"{session.config.target_key()}.json"))
+    statuses = {sid: rec["status"] for sid, rec in json.loads(state_file.read_text())["steps"].items()}
+    assert "cancelled" in statuses.values() and "running" not in statuses.values(), statuses
+
+    resumed = odatui_cli("apply", "--yes", "--config", str(session.config_path))
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert duplicates(session.sandbox.state()) == [] and tenant(session.sandbox.state()) == expected
