@@ -148,3 +148,50 @@ def test_demo_unattended_runs_the_whole_plan():
     run = odatui_cli("demo", "--unattended")
     assert run.returncode == 0, run.stdout + run.stderr
     assert "Result: done (exit 0)" in run.stdout and run.stdout.count(" succeeded ") == 9
+
+
+def _apply_on_a_terminal(config_path: Path, answer: str) -> tuple[int, str]:
+    """`odatui apply` with a pseudo-terminal as stdin/stdout, answering the confirmation with `answer`."""
+    import os
+    import pty
+    import select
+    import subprocess
+    import sys
+    import time
+
+    from rollout import REPO
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "odatui", "apply", "--config", str(config_path)], cwd=REPO,
+                            stdin=slave, stdout=slave, stderr=slave, env=dict(os.environ), close_fds=True)
+    os.close(slave)
+    seen, answered = b"", False
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.1)
+        if ready:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            seen += chunk
+        if not answered and b"[y/N]" in seen:
+            os.write(master, answer.encode() + b"\n")
+            answered = True
+        if proc.poll() is not None and not ready:
+            break
+    os.close(master)
+    return proc.wait(timeout=30), seen.decode(errors="replace")
+
+
+def test_apply_on_a_terminal_shows_the_plan_and_asks_first(demo_factory, sandbox_env):
+    session = demo_factory()
+    code, screen = _apply_on_a_terminal(session.config_path, "n")
+    assert code == 0 and "ws1.upload" in screen and "create" in screen and "Nothing was changed." in screen
+    assert writes(session.sandbox.world.requests) == []
+
+    code, screen = _apply_on_a_terminal(session.config_path, "y")
+    assert code == 0 and "Result: done (exit 0)" in screen
+    assert tenant(session.sandbox.state())["ws1_apps"] == [("Okta Verify", "9.52.0")]
