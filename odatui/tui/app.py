@@ -14,7 +14,6 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
 
-from odatui.tui.progress import RunModel
 from odatui.tui.screens.welcome import WelcomeScreen
 
 DEFAULT_HELP = """\
@@ -51,16 +50,19 @@ class OdatuiApp(App):
         self.loaded: Any = None
         self.load_error: str | None = None
         self.engine: Any = None
-        self.model = RunModel([])
+        self.model: Any = None  # odatui.tui.progress.RunModel, made when a run starts
         self.running = False
         if still:
             self.animation_level = "none"
 
     # ------------------------------------------------------------------ start-up
+    def get_default_screen(self) -> Screen:
+        return WelcomeScreen()  # the first paint is the real first screen, not an empty one
+
     def on_mount(self) -> None:
-        self.push_screen(WelcomeScreen())
         # After the first paint: config, keychain probe (keyring can hang) and the demo sandbox, in a thread.
-        self.call_after_refresh(self._start_loading)
+        # The short delay keeps their imports and key generation from competing with that paint for the GIL.
+        self.call_after_refresh(self.set_timer, 0.1, self._start_loading)
 
     def _start_loading(self) -> None:
         self._load()
@@ -101,7 +103,7 @@ class OdatuiApp(App):
         self.push_screen(order[index + 1]())
 
     def can_go_back(self, screen: Screen) -> bool:
-        return not isinstance(screen, WelcomeScreen) and len(self.screen_stack) > 2
+        return not isinstance(screen, WelcomeScreen)
 
     def go_back(self) -> None:
         self.pop_screen()
@@ -144,6 +146,7 @@ class OdatuiApp(App):
         return [(sid, self.engine.steps[sid].title) for sid in self.engine.order]
 
     def start_run(self, only: list[str] | None = None, *, seed: bool = False) -> None:
+        from odatui.tui.progress import RunModel
         from odatui.tui.screens.run import RunScreen
 
         model = RunModel(self._titles(), clock=self.clock)
@@ -211,7 +214,7 @@ class OdatuiApp(App):
             self._rerun([step_id])
 
     def retry_failed(self) -> None:
-        failed = self.model.failed()
+        failed = self.model.failed() if self.model is not None else []
         if not failed or self.engine is None:
             self.notify("No failed steps to retry.")
             return

@@ -3,6 +3,7 @@ what end users will see on their Macs."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual import work
@@ -54,6 +55,7 @@ def status_text(status: dict[str, Any]) -> str:
 
 
 class DoneScreen(Screen):
+    CSS_PATH = str(Path(__file__).parent.parent / "run.tcss")
     HELP = """\
 # Done
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -9,7 +11,11 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Markdown, SelectionList, Static
 
 
+DIALOG_CSS = str(Path(__file__).parent.parent / "dialogs.tcss")
+
+
 class HelpScreen(ModalScreen[None]):
+    CSS_PATH = DIALOG_CSS
     BINDINGS = [Binding("escape,f1,q", "close", "Close")]
 
     def __init__(self, text: str) -> None:
@@ -29,6 +35,7 @@ class HelpScreen(ModalScreen[None]):
 
 
 class ConfirmScreen(ModalScreen[bool]):
+    CSS_PATH = DIALOG_CSS
     BINDINGS = [Binding("escape,n", "answer(False)", "No"), Binding("y", "answer(True)", "Yes")]
 
     def __init__(self, question: str, yes: str = "Yes", no: str = "No") -> None:
@@ -53,6 +60,7 @@ class ConfirmScreen(ModalScreen[bool]):
 
 
 class ResumeScreen(ModalScreen[tuple[str, list[str]] | None]):
+    CSS_PATH = DIALOG_CSS
     """Previous run found: resume (only what is not done), re-run everything, or tick steps to re-run."""
 
     BINDINGS = [Binding("escape", "cancel", "Back")]

@@ -18,6 +18,7 @@ class PkgTree(DirectoryTree):
 
 
 class PickFileScreen(ModalScreen[str | None]):
+    CSS_PATH = str(Path(__file__).parent.parent / "dialogs.tcss")
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, start: Path) -> None:

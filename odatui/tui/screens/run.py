@@ -6,6 +6,7 @@ The screen only renders: the app folds engine events into its RunModel and calls
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 
 
 class RunScreen(Screen):
+    CSS_PATH = str(Path(__file__).parent.parent / "run.tcss")
     HELP = """\
 # Run
 
