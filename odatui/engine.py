@@ -233,6 +233,7 @@ class Engine:
         self._coalescer: _Coalescer | None = None
         self._ctx: Context | None = None
         self._background: asyncio.Task[RunResult] | None = None
+        self._failed_with: dict[str, int] = {}
         self._writer: _StateWriter | None = None
 
     # ------------------------------------------------------------------ graph helpers
@@ -345,6 +346,7 @@ class Engine:
         self._status, self._adopt_only, self._not_applicable = {}, set(), set()
         self._tasks, self._check = {}, {}
         self._abort, self._cancelled = None, False
+        self._failed_with: dict[str, int] = {}  # step id → exit code of its error (2 for config/package input)
         self._on_event = on_event
         self._coalescer = _Coalescer(self._loop, self._deliver)
         self._writer = _StateWriter(self.store, self._state_unwritable)
@@ -596,6 +598,7 @@ class Engine:
 
     def _fail(self, sid: str, exc: OdatuiError, attempt: int) -> None:
         retryable = bool(getattr(exc, "retryable", False))
+        self._failed_with[sid] = exc.exit_code
         message = redact(exc.message)
         self._record(sid, FAILED, last_error=message, hint=exc.hint, retryable=retryable, finished=time.time())
         log.warning("%s failed: %s", sid, message)
@@ -654,6 +657,9 @@ class Engine:
         if self._cancelled:
             return EXIT_CANCELLED
         statuses = self._status.values()
+        # A step that failed on the admin's input (a bad package, a config value) is exit 2: fix the input first.
+        if any(self._failed_with.get(s) == EXIT_USAGE for s, st in self._status.items() if st == FAILED):
+            return EXIT_USAGE
         if FAILED in statuses or CANCELLED in statuses:
             return EXIT_FAILED
         if NEEDS_ACTION in statuses:

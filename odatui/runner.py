@@ -104,7 +104,7 @@ def progress_text(event: StepProgress) -> str:
     return " ".join(parts) or "working"
 
 
-EXIT_WORDS = {0: "done", 1: "a step failed", 2: "bad usage or config", 3: "a step needs your action",
+EXIT_WORDS = {0: "done", 1: "a step failed", 2: "a step failed on its input (config or package)", 3: "a step needs your action",
               4: "secrets unavailable", 130: "cancelled"}
 
 
@@ -124,7 +124,7 @@ def print_summary(result: Any, state: Any, out: TextIO | None = None) -> None:
             for hint_line in rec.hint.splitlines():
                 out.write(f"  {'':<{width}}  {'':<12}  → {hint_line}\n")
     out.write(f"Result: {EXIT_WORDS.get(result.exit_code, 'finished')} (exit {result.exit_code})\n")
-    if result.exit_code in (1, 3):
+    if result.exit_code in (1, 2, 3):
         out.write("Fix what is named above, then `odatui retry` (or `odatui apply`: finished steps are skipped).\n")
     out.flush()
 
@@ -136,7 +136,10 @@ def load(args: Any) -> Any:
     from odatui.config import load_config
 
     path = getattr(args, "config", None)
-    return load_config(Path(path) if path else None, must_exist=bool(path))
+    config = load_config(Path(path) if path else None)  # a bad ODATUI_* override is named even without a file
+    if path and not Path(path).expanduser().exists():
+        load_config(Path(path), must_exist=True)  # raises: no config file at PATH (a mistyped --config)
+    return config
 
 
 def require_fields(config: Any, engine: Any, step_ids: list[str], args: Any) -> None:
@@ -213,9 +216,24 @@ def run_and_report(engine: Any, *, only: list[str] | None = None, from_step: str
     return result
 
 
+def check_step_ids(ids: list[str]) -> None:
+    """Unknown --only/--from ids are named before anything else is loaded (exit 2)."""
+    from odatui.errors import UsageError
+    from odatui.steps import STEP_IDS
+
+    for sid in ids:
+        if sid not in STEP_IDS:
+            import difflib
+
+            guess = difflib.get_close_matches(sid, STEP_IDS, n=1)
+            raise UsageError(f"unknown step id {sid!r}" + (f" (did you mean {guess[0]}?)" if guess else ""),
+                             hint="step ids: " + ", ".join(STEP_IDS))
+
+
 def cmd_apply(args: Any) -> int:
     from odatui.engine import save_answers
 
+    check_step_ids([*(getattr(args, "only", None) or []), *([args.from_step] if getattr(args, "from_step", None) else [])])
     config = load(args)
     engine = make_engine(config)
     only, from_step = getattr(args, "only", None), getattr(args, "from_step", None)

@@ -158,6 +158,16 @@ def test_non_retryable_error_is_not_retried(tmp_path):
     assert len(failed) == 1 and failed[0].hint == "create it in WS1" and failed[0].will_retry_in is None
 
 
+def test_failure_on_the_admins_input_is_exit_2(tmp_path):
+    from odatui.errors import PackageError
+
+    tenant = Tenant()
+    bad = [PackageError("OktaVerify.pkg is not a flat package", hint="download it again")]
+    result, events = run(make_engine(tmp_path, chain(tenant, c={"faults": bad}), retry_limit=5))
+    assert result.exit_code == 2 and result.summary["c"] == "failed" and result.summary["b"] == "succeeded"
+    assert sum(isinstance(e, StepStarted) and e.step_id == "c" for e in events) == 1  # never retried
+
+
 def test_unexpected_exception_becomes_a_readable_failure(tmp_path, caplog):
     tenant = Tenant()
     result, events = run(make_engine(tmp_path, chain(tenant, b={"faults": [KeyError("ClientId")]})))
