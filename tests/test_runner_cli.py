@@ -195,3 +195,24 @@ def test_apply_on_a_terminal_shows_the_plan_and_asks_first(demo_factory, sandbox
     code, screen = _apply_on_a_terminal(session.config_path, "y")
     assert code == 0 and "Result: done (exit 0)" in screen
     assert tenant(session.sandbox.state())["ws1_apps"] == [("Okta Verify", "9.52.0")]
+
+
+def test_plain_progress_line_format():
+    import io
+
+    from odatui.events import StepProgress
+    from odatui.runner import PlainPrinter, progress_text
+
+    event = StepProgress("ws1.upload", 0.42, "Uploading", bytes_done=420_000_000, bytes_total=1_000_000_000,
+                         rate=85_000_000)
+    assert progress_text(event) == "42% 420 MB/1.0 GB 85 MB/s"
+    assert progress_text(StepProgress("okta.assign", None, 'assigning "Mac Pilot"')) == 'assigning "Mac Pilot"'
+
+    out, now = io.StringIO(), [1_700_000_000.0]
+    printer = PlainPrinter(out, clock=lambda: now[0])
+    for i in range(50):  # 50 events within 0.5 s: one line, then the last (100 %) one
+        now[0] += 0.01
+        printer(StepProgress("ws1.upload", (i + 1) / 50, bytes_done=i, bytes_total=50))
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 2 and lines[-1].endswith("ws1.upload 100% 49 B/50 B")
+    assert re.fullmatch(r"\[\d\d:\d\d:\d\d\] ws1\.upload 2% 0 B/50 B", lines[0])
