@@ -479,9 +479,7 @@ WS1_ANSWERS = [
      (200, "application/json", _json({"OrganizationGroups": [{"Id": {"Value": 7}, "GroupId": "ACME"}]})),
      ("find_org_group", "ACME"), ("Id is not a number", "ACME")),
     pytest.param("/api/system/groups/search", (200, "application/json", _json({"OrganizationGroups": "ACME"})),
-                 ("find_org_group", "ACME"), ("organization group", "ACME"), id="ws1-list-not-a-list",
-                 marks=pytest.mark.xfail(strict=True, raises=AttributeError, reason="ws1/client.py find_org_group: "
-                                         "a non-list OrganizationGroups raises AttributeError (reported)")),
+                 ("find_org_group", "ACME"), ("org group", "unexpected shape"), id="ws1-list-not-a-list"),
     ("ws1-body-is-array", "/api/mdm/smartgroups/search", (200, "application/json", _json([1, 2, 3])),
      ("search_smart_groups", "Okta PSSO Macs"), ("unexpected shape", "smart group")),
     ("ws1-401-1005", "/api/mdm/smartgroups/search",

@@ -210,6 +210,24 @@ class _OAuth:
 # --------------------------------------------------------------------------------------------- client
 
 
+
+def _shape_guard(fn):
+    """A field of the wrong type deep in an answer (a proxy, another UEM release) becomes one readable
+    Ws1ApiError instead of a KeyError/TypeError escaping to the admin."""
+    import functools
+
+    @functools.wraps(fn)
+    async def wrapper(*args, **kwargs):
+        try:
+            return await fn(*args, **kwargs)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            raise Ws1ApiError(None, None, f"the answer to {fn.__name__.replace('_', ' ')} has an unexpected shape "
+                              f"({type(exc).__name__}: {exc})", retryable=False,
+                              hint="a proxy may be rewriting answers, or the tenant runs an UEM release odatui "
+                                   "does not know; send `odatui bundle` to support") from None
+    return wrapper
+
+
 class Ws1Client:
     def __init__(self, api_url: str, auth: _BasicAuth | _OAuth, *, ca_bundle: str | None = None,
                  policy: RetryPolicy = RetryPolicy()) -> None:
@@ -328,6 +346,7 @@ class Ws1Client:
         return data
 
     # ------------------------------------------------------------------ organization and smart groups
+    @_shape_guard
     async def find_org_group(self, group_id: str) -> OrgGroup | None:
         what = f"organization group search for Group ID {group_id!r}"
         r = await self.request("GET", "/api/system/groups/search", version=2, what=what, params={"groupid": group_id})
@@ -341,6 +360,7 @@ class Ws1Client:
                 return OrgGroup(g["Id"], str(g.get("Uuid") or ""), str(g.get("Name") or ""), str(g["GroupId"]))
         return None
 
+    @_shape_guard
     async def search_smart_groups(self, name: str) -> list[SmartGroup]:
         """Smart groups whose name contains `name` (the API matches substrings; callers filter exactly)."""
         what = f"smart group search for {name!r}"
@@ -407,6 +427,7 @@ class Ws1Client:
         finally:
             keeper.cancel()
 
+    @_shape_guard
     async def create_macos_app(self, og_id: int, *, app_blob_id: int, pkginfo_blob_id: int, version: str,
                                name: str) -> int:
         """Create the macOS app from its blobs; returns the app id from the Location header. If the answer is
@@ -431,11 +452,13 @@ class Ws1Client:
                               retryable=False)
         return int(tail)
 
+    @_shape_guard
     async def get_internal_app(self, app_id: int) -> dict[str, Any]:
         what = f"reading internal app {app_id}"
         r = await self.request("GET", f"/api/mam/apps/internal/{app_id}", version=1, what=what)
         return self._body(r, what, expect="uuid")
 
+    @_shape_guard
     async def search_apps(self, og_id: int, name: str) -> list[AppSummary]:
         what = f"app search for {name!r}"
         r = await self.request("GET", "/api/mam/apps/search", version=1, what=what,
@@ -460,6 +483,7 @@ class Ws1Client:
                 return app
         return None
 
+    @_shape_guard
     async def get_assignment_rules(self, app_uuid: str) -> dict[str, Any]:
         what = f"reading the assignment rules of app {app_uuid}"
         r = await self.request("GET", f"/api/mam/apps/{app_uuid}/assignment-rules", version=2, what=what)
@@ -473,6 +497,7 @@ class Ws1Client:
                            what=f"saving the assignment rules of app {app_uuid}", json_body=rules, ok=(202, 200))
 
     # ------------------------------------------------------------------ profiles
+    @_shape_guard
     async def search_profiles(self, og_id: int, name: str) -> list[ProfileSummary]:
         what = f"profile search for {name!r}"
         r = await self.request("GET", "/api/mdm/profiles/search", version=2, what=what,
@@ -486,11 +511,13 @@ class Ws1Client:
                                tuple(int(s["Id"]) for s in p.get("AssignmentSmartGroups") or [] if s.get("Id")))
                 for p in data["ProfileList"] or []]
 
+    @_shape_guard
     async def get_profile(self, profile_id: int) -> dict[str, Any]:
         what = f"reading profile {profile_id}"
         r = await self.request("GET", f"/api/mdm/profiles/{profile_id}", version=2, what=what)
         return self._body(r, what, expect="General")
 
+    @_shape_guard
     async def create_macos_profile(self, body: dict[str, Any]) -> int:
         name = body.get("General", {}).get("Name", "")
         what = f"creating the macOS profile {name!r}"
@@ -518,6 +545,7 @@ class Ws1Client:
                            retry=True)
 
     # ------------------------------------------------------------------ rollout
+    @_shape_guard
     async def smart_group_device_ids(self, smart_group_id: int) -> list[int]:
         what = f"listing the devices of smart group {smart_group_id}"
         r = await self.request("GET", f"/api/mdm/smartgroups/{smart_group_id}/devices", version=1, what=what)
@@ -544,6 +572,7 @@ class Ws1Client:
             pages += await asyncio.gather(*(page(n) for n in range(1, more + 1)))
         return {id_of(item) for p in pages if p for item in p[list_key] or []}
 
+    @_shape_guard
     async def rollout_status(self, smart_group_id: int, app_id: int | None, profile_id: int | None,
                              *, og_id: int | None = None) -> RolloutStatus:
         """How far the fleet got: devices in the smart group, and how many of them have the profile and the app."""
