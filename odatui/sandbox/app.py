@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+WS1_PREFIXES = ("/api/mdm", "/api/mam", "/api/system", "/connect")
 SECRET_HEADERS = {"authorization", "aw-tenant-code", "cookie"}
 SECRET_FIELDS = re.compile(r"(client_secret|client_assertion|password|access_token)=[^&]*")
 
@@ -89,16 +90,26 @@ def build_app(options: Any, data_dir: Path, base_url: str) -> tuple[Starlette, W
     for emulator in world.emulators.values():
         routes.extend(getattr(emulator, "admin_routes", lambda: [])())
 
+    # No slash redirects: the real services answer 404 for a trailing slash (WS1's token URL most visibly).
     app = Starlette(routes=routes)
+    app.router.redirect_slashes = False
 
     async def not_found(request: Request, exc: Exception) -> JSONResponse:
+        status = getattr(exc, "status_code", 404)
+        if request.url.path.lower().startswith(WS1_PREFIXES):  # each vendor's own error shape
+            return JSONResponse({"errorCode": 0, "message": "The requested resource does not support http method "
+                                 f"'{request.method}'." if status == 405 else "Resource not found.",
+                                 "activityId": "sandbox"}, status_code=status)
         return JSONResponse({"errorCode": "E0000022", "errorSummary": "The endpoint does not support the provided HTTP method"
-                             if getattr(exc, "status_code", 404) == 405 else "Not found: Resource not found",
+                             if status == 405 else "Not found: Resource not found",
                              "errorLink": "E0000022", "errorId": "sandbox", "errorCauses": []},
-                            status_code=getattr(exc, "status_code", 404))
+                            status_code=status)
 
     async def crashed(request: Request, exc: Exception) -> JSONResponse:
         # An emulator bug must look like a vendor 500, never a stack trace, and the server keeps serving.
+        if request.url.path.lower().startswith(WS1_PREFIXES):
+            return JSONResponse({"errorCode": 0, "message": "An error has occurred.", "activityId": "sandbox"},
+                                status_code=500)
         return JSONResponse({"errorCode": "E0000009", "errorSummary": "Internal Server Error", "errorId": "sandbox"},
                             status_code=500)
 
