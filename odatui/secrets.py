@@ -158,6 +158,18 @@ class SecretStore:
         # In-memory values (the demo's sandbox credentials): used before env and keychain, never persisted.
         self._values = dict(values or {})
 
+    def remember(self, name: str, value: str) -> None:
+        """Keep `value` for `name` in memory for this process only (never the keychain, env or a file), ahead of
+        env and keychain; it is registered for log redaction at once. An empty value forgets the name."""
+        _check_name(name)
+        if not value:
+            self._values.pop(name, None)
+            return
+        from odatui.log import register_secret
+
+        register_secret(value)
+        self._values[name] = value
+
     def probe(self) -> Probe:
         if self._probe is None:
             self._probe = probe(self.timeout)

@@ -70,6 +70,9 @@ class StaticSession:
     def secret_source(self, name):
         return "this session only" if name in self.typed else "not set"
 
+    def keep(self, name, value):
+        self.typed[name] = value
+
     def remember(self, values):
         self.typed.update({k: v for k, v in values.items() if v})
         return []

@@ -70,7 +70,8 @@ class Session:
                 self.demo = start_demo(**{"psso_app": "absent", **self.demo_options})
             self.config = self.demo.config
             self.secrets = self.demo.secrets
-            self.typed = dict(self.secrets._values)  # pre-filled sandbox credentials, in memory only
+            # Pre-filled sandbox credentials, in memory only (the demo's store never uses the keychain).
+            self.typed = {name: value for name in SECRET_FIELDS if (value := self.secrets.get(name))}
             self.config_path = str(self.demo.config_path)
             self.keychain_ok = False
             return Loaded(str(self.demo.config_path), True, None, True,
@@ -109,6 +110,11 @@ class Session:
             return self.typed[name]
         return ""
 
+    def keep(self, name: str, value: str) -> None:
+        """Use a typed secret for this session (the store reads it before env and keychain; redacted in logs)."""
+        self.secrets.remember(name, value)
+        self.typed[name] = value
+
     def remember(self, values: dict[str, str]) -> list[str]:
         """Keep typed secrets for this session and, when the keychain works, store them there (thread)."""
         from odatui.secrets import target_for
@@ -117,8 +123,7 @@ class Session:
         for name, value in values.items():
             if not value:
                 continue
-            self.typed[name] = value
-            self.secrets._values[name] = value  # the store reads in-memory values first
+            self.keep(name, value)
             if self.keychain_ok and not self.is_demo:
                 self.secrets.set(name, value, target_for(name, self.config))
                 stored.append(name)

@@ -132,8 +132,7 @@ class WizardScreen(Screen):
         secrets = self.collect()
         for name, value in secrets.items():
             if value:
-                self.session.typed[name] = value
-                self.session.secrets._values[name] = value
+                self.session.keep(name, value)
         target.update("⧗ Testing the connection…")
         target.set_classes("test-result")
         self._test(step_id, target)

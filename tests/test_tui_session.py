@@ -1,0 +1,45 @@
+"""The wizard's session keeps typed secrets through the store's public API: in memory, redacted in logs, never in
+the keychain unless Next stores them there."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from odatui.errors import UsageError
+from odatui.log import REDACTED, redact
+from odatui.secrets import SecretStore
+from odatui.tui.session import Session
+
+
+def test_remember_keeps_the_value_in_memory_and_redacts_it(monkeypatch):
+    monkeypatch.setenv("ODATUI_WS1__PASSWORD", "from-the-environment")
+    store = SecretStore(use_keychain=True)
+    store.remember("ws1.password", "typed-in-the-wizard-1234")
+    assert store._probe is None  # the keychain was not asked
+    assert store.get("ws1.password") == "typed-in-the-wizard-1234"  # ahead of the environment
+    assert redact("login failed for typed-in-the-wizard-1234") == f"login failed for {REDACTED}"
+    store.remember("ws1.password", "")
+    assert store.get("ws1.password") == "from-the-environment"
+
+
+def test_remember_refuses_an_unknown_name():
+    with pytest.raises(UsageError, match="unknown secret 'okta.apitoken'") as info:
+        SecretStore(use_keychain=False).remember("okta.apitoken", "x" * 20)
+    assert "okta.api_token" in info.value.hint
+
+
+def test_session_keep_goes_through_the_store():
+    session = Session()
+    session.secrets = SecretStore(use_keychain=False)
+    session.keep("okta.api_token", "00typed-token-value")
+    assert session.secrets.get("okta.api_token") == "00typed-token-value"
+    assert session.secret("okta.api_token") == "00typed-token-value"
+    assert session.secret_source("okta.api_token") == "this session only"
+
+
+def test_the_tui_never_reaches_into_the_store():
+    tui = Path(__file__).resolve().parents[1] / "odatui" / "tui"
+    offenders = [str(p.relative_to(tui)) for p in tui.rglob("*.py") if "._values" in p.read_text()]
+    assert offenders == []
