@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import functools
+import os
 import random
 import ssl
 import time
@@ -18,6 +20,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+
+try:
+    # httpcore picks its async backend on the first request and imports anyio's asyncio backend then (~30-40 ms
+    # of module code, inside a coroutine, blocking the event loop). Import it with httpx, so it happens wherever
+    # httpx's own import is arranged to happen (off the loop in the engine, before the first paint in the TUI).
+    import anyio._backends._asyncio  # noqa: F401
+except ImportError:  # another anyio layout: the first request pays for it, nothing breaks
+    pass
 
 from odatui import __version__
 from odatui.errors import StepError
@@ -34,6 +44,31 @@ RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 
 
 def ssl_context(ca_bundle: str | None = None) -> ssl.SSLContext:
+    """The verifying TLS context for `ca_bundle` (or the system store), built once per CA file version.
+
+    Building one costs 30-50 ms of CPU (the system store plus the bundle are parsed), and every client used to
+    build its own. Cached per (path, mtime, size), so an edited or replaced CA file gives a fresh context. The
+    context is shared: callers must not change it. Call `ssl_context_off_loop` from async code."""
+    if not ca_bundle:
+        return _cached_context(None, 0, 0)
+    try:
+        st = os.stat(ca_bundle)
+    except OSError:
+        return _build_context(ca_bundle)  # raises the same error a fresh build would; nothing cached
+    return _cached_context(os.path.abspath(ca_bundle), st.st_mtime_ns, st.st_size)
+
+
+async def ssl_context_off_loop(ca_bundle: str | None = None) -> ssl.SSLContext:
+    """`ssl_context` built in a worker thread, so a first build never stalls the event loop."""
+    return await asyncio.to_thread(ssl_context, ca_bundle)
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_context(path: str | None, mtime_ns: int, size: int) -> ssl.SSLContext:
+    return _build_context(path)
+
+
+def _build_context(ca_bundle: str | None) -> ssl.SSLContext:
     ctx = ssl.create_default_context()
     if ca_bundle:
         ctx.load_verify_locations(cafile=ca_bundle)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import email.utils
 import http.server
 import json
+import os
 import ssl
 import threading
 import time
@@ -18,7 +19,7 @@ import trustme
 
 from odatui import __version__
 from odatui.errors import StepError
-from odatui.http import RetryPolicy, make_client, send, server_wait
+from odatui.http import RetryPolicy, make_client, send, server_wait, ssl_context, ssl_context_off_loop
 
 FAST = RetryPolicy(attempts=4, base=0.01, cap=0.05)
 
@@ -127,6 +128,23 @@ async def test_an_untrusted_certificate_says_to_set_ca_bundle(server, tls, bundl
     assert "set ca_bundle" in err.value.hint and "never turn verification off" in err.value.hint
     assert not err.value.retryable
     assert server.hits == []  # the handshake failed: no request reached the server, and none was retried
+
+
+async def test_the_tls_context_is_built_once_per_ca_file_and_again_when_the_file_changes(server, tls, tmp_path):
+    _, right, wrong = tls
+    bundle = tmp_path / "proxy-ca.pem"
+    bundle.write_bytes(open(wrong, "rb").read())
+    first = ssl_context(str(bundle))
+    assert ssl_context(str(bundle)) is first  # cached: clients share one context instead of re-parsing the CAs
+    async with make_client(server.url, ca_bundle=str(bundle)) as c:
+        with pytest.raises(StepError):
+            await send(c, "GET", "/api/v1/org", policy=FAST)
+    # The admin replaces the CA file in place (a later mtime): the next client trusts the new CA.
+    bundle.write_bytes(open(right, "rb").read())
+    os.utime(bundle, ns=(bundle.stat().st_atime_ns, bundle.stat().st_mtime_ns + 1_000_000_000))
+    assert await ssl_context_off_loop(str(bundle)) is not first
+    async with make_client(server.url, ca_bundle=str(bundle)) as c:
+        assert (await send(c, "GET", "/api/v1/org")).status_code == 200
 
 
 # --- what is retried -----------------------------------------------------------------------------------------------
