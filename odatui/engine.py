@@ -408,18 +408,10 @@ class Engine:
     async def _prebuild_clients(self) -> None:
         """Build the API clients (TLS contexts, secrets) in threads, side by side, instead of one after the other
         on the loop inside the first step of each branch. Failures are left for the step to meet and report."""
-        ctx = self._ctx
-        assert ctx is not None
+        assert self._ctx is not None
         ids = [s for s, st in self._status.items() if st == PENDING]
         kinds = [k for k in ("okta", "ws1") if any(k in sid for sid in ids) or "verify" in ids]
-
-        def build(kind: str) -> None:
-            try:
-                ctx._client(kind)
-            except Exception:  # noqa: BLE001 - reported by the step that needs the client
-                pass
-
-        await asyncio.gather(*(asyncio.to_thread(build, k) for k in kinds))
+        await self._ctx.prepare_clients(*kinds)
 
     async def _schedule(self) -> None:
         assert self._wake is not None
@@ -506,7 +498,8 @@ class Engine:
                                                 f"run `odatui apply --only {sid}` first"))
                     return
                 self._emit(StepLog(sid, f"{change.kind.value}: {change.summary}"))
-                outputs = await step.apply(ctx, progress)
+                # The change inspect just found, so apply need not read the tenant again (a retry re-inspects).
+                outputs = await step.apply_change(ctx, progress, change)
                 self._succeed(sid, dict(outputs or {}), change.summary, changed=True)
                 return
             except NeedsAction as exc:

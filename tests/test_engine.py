@@ -136,6 +136,47 @@ def test_retryable_error_is_retried_until_it_works(tmp_path):
     assert StateStore("unit-target", tmp_path / "runs").load().steps["c"].attempts == 3
 
 
+class Assigner(Step):
+    """Assigns every group the tenant lacks; inspect's reading travels to apply_change as `found`."""
+
+    id, title = "assign", "Assign groups"
+
+    def __init__(self, tenant: Tenant, wanted: list[str], faults: list[Exception]) -> None:
+        self.tenant, self.wanted, self.faults = tenant, wanted, faults
+        self.acted_on: list[tuple[str, ...]] = []
+
+    async def inspect(self, ctx) -> Change:
+        missing = tuple(g for g in self.wanted if g not in self.tenant.resources)
+        if not missing:
+            return Change(ChangeKind.NONE, "all assigned", outputs={"groups": self.wanted})
+        return Change(ChangeKind.CREATE, f"assign {', '.join(missing)}", found=missing)
+
+    async def apply(self, ctx, progress) -> dict[str, Any]:
+        raise AssertionError("the engine hands inspect's change to apply_change")
+
+    async def apply_change(self, ctx, progress, change) -> dict[str, Any]:
+        self.acted_on.append(change.found)
+        for group in change.found:
+            if self.faults:
+                self.tenant.resources.pop("Everyone", None)  # meanwhile an admin unassigns a group
+                raise self.faults.pop(0)
+            self.tenant.writes.append(group)
+            self.tenant.resources[group] = 1
+        return {"groups": self.wanted}
+
+
+def test_apply_acts_on_this_attempts_inspect_and_a_retry_inspects_again(tmp_path):
+    tenant = Tenant()
+    tenant.resources["Everyone"] = 1
+    step = Assigner(tenant, ["Everyone", "Mac Pilot"], [StepError("HTTP 503", retryable=True)])
+    result, _ = run(make_engine(tmp_path, [step]))
+    assert result.exit_code == 0
+    # Attempt 1 saw only "Mac Pilot" missing and failed; "Everyone" was unassigned before attempt 2, whose fresh
+    # inspect saw both: a stale reading would have skipped re-assigning "Everyone".
+    assert step.acted_on == [("Mac Pilot",), ("Everyone", "Mac Pilot")]
+    assert sorted(tenant.writes) == ["Everyone", "Mac Pilot"]
+
+
 def test_retry_limit_then_failure_stops_only_that_branch(tmp_path):
     tenant = Tenant()
     flaky = [StepError("HTTP 503", retryable=True) for _ in range(10)]
@@ -400,3 +441,15 @@ def test_verify_catches_a_profile_edited_in_the_console(demo_factory):
 
     # Re-running the profile step repairs it, and verify agrees again.
     assert asyncio.run(demo_engine(session).run(from_step="ws1.profile")).exit_code == 0
+
+
+def test_apply_does_not_repeat_the_reads_its_inspect_just_made(demo_factory):
+    session = demo_factory()
+    assert asyncio.run(demo_engine(session).run()).exit_code == 0
+    gets = [r["path"] for r in session.sandbox.world.requests if r["method"] == "GET"]
+    # One lookup each (okta.assign's group and assignments, ws1.upload's app search, ws1.profile's profile
+    # search), plus verify's own read-back of the Okta assignments.
+    assert gets.count("/api/v1/groups") == len(session.config.okta.groups)
+    assert gets.count("/api/mam/apps/search") == 1
+    assert gets.count("/api/mdm/profiles/search") == 1
+    assert sum(p.startswith("/api/v1/apps/") and p.endswith("/groups") for p in gets) == 2

@@ -37,6 +37,9 @@ class Change:
     outputs: Mapping[str, Any] = field(default_factory=dict)
     # When kind is NEEDS_ACTION: exactly what the admin must do.
     action: str = ""
+    # What inspect read to decide (ids looked up, the current rules…), for `apply_change` in the same attempt to
+    # act on instead of reading it again. Never persisted or shown; not part of equality.
+    found: Any = field(default=None, compare=False, repr=False)
 
 
 class Progress:
@@ -93,6 +96,20 @@ class Context:
                 self._clients[kind] = Ws1Client.from_config(self.config.ws1, self.secrets)
         return self._clients[kind]
 
+    async def prepare_clients(self, *kinds: str) -> None:
+        """Build these API clients in worker threads, side by side: a client's TLS context and secrets take tens
+        of ms of CPU that would otherwise stall the event loop inside the first step that asks for it. Errors are
+        left for that step to meet and report."""
+        import asyncio
+
+        def build(kind: str) -> None:
+            try:
+                self._client(kind)
+            except Exception:  # noqa: BLE001 - reported by the step that needs the client
+                pass
+
+        await asyncio.gather(*(asyncio.to_thread(build, k) for k in kinds if k not in self._clients))
+
     def okta(self) -> OktaClient:
         return self._client("okta")
 
@@ -122,4 +139,13 @@ class Step(ABC):
 
     @abstractmethod
     async def apply(self, ctx: Context, progress: Progress) -> dict[str, Any]:
-        """Make the change; return the outputs (ids created or adopted). Raise StepError / NeedsAction."""
+        """Make the change; return the outputs (ids created or adopted). Raise StepError / NeedsAction.
+        Standalone: it looks at the tenant itself first, so it is safe to call without a fresh `inspect`."""
+
+    async def apply_change(self, ctx: Context, progress: Progress, change: Change) -> dict[str, Any]:
+        """What the engine calls right after `inspect` returned `change` (CREATE or UPDATE) in the same attempt.
+
+        The default is `apply`, which looks again. A step may override it to act on `change.found` and skip the
+        repeated reads (each one a round trip to the tenant). The engine inspects afresh before every attempt,
+        so `change` is never older than this attempt; a retry never acts on what an earlier attempt saw."""
+        return await self.apply(ctx, progress)

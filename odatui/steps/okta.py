@@ -271,13 +271,23 @@ class OktaAssign(Step):
             return Change(ChangeKind.NONE, f"already assigned: {', '.join(cfg.groups)}", (),
                           {"group_ids": ids, "groups": list(cfg.groups), "manual": False})
         return Change(ChangeKind.CREATE, f"assign {', '.join(missing)} to the app",
-                      tuple(f'assign "{n}" ({ids[n]})' for n in missing))
+                      tuple(f'assign "{n}" ({ids[n]})' for n in missing), found=(ids, missing))
 
     async def apply(self, ctx: Context, progress: Progress) -> dict[str, Any]:
         cfg = ctx.config.okta
         if cfg.auth == "none" or not cfg.groups:
             return dict((await self.inspect(ctx)).outputs)
         ids, missing = await self._plan(ctx)  # looked up again: the tenant may have changed since the plan
+        return await self._assign(ctx, progress, ids, missing)
+
+    async def apply_change(self, ctx: Context, progress: Progress, change: Change) -> dict[str, Any]:
+        if change.found is None:
+            return await self.apply(ctx, progress)
+        ids, missing = change.found  # inspect's lookups of this attempt: no second round of reads
+        return await self._assign(ctx, progress, ids, missing)
+
+    async def _assign(self, ctx: Context, progress: Progress, ids: dict[str, str], missing: list[str]
+                      ) -> dict[str, Any]:
         app_id = ctx.output("okta.app", "app_id")
         client = ctx.okta()
         for i, name in enumerate(missing):

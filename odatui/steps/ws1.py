@@ -101,20 +101,31 @@ class Ws1Upload(Step):
         size = ctx.output("preflight.package", "size_bytes")
         return Change(ChangeKind.CREATE, f"upload {APP_NAME} {version} ({size / 1e6:,.1f} MB) and create the macOS app",
                       details=("blob: the .pkg (streamed)", "blob: munki pkginfo generated from the package",
-                               "macOS app (full software management) from both blobs"))
+                               "macOS app (full software management) from both blobs"),
+                      found={"app": None})
 
     async def apply(self, ctx: Context, progress: Progress) -> dict[str, Any]:
+        version = ctx.output("preflight.package", "version")
+        existing = await self._existing(ctx)
+        if existing is not None:
+            progress(1.0, f"{APP_NAME} {version} already exists (app id {existing.id}); adopting it")
+            return {"app_id": existing.id, "app_uuid": existing.uuid, "version": version}
+        return await self._create(ctx, progress)
+
+    async def apply_change(self, ctx: Context, progress: Progress, change: Change) -> dict[str, Any]:
+        if change.found is None:
+            return await self.apply(ctx, progress)
+        # inspect looked for the app in this attempt and found none; a retry inspects (and so looks) again
+        # before anything is re-sent.
+        return await self._create(ctx, progress)
+
+    async def _create(self, ctx: Context, progress: Progress) -> dict[str, Any]:
         from odatui.macos.pkg import read_package
         from odatui.macos.pkginfo import pkginfo_plist
 
         client = ctx.ws1()
         og_id = ctx.output("preflight.ws1", "og_id")
         version = ctx.output("preflight.package", "version")
-        existing = await self._existing(ctx)
-        if existing is not None:
-            progress(1.0, f"{APP_NAME} {version} already exists (app id {existing.id}); adopting it")
-            return {"app_id": existing.id, "app_uuid": existing.uuid, "version": version}
-
         path = ctx.output("preflight.package", "path")
         facts = await asyncio.to_thread(read_package, path)
         if facts.sha256 != ctx.output("preflight.package", "sha256"):
@@ -204,14 +215,22 @@ class Ws1Assign(Step):
         others = len([r for r in current.get("assignments") or []])
         return Change(ChangeKind.CREATE if not others else ChangeKind.UPDATE,
                       f"assign Okta Verify to {sg_name!r} with Auto delivery and publish",
-                      details=(f"{others} existing assignment rule(s) kept",) if others else ())
+                      details=(f"{others} existing assignment rule(s) kept",) if others else (), found=current)
 
     async def apply(self, ctx: Context, progress: Progress) -> dict[str, Any]:
+        current = await ctx.ws1().get_assignment_rules(ctx.output("ws1.upload", "app_uuid"))
+        return await self._save(ctx, progress, current)
+
+    async def apply_change(self, ctx: Context, progress: Progress, change: Change) -> dict[str, Any]:
+        if change.found is None:
+            return await self.apply(ctx, progress)
+        return await self._save(ctx, progress, change.found)  # the rules inspect read in this attempt
+
+    async def _save(self, ctx: Context, progress: Progress, current: dict[str, Any]) -> dict[str, Any]:
         client = ctx.ws1()
         app_uuid = ctx.output("ws1.upload", "app_uuid")
         sg_uuid = ctx.output("preflight.ws1", "smart_group_uuid")
         sg_name = ctx.output("preflight.ws1", "smart_group_name")
-        current = await client.get_assignment_rules(app_uuid)
         if not _covered(current, sg_uuid):
             progress(None, f"Saving the assignment to {sg_name!r} and publishing")
             await client.put_assignment_rules(app_uuid, merged_rules(current, sg_uuid, sg_name))
@@ -330,25 +349,37 @@ class Ws1Profile(Step):
         if existing is None:
             return Change(ChangeKind.CREATE, f"create the macOS profile {name!r} (Device, Auto)",
                           details=("Associated Domains", "Custom Settings: Extensible SSO with Platform SSO",
-                                   "Custom Settings: Okta Verify preferences (2 domains)"))
+                                   "Custom Settings: Okta Verify preferences (2 domains)"), found=(None, None))
         current = await ctx.ws1().get_profile(existing.id)
         diffs = profile_differences(desired, current)
         if not diffs:
             return Change(ChangeKind.NONE, f"profile {name!r} (id {existing.id}) is up to date",
                           outputs={"profile_id": existing.id, "profile_uuid": existing.uuid})
-        return Change(ChangeKind.UPDATE, f"update the profile {name!r} (id {existing.id})", details=tuple(diffs))
+        return Change(ChangeKind.UPDATE, f"update the profile {name!r} (id {existing.id})", details=tuple(diffs),
+                      found=(existing, current))
 
     async def apply(self, ctx: Context, progress: Progress) -> dict[str, Any]:
+        existing = await self._find(ctx)
+        current = await ctx.ws1().get_profile(existing.id) if existing is not None else None
+        return await self._save(ctx, progress, existing, current)
+
+    async def apply_change(self, ctx: Context, progress: Progress, change: Change) -> dict[str, Any]:
+        if change.found is None:
+            return await self.apply(ctx, progress)
+        existing, current = change.found  # what inspect found in this attempt
+        return await self._save(ctx, progress, existing, current)
+
+    async def _save(self, ctx: Context, progress: Progress, existing: Any, current: dict[str, Any] | None
+                    ) -> dict[str, Any]:
         client = ctx.ws1()
         desired = desired_profile(ctx)
         name = desired["General"]["Name"]
-        existing = await self._find(ctx)
         if existing is None:
             progress(None, f"Creating the profile {name!r}")
             profile_id = await client.create_macos_profile(desired)
         else:
             profile_id = existing.id
-            current = await client.get_profile(profile_id)
+            assert current is not None
             if not profile_differences(desired, current):
                 progress(1.0, f"Profile {name!r} is up to date")
                 return {"profile_id": profile_id, "profile_uuid": existing.uuid}
