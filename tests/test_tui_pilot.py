@@ -154,7 +154,13 @@ async def test_demo_walkthrough_keys_only(demo):
         await pilot.press("n")
         await wait_for(pilot, lambda: isinstance(app.screen, DoneScreen), what="done screen")
         await wait_for(pilot, lambda: "⧗" not in str(app.screen.query_one("#exported").render()), what="export")
-        assert ".mobileconfig" in str(app.screen.query_one("#exported").render())
+        exported = str(app.screen.query_one("#exported").render())
+        assert f"okta-dps-macos{demo.config.rollout.macos_min}.mobileconfig — the whole profile" in exported
+        created = "\n".join(str(w.render()) for w in app.screen.query(".created-line"))
+        outputs = app.engine.state.outputs()
+        assert f"client ID {outputs['okta.app']['client_id']}" in created
+        assert f"app id {outputs['ws1.upload']['app_id']}" in created
+        assert f"id {outputs['ws1.profile']['profile_id']}" in created
         await wait_for(pilot, lambda: "⧗" not in str(app.screen.query_one("#rollout").render()), what="status")
         assert "Devices in the smart group" in str(app.screen.query_one("#rollout").render())
         state = demo.sandbox.state()

@@ -105,8 +105,12 @@ class StaticSession:
         return {}
 
     def export_profiles(self):
-        out = Path.home() / "odatui-export"
-        return [out / n for n in ("okta-dps-macos14.mobileconfig", "okta-dps-macos14-sso-extension.ws1.xml")]
+        from odatui.export import build_files
+        from odatui.macos.payloads import PssoSettings
+
+        out = Path.home() / "odatui-export"  # the names the real export writes, not written here
+        settings = PssoSettings.from_org_url("https://acme.okta.com", "0oa1b2c3d4e5f6g7h8i9", 14)
+        return [out / name for name in build_files(settings)]
 
     async def rollout_status(self):
         return {"devices": 36, "profile_installed": 12, "app_installed": 20}
@@ -198,6 +202,17 @@ NEEDS_ACTION = SUCCESS + [
 ]
 
 
+CANCELLED = SUCCESS + [
+    (ev.StepStarted("okta.app", "Platform SSO app"), 1003.0),
+    (ev.StepSucceeded("okta.app", {"client_id": "0oa1b2c3d4e5f6g7h8i9"}, "found; client ID 0oa1b2c3d4e5f6g7h8i9"), 1004.0),
+    (ev.StepStarted("ws1.upload", "Okta Verify upload"), 1003.0),
+    (ev.StepProgress("ws1.upload", 0.42, "uploading", 42_000_000, 100_000_000, 5_250_000), 1011.0),
+    (ev.StepCancelled("ws1.upload"), 1012.0),
+    (ev.StepSkipped("ws1.assign", "needs ws1.upload, which was cancelled"), 1012.0),
+    (ev.RunFinished({}, 130), 1012.0),
+]
+
+
 @pytest.fixture(autouse=True)
 def _fixed_home(monkeypatch, tmp_path):
     monkeypatch.setenv("HOME", "/home/admin")  # shown as ~ on the Done screen
@@ -214,33 +229,69 @@ def test_run_failed(snap_compare, size):
     assert snap_compare(make_app(), terminal_size=size, run_before=_run_screen(FAILED, "ws1.assign"))
 
 
+def test_run_cancelled(snap_compare):
+    """A step stopped mid-upload: its own glyph and word, the reason, and r to retry it."""
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=_run_screen(CANCELLED, "ws1.upload"))
+
+
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_run_needs_action(snap_compare, size):
     assert snap_compare(make_app(), terminal_size=size, run_before=_run_screen(NEEDS_ACTION, "okta.app"))
 
 
+def _succeeded(sid: str, outputs: dict, summary: str, changed: bool = True, at: float = 1000.0):
+    title = dict(TITLES)[sid]
+    return [(ev.StepStarted(sid, title), at), (ev.StepSucceeded(sid, outputs, summary, changed), at + 1)]
+
+
+# The outputs the real steps record (shapes as in odatui/steps): the Done screen names things from these. The
+# summaries are the plan's future-tense wording on purpose: the Done screen must not show them.
+DONE_RUN = [
+    *_succeeded("preflight.okta", {"org_host": "acme.okta.com"}, "acme.okta.com: Identity Engine", False),
+    *_succeeded("preflight.ws1", {"og_id": 7, "og_name": "ACME", "smart_group_id": 42, "smart_group_devices": 36,
+                                  "smart_group_name": "Okta PSSO Macs", "smart_group_uuid": "5c1e0f2a"}, "", False),
+    *_succeeded("preflight.package", {"version": "9.52.0"}, "com.okta.mobile 9.52.0", False),
+    *_succeeded("okta.app", {"app_id": "0oa9app", "client_id": "0oa1b2c3d4e5f6g7h8i9", "org_host": "acme.okta.com",
+                             "label": "Platform Single Sign-On for macOS"}, "add the Platform SSO app", False),
+    *_succeeded("okta.assign", {"group_ids": {"Mac Pilot": "00g1pilot"}, "groups": ["Mac Pilot"]},
+                "assign Mac Pilot to the app"),
+    *_succeeded("ws1.upload", {"app_id": 1201, "app_uuid": "8ff9d350", "version": "9.52.0"},
+                "upload Okta Verify 9.52.0 (27.0 MB) and create the macOS app"),
+    *_succeeded("ws1.assign", {"app_uuid": "8ff9d350", "smart_group_uuid": "5c1e0f2a"},
+                "assign Okta Verify to 'Okta PSSO Macs' with Auto delivery and publish"),
+    *_succeeded("ws1.profile", {"profile_id": 88, "profile_uuid": "1078e316"},
+                "create the macOS profile 'Okta Platform SSO' (Device, Auto)"),
+    *_succeeded("verify", {"profile_id": 88}, "read back"),
+    (ev.RunFinished({}, 0), 1023.0),
+]
+
+
+async def show_done(pilot):
+    from odatui.tui.screens.done import DoneScreen
+
+    await _run_screen(DONE_RUN, "verify")(pilot)
+    await pilot.app.push_screen(DoneScreen())
+    for _ in range(50):
+        if "⧗" not in str(pilot.app.screen.query_one("#rollout").render()) and \
+                "⧗" not in str(pilot.app.screen.query_one("#exported").render()):
+            break
+        await pilot.pause(0.05)
+    await pilot.pause()
+
+
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_done(snap_compare, size):
-    async def run_before(pilot):
-        from odatui.tui.screens.done import DoneScreen
+    assert snap_compare(make_app(), terminal_size=size, run_before=show_done)
 
-        await _run_screen(FAILED[:-4] + [
-            (ev.StepStarted("ws1.assign", "App assignment"), 1020.0),
-            (ev.StepSucceeded("ws1.assign", {}, "assigned (Auto) to Okta PSSO Macs"), 1022.0),
-            (ev.StepStarted("ws1.profile", "Platform SSO profile"), 1005.0),
-            (ev.StepSucceeded("ws1.profile", {"profile_id": 88}, "created profile 88"), 1008.0),
-            (ev.StepStarted("verify", "Verify"), 1022.0),
-            (ev.StepSucceeded("verify", {}, "profile, app and Okta agree"), 1023.0),
-            (ev.RunFinished({}, 0), 1023.0)], "verify")(pilot)
-        await pilot.app.push_screen(DoneScreen())
-        for _ in range(50):
-            if "⧗" not in str(pilot.app.screen.query_one("#rollout").render()) and \
-                    "⧗" not in str(pilot.app.screen.query_one("#exported").render()):
-                break
-            await pilot.pause(0.05)
+
+def test_done_scrolled_to_the_end(snap_compare):
+    """At 80×24 the rest of the Done screen is one PgDn away: the users' steps and the exported files."""
+    async def run_before(pilot):
+        await show_done(pilot)
+        await pilot.press("pagedown", "pagedown")
         await pilot.pause()
 
-    assert snap_compare(make_app(), terminal_size=size, run_before=run_before)
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=run_before)
 
 
 def test_help(snap_compare):

@@ -89,6 +89,8 @@ class StepView:
         """The pane's second line: what is happening now, in one line."""
         if self.status == "failed":
             return self.error.splitlines()[0] if self.error else "failed"
+        if self.status == "cancelled":
+            return "cancelled before it finished · r retries"
         if self.status == "retrying":
             wait = f" in {self.will_retry_in:.0f}s" if self.will_retry_in else ""
             return f"attempt {self.attempt} failed; retrying{wait}"
@@ -174,9 +176,13 @@ class RunModel:
         elif isinstance(event, ev.StepSkipped):
             view.status, view.summary, view.finished = "skipped", event.reason, now
             view.log.append(f"skipped: {event.reason}")
-        elif type(event).__name__ == "StepCancelled":
-            view.status, view.finished = "cancelled", now
-            view.log.append("cancelled")
+        elif isinstance(event, ev.StepCancelled):
+            # Stopped mid-step (quit, Ctrl-C): nothing is wrong with the step, so it is retryable like a failure.
+            reason = event.reason or "cancelled"
+            view.status, view.finished, view.retryable = "cancelled", now, True
+            view.error = reason if reason != "cancelled" else "the run was stopped while this step ran"
+            view.hint, view.will_retry_in, view.bytes_total = "", None, None
+            view.log.append(f"cancelled: {reason}" if reason != "cancelled" else "cancelled")
         return view
 
     # --- queries for the screen ---

@@ -1,5 +1,6 @@
-"""Done: what was created (ids, names), the exported .mobileconfig files, how far the fleet got (refreshing), and
-what end users will see on their Macs."""
+"""Done: what exists now (names and ids), how far the fleet got (refreshing), what end users will see on their Macs
+and the exported .mobileconfig files — in one scrolling body that has the focus, so ↑/↓ and PgUp/PgDn reach all of it
+at 80×24."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Static
 
+from odatui.tui.results import created_lines, exported_text
 from odatui.tui.widgets.banner import SandboxBanner
 
 if TYPE_CHECKING:
@@ -26,19 +28,6 @@ What your Mac users will see (after the profile and Okta Verify arrive):
   4. From now on, sign in with Okta: the Mac password follows the Okta password."""
 
 REFRESH_SECONDS = 15.0
-SKIP_KEYS = {"sha256", "path", "install_kbytes"}
-
-
-def created_lines(model: Any) -> list[str]:
-    lines = []
-    for view in model.steps.values():
-        if view.status not in ("succeeded", "unchanged"):
-            lines.append(f"{view.glyph} {view.title}: {view.word}" + (f" — {view.error}" if view.error else ""))
-            continue
-        facts = [f"{k.replace('_', ' ')} {v}" for k, v in view.outputs.items()
-                 if k.endswith("_id") and isinstance(v, (str, int)) and str(v) and str(v) not in view.summary]
-        lines.append(f"{view.glyph} {view.title}: {view.summary}" + (f" ({', '.join(facts)})" if facts else ""))
-    return lines
 
 
 def status_text(status: dict[str, Any]) -> str:
@@ -59,10 +48,13 @@ class DoneScreen(Screen):
     HELP = """\
 # Done
 
-* **Created** lists each step's result and the ids in Okta and Workspace ONE.
-* **Exported files** are standard `.mobileconfig` files for any other MDM (and WS1 Custom Settings fragments).
+* **Created or found** names what exists now in Okta and Workspace ONE, with its ids.
 * **Rollout** refreshes every 15 s from Workspace ONE: devices in the smart group, installs so far.
-* Press **e** to export again, **q** to quit. `odatui status` shows the same from a shell."""
+* **What your Mac users will see**: the registration steps to tell them about.
+* **Exported files**: the combined `.mobileconfig` for any other MDM, its per-payload parts and the WS1 Custom
+  Settings fragments.
+* **↑/↓ PgUp/PgDn** scroll, **Tab** reaches Quit. Press **e** to export again, **q** to quit.
+  `odatui status` shows the same from a shell."""
 
     BINDINGS = [Binding("e", "export", "Export again"), Binding("q", "quit_app", "Quit")]
 
@@ -78,20 +70,32 @@ class DoneScreen(Screen):
         with VerticalScroll(id="body"):
             ok = model.all_done
             yield Static("Rollout configured" if ok else "Finished, with steps still open", classes="screen-title")
-            yield Static("⧗ Writing the .mobileconfig files for other MDMs…", id="exported")
-            yield Static("⧗ Asking Workspace ONE how far the Macs got…", id="rollout")
             yield Static("Created or found:", classes="section")
             with Vertical(id="created"):
-                for line in created_lines(model):
+                for line in created_lines(model.steps, self._outputs(), self.odatui.session.config):
                     yield Static(line, classes="created-line")
+                yield Static("⧗ Export folder: writing the files…", id="export-folder", classes="created-line")
+            yield Static("⧗ Asking Workspace ONE how far the Macs got…", id="rollout")
             yield Static(END_USER_STEPS, id="end-users")
+            yield Static("Exported files:", classes="section")
+            yield Static("⧗ Writing the .mobileconfig files for other MDMs…", id="exported")
         with Horizontal(id="nav"):
-            yield Static("", id="nav-reason")
+            yield Static("↑/↓ PgUp/PgDn scroll · Tab to Quit", id="nav-reason")
             yield Button("Quit", id="quit", variant="primary", compact=True)
         yield Footer()
 
+    def _outputs(self) -> dict[str, dict[str, Any]]:
+        """Step id → outputs: the run state (engine.state, which also holds steps done in earlier runs), then what
+        this run's StepSucceeded events said."""
+        engine = self.odatui.engine
+        outputs: dict[str, dict[str, Any]] = dict(engine.state.outputs()) if engine is not None else {}
+        for sid, view in self.odatui.model.steps.items():
+            if view.outputs:
+                outputs[sid] = dict(view.outputs)
+        return outputs
+
     def on_mount(self) -> None:
-        self.query_one("#quit").focus()
+        self.query_one("#body").focus()  # the body scrolls with the keyboard; Tab reaches Quit
         self.action_export()
         self.refresh_status()
         if not self.odatui.still:
@@ -112,12 +116,15 @@ class DoneScreen(Screen):
     def _export(self) -> None:
         try:
             paths = self.odatui.session.export_profiles()
-            folder = self.odatui.display_path(paths[0].parent) if paths else ""
-            main = next((p.name for p in paths if p.name.endswith(".mobileconfig")), "")
-            text = f"Exported: ✓ {len(paths)} files in {folder}" + (f"\n  {main} (the whole profile) and parts" if main else "")
+            folder = self.odatui.display_path(paths[0].parent) if paths else "?"
+            text, where = exported_text(paths, folder), f"✓ Export folder: {folder} (files below)"
         except Exception as exc:  # shown with its fix; the rest of the screen stays useful
-            text = f"Exported: ✗ {exc}"
-        self.app.call_from_thread(self.query_one("#exported", Static).update, text)
+            text, where = f"✗ {exc}", "✗ Export folder: the export failed (see below)"
+        self.app.call_from_thread(self._show_export, text, where)
+
+    def _show_export(self, text: str, where: str) -> None:
+        self.query_one("#exported", Static).update(text)
+        self.query_one("#export-folder", Static).update(where)
 
     @work(exclusive=True, group="rollout-status", exit_on_error=False)
     async def refresh_status(self) -> None:

@@ -29,10 +29,10 @@ class RunScreen(Screen):
 # Run
 
 Each pane is one step: **✓** done, **▶** running, **↻** retrying by itself, **✗** failed, **!** needs you,
-**–** skipped (something it needs did not finish).
+**–** skipped (something it needs did not finish), **○** cancelled (the run was stopped while it ran).
 
 * **↑/↓** select a step; its log and details show on the right.
-* **r** retries the selected failed step (and the steps that were waiting for it).
+* **r** retries the selected failed or cancelled step (and the steps that were waiting for it).
 * **R** retries every failed step.
 * **c** on a step that needs you: look again now (odatui also checks by itself).
 * **a** (demo only) does the admin's part for you: adds the app in the sandbox's Okta.
@@ -141,7 +141,7 @@ Quitting mid-run asks first, then cancels cleanly; the state is kept and the nex
             text = f"✗ {view.error}"
             if view.hint:
                 text += f"\n→ Fix: {view.hint}"
-            if view.status == "failed":
+            if view.status in ("failed", "cancelled"):
                 text += "\nPress r to retry this step."
             error.update(text)
             error.display = True
