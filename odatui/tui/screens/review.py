@@ -51,6 +51,7 @@ The plan comes from looking at your tenants now (read-only):
 * **= no change** — it already matches; the step adopts it.
 * **! your action** — odatui cannot do this through the API; the run screen shows the exact clicks.
 
+The line under the table shows the highlighted step's whole text (**Tab** to the table, **↑/↓** to move).
 Secrets are shown masked. **Start** runs the steps; you can retry any failed step there."""
 
     def compose_form(self) -> ComposeResult:
@@ -58,6 +59,8 @@ Secrets are shown masked. **Start** runs the steps; you can retry any failed ste
         yield Static("⧗ Looking at your tenants to build the plan…", id="plan-status")
         table = DataTable(id="plan", cursor_type="row", zebra_stripes=False)
         yield table
+        # The "What" column is cut at the screen's edge; the highlighted row's whole text is always shown here.
+        yield Static("", id="plan-detail")
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -91,6 +94,7 @@ Secrets are shown masked. **Start** runs the steps; you can retry any failed ste
     def show_plan(self, rows: list[Any]) -> None:
         table = self.query_one("#plan", DataTable)
         table.clear()
+        self._full: dict[str, str] = {}
         for row in rows:
             change = getattr(row, "change", None)
             error = getattr(row, "error", None)
@@ -103,6 +107,26 @@ Secrets are shown masked. **Start** runs the steps; you can retry any failed ste
                 needs = ", ".join(getattr(row, "needs", ()) or ())
                 plan, what = "· later", f"planned once {needs} has run" if needs else "decided at run time"
             table.add_row(row.title, plan, what, key=row.step_id)
+            self._full[row.step_id] = f"{row.title} · {plan}: {what}"
+        self._show_detail(table.cursor_row)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_detail(event.cursor_row)
+
+    def _show_detail(self, index: int) -> None:
+        table = self.query_one("#plan", DataTable)
+        if not table.row_count or not 0 <= index < table.row_count:
+            return
+        key = table.coordinate_to_cell_key((index, 0)).row_key.value
+        more = "" if table.has_focus else "   (Tab to the plan, ↑/↓ for each step)"
+        self.query_one("#plan-detail", Static).update(f"▸ {self._full.get(key or '', '')}{more}")
+
+    def on_descendant_focus(self) -> None:
+        table = self.query_one("#plan", DataTable)
+        self._show_detail(table.cursor_row)
+
+    def on_descendant_blur(self) -> None:
+        self.on_descendant_focus()
 
     def commit(self) -> None:
         self.odatui.ask_resume_then_run()
