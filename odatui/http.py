@@ -14,6 +14,7 @@ import functools
 import os
 import random
 import ssl
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -50,17 +51,23 @@ def ssl_context(ca_bundle: str | None = None) -> ssl.SSLContext:
     build its own. Cached per (path, mtime, size), so an edited or replaced CA file gives a fresh context. The
     context is shared: callers must not change it. Call `ssl_context_off_loop` from async code."""
     if not ca_bundle:
-        return _cached_context(None, 0, 0)
-    try:
-        st = os.stat(ca_bundle)
-    except OSError:
-        return _build_context(ca_bundle)  # raises the same error a fresh build would; nothing cached
-    return _cached_context(os.path.abspath(ca_bundle), st.st_mtime_ns, st.st_size)
+        key: tuple[str | None, int, int] = (None, 0, 0)
+    else:
+        try:
+            st = os.stat(ca_bundle)
+        except OSError:
+            return _build_context(ca_bundle)  # raises the same error a fresh build would; nothing cached
+        key = (os.path.abspath(ca_bundle), st.st_mtime_ns, st.st_size)
+    with _build_lock:  # the Okta and WS1 clients are built side by side and often share one CA file: build it once
+        return _cached_context(*key)
 
 
 async def ssl_context_off_loop(ca_bundle: str | None = None) -> ssl.SSLContext:
     """`ssl_context` built in a worker thread, so a first build never stalls the event loop."""
     return await asyncio.to_thread(ssl_context, ca_bundle)
+
+
+_build_lock = threading.Lock()
 
 
 @functools.lru_cache(maxsize=8)
