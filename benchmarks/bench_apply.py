@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,72 +22,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
+from benchmarks._sandbox import SandboxProcess  # noqa: E402
+
 LATENCY_MS = 100
 TARGET = 1.2
-
-
-class SandboxProcess:
-    """`odatui sandbox --write-config` in a child process; the config it wrote, the package and the secrets."""
-
-    def __init__(self, work: Path, latency_ms: int) -> None:
-        self.work = work
-        self.latency_ms = latency_ms
-        self.proc: subprocess.Popen[str] | None = None
-
-    def __enter__(self) -> SandboxProcess:
-        from odatui.config import load_config, parse_config
-        from odatui.sandbox.samplepkg import make_sample_pkg
-
-        self.work.mkdir(parents=True, exist_ok=True)
-        config_path = self.work / "sandbox.toml"
-        env = {**os.environ, "XDG_CACHE_HOME": str(self.work / "cache"), "XDG_STATE_HOME": str(self.work / "state"),
-               "XDG_CONFIG_HOME": str(self.work / "config"), "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "odatui", "sandbox", "--latency-ms", str(self.latency_ms), "--psso-app", "present",
-             "--write-config", str(config_path)],
-            cwd=Path(__file__).resolve().parents[1], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True)
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            if "config written" in line:
-                break
-        else:
-            raise RuntimeError("the sandbox process ended before writing its config")
-        data = load_config(config_path).to_toml_dict()
-        data["rollout"]["package"] = str(make_sample_pkg(self.work / "OktaVerify-9.52.0.pkg", version="9.52.0"))
-        self.config = parse_config(data, source="bench")
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-
-    def secrets(self) -> Any:
-        from odatui.sandbox.server import Sandbox
-        from odatui.secrets import SecretStore
-
-        env = Sandbox.secret_env()
-        return SecretStore(use_keychain=False, values={
-            "okta.api_token": env["ODATUI_OKTA__API_TOKEN"], "ws1.password": env["ODATUI_WS1__PASSWORD"],
-            "ws1.tenant_code": env["ODATUI_WS1__TENANT_CODE"]})
-
-    def engine(self, runs_dir: Path) -> Any:
-        from odatui.engine import Engine
-        from odatui.state import StateStore
-
-        return Engine(self.config, self.secrets(), StateStore(self.config.target_key(), runs_dir))
-
-    def requests_total(self) -> int:
-        import httpx
-
-        from odatui.http import ssl_context
-
-        with httpx.Client(verify=ssl_context(self.config.ws1.ca_bundle), timeout=10) as client:
-            return int(client.get(f"{self.config.ws1.api_url}/_sandbox/requests").json()["requests_total"])
 
 
 def critical_chain(engine: Any, counts: dict[str, int]) -> tuple[int, list[str]]:

@@ -1,6 +1,10 @@
-"""Event-loop lag during a full demo run, in-process: a probe task sleeps 10 ms over and over and records how much
-later than asked it wakes, while the Engine runs every step against start_demo(psso_app="present") (sandbox in
-its own thread, as `odatui demo --unattended` does). p99 oversleep is what a TUI user would feel as a stutter.
+"""Event-loop lag during a full apply: a probe task sleeps 10 ms over and over and records how much later than
+asked it wakes, while the Engine runs every step against a sandbox with the PSSO app present. p99 oversleep is what
+a TUI user would feel as a stutter (target ≤ 50 ms).
+
+The judged figure runs the sandbox in its own process (`odatui sandbox`), as a real tenant would be, so only
+odatui's loop is measured. `odatui demo` runs the sandbox in a thread of the same process, where the emulator's
+work competes for the GIL; that figure is shown for information.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ import asyncio
 import os
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -16,62 +21,93 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
 PROBE_S = 0.010
+TARGET_MS = 50
 
 
-async def _measure(rounds: int) -> tuple[list[float], list[float], dict[str, str]]:
-    from odatui.demo import start_demo
-    from odatui.engine import Engine
-    from odatui.state import StateStore
+async def _probed_run(engine: Any, lags: list[float]) -> float:
+    """Run the engine once with the probe going; the wall time of the run."""
+    stop = asyncio.Event()
+
+    async def probe() -> None:
+        while not stop.is_set():
+            t = time.perf_counter()
+            await asyncio.sleep(PROBE_S)
+            lags.append(time.perf_counter() - t - PROBE_S)
+
+    task = asyncio.create_task(probe())
+    await asyncio.sleep(0)  # the probe is running before the engine starts
+    t = time.perf_counter()
+    result = await engine.run()
+    wall = time.perf_counter() - t
+    stop.set()
+    await task
+    if result.exit_code != 0:
+        raise RuntimeError(f"the run did not finish cleanly: {result.summary}")
+    return wall
+
+
+def _subprocess_rounds(rounds: int, work: Path) -> tuple[list[float], list[float]]:
+    from benchmarks._sandbox import SandboxProcess
 
     lags: list[float] = []
     walls: list[float] = []
-    summary: dict[str, str] = {}
-    for _ in range(rounds):
-        session = await asyncio.to_thread(start_demo, psso_app="present")
-        try:
-            stop = asyncio.Event()
+    for i in range(rounds):  # a fresh tenant each round, so every round creates everything
+        with SandboxProcess(work / f"sub-{i}", latency_ms=0, psso_app="present") as sb:
+            engine = sb.engine(work / f"sub-{i}" / "runs")
+            walls.append(asyncio.run(_probed_run(engine, lags)))
+    return lags, walls
 
-            async def probe() -> None:
-                while not stop.is_set():
-                    t = time.perf_counter()
-                    await asyncio.sleep(PROBE_S)
-                    lags.append(time.perf_counter() - t - PROBE_S)
 
-            task = asyncio.create_task(probe())
-            engine = Engine(session.config, session.secrets, StateStore(session.config.target_key()))
-            t = time.perf_counter()
-            result = await engine.run()
-            walls.append(time.perf_counter() - t)
-            stop.set()
-            await task
-            summary = result.summary
-            if result.exit_code != 0:
-                raise RuntimeError(f"the demo run did not finish cleanly: {result.summary}")
-        finally:
-            await asyncio.to_thread(session.close)
-    return lags, walls, summary
+def _in_thread_rounds(rounds: int) -> tuple[list[float], list[float]]:
+    async def measure() -> tuple[list[float], list[float]]:
+        from odatui.demo import start_demo
+        from odatui.engine import Engine
+        from odatui.state import StateStore
+
+        lags: list[float] = []
+        walls: list[float] = []
+        for _ in range(rounds):
+            session = await asyncio.to_thread(start_demo, psso_app="present")
+            try:
+                engine = Engine(session.config, session.secrets, StateStore(session.config.target_key()))
+                walls.append(await _probed_run(engine, lags))
+            finally:
+                await asyncio.to_thread(session.close)
+        return lags, walls
+
+    return asyncio.run(measure())
+
+
+def _p(values_ms: list[float], q: float) -> float:
+    ms = sorted(values_ms)
+    return ms[min(len(ms) - 1, int(len(ms) * q))]
 
 
 def run(quick: bool = False) -> list[dict[str, Any]]:
-    import tempfile
-
     quick = quick or os.environ.get("ODATUI_BENCH_QUICK") == "1"
-    with tempfile.TemporaryDirectory() as home:  # keep the run state and logs out of the user's own dirs
+    rounds = 3 if quick else 10
+    with tempfile.TemporaryDirectory(prefix="odatui-bench-lag-") as home:
+        # Keep the run state and logs out of the user's own dirs.
         for var in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
             os.environ[var] = os.path.join(home, var.lower())
-        lags, walls, _ = asyncio.run(_measure(1 if quick else 3))
-    ms = sorted(x * 1000 for x in lags)
-    p99 = ms[min(len(ms) - 1, int(len(ms) * 0.99))]
+        lags, walls = _subprocess_rounds(rounds, Path(home))
+        demo_lags, demo_walls = _in_thread_rounds(max(1, rounds // 2))
+    ms = [x * 1000 for x in lags]
+    demo_ms = [x * 1000 for x in demo_lags]
     return [
-        {"name": "loop lag: p99 oversleep of a 10 ms probe", "value": round(p99, 2), "unit": "ms", "target": 50,
-         "note": f"{len(ms)} samples"},
-        {"name": "loop lag: max oversleep", "value": round(ms[-1], 2), "unit": "ms", "target": None},
-        {"name": "loop lag: median oversleep", "value": round(statistics.median(ms), 2), "unit": "ms", "target": None},
-        {"name": "loop lag: full demo run wall time", "value": round(statistics.median(walls), 2), "unit": "s",
+        {"name": "loop lag: p99 oversleep of a 10 ms probe", "value": round(_p(ms, 0.99), 2), "unit": "ms",
+         "target": TARGET_MS, "note": f"{len(ms)} samples over {rounds} full applies, sandbox in its own process"},
+        {"name": "loop lag: max oversleep", "value": round(max(ms), 2), "unit": "ms", "target": None},
+        {"name": "loop lag: median oversleep", "value": round(statistics.median(ms), 2), "unit": "ms",
          "target": None},
+        {"name": "loop lag: full apply wall time (median)", "value": round(statistics.median(walls), 2), "unit": "s",
+         "target": None},
+        {"name": "loop lag: p99 with the sandbox in-process (as `odatui demo`)", "value": round(_p(demo_ms, 0.99), 2),
+         "unit": "ms", "target": None,
+         "note": f"{len(demo_ms)} samples; max {max(demo_ms):.1f} ms; the emulator shares the GIL"},
     ]
 
 
 if __name__ == "__main__":
-    for row in run():
+    for row in run(quick="--quick" in sys.argv):
         print(row)
