@@ -160,3 +160,65 @@ async def test_review_shows_the_highlighted_rows_full_text():
         await pilot.press("down", "down", "down", "down", "down", "down", "down")
         await pilot.pause()
         assert "the client ID is not known yet → add the app first" in text(detail)
+
+
+# ------------------------------------------------------------------------------------------------ plain terminals
+
+
+def _screen_text(app) -> str:
+    import html
+    import re
+
+    svg = app.export_screenshot()
+    return html.unescape(" ".join(re.findall(r"<text[^>]*>(.*?)</text>", svg))).replace("\xa0", " ")
+
+
+def _fills(app) -> set[tuple[int, int, int]]:
+    import re
+
+    return {tuple(int(h[i:i + 2], 16) for i in (0, 2, 4))
+            for h in re.findall(r"fill: #([0-9a-f]{6})", app.export_screenshot())}
+
+
+@pytest.mark.parametrize("env", [{"TERM": "linux"}, {"NO_COLOR": "1"}, {"TERM": "linux", "NO_COLOR": "1"}],
+                         ids=lambda e: "+".join(f"{k}={v}" for k, v in e.items()))
+async def test_usable_on_plain_terminals(monkeypatch, env):
+    """The Linux console (8 colours) and NO_COLOR: screens render their text, Tab moves the focus, and every state
+    is told by glyph and word, never by colour alone."""
+    for var in ("COLORTERM", "NO_COLOR", "TEXTUAL_COLOR_SYSTEM"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("TERM", "xterm-256color")
+    for var, value in env.items():
+        monkeypatch.setenv(var, value)
+    app = make_app()  # Textual reads the environment when the app is made
+    assert app.no_color == ("NO_COLOR" in env)
+    if env.get("TERM") == "linux":
+        assert app.console.color_system == "standard"
+    async with app.run_test(size=(80, 24)) as pilot:
+        for _ in range(100):
+            if app.loaded is not None:
+                break
+            await pilot.pause(0.02)
+        await pilot.pause()
+        assert "Welcome to odatui" in _screen_text(app)
+        before = app.focused
+        await pilot.press("tab")
+        assert app.focused is not None and app.focused is not before
+
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        shown = _screen_text(app)
+        assert "Okta org URL" in shown and "Next" in shown
+        first = app.focused
+        await pilot.press("tab")
+        assert app.focused is not first and app.focused is not None
+        await pilot.press("shift+tab")
+        assert app.focused is first
+
+        greys = all(max(c) - min(c) <= 4 for c in _fills(app))
+        assert greys == ("NO_COLOR" in env)  # colour only where it is allowed
+
+        await _run_screen(CANCELLED, "ws1.upload")(pilot)
+        shown = _screen_text(app)
+        for words in ("✓ Okta org", "○ Okta Verify upload", "cancelled", "– App assignment", "Press r to retry"):
+            assert words in shown, words

@@ -79,9 +79,31 @@ def test_demo_in_tmux_to_done():
         term.keys("n")
         screen = term.wait_for("Rollout configured", timeout=30)
         assert "SANDBOX" in screen
-        term.wait_for("files in", timeout=30)
+        assert "client ID" in screen  # what exists now, with ids, at the top
         term.wait_for("Devices in the smart group", timeout=30)
+        # The body has the focus: PgDn reaches the users' registration steps and the exported files at 80×24.
+        term.keys("NPage", "NPage")
+        screen = term.wait_for("the whole profile", timeout=30)
+        assert "Registration Required" in screen or "sign in with Okta" in screen
         term.keys("q")
+        term.wait_for("EXIT=0", timeout=20)
+    finally:
+        term.close()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (apt-get install tmux)")
+def test_demo_in_tmux_on_the_linux_console_without_colour():
+    """TERM=linux (8 colours, as on a server's console) with NO_COLOR=1: it paints, and the keys still work."""
+    term = Tmux(80, 24, ["env", "TERM=linux", "NO_COLOR=1", sys.executable, "-m", "odatui", "demo"])
+    try:
+        term.wait_for("Welcome to odatui")
+        term.wait_for("Sandbox answers pre-filled", timeout=30)
+        term.keys("C-n")
+        term.wait_for("Okta org URL")
+        term.keys("Tab", "Escape")
+        term.wait_for("Welcome to odatui")
+        term.keys("C-q")
         term.wait_for("EXIT=0", timeout=20)
     finally:
         term.close()
