@@ -109,18 +109,28 @@ def _handler(command: str):
     return getattr(module, func, None)
 
 
+def _open_log():
+    try:
+        from odatui.log import setup_logging
+
+        return setup_logging()
+    except OSError as exc:
+        print(f"odatui: cannot open the log file: {exc}", file=sys.stderr)
+        return None
+
+
+def logs_after_first_paint(command: str, args: argparse.Namespace) -> bool:
+    """The full-screen commands open the log file in the app's start-up worker, after the first paint (logging
+    handlers, platformdirs and the log dir cost start-up time); every other command opens it first."""
+    return command in ("wizard", "demo") and not getattr(args, "unattended", False)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     command = args.command or "wizard"
     from odatui.errors import OdatuiError
 
-    try:
-        from odatui.log import setup_logging
-
-        log_path = setup_logging()
-    except OSError as exc:
-        print(f"odatui: cannot open the log file: {exc}", file=sys.stderr)
-        log_path = None
+    log_path = None if logs_after_first_paint(command, args) else _open_log()
     try:
         handler = _handler(command)
         if handler is None:
@@ -136,7 +146,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # last line of defence: a readable line, the traceback only in the log
         import logging
 
-        logging.getLogger("odatui").exception("unexpected error in %s", command)
+        if log_path is None:  # the app failed before its start-up worker opened the log (or could not)
+            log_path = _open_log()
+        if log_path is not None:  # without a log file, the traceback would land on the terminal
+            logging.getLogger("odatui").exception("unexpected error in %s", command)
         where = f" (details in {log_path})" if log_path else ""
         from odatui.log import redact
 

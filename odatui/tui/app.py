@@ -41,9 +41,11 @@ class OdatuiApp(App):
     ]
 
     def __init__(self, session: Any, *, demo: bool = False, still: bool = False,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, open_log: bool = False) -> None:
         super().__init__()
         self.session = session
+        self.open_log = open_log  # `odatui` / `odatui demo`: the CLI leaves the log file to our start-up worker
+        self.log_path: Path | None = None
         self.demo = demo
         self.still = still  # tests and snapshots: no blinking cursor, no timers that change the picture
         self.clock = clock
@@ -69,6 +71,13 @@ class OdatuiApp(App):
 
     @work(thread=True, exit_on_error=False, group="startup")
     def _load(self) -> None:
+        if self.open_log:
+            try:
+                from odatui.log import setup_logging
+
+                self.log_path = setup_logging()
+            except OSError as exc:  # the wizard still works; only the log is missing
+                self.call_from_thread(self.notify, f"{exc}", title="Cannot open the log file", severity="warning")
         try:
             loaded = self.session.load()
         except Exception as exc:  # e.g. the demo sandbox could not start: say so on the Welcome screen

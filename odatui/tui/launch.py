@@ -1,12 +1,11 @@
 """Entry points the CLI loads lazily: `odatui` (wizard), `odatui demo`, `odatui serve`.
 
-Only Textual and odatui's light modules load before the first paint; the config, keychain probe and sandbox are
-started by the app in a worker after mount.
+Only Textual and odatui's light modules load before the first paint; the log file, config, keychain probe and
+sandbox are started by the app in a worker after mount.
 """
 
 from __future__ import annotations
 
-import shlex
 import sys
 from typing import Any
 
@@ -25,7 +24,7 @@ def run_wizard(args: Any) -> int:
     from odatui.tui.session import Session
 
     session = Session(getattr(args, "config", None))
-    app = OdatuiApp(session)
+    app = OdatuiApp(session, open_log=True)
     try:
         app.run()
     finally:
@@ -42,7 +41,7 @@ def run_demo(args: Any) -> int:
     from odatui.tui.session import Session
 
     session = Session(demo=True)
-    app = OdatuiApp(session, demo=True)
+    app = OdatuiApp(session, demo=True, open_log=True)
     try:
         app.run()
     finally:
@@ -52,6 +51,8 @@ def run_demo(args: Any) -> int:
 
 def serve_command(args: Any) -> str:
     """The command textual-serve starts for each browser visit: this Python, the wizard, the same config."""
+    import shlex
+
     parts = [sys.executable, "-m", "odatui"]
     if getattr(args, "config", None):
         parts += ["--config", str(args.config)]
