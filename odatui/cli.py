@@ -6,7 +6,6 @@ Exit codes: 0 done · 1 a step failed · 2 bad usage or config · 3 a step needs
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import sys
 from collections.abc import Sequence
@@ -31,12 +30,13 @@ HANDLERS = {
 }
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line and exit 2, as for every other bad input
-        self.exit(EXIT_USAGE, f"odatui: {message}\n  → see `{self.prog} --help`\n")
+def build_parser():
+    import argparse
 
+    class _Parser(argparse.ArgumentParser):
+        def error(self, message: str) -> None:  # one line and exit 2, as for every other bad input
+            self.exit(EXIT_USAGE, f"odatui: {message}\n  → see `{self.prog} --help`\n")
 
-def build_parser() -> argparse.ArgumentParser:
     # --config is accepted before or after the command; SUPPRESS keeps the subcommand from resetting it to None.
     common = _Parser(add_help=False)
     common.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS,
@@ -119,14 +119,25 @@ def _open_log():
         return None
 
 
-def logs_after_first_paint(command: str, args: argparse.Namespace) -> bool:
+def logs_after_first_paint(command: str, args) -> bool:
     """The full-screen commands open the log file in the app's start-up worker, after the first paint (logging
     handlers, platformdirs and the log dir cost start-up time); every other command opens it first."""
     return command in ("wizard", "demo") and not getattr(args, "unattended", False)
 
 
+def _wizard_args(argv: Sequence[str]):
+    """`odatui` and `odatui demo` go straight to the wizard without building the parser: argparse is ~30 ms of
+    the first paint, and these two have no options to parse."""
+    from types import SimpleNamespace
+
+    if list(argv) in ([], ["demo"]):
+        return SimpleNamespace(command=argv[0] if argv else None, config=None, unattended=False)
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = _wizard_args(argv) or build_parser().parse_args(argv)
     command = args.command or "wizard"
     from odatui.errors import OdatuiError
 
