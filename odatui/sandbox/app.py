@@ -123,23 +123,29 @@ def build_app(options: Any, data_dir: Path, base_url: str) -> tuple[Starlette, W
         if scope["type"] != "http":
             await inner(scope, receive, send)
             return
-        status_box: dict[str, int] = {}
+        recorded = scope["path"].startswith("/_sandbox")  # admin routes are not part of the request log
 
         async def send_wrapper(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                status_box["status"] = message["status"]
+            nonlocal recorded
+            # Record before the answer leaves: a client that reads /_sandbox/requests right after its call
+            # must already find the call there.
+            if message["type"] == "http.response.start" and not recorded:
+                recorded = True
+                world.record(Request(scope), message["status"])
             await send(message)
 
-        if options.latency_ms and not scope["path"].startswith("/_sandbox"):
+        if options.latency_ms and not recorded:
             await asyncio.sleep(options.latency_ms / 1000)
         faults = getattr(world, "faults", None)
         if faults is not None and not scope["path"].startswith("/_sandbox"):
             handled = await faults.maybe_fault(scope, receive, send_wrapper, raw_send=send)
             if handled:
-                world.record(Request(scope), status_box.get("status", 0))
+                if not recorded:  # a dropped connection sends no answer at all
+                    recorded = True
+                    world.record(Request(scope), 0)
                 return
         await inner(scope, receive, send_wrapper)
-        if not scope["path"].startswith("/_sandbox"):
-            world.record(Request(scope), status_box.get("status", 0))
+        if not recorded:
+            world.record(Request(scope), 0)
 
     return asgi, world  # type: ignore[return-value]
