@@ -500,7 +500,7 @@ class Engine:
                 self._emit(StepLog(sid, f"{change.kind.value}: {change.summary}"))
                 # The change inspect just found, so apply need not read the tenant again (a retry re-inspects).
                 outputs = await step.apply_change(ctx, progress, change)
-                self._succeed(sid, dict(outputs or {}), change.summary, changed=True)
+                self._succeed(sid, dict(outputs or {}), step.done(change, outputs or {}), changed=True)
                 return
             except NeedsAction as exc:
                 text = redact(str(exc))

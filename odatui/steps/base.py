@@ -142,6 +142,11 @@ class Step(ABC):
         """Make the change; return the outputs (ids created or adopted). Raise StepError / NeedsAction.
         Standalone: it looks at the tenant itself first, so it is safe to call without a fresh `inspect`."""
 
+    def done(self, change: Change, outputs: Mapping[str, Any]) -> str:
+        """One line in the past tense for what `apply` did (run summary, status, Done screen); the plan's line
+        by default."""
+        return change.summary
+
     async def apply_change(self, ctx: Context, progress: Progress, change: Change) -> dict[str, Any]:
         """What the engine calls right after `inspect` returned `change` (CREATE or UPDATE) in the same attempt.
 

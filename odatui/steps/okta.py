@@ -6,7 +6,7 @@ checklist of Admin Console clicks and the typed client ID is used (reference/okt
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -236,6 +236,11 @@ class OktaAssign(Step):
     id = "okta.assign"
     title = "Okta group assignment"
     needs = ("okta.app",)
+
+    def done(self, change: Change, outputs: Mapping[str, Any]) -> str:
+        ids = outputs.get("group_ids") or {}
+        return "assigned " + ", ".join(f"{name} ({gid})" for name, gid in ids.items()) + " to the app" if ids \
+            else change.summary
 
     async def _plan(self, ctx: Context) -> tuple[dict[str, str], list[str]]:
         """(group name → id for every configured group, names not yet assigned). Reads only."""

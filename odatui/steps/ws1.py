@@ -8,6 +8,7 @@ rule, the profile of the same name) instead of duplicating it.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +87,9 @@ class Ws1Upload(Step):
     id = "ws1.upload"
     title = "Upload Okta Verify to Workspace ONE"
     needs = ("preflight.ws1", "preflight.package")
+
+    def done(self, change: Change, outputs: Mapping[str, Any]) -> str:
+        return f"Okta Verify {outputs.get('version')} is app {outputs.get('app_id')} (uuid {outputs.get('app_uuid')})"
 
     async def _existing(self, ctx: Context) -> Any:
         og_id = ctx.output("preflight.ws1", "og_id")
@@ -204,12 +208,15 @@ class Ws1Assign(Step):
     title = "Assign Okta Verify (Auto) to the smart group"
     needs = ("ws1.upload",)
 
+    def done(self, change: Change, outputs: Mapping[str, Any]) -> str:
+        return f"assigned (Auto) and published to {outputs.get('smart_group_name') or outputs.get('smart_group_uuid')!r}"
+
     async def inspect(self, ctx: Context) -> Change:
         app_uuid = ctx.output("ws1.upload", "app_uuid")
         sg_uuid = ctx.output("preflight.ws1", "smart_group_uuid")
         sg_name = ctx.output("preflight.ws1", "smart_group_name")
         current = await ctx.ws1().get_assignment_rules(app_uuid)
-        outputs = {"app_uuid": app_uuid, "smart_group_uuid": sg_uuid}
+        outputs = {"app_uuid": app_uuid, "smart_group_uuid": sg_uuid, "smart_group_name": sg_name}
         if _covered(current, sg_uuid):
             return Change(ChangeKind.NONE, f"Okta Verify is already assigned (Auto) to {sg_name!r}", outputs=outputs)
         others = len([r for r in current.get("assignments") or []])
@@ -239,7 +246,7 @@ class Ws1Assign(Step):
                                 hint="open the app's Assignments in the console and Save & Publish; then re-run",
                                 retryable=True)
         progress(1.0, f"Okta Verify is assigned (Auto) to {sg_name!r}")
-        return {"app_uuid": app_uuid, "smart_group_uuid": sg_uuid}
+        return {"app_uuid": app_uuid, "smart_group_uuid": sg_uuid, "smart_group_name": sg_name}
 
 
 # --------------------------------------------------------------------------------------------- ws1.profile
@@ -331,6 +338,10 @@ class Ws1Profile(Step):
     id = "ws1.profile"
     title = "Platform SSO profile in Workspace ONE"
     needs = ("okta.app", "preflight.ws1")
+
+    def done(self, change: Change, outputs: Mapping[str, Any]) -> str:
+        verb = "updated" if change.kind is ChangeKind.UPDATE else "created"
+        return f"{verb} profile {outputs.get('profile_id')} and read it back: it matches"
 
     async def _find(self, ctx: Context) -> Any:
         name = ctx.config.rollout.profile_name
