@@ -71,7 +71,7 @@ def readme(settings: PssoSettings, *, signed: bool) -> str:
     per_payload = "\n".join(f"  {prefix}-{kind}.mobileconfig   {_TITLES[kind]}" for kind in _TITLES)
     fragments = "\n".join(f"  {prefix}-{kind}.ws1.xml" for kind in _TITLES)
     signed_text = (
-        f"""
+        """
 Signed copies (*.signed.mobileconfig) are CMS-signed with your certificate. Use them only where a signed file is
 wanted (e.g. hand-off to another team); MDMs sign what they push, and most expect the unsigned file on upload.
 """

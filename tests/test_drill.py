@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import importlib.util
-import json
 import os
 import subprocess
 import sys

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_tui_snapshots import CANCELLED, DONE_RUN, TITLES, _run_screen, make_app, show_done
+from test_tui_snapshots import CANCELLED, TITLES, _run_screen, make_app, show_done
 
 from odatui import events as ev
 from odatui.tui.progress import RunModel

@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Input, Static
+from textual.widgets import Button, Footer, Header, Input, Select, Static
 
 from odatui.tui.widgets.banner import SandboxBanner
 from odatui.tui.widgets.field import Field
@@ -147,3 +147,43 @@ class WizardScreen(Screen):
     def action_back(self) -> None:
         if self.odatui.can_go_back(self):
             self.odatui.go_back()
+
+
+class ConnectionScreen(WizardScreen):
+    """A screen with a choice of sign-in kind (showing only that kind's fields) and a Test connection button
+    that runs the side's preflight step. Subclasses name the table, the select, the step and the first field."""
+
+    TABLE = ""  # "okta" or "ws1"
+    AUTH_SELECT = ""  # id of the Select that picks the sign-in kind
+    PREFLIGHT = ""  # step run by Test connection
+    FIRST_FIELD = ""  # focused on mount
+    DEFAULT_AUTH = ""  # before a config is loaded
+    _auth: str | None = None
+
+    @property
+    def auth(self) -> str:
+        if self._auth is None:
+            config = self.session.config
+            self._auth = getattr(config, self.TABLE).auth if config is not None else self.DEFAULT_AUTH
+        return self._auth
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self._show_auth()
+        self.query_one(f"#{self.FIRST_FIELD}").focus()
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        if event.select.id == self.AUTH_SELECT:
+            self._auth = str(event.value)
+            self._show_auth()
+
+    def _show_auth(self) -> None:
+        for group in self.query(".auth-group"):
+            group.display = group.id == f"group-{self.auth}"
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "test":
+            event.stop()
+            self.start_test(self.PREFLIGHT, self.query_one("#test-result", Static))
+        else:
+            super().on_button_pressed(event)

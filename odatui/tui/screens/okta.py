@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Select, Static
 
-from odatui.tui.screens.base import WizardScreen
+from odatui.tui.screens.base import ConnectionScreen
 from odatui.tui.validators import ConfigField, ReadableFile, SecretPresent, groups_from_text
 from odatui.tui.widgets.field import Choice, Field
 
@@ -17,7 +17,8 @@ AUTH_KINDS = (
 )
 
 
-class OktaScreen(WizardScreen):
+class OktaScreen(ConnectionScreen):
+    TABLE, AUTH_SELECT, PREFLIGHT, FIRST_FIELD, DEFAULT_AUTH = "okta", "okta-auth", "preflight.okta", "org_url", "api_token"
     TITLE_TEXT = "Okta"
     EXCERPT = "Your Okta org, how odatui may read it, and the groups that get the app."
     HELP = """\
@@ -33,8 +34,6 @@ class OktaScreen(WizardScreen):
 * **Groups**: comma-separated Okta group names to assign the app to, e.g. `Mac Pilot`.
 
 **Test connection** checks the org (Identity Engine, Okta Verify active) with what you typed."""
-
-    _auth: str | None = None
 
     def _okta(self):
         return self.session.config.okta
@@ -75,34 +74,6 @@ class OktaScreen(WizardScreen):
         with Horizontal(classes="test-row"):
             yield Button("Test connection", id="test", compact=True)
             yield Static("", id="test-result", classes="test-result")
-
-    @property
-    def auth(self) -> str:
-        if self._auth is None:
-            config = self.session.config
-            self._auth = config.okta.auth if config is not None else "api_token"
-        return self._auth
-
-    def on_mount(self) -> None:
-        super().on_mount()
-        self._show_auth()
-        self.query_one("#org_url").focus()
-
-    def on_select_changed(self, event: Select.Changed) -> None:
-        if event.select.id == "okta-auth":
-            self._auth = str(event.value)
-            self._show_auth()
-
-    def _show_auth(self) -> None:
-        for group in self.query(".auth-group"):
-            group.display = group.id == f"group-{self.auth}"
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "test":
-            event.stop()
-            self.start_test("preflight.okta", self.query_one("#test-result", Static))
-        else:
-            super().on_button_pressed(event)
 
     def collect(self) -> dict[str, str]:
         okta = self.session.config.okta

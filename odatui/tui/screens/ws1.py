@@ -6,14 +6,15 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Select, Static
 
-from odatui.tui.screens.base import WizardScreen
+from odatui.tui.screens.base import ConnectionScreen
 from odatui.tui.validators import ConfigField, SecretPresent
 from odatui.tui.widgets.field import Choice, Field
 
 REGIONS = (("North America (na)", "na"), ("Europe (emea)", "emea"), ("Asia Pacific (apac)", "apac"), ("UAT (uat)", "uat"))
 
 
-class Ws1Screen(WizardScreen):
+class Ws1Screen(ConnectionScreen):
+    TABLE, AUTH_SELECT, PREFLIGHT, FIRST_FIELD, DEFAULT_AUTH = "ws1", "ws1-auth", "preflight.ws1", "api_url", "basic"
     TITLE_TEXT = "Workspace ONE UEM"
     EXCERPT = "The REST API host, an admin account for it, and the Macs to set up."
     HELP = """\
@@ -28,8 +29,6 @@ class Ws1Screen(WizardScreen):
 * **Smart group**: the exact name of the smart group holding the pilot Macs.
 
 **Test connection** signs in and finds the organization group and smart group."""
-
-    _auth: str | None = None
 
     def _ws1(self):
         return self.session.config.ws1
@@ -72,34 +71,6 @@ class Ws1Screen(WizardScreen):
         with Horizontal(classes="test-row"):
             yield Button("Test connection", id="test", compact=True)
             yield Static("", id="test-result", classes="test-result")
-
-    @property
-    def auth(self) -> str:
-        if self._auth is None:
-            config = self.session.config
-            self._auth = config.ws1.auth if config is not None else "basic"
-        return self._auth
-
-    def on_mount(self) -> None:
-        super().on_mount()
-        self._show_auth()
-        self.query_one("#api_url").focus()
-
-    def on_select_changed(self, event: Select.Changed) -> None:
-        if event.select.id == "ws1-auth":
-            self._auth = str(event.value)
-            self._show_auth()
-
-    def _show_auth(self) -> None:
-        for group in self.query(".auth-group"):
-            group.display = group.id == f"group-{self.auth}"
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "test":
-            event.stop()
-            self.start_test("preflight.ws1", self.query_one("#test-result", Static))
-        else:
-            super().on_button_pressed(event)
 
     def collect(self) -> dict[str, str]:
         ws1 = self.session.config.ws1
