@@ -7,7 +7,6 @@ failed step's error.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -23,13 +22,6 @@ from odatui.errors import ConfigError, OdatuiError, PackageError
 from tests.pkgs import Comp, component_pkg, header, needs_bsdtar, product_pkg, rewrite_toc
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def has(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is not None
-    except ModuleNotFoundError:
-        return False
 
 
 def assert_clear(text: str, *must: str, max_lines: int = 8) -> None:
@@ -133,10 +125,7 @@ TOML_CASES = [
 
 
 def config_command(tmp_path: Path) -> list[str]:
-    # `plan` is the command that only reads; before the runner lands, `export` loads the config the same way.
-    if has("odatui.runner"):
-        return ["plan"]
-    return ["export", "--out", str(tmp_path / "export")]
+    return ["plan"]  # the command that only reads
 
 
 @pytest.mark.parametrize("text,must", [pytest.param(t, m, id=i) for i, t, m in TOML_CASES])
@@ -211,7 +200,6 @@ def test_cli_argument_exits_2_with_one_message(args, must, isolated_home):
     assert state_files(isolated_home) == []
 
 
-@pytest.mark.skipif(not has("odatui.runner"), reason="odatui.runner (cmd_apply) has not landed yet")
 @pytest.mark.parametrize("args,must", [
     pytest.param(["apply", "--only", "okta.frobnicate", "--yes"], ("okta.frobnicate", "okta.app"), id="only-unknown-step"),
     pytest.param(["apply", "--from", "nowhere", "--yes"], ("nowhere", "preflight.okta"), id="from-unknown-step"),
@@ -347,7 +335,6 @@ CLI_PACKAGE_CASES = ["truncated-toc", "wrong-toc-checksum", "another-product", "
 
 
 @needs_bsdtar
-@pytest.mark.skipif(not has("odatui.runner"), reason="odatui.runner (cmd_plan/cmd_apply) has not landed yet")
 @pytest.mark.parametrize("case", CLI_PACKAGE_CASES)
 def test_bad_package_through_apply_touches_nothing(case, tmp_path, sandbox_factory, isolated_home):
     import json
@@ -489,7 +476,6 @@ WS1_ANSWERS = [
 ]
 
 
-@pytest.mark.skipif(not has("odatui.okta.client"), reason="odatui.okta.client has not landed yet")
 @pytest.mark.parametrize("path,reply,call,must", [pytest.param(*c[1:], id=c[0]) for c in OKTA_ANSWERS])
 async def test_odd_okta_answer_gives_one_clear_message(path, reply, call, must, canned_server):
     from odatui.okta.client import OktaClient
@@ -507,7 +493,6 @@ async def test_odd_okta_answer_gives_one_clear_message(path, reply, call, must, 
     assert "00-canned-token-value" not in str(caught.value)
 
 
-@pytest.mark.skipif(not has("odatui.ws1.client"), reason="odatui.ws1.client has not landed yet")
 @pytest.mark.parametrize("path,reply,call,must", [c if not isinstance(c, tuple) or len(c) != 5 else
                                                   pytest.param(*c[1:], id=c[0]) for c in WS1_ANSWERS])
 async def test_odd_ws1_answer_gives_one_clear_message(path, reply, call, must, canned_server):

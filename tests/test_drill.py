@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import importlib.util
 import os
 import subprocess
 import sys
@@ -22,24 +21,6 @@ import httpx
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-STEP_MODULES = ("odatui.steps.okta", "odatui.steps.ws1", "odatui.steps.verify", "odatui.okta.client",
-                "odatui.ws1.client", "odatui.engine")
-
-
-def missing(*modules: str) -> list[str]:
-    out = []
-    for name in modules:
-        try:
-            if importlib.util.find_spec(name) is None:
-                out.append(name)
-        except ModuleNotFoundError:
-            out.append(name)
-    return out
-
-
-def needs(*modules: str):
-    gone = missing(*modules)
-    return pytest.mark.skipif(bool(gone), reason=f"{', '.join(gone)} has not landed yet")
 
 
 def odatui(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -128,7 +109,6 @@ async def _run_demo(fault_rules: list[dict], **engine_options):
 MATRIX = [pytest.param(step, fault, id=f"{step}-{fault}") for step in MAIN_ROUTE for fault in FAULTS]
 
 
-@needs(*STEP_MODULES)
 @pytest.mark.parametrize("step,fault", MATRIX)
 async def test_fault_once_run_completes_without_duplicates(step, fault):
     method, path = MAIN_ROUTE[step]
@@ -143,7 +123,6 @@ async def test_fault_once_run_completes_without_duplicates(step, fault):
     assert len(ids["ws1 apps"]) == 1 and len(ids["ws1 profiles"]) == 1 and len(ids["ws1 assignment rules"]) == 1
 
 
-@needs(*STEP_MODULES)
 async def test_clean_run_is_the_baseline():
     result, state, injected, _ = await _run_demo([])
     assert result.exit_code == 0, result.summary
@@ -151,7 +130,6 @@ async def test_clean_run_is_the_baseline():
     assert _duplicates(state) == {}
 
 
-@needs(*STEP_MODULES)
 async def test_rerun_after_success_adopts_everything():
     from odatui.demo import start_demo
     from odatui.engine import Engine
@@ -170,7 +148,6 @@ async def test_rerun_after_success_adopts_everything():
 # ------------------------------------------------------------------------------------------ two processes, one target
 
 
-@needs("odatui.runner", *STEP_MODULES)
 def test_second_odatui_on_the_same_target_refuses(tmp_path, sandbox_factory, sandbox_env):
     import tomli_w
 
@@ -269,7 +246,6 @@ def test_keychain_probe_never_hangs_past_its_limit(backend, tmp_path):
     assert elapsed < PROBE_TIMEOUT + 3.0, f"took {elapsed:.1f} s"
 
 
-@needs("odatui.runner")
 @pytest.mark.parametrize("backend", ["absent", "locked"])
 def test_apply_without_secrets_exits_4_within_the_probe_limit(backend, tmp_path, sandbox):
     import tomli_w

@@ -7,7 +7,6 @@ binds only to loopback.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import os
 import subprocess
 import sys
@@ -19,22 +18,6 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 FAKE_TOKEN = "00fakeRegisteredToken-do-not-leak-7f3a9c"  # registered like a real token would be
-
-
-def missing(*modules: str) -> list[str]:
-    out = []
-    for name in modules:
-        try:
-            if importlib.util.find_spec(name) is None:
-                out.append(name)
-        except ModuleNotFoundError:
-            out.append(name)
-    return out
-
-
-def needs(*modules: str):
-    gone = missing(*modules)
-    return pytest.mark.skipif(bool(gone), reason=f"{', '.join(gone)} has not landed yet")
 
 
 def sandbox_secrets() -> list[str]:
@@ -61,7 +44,6 @@ def wrong_ca(tmp_path) -> str:
 # ------------------------------------------------------------------------------------------ TLS
 
 
-@needs("odatui.ws1.client")
 @pytest.mark.parametrize("trust", ["system-store", "wrong-ca"])
 async def test_ws1_client_refuses_an_untrusted_certificate(trust, sandbox, wrong_ca):
     from odatui.http import RetryPolicy
@@ -80,7 +62,6 @@ async def test_ws1_client_refuses_an_untrusted_certificate(trust, sandbox, wrong
     assert sandbox.state()["requests_total"] == 0, "no request may reach the server over an untrusted connection"
 
 
-@needs("odatui.ws1.client")
 async def test_ws1_client_accepts_the_right_ca_bundle(sandbox):
     from odatui.sandbox.server import WS1_GROUP_ID, WS1_PASSWORD, WS1_TENANT_CODE, WS1_USER
     from odatui.ws1.client import Ws1Client, _BasicAuth
@@ -91,7 +72,6 @@ async def test_ws1_client_accepts_the_right_ca_bundle(sandbox):
     assert group is not None and group.group_id == WS1_GROUP_ID
 
 
-@needs("odatui.okta.client")
 @pytest.mark.parametrize("trust", ["system-store", "wrong-ca"])
 async def test_okta_client_refuses_an_untrusted_certificate(trust, sandbox, wrong_ca):
     from odatui.http import RetryPolicy
@@ -109,7 +89,6 @@ async def test_okta_client_refuses_an_untrusted_certificate(trust, sandbox, wron
     assert sandbox.state()["requests_total"] == 0
 
 
-@needs("odatui.okta.client")
 async def test_okta_client_accepts_the_right_ca_bundle(sandbox):
     from odatui.okta.client import OktaClient
     from odatui.sandbox.server import OKTA_TOKEN
@@ -119,7 +98,6 @@ async def test_okta_client_accepts_the_right_ca_bundle(sandbox):
     assert meta.get("pipeline") == "idx"
 
 
-@needs("odatui.steps.okta", "odatui.engine")
 async def test_preflight_step_reports_untrusted_tls_as_a_failed_step(sandbox, sandbox_env, wrong_ca):
     from odatui.config import parse_config
     from odatui.engine import Engine
@@ -157,7 +135,7 @@ def test_plain_http_urls_are_refused(field, url):
 def test_plain_http_org_url_is_refused_by_the_cli(tmp_path):
     config = tmp_path / "answers.toml"
     config.write_text("[okta]\norg_url = 'http://acme.okta.com'\n")
-    command = ["plan"] if not missing("odatui.runner") else ["export", "--out", str(tmp_path / "out")]
+    command = ["plan"]
     proc = odatui(*command, "--config", str(config))
     assert proc.returncode == 2
     assert "must use https" in proc.stderr and "Traceback" not in proc.stderr
@@ -205,7 +183,6 @@ def _written_dirs(home: Path) -> list[Path]:
     return [home / d for d in ("xdg_config_home", "xdg_state_home", "xdg_cache_home", "xdg_data_home")]
 
 
-@needs("odatui.engine", "odatui.steps.okta", "odatui.steps.ws1", "odatui.steps.verify", "odatui.bundle")
 async def test_no_secret_in_any_file_after_a_full_run_and_bundle(tmp_path, isolated_home):
     from odatui.demo import start_demo
     from odatui.engine import Engine
@@ -267,7 +244,6 @@ def _cmdlines() -> list[tuple[int, str]]:
     return out
 
 
-@needs("odatui.runner", "odatui.steps.okta", "odatui.steps.ws1", "odatui.steps.verify")
 def test_secrets_never_appear_in_process_arguments(tmp_path, sandbox_factory):
     import tomli_w
 
@@ -299,7 +275,6 @@ def test_secrets_never_appear_in_process_arguments(tmp_path, sandbox_factory):
 # ------------------------------------------------------------------------------------------ serve binds loopback only
 
 
-@needs("odatui.tui.launch")
 @pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.10", "example.com"])
 def test_serve_refuses_non_loopback_binds(host):
     proc = odatui("serve", "--host", host, "--port", "0", timeout=30)
