@@ -100,13 +100,7 @@ def build_parser():
 
 def _handler(command: str):
     module_name, func = HANDLERS[command].split(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name and exc.name.startswith("odatui"):
-            return None
-        raise
-    return getattr(module, func, None)
+    return getattr(importlib.import_module(module_name), func)
 
 
 def _open_log():
@@ -143,11 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     log_path = None if logs_after_first_paint(command, args) else _open_log()
     try:
-        handler = _handler(command)
-        if handler is None:
-            print(f"odatui: `{command}` is not available yet in this build", file=sys.stderr)
-            return EXIT_USAGE
-        return int(handler(args) or 0)
+        return int(_handler(command)(args) or 0)
     except OdatuiError as exc:
         print(f"odatui: {exc}", file=sys.stderr)
         return exc.exit_code
