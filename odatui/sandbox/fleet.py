@@ -73,6 +73,7 @@ class Fleet:
                 in_smart_group=_unit(seed, i, "member") < 0.85,
             ))
         self.by_id = {d.id: d for d in self.devices}
+        self._delays: dict[tuple[int, str], float | None] = {}
 
     # --- time ---
     def now(self) -> float:
@@ -85,7 +86,12 @@ class Fleet:
     # --- install state ---
     def delay(self, device: Device, kind: str) -> float | None:
         """Seconds from assignment to installed for this device, or None when it never installs (offline)."""
-        index = device.id
+        key = (device.id, kind)
+        if key not in self._delays:  # fixed per device: computed once, not on every page of every listing
+            self._delays[key] = self._delay(device.id, kind)
+        return self._delays[key]
+
+    def _delay(self, index: int, kind: str) -> float | None:
         if _unit(self.seed, index, "offline") < OFFLINE_SHARE:
             return None
         u = _unit(self.seed, index, kind, "delay")

@@ -34,7 +34,7 @@ log = get_logger("ws1")
 
 CHUNK = 1 << 20  # upload read size: big enough for line rate, small enough for flat memory
 PAGE_SIZE = 500  # the API's maximum for device lists
-PAGE_CONCURRENCY = 4
+PAGE_CONCURRENCY = 8  # pages in flight per listing; well inside WS1's per-minute API quota
 ProgressFn = Callable[[int, int, float], Any]  # (bytes sent, total bytes, bytes per second)
 
 
