@@ -147,8 +147,13 @@ def describe_transport_error(exc: Exception, url: str) -> StepError:
     """Turn a connection/TLS/timeout failure into a sentence an admin can act on."""
     text = str(exc) or type(exc).__name__
     if isinstance(exc, httpx.ConnectError) and ("CERTIFICATE_VERIFY_FAILED" in text or "certificate" in text.lower()):
+        import re
+
+        # "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: <reason> (_ssl.c:1006)" → "<reason>"
+        found = re.search(r"verify failed:\s*(.*?)\s*(?:\(_ssl\.c:\d+\))?$", text)
+        reason = found.group(1) if found and found.group(1) else "verification failed"
         return StepError(
-            f"TLS certificate of {url} is not trusted ({text.split(':')[-1].strip() or 'verify failed'})",
+            f"TLS certificate of {url} is not trusted ({reason})",
             hint="if a TLS-inspecting proxy sits in between, set ca_bundle to its CA certificate (PEM); "
             "never turn verification off",
         )
