@@ -24,8 +24,9 @@ def _options(args: Any):
     if getattr(args, "write_config", None):
         from odatui.paths import cache_dir
 
-        # A fixed place, so the written config's ca_bundle still names a file after a restart (the CA is renewed).
-        data_dir = cache_dir() / "sandbox"
+        # A fixed place per port, so the written config's ca_bundle still names a file after a restart (the CA is
+        # renewed) and a second sandbox on another port does not replace the first one's CA.
+        data_dir = cache_dir() / "sandbox" / f"port-{args.port}"
     return SandboxOptions(port=args.port, latency_ms=args.latency_ms, fault_rate=args.fault_rate, seed=args.seed,
                           devices=args.devices, psso_app=args.psso_app, data_dir=data_dir)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
 import socket
 import tempfile
@@ -75,6 +76,7 @@ class Sandbox:
         ca.cert_pem.write_to_path(str(self.ca_path))
         key_path, cert_path = self.data_dir / "server.key", self.data_dir / "server.pem"
         leaf.private_key_pem.write_to_path(str(key_path))
+        os.chmod(key_path, 0o600)  # throwaway, but a private key all the same
         with open(cert_path, "wb") as fh:
             for blob in leaf.cert_chain_pems:
                 fh.write(blob.bytes())
