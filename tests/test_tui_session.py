@@ -43,3 +43,21 @@ def test_the_tui_never_reaches_into_the_store():
     tui = Path(__file__).resolve().parents[1] / "odatui" / "tui"
     offenders = [str(p.relative_to(tui)) for p in tui.rglob("*.py") if "._values" in p.read_text()]
     assert offenders == []
+
+
+def test_secrets_already_in_the_environment_prefill_and_are_not_stored_again(monkeypatch, tmp_path):
+    """An admin who exported ODATUI_* variables is not asked for them again, and Next does not copy them into
+    the keychain (the fail backend here would refuse any write, so a write attempt would raise)."""
+    monkeypatch.setenv("ODATUI_OKTA__API_TOKEN", "00token-from-the-environment")
+    config = tmp_path / "answers.toml"
+    config.write_text('[okta]\norg_url = "https://acme.okta.com"\n')
+    session = Session(str(config))
+    session.load()
+    assert session.secret("okta.api_token") == "00token-from-the-environment"
+    assert session.secret_source("okta.api_token") == "env ODATUI_OKTA__API_TOKEN"
+    assert session.secret("ws1.password") == "" and session.secret_source("ws1.password") == "not set"
+    assert session.remember({"okta.api_token": "00token-from-the-environment"}) == []
+    # A different value typed over it is the admin's new choice: kept for the session (no keychain here).
+    session.remember({"okta.api_token": "00typed-over-the-env-value"})
+    assert session.secrets.get("okta.api_token") == "00typed-over-the-env-value"
+    assert session.secret_source("okta.api_token") == "this session only"

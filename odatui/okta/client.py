@@ -44,7 +44,7 @@ class OktaApiError(StepError):
         if retryable is None:
             retryable = status == 429 or status >= 500 or status == 0
         where = f" ({operation})" if operation else ""
-        code = f" {error_code}" if error_code else ""
+        code = f" {error_code}" if error_code and error_code != "non_json" else ""
         message = f"Okta answered HTTP {status}{code}{where}: {summary}" if status else f"{summary}{where}"
         if causes:
             message += " — " + "; ".join(causes)
@@ -381,11 +381,11 @@ class OktaClient:
     async def check_credentials(self) -> str:
         """The cheapest call that proves the credentials work; returns who or what they belong to."""
         if self.auth_mode == "api_token":
-            me = await self._get_json("/api/v1/users/me", "check API token")
+            me = await self._get_json("/api/v1/users/me", "credential check")
             return f"API token of {me.get('profile', {}).get('login', me.get('id', 'an admin'))}"
         if self.auth_mode == "service_app":
             await self.access_token()
-            await self._get_json("/api/v1/apps", "check service app", params={"limit": 1})
+            await self._get_json("/api/v1/apps", "service app credential check", params={"limit": 1})
             return f"service app {self._client_id}"
         raise StepError("odatui has no Okta API access in this mode (okta.auth = \"none\").")
 

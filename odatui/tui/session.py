@@ -52,6 +52,7 @@ class Session:
         self.config: Any = None  # odatui.config.Config
         self.secrets: Any = None  # odatui.secrets.SecretStore
         self.typed: dict[str, str] = {}  # secrets typed in this session (never written anywhere but the keychain)
+        self.found: dict[str, str] = {}  # secret name → where it already was ("keychain", "env ODATUI_…")
         self.keychain_ok = False
         self.engine: Any = None
         self.export_paths: list[Path] = []
@@ -87,6 +88,7 @@ class Session:
         self.secrets = SecretStore()
         probe = self.secrets.probe()
         self.keychain_ok = probe.ok
+        self._prefill_known_secrets()
         if probe.ok:
             text = f"Keychain available ({probe.backend}); secrets are stored there, never in the config file."
             fix = ""
@@ -104,6 +106,23 @@ class Session:
         return f"Loaded {self.config_path}"
 
     # --- secrets ---
+    def _prefill_known_secrets(self) -> None:
+        """Secrets already in the environment or the keychain pre-fill their (masked) fields, so an admin who
+        exported ODATUI_* variables or stored them earlier is not asked again. Runs in the load worker: keychain
+        reads are bounded but may take a moment."""
+        import os
+
+        from odatui.secrets import SECRETS, target_for
+
+        for name in SECRET_FIELDS:
+            env = os.environ.get(SECRETS[name][0])
+            if not env and not self.keychain_ok:
+                continue
+            value = self.secrets.get(name, target_for(name, self.config))
+            if value:
+                self.typed[name] = value
+                self.found[name] = f"env {SECRETS[name][0]}" if env else "keychain"
+
     def secret(self, name: str) -> str:
         """The value to pre-fill: typed this session, or (thread) what the store already has."""
         if name in self.typed:
@@ -123,6 +142,9 @@ class Session:
         for name, value in values.items():
             if not value:
                 continue
+            if name in self.found and self.typed.get(name) == value:
+                continue  # unchanged since it was found in the env or keychain: nothing to store
+            self.found.pop(name, None)
             self.keep(name, value)
             if self.keychain_ok and not self.is_demo:
                 self.secrets.set(name, value, target_for(name, self.config))
@@ -130,6 +152,8 @@ class Session:
         return stored
 
     def secret_source(self, name: str) -> str:
+        if name in self.found:
+            return self.found[name]
         if name in self.typed:
             if self.is_demo:
                 return "memory (sandbox)"
