@@ -293,6 +293,7 @@ class Engine:
                 done[sid].set()
 
         try:
+            await ctx.prepare_clients("okta", "ws1")  # secrets and TLS contexts off the loop, as in run()
             await asyncio.gather(*(one(sid) for sid in self.order))
         finally:
             await ctx.aclose()

@@ -205,6 +205,8 @@ class Session:
             return False, f"{step_id} is not available in this build"
         ctx = Context(self.config, self.secrets)
         try:
+            # Keychain reads and the TLS context happen in a thread: the screen stays responsive.
+            await ctx.prepare_clients("okta" if step_id.startswith("preflight.okta") else "ws1")
             change = await step.inspect(ctx)
             return True, change.summary or "connected"
         except OdatuiError as exc:
@@ -242,6 +244,7 @@ class Session:
         outs = self.outputs()
         ctx = Context(self.config, self.secrets, outs)
         try:
+            await ctx.prepare_clients("ws1")
             ws1 = ctx.ws1()
             pre = outs.get("preflight.ws1", {})
             group = pre.get("smart_group_id")
