@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, mo
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from odatui.errors import ConfigError
+from odatui.macos.payloads import CLIENT_ID_RE, MACOS_FLOORS  # one definition, shared with the profiles
 
 WS1_TOKEN_URLS = {
     "na": "https://na.uemauth.workspaceone.com/connect/token",
@@ -25,8 +26,6 @@ WS1_TOKEN_URLS = {
     "apac": "https://apac.uemauth.workspaceone.com/connect/token",
     "uat": "https://uat.uemauth.workspaceone.com/connect/token",
 }
-MACOS_FLOORS = (13, 14, 15, 26)
-CLIENT_ID_RE = re.compile(r"^0oa[0-9A-Za-z]{17}$")
 # Keys that look like secrets: refused in the file so nobody is tempted to keep a token next to the answers.
 SECRET_KEYS = {"api_token", "private_key", "password", "tenant_code", "client_secret", "token", "secret"}
 
