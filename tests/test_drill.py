@@ -227,15 +227,20 @@ class Keyring(KeyringBackend):
 '''
 
 
+def keychain_env(backend: str, tmp_path) -> dict[str, str]:
+    """Environment for an odatui subprocess whose keychain is absent (fail backend) or never answers."""
+    if backend == "absent":
+        return {"PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+    (tmp_path / "hung_keyring.py").write_text(HUNG_BACKEND)
+    return {"PYTHON_KEYRING_BACKEND": "hung_keyring.Keyring",
+            "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
+
+
 @pytest.mark.parametrize("backend", ["absent", "locked"])
 def test_keychain_probe_never_hangs_past_its_limit(backend, tmp_path):
     from odatui.secrets import PROBE_TIMEOUT
 
-    env = {"PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
-    if backend == "locked":
-        (tmp_path / "hung_keyring.py").write_text(HUNG_BACKEND)
-        env = {"PYTHON_KEYRING_BACKEND": "hung_keyring.Keyring",
-               "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
+    env = keychain_env(backend, tmp_path)
     started = time.monotonic()
     proc = odatui("secrets", "status", env=env, timeout=PROBE_TIMEOUT * 4)
     elapsed = time.monotonic() - started
@@ -254,11 +259,7 @@ def test_apply_without_secrets_exits_4_within_the_probe_limit(backend, tmp_path,
 
     config = tmp_path / "answers.toml"
     config.write_text(tomli_w.dumps(sandbox.config_dict()))
-    env = {"PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
-    if backend == "locked":
-        (tmp_path / "hung_keyring.py").write_text(HUNG_BACKEND)
-        env = {"PYTHON_KEYRING_BACKEND": "hung_keyring.Keyring",
-               "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
+    env = keychain_env(backend, tmp_path)
     started = time.monotonic()
     proc = odatui("apply", "--yes", "--only", "preflight.okta", "--config", str(config), env=env,
                   timeout=PROBE_TIMEOUT * 6)

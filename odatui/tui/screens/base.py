@@ -167,6 +167,11 @@ class ConnectionScreen(WizardScreen):
             self._auth = getattr(config, self.TABLE).auth if config is not None else self.DEFAULT_AUTH
         return self._auth
 
+    def compose_test_row(self) -> ComposeResult:
+        with Horizontal(classes="test-row"):
+            yield Button("Test connection", id="test", compact=True)
+            yield Static("", id="test-result", classes="test-result")
+
     def on_mount(self) -> None:
         super().on_mount()
         self._show_auth()

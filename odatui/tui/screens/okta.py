@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Input, Select, Static
+from textual.containers import Vertical
+from textual.widgets import Input, Select
 
 from odatui.tui.screens.base import ConnectionScreen
 from odatui.tui.validators import ConfigField, ReadableFile, SecretPresent, groups_from_text
@@ -71,9 +71,7 @@ class OktaScreen(ConnectionScreen):
             validators=[ConfigField("okta", "groups", self._okta, label="Okta groups", required=True,
                                     convert=groups_from_text)]),
             hint="comma-separated group names that get the app")
-        with Horizontal(classes="test-row"):
-            yield Button("Test connection", id="test", compact=True)
-            yield Static("", id="test-result", classes="test-result")
+        yield from self.compose_test_row()
 
     def collect(self) -> dict[str, str]:
         okta = self.session.config.okta

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Input, Select, Static
+from textual.containers import Vertical
+from textual.widgets import Input, Select
 
 from odatui.tui.screens.base import ConnectionScreen
 from odatui.tui.validators import ConfigField, SecretPresent
@@ -68,9 +68,7 @@ class Ws1Screen(ConnectionScreen):
             value=cfg.smart_group, placeholder="Okta PSSO Macs", id="smart_group",
             validators=[ConfigField("ws1", "smart_group", self._ws1, label="Smart group", required=True)]),
             hint="exact name of the smart group with the Macs")
-        with Horizontal(classes="test-row"):
-            yield Button("Test connection", id="test", compact=True)
-            yield Static("", id="test-result", classes="test-result")
+        yield from self.compose_test_row()
 
     def collect(self) -> dict[str, str]:
         ws1 = self.session.config.ws1
