@@ -147,6 +147,8 @@ async def test_serve_in_headless_chromium(tmp_path):
     profile = tempfile.mkdtemp(prefix="odatui-chromium-")
     browser = None
     try:
+        url = server.stdout.readline().decode().split(" at ", 1)[1].strip()  # the tokened URL, printed once
+        assert "?token=" in url, url
         _wait_port(port)
         browser = subprocess.Popen([_chromium(), "--headless", "--no-sandbox", "--disable-gpu",
                                     "--disable-background-networking", "--no-first-run", f"--user-data-dir={profile}",
@@ -166,7 +168,7 @@ async def test_serve_in_headless_chromium(tmp_path):
         received = b""
         async with aiohttp.ClientSession() as http, http.ws_connect(page["webSocketDebuggerUrl"], max_msg_size=0) as cdp:
             await cdp.send_json({"id": 1, "method": "Network.enable"})
-            await cdp.send_json({"id": 2, "method": "Page.navigate", "params": {"url": f"http://127.0.0.1:{port}/"}})
+            await cdp.send_json({"id": 2, "method": "Page.navigate", "params": {"url": url}})
             deadline = time.monotonic() + 45
             while b"Welcome to odatui" not in received and time.monotonic() < deadline:
                 try:
