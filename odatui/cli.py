@@ -136,14 +136,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     from odatui.errors import OdatuiError
 
     log_path = None if logs_after_first_paint(command, args) else _open_log()
+    if command != "serve":  # textual-serve stops itself on SIGTERM
+        from odatui import signals
+
+        signals.install()
     try:
         return int(_handler(command)(args) or 0)
     except OdatuiError as exc:
         print(f"odatui: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("odatui: interrupted; the run state is kept — `odatui apply` resumes", file=sys.stderr)
-        return 130
+        from odatui import signals
+
+        code = signals.exit_code()
+        print(f"odatui: interrupted; the run state is kept — `odatui retry` or `odatui apply` resumes "
+              f"({signals.received()}, exit {code})", file=sys.stderr)
+        return code
     except Exception as exc:  # last line of defence: a readable line, the traceback only in the log
         import logging
 

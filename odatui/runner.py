@@ -259,8 +259,13 @@ def cmd_apply(args: Any) -> int:
 
 def retry_ids(engine: Any) -> list[str]:
     """The failed steps of the last run, and what they blocked."""
+    from odatui.state import RUNNING
+
     state = engine.store.load()
-    failed = [sid for sid in engine.order if sid in state.failed()]
+    # "running" in a saved state means the process that ran it died (kill -9, power loss): the run takes the lock
+    # before it starts, so no live odatui is behind it. Such a step is retried like a cancelled one.
+    failed = [sid for sid in engine.order if sid in state.failed()
+              or (sid in state.steps and state.steps[sid].status == RUNNING)]
     wanted = set(failed)
     for sid in failed:
         for child in engine.descendants(sid):
