@@ -82,6 +82,8 @@ def build_parser():
     sandbox.add_argument("--psso-app", choices=["absent", "present"], default="present",
                          help="whether the Okta PSSO app exists at start")
     sandbox.add_argument("--write-config", metavar="FILE", help="write a config that points at the sandbox")
+    sandbox.add_argument("--force", action="store_true", help="let --write-config replace a file that is not an "
+                         "odatui answers file")
 
     secrets = sub.add_parser("secrets", parents=[common], help="manage keychain entries")
     secrets.add_argument("action", choices=["set", "delete", "status"])
@@ -95,6 +97,7 @@ def build_parser():
 
     bundle = sub.add_parser("bundle", parents=[common], help="support bundle: redacted config, state, logs, versions")
     bundle.add_argument("--out", required=True, metavar="FILE", help="zip file to write")
+    bundle.add_argument("--force", action="store_true", help="replace FILE even if it is not an earlier bundle")
     return parser
 
 

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from odatui.errors import ConfigError
+from odatui.errors import ConfigError, OdatuiError
 from odatui.events import (
     RunFinished,
     StepCancelled,
@@ -254,6 +254,8 @@ def cmd_apply(args: Any) -> int:
         print(f"Answers saved to {path} (no secrets): `odatui apply --config {path}` repeats this rollout.")
     except OSError as exc:
         print(f"odatui: could not save the answers file: {exc.strerror}", file=sys.stderr)
+    except OdatuiError as exc:  # disk full, read-only folder: the run's own result still stands
+        print(f"odatui: could not save the answers file: {exc.message}", file=sys.stderr)
     return result.exit_code
 
 
