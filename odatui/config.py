@@ -42,6 +42,12 @@ def is_loopback(host: str) -> bool:
 def _https_origin(value: str, *, what: str) -> tuple[str, str]:
     """Normalise a pasted URL to `https://host[:port]`; returns (origin, hostname)."""
     raw = value.strip()
+    # urlsplit drops tabs and line breaks anywhere (WHATWG URL rules), so "https://acme\n.evil.com" would silently
+    # become another host: refuse every space or control character instead of letting it be rewritten.
+    bad = next((c for c in raw if ord(c) <= 0x20 or 0x7F <= ord(c) <= 0x9F), None)
+    if bad is not None:
+        raise ValueError(f"{what} contains {'a space' if bad == ' ' else f'the control character U+{ord(bad):04X}'} "
+                         f"(got {value!r}); give it like https://host.example.com")
     if "://" not in raw:
         raw = "https://" + raw
     parts = urlsplit(raw)
@@ -56,6 +62,8 @@ def _https_origin(value: str, *, what: str) -> tuple[str, str]:
         port = parts.port
     except ValueError:
         raise ValueError(f"{what} has an invalid port (got {value!r})") from None
+    if port == 0 or parts.netloc.endswith(":"):  # port 0 means "any port" to a socket; "host:" drops it silently
+        raise ValueError(f"{what} has an invalid port (got {value!r}); give 1–65535 or leave it out")
     # An IPv6 literal keeps its brackets, or "https://::1:8443" would no longer parse as a host and a port.
     netloc = f"[{host}]" if ":" in host else host
     origin = f"https://{netloc}" + (f":{port}" if port and port != 443 else "")
@@ -227,6 +235,9 @@ def _ca_bundle(v: str) -> str:
     if not v:
         return v
     path = Path(v).expanduser()
+    if path.exists() and not path.is_file():  # a FIFO would block the read below, /dev/zero never end
+        raise ValueError(f"the CA bundle {path} is not a regular file; give the PEM file of your proxy's or "
+                         "sandbox's CA")
     if not path.is_file():
         raise ValueError(f"no CA bundle at {path}; give the PEM file of your proxy's or sandbox's CA")
     from odatui.files import CA_LIMIT, read_bounded
