@@ -71,7 +71,8 @@ def read_text_bounded(path: Path | str, *, limit: int, what: str, error: type[Od
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise error(f"cannot read the {what} {Path(path).expanduser()}: it is not UTF-8 text (byte {exc.start})") from None
+        where = Path(path).expanduser()
+        raise error(f"cannot read the {what} {where}: it is not UTF-8 text (byte {exc.start})") from None
 
 
 def read_stream_bounded(stream: IO[str], *, limit: int, what: str, error: type[OdatuiError] = UsageError) -> str:

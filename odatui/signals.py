@@ -8,6 +8,7 @@ import signal
 from types import FrameType
 
 _received = signal.SIGINT
+_caught = False
 NAMES = {signal.SIGINT: "Ctrl-C", signal.SIGHUP: "SIGHUP", signal.SIGTERM: "SIGTERM"}
 
 
@@ -21,8 +22,8 @@ def install() -> None:
 
 
 def _like_ctrl_c(signum: int, frame: FrameType | None) -> None:
-    global _received
-    _received = signal.Signals(signum)
+    global _received, _caught
+    _received, _caught = signal.Signals(signum), True
     handler = signal.getsignal(signal.SIGINT)
     if callable(handler) and handler is not signal.default_int_handler:
         # asyncio.run's handler: cancels the main task, so the engine records its running steps as cancelled
@@ -30,6 +31,11 @@ def _like_ctrl_c(signum: int, frame: FrameType | None) -> None:
         handler(signal.SIGINT, frame)
         return
     raise KeyboardInterrupt
+
+
+def caught() -> bool:
+    """Whether SIGTERM or SIGHUP arrived (the wizard exits through Textual's own shutdown, not an exception)."""
+    return _caught
 
 
 def received() -> str:

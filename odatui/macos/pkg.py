@@ -307,8 +307,8 @@ class _Xar:
             else:
                 raise _corrupt(self.where, f"{path} uses an unknown encoding {m.encoding!r}")
         except _TooLarge:
-            raise _corrupt(self.where, f"{path} decompresses to more than the {limit:,} bytes it announces "
-                           f"(limit {_MAX_MEMBER >> 20} MiB per member): a decompression bomb or a damaged file") from None
+            raise _corrupt(self.where, f"{path} decompresses to more than the {limit:,} bytes it announces (limit "
+                           f"{_MAX_MEMBER >> 20} MiB per member): a decompression bomb or a damaged file") from None
         except (zlib.error, OSError, lzma.LZMAError, ValueError, EOFError):
             raise _corrupt(self.where, f"{path} does not decompress") from None
         if m.extracted_checksum and m.extracted_checksum[0] in hashlib.algorithms_available:

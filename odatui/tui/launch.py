@@ -13,6 +13,10 @@ LOOPBACK_HOSTS = {"127.0.0.1", "localhost"}
 
 
 def _exit_code(app: Any) -> int:
+    from odatui import signals
+
+    if signals.caught():  # SIGTERM/SIGHUP: Textual shut down and restored the terminal; say how it ended
+        return signals.exit_code()
     if app.return_code == 130:
         return 130
     finished = getattr(app.model, "finished", None)
