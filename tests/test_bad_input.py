@@ -841,6 +841,24 @@ def test_secret_with_control_character_refused_from_env(monkeypatch):
     assert "CODE-1234567890" not in str(caught.value)
 
 
+def test_env_secret_with_escape_fails_the_step_with_exit_2(tmp_path, isolated_home, sandbox, sandbox_env,
+                                                           monkeypatch):
+    """Through the real CLI: the preflight that needs the token fails on its input, nothing else runs, and the
+    escape sequence (here an OSC 52 clipboard write) never reaches the terminal, the log or the state."""
+    import tomli_w
+
+    monkeypatch.setenv("ODATUI_OKTA__API_TOKEN", "00abc\x1b]52;c;ZXZpbA==\x07defghijkl")
+    config = tmp_path / "answers.toml"
+    config.write_text(tomli_w.dumps(sandbox.config_dict()))
+    proc = timed_odatui("apply", "--yes", "--only", "preflight.okta", "--config", str(config))
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "ODATUI_OKTA__API_TOKEN" in proc.stdout and "escape character" in proc.stdout
+    written = proc.stdout + proc.stderr + "".join(p.read_text() for p in state_files(isolated_home))
+    logs = isolated_home / "xdg_state_home" / "odatui" / "log"
+    written += "".join(p.read_text() for p in logs.glob("odatui.log*")) if logs.exists() else ""
+    assert "\x1b" not in written and "ZXZpbA" not in written and "defghijkl" not in written
+
+
 def test_wizard_secret_field_refuses_control_characters():
     from odatui.tui.validators import SecretPresent
 
