@@ -82,6 +82,8 @@ def build_parser():
     sandbox.add_argument("--psso-app", choices=["absent", "present"], default="present",
                          help="whether the Okta PSSO app exists at start")
     sandbox.add_argument("--write-config", metavar="FILE", help="write a config that points at the sandbox")
+    sandbox.add_argument("--force", action="store_true", help="let --write-config replace a file that is not an "
+                         "odatui answers file")
 
     secrets = sub.add_parser("secrets", parents=[common], help="manage keychain entries")
     secrets.add_argument("action", choices=["set", "delete", "status"])
@@ -95,6 +97,7 @@ def build_parser():
 
     bundle = sub.add_parser("bundle", parents=[common], help="support bundle: redacted config, state, logs, versions")
     bundle.add_argument("--out", required=True, metavar="FILE", help="zip file to write")
+    bundle.add_argument("--force", action="store_true", help="replace FILE even if it is not an earlier bundle")
     return parser
 
 
@@ -136,14 +139,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     from odatui.errors import OdatuiError
 
     log_path = None if logs_after_first_paint(command, args) else _open_log()
+    if command != "serve":  # textual-serve stops itself on SIGTERM
+        from odatui import signals
+
+        signals.install()
     try:
         return int(_handler(command)(args) or 0)
     except OdatuiError as exc:
         print(f"odatui: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("odatui: interrupted; the run state is kept — `odatui apply` resumes", file=sys.stderr)
-        return 130
+        from odatui import signals
+
+        code = signals.exit_code()
+        print(f"odatui: interrupted; the run state is kept — `odatui retry` or `odatui apply` resumes "
+              f"({signals.received()}, exit {code})", file=sys.stderr)
+        return code
     except Exception as exc:  # last line of defence: a readable line, the traceback only in the log
         import logging
 

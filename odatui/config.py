@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from odatui.errors import ConfigError
+from odatui.errors import ConfigError, OdatuiError
 from odatui.macos.payloads import CLIENT_ID_RE, MACOS_FLOORS  # one definition, shared with the profiles
 
 WS1_TOKEN_URLS = {
@@ -42,6 +42,12 @@ def is_loopback(host: str) -> bool:
 def _https_origin(value: str, *, what: str) -> tuple[str, str]:
     """Normalise a pasted URL to `https://host[:port]`; returns (origin, hostname)."""
     raw = value.strip()
+    # urlsplit drops tabs and line breaks anywhere (WHATWG URL rules), so "https://acme\n.evil.com" would silently
+    # become another host: refuse every space or control character instead of letting it be rewritten.
+    bad = next((c for c in raw if ord(c) <= 0x20 or 0x7F <= ord(c) <= 0x9F), None)
+    if bad is not None:
+        raise ValueError(f"{what} contains {'a space' if bad == ' ' else f'the control character U+{ord(bad):04X}'} "
+                         f"(got {value!r}); give it like https://host.example.com")
     if "://" not in raw:
         raw = "https://" + raw
     parts = urlsplit(raw)
@@ -56,6 +62,8 @@ def _https_origin(value: str, *, what: str) -> tuple[str, str]:
         port = parts.port
     except ValueError:
         raise ValueError(f"{what} has an invalid port (got {value!r})") from None
+    if port == 0 or parts.netloc.endswith(":"):  # port 0 means "any port" to a socket; "host:" drops it silently
+        raise ValueError(f"{what} has an invalid port (got {value!r}); give 1–65535 or leave it out")
     # An IPv6 literal keeps its brackets, or "https://::1:8443" would no longer parse as a host and a port.
     netloc = f"[{host}]" if ":" in host else host
     origin = f"https://{netloc}" + (f":{port}" if port and port != 443 else "")
@@ -227,12 +235,17 @@ def _ca_bundle(v: str) -> str:
     if not v:
         return v
     path = Path(v).expanduser()
+    if path.exists() and not path.is_file():  # a FIFO would block the read below, /dev/zero never end
+        raise ValueError(f"the CA bundle {path} is not a regular file; give the PEM file of your proxy's or "
+                         "sandbox's CA")
     if not path.is_file():
         raise ValueError(f"no CA bundle at {path}; give the PEM file of your proxy's or sandbox's CA")
+    from odatui.files import CA_LIMIT, read_bounded
+
     try:
-        head = path.read_bytes()[:65536]
-    except OSError as exc:
-        raise ValueError(f"cannot read the CA bundle {path}: {exc.strerror}") from None
+        head = read_bounded(path, limit=CA_LIMIT, what="CA bundle")[:65536]
+    except OdatuiError as exc:
+        raise ValueError(exc.message) from None
     if b"-----BEGIN CERTIFICATE-----" not in head:
         raise ValueError(f"{path} holds no PEM certificate (-----BEGIN CERTIFICATE-----)")
     return str(path)
@@ -362,15 +375,23 @@ def load_config(path: Path | None = None, *, must_exist: bool = False) -> Config
     """Read the TOML at `path` (default location when None), apply env overrides, validate."""
     from odatui.paths import default_config_path
 
+    from odatui.files import CONFIG_LIMIT, read_text_bounded
+
     path = Path(path).expanduser() if path else default_config_path()
     data: dict[str, Any] = {}
-    if path.exists():
+    try:
+        exists = path.exists() or path.is_symlink()
+    except OSError as exc:  # e.g. a parent folder that cannot be searched
+        raise ConfigError(f"cannot read the config file {path}: {exc.strerror or exc}") from None
+    if exists:
+        text = read_text_bounded(path, limit=CONFIG_LIMIT, what="config file", error=ConfigError)
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: not valid TOML ({exc})", hint="fix the line it names, or start from assets/odatui.example.toml") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
+        except RecursionError:  # tomllib recurses per nesting level: `a = [[[[…]]]]` thousands deep
+            raise ConfigError(f"{path}: not valid TOML (nested too deeply)",
+                              hint="an answers file has at most three levels; start from assets/odatui.example.toml") from None
     elif must_exist:
         raise ConfigError(f"no config file at {path}", hint="run `odatui` to create one, or pass --config FILE")
     return parse_config(data, source=str(path))
@@ -382,14 +403,14 @@ def save_config(config: Config, path: Path | None = None) -> Path:
 
     from odatui.paths import default_config_path
 
+    from odatui.files import atomic_writer, write_error
+
     path = Path(path).expanduser() if path else default_config_path()
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise write_error(path, exc, "config file") from None
+    with atomic_writer(path, what="config file") as fh:
         fh.write(b"# odatui answers file: re-run unattended with `odatui apply --config THIS_FILE`. No secrets here.\n")
         tomli_w.dump(config.to_toml_dict(), fh)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
     return path

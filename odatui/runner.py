@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from odatui.errors import ConfigError
+from odatui.errors import ConfigError, OdatuiError
 from odatui.events import (
     RunFinished,
     StepCancelled,
@@ -254,13 +254,20 @@ def cmd_apply(args: Any) -> int:
         print(f"Answers saved to {path} (no secrets): `odatui apply --config {path}` repeats this rollout.")
     except OSError as exc:
         print(f"odatui: could not save the answers file: {exc.strerror}", file=sys.stderr)
+    except OdatuiError as exc:  # disk full, read-only folder: the run's own result still stands
+        print(f"odatui: could not save the answers file: {exc.message}", file=sys.stderr)
     return result.exit_code
 
 
 def retry_ids(engine: Any) -> list[str]:
     """The failed steps of the last run, and what they blocked."""
+    from odatui.state import RUNNING
+
     state = engine.store.load()
-    failed = [sid for sid in engine.order if sid in state.failed()]
+    # "running" in a saved state means the process that ran it died (kill -9, power loss): the run takes the lock
+    # before it starts, so no live odatui is behind it. Such a step is retried like a cancelled one.
+    failed = [sid for sid in engine.order if sid in state.failed()
+              or (sid in state.steps and state.steps[sid].status == RUNNING)]
     wanted = set(failed)
     for sid in failed:
         for child in engine.descendants(sid):

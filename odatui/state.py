@@ -64,6 +64,20 @@ class RunState:
         return cls(target=data["target"], steps=steps, updated=data.get("updated"))
 
 
+STATE_LIMIT = 16 << 20  # a run state is a few KB; more is not one of ours
+
+
+def _shape_problem(state: RunState) -> str | None:
+    """Why a parsed state is structurally wrong (valid JSON of the wrong shape), or None."""
+    known = {PENDING, RUNNING, SUCCEEDED, FAILED, NEEDS_ACTION, SKIPPED, CANCELLED}
+    if not isinstance(state.target, str):
+        return "it is damaged (target is not text)"
+    for sid, rec in state.steps.items():
+        if rec.status not in known or not isinstance(rec.outputs, dict) or not isinstance(rec.attempts, int):
+            return f"it is damaged (step {sid!r} has an impossible record)"
+    return None
+
+
 class StateStore:
     """The state file of one target, with its lock. Use as a context manager to hold the lock."""
 
@@ -71,8 +85,13 @@ class StateStore:
         from odatui.paths import state_dir
 
         self.target = target
-        self.directory = directory or state_dir() / "runs"
-        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            self.directory = directory or state_dir() / "runs"
+            self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as exc:  # a read-only or unreadable state folder: one line naming it, never a traceback
+            where = exc.filename or directory or "the state folder"
+            raise StateError(f"cannot use the run state folder {where}: {exc.strerror or exc}",
+                             hint="make it writable (or set XDG_STATE_HOME to a folder you can write)") from None
         self.path = self.directory / f"{target}.json"
         self.lock_path = self.directory / f"{target}.lock"
         self._lock_fd: int | None = None
@@ -81,7 +100,11 @@ class StateStore:
     def acquire(self) -> None:
         import fcntl
 
-        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise StateError(f"cannot create the run lock {self.lock_path}: {exc.strerror or exc}",
+                             hint=f"make {self.directory} writable") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -114,25 +137,34 @@ class StateStore:
     # --- read / write ---
     def load(self) -> RunState:
         """The saved state, or a fresh one. An unreadable or newer file is kept aside, never overwritten."""
-        try:
-            raw = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
+        from odatui.files import read_bounded
+
+        if not self.path.exists():
             return RunState(self.target)
-        except OSError as exc:
-            raise StateError(f"cannot read the run state {self.path}: {exc.strerror}") from None
+        raw = read_bounded(self.path, limit=STATE_LIMIT, what="run state", error=StateError)
         reason = None
         try:
-            data = json.loads(raw)
+            data = json.loads(raw.decode("utf-8"))
             if not isinstance(data, dict) or "schema" not in data:
                 reason = "it is not an odatui state file"
             elif data["schema"] > SCHEMA_VERSION:
                 reason = f"it was written by a newer odatui (schema {data['schema']})"
             else:
-                return RunState.from_json(data)
-        except (ValueError, TypeError, KeyError) as exc:
+                state = RunState.from_json(data)
+                reason = _shape_problem(state)
+                if reason is None:
+                    return state
+        except UnicodeDecodeError:
+            reason = "it is not UTF-8 text"
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
             reason = f"it is damaged ({type(exc).__name__})"
         aside = self._aside_path()
-        os.replace(self.path, aside)
+        try:
+            os.replace(self.path, aside)
+        except OSError as exc:
+            raise StateError(f"the run state {self.path} cannot be used ({reason}) and cannot be set aside: "
+                             f"{exc.strerror or exc}", hint=f"move it away by hand, or make {self.directory} writable"
+                             ) from None
         state = RunState(self.target)
         state.notes.append(f"The previous run state could not be used because {reason}; it was kept as {aside}.")
         return state

@@ -20,6 +20,7 @@ import xml.etree.ElementTree as ET
 import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote
 
 from odatui.errors import PackageError
@@ -291,17 +292,23 @@ class _Xar:
             raise _corrupt(self.where, f"{path} claims {max(m.length, m.size):,} bytes")
         raw = self._read_heap(m.offset, m.length)
         style = m.encoding.lower()
+        # Every decompressor stops one byte past what the member announces (capped at 16 MiB): a bomb (a few KB
+        # of bzip2/xz that would expand to GBs) is refused after at most that much output, never held in memory.
+        limit = m.size if 0 < m.size <= _MAX_MEMBER else _MAX_MEMBER
         try:
             if style in ("", "application/octet-stream"):
                 data = raw
             elif style == "application/x-gzip":  # xar's "gzip" is zlib in practice; accept real gzip too
-                data = _inflate(raw, m.size)
+                data = _inflate(raw, limit)
             elif style == "application/x-bzip2":
-                data = bz2.decompress(raw)
+                data = _bounded(bz2.BZ2Decompressor(), raw, limit)
             elif style in ("application/x-lzma", "application/x-xz"):
-                data = lzma.decompress(raw)
+                data = _bounded(lzma.LZMADecompressor(), raw, limit)
             else:
                 raise _corrupt(self.where, f"{path} uses an unknown encoding {m.encoding!r}")
+        except _TooLarge:
+            raise _corrupt(self.where, f"{path} decompresses to more than the {limit:,} bytes it announces (limit "
+                           f"{_MAX_MEMBER >> 20} MiB per member): a decompression bomb or a damaged file") from None
         except (zlib.error, OSError, lzma.LZMAError, ValueError, EOFError):
             raise _corrupt(self.where, f"{path} does not decompress") from None
         if m.extracted_checksum and m.extracted_checksum[0] in hashlib.algorithms_available:
@@ -323,12 +330,26 @@ class _Xar:
         return certs
 
 
+class _TooLarge(Exception):
+    pass
+
+
 def _inflate(data: bytes, limit: int) -> bytes:
     """zlib or gzip stream, never growing beyond `limit` (+1 to notice a lie)."""
     d = zlib.decompressobj(wbits=47)  # 32 + 15: auto-detect zlib or gzip header
     out = d.decompress(data, max(limit, 0) + 1)
     if len(out) > limit:
-        raise ValueError("member larger than announced")
+        raise _TooLarge
+    return out
+
+
+def _bounded(d: Any, data: bytes, limit: int) -> bytes:
+    """bzip2 or xz/lzma stream through `d`, never producing more than `limit` + 1 bytes."""
+    out = d.decompress(data, max_length=limit + 1)
+    if len(out) > limit:
+        raise _TooLarge
+    if not d.eof:
+        raise EOFError("stream ends early")
     return out
 
 

@@ -21,7 +21,16 @@ from typing import Any
 import httpx
 
 from odatui.errors import ConfigError, StepError
-from odatui.http import IDEMPOTENT, RETRY_STATUS, RetryPolicy, describe_transport_error, make_client, server_wait
+from odatui.http import (
+    IDEMPOTENT,
+    RETRY_STATUS,
+    PageGuard,
+    RetryPolicy,
+    describe_transport_error,
+    make_client,
+    overall_deadline,
+    server_wait,
+)
 from odatui.log import get_logger, register_secret
 
 log = get_logger("okta")
@@ -231,6 +240,17 @@ class OktaClient:
     # --- transport ---------------------------------------------------------------------------------------------
     async def _send(self, method: str, url: str, *, auth: bool = True, operation: str = "",
                     **kwargs: Any) -> httpx.Response:
+        try:
+            async with overall_deadline(self.policy, f"{self.org_url}{_path(url)}"):
+                return await self._attempts(method, url, auth=auth, operation=operation, **kwargs)
+        except OktaApiError:
+            raise
+        except StepError as exc:  # the deadline, named
+            raise OktaApiError(0, "deadline", exc.message, hint=exc.hint, retryable=False,
+                               operation=operation) from None
+
+    async def _attempts(self, method: str, url: str, *, auth: bool = True, operation: str = "",
+                        **kwargs: Any) -> httpx.Response:
         limiter = org_limiter(self.host)
         may_retry = method in IDEMPOTENT
         refreshed = False
@@ -319,6 +339,7 @@ class OktaClient:
     async def _pages(self, url: str, params: dict[str, Any], operation: str) -> AsyncIterator[list[dict[str, Any]]]:
         next_url: str | None = url
         first = True
+        guard = PageGuard(self._http.base_url, "Okta")  # the token goes with each page: same origin, no loops
         while next_url:
             response = await self._send("GET", next_url, operation=operation, params=params if first else None)
             self._raise_for(response, operation)
@@ -327,6 +348,12 @@ class OktaClient:
                 raise OktaApiError(response.status_code, "invalid_response", "expected a list", operation=operation)
             yield page
             next_url, first = _next_link(response), False  # opaque: followed as given, never rebuilt
+            if next_url is not None:
+                try:
+                    guard.check(next_url)
+                except StepError as exc:
+                    raise OktaApiError(0, "paging", exc.message, hint=exc.hint, retryable=False,
+                                       operation=operation) from None
 
     # --- what the steps need -----------------------------------------------------------------------------------
     async def org_metadata(self) -> dict[str, Any]:

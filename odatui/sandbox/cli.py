@@ -31,6 +31,15 @@ def _options(args: Any):
                           devices=args.devices, psso_app=args.psso_app, data_dir=data_dir)
 
 
+def is_answers_file(path: Path) -> bool:
+    """A file odatui wrote with save_config (its first line says so): safe for --write-config to replace."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(64).startswith(b"# odatui answers file")
+    except OSError:
+        return False
+
+
 def banner(sb: Any) -> str:
     from odatui.sandbox.server import OKTA_TOKEN, WS1_PASSWORD, WS1_TENANT_CODE, WS1_USER
 
@@ -58,6 +67,11 @@ def cmd_sandbox(args: Any) -> int:
     from odatui.sandbox.server import Sandbox
 
     options = _options(args)
+    if getattr(args, "write_config", None):  # checked before anything starts: a refused write leaves nothing
+        from odatui.files import refuse_overwrite
+
+        refuse_overwrite(Path(args.write_config).expanduser(), what="answers file", ours=is_answers_file,
+                         force=getattr(args, "force", False))
     try:
         sb = Sandbox(options).start()
     except OSError as exc:

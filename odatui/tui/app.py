@@ -57,6 +57,20 @@ class OdatuiApp(App):
         if still:
             self.animation_level = "none"
 
+    def copy_to_clipboard(self, text: str) -> None:
+        """Every copy (Input, screen selection, key binding) ends here and leaves as an OSC 52 sequence: nothing
+        that holds a secret odatui knows, or comes from a masked field, is sent."""
+        from odatui.log import known_secrets
+
+        focused = self.focused
+        masked = bool(getattr(focused, "password", False))
+        values = known_secrets() | {v for v in getattr(self.session, "typed", {}).values() if v}
+        if masked or any(v in text for v in values if len(v) >= 4):
+            self.bell()
+            self.notify("Secrets are never copied to the clipboard.", severity="warning")
+            return
+        super().copy_to_clipboard(text)
+
     # ------------------------------------------------------------------ start-up
     def get_default_screen(self) -> Screen:
         return WelcomeScreen()  # the first paint is the real first screen, not an empty one

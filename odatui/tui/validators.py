@@ -60,6 +60,8 @@ class SecretPresent(Validator):
     def validate(self, value: str) -> ValidationResult:
         if self.needed() and not value:
             return self.failure(f"{self.label} is required for this access method")
+        if any(ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F for ch in value):
+            return self.failure(f"{self.label} contains a control character (a pasted line break or escape)")
         return self.success()
 
 

@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 
 from odatui.errors import SecretsUnavailable, StepError
-from odatui.http import UPLOAD_TIMEOUT, RetryPolicy, describe_transport_error, make_client, send
+from odatui.http import MAX_PAGES, UPLOAD_TIMEOUT, PageGuard, RetryPolicy, describe_transport_error, make_client, send
 from odatui.log import get_logger, register_secret
 
 log = get_logger("ws1")
@@ -366,6 +366,7 @@ class Ws1Client:
         what = f"smart group search for {name!r}"
         out: list[SmartGroup] = []
         page = 0
+        guard = PageGuard(self.http.base_url, "Workspace ONE")  # a Total that never ends must not page forever
         while True:
             r = await self.request("GET", "/api/mdm/smartgroups/search", version=1, what=what,
                                    params={"name": name, "page": page, "pagesize": PAGE_SIZE})
@@ -378,6 +379,10 @@ class Ws1Client:
             page += 1
             if page * PAGE_SIZE >= int(data.get("Total") or 0):
                 return out
+            try:
+                guard.count()
+            except StepError as exc:
+                raise Ws1ApiError(None, None, f"{what}: {exc.message}", hint=exc.hint, retryable=False) from None
 
     # ------------------------------------------------------------------ blobs and apps
     async def upload_blob(self, source: str | os.PathLike[str] | bytes, *, file_name: str, og_id: int,
@@ -568,6 +573,9 @@ class Ws1Client:
         pages = [first]
         total = int(first.get(total_key) or 0)
         more = math.ceil(total / PAGE_SIZE) - 1
+        if more + 1 > MAX_PAGES:  # a hostile Total would otherwise start millions of requests at once
+            raise Ws1ApiError(None, None, f"{what}: Workspace ONE announced {total} items, more than the "
+                              f"{MAX_PAGES}-page limit for one listing; stopped paging", retryable=False)
         if more > 0:
             pages += await asyncio.gather(*(page(n) for n in range(1, more + 1)))
         return {id_of(item) for p in pages if p for item in p[list_key] or []}

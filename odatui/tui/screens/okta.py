@@ -8,7 +8,7 @@ from textual.widgets import Input, Select
 
 from odatui.tui.screens.base import ConnectionScreen
 from odatui.tui.validators import ConfigField, ReadableFile, SecretPresent, groups_from_text
-from odatui.tui.widgets.field import Choice, Field
+from odatui.tui.widgets.field import Choice, Field, SecretInput
 
 AUTH_KINDS = (
     ("api_token", "API token (SSWS)"),
@@ -47,8 +47,8 @@ class OktaScreen(ConnectionScreen):
         yield Choice("API access", Select([(text, kind) for kind, text in AUTH_KINDS], value=self.auth,
                                           allow_blank=False, id="okta-auth"))
         with Vertical(id="group-api_token", classes="auth-group"):
-            yield Field("API token", Input(
-                value=self.session.secret("okta.api_token"), password=True, id="api_token",
+            yield Field("API token", SecretInput(
+                value=self.session.secret("okta.api_token"), id="api_token",
                 validators=[SecretPresent("API token", lambda: self.auth == "api_token")]),
                 hint="goes to the keychain, never to the answers file")
         with Vertical(id="group-service_app", classes="auth-group"):

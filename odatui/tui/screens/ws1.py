@@ -8,7 +8,7 @@ from textual.widgets import Input, Select
 
 from odatui.tui.screens.base import ConnectionScreen
 from odatui.tui.validators import ConfigField, SecretPresent
-from odatui.tui.widgets.field import Choice, Field
+from odatui.tui.widgets.field import Choice, Field, SecretInput
 
 REGIONS = (("North America (na)", "na"), ("Europe (emea)", "emea"), ("Asia Pacific (apac)", "apac"), ("UAT (uat)", "uat"))
 
@@ -45,19 +45,19 @@ class Ws1Screen(ConnectionScreen):
             yield Field("User name", Input(
                 value=cfg.username, id="username",
                 validators=[ConfigField("ws1", "username", self._ws1, label="User name", required=True)]))
-            yield Field("Password", Input(
-                value=self.session.secret("ws1.password"), password=True, id="password",
+            yield Field("Password", SecretInput(
+                value=self.session.secret("ws1.password"), id="password",
                 validators=[SecretPresent("Password", lambda: self.auth == "basic")]))
-            yield Field("Tenant code", Input(
-                value=self.session.secret("ws1.tenant_code"), password=True, id="tenant_code",
+            yield Field("Tenant code", SecretInput(
+                value=self.session.secret("ws1.tenant_code"), id="tenant_code",
                 validators=[SecretPresent("Tenant code", lambda: self.auth == "basic")]),
                 hint="secrets go to the keychain, never to the answers file")
         with Vertical(id="group-oauth", classes="auth-group"):
             yield Field("OAuth client ID", Input(
                 value=cfg.oauth_client_id, id="oauth_client_id",
                 validators=[ConfigField("ws1", "oauth_client_id", self._ws1, label="OAuth client ID", required=True)]))
-            yield Field("OAuth client secret", Input(
-                value=self.session.secret("ws1.client_secret"), password=True, id="client_secret",
+            yield Field("OAuth client secret", SecretInput(
+                value=self.session.secret("ws1.client_secret"), id="client_secret",
                 validators=[SecretPresent("Client secret", lambda: self.auth == "oauth")]))
             yield Choice("Token region", Select(REGIONS, value=cfg.oauth_region, allow_blank=False,
                                                 id="oauth_region"))
