@@ -149,11 +149,23 @@ def require_fields(config: Any, engine: Any, step_ids: list[str], args: Any) -> 
     for sid in step_ids:
         wanted.update(engine.ancestors(sid))
     missing = missing_fields(config, wanted)
+    scep_gaps: list[str] = []
+    if "ws1.profile" in wanted:
+        from odatui import scep
+
+        scep_gaps = scep.missing(config, getattr(engine, "secrets", None))
+        missing += scep_gaps
     if missing:
         where = getattr(args, "config", None) or "the config file"
         envs = ", ".join("ODATUI_" + m.upper().replace(".", "__") for m in missing)
-        raise ConfigError(f"the config is missing {', '.join(missing)}",
-                          hint=f"set them in {where} (run `odatui` for the wizard), or set {envs}")
+        hint = f"set them in {where} (run `odatui` for the wizard), or set {envs}"
+        if scep_gaps:
+            hint += (f"\nDevice Access SCEP (Platform SSO 2.0): {scep.ADMIN_CONSOLE_CLICKS}; keep the secret key in "
+                     "the keychain with `odatui secrets set okta.scep_challenge`, or set [rollout] scep = "
+                     '"elsewhere" if another profile deploys that certificate')
+        raise ConfigError(f"the config is missing {', '.join(missing)}", hint=hint)
+    if "ws1.profile" in wanted:
+        scep.settings(config, getattr(engine, "secrets", None))  # a malformed secret key: one line, exit 2
 
 
 def make_engine(config: Any, secrets: Any = None, *, directory: Path | None = None, **kw: Any) -> Any:
