@@ -198,6 +198,9 @@ def print_plan(rows: list[Any], out: TextIO | None = None) -> None:
         out.write(f"{row.step_id:<{width}}  {kind:<12}  {summary}\n")
         if row.error and row.hint:
             out.write(f"{'':<{width}}  {'':<12}  → {row.hint}\n")
+        for note in (row.change.details if row.change is not None else ()):
+            if note.startswith(("warning:", "note:")):  # what the admin must know even when nothing changes
+                out.write(f"{'':<{width}}  {'':<12}  {note}\n")
         if row.change is not None and row.change.kind.value == "needs-action" and row.change.action:
             for text_line in row.change.action.splitlines():
                 out.write(f"{'':<{width}}  {'':<12}  {text_line}\n")
@@ -210,6 +213,12 @@ def cmd_plan(args: Any) -> int:
     require_fields(config, engine, engine.order, args)
     rows = asyncio.run(engine.plan())
     print_plan(rows)
+    profile_row = next((r for r in rows if r.step_id == "ws1.profile"), None)
+    if profile_row is not None and profile_row.change is None:  # not decided yet: its notes still apply
+        from odatui.steps.rollout_warnings import rollout_notes
+
+        for note in rollout_notes(config):
+            print(f"ws1.profile: {note}")
     print("Nothing was changed. `odatui apply` makes these changes.")
     return 1 if any(r.error for r in rows) else 0
 

@@ -65,6 +65,6 @@ def summary(config: Any) -> str:
     if config.rollout.macos_min < 14:
         return "Device Access SCEP: not needed (Platform SSO 1.0, macOS 13)"
     if config.rollout.scep == "elsewhere":
-        return ("Device Access SCEP: not added by odatui (rollout.scep = \"elsewhere\"): another profile must "
-                "deploy Okta's Device Access certificate to these Macs, or registration fails")
+        return ("note: Device Access SCEP is not added by odatui (rollout.scep = \"elsewhere\"): another profile "
+                "must deploy Okta's Device Access certificate to these Macs, or registration fails")
     return "Custom Settings: Okta Device Access SCEP certificate (static)"

@@ -42,3 +42,12 @@ def profile_warnings(config: Any) -> tuple[str, ...]:
                    "as for macOS 15 (Okta Verify 9.52+ required); set registration_during_setup = true for "
                    "Simplified Setup (Platform SSO registration in Setup Assistant).")
     return tuple(out)
+
+
+def rollout_notes(config: Any) -> tuple[str, ...]:
+    """Every config-derived note and warning for the profile: the SCEP choice when it is not odatui's, then
+    `profile_warnings`. Shown in plan even before `ws1.profile` can inspect."""
+    from odatui import scep
+
+    line = scep.summary(config)
+    return ((line,) if line.startswith("note:") else ()) + profile_warnings(config)

@@ -341,7 +341,10 @@ class Ws1Profile(Step):
 
     def done(self, change: Change, outputs: Mapping[str, Any]) -> str:
         verb = "updated" if change.kind is ChangeKind.UPDATE else "created"
-        return f"{verb} profile {outputs.get('profile_id')} and read it back: it matches"
+        line = f"{verb} profile {outputs.get('profile_id')} and read it back: it matches"
+        if any(d.startswith("note: Device Access SCEP") for d in change.details):
+            line += " (no SCEP payload: rollout.scep = \"elsewhere\", another profile must deploy it)"
+        return line
 
     async def _find(self, ctx: Context) -> Any:
         name = ctx.config.rollout.profile_name
@@ -354,20 +357,27 @@ class Ws1Profile(Step):
         return found[0] if found else None
 
     async def inspect(self, ctx: Context) -> Change:
+        from odatui import scep
+        from odatui.steps.rollout_warnings import rollout_notes
+
         desired = desired_profile(ctx)
         name = desired["General"]["Name"]
+        notes = rollout_notes(ctx.config)
+        payloads = ("Custom Settings: Associated Domains", "Custom Settings: Extensible SSO with Platform SSO",
+                    "Custom Settings: Okta Verify preferences (2 domains)")
+        if scep.scep_wanted(ctx.config):
+            payloads = (scep.summary(ctx.config),) + payloads
         existing = await self._find(ctx)
         if existing is None:
             return Change(ChangeKind.CREATE, f"create the macOS profile {name!r} (Device, Auto)",
-                          details=("Associated Domains", "Custom Settings: Extensible SSO with Platform SSO",
-                                   "Custom Settings: Okta Verify preferences (2 domains)"), found=(None, None))
+                          details=payloads + notes, found=(None, None))
         current = await ctx.ws1().get_profile(existing.id)
         diffs = profile_differences(desired, current)
         if not diffs:
-            return Change(ChangeKind.NONE, f"profile {name!r} (id {existing.id}) is up to date",
+            return Change(ChangeKind.NONE, f"profile {name!r} (id {existing.id}) is up to date", details=notes,
                           outputs={"profile_id": existing.id, "profile_uuid": existing.uuid})
-        return Change(ChangeKind.UPDATE, f"update the profile {name!r} (id {existing.id})", details=tuple(diffs),
-                      found=(existing, current))
+        return Change(ChangeKind.UPDATE, f"update the profile {name!r} (id {existing.id})",
+                      details=tuple(diffs) + notes, found=(existing, current))
 
     async def apply(self, ctx: Context, progress: Progress) -> dict[str, Any]:
         existing = await self._find(ctx)
