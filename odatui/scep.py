@@ -31,6 +31,16 @@ def missing(config: Any, secrets: Any) -> list[str]:
         return []
     out = [] if config.okta.scep_url else ["okta.scep_url"]
     if secrets is None or not secrets.get("okta.scep_challenge", config.okta.host):
+        probe = secrets.probe() if secrets is not None and secrets.use_keychain else None
+        if probe is not None and not probe.ok:
+            # Not in the environment and the keychain cannot be asked: "unavailable" (exit 4), not "missing".
+            from odatui.errors import SecretsUnavailable
+
+            raise SecretsUnavailable(
+                f"the Okta Device Access SCEP secret key is not in ODATUI_OKTA__SCEP_CHALLENGE and the OS keychain "
+                f"is unavailable ({probe.state.value})",
+                hint="set ODATUI_OKTA__SCEP_CHALLENGE for an unattended run, or run `odatui secrets set "
+                     f"okta.scep_challenge` where the keychain works\n{probe.fix}")
         out.append("okta.scep_challenge")
     return out
 

@@ -15,6 +15,11 @@ from pathlib import Path
 
 import pytest
 
+try:
+    from keyring_session import keyring_session, real_keyring  # noqa: F401
+except ImportError:  # tests/ imported as a package
+    from tests.keyring_session import keyring_session, real_keyring  # noqa: F401
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -61,14 +66,31 @@ def api_writes(sb) -> list[dict]:
 # ------------------------------------------------------------------------------------------ SCEP values demanded
 
 
+@pytest.mark.keychain
 @pytest.mark.parametrize("command", ["plan", "apply"])
-def test_static_scep_without_url_and_secret_refuses_naming_both(command, tmp_path, sandbox, isolated_home):
+def test_static_scep_without_url_and_secret_refuses_naming_both(command, tmp_path, sandbox, isolated_home,
+                                                                 real_keyring):
     config = write_config(sandbox, tmp_path, okta_scep_url="")
     args = ["apply", "--yes"] if command == "apply" else ["plan"]
     proc = odatui(*args, "--config", str(config), env=env_without_challenge())
     one_line_exit_2(proc, "okta.scep_url", "okta.scep_challenge")
     assert "Device Access" in proc.stderr and "Static SCEP URL" in proc.stderr  # the Admin Console clicks
     assert api_writes(sandbox) == [] and sandbox.world.requests_total == 0  # nothing sent at all
+
+
+def test_without_a_keychain_a_missing_secret_key_is_exit_4_and_nothing_sent(tmp_path, sandbox, isolated_home):
+    config = write_config(sandbox, tmp_path)
+    proc = odatui("apply", "--yes", "--config", str(config), env=env_without_challenge())
+    assert proc.returncode == 4, proc.stdout + proc.stderr
+    assert "SCEP secret key" in proc.stderr and "ODATUI_OKTA__SCEP_CHALLENGE" in proc.stderr
+    assert "Traceback" not in proc.stderr and sandbox.world.requests_total == 0
+
+
+def test_secrets_set_refuses_a_secret_key_with_control_characters(isolated_home):
+    proc = subprocess.run([sys.executable, "-m", "odatui", "secrets", "set", "okta.scep_challenge"], cwd=REPO,
+                          input="first-half\tsecond-half\n", capture_output=True, text=True, timeout=60)
+    one_line_exit_2(proc, "okta.scep_challenge", "control characters")
+    assert "first-half" not in proc.stdout + proc.stderr
 
 
 def test_scep_elsewhere_needs_neither_and_plan_says_so(tmp_path, sandbox, isolated_home):
