@@ -226,3 +226,39 @@ def test_floor_26_without_registration_says_what_26_changes(tmp_path, sandbox, i
     proc = odatui("plan", "--config", str(config), env=Sandbox.secret_env())
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "registration_during_setup" in proc.stdout and "9.52" in proc.stdout
+
+
+# ------------------------------------------------------------------------------------------ in-process checks
+
+
+def test_plan_order_puts_the_profile_after_the_app_assignment():
+    from odatui.config import parse_config
+    from odatui.runner import make_engine
+
+    engine = make_engine(parse_config({}), object())
+    order = engine.order
+    assert order.index("ws1.assign") < order.index("ws1.profile") < order.index("verify")
+
+
+def test_scep_settings_never_show_the_secret_key():
+    from odatui.macos.payloads import PssoSettings, ScepSettings
+
+    scep = ScepSettings("https://acme.okta.com/pki/scep/x", "very-secret-key")
+    settings = PssoSettings(org_host="acme.okta.com", client_id="0oa" + "c" * 17, macos_min=14, scep=scep)
+    assert "very-secret-key" not in repr(scep) + repr(settings) + str(settings)
+
+
+@pytest.mark.parametrize("table, field, value, must", [
+    ("okta", "scep_url", "http://acme.okta.com/pki/scep", "https"),
+    ("okta", "scep_url", "acme.okta.com/pki/scep", "https"),
+    ("rollout", "scep", "dynamic", "static"),
+    ("okta", "scep_challenge", "abc", "secret"),
+])
+def test_config_refuses_bad_scep_values_in_one_line(table, field, value, must):
+    from odatui.config import parse_config
+    from odatui.errors import ConfigError
+
+    with pytest.raises(ConfigError) as info:
+        parse_config({table: {field: value}})
+    assert f"{table}.{field}" in info.value.message and must in str(info.value)
+    assert info.value.exit_code == 2
