@@ -229,7 +229,8 @@ def export_from_values(
         floor = int(macos_min)
     except (TypeError, ValueError):
         raise UsageError(f"macOS floor {macos_min!r} is not a number.", hint="Set rollout.macos_min to 13, 14, 15 or 26.") from None
-    settings = PssoSettings.from_org_url(org_url, client_id or "", floor, user_principal_name=(user_principal_name or None),
+    settings = PssoSettings.from_org_url(org_url, client_id or "", floor,
+                                         user_principal_name=(user_principal_name or None),
                                          psso=dict(psso or {}), scep=scep)
     return export(settings, out_dir, sign_cert, sign_key, sign_key_passphrase=os.environ.get(PASSPHRASE_ENV),
                   scep_elsewhere=scep_elsewhere)

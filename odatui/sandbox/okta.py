@@ -403,7 +403,8 @@ class OktaEmulator:
 
     async def activate_app(self, request: Request) -> Response:
         # Okta Management API activateApplication: 200 and an empty JSON object; activating an ACTIVE app is a
-        # no-op (developer.okta.com …/tag/ApplicationLifecycle/#tag/ApplicationLifecycle/operation/activateApplication).
+        # no-op (developer.okta.com/docs/api/openapi/okta-management/management/tag/ApplicationLifecycle/,
+        # operation activateApplication).
         app = self._app(request.path_params["app_id"])
         app["status"] = "ACTIVE"
         app["lastUpdated"] = _now_iso()
