@@ -241,3 +241,21 @@ async def test_profile_update_that_is_not_saved_is_caught(sandbox, runs):
     with pytest.raises(StepError) as err:
         await run.step("ws1.profile")
     assert "does not hold the new settings" in err.value.message and "delete the profile" in err.value.hint
+
+
+async def test_a_profile_with_the_native_associated_domains_payload_is_moved_to_custom_settings(sandbox, runs):
+    await runs().all()
+    stored = next(iter(sandbox.world.emulators["ws1"].profiles.values()))["body"]
+    # What odatui sent before: the native Associated Domains payload and no Custom Settings copy of it.
+    stored["AssociatedDomains"] = {"ApplicationIdentifier": ["B7F62B65BN.com.okta.mobile"],
+                                   "AssociatedDomains": ["authsrv:acme.okta.com"]}
+    stored["CustomSettingsList"] = [e for e in stored["CustomSettingsList"]
+                                    if "com.apple.associated-domains" not in e["CustomSettings"]]
+    second = await runs().all()
+    change = second["ws1.profile"]
+    assert change.kind is ChangeKind.UPDATE
+    assert any("native Associated Domains" in d for d in change.details)
+    assert any("com.apple.associated-domains" in d and "missing" in d for d in change.details)
+    body = sandbox.state()["ws1"]["profiles"][0]["body"]
+    assert not body.get("AssociatedDomains")
+    assert any("com.apple.associated-domains" in e["CustomSettings"] for e in body["CustomSettingsList"])
