@@ -88,7 +88,7 @@ def build_parser():
     secrets = sub.add_parser("secrets", parents=[common], help="manage keychain entries")
     secrets.add_argument("action", choices=["set", "delete", "status"])
     secrets.add_argument("name", nargs="?", help="okta.api_token, okta.private_key, ws1.password, "
-                         "ws1.tenant_code or ws1.client_secret")
+                         "ws1.tenant_code, ws1.client_secret or okta.scep_challenge")
     secrets.add_argument("--from-file", metavar="FILE", help="(set) read the value from a file, e.g. a PEM key")
 
     serve = sub.add_parser("serve", parents=[common], help="the wizard in a browser (textual-serve), on 127.0.0.1")

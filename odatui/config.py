@@ -27,7 +27,8 @@ WS1_TOKEN_URLS = {
     "uat": "https://uat.uemauth.workspaceone.com/connect/token",
 }
 # Keys that look like secrets: refused in the file so nobody is tempted to keep a token next to the answers.
-SECRET_KEYS = {"api_token", "private_key", "password", "tenant_code", "client_secret", "token", "secret"}
+SECRET_KEYS = {"api_token", "private_key", "password", "tenant_code", "client_secret", "token", "secret",
+               "scep_challenge"}
 
 
 def is_loopback(host: str) -> bool:
@@ -91,6 +92,20 @@ class OktaConfig(_Table):
     app_id: str = ""
     groups: list[str] = []
     ca_bundle: str = ""
+    scep_url: str = ""  # Okta Device Access static SCEP URL (Admin Console only: Okta has no API for it)
+
+    @field_validator("scep_url")
+    @classmethod
+    def _scep_url(cls, v: str) -> str:
+        if not v:
+            return v
+        from odatui.errors import UsageError
+        from odatui.macos.payloads import check_scep_url
+
+        try:
+            return check_scep_url(v)
+        except UsageError as exc:
+            raise ValueError(f"{exc.message.removeprefix('okta.scep_url ')} {exc.hint}") from None
 
     @field_validator("org_url")
     @classmethod
@@ -201,6 +216,10 @@ class RolloutConfig(_Table):
     profile_name: str = "Okta Platform SSO"
     user_principal_name: str = ""
     export_dir: str = ""
+    # Floors ≥ 14: "static" adds Okta's Device Access SCEP payload (okta.scep_url + okta.scep_challenge);
+    # "elsewhere": the admin deploys that certificate with another profile. Floor 13 needs none.
+    scep: Literal["static", "elsewhere"] = "static"
+    psso: dict[str, Any] = {}  # [rollout.psso]: odatui.macos.psso_options, gated by macos_min
 
     @field_validator("package")
     @classmethod
@@ -229,6 +248,17 @@ class RolloutConfig(_Table):
     @classmethod
     def _name(cls, v: str) -> str:
         return _nonblank(v, "profile name")
+
+    @field_validator("psso")
+    @classmethod
+    def _psso(cls, v: dict[str, Any], info: Any) -> dict[str, Any]:
+        from odatui.errors import UsageError
+        from odatui.macos.psso_options import normalise
+
+        try:
+            return normalise(v, info.data.get("macos_min"))
+        except UsageError as exc:
+            raise ValueError(f"{exc.message.removeprefix('rollout.psso.').replace(': ', ' ', 1)}; {exc.hint}") from None
 
 
 def _ca_bundle(v: str) -> str:

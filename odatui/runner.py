@@ -149,11 +149,23 @@ def require_fields(config: Any, engine: Any, step_ids: list[str], args: Any) -> 
     for sid in step_ids:
         wanted.update(engine.ancestors(sid))
     missing = missing_fields(config, wanted)
+    scep_gaps: list[str] = []
+    if "ws1.profile" in wanted:
+        from odatui import scep
+
+        scep_gaps = scep.missing(config, getattr(engine, "secrets", None))
+        missing += scep_gaps
     if missing:
         where = getattr(args, "config", None) or "the config file"
         envs = ", ".join("ODATUI_" + m.upper().replace(".", "__") for m in missing)
-        raise ConfigError(f"the config is missing {', '.join(missing)}",
-                          hint=f"set them in {where} (run `odatui` for the wizard), or set {envs}")
+        hint = f"set them in {where} (run `odatui` for the wizard), or set {envs}"
+        if scep_gaps:
+            hint += (f"\nDevice Access SCEP (Platform SSO 2.0): {scep.ADMIN_CONSOLE_CLICKS}; keep the secret key in "
+                     "the keychain with `odatui secrets set okta.scep_challenge`, or set [rollout] scep = "
+                     '"elsewhere" if another profile deploys that certificate')
+        raise ConfigError(f"the config is missing {', '.join(missing)}", hint=hint)
+    if "ws1.profile" in wanted:
+        scep.settings(config, getattr(engine, "secrets", None))  # a malformed secret key: one line, exit 2
 
 
 def make_engine(config: Any, secrets: Any = None, *, directory: Path | None = None, **kw: Any) -> Any:
@@ -186,6 +198,9 @@ def print_plan(rows: list[Any], out: TextIO | None = None) -> None:
         out.write(f"{row.step_id:<{width}}  {kind:<12}  {summary}\n")
         if row.error and row.hint:
             out.write(f"{'':<{width}}  {'':<12}  → {row.hint}\n")
+        for note in (row.change.details if row.change is not None else ()):
+            if note.startswith(("warning:", "note:")):  # what the admin must know even when nothing changes
+                out.write(f"{'':<{width}}  {'':<12}  {note}\n")
         if row.change is not None and row.change.kind.value == "needs-action" and row.change.action:
             for text_line in row.change.action.splitlines():
                 out.write(f"{'':<{width}}  {'':<12}  {text_line}\n")
@@ -198,6 +213,12 @@ def cmd_plan(args: Any) -> int:
     require_fields(config, engine, engine.order, args)
     rows = asyncio.run(engine.plan())
     print_plan(rows)
+    profile_row = next((r for r in rows if r.step_id == "ws1.profile"), None)
+    if profile_row is not None and profile_row.change is None:  # not decided yet: its notes still apply
+        from odatui.steps.rollout_warnings import rollout_notes
+
+        for note in rollout_notes(config):
+            print(f"ws1.profile: {note}")
     print("Nothing was changed. `odatui apply` makes these changes.")
     return 1 if any(r.error for r in rows) else 0
 

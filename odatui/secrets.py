@@ -26,6 +26,8 @@ SECRETS: dict[str, tuple[str, str]] = {
     "ws1.password": ("ODATUI_WS1__PASSWORD", "Workspace ONE API user's password"),
     "ws1.tenant_code": ("ODATUI_WS1__TENANT_CODE", "Workspace ONE REST API key (aw-tenant-code)"),
     "ws1.client_secret": ("ODATUI_WS1__CLIENT_SECRET", "Workspace ONE OAuth client secret"),
+    # Admin Console → Security → Device Integrations → Device Access → the static SCEP configuration's secret key
+    "okta.scep_challenge": ("ODATUI_OKTA__SCEP_CHALLENGE", "Okta Device Access SCEP secret key (challenge)"),
 }
 
 T = TypeVar("T")

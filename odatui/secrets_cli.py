@@ -38,6 +38,10 @@ def cmd_secrets(args) -> int:
         value = getpass.getpass(f"{SECRETS.get(args.name, ('', args.name))[1]} (not echoed): ").strip()
     else:  # piped in, for scripts: never as an argument, where `ps` would show it
         value = read_stream_bounded(sys.stdin, limit=SECRET_LIMIT, what="secret").strip()
+    if args.name == "okta.scep_challenge":
+        from odatui.macos.payloads import check_scep_challenge
+
+        check_scep_challenge(value)  # a pasted line break or tab: one line, exit 2, nothing stored
     store.set(args.name, value, target)
     print(f"{args.name}: stored in the keychain for {target or 'this target'}")
     return 0

@@ -281,10 +281,32 @@ def test_version_too_old_for_macos_14(tmp_path):
 
 
 @needs_bsdtar
-def test_version_9_19_is_enough(tmp_path):
+def test_version_9_19_is_enough_below_26(tmp_path):
     facts = read_package(product_pkg(tmp_path / "ok.pkg", Comp(version="9.19.0")))
-    for floor in (14, 15, 26):
+    for floor in (14, 15):
         require_okta_verify_version(facts, floor)
+
+
+@needs_bsdtar
+def test_a_9_40_package_is_refused_at_floor_26(tmp_path):
+    facts = read_package(product_pkg(tmp_path / "old.pkg", Comp(version="9.40.0")))
+    with pytest.raises(PackageError) as info:
+        require_okta_verify_version(facts, 26)
+    text = str(info.value)
+    assert "9.40.0" in text and "9.52" in text and "macOS 26" in text and info.value.exit_code == 2
+    require_okta_verify_version(facts, 15)
+    require_okta_verify_version(read_package(product_pkg(tmp_path / "new.pkg", Comp(version="9.52.0"))), 26)
+
+
+@needs_bsdtar
+def test_a_package_that_needs_a_newer_macos_than_the_floor_is_refused(tmp_path):
+    facts = read_package(product_pkg(tmp_path / "ov.pkg", Comp(version="9.52.0"), minimum_os="14.4"))
+    with pytest.raises(PackageError) as info:
+        require_okta_verify_version(facts, 14)
+    text = str(info.value)
+    assert "macOS 14.4" in text and "floor macOS 14" in text and "macos_min = 15" in text
+    assert info.value.exit_code == 2
+    require_okta_verify_version(facts, 15)  # at or above the package's own minimum: fine
 
 
 # ------------------------------------------------------------------------------------------------ pkginfo

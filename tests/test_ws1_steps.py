@@ -27,7 +27,7 @@ def test_step_table_matches_design():
     assert BY_ID["preflight.ws1"].needs == ()
     assert set(BY_ID["ws1.upload"].needs) == {"preflight.ws1", "preflight.package"}
     assert BY_ID["ws1.assign"].needs == ("ws1.upload",)
-    assert set(BY_ID["ws1.profile"].needs) == {"okta.app", "preflight.ws1"}
+    assert set(BY_ID["ws1.profile"].needs) == {"okta.app", "preflight.ws1", "ws1.assign"}  # Okta Verify first
 
 
 @pytest.fixture
@@ -115,8 +115,21 @@ async def test_full_run_then_idempotent_rerun(sandbox, runs):
     assert rules["assignments"][0]["distribution"]["app_delivery_method"] == "AUTO"
     profile = state["profiles"][0]["body"]
     assert profile["General"]["ProfileContext"] == "Device" and profile["General"]["AssignmentType"] == "Auto"
-    assert profile["AssociatedDomains"]["AssociatedDomains"] == ["authsrv:acme.okta.com"]
+    assert not profile.get("AssociatedDomains")  # no native payload: its expansion of two flat lists is undocumented
     assert any(CLIENT_ID in e["CustomSettings"] for e in profile["CustomSettingsList"])
+    # One payload path: every Custom Settings entry is byte for byte the *.ws1.xml fragment the export writes.
+    from odatui import export
+    from odatui.macos.payloads import PssoSettings, ScepSettings
+    from odatui.sandbox.server import OKTA_SCEP_CHALLENGE
+
+    config = runs().config
+    settings = PssoSettings(org_host="acme.okta.com", client_id=CLIENT_ID, macos_min=14,
+                            scep=ScepSettings(config.okta.scep_url, OKTA_SCEP_CHALLENGE))
+    fragments = {n: b.decode() for n, b in export.build_files(settings).items() if n.endswith(".ws1.xml")}
+    assert sorted(e["CustomSettings"] for e in profile["CustomSettingsList"]) == sorted(fragments.values())
+    kinds = [n.removeprefix("okta-dps-macos14-").removesuffix(".ws1.xml") for n in fragments]
+    assert sorted(kinds) == sorted(["device-access-scep", "associated-domains", "sso-extension",
+                                    "prefs-com.okta.mobile", "prefs-com.okta.mobile.auth-service-extension"])
 
     before = sandbox.world.requests_total
     second = await runs().all()
@@ -228,3 +241,21 @@ async def test_profile_update_that_is_not_saved_is_caught(sandbox, runs):
     with pytest.raises(StepError) as err:
         await run.step("ws1.profile")
     assert "does not hold the new settings" in err.value.message and "delete the profile" in err.value.hint
+
+
+async def test_a_profile_with_the_native_associated_domains_payload_is_moved_to_custom_settings(sandbox, runs):
+    await runs().all()
+    stored = next(iter(sandbox.world.emulators["ws1"].profiles.values()))["body"]
+    # What odatui sent before: the native Associated Domains payload and no Custom Settings copy of it.
+    stored["AssociatedDomains"] = {"ApplicationIdentifier": ["B7F62B65BN.com.okta.mobile"],
+                                   "AssociatedDomains": ["authsrv:acme.okta.com"]}
+    stored["CustomSettingsList"] = [e for e in stored["CustomSettingsList"]
+                                    if "com.apple.associated-domains" not in e["CustomSettings"]]
+    second = await runs().all()
+    change = second["ws1.profile"]
+    assert change.kind is ChangeKind.UPDATE
+    assert any("native Associated Domains" in d for d in change.details)
+    assert any("com.apple.associated-domains" in d and "missing" in d for d in change.details)
+    body = sandbox.state()["ws1"]["profiles"][0]["body"]
+    assert not body.get("AssociatedDomains")
+    assert any("com.apple.associated-domains" in e["CustomSettings"] for e in body["CustomSettingsList"])

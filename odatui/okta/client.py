@@ -396,6 +396,13 @@ class OktaClient:
         self._raise_for(response, "assign group")
         return self._json(response, "assign group")
 
+    async def activate_app(self, app_id: str) -> None:
+        """`POST /api/v1/apps/{appId}/lifecycle/activate` (Okta Management API, Application lifecycle operation
+        activateApplication: 200 with an empty object; needs okta.apps.manage)."""
+        response = await self._send("POST", f"/api/v1/apps/{app_id}/lifecycle/activate", json={},
+                                    operation="activate the app")
+        self._raise_for(response, "activate the app")
+
     async def group_by_name(self, name: str) -> dict[str, Any] | None:
         escaped = name.replace("\\", "\\\\").replace('"', '\\"')
         params = {"search": f'profile.name eq "{escaped}"', "limit": self.page_size}

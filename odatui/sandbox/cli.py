@@ -41,13 +41,14 @@ def is_answers_file(path: Path) -> bool:
 
 
 def banner(sb: Any) -> str:
-    from odatui.sandbox.server import OKTA_TOKEN, WS1_PASSWORD, WS1_TENANT_CODE, WS1_USER
+    from odatui.sandbox.server import OKTA_SCEP_CHALLENGE, OKTA_TOKEN, WS1_PASSWORD, WS1_TENANT_CODE, WS1_USER
 
     lines = [
         f"odatui sandbox on {sb.url}",
         f"  CA certificate     {sb.ca_path}   (curl --cacert {sb.ca_path} {sb.url}/_sandbox/state)",
         f"  Okta org URL       {sb.url}",
         f"  Okta API token     {OKTA_TOKEN}",
+        f"  Okta SCEP secret   {OKTA_SCEP_CHALLENGE}   (Device Access SCEP URL {sb.url}/pki/scep/sandbox)",
     ]
     if "okta" in sb.world.emulators:
         client_id, key_path = sb.okta_service_app()
@@ -82,7 +83,8 @@ def cmd_sandbox(args: Any) -> int:
         if getattr(args, "write_config", None):
             path = save_config(parse_config(sb.config_dict(), source="sandbox"), Path(args.write_config))
             print(f"  config written     {path}   (the secrets are the demo credentials above; set them with\n"
-                  "                     ODATUI_OKTA__API_TOKEN / ODATUI_WS1__PASSWORD / ODATUI_WS1__TENANT_CODE)",
+                  "                     ODATUI_OKTA__API_TOKEN / ODATUI_WS1__PASSWORD / ODATUI_WS1__TENANT_CODE /\n"
+                  "                     ODATUI_OKTA__SCEP_CHALLENGE)",
                   flush=True)
         print("Press Ctrl-C to stop. A written config works again after a restart with the same --port.", flush=True)
         threading.Event().wait()  # until Ctrl-C (KeyboardInterrupt)

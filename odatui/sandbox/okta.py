@@ -43,6 +43,11 @@ OTHER_APPS = (
 _FILTER_TERM = re.compile(r'^\s*([A-Za-z_.]+)\s+(eq|sw)\s+"((?:[^"\\]|\\.)*)"\s*$')  # \" escapes a quote
 
 
+# Okta's Application signOnMode values (management spec `ApplicationSignOnMode`), the subset the sandbox can add.
+# Non-OIDC apps get the bookmark-style body below with their own signOnMode (their other fields: unverified).
+_SIGN_ON_MODES = ("OPENID_CONNECT", "SAML_2_0", "BOOKMARK")
+
+
 def _now_iso(t: float | None = None) -> str:
     return datetime.fromtimestamp(t or time.time(), timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
@@ -312,6 +317,8 @@ class OktaEmulator:
             r("/api/v1/apps", self.list_apps, ["GET"], "apps", "okta.apps.read"),
             r("/api/v1/apps/{app_id}", self.get_app, ["GET"], "apps", "okta.apps.read"),
             r("/api/v1/apps/{app_id}/groups", self.list_app_groups, ["GET"], "apps", "okta.apps.read"),
+            r("/api/v1/apps/{app_id}/lifecycle/activate", self.activate_app, ["POST"], "apps", "okta.apps.read",
+              "okta.apps.manage"),
             r("/api/v1/apps/{app_id}/groups/{group_id}", self.app_group, ["GET", "PUT", "DELETE"], "apps",
               "okta.apps.read", "okta.apps.manage"),
             r("/api/v1/apps/{app_id}/users", self.list_app_users, ["GET"], "apps", "okta.apps.read"),
@@ -393,6 +400,15 @@ class OktaEmulator:
 
     async def get_app(self, request: Request) -> Response:
         return JSONResponse(self._app(request.path_params["app_id"]))
+
+    async def activate_app(self, request: Request) -> Response:
+        # Okta Management API activateApplication: 200 and an empty JSON object; activating an ACTIVE app is a
+        # no-op (developer.okta.com/docs/api/openapi/okta-management/management/tag/ApplicationLifecycle/,
+        # operation activateApplication).
+        app = self._app(request.path_params["app_id"])
+        app["status"] = "ACTIVE"
+        app["lastUpdated"] = _now_iso()
+        return JSONResponse({})
 
     async def list_app_groups(self, request: Request) -> Response:
         app_id = request.path_params["app_id"]
@@ -531,10 +547,19 @@ class OktaEmulator:
 
     # --- sandbox admin -----------------------------------------------------------------------------------------
     async def admin_add_psso_app(self, request: Request) -> Response:
-        body: dict[str, Any] = {}
-        if await request.body():
-            body = await request.json()
-        app = self.add_app(str(body.get("label") or PSSO_LABEL), status=str(body.get("status") or "ACTIVE"))
+        """Add the PSSO app as the admin would; `{"status": "INACTIVE"}` or `{"signOnMode": "SAML_2_0"}` adds it in
+        that state (an app deactivated in the console, or a same-named app of another kind)."""
+        try:
+            body = await self._json_body(request)
+        except OktaError as err:
+            return self._error(err)
+        status = str(body.get("status") or "ACTIVE")
+        mode = str(body.get("signOnMode") or "OPENID_CONNECT")
+        if status not in ("ACTIVE", "INACTIVE"):
+            return JSONResponse({"error": "status must be ACTIVE or INACTIVE"}, status_code=400)
+        if mode not in _SIGN_ON_MODES:
+            return JSONResponse({"error": f"signOnMode must be one of {', '.join(_SIGN_ON_MODES)}"}, status_code=400)
+        app = self.add_app(str(body.get("label") or PSSO_LABEL), status=status, sign_on_mode=mode)
         return JSONResponse(app, status_code=201)
 
     async def admin_settings(self, request: Request) -> Response:

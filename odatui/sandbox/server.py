@@ -28,6 +28,9 @@ WS1_PASSWORD = "sandbox-password"
 WS1_TENANT_CODE = "sandbox-tenant-code"
 WS1_OAUTH_CLIENT_ID = "sandbox-oauth-client"
 WS1_OAUTH_SECRET = "sandbox-oauth-secret"
+# The Device Access SCEP secret key the demo uses (a demo credential like the others; no SCEP server runs here:
+# only Macs talk to Okta's SCEP URL, odatui never does).
+OKTA_SCEP_CHALLENGE = "sandbox-scep-challenge"
 WS1_GROUP_ID = "ACME"
 WS1_SMART_GROUP = "Okta PSSO Macs"
 OKTA_GROUPS = ("Mac Pilot", "Everyone")
@@ -135,8 +138,10 @@ class Sandbox:
 
     def config_dict(self, okta_auth: str = "api_token") -> dict[str, Any]:
         """A config (TOML tables) that points odatui at this sandbox. `okta_auth`: api_token, service_app or none."""
+        # scep_url: Okta's static SCEP URLs live under the org's /pki/ path (Fleet's Okta example profile shows
+        # https://ORG/pki/…); the rest of the path is unverified and only ever read by a Mac.
         okta: dict[str, Any] = {"org_url": self.url, "auth": okta_auth, "groups": ["Mac Pilot"],
-                                "ca_bundle": str(self.ca_path)}
+                                "ca_bundle": str(self.ca_path), "scep_url": f"{self.url}/pki/scep/sandbox"}
         emulator = self.world.emulators.get("okta") if self.world is not None else None
         if okta_auth == "service_app" and emulator is not None:
             okta["service_app_client_id"] = emulator.service_app_client_id
@@ -157,7 +162,8 @@ class Sandbox:
     def secret_env() -> dict[str, str]:
         """The demo credentials as the env vars odatui reads in unattended runs."""
         return {"ODATUI_OKTA__API_TOKEN": OKTA_TOKEN, "ODATUI_WS1__PASSWORD": WS1_PASSWORD,
-                "ODATUI_WS1__TENANT_CODE": WS1_TENANT_CODE, "ODATUI_WS1__CLIENT_SECRET": WS1_OAUTH_SECRET}
+                "ODATUI_WS1__TENANT_CODE": WS1_TENANT_CODE, "ODATUI_WS1__CLIENT_SECRET": WS1_OAUTH_SECRET,
+                "ODATUI_OKTA__SCEP_CHALLENGE": OKTA_SCEP_CHALLENGE}
 
 
 def make_rng(seed: int) -> random.Random:

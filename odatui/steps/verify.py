@@ -102,6 +102,11 @@ class Verify(Step):
         if payloads:
             for finding in lint_errors(lint(payloads, org_host, client_id)):
                 problems.append(f"profile {profile_id}: {finding.message}")
+        from odatui import scep
+
+        if scep.scep_wanted(ctx.config) and not any(p.get("PayloadType") == "com.apple.security.scep"
+                                                    for p in payloads):
+            problems.append(f"profile {profile_id} has no Device Access SCEP payload (Platform SSO 2.0 needs it)")
         general = profile.get("General") or {}
         assigned = {int(s.get("SmartGroupId") or 0) for s in general.get("AssignedSmartGroups") or []}
         if int(sg_id) not in assigned:

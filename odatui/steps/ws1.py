@@ -16,15 +16,7 @@ from odatui.errors import NeedsAction, PackageError, StepError
 from odatui.macos import mobileconfig
 from odatui.macos.lint import errors as lint_errors
 from odatui.macos.lint import lint
-from odatui.macos.payloads import (
-    KIND_APP_PREFS,
-    KIND_DOMAINS,
-    KIND_EXT_PREFS,
-    KIND_SSO,
-    PssoSettings,
-    all_payloads,
-    org_host_from_url,
-)
+from odatui.macos.payloads import PssoSettings, all_payloads, org_host_from_url
 from odatui.steps.base import Change, ChangeKind, Context, Progress, Step
 
 APP_NAME = "Okta Verify"  # the pkginfo `name`, which WS1 shows as the app name
@@ -253,6 +245,8 @@ class Ws1Assign(Step):
 
 
 def _settings(ctx: Context) -> PssoSettings:
+    from odatui import scep
+
     okta = ctx.outputs.get("okta.app") or {}
     client_id = okta.get("client_id") or ctx.config.okta.client_id
     if not client_id:
@@ -260,19 +254,24 @@ def _settings(ctx: Context) -> PssoSettings:
     org_host = okta.get("org_host") or org_host_from_url(okta.get("org_url") or ctx.config.okta.org_url)
     rollout = ctx.config.rollout
     return PssoSettings(org_host=org_host, client_id=client_id, macos_min=rollout.macos_min,
-                        user_principal_name=rollout.user_principal_name or None)
+                        user_principal_name=rollout.user_principal_name or None, psso=rollout.psso,
+                        scep=scep.settings(ctx.config, ctx.secrets))
 
 
 def desired_profile(ctx: Context) -> dict[str, Any]:
-    """The AppleOsX profile body: Device context, Auto to the smart group, Associated Domains natively, the
-    SSO extension and both Okta Verify preference domains as Custom Settings (reference ws1.md §3, §7.7)."""
+    """The AppleOsX profile body: Device context, Auto to the smart group, and every payload as Custom Settings,
+    byte for byte the `*.ws1.xml` fragments the export writes. Associated Domains go as Custom Settings too: WS1's
+    native payload takes one flat list of app ids and one of domains, and how it expands them is undocumented
+    (reference: Okta "Configure device configuration profiles for PSSO using Workspace ONE",
+    help.okta.com/oie/en-us/content/topics/oda/macos-pw-sync/configure-macos-psso-omnissa.htm; a WS1 PSSO
+    practitioner recommends Custom Settings for every PSSO payload because the built-in ones were broken before
+    UEM 2506 Patch 6, aftersixcomputers.com/how-to-configure-apple-platform-sso-with-okta-desktop-password-sync)."""
     settings = _settings(ctx)
     payloads = all_payloads(settings)
     problems = lint_errors(lint(list(payloads.values()), settings.org_host, settings.client_id))
     if problems:
         raise StepError("The generated profile fails its own checks: " + " ".join(p.message for p in problems),
                         hint="report this as an odatui bug with the settings used")
-    domains = payloads[KIND_DOMAINS]["Configuration"]
     return {
         "General": {
             "Name": ctx.config.rollout.profile_name,
@@ -287,12 +286,7 @@ def desired_profile(ctx: Context) -> dict[str, Any]:
                                      "Name": ctx.output("preflight.ws1", "smart_group_name")}],
             "ExcludedSmartGroups": [],
         },
-        "AssociatedDomains": {
-            "ApplicationIdentifier": [c["ApplicationIdentifier"] for c in domains],
-            "AssociatedDomains": sorted({d for c in domains for d in c["AssociatedDomains"]}),
-        },
-        "CustomSettingsList": [{"CustomSettings": mobileconfig.ws1_custom_settings(payloads[k])}
-                               for k in (KIND_SSO, KIND_APP_PREFS, KIND_EXT_PREFS)],
+        "CustomSettingsList": [{"CustomSettings": mobileconfig.ws1_custom_settings(payloads[k])} for k in payloads],
     }
 
 
@@ -312,9 +306,13 @@ def profile_differences(desired: dict[str, Any], current: dict[str, Any]) -> lis
     if want_sg != have_sg:
         out.append(f"assigned smart groups: {sorted(have_sg)} → {sorted(want_sg)}")
     have_dom = current.get("AssociatedDomains") or {}
-    for key in ("ApplicationIdentifier", "AssociatedDomains"):
-        if sorted(have_dom.get(key) or []) != sorted(desired["AssociatedDomains"][key]):
-            out.append(f"AssociatedDomains.{key} differs")
+    want_dom = desired.get("AssociatedDomains") or {}
+    if want_dom:
+        for key in ("ApplicationIdentifier", "AssociatedDomains"):
+            if sorted(have_dom.get(key) or []) != sorted(want_dom[key]):
+                out.append(f"AssociatedDomains.{key} differs")
+    elif have_dom.get("ApplicationIdentifier") or have_dom.get("AssociatedDomains"):
+        out.append("native Associated Domains payload: replaced by the Custom Settings one")
     try:
         have_cs = [p for e in current.get("CustomSettingsList") or []
                    for p in mobileconfig.parse_ws1_custom_settings(e.get("CustomSettings") or "")]
@@ -337,11 +335,16 @@ def profile_differences(desired: dict[str, Any], current: dict[str, Any]) -> lis
 class Ws1Profile(Step):
     id = "ws1.profile"
     title = "Platform SSO profile in Workspace ONE"
-    needs = ("okta.app", "preflight.ws1")
+    # After ws1.assign: Okta Verify must be on the Mac before the profile that points at its extension (Okta,
+    # "Configure Desktop Password Sync for macOS 14": "Follow these steps in sequence", Okta Verify first).
+    needs = ("okta.app", "preflight.ws1", "ws1.assign")
 
     def done(self, change: Change, outputs: Mapping[str, Any]) -> str:
         verb = "updated" if change.kind is ChangeKind.UPDATE else "created"
-        return f"{verb} profile {outputs.get('profile_id')} and read it back: it matches"
+        line = f"{verb} profile {outputs.get('profile_id')} and read it back: it matches"
+        if any(d.startswith("note: Device Access SCEP") for d in change.details):
+            line += " (no SCEP payload: rollout.scep = \"elsewhere\", another profile must deploy it)"
+        return line
 
     async def _find(self, ctx: Context) -> Any:
         name = ctx.config.rollout.profile_name
@@ -354,20 +357,27 @@ class Ws1Profile(Step):
         return found[0] if found else None
 
     async def inspect(self, ctx: Context) -> Change:
+        from odatui import scep
+        from odatui.steps.rollout_warnings import rollout_notes
+
         desired = desired_profile(ctx)
         name = desired["General"]["Name"]
+        notes = rollout_notes(ctx.config)
+        payloads = ("Custom Settings: Associated Domains", "Custom Settings: Extensible SSO with Platform SSO",
+                    "Custom Settings: Okta Verify preferences (2 domains)")
+        if scep.scep_wanted(ctx.config):
+            payloads = (scep.summary(ctx.config),) + payloads
         existing = await self._find(ctx)
         if existing is None:
             return Change(ChangeKind.CREATE, f"create the macOS profile {name!r} (Device, Auto)",
-                          details=("Associated Domains", "Custom Settings: Extensible SSO with Platform SSO",
-                                   "Custom Settings: Okta Verify preferences (2 domains)"), found=(None, None))
+                          details=payloads + notes, found=(None, None))
         current = await ctx.ws1().get_profile(existing.id)
         diffs = profile_differences(desired, current)
         if not diffs:
-            return Change(ChangeKind.NONE, f"profile {name!r} (id {existing.id}) is up to date",
+            return Change(ChangeKind.NONE, f"profile {name!r} (id {existing.id}) is up to date", details=notes,
                           outputs={"profile_id": existing.id, "profile_uuid": existing.uuid})
-        return Change(ChangeKind.UPDATE, f"update the profile {name!r} (id {existing.id})", details=tuple(diffs),
-                      found=(existing, current))
+        return Change(ChangeKind.UPDATE, f"update the profile {name!r} (id {existing.id})",
+                      details=tuple(diffs) + notes, found=(existing, current))
 
     async def apply(self, ctx: Context, progress: Progress) -> dict[str, Any]:
         existing = await self._find(ctx)

@@ -23,7 +23,8 @@ STEP_TITLES = {
 STEP_IDS = tuple(STEP_TITLES)
 
 # Secret name → where the wizard asks for it (table, input id); values stay in memory until Next stores them.
-SECRET_FIELDS = ("okta.api_token", "okta.private_key", "ws1.password", "ws1.tenant_code", "ws1.client_secret")
+SECRET_FIELDS = ("okta.api_token", "okta.private_key", "ws1.password", "ws1.tenant_code", "ws1.client_secret",
+                 "okta.scep_challenge")
 
 
 @dataclass

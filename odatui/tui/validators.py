@@ -65,6 +65,19 @@ class SecretPresent(Validator):
         return self.success()
 
 
+class NoControlChars(Validator):
+    """A pasted secret with a line break or tab in it: refused without echoing the value."""
+
+    def __init__(self, label: str) -> None:
+        super().__init__()
+        self.label = label
+
+    def validate(self, value: str) -> ValidationResult:
+        if any(ord(c) < 32 or ord(c) == 127 for c in value):
+            return self.failure(f"{self.label} contains control characters; paste it again")
+        return self.success()
+
+
 class ReadableFile(Validator):
     def __init__(self, label: str, needed: Callable[[], bool]) -> None:
         super().__init__()
