@@ -156,7 +156,7 @@ def control_character(name: str, value: str) -> str | None:
     for i, ch in enumerate(value):
         if (ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F or ch in "\u2028\u2029") and ch not in allowed:
             what = _NAMES.get(ch, f"control character U+{ord(ch):04X}")
-            return f"the {SECRETS[name][1]} contains {what} (at character {i + 1}); refusing it"
+            return f"the {SECRETS[name][1]}, {name}, contains {what} (at character {i + 1}); refusing it"
     return None
 
 

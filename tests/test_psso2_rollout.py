@@ -89,7 +89,7 @@ def test_without_a_keychain_a_missing_secret_key_is_exit_4_and_nothing_sent(tmp_
 def test_secrets_set_refuses_a_secret_key_with_control_characters(isolated_home):
     proc = subprocess.run([sys.executable, "-m", "odatui", "secrets", "set", "okta.scep_challenge"], cwd=REPO,
                           input="first-half\tsecond-half\n", capture_output=True, text=True, timeout=60)
-    one_line_exit_2(proc, "okta.scep_challenge", "control characters")
+    one_line_exit_2(proc, "okta.scep_challenge", "tab")
     assert "first-half" not in proc.stdout + proc.stderr
 
 
@@ -155,7 +155,7 @@ def test_control_characters_in_the_secret_key_are_refused_without_echoing_it(tmp
     bad = "pasted-secret\nwith-a-newline"
     proc = odatui("apply", "--yes", "--config", str(config),
                   env={**Sandbox.secret_env(), "ODATUI_OKTA__SCEP_CHALLENGE": bad})
-    one_line_exit_2(proc, "okta.scep_challenge", "control characters")
+    one_line_exit_2(proc, "okta.scep_challenge", "line break")
     assert "pasted-secret" not in proc.stdout + proc.stderr
     assert api_writes(sandbox) == []
 
