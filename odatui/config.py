@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from odatui.errors import ConfigError
@@ -142,6 +142,11 @@ class Ws1Config(_Table):
     oauth_token_url: str = ""
     group_id: str = ""
     smart_group: str = ""
+    # Waves: the smart groups the app and the profile cover, exactly. `smart_group` alone is a one-item list.
+    smart_groups: list[str] = []
+    # Create a listed smart group that does not exist (macOS devices of the organization group at or above the
+    # macOS floor) instead of stopping for the admin.
+    create_smart_groups: bool = False
     ca_bundle: str = ""
 
     @field_validator("api_url")
@@ -177,6 +182,22 @@ class Ws1Config(_Table):
     def _ca(cls, v: str) -> str:
         return _ca_bundle(v)
 
+    @field_validator("smart_groups")
+    @classmethod
+    def _waves(cls, v: list[str]) -> list[str]:
+        names = [n.strip() for n in v]
+        if any(not n for n in names):
+            raise ValueError("smart group names must not be empty")
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"smart group {dupes[0]!r} is listed twice; list each group once")
+        return names
+
+    @property
+    def wave(self) -> list[str]:
+        """The smart groups of this rollout, in order: `smart_groups`, else `smart_group` as a one-item list."""
+        return list(self.smart_groups) or ([self.smart_group] if self.smart_group else [])
+
     @property
     def token_url(self) -> str:
         return self.oauth_token_url or WS1_TOKEN_URLS[self.oauth_region]
@@ -193,6 +214,8 @@ class RolloutConfig(_Table):
     profile_name: str = "Okta Platform SSO"
     user_principal_name: str = ""
     export_dir: str = ""
+    # Set for one run by `odatui apply --allow-downgrade`; never written to the answers file.
+    allow_downgrade: bool = Field(False, exclude=True)
 
     @field_validator("package")
     @classmethod
@@ -264,6 +287,8 @@ class Config(BaseSettings):
         out = []
         for dotted in fields:
             table, name = dotted.split(".")
+            if dotted == "ws1.smart_group" and self.ws1.smart_groups:
+                continue  # the list of waves stands in for the single group
             if getattr(getattr(self, table), name) in ("", [], None):
                 out.append(dotted)
         return out

@@ -130,7 +130,8 @@ def test_oauth_token_endpoint(api, sandbox):
 
 def test_smart_group_search_substring_and_204(api):
     found = api("GET", "/api/mdm/smartgroups/search", params={"name": "okta psso"}).json()
-    assert sorted(g["Name"] for g in found["SmartGroups"]) == [WS1_SMART_GROUP, f"{WS1_SMART_GROUP} (pilot)"]
+    assert sorted(g["Name"] for g in found["SmartGroups"]) == [WS1_SMART_GROUP, f"{WS1_SMART_GROUP} (pilot)",
+                                                               "Okta PSSO Pilot"]
     empty = api("GET", "/api/mdm/smartgroups/search", params={"name": "nothing like it"})
     assert empty.status_code == 204 and empty.content == b""
 
