@@ -235,6 +235,8 @@ def cmd_apply(args: Any) -> int:
 
     check_step_ids([*(getattr(args, "only", None) or []), *([args.from_step] if getattr(args, "from_step", None) else [])])
     config = load(args)
+    if getattr(args, "allow_downgrade", False):
+        config.rollout.allow_downgrade = True  # this run only: the field is never saved
     engine = make_engine(config)
     only, from_step = getattr(args, "only", None), getattr(args, "from_step", None)
     selected = engine.select(only, from_step)
