@@ -175,11 +175,11 @@ class Ws1Upload(Step):
                           details=(f"blob: the .pkg ({size / 1e6:,.1f} MB, streamed)",
                                    "blob: munki pkginfo generated from the package",
                                    f"macOS app {APP_NAME} {version} next to {cur.version}"),
-                          found={"app": None}, creates=creates)
+                          found={"app": None, "others": older + newer}, creates=creates)
         return Change(ChangeKind.CREATE, f"upload {APP_NAME} {version} ({size / 1e6:,.1f} MB) and create the macOS app",
                       details=("blob: the .pkg (streamed)", "blob: munki pkginfo generated from the package",
                                "macOS app (full software management) from both blobs"),
-                      found={"app": None}, creates=creates)
+                      found={"app": None, "others": []}, creates=creates)
 
     async def apply(self, ctx: Context, progress: Progress) -> dict[str, Any]:
         version = ctx.output("preflight.package", "version")
@@ -187,16 +187,16 @@ class Ws1Upload(Step):
         if existing is not None:
             progress(1.0, f"{APP_NAME} {version} already exists (app id {existing.id}); adopting it")
             return self._outputs(existing, version, older + newer, created=False)
-        return await self._create(ctx, progress)
+        return await self._create(ctx, progress, older + newer)
 
     async def apply_change(self, ctx: Context, progress: Progress, change: Change) -> dict[str, Any]:
         if change.found is None:
             return await self.apply(ctx, progress)
         # inspect looked for the app in this attempt and found none; a retry inspects (and so looks) again
         # before anything is re-sent.
-        return await self._create(ctx, progress)
+        return await self._create(ctx, progress, list(change.found.get("others") or []))
 
-    async def _create(self, ctx: Context, progress: Progress) -> dict[str, Any]:
+    async def _create(self, ctx: Context, progress: Progress, others: list[Any]) -> dict[str, Any]:
         from odatui.macos.pkg import read_package
         from odatui.macos.pkginfo import pkginfo_plist
 
@@ -224,11 +224,10 @@ class Ws1Upload(Step):
                                                version=version, name=APP_NAME)
         app = await client.get_internal_app(app_id)
         progress(1.0, f"{APP_NAME} {version} created (app id {app_id})")
-        _, older, newer = await self._versions(ctx)
         from odatui.ws1.client import AppSummary
 
         summary = AppSummary(app_id, app["uuid"], APP_NAME, version, "Active")
-        return self._outputs(summary, version, [a for a in older + newer if a.id != app_id], created=True)
+        return self._outputs(summary, version, [a for a in others if a.id != app_id], created=True)
 
 
 # --------------------------------------------------------------------------------------------- ws1.assign
