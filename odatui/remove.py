@@ -234,31 +234,67 @@ def print_removal_plan(items: list[Removal], left: list[Removal], out: TextIO) -
     out.flush()
 
 
-async def _plan_and_maybe_remove(args: Any, config: Any, store: Any, out: TextIO, confirm: Any) -> int:
-    from odatui.secrets import SecretStore
+@dataclass
+class RemovalPlan:
+    items: list[Removal]  # what remove would act on (created; adopted too with --include-adopted)
+    left: list[Removal]  # adopted objects left alone
+    text: str  # the plan as the CLI prints it; the wizard shows the same text
+
+    @property
+    def checked(self) -> bool:
+        return not any(i.error for i in self.items)
+
+    @property
+    def to_delete(self) -> list[Removal]:
+        return [i for i in self.items if i.present]
+
+
+async def removal_plan(config: Any, secrets: Any, state: Any, *, include_adopted: bool = False) -> RemovalPlan:
+    """What `remove` would do for this target. Reads the tenant, changes nothing."""
+    import io
+
     from odatui.steps.base import Context
 
-    state = store.load()
-    include = bool(getattr(args, "include_adopted", False))
-    ctx = Context(config, getattr(args, "secrets", None) or SecretStore())
+    ctx = Context(config, secrets)
     try:
-        items = await plan_removal(ctx, state, include_adopted=include)
-        left = [i for i in ledger_items(state, include_adopted=True) if i.origin == "adopted"] if not include else []
-        if not items:
-            print_removal_plan([], left, out)
-            out.write("Nothing to remove: the run state lists nothing odatui created for this target.\n")
-            return 0
-        print_removal_plan(items, left, out)
-        if any(i.error for i in items):
-            out.write("Nothing was changed: some objects could not be checked (see above).\n")
-            return 1
-        if any(i.present for i in items) and not getattr(args, "yes", False):
-            if not confirm():
-                out.write("Nothing was changed.\n")
-                return 0
-        failed = await run_removal(ctx, store, state, items, out)
+        items = await plan_removal(ctx, state, include_adopted=include_adopted)
     finally:
         await ctx.aclose()
+    left = [] if include_adopted else [i for i in ledger_items(state, include_adopted=True) if i.origin == "adopted"]
+    out = io.StringIO()
+    print_removal_plan(items, left, out)
+    if not items:
+        out.write("Nothing to remove: the run state lists nothing odatui created for this target.\n")
+    return RemovalPlan(items, left, out.getvalue())
+
+
+async def remove_planned(config: Any, secrets: Any, store: Any, state: Any, plan: RemovalPlan, out: TextIO) -> int:
+    """Carry out a plan (the caller holds the store's lock); the number of items that could not be removed."""
+    from odatui.steps.base import Context
+
+    ctx = Context(config, secrets)
+    try:
+        return await run_removal(ctx, store, state, plan.items, out)
+    finally:
+        await ctx.aclose()
+
+
+async def _plan_and_maybe_remove(args: Any, config: Any, store: Any, out: TextIO, confirm: Any) -> int:
+    from odatui.secrets import SecretStore
+
+    secrets = SecretStore()
+    state = store.load()
+    plan = await removal_plan(config, secrets, state, include_adopted=bool(getattr(args, "include_adopted", False)))
+    out.write(plan.text)
+    if not plan.items:
+        return 0
+    if not plan.checked:
+        out.write("Nothing was changed: some objects could not be checked (see above).\n")
+        return 1
+    if plan.to_delete and not getattr(args, "yes", False) and not confirm():
+        out.write("Nothing was changed.\n")
+        return 0
+    failed = await remove_planned(config, secrets, store, state, plan, out)
     if failed:
         out.write(f"Result: {failed} item(s) could not be removed (exit 1); `odatui remove` again resumes.\n")
         return 1

@@ -249,3 +249,34 @@ async def test_test_connection_answers_inline():
             assert "Identity Engine" in str(result.render())
     finally:
         demo.close()
+
+
+async def test_palette_remove_shows_the_plan_then_removes(tmp_path):
+    """The command palette's "Remove what odatui created": the same plan text as `odatui remove`, a confirmation,
+    then the tenant holds no odatui profile or app."""
+    import asyncio
+
+    from odatui.runner import make_engine
+
+    demo = start_demo(psso_app="present")
+    try:
+        engine = make_engine(demo.config, demo.secrets, directory=demo.sandbox.data_dir / "runs")
+        assert (await engine.run()).exit_code == 0
+        assert len(demo.sandbox.state()["ws1"]["profiles"]) == 1
+        app = OdatuiApp(Session(demo_session=demo, engine_options=FAST), demo=True, still=True)
+        async with app.run_test(size=(100, 40)) as pilot:
+            await wait_for(pilot, lambda: app.loaded is not None, what="start-up")
+            await pilot.press("ctrl+p")
+            await type_text(pilot, "Remove what odatui")
+            await pilot.pause(0.3)
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the removal plan")
+            question = str(app.screen.query_one("#question").render())
+            assert "odatui would remove what it created" in question and "profile 'Okta Platform SSO'" in question
+            assert len(demo.sandbox.state()["ws1"]["profiles"]) == 1  # nothing removed before the answer
+            await pilot.press("y")
+            await wait_for(pilot, lambda: not demo.sandbox.state()["ws1"]["profiles"], what="removal")
+            await wait_for(pilot, lambda: not demo.sandbox.state()["ws1"]["apps"], what="app removal")
+            await asyncio.sleep(0)
+    finally:
+        demo.close()
