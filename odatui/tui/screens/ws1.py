@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Input, Select
+from textual.widgets import Input, Select, Static
 
 from odatui.tui.screens.base import ConnectionScreen
 from odatui.tui.validators import ConfigField, SecretPresent
@@ -83,3 +84,21 @@ class Ws1Screen(ConnectionScreen):
         ws1.oauth_client_id = self.query_one("#oauth_client_id", Input).value
         ws1.oauth_region = self.query_one("#oauth_region", Select).value
         return {"ws1.client_secret": self.query_one("#client_secret", Input).value}
+
+    @work(exclusive=True, group="test-connection", exit_on_error=False)
+    async def _test(self, step_id: str, target: Static) -> None:
+        """Test connection; a smart group that does not exist can be created by odatui, after a confirmation."""
+        from odatui.tui.screens.modals import ConfirmScreen
+
+        ok, text = await self.session.test_connection(step_id)
+        config = self.session.config
+        if not ok and text.startswith("No smart group is named exactly") and not config.ws1.create_smart_groups:
+            question = (f"{text.splitlines()[0]}\n\nodatui can create it when the rollout starts: the macOS devices "
+                        f"of organization group {config.ws1.group_id} on macOS {config.rollout.macos_min} or later. "
+                        "Create missing smart groups?")
+            if await self.app.push_screen_wait(ConfirmScreen(question, yes="Create it", no="No")):
+                config.ws1.create_smart_groups = True
+                ok, text = await self.session.test_connection(step_id)
+        target.update(("✓ " if ok else "✗ ") + text)
+        target.set_class(ok, "-ok")
+        target.set_class(not ok, "-error")
