@@ -314,7 +314,8 @@ def cmd_status(args: Any) -> int:
     state = store.load()
     order = list(STEP_IDS) + [s for s in state.steps if s not in STEP_IDS]
     steps = {sid: {"status": rec.status, "attempts": rec.attempts, "last_error": rec.last_error, "hint": rec.hint,
-                   "summary": rec.summary, "finished": rec.finished, "outputs": rec.outputs}
+                   "summary": rec.summary, "finished": rec.finished, "outputs": rec.outputs,
+                   "created": rec.created, "adopted": rec.adopted}
              for sid in order if (rec := state.steps.get(sid)) is not None}
     outputs = state.outputs()
     rollout: dict[str, Any] | None = None

@@ -322,3 +322,68 @@ def test_sigkill_during_remove_then_remove_again_reaches_the_same_end(demo_facto
     assert third.returncode == 0 and "Nothing to remove" in third.stdout
     status = json.loads(odatui_cli("status", "--json", "--config", str(session.config_path)).stdout)
     assert status["steps"]["ws1.profile"]["status"] == "pending"
+
+
+# --------------------------------------------------------------------------------------------- the ledger
+
+
+def test_state_records_created_versus_adopted_for_every_object(session):
+    okta_before = {a["group_name"] for a in session.sandbox.state()["okta"]["group_assignments"]}
+    config = config_for(session)
+    assert apply(session, config)[0].exit_code == 0
+    assert apply(session, config)[0].exit_code == 0  # a re-run finds everything: still odatui's, not adopted
+    steps = StateStore(config.target_key()).load().steps
+    kinds = {sid: sorted(e["kind"] for e in rec.created) for sid, rec in steps.items() if rec.created}
+    assert kinds["ws1.upload"] == ["ws1.app"] and kinds["ws1.assign"] == ["ws1.rule"]
+    assert kinds["ws1.profile"] == ["ws1.profile"]
+    okta_created = {e["name"] for e in steps["okta.assign"].created}
+    okta_adopted = {e["name"] for e in steps["okta.assign"].adopted}
+    assert okta_created == set(config.okta.groups) - okta_before and okta_adopted == set(config.okta.groups) & okta_before
+    assert [e["name"] for e in steps["preflight.ws1"].adopted] == [MACS] and not steps["preflight.ws1"].created
+    assert all(not rec.intends for rec in steps.values())
+    assert "_created" not in steps["ws1.upload"].outputs  # the ledger is kept apart from the outputs
+    status = json.loads(odatui_cli("status", "--json", "--config", str(session.config_path)).stdout)
+    assert status["steps"]["ws1.profile"]["created"][0]["name"] == "Okta Platform SSO"
+
+
+def test_an_object_created_just_before_a_crash_is_still_odatuis():
+    """Killed between the write and its record: the next run adopts the object, and the intent saved before the
+    write makes it odatui's (so `remove` takes it), not the admin's."""
+    from odatui.state import StepRecord
+
+    rec = StepRecord(intends=[{"kind": "ws1.profile", "name": "Okta Platform SSO"}])
+    rec.own(adopted=[{"kind": "ws1.profile", "id": "901", "name": "Okta Platform SSO"},
+                     {"kind": "ws1.profile", "id": "902", "name": "Someone else's"}])
+    assert [e["id"] for e in rec.created] == ["901"] and [e["id"] for e in rec.adopted] == ["902"]
+    rec.intends = []
+    rec.own(adopted=[{"kind": "ws1.profile", "id": "901", "name": "Okta Platform SSO"}])
+    assert [e["id"] for e in rec.created] == ["901"]  # once created, a later adoption does not flip it
+    rec.own(released=[{"kind": "ws1.profile", "id": "901"}])
+    assert rec.created == [] and [e["id"] for e in rec.adopted] == ["902"]
+
+
+def test_sigkill_right_after_the_profile_is_created_then_apply_and_remove_take_it(demo_factory, sandbox_env):
+    """The kill lands after WS1 created the profile and before odatui recorded it (the read-back is still in
+    flight): the resumed apply adopts it, the saved intent marks it odatui's, and `remove` takes it."""
+    session = demo_factory(latency_ms=150)
+    config = config_for(session)
+    world = session.sandbox.world
+    proc = subprocess.Popen([sys.executable, "-m", "odatui", "apply", "--yes", "--config", str(session.config_path)],
+                            cwd=REPO, env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL)
+    created = lambda: sandbox_requests(session.sandbox, "/api/mdm/profiles/platforms/appleosx/create", "POST")  # noqa: E731
+    deadline = time.monotonic() + 60
+    while not created() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.002)
+    proc.send_signal(signal.SIGKILL)
+    output = proc.communicate(timeout=30)[0].decode()
+    assert proc.returncode == -signal.SIGKILL, output
+    rec = StateStore(config.target_key()).load().steps["ws1.profile"]
+    assert rec.status == "running" and rec.intends == [{"kind": "ws1.profile", "name": "Okta Platform SSO"}]
+    assert len(ws1(session)["profiles"]) == 1 and world.requests_total
+
+    assert odatui_cli("apply", "--yes", "--config", str(session.config_path)).returncode == 0
+    rec = StateStore(config.target_key()).load().steps["ws1.profile"]
+    assert [e["name"] for e in rec.created] == ["Okta Platform SSO"] and rec.adopted == [] and rec.intends == []
+    assert odatui_cli("remove", "--yes", "--config", str(session.config_path)).returncode == 0
+    assert ws1(session)["profiles"] == [] and ws1(session)["apps"] == []
