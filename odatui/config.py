@@ -147,6 +147,9 @@ class Ws1Config(_Table):
     # Create a listed smart group that does not exist (macOS devices of the organization group at or above the
     # macOS floor) instead of stopping for the admin.
     create_smart_groups: bool = False
+    # Per wave group, when its Macs may start installing Okta Verify: ISO date-time in the WS1 admin's time zone
+    # (the assignment's effective_date, mamv2 AppAssignmentDistributionV2Model). Profiles have no such date.
+    start_dates: dict[str, str] = {}
     ca_bundle: str = ""
 
     @field_validator("api_url")
@@ -193,6 +196,20 @@ class Ws1Config(_Table):
             raise ValueError(f"smart group {dupes[0]!r} is listed twice; list each group once")
         return names
 
+    @field_validator("start_dates")
+    @classmethod
+    def _starts(cls, v: dict[str, str]) -> dict[str, str]:
+        from datetime import datetime
+
+        out = {}
+        for name, when in v.items():
+            try:
+                out[name.strip()] = datetime.fromisoformat(str(when).strip()).replace(tzinfo=None).isoformat()
+            except ValueError:
+                raise ValueError(f"start date of {name!r} is not a date and time like 2026-12-01T09:00 "
+                                 f"(got {when!r})") from None
+        return out
+
     @property
     def wave(self) -> list[str]:
         """The smart groups of this rollout, in order: `smart_groups`, else `smart_group` as a one-item list."""
@@ -205,6 +222,10 @@ class Ws1Config(_Table):
     @model_validator(mode="after")
     def _cross(self) -> Ws1Config:
         _loopback_needs_ca(self.api_url, self.ca_bundle, "ws1")
+        unknown = sorted(set(self.start_dates) - set(self.wave))
+        if unknown:
+            raise ValueError(f"start_dates names {unknown[0]!r}, which is not one of the smart groups; "
+                             "list it in smart_groups or drop its start date")
         return self
 
 

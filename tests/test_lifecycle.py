@@ -387,3 +387,32 @@ def test_sigkill_right_after_the_profile_is_created_then_apply_and_remove_take_i
     assert [e["name"] for e in rec.created] == ["Okta Platform SSO"] and rec.adopted == [] and rec.intends == []
     assert odatui_cli("remove", "--yes", "--config", str(session.config_path)).returncode == 0
     assert ws1(session)["profiles"] == [] and ws1(session)["apps"] == []
+
+
+def test_start_date_per_group_goes_into_the_assignment_and_a_change_is_an_update(session):
+    config = config_for(session, ws1__smart_groups=[PILOT, MACS], ws1__start_dates={MACS: "2026-12-01T09:00"})
+    rows = plan(session, config)
+    assert rows["ws1.assign"].change is None or "from 2026-12-01 09:00" in " ".join(rows["ws1.assign"].change.details)
+    assert apply(session, config)[0].exit_code == 0
+    app = active_app(ws1(session))
+    rules = {r["distribution"]["name"]: r["distribution"] for e in ws1(session)["assignment_rules"]
+             if e["app_uuid"] == app["uuid"] for r in e["assignments"]}
+    assert rules[f"{RULE_NAME_PREFIX} {MACS}"]["effective_date"] == "2026-12-01T09:00:00"
+    assert "effective_date" not in rules[f"{RULE_NAME_PREFIX} {PILOT}"]
+
+    later = config_for(session, ws1__smart_groups=[PILOT, MACS], ws1__start_dates={MACS: "2026-12-08T09:00"})
+    change = plan(session, later)["ws1.assign"].change
+    assert change.kind.value == "update" and any("2026-12-08 09:00 (start date changed)" in d for d in change.details)
+    assert apply(session, later)[0].exit_code == 0
+    assert plan(session, later)["ws1.assign"].change.kind.value == "none"
+
+
+def test_start_date_for_an_unlisted_group_is_refused_in_one_line(session):
+    from odatui.errors import ConfigError
+
+    with pytest.raises(ConfigError) as err:
+        config_for(session, ws1__smart_groups=[MACS], ws1__start_dates={PILOT: "2026-12-01T09:00"})
+    assert "start_dates names 'Okta PSSO Pilot'" in str(err.value)
+    with pytest.raises(ConfigError) as err:
+        config_for(session, ws1__smart_groups=[MACS], ws1__start_dates={MACS: "next week"})
+    assert "not a date and time" in str(err.value)

@@ -642,6 +642,8 @@ class Ws1Emulator:
             groups = dist.get("smart_groups") or []
             if any(self._sg_by_uuid(g) is None for g in groups) or not groups:
                 raise Ws1Error(400, 6, "Smart groups provided is not applicable for this application.")
+            if dist.get("effective_date") is not None and not _is_datetime(dist["effective_date"]):
+                raise Ws1Error(400, 400, "The value of effective_date is not a valid date-time.")  # mamv2: format date-time
             if set(map(str.lower, groups)) & set(map(str.lower, excluded)):
                 raise Ws1Error(400, 6, "The assigned and excluded smartgroups should not be same.")
             # Full replace: omitted fields are reset, delivery defaults to ON_DEMAND (reference ws1.md §2.4).
@@ -904,6 +906,16 @@ class Ws1Emulator:
             "smart_groups": [{k: v for k, v in g.items()} for g in self.smart_groups],
             "devices": len(self.fleet.devices),
         }
+
+
+def _is_datetime(value: Any) -> bool:
+    from datetime import datetime
+
+    try:
+        datetime.fromisoformat(str(value))
+    except ValueError:
+        return False
+    return True
 
 
 _WRAPPER = re.compile(r"<\?xml|<!DOCTYPE|<plist", re.IGNORECASE)

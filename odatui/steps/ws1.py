@@ -233,9 +233,9 @@ class Ws1Upload(Step):
 # --------------------------------------------------------------------------------------------- ws1.assign
 
 
-def _our_rule(sg_uuid: str, sg_name: str) -> dict[str, Any]:
+def _our_rule(sg_uuid: str, sg_name: str, start: str | None = None) -> dict[str, Any]:
     # Full replace: every field we care about is spelled out, since omitted ones reset (ON_DEMAND!).
-    return {
+    rule = {
         "priority": 0,
         "distribution": {
             "name": f"{RULE_NAME_PREFIX} {sg_name}"[:100],
@@ -248,6 +248,27 @@ def _our_rule(sg_uuid: str, sg_name: str) -> dict[str, Any]:
         },
         "restriction": {"remove_on_unenroll": False, "desired_state_management": True},
     }
+    if start:  # mamv2 effective_date: "the effective datetime … in Admin's timezone", internal apps only
+        rule["distribution"]["effective_date"] = start
+    return rule
+
+
+def _when(start: str) -> str:
+    return start.replace("T", " ")[:16]  # minutes are what an admin schedules
+
+
+def _theirs_cover(rules: dict[str, Any], sg_uuid: str) -> bool:
+    """Another admin's AUTO rule already delivers to this group: odatui leaves that rule (and the group) alone."""
+    return _covered({**rules, "assignments": [r for r in rules.get("assignments") or [] if not is_our_rule(r)]},
+                    sg_uuid)
+
+
+def _stale_start(rules: dict[str, Any], sg_uuid: str, start: str | None) -> bool:
+    """Our rule for this group exists but carries another start date than the config's."""
+    if not start:
+        return False
+    return any(is_our_rule(r, sg_uuid) and str((r.get("distribution") or {}).get("effective_date") or "")[:19]
+               != start[:19] for r in rules.get("assignments") or [])
 
 
 def _covered(rules: dict[str, Any], sg_uuid: str) -> bool:
@@ -268,7 +289,8 @@ def is_our_rule(rule: dict[str, Any], sg_uuid: str | None = None) -> bool:
 
 
 def merged_rules(current: dict[str, Any], sg_uuid: str | list[tuple[str, str]], sg_name: str = "", *,
-                 drop: set[str] = frozenset(), carried: list[dict[str, Any]] = ()) -> dict[str, Any]:
+                 drop: set[str] = frozenset(), carried: list[dict[str, Any]] = (),
+                 starts: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Our AUTO rules first (priorities 0..k-1, one per wave group); the admin's rules for other groups kept,
     renumbered after ours. `drop`: smart group uuids whose rule odatui added earlier and that left the wave
     (their rule goes; nobody else's does). `carried`: rules of an older version to keep on this one."""
@@ -288,7 +310,7 @@ def merged_rules(current: dict[str, Any], sg_uuid: str | list[tuple[str, str]], 
             continue  # already here (carried from the older version before)
         seen.add((dist.get("name"), tuple(groups)))
         others.append({k: v for k, v in rule.items() if k not in ("id", "uuid")} | {"distribution": dist})
-    rules = [_our_rule(u, n) for u, n in wave] + others
+    rules = [_our_rule(u, n, (starts or {}).get(n)) for u, n in wave] + others
     for n, rule in enumerate(rules):
         rule["priority"] = n
     excluded = [g for g in current.get("excluded_smart_groups") or [] if str(g).lower() not in ours]
@@ -356,12 +378,15 @@ class Ws1Assign(Step):
     async def inspect(self, ctx: Context) -> Change:
         look = await self._look(ctx)
         current, wave = look["current"], look["wave"]
+        starts = ctx.config.ws1.start_dates
         missing = [(u, n) for u, n in wave if not _covered(current, u)]
+        restart = [(u, n) for u, n in wave if (u, n) not in missing and _stale_start(current, u, starts.get(n))]
         app_uuid = ctx.output("ws1.upload", "app_uuid")
-        if not missing and not look["drop"] and not look["previous"]:
+        if not missing and not restart and not look["drop"] and not look["previous"]:
             return Change(ChangeKind.NONE, "Okta Verify is already assigned (Auto) to "
                           + ", ".join(repr(n) for _, n in wave), outputs=self._outputs(ctx, look, []))
-        details = [f"add {n!r}" for _, n in missing]
+        details = [f"add {n!r}" + (f" from {_when(starts[n])}" if n in starts else "") for _, n in missing]
+        details += [f"{n!r} from {_when(starts[n])} (start date changed)" for _, n in restart]
         details += [f"remove the rule odatui added for {e['group']!r} (no longer listed)" for e in look["gone"]
                     if e["sg_uuid"].lower() in look["drop"]]
         details += [f"move the assignment from {o['version']} and retire {o['version']} (app id {o['app_id']})"
@@ -388,13 +413,16 @@ class Ws1Assign(Step):
         client = ctx.ws1()
         app_uuid = ctx.output("ws1.upload", "app_uuid")
         current, wave = look["current"], look["wave"]
+        starts = ctx.config.ws1.start_dates
         missing = [u for u, _ in wave if not _covered(current, u)]
+        restart = [u for u, n in wave if _stale_start(current, u, starts.get(n))]
         carried = [r for old in look["previous"] for r in old["rules"]]
         names = ", ".join(repr(n) for _, n in wave)
-        if missing or look["drop"] or carried:
+        if missing or restart or look["drop"] or carried:
             progress(None, f"Saving the assignment to {names} and publishing")
-            await client.put_assignment_rules(app_uuid, merged_rules(current, wave, drop=look["drop"],
-                                                                     carried=carried))
+            ours = [(u, n) for u, n in wave if not _theirs_cover(current, u)]
+            await client.put_assignment_rules(app_uuid, merged_rules(current, ours, drop=look["drop"],
+                                                                     carried=carried, starts=starts))
             saved = await client.get_assignment_rules(app_uuid)
             if not all(_covered(saved, u) for u, _ in wave):
                 raise StepError("Workspace ONE accepted the assignment rules but does not show them.",
