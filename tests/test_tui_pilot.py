@@ -308,3 +308,24 @@ async def test_missing_smart_group_offered_for_creation_with_a_confirmation():
             assert not any(g["name"] == "Okta PSSO Wave 3" for g in demo.sandbox.state()["ws1"]["smart_groups"])
     finally:
         demo.close()
+
+
+async def test_ws1_screen_takes_waves_separated_by_semicolons():
+    demo = start_demo(psso_app="present")
+    try:
+        app = OdatuiApp(Session(demo_session=demo, engine_options=FAST), demo=True, still=True)
+        async with app.run_test(size=(100, 40)) as pilot:
+            await wait_for(pilot, lambda: app.loaded is not None, what="start-up")
+            for _ in range(2):
+                await pilot.press("ctrl+n")
+                await pilot.pause()
+            await wait_for(pilot, lambda: isinstance(app.screen, Ws1Screen), what="WS1 screen")
+            app.screen.query_one("#smart_group").value = "Okta PSSO Pilot; Okta PSSO Macs"
+            app.screen.query_one("#test").focus()
+            await pilot.press("enter")
+            result = app.screen.query_one("#test-result")
+            await wait_for(pilot, lambda: str(result.render()).startswith(("✓", "✗")), what="test answer")
+            assert "'Okta PSSO Pilot' (id" in str(result.render()) and "'Okta PSSO Macs' (id" in str(result.render())
+            assert app.session.config.ws1.wave == ["Okta PSSO Pilot", "Okta PSSO Macs"]
+    finally:
+        demo.close()

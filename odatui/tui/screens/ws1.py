@@ -27,7 +27,8 @@ class Ws1Screen(ConnectionScreen):
     Groups & Settings › All Settings › System › Advanced › API › REST API.
   * *OAuth*: a client from Groups & Settings › Configurations › OAuth Client Management, and its region.
 * **Group ID**: the organization group's *Group ID* (not its name).
-* **Smart group**: the exact name of the smart group holding the pilot Macs.
+* **Smart group**: the exact name of the smart group holding the pilot Macs. Waves: several names separated
+  by `;` (e.g. `Okta PSSO Pilot; Okta PSSO Macs`); the app and the profile cover exactly those groups.
 
 **Test connection** signs in and finds the organization group and smart group."""
 
@@ -66,7 +67,7 @@ class Ws1Screen(ConnectionScreen):
             value=cfg.group_id, placeholder="ACME", id="group_id",
             validators=[ConfigField("ws1", "group_id", self._ws1, label="Group ID", required=True)]))
         yield Field("Smart group", Input(
-            value=cfg.smart_group, placeholder="Okta PSSO Macs", id="smart_group",
+            value="; ".join(cfg.wave), placeholder="Okta PSSO Macs", id="smart_group",
             validators=[ConfigField("ws1", "smart_group", self._ws1, label="Smart group", required=True)]),
             hint="exact name of the smart group with the Macs")
         yield from self.compose_test_row()
@@ -76,7 +77,11 @@ class Ws1Screen(ConnectionScreen):
         ws1.auth = self.auth
         ws1.api_url = self.query_one("#api_url", Input).value
         ws1.group_id = self.query_one("#group_id", Input).value
-        ws1.smart_group = self.query_one("#smart_group", Input).value
+        names = [n.strip() for n in self.query_one("#smart_group", Input).value.split(";") if n.strip()]
+        if len(names) > 1:  # waves: `; `-separated names
+            ws1.smart_groups, ws1.smart_group = names, names[0]
+        else:
+            ws1.smart_groups, ws1.smart_group = [], names[0] if names else ""
         if self.auth == "basic":
             ws1.username = self.query_one("#username", Input).value
             return {"ws1.password": self.query_one("#password", Input).value,
