@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -225,7 +226,17 @@ def test_upgrade_adds_a_version_moves_the_assignment_and_retires_the_old_one(ses
     assert [r for r in sandbox_requests(session.sandbox, "/api/.*") if r["n"] > n and r["method"] != "GET"] == []
     assert active_app(ws1(session))["version"] == "9.60.1"
 
-    # Removing it all takes both versions: no odatui app is left behind.
+    # With --allow-downgrade the older package becomes the assigned version, and 9.60.1 is retired.
+    down = odatui_cli("apply", "--yes", "--allow-downgrade", "--config", str(session.config_path))
+    assert down.returncode == 0, down.stdout + down.stderr
+    assert "downgrade Okta Verify 9.60.1 → 9.52.0" in down.stdout
+    state = ws1(session)
+    assert active_app(state)["version"] == "9.52.0"
+    assert rules_of(state, active_app(state)["uuid"])[0] == (f"{RULE_NAME_PREFIX} {MACS}", [MACS])
+    answers = Path(os.environ["XDG_CONFIG_HOME"]) / "odatui" / "answers" / f"{session.config.target_key()}.toml"
+    assert "9.52.0" in answers.read_text() and "allow_downgrade" not in answers.read_text()  # never saved
+
+    # Removing it all takes every version: no odatui app is left behind.
     assert remove(session)[0] == 0
     assert ws1(session)["apps"] == [] and ws1(session)["profiles"] == []
 
