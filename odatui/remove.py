@@ -1,5 +1,8 @@
 """`odatui remove`: a plan of what odatui created for this target, then its removal — the undo of `apply`.
 
+Exit codes: 0 removed, or nothing to remove · 1 an object could not be checked or removed (run it again: it
+resumes) · 2 no `--yes` and no terminal to confirm at, or another odatui holds the target · 4 secrets unavailable.
+
 What to remove comes from the run state's ledger (odatui.state.StepRecord.created/adopted), never from names in
 the tenant: an object odatui found already there is left alone unless `--include-adopted`. Every item is looked
 up first (an object deleted by hand is "already gone", not an error), removed, and struck from the ledger in the
@@ -16,7 +19,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from odatui.errors import OdatuiError, UsageError
+from odatui.errors import OdatuiError, SecretsUnavailable, UsageError
 
 KIND_ORDER = ("ws1.profile", "ws1.rule", "ws1.app", "ws1.smart_group", "okta.group")
 KIND_WORDS = {"ws1.profile": "Workspace ONE profile", "ws1.rule": "assignment rule", "ws1.app": "Workspace ONE app",
@@ -121,6 +124,8 @@ async def plan_removal(ctx: Any, state: Any, *, include_adopted: bool) -> list[R
     for item in items:
         try:
             item.present = await _present(ctx, item, cache)
+        except SecretsUnavailable:
+            raise  # exit 4 with its remedy, like apply
         except OdatuiError as exc:
             item.error = exc.message
     return items

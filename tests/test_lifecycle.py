@@ -427,3 +427,14 @@ def test_start_date_for_an_unlisted_group_is_refused_in_one_line(session):
     with pytest.raises(ConfigError) as err:
         config_for(session, ws1__smart_groups=[MACS], ws1__start_dates={MACS: "next week"})
     assert "not a date and time" in str(err.value)
+
+
+def test_remove_without_secrets_exits_4_and_changes_nothing(demo_factory, sandbox_env, monkeypatch):
+    session = demo_factory()
+    config_for(session)
+    assert odatui_cli("apply", "--yes", "--config", str(session.config_path)).returncode == 0
+    before = session.sandbox.state()["ws1"]
+    env = {k: "" for k in os.environ if k.startswith("ODATUI_")}
+    run = odatui_cli("remove", "--yes", "--config", str(session.config_path), env=env)
+    assert run.returncode == 4, run.stdout + run.stderr
+    assert "Traceback" not in run.stderr and session.sandbox.state()["ws1"] == before
