@@ -270,6 +270,11 @@ async def removal_plan(config: Any, secrets: Any, state: Any, *, include_adopted
     print_removal_plan(items, left, out)
     if not items:
         out.write("Nothing to remove: the run state lists nothing odatui created for this target.\n")
+        ledgered = any(rec.created or rec.adopted for rec in state.steps.values())
+        if not ledgered and any(rec.status == "succeeded" for rec in state.steps.values()):
+            # A run state from before the ledger: its objects are unknown, so none are taken on a guess.
+            out.write("  → this run state predates odatui's record of what it created: `odatui apply` records what "
+                      "exists (as found), then `odatui remove --include-adopted` removes it\n")
     return RemovalPlan(items, left, out.getvalue())
 
 

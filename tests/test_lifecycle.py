@@ -438,3 +438,16 @@ def test_remove_without_secrets_exits_4_and_changes_nothing(demo_factory, sandbo
     run = odatui_cli("remove", "--yes", "--config", str(session.config_path), env=env)
     assert run.returncode == 4, run.stdout + run.stderr
     assert "Traceback" not in run.stderr and session.sandbox.state()["ws1"] == before
+
+
+def test_remove_on_a_run_state_from_before_the_ledger_takes_nothing_and_says_why(session):
+    config = config_for(session)
+    assert apply(session, config)[0].exit_code == 0
+    store = StateStore(config.target_key())
+    state = store.load()
+    for rec in state.steps.values():
+        rec.created, rec.adopted = [], []
+    store.save(state)
+    code, out = remove(session)
+    assert code == 0 and "predates odatui's record" in out
+    assert len(ws1(session)["profiles"]) == 1 and len(ws1(session)["apps"]) == 1
