@@ -229,9 +229,10 @@ def test_upgrade_adds_a_version_moves_the_assignment_and_retires_the_old_one(ses
     # With --allow-downgrade the older package becomes the assigned version, and 9.60.1 is retired.
     down = odatui_cli("apply", "--yes", "--allow-downgrade", "--config", str(session.config_path))
     assert down.returncode == 0, down.stdout + down.stderr
-    assert "downgrade Okta Verify 9.60.1 → 9.52.0" in down.stdout
+    assert "downgrade Okta Verify → 9.52.0: unretire app" in down.stdout  # no duplicate upload of a version
     state = ws1(session)
-    assert active_app(state)["version"] == "9.52.0"
+    assert active_app(state)["version"] == "9.52.0" and len(state["apps"]) == 2
+    assert {a["version"]: a["status"] for a in state["apps"]} == {"9.52.0": "Active", "9.60.1": "Retired"}
     assert rules_of(state, active_app(state)["uuid"])[0] == (f"{RULE_NAME_PREFIX} {MACS}", [MACS])
     answers = Path(os.environ["XDG_CONFIG_HOME"]) / "odatui" / "answers" / f"{session.config.target_key()}.toml"
     assert "9.52.0" in answers.read_text() and "allow_downgrade" not in answers.read_text()  # never saved

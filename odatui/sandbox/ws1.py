@@ -162,6 +162,7 @@ class Ws1Emulator:
             ("/mam/apps/internal/{app_id}", "GET", self.get_internal_app, (1,)),
             ("/mam/apps/internal/{app_id}", "DELETE", self.delete_internal_app, (1,)),
             ("/mam/apps/internal/{app_id}/retire", "POST", self.retire_internal_app, (1,)),
+            ("/mam/apps/internal/{app_id}/unretire", "POST", self.unretire_internal_app, (1,)),
             ("/mam/apps/{app_uuid}/assignment-rules", "GET", self.get_assignment_rules, (2,)),
             ("/mam/apps/{app_uuid}/assignment-rules", "PUT", self.put_assignment_rules, (2,)),
             ("/mdm/profiles/platforms/appleosx/create", "POST", self.create_profile, (2,)),
@@ -483,11 +484,17 @@ class Ws1Emulator:
         internal_version = body.get("version") or str(pkginfo["version"])
         if not re.fullmatch(r"\d+(\.\d+){0,3}", str(internal_version)):
             raise Ws1Error(400, 7455, "MacOsInvalidInternalVersion - Invalid Internal Version.")
-        app_id = self._next("app")
         installs = pkginfo.get("installs") or []
         receipts = pkginfo.get("receipts") or []
         bundle_id = (installs[0].get("CFBundleIdentifier") if installs and isinstance(installs[0], dict) else None) \
             or (receipts[0].get("packageid") if receipts and isinstance(receipts[0], dict) else None) or ""
+        # "You cannot upload duplicate versions of an app" — retired ones included (UEM Internal Application
+        # Versions, docs.vmware.com/en/VMware-Workspace-ONE-UEM/services/Application_Management/
+        # GUID-InternalApplicationVersions.html); the errorCode is unverified.
+        if any(a["og_id"] == og["Id"] and a["bundle_id"] == bundle_id and a["version"] == str(pkginfo["version"])
+               for a in self.apps.values()):
+            raise Ws1Error(400, 400, f"Application with version {pkginfo['version']} already exists.")
+        app_id = self._next("app")
         app = {"id": app_id, "uuid": self._uuid(f"app-{app_id}"), "name": str(pkginfo["name"]),
                "version": str(pkginfo["version"]), "internal_version": pad_version(str(internal_version)),
                "bundle_id": bundle_id, "og_id": og["Id"], "og_uuid": og["Uuid"],
@@ -567,6 +574,19 @@ class Ws1Emulator:
             raise Ws1Error(403, 403, "Application Id already retired.")
         app["status"] = "Retired"
         self.assigned_at.pop(app["uuid"], None)
+        return Response(status_code=202)
+
+    async def unretire_internal_app(self, request: Request, version: int) -> Response:
+        """mamv1 POST /apps/internal/{id}/unretire: 403 when it is not retired."""
+        try:
+            app = self.apps.get(int(request.path_params["app_id"]))
+        except ValueError:
+            app = None
+        if app is None:
+            raise Ws1Error(400, 400, "Application not found or user does not have access to it.")
+        if app["status"] != "Retired":
+            raise Ws1Error(403, 403, "Application Id already unretired.")
+        app["status"] = "Active"
         return Response(status_code=202)
 
     async def apps_search(self, request: Request, version: int) -> Response:

@@ -128,15 +128,21 @@ class Ws1Upload(Step):
     def done(self, change: Change, outputs: Mapping[str, Any]) -> str:
         return f"Okta Verify {outputs.get('version')} is app {outputs.get('app_id')} (uuid {outputs.get('app_uuid')})"
 
-    async def _versions(self, ctx: Context) -> tuple[Any, list[Any], list[Any]]:
-        """(the active app of this package's version or None, active older versions, active newer versions).
-        WS1 keeps each version of an internal app as its own app record under one name and bundle ID ("Add
-        Version", https://docs.omnissa.com/bundle/MobileApplicationManagementVSaaS/page/AddVersionsForInternalApplications.html — unverified)."""
+    async def _versions(self, ctx: Context) -> tuple[Any, list[Any], list[Any], Any]:
+        """(the active app of this package's version or None, active older versions, active newer versions, a
+        retired app of this version or None: WS1 refuses a duplicate version, so that one is unretired).
+        WS1 keeps each version of an internal app as its own app record under one name and bundle ID, a new
+        version inherits the previous one's assignments, and "you cannot upload duplicate versions of an app"
+        (Add Version, https://docs.vmware.com/en/VMware-Workspace-ONE-UEM/services/Application_Management/
+        GUID-InternalApplicationVersions.html): odatui carries the assignment over itself, then retires the old
+        version, as the console's "Retire Previous Version" does."""
         from odatui.macos.pkg import version_key
 
         og_id = ctx.output("preflight.ws1", "og_id")
         version = ctx.output("preflight.package", "version")
-        apps = await ctx.ws1().active_apps(og_id, APP_NAME)
+        found = [a for a in await ctx.ws1().search_apps(og_id, APP_NAME) if a.name == APP_NAME]
+        apps = [a for a in found if a.status.lower() != "retired"]
+        retired = next((a for a in found if a not in apps and a.version == version), None)
         same = next((a for a in apps if a.version == version), None)
         older = [a for a in apps if a is not same and version_key(a.version) < version_key(version)]
         newer = [a for a in apps if a is not same and version_key(a.version) >= version_key(version)]
@@ -146,7 +152,7 @@ class Ws1Upload(Step):
                                f"is {version}, which is not newer.",
                                hint="use the newer package, or `odatui apply --allow-downgrade` to make "
                                     f"{version} the assigned version")
-        return same, older, newer
+        return same, older, newer, retired
 
     @staticmethod
     def _outputs(app: Any, version: str, previous: list[Any], *, created: bool) -> dict[str, Any]:
@@ -159,10 +165,14 @@ class Ws1Upload(Step):
 
     async def inspect(self, ctx: Context) -> Change:
         version = ctx.output("preflight.package", "version")
-        app, older, newer = await self._versions(ctx)
+        app, older, newer, retired = await self._versions(ctx)
         if app is not None:
             return Change(ChangeKind.NONE, f"{APP_NAME} {version} is already in Workspace ONE (app id {app.id})",
                           outputs=self._outputs(app, version, older + newer, created=False))
+        if retired is not None:
+            return Change(ChangeKind.UPDATE, f"{'downgrade' if newer else 'restore'} {APP_NAME} → {version}: "
+                          f"unretire app {retired.id} (WS1 takes no second upload of a version), then move the "
+                          "assignment to it", found={"unretire": retired, "others": older + newer})
         size = ctx.output("preflight.package", "size_bytes")
         creates = ({"kind": "ws1.app", "name": f"{APP_NAME} {version}"},)
         if older or newer:
@@ -183,17 +193,26 @@ class Ws1Upload(Step):
 
     async def apply(self, ctx: Context, progress: Progress) -> dict[str, Any]:
         version = ctx.output("preflight.package", "version")
-        existing, older, newer = await self._versions(ctx)
+        existing, older, newer, retired = await self._versions(ctx)
         if existing is not None:
             progress(1.0, f"{APP_NAME} {version} already exists (app id {existing.id}); adopting it")
             return self._outputs(existing, version, older + newer, created=False)
+        if retired is not None:
+            return await self._unretire(ctx, progress, retired, older + newer)
         return await self._create(ctx, progress, older + newer)
+
+    async def _unretire(self, ctx: Context, progress: Progress, app: Any, others: list[Any]) -> dict[str, Any]:
+        progress(None, f"Unretiring {APP_NAME} {app.version} (app id {app.id})")
+        await ctx.ws1().unretire_internal_app(app.id)
+        return self._outputs(app, app.version, others, created=False)
 
     async def apply_change(self, ctx: Context, progress: Progress, change: Change) -> dict[str, Any]:
         if change.found is None:
             return await self.apply(ctx, progress)
         # inspect looked for the app in this attempt and found none; a retry inspects (and so looks) again
         # before anything is re-sent.
+        if change.found.get("unretire") is not None:
+            return await self._unretire(ctx, progress, change.found["unretire"], list(change.found["others"]))
         return await self._create(ctx, progress, list(change.found.get("others") or []))
 
     async def _create(self, ctx: Context, progress: Progress, others: list[Any]) -> dict[str, Any]:

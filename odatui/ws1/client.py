@@ -546,6 +546,16 @@ class Ws1Client:
                 return
             raise
 
+    async def unretire_internal_app(self, app_id: int) -> None:
+        """POST /api/mam/apps/internal/{id}/unretire (mamv1): a retired version is deployable again."""
+        try:
+            await self.request("POST", f"/api/mam/apps/internal/{app_id}/unretire", version=1,
+                               what=f"unretiring app {app_id}", retry=True, ok=(200, 202))
+        except Ws1ApiError as exc:
+            if exc.status == 403 and "already unretired" in exc.api_message.lower():
+                return
+            raise
+
     async def delete_internal_app(self, app_id: int) -> bool:
         """DELETE /api/mam/apps/internal/{id} (mamv1). True when deleted, False when it was already gone."""
         try:
