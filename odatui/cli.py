@@ -27,6 +27,7 @@ HANDLERS = {
     "export": "odatui.export:cmd_export",
     "sandbox": "odatui.sandbox.cli:cmd_sandbox",
     "secrets": "odatui.secrets_cli:cmd_secrets",
+    "remove": "odatui.remove:cmd_remove",
 }
 
 
@@ -63,7 +64,15 @@ def build_parser():
     apply.add_argument("--from", dest="from_step", metavar="ID", help="start at this step and run what follows it")
     apply.add_argument("--yes", action="store_true", help="don't ask for confirmation")
 
+    apply.add_argument("--allow-downgrade", action="store_true",
+                       help="make an older Okta Verify package the assigned version")
+
     sub.add_parser("retry", parents=[common], help="re-run the steps that failed last time")
+
+    remove = sub.add_parser("remove", parents=[common], help="plan, then remove what odatui created for this target")
+    remove.add_argument("--yes", action="store_true", help="don't ask for confirmation (needed without a terminal)")
+    remove.add_argument("--include-adopted", action="store_true",
+                        help="also remove what odatui found already there (an app, profile or rule of another admin)")
 
     status = sub.add_parser("status", parents=[common], help="last run per step, and rollout status")
     status.add_argument("--json", action="store_true", help="machine-readable output")

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from odatui.errors import ConfigError, OdatuiError
@@ -165,6 +165,14 @@ class Ws1Config(_Table):
     oauth_token_url: str = ""
     group_id: str = ""
     smart_group: str = ""
+    # Waves: the smart groups the app and the profile cover, exactly. `smart_group` alone is a one-item list.
+    smart_groups: list[str] = []
+    # Create a listed smart group that does not exist (macOS devices of the organization group at or above the
+    # macOS floor) instead of stopping for the admin.
+    create_smart_groups: bool = False
+    # Per wave group, when its Macs may start installing Okta Verify: ISO date-time in the WS1 admin's time zone
+    # (the assignment's effective_date, mamv2 AppAssignmentDistributionV2Model). Profiles have no such date.
+    start_dates: dict[str, str] = {}
     ca_bundle: str = ""
 
     @field_validator("api_url")
@@ -200,6 +208,36 @@ class Ws1Config(_Table):
     def _ca(cls, v: str) -> str:
         return _ca_bundle(v)
 
+    @field_validator("smart_groups")
+    @classmethod
+    def _waves(cls, v: list[str]) -> list[str]:
+        names = [n.strip() for n in v]
+        if any(not n for n in names):
+            raise ValueError("smart group names must not be empty")
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"smart group {dupes[0]!r} is listed twice; list each group once")
+        return names
+
+    @field_validator("start_dates")
+    @classmethod
+    def _starts(cls, v: dict[str, str]) -> dict[str, str]:
+        from datetime import datetime
+
+        out = {}
+        for name, when in v.items():
+            try:
+                out[name.strip()] = datetime.fromisoformat(str(when).strip()).replace(tzinfo=None).isoformat()
+            except ValueError:
+                raise ValueError(f"start date of {name!r} is not a date and time like 2026-12-01T09:00 "
+                                 f"(got {when!r})") from None
+        return out
+
+    @property
+    def wave(self) -> list[str]:
+        """The smart groups of this rollout, in order: `smart_groups`, else `smart_group` as a one-item list."""
+        return list(self.smart_groups) or ([self.smart_group] if self.smart_group else [])
+
     @property
     def token_url(self) -> str:
         return self.oauth_token_url or WS1_TOKEN_URLS[self.oauth_region]
@@ -207,6 +245,10 @@ class Ws1Config(_Table):
     @model_validator(mode="after")
     def _cross(self) -> Ws1Config:
         _loopback_needs_ca(self.api_url, self.ca_bundle, "ws1")
+        unknown = sorted(set(self.start_dates) - set(self.wave))
+        if unknown:
+            raise ValueError(f"start_dates names {unknown[0]!r}, which is not one of the smart groups; "
+                             "list it in smart_groups or drop its start date")
         return self
 
 
@@ -220,6 +262,8 @@ class RolloutConfig(_Table):
     # "elsewhere": the admin deploys that certificate with another profile. Floor 13 needs none.
     scep: Literal["static", "elsewhere"] = "static"
     psso: dict[str, Any] = {}  # [rollout.psso]: odatui.macos.psso_options, gated by macos_min
+    # Set for one run by `odatui apply --allow-downgrade`; never written to the answers file.
+    allow_downgrade: bool = Field(False, exclude=True)
 
     @field_validator("package")
     @classmethod
@@ -307,6 +351,8 @@ class Config(BaseSettings):
         out = []
         for dotted in fields:
             table, name = dotted.split(".")
+            if dotted == "ws1.smart_group" and self.ws1.smart_groups:
+                continue  # the list of waves stands in for the single group
             if getattr(getattr(self, table), name) in ("", [], None):
                 out.append(dotted)
         return out

@@ -42,7 +42,7 @@ from odatui.state import (
     RunState,
     StateStore,
 )
-from odatui.steps.base import Change, ChangeKind, Context, Progress, Step
+from odatui.steps.base import OWN_ADOPTED, OWN_CREATED, OWN_RELEASED, Change, ChangeKind, Context, Progress, Step
 
 log = get_logger("engine")
 
@@ -275,6 +275,7 @@ class Engine:
     async def plan(self) -> list[PlanRow]:
         """Inspect every step (dependencies first, independent ones concurrently). Writes nothing anywhere."""
         ctx = Context(self.config, self.secrets, self.state.outputs(), client_factory=self.client_factory)
+        ctx.created = self.state.created()
         rows: dict[str, PlanRow] = {}
         done: dict[str, asyncio.Event] = {sid: asyncio.Event() for sid in self.order}
         secrets_error: list[SecretsUnavailable] = []
@@ -356,6 +357,7 @@ class Engine:
             for note in self.state.notes:
                 log.warning("%s", note)
             self._ctx = Context(self.config, self.secrets, self.state.outputs(), client_factory=self.client_factory)
+            self._ctx.created = self.state.created()
             self._include(selected)
             if self.client_factory is None:
                 # Importing httpx and the clients takes a few hundred ms: do it off the loop, before any step
@@ -499,6 +501,12 @@ class Engine:
                                                 f"run `odatui apply --only {sid}` first"))
                     return
                 self._emit(StepLog(sid, f"{change.kind.value}: {change.summary}"))
+                if change.creates:
+                    # Saved before the first write, so a kill between the write and its record still leaves
+                    # the object marked as odatui's for the next run (which adopts it).
+                    rec = self.state.step(sid)
+                    rec.intends = [*rec.intends, *(dict(c) for c in change.creates if dict(c) not in rec.intends)]
+                    self._record(sid, RUNNING)
                 # The change inspect just found, so apply need not read the tenant again (a retry re-inspects).
                 outputs = await step.apply_change(ctx, progress, change)
                 self._succeed(sid, dict(outputs or {}), step.done(change, outputs or {}), changed=True)
@@ -582,6 +590,10 @@ class Engine:
     def _succeed(self, sid: str, outputs: dict[str, Any], summary: str, *, changed: bool) -> None:
         outputs = json.loads(json.dumps(outputs, default=str))  # what the state file can hold is what steps get
         assert self._ctx is not None
+        rec = self.state.step(sid)
+        rec.own(outputs.pop(OWN_CREATED, []), outputs.pop(OWN_ADOPTED, []), outputs.pop(OWN_RELEASED, []))
+        rec.intends = []
+        self._ctx.created[sid] = list(rec.created)
         self._ctx.outputs[sid] = outputs
         self._record(sid, SUCCEEDED, outputs=outputs, summary=summary, finished=time.time(), last_error=None,
                      hint=None, retryable=None)

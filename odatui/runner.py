@@ -256,6 +256,8 @@ def cmd_apply(args: Any) -> int:
 
     check_step_ids([*(getattr(args, "only", None) or []), *([args.from_step] if getattr(args, "from_step", None) else [])])
     config = load(args)
+    if getattr(args, "allow_downgrade", False):
+        config.rollout.allow_downgrade = True  # this run only: the field is never saved
     engine = make_engine(config)
     only, from_step = getattr(args, "only", None), getattr(args, "from_step", None)
     selected = engine.select(only, from_step)
@@ -340,7 +342,8 @@ def cmd_status(args: Any) -> int:
     state = store.load()
     order = list(STEP_IDS) + [s for s in state.steps if s not in STEP_IDS]
     steps = {sid: {"status": rec.status, "attempts": rec.attempts, "last_error": rec.last_error, "hint": rec.hint,
-                   "summary": rec.summary, "finished": rec.finished, "outputs": rec.outputs}
+                   "summary": rec.summary, "finished": rec.finished, "outputs": rec.outputs,
+                   "created": rec.created, "adopted": rec.adopted}
              for sid in order if (rec := state.steps.get(sid)) is not None}
     outputs = state.outputs()
     rollout: dict[str, Any] | None = None

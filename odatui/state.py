@@ -36,6 +36,34 @@ class StepRecord:
     retryable: bool | None = None
     summary: str | None = None
     outputs: dict[str, Any] = field(default_factory=dict)
+    # Ownership ledger, kept across runs (outputs are replaced on every success): what odatui created in the
+    # tenant versus what it found there. `odatui remove` deletes `created` (and `adopted` when asked to).
+    # Entries: {"kind": "ws1.app"|"ws1.rule"|"ws1.profile"|"ws1.smart_group"|"okta.group", "id": str, "name": …}.
+    created: list[dict[str, Any]] = field(default_factory=list)
+    adopted: list[dict[str, Any]] = field(default_factory=list)
+    # What an apply set out to create ({"kind", "name"}), saved before the first write: when the process dies
+    # between the write and its record, the next run finds the object and knows it is odatui's, not adopted.
+    intends: list[dict[str, Any]] = field(default_factory=list)
+
+    def own(self, created: list[dict[str, Any]] = (), adopted: list[dict[str, Any]] = (),
+            released: list[dict[str, Any]] = ()) -> None:
+        """Merge one success's ownership into the ledger. Created wins over adopted: once odatui made an object,
+        a later run that finds it again does not make it the admin's."""
+        def key(e: dict[str, Any]) -> tuple[str, str]:
+            return str(e.get("kind")), str(e.get("id"))
+
+        intended = {(str(i.get("kind")), str(i.get("name"))) for i in self.intends}
+        mine = {key(e): e for e in self.created}
+        for e in [*created, *(a for a in adopted if (str(a.get("kind")), str(a.get("name"))) in intended)]:
+            mine[key(e)] = dict(e)
+        found = {key(e): e for e in self.adopted if key(e) not in mine}
+        for e in adopted:
+            if key(e) not in mine:
+                found[key(e)] = dict(e)
+        for e in released:
+            mine.pop(key(e), None)
+            found.pop(key(e), None)
+        self.created, self.adopted = list(mine.values()), list(found.values())
 
 
 @dataclass
@@ -50,6 +78,10 @@ class RunState:
 
     def outputs(self) -> dict[str, dict[str, Any]]:
         return {sid: rec.outputs for sid, rec in self.steps.items() if rec.status == SUCCEEDED}
+
+    def created(self) -> dict[str, list[dict[str, Any]]]:
+        """Step id → what odatui created (whatever the step's last status: a failed run keeps its ledger)."""
+        return {sid: list(rec.created) for sid, rec in self.steps.items() if rec.created}
 
     def failed(self) -> list[str]:
         return [sid for sid, rec in self.steps.items() if rec.status in (FAILED, NEEDS_ACTION, CANCELLED)]

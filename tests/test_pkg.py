@@ -327,7 +327,8 @@ def test_pkginfo_round_trips(tmp_path):
     assert info["minimum_os_version"] == "14.0"  # stricter than the package's own 13.0
     assert info["installs"][0]["path"] == "/Applications/Okta Verify.app"
     assert info["installs"][0]["CFBundleIdentifier"] == "com.okta.mobile"
-    assert info["uninstall_method"] == "removepackages"
+    assert info["uninstall_method"] == "uninstall_script"  # removepackages leaves the daemons and plugin
+    assert info["uninstall_script"].startswith("#!/bin/sh")
     assert "installer_type" not in info  # munki: absent means an Apple flat package
     assert pkginfo_plist(facts, minimum_os=14) == raw  # deterministic
 
@@ -437,3 +438,23 @@ async def test_step_without_a_package(tmp_path):
     ctx = Context(parse_config({"rollout": {"macos_min": 14}}), secrets=None)
     with pytest.raises(PackageError, match="No Okta Verify package"):
         await PackagePreflight().inspect(ctx)
+
+
+def test_uninstall_script_removes_what_the_homebrew_cask_removes(tmp_path):
+    """Every LaunchDaemon, path and receipt of the `okta-verify` cask's uninstall stanza, the login plugin's
+    mechanisms out of system.login.console before its bundle goes, and a script that sh accepts."""
+    import subprocess
+
+    from odatui.macos.uninstall import LAUNCH_DAEMONS, PATHS, uninstall_script
+
+    script = uninstall_script()
+    for label in LAUNCH_DAEMONS:
+        assert f"launchctl bootout system/{label} " in script
+    for path in PATHS:
+        assert f'rm -rf "{path}"' in script
+    assert "/Library/Security/SecurityAgentPlugins/OktaDAAuthPlugin.bundle" in PATHS
+    assert "pkgutil --forget com.okta.mobile" in script
+    assert script.index("authorizationdb write system.login.console") < script.index("OktaDAAuthPlugin.bundle")
+    target = tmp_path / "uninstall.sh"
+    target.write_text(script)
+    assert subprocess.run(["sh", "-n", str(target)], capture_output=True).returncode == 0

@@ -197,7 +197,7 @@ async def test_assignment_keeps_another_groups_rule(sandbox, runs):
     await client.put_assignment_rules(app_uuid, {"assignments": [theirs], "excluded_smart_groups": []})
 
     change = await run.step("ws1.assign")
-    assert change.kind == ChangeKind.UPDATE and "1 existing" in change.details[0]
+    assert change.kind == ChangeKind.UPDATE and any("1 existing" in d for d in change.details)
     rules = (await client.get_assignment_rules(app_uuid))["assignments"]
     assert [r["priority"] for r in rules] == [0, 1]
     ours, kept = rules
@@ -259,3 +259,38 @@ async def test_a_profile_with_the_native_associated_domains_payload_is_moved_to_
     body = sandbox.state()["ws1"]["profiles"][0]["body"]
     assert not body.get("AssociatedDomains")
     assert any("com.apple.associated-domains" in e["CustomSettings"] for e in body["CustomSettingsList"])
+
+async def test_lifecycle_calls_follow_the_swagger_contract(sandbox, runs):
+    """Smart-group creation, a second wave, retire and delete of the app, profile and smart group: every request
+    and answer checked against Omnissa's 2604 Swagger (at close), and the sandbox's refusals as the spec lists."""
+    from odatui.ws1.client import Ws1ApiError
+
+    run = runs()
+    run.ctx.config.ws1.smart_groups = [WS1_SMART_GROUP, "Okta PSSO Wave 3"]
+    run.ctx.config.ws1.create_smart_groups = True
+    change = await run.inspect("preflight.ws1")
+    assert change.kind == ChangeKind.CREATE and change.creates == ({"kind": "ws1.smart_group", "name": "Okta PSSO Wave 3"},)
+    await run.all()
+    pre = run.ctx.outputs["preflight.ws1"]
+    assert [g["name"] for g in pre["smart_groups"]] == [WS1_SMART_GROUP, "Okta PSSO Wave 3"]
+    assert [e["name"] for e in pre["_created"]] == ["Okta PSSO Wave 3"]
+    client = run.ctx.ws1()
+    wave3 = await client.get_smart_group(pre["smart_groups"][1]["id"])
+    assert wave3 is not None and wave3.name == "Okta PSSO Wave 3"
+
+    with pytest.raises(Ws1ApiError) as err:  # still assigned: WS1 refuses, as the spec documents
+        await client.delete_smart_group(wave3.id)
+    assert err.value.status == 400 and "dependency" in err.value.message
+    app_id = run.ctx.outputs["ws1.upload"]["app_id"]
+    await client.retire_internal_app(app_id)
+    await client.retire_internal_app(app_id)  # 403 "already retired" is success
+    assert [a.status for a in await client.search_apps(570, "Okta Verify")] == ["Retired"]
+    assert await client.active_apps(570, "Okta Verify") == []
+    assert await client.delete_profile(run.ctx.outputs["ws1.profile"]["profile_id"]) is True
+    assert await client.delete_profile(run.ctx.outputs["ws1.profile"]["profile_id"]) is False  # 400 not found
+    assert await client.delete_internal_app(app_id) is True
+    assert await client.delete_internal_app(app_id) is False
+    assert await client.app_exists(app_id) is False
+    assert await client.delete_smart_group(wave3.id) is True  # nothing uses it any more
+    assert await client.get_smart_group(wave3.id) is None
+    assert await client.delete_smart_group(wave3.id) is False

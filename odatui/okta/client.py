@@ -403,6 +403,16 @@ class OktaClient:
                                     operation="activate the app")
         self._raise_for(response, "activate the app")
 
+    async def unassign_group(self, app_id: str, group_id: str) -> bool:
+        """DELETE /api/v1/apps/{appId}/groups/{groupId} (Application Groups API: 204). False when it was not
+        assigned (404)."""
+        response = await self._send("DELETE", f"/api/v1/apps/{app_id}/groups/{group_id}",
+                                    operation="unassign group")
+        if response.status_code == 404:
+            return False
+        self._raise_for(response, "unassign group")
+        return True
+
     async def group_by_name(self, name: str) -> dict[str, Any] | None:
         escaped = name.replace("\\", "\\\\").replace('"', '\\"')
         params = {"search": f'profile.name eq "{escaped}"', "limit": self.page_size}

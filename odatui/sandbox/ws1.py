@@ -97,6 +97,8 @@ class Ws1Emulator:
         self.add_smart_group(WS1_SMART_GROUP, members="rollout")
         self.add_smart_group(f"{WS1_SMART_GROUP} (pilot)", members="none")  # substring trap for exact matching
         self.add_smart_group("All Macs", members="all")
+        # The first wave of a rollout in waves: a handful of Macs, a subset of the rollout group's.
+        self.add_smart_group("Okta PSSO Pilot", members="pilot")
         self.blobs: dict[int, dict[str, Any]] = {}
         self.apps: dict[int, dict[str, Any]] = {}
         self.assignment_rules: dict[str, dict[str, Any]] = {}
@@ -118,10 +120,17 @@ class Ws1Emulator:
         return group
 
     def sg_devices(self, group: dict[str, Any]) -> list[Any]:
+        from odatui.macos.pkg import version_key
+
         if group["members"] == "rollout":
             return self.fleet.members()
+        if group["members"] == "pilot":
+            return self.fleet.members()[:3]
         if group["members"] == "all":
             return list(self.fleet.devices)
+        if group["members"] == "criteria":  # created through the API: platform and an OS floor
+            floor = group.get("os_floor") or ""
+            return [d for d in self.fleet.devices if version_key(d.os_version) >= version_key(floor)]
         return []
 
     def _og(self, og_id: Any) -> dict[str, Any] | None:
@@ -143,11 +152,17 @@ class Ws1Emulator:
             ("/system/groups/search", "GET", self.groups_search, (1, 2)),
             ("/mdm/smartgroups/search", "GET", self.smartgroups_search, (1,)),
             ("/mdm/smartgroups/{sg_id:int}/devices", "GET", self.smartgroup_devices, (1,)),
+            ("/mdm/smartgroups", "POST", self.create_smartgroup, (1,)),
+            ("/mdm/smartgroups/{sg_id:int}", "GET", self.get_smartgroup, (1,)),
+            ("/mdm/smartgroups/{sg_id:int}", "DELETE", self.delete_smartgroup, (1,)),
             ("/mam/blobs/uploadblob", "POST", self.upload_blob, (1,)),
             ("/mam/groups/{og_id}/macos/apps", "POST", self.create_macos_app, (1,)),
             ("/mam/apps/search", "GET", self.apps_search, (1,)),
             ("/mam/apps/internal/{app_id}/devices", "GET", self.app_devices, (1,)),
             ("/mam/apps/internal/{app_id}", "GET", self.get_internal_app, (1,)),
+            ("/mam/apps/internal/{app_id}", "DELETE", self.delete_internal_app, (1,)),
+            ("/mam/apps/internal/{app_id}/retire", "POST", self.retire_internal_app, (1,)),
+            ("/mam/apps/internal/{app_id}/unretire", "POST", self.unretire_internal_app, (1,)),
             ("/mam/apps/{app_uuid}/assignment-rules", "GET", self.get_assignment_rules, (2,)),
             ("/mam/apps/{app_uuid}/assignment-rules", "PUT", self.put_assignment_rules, (2,)),
             ("/mdm/profiles/platforms/appleosx/create", "POST", self.create_profile, (2,)),
@@ -155,6 +170,7 @@ class Ws1Emulator:
             ("/mdm/profiles/search", "GET", self.profiles_search, (1, 2)),
             ("/mdm/profiles/{profile_uuid}/devices", "GET", self.profile_devices, (1,)),
             ("/mdm/profiles/{profile_id}", "GET", self.get_profile, (2,)),
+            ("/mdm/profiles/{profile_id}", "DELETE", self.delete_profile, (1,)),
             ("/mdm/devices/search", "GET", self.devices_search, (1, 2)),
             ("/mdm/devices/{device_id:int}/profiles", "GET", self.device_profiles, (1,)),
         ]
@@ -335,6 +351,59 @@ class Ws1Emulator:
             {"Id": str(d.id), "Name": d.name, "Model": d.model, "OSVersion": d.os_version, "Username": d.user,
              "Platform": "AppleOsX", "Ownership": "C"} for d in devices]})
 
+    async def get_smartgroup(self, request: Request, version: int) -> Response:
+        group = self._sg_by_id(request.path_params["sg_id"])
+        if group is None:  # mdmv1 GET /smartgroups/{id}: 404 "Smart Group not found"
+            raise Ws1Error(404, 404, "Smart Group not found with Id or User does not have access to it.")
+        return JSONResponse({**self._sg_model(group), "CriteriaType": group.get("criteria_type", "All"),
+                             "Platforms": group.get("platforms", []),
+                             "OperatingSystems": group.get("operating_systems", [])})
+
+    async def create_smartgroup(self, request: Request, version: int) -> Response:
+        """mdmv1 POST /smartgroups (SmartGroupEditV1Model → EntityId), with the 400s the spec lists."""
+        body = await self._json(request)
+        if not isinstance(body, dict) or not str(body.get("Name") or "").strip():
+            raise Ws1Error(400, 6, "SmartGroup name is missing.")
+        name = str(body["Name"]).strip()
+        if any(g["name"].lower() == name.lower() for g in self.smart_groups):
+            raise Ws1Error(400, 400, "Smart Group with the same name already exists")
+        if body.get("CriteriaType") not in ("All", "UserDevice"):
+            raise Ws1Error(400, 400, "Smart Group Criteia Type is incorrect. Correct values for criteria type are "
+                           "All or UserDevice.")
+        og = self._og(body.get("ManagedByOrganizationGroupId"))
+        if og is None:
+            raise Ws1Error(400, 400, "Smart Groups cannot be created outside of Customer Organization Group "
+                           "hierarchy.")
+        systems = body.get("OperatingSystems") or []
+        floor = ""
+        for item in systems:  # the Operator's spelling is not enumerated by the spec: accept the >= forms
+            if not isinstance(item, dict) or item.get("DeviceType") != "AppleOsX":
+                continue
+            if str(item.get("Operator")) not in ("GreaterThanOrEqualTo", "GreaterThanOrEqual", "GreaterThan"):
+                raise Ws1Error(400, 400, f"Operator {item.get('Operator')!r} is not valid.")
+            floor = str(item.get("Value") or "")
+        group = self.add_smart_group(name, members="criteria" if "AppleOsX" in (body.get("Platforms") or [])
+                                     else "none", og_id=og["Id"])
+        group.update({"os_floor": floor, "criteria_type": body["CriteriaType"],
+                      "platforms": list(body.get("Platforms") or []), "operating_systems": systems,
+                      "created_via_api": True})
+        return JSONResponse({"Value": group["id"]})
+
+    async def delete_smartgroup(self, request: Request, version: int) -> Response:
+        group = self._sg_by_id(request.path_params["sg_id"])
+        if group is None:
+            raise Ws1Error(404, 404, "Smart Group not found with Id or User does not have access to it.")
+        used = any(group["uuid"].lower() in [str(u).lower() for r in rules.get("assignments", [])
+                                             for u in r["distribution"].get("smart_groups") or []]
+                   for rules in self.assignment_rules.values()) \
+            or any(str(s.get("SmartGroupId")) == str(group["id"]) for p in self.profiles.values()
+                   for s in p["body"]["General"].get("AssignedSmartGroups") or [])
+        if used:  # mdmv1 DELETE /smartgroups/{id}: 400 while an app or profile still uses it
+            raise Ws1Error(400, 400, "This smart group has one or more dependency. Please unassign the smart group "
+                           "from the dependency and try deleting again.")
+        self.smart_groups.remove(group)
+        return Response(status_code=200)
+
     # ------------------------------------------------------------------ blobs and apps
     async def upload_blob(self, request: Request, version: int) -> Response:
         # The spec declares multipart/form-data, but every working client (Omnissa's SDK, AutoPkg importer,
@@ -415,17 +484,24 @@ class Ws1Emulator:
         internal_version = body.get("version") or str(pkginfo["version"])
         if not re.fullmatch(r"\d+(\.\d+){0,3}", str(internal_version)):
             raise Ws1Error(400, 7455, "MacOsInvalidInternalVersion - Invalid Internal Version.")
-        app_id = self._next("app")
         installs = pkginfo.get("installs") or []
         receipts = pkginfo.get("receipts") or []
         bundle_id = (installs[0].get("CFBundleIdentifier") if installs and isinstance(installs[0], dict) else None) \
             or (receipts[0].get("packageid") if receipts and isinstance(receipts[0], dict) else None) or ""
+        # "You cannot upload duplicate versions of an app" — retired ones included (UEM Internal Application
+        # Versions, docs.vmware.com/en/VMware-Workspace-ONE-UEM/services/Application_Management/
+        # GUID-InternalApplicationVersions.html); the errorCode is unverified.
+        if any(a["og_id"] == og["Id"] and a["bundle_id"] == bundle_id and a["version"] == str(pkginfo["version"])
+               for a in self.apps.values()):
+            raise Ws1Error(400, 400, f"Application with version {pkginfo['version']} already exists.")
+        app_id = self._next("app")
         app = {"id": app_id, "uuid": self._uuid(f"app-{app_id}"), "name": str(pkginfo["name"]),
                "version": str(pkginfo["version"]), "internal_version": pad_version(str(internal_version)),
                "bundle_id": bundle_id, "og_id": og["Id"], "og_uuid": og["Uuid"],
                "blob_id": binary["id"], "pkginfo_blob_id": meta_blob["id"], "size": binary["size"],
                "sha256": binary["sha256"], "file_name": binary["file_name"],
                "minimum_os": str(pkginfo.get("minimum_os_version") or ""),
+               "status": "Active",
                "pkginfo": plistlib.dumps(pkginfo, fmt=plistlib.FMT_XML).decode()}
         self.apps[app_id] = app
         location = f"{self.world.base_url}/api/mam/apps/internal/{app_id}"
@@ -464,13 +540,54 @@ class Ws1Emulator:
         return JSONResponse({
             "ApplicationName": app["name"], "DisplayName": app["name"], "AppId": app["bundle_id"],
             "ActualFileVersion": app["version"], "BuildVersion": app["version"],
-            "AirwatchAppVersion": app["internal_version"], "Status": "Active", "ManagedBy": "ACME Corp",
+            "AirwatchAppVersion": app["internal_version"], "Status": app["status"], "ManagedBy": "ACME Corp",
             "ManagedByUuid": app["og_uuid"], "Platform": "AppleOsX", "MinimumOperatingSystem": app["minimum_os"],
             "AppSizeInKB": app["size"] // 1024, "DevicesAssignedCount": assigned, "DevicesInstalledCount": installed,
             "DevicesNotInstalledCount": assigned - installed, "ApplicationFileHash": app["sha256"],
             "MacOsSoftwareDeploymentSummary": {"IsManaged": "true", "Pkginfo": app["pkginfo"]},
             "id": app["id"], "uuid": app["uuid"],
         })
+
+    async def delete_internal_app(self, request: Request, version: int) -> Response:
+        """mamv1 DELETE /apps/internal/{id}: that version goes, with its assignment rules; 202."""
+        try:
+            app = self.apps.get(int(request.path_params["app_id"]))
+        except ValueError:
+            app = None
+        if app is None:
+            raise Ws1Error(400, 400, "Application not found or user does not have access to it.")
+        del self.apps[app["id"]]
+        self.assignment_rules.pop(app["uuid"], None)
+        self.assigned_at.pop(app["uuid"], None)
+        return Response(status_code=202)
+
+    async def retire_internal_app(self, request: Request, version: int) -> Response:
+        """mamv1 POST /apps/internal/{id}/retire: 403 when already retired; a retired version is removed from
+        devices (and a lower assigned version would be deployed again: the spec's words)."""
+        try:
+            app = self.apps.get(int(request.path_params["app_id"]))
+        except ValueError:
+            app = None
+        if app is None:
+            raise Ws1Error(400, 400, "Application not found or user does not have access to it.")
+        if app["status"] == "Retired":
+            raise Ws1Error(403, 403, "Application Id already retired.")
+        app["status"] = "Retired"
+        self.assigned_at.pop(app["uuid"], None)
+        return Response(status_code=202)
+
+    async def unretire_internal_app(self, request: Request, version: int) -> Response:
+        """mamv1 POST /apps/internal/{id}/unretire: 403 when it is not retired."""
+        try:
+            app = self.apps.get(int(request.path_params["app_id"]))
+        except ValueError:
+            app = None
+        if app is None:
+            raise Ws1Error(400, 400, "Application not found or user does not have access to it.")
+        if app["status"] != "Retired":
+            raise Ws1Error(403, 403, "Application Id already unretired.")
+        app["status"] = "Active"
+        return Response(status_code=202)
 
     async def apps_search(self, request: Request, version: int) -> Response:
         name = self._param(request, "applicationname")
@@ -485,7 +602,7 @@ class Ws1Emulator:
         for a in window:
             assigned, installed = self._app_counts(a)
             items.append({"ApplicationName": a["name"], "BundleId": a["bundle_id"], "AppVersion": a["internal_version"],
-                          "ActualFileVersion": a["version"], "AppType": "Internal", "Status": "Active",
+                          "ActualFileVersion": a["version"], "AppType": "Internal", "Status": a["status"],
                           "Platform": 10, "LocationGroupId": a["og_id"], "OrganizationGroupUuid": a["og_uuid"],
                           "ApplicationFileName": a["file_name"], "AssignedDeviceCount": assigned,
                           "InstalledDeviceCount": installed, "NotInstalledDeviceCount": assigned - installed,
@@ -545,6 +662,8 @@ class Ws1Emulator:
             groups = dist.get("smart_groups") or []
             if any(self._sg_by_uuid(g) is None for g in groups) or not groups:
                 raise Ws1Error(400, 6, "Smart groups provided is not applicable for this application.")
+            if dist.get("effective_date") is not None and not _is_datetime(dist["effective_date"]):
+                raise Ws1Error(400, 400, "The value of effective_date is not a valid date-time.")  # mamv2: format date-time
             if set(map(str.lower, groups)) & set(map(str.lower, excluded)):
                 raise Ws1Error(400, 6, "The assigned and excluded smartgroups should not be same.")
             # Full replace: omitted fields are reset, delivery defaults to ON_DEMAND (reference ws1.md §2.4).
@@ -637,6 +756,17 @@ class Ws1Emulator:
             return Response(status_code=200)  # the known bug: 200, nothing saved
         new_version = current["body"]["General"]["Version"] + (1 if body["General"].get("CreateNewVersion") else 0)
         self._store_profile(profile_id, body, new_version, og, current)
+        return Response(status_code=200)
+
+    async def delete_profile(self, request: Request, version: int) -> Response:
+        """mdmv1 DELETE /profiles/{profileid}: 400 (not 404) when the profile does not exist."""
+        try:
+            profile = self.profiles.get(int(request.path_params["profile_id"]))
+        except ValueError:
+            profile = None
+        if profile is None:
+            raise Ws1Error(400, 400, "Profile not found or User does not have access to the Profile.")
+        del self.profiles[profile["id"]]
         return Response(status_code=200)
 
     async def get_profile(self, request: Request, version: int) -> Response:
@@ -796,6 +926,16 @@ class Ws1Emulator:
             "smart_groups": [{k: v for k, v in g.items()} for g in self.smart_groups],
             "devices": len(self.fleet.devices),
         }
+
+
+def _is_datetime(value: Any) -> bool:
+    from datetime import datetime
+
+    try:
+        datetime.fromisoformat(str(value))
+    except ValueError:
+        return False
+    return True
 
 
 _WRAPPER = re.compile(r"<\?xml|<!DOCTYPE|<plist", re.IGNORECASE)

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from odatui.errors import ConfigError, NeedsAction, StepError
 from odatui.okta.client import SCOPES, OktaApiError
-from odatui.steps.base import Change, ChangeKind, Context, Progress, Step
+from odatui.steps.base import OWN_ADOPTED, OWN_CREATED, Change, ChangeKind, Context, Progress, Step
 
 PSSO_LABEL = "Platform Single Sign-On for macOS"
 FORMER_LABEL = "Desktop Password Sync"  # the app's name before October 2024 (reference/okta.md §3.2)
@@ -321,11 +321,14 @@ class OktaAssign(Step):
                           ("users must be assigned to the app, or registration fails on the Mac",),
                           {"group_ids": {}, "groups": [], "manual": False})
         ids, missing = await self._plan(ctx)
+        app_id = ctx.output("okta.app", "app_id")
         if not missing:
             return Change(ChangeKind.NONE, f"already assigned: {', '.join(cfg.groups)}", (),
-                          {"group_ids": ids, "groups": list(cfg.groups), "manual": False})
+                          {"group_ids": ids, "groups": list(cfg.groups), "manual": False,
+                           OWN_ADOPTED: [_entry(app_id, n, ids[n]) for n in cfg.groups]})
         return Change(ChangeKind.CREATE, f"assign {', '.join(missing)} to the app",
-                      tuple(f'assign "{n}" ({ids[n]})' for n in missing), found=(ids, missing))
+                      tuple(f'assign "{n}" ({ids[n]})' for n in missing), found=(ids, missing),
+                      creates=tuple({"kind": "okta.group", "name": n} for n in missing))
 
     async def apply(self, ctx: Context, progress: Progress) -> dict[str, Any]:
         cfg = ctx.config.okta
@@ -349,7 +352,14 @@ class OktaAssign(Step):
             with explained(ctx):
                 await client.assign_group(app_id, ids[name])
         progress(1.0, "groups assigned")
-        return {"group_ids": ids, "groups": list(ctx.config.okta.groups), "assigned": missing, "manual": False}
+        return {"group_ids": ids, "groups": list(ctx.config.okta.groups), "assigned": missing, "manual": False,
+                OWN_CREATED: [_entry(app_id, n, ids[n]) for n in missing],
+                OWN_ADOPTED: [_entry(app_id, n, ids[n]) for n in ctx.config.okta.groups if n not in missing]}
+
+
+def _entry(app_id: str, name: str, group_id: str) -> dict[str, Any]:
+    """The ledger's record of one group assignment (odatui.state.StepRecord.own)."""
+    return {"kind": "okta.group", "id": f"{app_id}:{group_id}", "name": name, "app_id": app_id, "group_id": group_id}
 
 
 STEPS = [PreflightOkta(), OktaApp(), OktaAssign()]

@@ -109,17 +109,23 @@ class Verify(Step):
             problems.append(f"profile {profile_id} has no Device Access SCEP payload (Platform SSO 2.0 needs it)")
         general = profile.get("General") or {}
         assigned = {int(s.get("SmartGroupId") or 0) for s in general.get("AssignedSmartGroups") or []}
-        if int(sg_id) not in assigned:
-            problems.append(f"profile {profile_id} is not assigned to smart group {sg_id} "
-                            f"({ctx.output('preflight.ws1', 'smart_group_name')!r})")
+        wave = (ctx.outputs.get("preflight.ws1") or {}).get("smart_groups") or \
+            [{"id": sg_id, "uuid": sg_uuid, "name": ctx.output("preflight.ws1", "smart_group_name")}]
+        for group in wave:  # every wave group, exactly: a group left out would never get the profile
+            if int(group["id"]) not in assigned:
+                problems.append(f"profile {profile_id} is not assigned to smart group {group['id']} "
+                                f"({group['name']!r})")
         if general.get("IsActive") is False:
             problems.append(f"profile {profile_id} is inactive")
         checked.append(f"profile {profile_id}: one org host {org_host}, client ID {client_id}, smart group {sg_id}")
 
         # The app's assignment rule still targets the smart group with Auto delivery.
-        if not _rule_covers(rules, sg_uuid):
-            problems.append(f"Okta Verify (app {app_uuid}) is no longer assigned (Auto) to smart group {sg_uuid}")
-        checked.append(f"app {app_uuid}: assigned (Auto) to smart group {sg_uuid}")
+        for group in wave:
+            if not _rule_covers(rules, group["uuid"]):
+                problems.append(f"Okta Verify (app {app_uuid}) is no longer assigned (Auto) to smart group "
+                                f"{group['uuid']} ({group['name']!r})")
+        checked.append(f"app {app_uuid}: assigned (Auto) to smart group{'s' if len(wave) > 1 else ''} "
+                       + ", ".join(str(g["uuid"]) for g in wave))
         outputs = {"org_host": org_host, "client_id": client_id, "profile_id": profile_id,
                    "smart_group_id": sg_id, "checked": checked}
         return problems, checked, outputs

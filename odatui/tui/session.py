@@ -217,6 +217,25 @@ class Session:
         finally:
             await ctx.aclose()
 
+    async def removal_plan(self) -> Any:
+        """`odatui remove`'s plan for this target (odatui.remove.RemovalPlan): what odatui created, checked live."""
+        from odatui.remove import removal_plan
+
+        return await removal_plan(self.config, self.secrets, self.store().load())
+
+    async def remove(self) -> tuple[int, str]:
+        """Remove what odatui created (the plan afresh, under the target's lock); (items that failed, report)."""
+        import io
+
+        from odatui.remove import remove_planned, removal_plan
+
+        out = io.StringIO()
+        with self.store() as store:
+            state = store.load()
+            plan = await removal_plan(self.config, self.secrets, state)
+            failed = await remove_planned(self.config, self.secrets, store, state, plan, out)
+        return failed, out.getvalue()
+
     def outputs(self) -> dict[str, dict[str, Any]]:
         return self.store().load().outputs()
 

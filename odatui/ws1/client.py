@@ -384,6 +384,45 @@ class Ws1Client:
             except StepError as exc:
                 raise Ws1ApiError(None, None, f"{what}: {exc.message}", hint=exc.hint, retryable=False) from None
 
+    @_shape_guard
+    async def get_smart_group(self, smart_group_id: int) -> SmartGroup | None:
+        """One smart group by id, or None when it does not exist (any more)."""
+        what = f"reading smart group {smart_group_id}"
+        try:
+            r = await self.request("GET", f"/api/mdm/smartgroups/{smart_group_id}", version=1, what=what)
+        except Ws1ApiError as exc:
+            if exc.status in (400, 404):  # the spec: 400/404 "Smart Group not found with Id"
+                return None
+            raise
+        g = self._body(r, what, expect="SmartGroupID")
+        return SmartGroup(int(g["SmartGroupID"]), str(g.get("SmartGroupUuid") or ""), str(g.get("Name")),
+                          str(g.get("ManagedByOrganizationGroupName") or ""), int(g.get("Devices") or 0))
+
+    @_shape_guard
+    async def create_smart_group(self, name: str, og: OrgGroup, *, macos_min: int) -> int:
+        """POST /api/mdm/smartgroups (mdmv1 SmartGroupEditV1Model): macOS devices of the organization group at or
+        above the floor; returns the new id (EntityId). The Operator spelling is not enumerated by the spec
+        (\"Greater Than, Less Than etc.\"): "GreaterThanOrEqualTo" is unverified."""
+        body = {"Name": name, "CriteriaType": "All", "ManagedByOrganizationGroupId": str(og.id),
+                "OrganizationGroups": [{"Id": str(og.id), "Uuid": og.uuid, "Name": og.name}],
+                "Platforms": ["AppleOsX"],
+                "OperatingSystems": [{"DeviceType": "AppleOsX", "Operator": "GreaterThanOrEqualTo",
+                                      "Value": f"{macos_min}.0"}]}
+        what = f"creating smart group {name!r}"
+        r = await self.request("POST", "/api/mdm/smartgroups", version=1, what=what, json_body=body, retry=False)
+        return int(self._body(r, what, expect="Value")["Value"])
+
+    async def delete_smart_group(self, smart_group_id: int) -> bool:
+        """True when deleted, False when it was already gone."""
+        try:
+            await self.request("DELETE", f"/api/mdm/smartgroups/{smart_group_id}", version=1,
+                               what=f"deleting smart group {smart_group_id}")
+        except Ws1ApiError as exc:
+            if exc.status == 404 or (exc.status == 400 and _not_found(exc)):
+                return False
+            raise
+        return True
+
     # ------------------------------------------------------------------ blobs and apps
     async def upload_blob(self, source: str | os.PathLike[str] | bytes, *, file_name: str, og_id: int,
                           module_type: str | None = None, progress: ProgressFn | None = None) -> Blob:
@@ -488,6 +527,52 @@ class Ws1Client:
                 return app
         return None
 
+    async def active_apps(self, og_id: int, name: str) -> list[AppSummary]:
+        """Every version of the app with exactly this name that is not retired (WS1 keeps each version of an
+        internal app as its own app record)."""
+        return [a for a in await self.search_apps(og_id, name) if a.name == name and a.status.lower() != "retired"]
+
+    async def app_exists(self, app_id: int) -> bool:
+        try:
+            await self.get_internal_app(app_id)
+        except Ws1ApiError as exc:
+            if exc.error_code == 7000 or exc.status == 404:  # 7000 AppNotFoundOrInAccsessible (answered as 401)
+                return False
+            raise
+        return True
+
+    async def retire_internal_app(self, app_id: int) -> None:
+        """POST /api/mam/apps/internal/{id}/retire (mamv1): the version stays listed, no longer deployed."""
+        try:
+            await self.request("POST", f"/api/mam/apps/internal/{app_id}/retire", version=1,
+                               what=f"retiring app {app_id}", retry=True, ok=(200, 202))
+        except Ws1ApiError as exc:
+            if exc.status == 403 and "already retired" in exc.api_message.lower():  # mamv1: 403 when already retired
+                return
+            raise
+
+    async def unretire_internal_app(self, app_id: int) -> None:
+        """POST /api/mam/apps/internal/{id}/unretire (mamv1): a retired version is deployable again."""
+        try:
+            await self.request("POST", f"/api/mam/apps/internal/{app_id}/unretire", version=1,
+                               what=f"unretiring app {app_id}", retry=True, ok=(200, 202))
+        except Ws1ApiError as exc:
+            if exc.status == 403 and "already unretired" in exc.api_message.lower():
+                return
+            raise
+
+    async def delete_internal_app(self, app_id: int) -> bool:
+        """DELETE /api/mam/apps/internal/{id} (mamv1). True when deleted, False when it was already gone."""
+        try:
+            await self.request("DELETE", f"/api/mam/apps/internal/{app_id}", version=1,
+                               what=f"deleting app {app_id}", ok=(200, 202))
+        except Ws1ApiError as exc:
+            # mamv1: 400 "Application not found or user does not have access to it."
+            if exc.error_code == 7000 or exc.status == 404 or (exc.status == 400 and _not_found(exc)):
+                return False
+            raise
+        return True
+
     @_shape_guard
     async def get_assignment_rules(self, app_uuid: str) -> dict[str, Any]:
         what = f"reading the assignment rules of app {app_uuid}"
@@ -548,6 +633,27 @@ class Ws1Client:
         await self.request("POST", "/api/mdm/profiles/platforms/appleosx/update", version=2,
                            what=f"updating profile {body.get('General', {}).get('ProfileId')}", json_body=body,
                            retry=True)
+
+    async def delete_profile(self, profile_id: int) -> bool:
+        """DELETE /api/mdm/profiles/{profileid} (mdmv1). True when deleted, False when it was already gone."""
+        try:
+            await self.request("DELETE", f"/api/mdm/profiles/{profile_id}", version=1,
+                               what=f"deleting profile {profile_id}")
+        except Ws1ApiError as exc:
+            # mdmv1: 400 "Profile not found or User does not have access to the Profile."
+            if exc.status == 404 or (exc.status == 400 and _not_found(exc)):
+                return False
+            raise
+        return True
+
+    async def profile_exists(self, profile_id: int) -> bool:
+        try:
+            await self.get_profile(profile_id)
+        except Ws1ApiError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
 
     # ------------------------------------------------------------------ rollout
     @_shape_guard
@@ -632,6 +738,10 @@ async def _file_chunks(path: str | os.PathLike[str], total: int, progress: Progr
                 result = progress(sent, total, sent / max(now - started, 1e-6))
                 if inspect.isawaitable(result):
                     await result
+
+
+def _not_found(exc: Ws1ApiError) -> bool:
+    return "not found" in exc.api_message.lower()
 
 
 def _json_or_none(response: httpx.Response) -> Any:
