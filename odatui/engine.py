@@ -432,6 +432,8 @@ class Engine:
             finally:
                 if self.store is not spelled:
                     spelled.release()
+            if self._writer is not None:
+                self._writer.store = self.store
             return True
         return False
 

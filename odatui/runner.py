@@ -257,10 +257,11 @@ def cmd_apply(args: Any) -> int:
     return result.exit_code
 
 
-def retry_ids(engine: Any) -> list[str]:
-    """The failed steps of the last run, and what they blocked."""
-    state = engine.store.load()
-    failed = [sid for sid in engine.order if sid in state.failed()]
+def retry_ids(engine: Any, state: Any = None, stale: Any = ()) -> list[str]:
+    """The failed steps of the last run, the succeeded ones the live tenant no longer agrees with (`stale`, from
+    odatui.freshness), and what they blocked."""
+    state = state if state is not None else engine.store.load()
+    failed = [sid for sid in engine.order if sid in state.failed() or sid in stale]
     wanted = set(failed)
     for sid in failed:
         for child in engine.descendants(sid):
@@ -271,11 +272,23 @@ def retry_ids(engine: Any) -> list[str]:
 
 
 def cmd_retry(args: Any) -> int:
+    from odatui.freshness import live_check
+
     config = load(args)
     engine = make_engine(config)
-    ids = retry_ids(engine)
+    # The last run's successes are checked against the live tenant first: a restored org or an app deleted by
+    # hand makes them stale, and stale steps are retried like failed ones.
+    check = asyncio.run(live_check(engine))
+    engine.store = check.store
+    ids = retry_ids(engine, check.store.load(), check.stale)
+    for sid, why in check.stale.items():
+        print(f"{sid} succeeded in the last run, but {why}")
     if not ids:
-        print("No failed steps in the last run: nothing to retry.")
+        if check.checked:
+            print("No failed steps in the last run, and the tenant still matches it: nothing to retry.")
+        else:
+            print("No failed steps in the last run: nothing to retry "
+                  f"(not re-checked against the tenant: {check.problem}).")
         return 0
     require_fields(config, engine, ids, args)
     print(f"Retrying: {', '.join(ids)}")
@@ -303,18 +316,31 @@ async def _rollout(config: Any, outputs: dict[str, dict[str, Any]]) -> dict[str,
 
 def cmd_status(args: Any) -> int:
     from odatui.errors import OdatuiError
+    from odatui.freshness import live_check
     from odatui.log import redact
     from odatui.state import StateStore
     from odatui.steps import STEP_IDS
 
     config = load(args)
-    store = StateStore(config.target_key())
+    # Which tenants the config reaches now (not how it is spelled), and whether they still hold what the last
+    # run recorded: a stored success the live tenant disagrees with is shown as "stale", never as current.
+    check = None
+    live_problem: str | None = None
+    try:
+        check = asyncio.run(live_check(make_engine(config)))
+        live_problem = check.problem
+    except OdatuiError as exc:  # e.g. secrets unavailable: the stored state is still worth showing
+        live_problem = redact(exc.message)
+    store = check.store if check is not None else StateStore(config.target_key())
+    stale = check.stale if check is not None else {}
     state = store.load()
     order = list(STEP_IDS) + [s for s in state.steps if s not in STEP_IDS]
-    steps = {sid: {"status": rec.status, "attempts": rec.attempts, "last_error": rec.last_error, "hint": rec.hint,
-                   "summary": rec.summary, "finished": rec.finished, "outputs": rec.outputs}
+    steps = {sid: {"status": "stale" if sid in stale else rec.status, "last_status": rec.status,
+                   "stale_reason": stale.get(sid), "attempts": rec.attempts, "last_error": rec.last_error,
+                   "hint": rec.hint, "summary": rec.summary, "finished": rec.finished, "outputs": rec.outputs}
              for sid in order if (rec := state.steps.get(sid)) is not None}
-    outputs = state.outputs()
+    checked = check is not None and check.checked
+    outputs = {sid: out for sid, out in state.outputs().items() if sid not in stale}
     rollout: dict[str, Any] | None = None
     rollout_error: str | None = None
     if "preflight.ws1" in outputs and ({"ws1.assign", "ws1.profile"} & set(outputs)):
@@ -326,6 +352,7 @@ def cmd_status(args: Any) -> int:
             rollout_error = f"{type(exc).__name__}: {redact(str(exc))}"
     if getattr(args, "json", False):
         json.dump({"target": state.target, "state_file": str(store.path), "updated": state.updated,
+                   "identity": state.identity, "checked_live": checked, "not_checked_because": live_problem,
                    "steps": steps, "rollout": rollout, "rollout_error": rollout_error}, sys.stdout, indent=2)
         print()
         return 0
@@ -334,15 +361,23 @@ def cmd_status(args: Any) -> int:
         return 0
     when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(state.updated)) if state.updated else "?"
     print(f"Target {state.target} — last update {when}")
+    if checked:
+        print("Checked against the live tenant just now" + (f": {len(stale)} step(s) are stale." if stale else "."))
+    else:
+        print(f"Last run as recorded; not checked against the live tenant ({live_problem}).")
     width = max(len(s) for s in steps)
     for sid, info in steps.items():
         line = f"  {sid:<{width}}  {info['status']:<12}  attempts {info['attempts']}"
-        if info["last_error"] and info["status"] != "succeeded":
+        if info["stale_reason"]:
+            line += f"  succeeded in the last run, but {info['stale_reason']}"
+        elif info["last_error"] and info["status"] != "succeeded":
             line += f"  {info['last_error'].splitlines()[0]}"
         print(line)
         shown = {k: v for k, v in info["outputs"].items() if not isinstance(v, (dict, list)) or v}
         if shown and info["status"] == "succeeded":
             print(f"  {'':<{width}}  " + ", ".join(f"{k}={v}" for k, v in shown.items()))
+    if stale:
+        print("`odatui retry` re-runs the stale steps.")
     if rollout is not None:
         print(f"Rollout to smart group {rollout['smart_group']!r}: {rollout['devices']} devices, "
               f"profile installed on {rollout['profile_installed']}, Okta Verify installed on {rollout['app_installed']}")

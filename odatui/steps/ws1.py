@@ -31,6 +31,17 @@ APP_NAME = "Okta Verify"  # the pkginfo `name`, which WS1 shows as the app name
 RULE_NAME_PREFIX = "Okta Verify (odatui)"
 
 
+def duplicates_error(what: str, ids: list[int], og_id: Any, where: str, also: str = "") -> StepError:
+    """Two of what odatui creates once: picking one would leave Macs half on the other, so stop and name both."""
+    ids = sorted(ids)
+    keep, extra = ids[0], ", ".join(str(i) for i in ids[1:])
+    return StepError(
+        f"{len(ids)} {what} exist in organization group {og_id} (ids {', '.join(str(i) for i in ids)}); odatui "
+        "manages one. Two runs on this tenant at once (another machine or state folder) can leave two.",
+        hint=f"in the console ({where}) delete {extra} and keep {keep}"
+             + (f", {also}" if also else "") + "; then run `odatui apply` again")
+
+
 # --------------------------------------------------------------------------------------------- preflight.ws1
 
 
@@ -94,7 +105,12 @@ class Ws1Upload(Step):
     async def _existing(self, ctx: Context) -> Any:
         og_id = ctx.output("preflight.ws1", "og_id")
         version = ctx.output("preflight.package", "version")
-        return await ctx.ws1().find_app(og_id, APP_NAME, version)
+        same = [a for a in await ctx.ws1().search_apps(og_id, APP_NAME)
+                if a.name == APP_NAME and a.version == version and a.status.lower() != "retired"]
+        if len(same) > 1:
+            raise duplicates_error(f"{APP_NAME} {version} apps", [a.id for a in same], og_id,
+                                   "Resources > Apps > Native > Internal")
+        return same[0] if same else None
 
     async def inspect(self, ctx: Context) -> Change:
         version = ctx.output("preflight.package", "version")
@@ -149,6 +165,9 @@ class Ws1Upload(Step):
         progress(None, "Creating the macOS app")
         app_id = await client.create_macos_app(og_id, app_blob_id=binary.id, pkginfo_blob_id=meta.id,
                                                version=version, name=APP_NAME)
+        # Another odatui (another machine, another state folder) may have created the same app meanwhile: look
+        # again, so a duplicate is named now rather than found by every later run.
+        await self._existing(ctx)
         app = await client.get_internal_app(app_id)
         progress(1.0, f"{APP_NAME} {version} created (app id {app_id})")
         return {"app_id": app_id, "app_uuid": app["uuid"], "version": version}
@@ -345,12 +364,12 @@ class Ws1Profile(Step):
 
     async def _find(self, ctx: Context) -> Any:
         name = ctx.config.rollout.profile_name
-        found = [p for p in await ctx.ws1().search_profiles(ctx.output("preflight.ws1", "og_id"), name)
-                 if p.name == name]
+        og_id = ctx.output("preflight.ws1", "og_id")
+        found = [p for p in await ctx.ws1().search_profiles(og_id, name) if p.name == name]
         if len(found) > 1:
-            ids = ", ".join(str(p.id) for p in found)
-            raise StepError(f"{len(found)} macOS profiles are named {name!r} (ids {ids}).",
-                            hint="delete or rename the extra ones in the console, or set rollout.profile_name")
+            raise duplicates_error(f"macOS profiles named {name!r}", [p.id for p in found], og_id,
+                                   "Resources > Profiles & Baselines > Profiles",
+                                   also="or set rollout.profile_name to another name")
         return found[0] if found else None
 
     async def inspect(self, ctx: Context) -> Change:
@@ -388,6 +407,7 @@ class Ws1Profile(Step):
         if existing is None:
             progress(None, f"Creating the profile {name!r}")
             profile_id = await client.create_macos_profile(desired)
+            await self._find(ctx)  # a second one made at the same time by another odatui is named now
         else:
             profile_id = existing.id
             assert current is not None
