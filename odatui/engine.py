@@ -542,9 +542,11 @@ class Engine:
                     self._succeed(sid, dict(change.outputs), change.summary, changed=False)
                     return
                 if adopt_only:
-                    self._status[sid] = SKIPPED
-                    self._emit(StepSkipped(sid, f"not selected, and it would {change.kind.value}: {change.summary}; "
-                                                f"run `odatui apply --only {sid}` first"))
+                    reason = (f"not selected, and it would {change.kind.value}: {change.summary}; "
+                              f"run `odatui apply --only {sid}` first")
+                    # Recorded, not only shown: a success stored for it earlier is no longer true of the tenant.
+                    self._record(sid, SKIPPED, summary=reason, finished=time.time(), outputs={})
+                    self._emit(StepSkipped(sid, reason))
                     return
                 self._emit(StepLog(sid, f"{change.kind.value}: {change.summary}"))
                 # The change inspect just found, so apply need not read the tenant again (a retry re-inspects).

@@ -261,7 +261,10 @@ def retry_ids(engine: Any, state: Any = None, stale: Any = ()) -> list[str]:
     """The failed steps of the last run, the succeeded ones the live tenant no longer agrees with (`stale`, from
     odatui.freshness), and what they blocked."""
     state = state if state is not None else engine.store.load()
-    failed = [sid for sid in engine.order if sid in state.failed() or sid in stale]
+    # Skipped steps too (blocked by a prerequisite that was missing), unless they are not needed at all.
+    blocked = {sid for sid, rec in state.steps.items()
+               if rec.status == "skipped" and rec.summary != "not needed for this configuration"}
+    failed = [sid for sid in engine.order if sid in state.failed() or sid in stale or sid in blocked]
     wanted = set(failed)
     for sid in failed:
         for child in engine.descendants(sid):
@@ -343,7 +346,9 @@ def cmd_status(args: Any) -> int:
     outputs = {sid: out for sid, out in state.outputs().items() if sid not in stale}
     rollout: dict[str, Any] | None = None
     rollout_error: str | None = None
-    if "preflight.ws1" in outputs and ({"ws1.assign", "ws1.profile"} & set(outputs)):
+    if not checked and live_problem:
+        rollout_error = f"the tenant was not reached ({live_problem})"  # its rollout cannot be read either
+    elif "preflight.ws1" in outputs and ({"ws1.assign", "ws1.profile"} & set(outputs)):
         try:
             rollout = asyncio.run(_rollout(config, outputs))
         except OdatuiError as exc:
