@@ -361,6 +361,7 @@ class Engine:
                 await asyncio.to_thread(_preload_clients)
             locked_here = await self._bind_target()
             self.state = self.store.load()
+            self.state.target = self.store.target  # a state moved from its spelling's name is this target's now
             for note in self.state.notes:
                 log.warning("%s", note)
             if self.identity is not None and len(self.identity.confirmed) == 2:

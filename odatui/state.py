@@ -93,14 +93,13 @@ class StateStore:
                     self.path.unlink()
             elif self.path.exists():
                 if other.path.exists():
-                    os.replace(self.path, self._aside_path())  # two histories: the canonical one wins, this is kept
+                    os.replace(self.path, self._aside_path("superseded"))  # the canonical history wins; kept
                 else:
                     os.replace(self.path, other.path)  # resume what an older odatui recorded under the spelling
             if not self.path.is_symlink():
                 os.symlink(other.path.name, self.path)
         except OSError as exc:
-            log_name = self.path.name
-            raise StateError(f"cannot link the run state {log_name} to {other.path.name}: {exc.strerror}") from None
+            raise StateError(f"cannot link the run state {self.path} to {other.path.name}: {exc.strerror}") from None
         return other
 
     # --- lock ---
@@ -163,11 +162,11 @@ class StateStore:
         state.notes.append(f"The previous run state could not be used because {reason}; it was kept as {aside}.")
         return state
 
-    def _aside_path(self) -> Path:
+    def _aside_path(self, why: str = "unreadable") -> Path:
         # A free name: os.replace onto an earlier kept copy (two bad loads in one second) would destroy it.
         stamp = int(time.time())
         for n in range(1000):
-            aside = self.path.with_name(f"{self.path.stem}.unreadable-{stamp}{f'-{n}' if n else ''}.json")
+            aside = self.path.with_name(f"{self.path.stem}.{why}-{stamp}{f'-{n}' if n else ''}.json")
             if not aside.exists():
                 return aside
         raise StateError(f"too many unreadable run states kept next to {self.path}", hint="remove the old ones")

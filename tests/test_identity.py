@@ -214,3 +214,26 @@ def test_status_offline_says_it_shows_the_last_run_unchecked(sandbox_env, runtim
     assert status.returncode == 0, status.stderr
     assert "not checked against the live tenant" in status.stdout and "Traceback" not in status.stderr
     assert "verify" in status.stdout  # the last known run (found through the spelling's link) is still shown
+
+
+# ----------------------------------------------------------------------------------------- duplicates
+
+
+@pytest.mark.parametrize("what", ["app", "profile"])
+def test_a_duplicate_made_by_a_racing_run_is_named_with_the_fix(demo_factory, sandbox_env, runtime_dir, what):
+    """Two odatui that the locks cannot see (another machine) both created: every later run stops with one line
+    naming both ids and what to delete, instead of picking one silently."""
+    session = demo_factory()
+    assert odatui_cli("apply", "--yes", "--config", str(session.config_path)).returncode == 0
+    ws1 = session.sandbox.world.emulators["ws1"]
+    table = ws1.apps if what == "app" else ws1.profiles
+    (first_id, first), = table.items()
+    second_id = first_id + 7
+    table[second_id] = {**first, "id": second_id, "uuid": f"{first['uuid'][:-4]}beef"}  # what the other run made
+    run = odatui_cli("apply", "--yes", "--config", str(session.config_path))
+    assert run.returncode == 1, run.stdout + run.stderr
+    step = "ws1.upload" if what == "app" else "ws1.profile"
+    line = next(ln for ln in run.stdout.splitlines() if f"{step} FAILED" in ln)
+    assert f"ids {first_id}, {second_id}" in line and "Two runs on this tenant at once" in line
+    assert f"delete {second_id} and keep {first_id}" in run.stdout
+    assert "Traceback" not in run.stderr
