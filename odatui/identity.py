@@ -27,6 +27,7 @@ from odatui.log import get_logger
 log = get_logger("identity")
 
 _SAFE = re.compile(r"[^A-Za-z0-9.\-]+")
+UNCONFIRMED = "unconfirmed."  # the prefix of a part known only by its spelling (odatui.state.rebind adopts it later)
 
 
 def _safe(text: str) -> str:
@@ -35,8 +36,8 @@ def _safe(text: str) -> str:
 
 @dataclass(frozen=True)
 class Identity:
-    okta: str  # "okta-<org id>", or "okta@<host>" when unconfirmed
-    ws1: str  # "ws1-og<id>-<uuid>", or "ws1@<host>-<group id>" when unconfirmed
+    okta: str  # "okta-<org id>", or "unconfirmed.okta-<host>"
+    ws1: str  # "ws1-og<id>-<uuid>", or "unconfirmed.ws1-<host>-<group id>"
     confirmed: tuple[str, ...] = ()  # which parts the live tenants confirmed: "okta", "ws1"
     problems: tuple[str, ...] = ()  # why a part is not confirmed (one line each)
 
@@ -55,9 +56,9 @@ class Identity:
 
 def spelled(config: Any) -> Identity:
     """The identity as the config spells it (lower-cased): the fallback when the tenants cannot be asked."""
-    okta = f"okta@{(config.okta.host or 'none').lower()}"
+    okta = f"{UNCONFIRMED}okta-{(config.okta.host or 'none').lower()}"
     api = (config.ws1.api_url or "").removeprefix("https://").lower() or "none"
-    ws1 = f"ws1@{api}-{(config.ws1.group_id or 'none').lower()}"
+    ws1 = f"{UNCONFIRMED}ws1-{api}-{(config.ws1.group_id or 'none').lower()}"
     return Identity(okta, ws1)
 
 

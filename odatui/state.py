@@ -89,8 +89,13 @@ class StateStore:
         other = StateStore(key, self.directory)
         try:
             if self.path.is_symlink():
-                if os.readlink(self.path) != other.path.name:
+                linked = self.path.with_name(os.readlink(self.path))
+                if linked.name != other.path.name:
                     self.path.unlink()
+                    # A run that could not ask the tenants kept its state under the spelling (odatui.identity's
+                    # "unconfirmed." keys): now that they answered, it is this target's history.
+                    if "unconfirmed." in linked.name and linked.is_file() and not other.path.exists():
+                        os.replace(linked, other.path)
             elif self.path.exists():
                 if other.path.exists():
                     os.replace(self.path, self._aside_path("superseded"))  # the canonical history wins; kept

@@ -244,3 +244,13 @@ def test_tenant_locks_refuse_a_second_holder_with_its_pid(tmp_path):
     finally:
         first.release()
     TenantLocks(("ws1-og570-x",), tmp_path).acquire()  # free again once released
+
+
+def test_rebind_adopts_the_state_of_a_run_that_could_not_confirm_the_tenants(tmp_path):
+    spelled = StateStore("127.0.0.1_8443__ACME", tmp_path)
+    offline = spelled.rebind("unconfirmed.okta-127.0.0.1-8443_unconfirmed.ws1-127.0.0.1-8443-acme")
+    state = offline.load()
+    state.step("ws1.upload").status = "succeeded"
+    offline.save(state)
+    canonical = StateStore("127.0.0.1_8443__ACME", tmp_path).rebind("okta-00o1_ws1-og570-x")
+    assert canonical.load().steps["ws1.upload"].status == "succeeded" and not offline.path.exists()
