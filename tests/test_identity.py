@@ -237,3 +237,26 @@ def test_a_duplicate_made_by_a_racing_run_is_named_with_the_fix(demo_factory, sa
     assert f"ids {first_id}, {second_id}" in line and "Two runs on this tenant at once" in line
     assert f"delete {second_id} and keep {first_id}" in run.stdout
     assert "Traceback" not in run.stderr
+
+
+def test_two_runs_the_locks_cannot_see_never_end_silently_with_duplicates(demo_factory, sandbox_env, tmp_path):
+    """Two machines (two lock folders, two state folders) race on one tenant. Each looks before it creates and
+    again right after; if both created, the run that sees two says so, naming both, and so does every later run."""
+    session = demo_factory(latency_ms=30)
+    procs = []
+    for n, group in enumerate(("ACME", "acme")):
+        cfg = write_config(session.sandbox, session.package, tmp_path / f"{n}.toml", group_id=group)
+        run_dir = tmp_path / f"runtime-{n}"
+        run_dir.mkdir(mode=0o700)
+        procs.append(spawn(cfg, {"XDG_STATE_HOME": str(tmp_path / f"state-{n}"), "XDG_RUNTIME_DIR": str(run_dir)}))
+    results = [(p.wait(timeout=120), *p.communicate()) for p in procs]
+    ws1 = session.sandbox.state()["ws1"]
+    for code, out, err in results:
+        assert code in (0, 1) and "Traceback" not in err, out + err
+    if len(ws1["apps"]) == 1 and len(ws1["profiles"]) == 1:
+        assert all(code == 0 for code, _, _ in results)  # one adopted what the other made
+    else:
+        said = "".join(out for _, out, _ in results)
+        assert "Two runs on this tenant at once" in said, said
+        later = odatui_cli("apply", "--yes", "--config", str(session.config_path))
+        assert later.returncode == 1 and "Two runs on this tenant at once" in later.stdout
