@@ -427,12 +427,15 @@ class Engine:
             spelled = self.store
             spelled.acquire()
             try:
-                self.store = spelled.rebind(identity.key)
-                if self.store is not spelled:
-                    self.store.acquire()
-            finally:
-                if self.store is not spelled:
-                    spelled.release()
+                store = spelled.rebind(identity.key)
+                if store is not spelled:
+                    store.acquire()
+            except BaseException:
+                spelled.release()
+                raise
+            if store is not spelled:
+                spelled.release()
+            self.store = store
             if self._writer is not None:
                 self._writer.store = self.store
             return True

@@ -74,6 +74,8 @@ def stale_steps(state: RunState, rows: dict[str, Any]) -> dict[str, str]:
             out[sid] = f"cannot be confirmed now: {row.error}"
         elif row.change is None:
             out[sid] = f"cannot be confirmed now: {row.hint or 'it depends on a step that is not confirmed'}"
+        elif row.change.kind.value == "needs-action":
+            out[sid] = f"the tenant changed since: it needs your action again ({row.change.summary})"
         elif row.change.kind.value != "none":
             out[sid] = f"the tenant changed since: it would {row.change.kind.value} now ({row.change.summary})"
     return out
