@@ -731,6 +731,11 @@ class Engine:
                  ", ".join(f"{k}={v}" for k, v in self._summary().items()))
 
     @property
+    def ran(self) -> set[str]:
+        """The steps the last run ran or re-checked against the tenant (the rest of its summary is stored)."""
+        return set(self._status)
+
+    @property
     def abort_error(self) -> OdatuiError | None:
         """Why the run stopped early (e.g. SecretsUnavailable, with its remedy in `hint`)."""
         return self._abort[1] if self._abort else None

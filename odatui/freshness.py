@@ -64,12 +64,21 @@ async def live_check(engine: Any, *, plan: bool = True) -> LiveCheck:
     return check
 
 
+def _identifying(key: str) -> bool:
+    # What names a thing in the tenant (ids, client ID, package version and hash); counts such as a smart group's
+    # devices move on their own and do not make a step stale.
+    return key.endswith(("id", "uuid")) or key in ("version", "sha256", "org_host")
+
+
 def stale_steps(state: RunState, rows: dict[str, Any]) -> dict[str, str]:
     out: dict[str, str] = {}
     for sid, rec in state.steps.items():
         row = rows.get(sid)
         if rec.status != SUCCEEDED or row is None:
             continue
+        live = dict(row.change.outputs) if row.change is not None and row.change.kind.value == "none" else {}
+        moved = [f"{k} {rec.outputs[k]} → {live[k]}" for k in sorted(set(rec.outputs) & set(live))
+                 if _identifying(k) and rec.outputs[k] != live[k] and not isinstance(live[k], (dict, list))]
         if row.error:
             out[sid] = f"cannot be confirmed now: {row.error}"
         elif row.change is None:
@@ -78,4 +87,6 @@ def stale_steps(state: RunState, rows: dict[str, Any]) -> dict[str, str]:
             out[sid] = f"the tenant changed since: it needs your action again ({row.change.summary})"
         elif row.change.kind.value != "none":
             out[sid] = f"the tenant changed since: it would {row.change.kind.value} now ({row.change.summary})"
+        elif moved:
+            out[sid] = f"the tenant changed since: {'; '.join(moved)}"
     return out

@@ -108,14 +108,17 @@ EXIT_WORDS = {0: "done", 1: "a step failed", 2: "a step failed on its input (con
               4: "secrets unavailable", 130: "cancelled"}
 
 
-def print_summary(result: Any, state: Any, out: TextIO | None = None) -> None:
+def print_summary(result: Any, state: Any, out: TextIO | None = None, ran: Any = None) -> None:
+    """`ran`: the steps this run ran or re-checked; the others' lines are the last run's, said as such."""
     out = out or sys.stdout
     width = max(len(s) for s in result.summary) if result.summary else 0
     out.write("\nSummary:\n")
     for sid, status in result.summary.items():
         rec = state.steps.get(sid)
         detail = ""
-        if rec is not None and status in ("failed", "needs-action") and rec.last_error:
+        if ran is not None and sid not in ran and status != "pending":
+            detail = "not part of this run: the last run's result, not re-checked (`odatui status` checks it)"
+        elif rec is not None and status in ("failed", "needs-action") and rec.last_error:
             detail = rec.last_error.splitlines()[0]
         elif rec is not None and rec.summary and status in ("succeeded", "skipped"):
             detail = rec.summary
@@ -209,7 +212,7 @@ def run_and_report(engine: Any, *, only: list[str] | None = None, from_step: str
                    out: TextIO | None = None) -> Any:
     printer = PlainPrinter(out)
     result = asyncio.run(engine.run(only=only, from_step=from_step, on_event=printer))
-    print_summary(result, engine.state, out)
+    print_summary(result, engine.state, out, ran=engine.ran)
     error = engine.abort_error
     if error is not None and result.exit_code == 4:
         print(f"odatui: {error}", file=sys.stderr)
@@ -284,8 +287,8 @@ def cmd_retry(args: Any) -> int:
     check = asyncio.run(live_check(engine))
     engine.store = check.store
     ids = retry_ids(engine, check.store.load(), check.stale)
-    for sid, why in check.stale.items():
-        print(f"{sid} succeeded in the last run, but {why}")
+    for sid in [s for s in engine.order if s in check.stale]:
+        print(f"{sid} succeeded in the last run, but {check.stale[sid]}")
     if not ids:
         if check.checked:
             print("No failed steps in the last run, and the tenant still matches it: nothing to retry.")

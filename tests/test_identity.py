@@ -181,9 +181,13 @@ def test_a_sandbox_replaced_on_the_same_port_never_gets_the_old_client_id(sandbo
         if replacement == "restored-org":
             assert status["steps"]["ws1.profile"]["status"] == "stale"
             assert "would create" in status["steps"]["ws1.profile"]["stale_reason"]
+            # The PSSO app is still found, but it is another one: the stored client ID is stale, said with both.
+            assert status["steps"]["okta.app"]["status"] == "stale"
+            assert f"client_id {old_client} → {new_client}" in status["steps"]["okta.app"]["stale_reason"]
 
         only = odatui_cli("apply", "--yes", "--only", "ws1.profile", "--config", str(config))
         assert only.returncode == 0, only.stdout + only.stderr
+        assert old_client not in only.stdout  # not even in the summary of the steps this run did not touch
         assert old_client not in json.dumps(new.state()["ws1"]["profiles"])
         assert _client_ids_in_profiles(new) == [new_client]
 
