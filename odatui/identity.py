@@ -7,8 +7,9 @@ never run side by side (and create two apps and two profiles):
 - Okta: the org's `id` from `GET /.well-known/okta-organization` ("Org unique identifier", no credentials needed;
   https://developer.okta.com/docs/api/openapi/okta-management/management/tag/OrgSettingMetadata/).
 - Workspace ONE: the organization group's numeric `Id` and `Uuid`, looked up from its Group ID
-  (`GET /api/system/groups/search?groupid=`, https://docs.omnissa.com/bundle/WorkspaceONE-UEM-API-Reference;
-  the Group ID matched case-insensitively, as the client does: unverified).
+  (UEM System API v2 `GET /api/system/groups/search?groupid=`, whose reference says "Exact match is performed
+  for this attribute"; that the match ignores case, as the console's Group IDs do, is unverified: the client
+  compares case-insensitively, so `ACME` and `acme` resolve to one `Id` either way or not at all).
 
 Resolved once per run, before any step changes anything (two cheap reads, sent together). A part that cannot be
 resolved (offline, no credentials yet) falls back to the identity last recorded for this spelling, else to the

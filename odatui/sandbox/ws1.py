@@ -300,8 +300,8 @@ class Ws1Emulator:
     # ------------------------------------------------------------------ organization and smart groups
     async def groups_search(self, request: Request, version: int) -> Response:
         groupid, name = self._param(request, "groupid"), self._param(request, "name")
-        # Group ID matched case-insensitively, as the console's Group ID field treats "ACME" and "acme" as one
-        # group: unverified (no public page states the API's matching); odatui keys its run state on the `Id`.
+        # Group ID matched case-insensitively. The UEM System API v2 reference says only "Exact match is performed
+        # for this attribute"; ignoring case is unverified. odatui keys its run state on the `Id` it answers.
         found = [g for g in self.org_groups
                  if (groupid is None or g["GroupId"].lower() == groupid.lower())
                  and (name is None or name.lower() in g["Name"].lower())]
