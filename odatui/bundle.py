@@ -94,6 +94,8 @@ def build_bundle(out: Path, *, config: Any, secrets: Any, config_path: Path | No
     log_dir = log_dir or paths.log_dir()
     members: dict[str, str] = {"config.toml": _config_member(config, config_path, config_error)}
     for state in sorted(state_dir.glob("*.json")) if state_dir.is_dir() else []:
+        if state.is_symlink():
+            continue  # a config spelling's link to its target's state (odatui.identity): that file is included
         members[f"state/{state.name}"] = state.read_text(encoding="utf-8", errors="replace")
     for name in LOG_FILES:
         log = log_dir / name

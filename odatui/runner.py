@@ -108,14 +108,17 @@ EXIT_WORDS = {0: "done", 1: "a step failed", 2: "a step failed on its input (con
               4: "secrets unavailable", 130: "cancelled"}
 
 
-def print_summary(result: Any, state: Any, out: TextIO | None = None) -> None:
+def print_summary(result: Any, state: Any, out: TextIO | None = None, ran: Any = None) -> None:
+    """`ran`: the steps this run ran or re-checked; the others' lines are the last run's, said as such."""
     out = out or sys.stdout
     width = max(len(s) for s in result.summary) if result.summary else 0
     out.write("\nSummary:\n")
     for sid, status in result.summary.items():
         rec = state.steps.get(sid)
         detail = ""
-        if rec is not None and status in ("failed", "needs-action") and rec.last_error:
+        if ran is not None and sid not in ran and status != "pending":
+            detail = "not part of this run: the last run's result, not re-checked (`odatui status` checks it)"
+        elif rec is not None and status in ("failed", "needs-action") and rec.last_error:
             detail = rec.last_error.splitlines()[0]
         elif rec is not None and rec.summary and status in ("succeeded", "skipped"):
             detail = rec.summary
@@ -230,7 +233,7 @@ def run_and_report(engine: Any, *, only: list[str] | None = None, from_step: str
                    out: TextIO | None = None) -> Any:
     printer = PlainPrinter(out)
     result = asyncio.run(engine.run(only=only, from_step=from_step, on_event=printer))
-    print_summary(result, engine.state, out)
+    print_summary(result, engine.state, out, ran=engine.ran)
     error = engine.abort_error
     if error is not None and result.exit_code == 4:
         print(f"odatui: {error}", file=sys.stderr)
@@ -282,15 +285,20 @@ def cmd_apply(args: Any) -> int:
     return result.exit_code
 
 
-def retry_ids(engine: Any) -> list[str]:
-    """The failed steps of the last run, and what they blocked."""
+def retry_ids(engine: Any, state: Any = None, stale: Any = ()) -> list[str]:
+    """The failed steps of the last run, the succeeded ones the live tenant no longer agrees with (`stale`, from
+    odatui.freshness), and what they blocked."""
     from odatui.state import RUNNING
 
-    state = engine.store.load()
+    state = state if state is not None else engine.store.load()
+    # Skipped steps too (blocked by a prerequisite that was missing), unless they are not needed at all.
+    blocked = {sid for sid, rec in state.steps.items()
+               if rec.status == "skipped" and rec.summary != "not needed for this configuration"}
     # "running" in a saved state means the process that ran it died (kill -9, power loss): the run takes the lock
     # before it starts, so no live odatui is behind it. Such a step is retried like a cancelled one.
-    failed = [sid for sid in engine.order if sid in state.failed()
-              or (sid in state.steps and state.steps[sid].status == RUNNING)]
+    running = {sid for sid, rec in state.steps.items() if rec.status == RUNNING}
+    failed = [sid for sid in engine.order
+              if sid in state.failed() or sid in stale or sid in blocked or sid in running]
     wanted = set(failed)
     for sid in failed:
         for child in engine.descendants(sid):
@@ -301,11 +309,23 @@ def retry_ids(engine: Any) -> list[str]:
 
 
 def cmd_retry(args: Any) -> int:
+    from odatui.freshness import live_check
+
     config = load(args)
     engine = make_engine(config)
-    ids = retry_ids(engine)
+    # The last run's successes are checked against the live tenant first: a restored org or an app deleted by
+    # hand makes them stale, and stale steps are retried like failed ones.
+    check = asyncio.run(live_check(engine))
+    engine.store = check.store
+    ids = retry_ids(engine, check.store.load(), check.stale)
+    for sid in [s for s in engine.order if s in check.stale]:
+        print(f"{sid} succeeded in the last run, but {check.stale[sid]}")
     if not ids:
-        print("No failed steps in the last run: nothing to retry.")
+        if check.checked:
+            print("No failed steps in the last run, and the tenant still matches it: nothing to retry.")
+        else:
+            print("No failed steps in the last run: nothing to retry "
+                  f"(not re-checked against the tenant: {check.problem}).")
         return 0
     require_fields(config, engine, ids, args)
     print(f"Retrying: {', '.join(ids)}")
@@ -333,22 +353,37 @@ async def _rollout(config: Any, outputs: dict[str, dict[str, Any]]) -> dict[str,
 
 def cmd_status(args: Any) -> int:
     from odatui.errors import OdatuiError
+    from odatui.freshness import live_check
     from odatui.log import redact
     from odatui.state import StateStore
     from odatui.steps import STEP_IDS
 
     config = load(args)
-    store = StateStore(config.target_key())
+    # Which tenants the config reaches now (not how it is spelled), and whether they still hold what the last
+    # run recorded: a stored success the live tenant disagrees with is shown as "stale", never as current.
+    check = None
+    live_problem: str | None = None
+    try:
+        check = asyncio.run(live_check(make_engine(config)))
+        live_problem = check.problem
+    except OdatuiError as exc:  # e.g. secrets unavailable: the stored state is still worth showing
+        live_problem = redact(exc.message)
+    store = check.store if check is not None else StateStore(config.target_key())
+    stale = check.stale if check is not None else {}
     state = store.load()
     order = list(STEP_IDS) + [s for s in state.steps if s not in STEP_IDS]
-    steps = {sid: {"status": rec.status, "attempts": rec.attempts, "last_error": rec.last_error, "hint": rec.hint,
-                   "summary": rec.summary, "finished": rec.finished, "outputs": rec.outputs,
+    steps = {sid: {"status": "stale" if sid in stale else rec.status, "last_status": rec.status,
+                   "stale_reason": stale.get(sid), "attempts": rec.attempts, "last_error": rec.last_error,
+                   "hint": rec.hint, "summary": rec.summary, "finished": rec.finished, "outputs": rec.outputs,
                    "created": rec.created, "adopted": rec.adopted}
              for sid in order if (rec := state.steps.get(sid)) is not None}
-    outputs = state.outputs()
+    checked = check is not None and check.checked
+    outputs = {sid: out for sid, out in state.outputs().items() if sid not in stale}
     rollout: dict[str, Any] | None = None
     rollout_error: str | None = None
-    if "preflight.ws1" in outputs and ({"ws1.assign", "ws1.profile"} & set(outputs)):
+    if not checked and live_problem:
+        rollout_error = f"the tenant was not reached ({live_problem})"  # its rollout cannot be read either
+    elif "preflight.ws1" in outputs and ({"ws1.assign", "ws1.profile"} & set(outputs)):
         try:
             rollout = asyncio.run(_rollout(config, outputs))
         except OdatuiError as exc:
@@ -357,6 +392,7 @@ def cmd_status(args: Any) -> int:
             rollout_error = f"{type(exc).__name__}: {redact(str(exc))}"
     if getattr(args, "json", False):
         json.dump({"target": state.target, "state_file": str(store.path), "updated": state.updated,
+                   "identity": state.identity, "checked_live": checked, "not_checked_because": live_problem,
                    "steps": steps, "rollout": rollout, "rollout_error": rollout_error}, sys.stdout, indent=2)
         print()
         return 0
@@ -365,15 +401,23 @@ def cmd_status(args: Any) -> int:
         return 0
     when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(state.updated)) if state.updated else "?"
     print(f"Target {state.target} — last update {when}")
+    if checked:
+        print("Checked against the live tenant just now" + (f": {len(stale)} step(s) are stale." if stale else "."))
+    else:
+        print(f"Last run as recorded; not checked against the live tenant ({live_problem}).")
     width = max(len(s) for s in steps)
     for sid, info in steps.items():
         line = f"  {sid:<{width}}  {info['status']:<12}  attempts {info['attempts']}"
-        if info["last_error"] and info["status"] != "succeeded":
+        if info["stale_reason"]:
+            line += f"  succeeded in the last run, but {info['stale_reason']}"
+        elif info["last_error"] and info["status"] != "succeeded":
             line += f"  {info['last_error'].splitlines()[0]}"
         print(line)
         shown = {k: v for k, v in info["outputs"].items() if not isinstance(v, (dict, list)) or v}
         if shown and info["status"] == "succeeded":
             print(f"  {'':<{width}}  " + ", ".join(f"{k}={v}" for k, v in shown.items()))
+    if stale:
+        print("`odatui retry` re-runs the stale steps.")
     if rollout is not None:
         print(f"Rollout to smart group {rollout['smart_group']!r}: {rollout['devices']} devices, "
               f"profile installed on {rollout['profile_installed']}, Okta Verify installed on {rollout['app_installed']}")

@@ -72,6 +72,7 @@ class RunState:
     steps: dict[str, StepRecord] = field(default_factory=dict)
     updated: float | None = None
     notes: list[str] = field(default_factory=list)  # e.g. "previous state was unreadable; kept as …"
+    identity: dict[str, Any] | None = None  # the tenants this state belongs to (odatui.identity), once confirmed
 
     def step(self, step_id: str) -> StepRecord:
         return self.steps.setdefault(step_id, StepRecord())
@@ -87,13 +88,15 @@ class RunState:
         return [sid for sid, rec in self.steps.items() if rec.status in (FAILED, NEEDS_ACTION, CANCELLED)]
 
     def to_json(self) -> dict[str, Any]:
-        return {"schema": SCHEMA_VERSION, "target": self.target, "updated": self.updated,
+        return {"schema": SCHEMA_VERSION, "target": self.target, "updated": self.updated, "identity": self.identity,
                 "steps": {k: asdict(v) for k, v in self.steps.items()}}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RunState:
         steps = {k: StepRecord(**v) for k, v in data.get("steps", {}).items()}
-        return cls(target=data["target"], steps=steps, updated=data.get("updated"))
+        identity = data.get("identity")
+        return cls(target=data["target"], steps=steps, updated=data.get("updated"),
+                   identity=identity if isinstance(identity, dict) else None)
 
 
 STATE_LIMIT = 16 << 20  # a run state is a few KB; more is not one of ours
@@ -127,6 +130,33 @@ class StateStore:
         self.path = self.directory / f"{target}.json"
         self.lock_path = self.directory / f"{target}.lock"
         self._lock_fd: int | None = None
+
+    def rebind(self, key: str) -> StateStore:
+        """The store of `key` (a canonical identity) in the same folder; this spelling's file becomes a link to it,
+        so anything that opens the state by the config's spelling (export, bundle, the wizard) reads that one.
+        A state file kept under the spelling (an older odatui) moves to the canonical name if there is none yet."""
+        if key == self.target:
+            return self
+        other = StateStore(key, self.directory)
+        try:
+            if self.path.is_symlink():
+                linked = self.path.with_name(os.readlink(self.path))
+                if linked.name != other.path.name:
+                    self.path.unlink()
+                    # A run that could not ask the tenants kept its state under the spelling (odatui.identity's
+                    # "unconfirmed." keys): now that they answered, it is this target's history.
+                    if "unconfirmed." in linked.name and linked.is_file() and not other.path.exists():
+                        os.replace(linked, other.path)
+            elif self.path.exists():
+                if other.path.exists():
+                    os.replace(self.path, self._aside_path("superseded"))  # the canonical history wins; kept
+                else:
+                    os.replace(self.path, other.path)  # resume what an older odatui recorded under the spelling
+            if not self.path.is_symlink():
+                os.symlink(other.path.name, self.path)
+        except OSError as exc:
+            raise StateError(f"cannot link the run state {self.path} to {other.path.name}: {exc.strerror}") from None
+        return other
 
     # --- lock ---
     def acquire(self) -> None:
@@ -201,11 +231,11 @@ class StateStore:
         state.notes.append(f"The previous run state could not be used because {reason}; it was kept as {aside}.")
         return state
 
-    def _aside_path(self) -> Path:
+    def _aside_path(self, why: str = "unreadable") -> Path:
         # A free name: os.replace onto an earlier kept copy (two bad loads in one second) would destroy it.
         stamp = int(time.time())
         for n in range(1000):
-            aside = self.path.with_name(f"{self.path.stem}.unreadable-{stamp}{f'-{n}' if n else ''}.json")
+            aside = self.path.with_name(f"{self.path.stem}.{why}-{stamp}{f'-{n}' if n else ''}.json")
             if not aside.exists():
                 return aside
         raise StateError(f"too many unreadable run states kept next to {self.path}", hint="remove the old ones")
@@ -235,3 +265,70 @@ class StateStore:
             hint = "free some disk space" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else None
             raise StateError(f"cannot write the run state {self.path}: {exc.strerror}; the previous state is intact",
                              hint=hint) from None
+
+
+def lock_dir() -> Path:
+    """Where the per-tenant run locks live: outside any state folder (two state folders, e.g. two XDG_STATE_HOME,
+    still meet here), private to this user. $XDG_RUNTIME_DIR/odatui/locks, else /tmp/odatui-<uid>/locks."""
+    import tempfile
+
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if runtime and os.path.isdir(runtime):
+        base = Path(runtime) / "odatui"
+    else:
+        base = Path(tempfile.gettempdir()) / f"odatui-{os.getuid()}"
+    path = base / "locks"
+    try:
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        st = os.lstat(base)
+    except OSError as exc:
+        raise StateError(f"cannot create the lock folder {path}: {exc.strerror}") from None
+    import stat
+
+    # A shared /tmp: a folder someone else made (or a symlink they planted) must not hold our locks.
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
+        raise StateError(f"the lock folder {base} is not a folder of this user", hint=f"remove {base} and run again")
+    return path
+
+
+class TenantLocks:
+    """One flock per tenant part (Okta org, WS1 organization group), held for a run. Non-blocking: a second run on
+    the same org or group is refused with the pid of the first, whatever folder or spelling it used."""
+
+    def __init__(self, names: tuple[str, ...], directory: Path | None = None) -> None:
+        self.names = names
+        self.directory = directory
+        self._fds: list[int] = []
+
+    @property
+    def held(self) -> bool:
+        return bool(self._fds)
+
+    def acquire(self) -> None:
+        import fcntl
+
+        directory = self.directory or lock_dir()
+        try:
+            for name in sorted(set(self.names)):
+                fd = os.open(directory / f"{name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    holder = os.read(fd, 64).decode(errors="replace").strip() or "unknown"
+                    os.close(fd)
+                    raise StateError(
+                        f"another odatui (pid {holder}) is working on this tenant ({name})",
+                        hint="wait for it to finish or stop it; two runs on one tenant could create duplicates "
+                             "(the same tenant is recognised whatever its spelling or state folder)") from None
+                os.ftruncate(fd, 0)
+                os.write(fd, str(os.getpid()).encode())
+                self._fds.append(fd)
+        except BaseException:
+            self.release()
+            raise
+
+    def release(self) -> None:
+        for fd in self._fds:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._fds = []

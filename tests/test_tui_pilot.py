@@ -200,9 +200,9 @@ async def test_quit_mid_run_then_resume(tmp_path):
             await wait_for(pilot, lambda: second.model.finished is not None and not second.running, timeout=60,
                            what="resumed run")
             assert second.model.all_done, {sid: v.status for sid, v in second.model.steps.items()}
-            # Done steps were not run again: the resumed run started with okta.app.
-            assert list(second.model.steps["preflight.okta"].log) == []
-        assert len(demo.sandbox.state()["ws1"]["apps"]) == 1
+            # Done steps are re-checked against the live tenant (read-only), never redone: one app, one profile.
+            assert second.model.steps["preflight.okta"].status == "unchanged"
+        assert len(demo.sandbox.state()["ws1"]["apps"]) == 1 and len(demo.sandbox.state()["ws1"]["profiles"]) == 1
     finally:
         demo.close()
 

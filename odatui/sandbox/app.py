@@ -20,6 +20,26 @@ SECRET_HEADERS = {"authorization", "aw-tenant-code", "cookie"}
 SECRET_FIELDS = re.compile(r"(client_secret|client_assertion|password|access_token)=[^&]*")
 
 
+def _instance_id(data_dir: Path) -> str:
+    """This sandbox's identity (the Okta org id and WS1 group GUIDs derive from it): kept in the data dir, so a
+    restart there is the same tenant restored, and a fresh data dir a new tenant."""
+    import secrets
+
+    path = Path(data_dir) / "sandbox-instance"
+    try:
+        kept = path.read_text(encoding="ascii").strip()
+        if re.fullmatch(r"[0-9a-f]{32}", kept):
+            return kept
+    except (OSError, UnicodeDecodeError):
+        pass
+    fresh = secrets.token_hex(16)
+    try:
+        path.write_text(fresh + "\n", encoding="ascii")
+    except OSError:
+        pass  # a read-only data dir: an identity for this run only
+    return fresh
+
+
 class World:
     def __init__(self, options: Any, data_dir: Path, base_url: str) -> None:
         self.options = options
@@ -29,6 +49,7 @@ class World:
         self.requests: list[dict[str, Any]] = []
         self.requests_total = 0
         self.emulators: dict[str, Any] = {}
+        self.instance_id = _instance_id(data_dir)
 
     def record(self, request: Request, status: int, body_preview: str = "") -> None:
         self.requests_total += 1

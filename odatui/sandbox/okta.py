@@ -77,7 +77,13 @@ class OktaEmulator:
         self.world = world
         self.rng = random.Random(f"okta-{getattr(options, 'seed', 0)}")
         self.base_url = world.base_url
-        self.org_id = self._id("00o")
+        self._id("00o")  # drawn as before, so every later seeded id (apps, groups, users) stays the same
+        # The org's identity. Okta: "id: Org unique identifier" of GET /.well-known/okta-organization
+        # (https://developer.okta.com/docs/api/openapi/okta-management/management/tag/OrgSettingMetadata/). One per
+        # sandbox instance (World.instance_id, kept in its data dir): a restart on the same data dir is the same
+        # org (restored), a fresh sandbox is a new org, as two Okta orgs never share an id.
+        instance = random.Random(f"okta-org-{getattr(world, 'instance_id', '')}")
+        self.org_id = "00o" + "".join(instance.choice(ALNUM) for _ in range(17))
         self.okta_verify_app_id = self._id("0oa")
         # Switchable org facts (see /_sandbox/okta/settings).
         self.pipeline = "idx"

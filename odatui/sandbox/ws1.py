@@ -88,9 +88,11 @@ class Ws1Emulator:
         self.fleet = Fleet(self.seed, int(getattr(options, "devices", 36)))
         self._counters = {"blob": 40_000, "app": 3_000, "profile": 900, "sg": 4_710}
         self.org_groups = [
-            {"Id": 570, "Uuid": self._uuid("og-acme"), "Name": "ACME Corp", "GroupId": WS1_GROUP_ID,
+            # Uuid per sandbox instance (like the Okta org id): a fresh sandbox is another tenant, whose groups
+            # share Group ID and Id with the last one but never the GUID.
+            {"Id": 570, "Uuid": self._instance_uuid("og-acme"), "Name": "ACME Corp", "GroupId": WS1_GROUP_ID,
              "LocationGroupType": "Customer", "Country": "United States", "Locale": "en-US", "LgLevel": 1},
-            {"Id": 571, "Uuid": self._uuid("og-acme-eu"), "Name": "ACME Europe", "GroupId": f"{WS1_GROUP_ID}-EU",
+            {"Id": 571, "Uuid": self._instance_uuid("og-acme-eu"), "Name": "ACME Europe", "GroupId": f"{WS1_GROUP_ID}-EU",
              "LocationGroupType": "Container", "Country": "Germany", "Locale": "de-DE", "LgLevel": 2},
         ]
         self.smart_groups: list[dict[str, Any]] = []
@@ -108,6 +110,9 @@ class Ws1Emulator:
     # ------------------------------------------------------------------ helpers
     def _uuid(self, name: str) -> str:
         return str(uuid.uuid5(_NS, f"{self.seed}:{name}"))
+
+    def _instance_uuid(self, name: str) -> str:
+        return str(uuid.uuid5(_NS, f"{self.seed}:{getattr(self.world, 'instance_id', '')}:{name}"))
 
     def _next(self, kind: str) -> int:
         self._counters[kind] += 1
@@ -311,6 +316,8 @@ class Ws1Emulator:
     # ------------------------------------------------------------------ organization and smart groups
     async def groups_search(self, request: Request, version: int) -> Response:
         groupid, name = self._param(request, "groupid"), self._param(request, "name")
+        # Group ID matched case-insensitively. The UEM System API v2 reference says only "Exact match is performed
+        # for this attribute"; ignoring case is unverified. odatui keys its run state on the `Id` it answers.
         found = [g for g in self.org_groups
                  if (groupid is None or g["GroupId"].lower() == groupid.lower())
                  and (name is None or name.lower() in g["Name"].lower())]

@@ -4,6 +4,9 @@ One org host in OktaVerify.OrgUrl, the SSO URLs and `authsrv:`; the client ID in
 has; the profile and the app go to the smart group preflight.ws1 found; the Okta groups are assigned. The
 profile read back from Workspace ONE is checked with the same lint the export uses. Reads only: `inspect` does
 the whole check and answers NONE (or raises with every problem found).
+
+What it compares with is live: the engine re-inspects every prerequisite in the same run (okta.app reads the
+client ID from Okta now), so a client ID or profile id stored by an earlier run is never the reference.
 """
 
 from __future__ import annotations

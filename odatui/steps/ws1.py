@@ -23,6 +23,17 @@ APP_NAME = "Okta Verify"  # the pkginfo `name`, which WS1 shows as the app name
 RULE_NAME_PREFIX = "Okta Verify (odatui)"
 
 
+def duplicates_error(what: str, ids: list[int], og_id: Any, where: str, also: str = "") -> StepError:
+    """Two of what odatui creates once: picking one would leave Macs half on the other, so stop and name both."""
+    ids = sorted(ids)
+    keep, extra = ids[0], ", ".join(str(i) for i in ids[1:])
+    return StepError(
+        f"{len(ids)} {what} exist in organization group {og_id} (ids {', '.join(str(i) for i in ids)}); odatui "
+        "manages one. Two runs on this tenant at once (another machine or state folder) can leave two.",
+        hint=f"in the console ({where}) delete {extra} and keep {keep}"
+             + (f", {also}" if also else "") + "; then run `odatui apply` again")
+
+
 # --------------------------------------------------------------------------------------------- preflight.ws1
 
 
@@ -135,7 +146,11 @@ class Ws1Upload(Step):
         found = [a for a in await ctx.ws1().search_apps(og_id, APP_NAME) if a.name == APP_NAME]
         apps = [a for a in found if a.status.lower() != "retired"]
         retired = next((a for a in found if a not in apps and a.version == version), None)
-        same = next((a for a in apps if a.version == version), None)
+        same_all = [a for a in apps if a.version == version]
+        if len(same_all) > 1:  # two processes that no lock could see raced (look before and after create)
+            raise duplicates_error(f"{APP_NAME} {version} apps", [a.id for a in same_all], og_id,
+                                   "Resources > Apps > Native > Internal")
+        same = same_all[0] if same_all else None
         older = [a for a in apps if a is not same and version_key(a.version) < version_key(version)]
         newer = [a for a in apps if a is not same and version_key(a.version) >= version_key(version)]
         if newer and not ctx.config.rollout.allow_downgrade:
@@ -233,6 +248,9 @@ class Ws1Upload(Step):
         progress(None, "Creating the macOS app")
         app_id = await client.create_macos_app(og_id, app_blob_id=binary.id, pkginfo_blob_id=meta.id,
                                                version=version, name=APP_NAME)
+        # Another odatui (another machine, another state folder) may have created the same app meanwhile: look
+        # again, so a duplicate is named now rather than found by every later run.
+        await self._versions(ctx)
         app = await client.get_internal_app(app_id)
         progress(1.0, f"{APP_NAME} {version} created (app id {app_id})")
         from odatui.ws1.client import AppSummary
@@ -561,12 +579,12 @@ class Ws1Profile(Step):
 
     async def _find(self, ctx: Context) -> Any:
         name = ctx.config.rollout.profile_name
-        found = [p for p in await ctx.ws1().search_profiles(ctx.output("preflight.ws1", "og_id"), name)
-                 if p.name == name]
+        og_id = ctx.output("preflight.ws1", "og_id")
+        found = [p for p in await ctx.ws1().search_profiles(og_id, name) if p.name == name]
         if len(found) > 1:
-            ids = ", ".join(str(p.id) for p in found)
-            raise StepError(f"{len(found)} macOS profiles are named {name!r} (ids {ids}).",
-                            hint="delete or rename the extra ones in the console, or set rollout.profile_name")
+            raise duplicates_error(f"macOS profiles named {name!r}", [p.id for p in found], og_id,
+                                   "Resources > Profiles & Baselines > Profiles",
+                                   also="or set rollout.profile_name to another name")
         return found[0] if found else None
 
     async def inspect(self, ctx: Context) -> Change:
@@ -613,6 +631,7 @@ class Ws1Profile(Step):
         if existing is None:
             progress(None, f"Creating the profile {name!r}")
             profile_id = await client.create_macos_profile(desired)
+            await self._find(ctx)  # a second one made at the same time by another odatui is named now
         else:
             profile_id = existing.id
             assert current is not None
