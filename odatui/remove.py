@@ -314,7 +314,6 @@ async def _plan_and_maybe_remove(args: Any, config: Any, store: Any, out: TextIO
 
 def cmd_remove(args: Any, out: TextIO | None = None) -> int:
     from odatui.runner import _interactive_terminal, load
-    from odatui.state import StateStore
 
     out = out or sys.stdout
     config = load(args)
@@ -329,5 +328,20 @@ def cmd_remove(args: Any, out: TextIO | None = None) -> int:
         except EOFError:
             return False
 
-    with StateStore(config.target_key()) as store:  # the lock: never alongside an apply on the same target
-        return asyncio.run(_plan_and_maybe_remove(args, config, store, out, confirm))
+    # The same tenant locks and canonical run state as apply (odatui.identity), whatever the config's spelling:
+    # never alongside an apply on the same tenant, and the ledger read is the one apply wrote.
+    from odatui.freshness import live_check
+    from odatui.runner import make_engine
+    from odatui.state import TenantLocks
+
+    check = asyncio.run(live_check(make_engine(config), plan=False))
+    names = tuple(n for part, n in zip(("okta", "ws1"), check.identity.lock_names, strict=True)
+                  if part in check.identity.confirmed)
+    locks = TenantLocks(names)
+    if names:
+        locks.acquire()
+    try:
+        with check.store as store:
+            return asyncio.run(_plan_and_maybe_remove(args, config, store, out, confirm))
+    finally:
+        locks.release()

@@ -243,7 +243,10 @@ class StateStore:
     def save(self, state: RunState) -> None:
         state.updated = time.time()
         data = json.dumps(state.to_json(), indent=2, sort_keys=True).encode()
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        # A spelling's file is a link to the canonical state (rebind): write through it, never over it, so a
+        # writer that opened the state by the config's spelling still updates the one history.
+        path = self.path.parent / os.readlink(self.path) if self.path.is_symlink() else self.path
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             try:
@@ -253,7 +256,7 @@ class StateStore:
                 os.fsync(fd)
             finally:
                 os.close(fd)
-            os.replace(tmp, self.path)
+            os.replace(tmp, path)
             dir_fd = os.open(self.directory, os.O_RDONLY)
             try:
                 os.fsync(dir_fd)

@@ -246,8 +246,21 @@ class Ws1Upload(Step):
                                           progress=on_bytes)
         meta = await client.upload_blob(pkginfo, file_name=f"{Path(file_name).stem}-{version}.plist", og_id=og_id)
         progress(None, "Creating the macOS app")
-        app_id = await client.create_macos_app(og_id, app_blob_id=binary.id, pkginfo_blob_id=meta.id,
-                                               version=version, name=APP_NAME)
+        from odatui.ws1.client import Ws1ApiError
+
+        try:
+            app_id = await client.create_macos_app(og_id, app_blob_id=binary.id, pkginfo_blob_id=meta.id,
+                                                   version=version, name=APP_NAME)
+        except Ws1ApiError as exc:
+            # WS1 refuses a second app of the same version ("you cannot upload duplicate versions", UEM Internal
+            # Application Versions): if another run created it meanwhile, adopt that one (look again on conflict).
+            if exc.status is None or exc.status >= 500:
+                raise
+            raced, *_ = await self._versions(ctx)
+            if raced is None:
+                raise
+            progress(1.0, f"{APP_NAME} {version} was created meanwhile (app id {raced.id}); adopting it")
+            return self._outputs(raced, version, [a for a in others if a.id != raced.id], created=False)
         # Another odatui (another machine, another state folder) may have created the same app meanwhile: look
         # again, so a duplicate is named now rather than found by every later run.
         await self._versions(ctx)
