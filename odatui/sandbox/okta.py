@@ -246,6 +246,11 @@ class OktaEmulator:
     def _authorize(self, request: Request, scope: str | None) -> None:
         header = request.headers.get("authorization", "")
         scheme, _, credential = header.partition(" ")
+        if scheme.startswith("SSWS") and len(scheme) > 4 and not credential:
+            # Okta's own Python SDK 3.x sends `SSWS<token>` with no space (okta/configuration.py auth_settings:
+            # `self.authorization_mode + self.access_token`) and its calls work against real orgs, so Okta accepts it
+            # (field source: okta-sdk-python 3.x as shipped on PyPI; the header grammar Okta documents has the space).
+            scheme, credential = "SSWS", scheme[4:]
         invalid = OktaError(401, "E0000011", "Invalid token provided")
         if scheme == "SSWS":
             if not secrets.compare_digest(credential.strip(), OKTA_TOKEN):
