@@ -250,7 +250,7 @@ async def test_preflight_untrusted_tls_names_ca_bundle(sandbox, sandbox_env):
     ({"token_read_only": True}, "api_token", "E0000006", "The API token may not assign group"),
     ({"pipeline": "v1"}, "authenticators", "E0000015", "not licensed"),
     ({"granted_scopes": ["okta.apps.read"]}, "service_app", "invalid_scope", "not granted every scope"),
-    ({"require_dpop": True}, "service_app", "invalid_dpop_proof", "requires DPoP"),
+    ({"require_dpop": True, "clock_skew_seconds": 3600}, "service_app", "invalid_dpop_proof", "DPoP proof"),
 ])
 async def test_error_codes_become_admin_sentences(sandbox, sandbox_env, monkeypatch, settings, mode, code, sentence):
     admin(sandbox, "/_sandbox/okta/settings", **settings)

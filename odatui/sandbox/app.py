@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 WS1_PREFIXES = ("/api/mdm", "/api/mam", "/api/system", "/connect")
-SECRET_HEADERS = {"authorization", "aw-tenant-code", "cookie"}
+SECRET_HEADERS = {"authorization", "aw-tenant-code", "cookie", "dpop"}
 SECRET_FIELDS = re.compile(r"(client_secret|client_assertion|password|access_token)=[^&]*")
 
 

@@ -1,8 +1,9 @@
 """Okta emulator: the slice of the Okta Management API odatui uses, in Okta's shapes (reference/okta.md §3–4).
 
 Auth is an SSWS API token (the demo token) or a Bearer token from `/oauth2/v1/token`, which a service app gets with
-`private_key_jwt`: the sandbox makes the service app's key pair at start and writes the private key to
-`<data_dir>/okta-service-app.pem`. Every response carries `X-Rate-Limit-*` from a per-minute bucket per route class.
+`private_key_jwt`: the sandbox makes the service app's key pair (EC P-256 or RSA 2048, `SandboxOptions.service_app_key`)
+at start and writes the private key to `<data_dir>/okta-service-app.pem`. With DPoP required (`SandboxOptions.dpop`, or
+`require_dpop` in the settings) tokens are DPoP-bound and every proof is checked (RFC 9449; see dpop.py). Every response carries `X-Rate-Limit-*` from a per-minute bucket per route class.
 Errors use Okta's body (`errorCode`, `errorSummary`, `errorLink`, `errorId`, `errorCauses`) and real codes.
 Admin-only switches (Classic pipeline, authenticator status, read-only token, DPoP, scopes, limits) live under
 `/_sandbox/okta/…` so tests can put the org into each state a real tenant can be in.
@@ -57,9 +58,10 @@ class OktaError(Exception):
 
 
 class OAuthError(Exception):
-    def __init__(self, status: int, error: str, description: str) -> None:
+    def __init__(self, status: int, error: str, description: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(description)
         self.status, self.error, self.description = status, error, description
+        self.headers = headers or {}
 
 
 def _not_found(what: str, kind: str) -> OktaError:
@@ -79,7 +81,11 @@ class OktaEmulator:
         self.custom_domain: str | None = getattr(options, "custom_domain", None)
         self.authenticator_status = "ACTIVE"
         self.token_read_only = False  # SSWS token of a read-only admin: writes get E0000006
-        self.require_dpop = False
+        self.require_dpop = getattr(options, "dpop", "off") == "required"
+        self.dpop_nonce = secrets.token_urlsafe(16)  # what the token endpoint wants in a proof (RFC 9449 §8)
+        self._dpop_jti: set[str] = set()
+        self.token_jkt: dict[str, str] = {}  # DPoP-bound access token → thumbprint of its key
+        self.clock_skew = 0.0  # seconds Okta's clock is ahead of the client's (a Mac with a wrong clock)
         self.granted_scopes: set[str] = set(ALL_SCOPES)
         self.token_ttl = 3600
         self.rate_limits = dict(DEFAULT_LIMITS)
@@ -190,10 +196,18 @@ class OktaEmulator:
 
     def _make_service_app(self) -> None:
         from cryptography.hazmat.primitives import serialization
-        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-        # P-256 (ES256): Okta accepts it for private_key_jwt, and it is made in a millisecond (start-up < 1 s).
-        key = ec.generate_private_key(ec.SECP256R1())
+        self.service_app_key_type = getattr(self.options, "service_app_key", "ec")
+        if self.service_app_key_type == "rsa":
+            # What the Admin Console generates by default for "Public key / Private key" client authentication
+            # (RSA 2048, RS256): https://developer.okta.com/docs/guides/implement-oauth-for-okta-serviceapp/main/
+            key: Any = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            self.service_app_algorithms = ["RS256"]
+        else:
+            # P-256 (ES256): Okta accepts it for private_key_jwt, and it is made in a millisecond (start-up < 1 s).
+            key = ec.generate_private_key(ec.SECP256R1())
+            self.service_app_algorithms = ["ES256"]
         self.service_app_client_id = self._id("0oa")
         self.service_app_kid = "sandbox-service-app-key"
         self.service_app_public_key = key.public_key()
@@ -235,7 +249,7 @@ class OktaEmulator:
                 response = self._error(err)
             except OAuthError as err:
                 response = JSONResponse({"error": err.error, "error_description": err.description},
-                                        status_code=err.status)
+                                        status_code=err.status, headers=err.headers)
             response.headers["X-Rate-Limit-Limit"] = str(limit)
             response.headers["X-Rate-Limit-Remaining"] = str(remaining)
             response.headers["X-Rate-Limit-Reset"] = str(reset)
@@ -258,12 +272,16 @@ class OktaEmulator:
             if self.token_read_only and scope and scope.endswith(".manage"):
                 raise OktaError(403, "E0000006", "You do not have permission to perform the requested action")
             return
-        if scheme == "Bearer":
-            entry = self.tokens.get(credential.strip())
+        if scheme in ("Bearer", "DPoP"):
+            token = credential.strip()
+            entry = self.tokens.get(token)
             if entry is None or entry[0] < time.time():
                 raise OktaError(401, "E0000011", "Invalid token provided",
-                                headers={"WWW-Authenticate": 'Bearer error="invalid_token", '
+                                headers={"WWW-Authenticate": f'{scheme} error="invalid_token", '
                                          'error_description="The token is not valid."'})
+            bound = self.token_jkt.get(token)
+            if bound is not None or scheme == "DPoP":
+                self._check_resource_proof(request, token, scheme, bound)
             if scope and scope not in entry[1]:
                 raise OktaError(403, "E0000006", "You do not have permission to perform the requested action",
                                 headers={"WWW-Authenticate": 'Bearer error="insufficient_scope", error_description='
@@ -271,6 +289,28 @@ class OktaEmulator:
                                          f'resource="{request.url.path}"'})
             return
         raise invalid
+
+    def _check_resource_proof(self, request: Request, token: str, scheme: str, bound: str | None) -> None:
+        """A DPoP-bound token needs scheme DPoP and a proof by the bound key carrying the token's hash; a Bearer token
+        is not accepted under scheme DPoP (RFC 9449 §7.1, §7.2)."""
+        from odatui.sandbox.dpop import ProofError, verify
+
+        def refuse(description: str) -> OktaError:
+            return OktaError(401, "E0000011", "Invalid token provided", headers={
+                "WWW-Authenticate": f'DPoP algs="ES256 RS256", error="invalid_dpop_proof", '
+                                    f'error_description="{description}"'})
+
+        if bound is None:
+            raise refuse("The access token is not DPoP-bound.")
+        if scheme != "DPoP":
+            raise refuse("A DPoP-bound access token must be sent with the DPoP authorization scheme.")
+        try:
+            jkt = verify(request.headers.get("dpop"), method=request.method, url=str(request.url),
+                         seen_jti=self._dpop_jti, access_token=token, now=time.time() + self.clock_skew)
+        except ProofError as err:
+            raise refuse(err.description) from None
+        if jkt != bound:
+            raise refuse("The DPoP proof was not signed by the key the access token is bound to.")
 
     def _page(self, request: Request, items: list[dict[str, Any]], *, default: int, cap: int,
               response_items: list[Any] | None = None) -> JSONResponse:
@@ -471,7 +511,7 @@ class OktaEmulator:
         return self._page(request, groups, default=200, cap=10000)
 
     async def users_me(self, request: Request) -> Response:
-        if request.headers.get("authorization", "").startswith("Bearer "):
+        if request.headers.get("authorization", "").startswith(("Bearer ", "DPoP ")):
             # A service app's token has no user behind it.
             raise _not_found("me", "User")
         return JSONResponse(self.admin)
@@ -502,7 +542,7 @@ class OktaEmulator:
                              "any registered key.")
         audience = f"{request.url.scheme}://{request.url.netloc}/oauth2/v1/token"
         try:
-            claims = jwt.decode(assertion, self.service_app_public_key, algorithms=["ES256"],
+            claims = jwt.decode(assertion, self.service_app_public_key, algorithms=self.service_app_algorithms,
                                 audience=audience, options={"require": ["exp", "iss", "sub", "aud"]}, leeway=30)
         except jwt.InvalidSignatureError:
             raise OAuthError(401, "invalid_client", "The client_assertion signature is invalid.") from None
@@ -514,13 +554,27 @@ class OktaEmulator:
             raise OAuthError(401, "invalid_client", f"The client_assertion token is invalid: {exc}.") from None
         if claims["exp"] - time.time() > 3600 + 30:
             raise OAuthError(401, "invalid_client", "The client_assertion token has an expiration too far in the future.")
+        jkt = None
+        if self.require_dpop:
+            # Checked before the assertion's jti is spent: a client retrying with a nonce signs a new assertion
+            # anyway, but Okta's own SDK (okta/oauth.py) may not, and real Okta serves it.
+            from odatui.sandbox.dpop import ProofError, verify
+
+            try:
+                jkt = verify(request.headers.get("dpop"), method="POST", url=audience, seen_jti=self._dpop_jti,
+                             nonce=self.dpop_nonce, now=time.time() + self.clock_skew)
+            except ProofError as err:
+                if err.nonce:
+                    raise OAuthError(400, "use_dpop_nonce", err.description,
+                                     headers={"DPoP-Nonce": self.dpop_nonce}) from None
+                raise OAuthError(400, "invalid_dpop_proof", err.description) from None
+        # Unverified: a proof sent to an app that does not require DPoP is ignored and a Bearer token issued (RFC 9449
+        # §5 lets a server that does not bind tokens do so).
         jti = claims.get("jti")
         if jti:
             if jti in self._used_jti:
                 raise OAuthError(401, "invalid_client", "The client_assertion token has already been used.")
             self._used_jti.add(jti)
-        if self.require_dpop and not request.headers.get("dpop"):
-            raise OAuthError(400, "invalid_dpop_proof", "The DPoP proof JWT header is missing.")
         requested = str(form.get("scope") or "").split()
         if not requested:
             raise OAuthError(400, "invalid_scope", "The authorization server resource does not have any configured "
@@ -531,7 +585,9 @@ class OktaEmulator:
                              f"server resource: {' '.join(missing)}")
         access = "sbx." + secrets.token_urlsafe(32)
         self.tokens[access] = (time.time() + self.token_ttl, frozenset(requested))
-        return JSONResponse({"token_type": "Bearer", "expires_in": self.token_ttl, "access_token": access,
+        if jkt is not None:
+            self.token_jkt[access] = jkt
+        return JSONResponse({"token_type": "DPoP" if jkt else "Bearer", "expires_in": self.token_ttl, "access_token": access,
                              "scope": " ".join(requested)}, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
     # --- sandbox admin -----------------------------------------------------------------------------------------
@@ -557,6 +613,8 @@ class OktaEmulator:
                 self.require_dpop = bool(body["require_dpop"])
             if "granted_scopes" in body:
                 self.granted_scopes = set(body["granted_scopes"])
+            if "clock_skew_seconds" in body:
+                self.clock_skew = float(body["clock_skew_seconds"])
             if "token_ttl" in body:
                 self.token_ttl = int(body["token_ttl"])
             if "rate_limits" in body:
@@ -570,6 +628,7 @@ class OktaEmulator:
                 "require_dpop": self.require_dpop, "granted_scopes": sorted(self.granted_scopes),
                 "token_ttl": self.token_ttl, "rate_limits": self.rate_limits,
                 "service_app_client_id": self.service_app_client_id,
+                "service_app_key_type": self.service_app_key_type,
                 "service_app_key_path": str(self.service_app_key_path)}
 
     def snapshot(self) -> dict[str, Any]:

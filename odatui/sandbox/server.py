@@ -42,6 +42,8 @@ class SandboxOptions:
     devices: int = 36
     psso_app: str = "present"  # or "absent"
     custom_domain: str | None = None
+    service_app_key: str = "ec"  # the Okta service app's key pair: "ec" (P-256) or "rsa" (2048, the Admin Console's)
+    dpop: str = "off"  # "required": the service app's tokens must be DPoP-bound (RFC 9449)
     # Per-route fault rules for tests: [{"method": "PUT", "path": "/api/v1/apps/.*/groups/.*", "fault": "503",
     # "times": 1}]; see faults.py.
     fault_rules: list[dict[str, Any]] = field(default_factory=list)

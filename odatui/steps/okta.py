@@ -58,9 +58,11 @@ def admin_error(err: OktaApiError, okta_cfg: Any) -> StepError:
         message = f"The service app is not granted every scope odatui asks for: {err.summary}{ref}."
         hint = grant
     elif code in ("invalid_dpop_proof", "use_dpop_nonce"):
-        message = f"The service app requires DPoP-bound tokens, which odatui does not send{ref}."
-        hint = ("on the service app's General tab, turn off 'Require Demonstrating Proof of Possession (DPoP) header "
-                "in token requests', then run again")
+        # odatui sends DPoP proofs whenever the app requires them (RFC 9449); a refused proof is most often a clock
+        # that is off, since every proof carries the time it was made.
+        message = f"Okta refused the service app's DPoP proof: {err.summary}{ref}."
+        hint = ("check that this computer's clock is right (DPoP proofs carry the current time), then run "
+                "`odatui retry`")
     elif code == "E0000047":
         message = f"Okta's rate limit for {host} is used up ({what}){ref}."
         hint = "wait a minute and run `odatui retry`; other tools using the same org share this limit"
