@@ -2,7 +2,8 @@
 
 A separate process because aiohttp builds its default TLS context at import: `SSL_CERT_FILE` (the sandbox CA) must be in
 the environment before the SDK is imported, and it must not leak into the test process. Usage:
-`python okta_sdk_probe.py ORG_URL TOKEN`.
+`python okta_sdk_probe.py ORG_URL TOKEN` (SSWS), or `python okta_sdk_probe.py ORG_URL --service-app CLIENT_ID KEY_PEM_FILE`
+(PrivateKey mode with DPoP on, as the SDK's README configures a service app that requires DPoP).
 """
 
 from __future__ import annotations
@@ -16,11 +17,19 @@ def _err(err: object) -> str | None:
     return None if err is None else f"{type(err).__name__}: {err}"
 
 
-async def main(org_url: str, token: str) -> dict:
+async def main(org_url: str, token: str, service_app: tuple[str, str] | None = None) -> dict:
     from okta.client import Client
     from okta.models.application_group_assignment import ApplicationGroupAssignment
 
-    client = Client({"orgUrl": org_url, "token": token})
+    if service_app:
+        client_id, key_file = service_app
+        with open(key_file) as fh:
+            client = Client({"orgUrl": org_url, "authorizationMode": "PrivateKey", "clientId": client_id,
+                             "scopes": ["okta.apps.read", "okta.apps.manage", "okta.groups.read",
+                                        "okta.authenticators.read"],
+                             "privateKey": fh.read(), "dpopEnabled": True})
+    else:
+        client = Client({"orgUrl": org_url, "token": token})
     out: dict = {}
     apps, _, err = await client.list_applications(q="Platform Single Sign-On for macOS")
     out["list_applications"] = {"error": _err(err), "labels": [a.label for a in apps or []]}
@@ -46,4 +55,7 @@ async def main(org_url: str, token: str) -> dict:
 
 
 if __name__ == "__main__":
-    print(json.dumps(asyncio.run(main(sys.argv[1], sys.argv[2]))))
+    if sys.argv[2] == "--service-app":
+        print(json.dumps(asyncio.run(main(sys.argv[1], "", (sys.argv[3], sys.argv[4])))))
+    else:
+        print(json.dumps(asyncio.run(main(sys.argv[1], sys.argv[2]))))
