@@ -57,6 +57,7 @@ class OktaApiError(StepError):
         self.error_id = error_id
         self.causes = causes or []
         self.operation = operation
+        self.concurrent = False  # a 429 for too many requests in flight, not for the per-minute limit
 
 
 class _OrgLimiter:
@@ -330,8 +331,12 @@ class OktaClient:
         status = response.status_code
         if isinstance(body, dict) and "errorCode" in body:
             causes = [str(c.get("errorSummary", c)) for c in body.get("errorCauses") or [] if isinstance(c, dict)]
-            raise OktaApiError(status, str(body["errorCode"]), str(body.get("errorSummary", "")),
+            err = OktaApiError(status, str(body["errorCode"]), str(body.get("errorSummary", "")),
                                str(body.get("errorId", "")), causes=causes, operation=operation)
+            # Okta reports a concurrent-limit 429 with X-Rate-Limit-Limit 0
+            # (https://developer.okta.com/docs/reference/rl2-monitor/).
+            err.concurrent = status == 429 and response.headers.get("X-Rate-Limit-Limit") == "0"
+            raise err
         if isinstance(body, dict) and "error" in body:
             raise OktaApiError(status, str(body["error"]), str(body.get("error_description", "")), operation=operation)
         raise OktaApiError(status, "non_json" if body is None else "unknown",
@@ -423,6 +428,31 @@ class OktaClient:
                 if group.get("profile", {}).get("name") == name:
                     return group
         return None
+
+    async def group_members(self, group_id: str, *, max_pages: int = 10) -> tuple[list[dict[str, Any]], bool]:
+        """(members, truncated): pages of 200 (Okta's recommended limit for group users) up to `max_pages`."""
+        out: list[dict[str, Any]] = []
+        pages = 0
+        async for page in self._pages(f"/api/v1/groups/{group_id}/users", {"limit": min(self.page_size, 200)},
+                                      "list group members"):
+            out.extend(page)
+            pages += 1
+            if pages >= max_pages:
+                return out, len(page) > 0
+        return out, False
+
+    async def macos_devices(self) -> list[dict[str, Any]]:
+        """Macs registered with Okta (Okta Verify device registration), each with its users embedded."""
+        out: list[dict[str, Any]] = []
+        params = {"search": 'profile.platform eq "MACOS"', "expand": "userSummary", "limit": min(self.page_size, 200)}
+        async for page in self._pages("/api/v1/devices", params, "list devices"):
+            out.extend(page)
+        return out
+
+    async def apple_app_site_association(self) -> Any:
+        """The org host's /.well-known/apple-app-site-association (no auth): Okta adds Okta Verify's `authsrv` apps."""
+        return await self._get_json("/.well-known/apple-app-site-association", "apple-app-site-association",
+                                    auth=False)
 
     async def check_credentials(self) -> str:
         """The cheapest call that proves the credentials work; returns who or what they belong to."""

@@ -30,9 +30,11 @@ from odatui.sandbox.server import OKTA_GROUPS, OKTA_TOKEN
 
 PSSO_LABEL = "Platform Single Sign-On for macOS"
 FORMER_PSSO_LABEL = "Desktop Password Sync"
-ALL_SCOPES = ("okta.apps.read", "okta.apps.manage", "okta.groups.read", "okta.users.read", "okta.authenticators.read")
+ALL_SCOPES = ("okta.apps.read", "okta.apps.manage", "okta.groups.read", "okta.users.read", "okta.authenticators.read",
+              "okta.devices.read")
 # Requests per minute per route class; close to Okta's defaults for a small org.
-DEFAULT_LIMITS = {"apps": 100, "groups": 500, "authenticators": 100, "users": 600, "token": 600, "org": 1000}
+DEFAULT_LIMITS = {"apps": 100, "groups": 500, "authenticators": 100, "users": 600, "token": 600, "org": 1000,
+                  "devices": 500}  # devices: unverified
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ALNUM = string.ascii_letters + string.digits
 OTHER_APPS = (
@@ -90,6 +92,12 @@ class OktaEmulator:
         self.token_ttl = 3600
         self.rate_limits = dict(DEFAULT_LIMITS)
         self._buckets: dict[str, list[int]] = {}  # class → [window start, count]
+        # Concurrent limit: 75 transactions in flight per org for API traffic
+        # (https://developer.okta.com/docs/reference/rl-additional-limits/). `busy_in_flight` stands for other
+        # tools' requests in flight at the same time, which the sandbox cannot otherwise produce.
+        self.concurrency_limit = 75
+        self.busy_in_flight = 0
+        self._in_flight = 0
         self.tokens: dict[str, tuple[float, frozenset[str]]] = {}
         self._used_jti: set[str] = set()
 
@@ -98,6 +106,9 @@ class OktaEmulator:
         self.users: dict[str, dict[str, Any]] = {}
         self.apps: dict[str, dict[str, Any]] = {}
         self.assignments: dict[str, dict[str, dict[str, Any]]] = {}
+        self.devices: dict[str, dict[str, Any]] = {}
+        self.device_users: dict[str, str | None] = {}
+        self.aasa_authsrv = True
         self._seed()
         self._make_service_app()
 
@@ -239,7 +250,13 @@ class OktaEmulator:
                write: str | None = None, *, auth: bool = True) -> Route:
         async def endpoint(request: Request) -> Response:
             limit, remaining, reset, over = self._take(cls)
+            self._in_flight += 1
             try:
+                if self._in_flight + self.busy_in_flight > self.concurrency_limit:
+                    # A concurrent-limit 429 reports 0 and 0 in the first two headers and a suggested reset
+                    # (https://developer.okta.com/docs/reference/rl2-monitor/); the body is the usual E0000047.
+                    limit, remaining, reset = 0, 0, int(time.time()) + 1
+                    raise OktaError(429, "E0000047", "API call exceeded rate limit due to too many requests.")
                 if over:
                     raise OktaError(429, "E0000047", "API call exceeded rate limit due to too many requests.")
                 if auth:
@@ -250,6 +267,8 @@ class OktaEmulator:
             except OAuthError as err:
                 response = JSONResponse({"error": err.error, "error_description": err.description},
                                         status_code=err.status, headers=err.headers)
+            finally:
+                self._in_flight -= 1
             response.headers["X-Rate-Limit-Limit"] = str(limit)
             response.headers["X-Rate-Limit-Remaining"] = str(remaining)
             response.headers["X-Rate-Limit-Reset"] = str(reset)
@@ -361,6 +380,9 @@ class OktaEmulator:
               "okta.apps.read", "okta.apps.manage"),
             r("/api/v1/apps/{app_id}/users", self.list_app_users, ["GET"], "apps", "okta.apps.read"),
             r("/api/v1/groups", self.list_groups, ["GET"], "groups", "okta.groups.read"),
+            r("/api/v1/groups/{group_id}/users", self.list_group_users, ["GET"], "groups", "okta.groups.read"),
+            r("/api/v1/devices", self.list_devices, ["GET"], "devices", "okta.devices.read"),
+            r("/.well-known/apple-app-site-association", self.aasa, ["GET"], "org", None, auth=False),
             r("/api/v1/users/me", self.users_me, ["GET"], "users", "okta.users.read"),
             r("/oauth2/v1/token", self.token, ["POST"], "token", None, auth=False),
         ]
@@ -510,6 +532,45 @@ class OktaEmulator:
                 "profile.name": lambda g: g["profile"]["name"], "type": lambda g: g["type"], "id": lambda g: g["id"]})
         return self._page(request, groups, default=200, cap=10000)
 
+    async def list_group_users(self, request: Request) -> Response:
+        group_id = request.path_params["group_id"]
+        if group_id not in self.groups:
+            raise _not_found(group_id, "UserGroup")
+        users = [self.users[uid] for uid in self.members[group_id]]
+        # Collections of users carry only the `self` link (spec: Users API, "Links object").
+        items = [{**u, "_links": {"self": u["_links"]["self"]}} for u in users]
+        return self._page(request, items, default=1000, cap=1000)
+
+    async def list_devices(self, request: Request) -> Response:
+        devices = list(self.devices.values())
+        expr = request.query_params.get("search")
+        if expr:
+            devices = self._filter(devices, expr, {
+                "profile.platform": lambda d: d["profile"]["platform"], "status": lambda d: d["status"],
+                "id": lambda d: d["id"], "profile.displayName": lambda d: d["profile"]["displayName"]})
+        expand = request.query_params.get("expand")
+        if expand in ("user", "userSummary"):
+            out = []
+            for device in devices:
+                uid = self.device_users.get(device["id"])
+                users = []
+                if uid:
+                    user = self.users[uid]
+                    summary = {"id": uid, "profile": {k: user["profile"][k] for k in
+                                                      ("login", "firstName", "lastName")}}
+                    users.append({"created": device["created"], "managementStatus": "NOT_MANAGED",
+                                  "screenLockType": "BIOMETRIC",
+                                  "user": {**user, "_links": {"self": user["_links"]["self"]}}
+                                  if expand == "user" else summary})
+                out.append({**device, "_embedded": {"users": users}})
+            devices = out
+        return self._page(request, devices, default=200, cap=200)
+
+    async def aasa(self, request: Request) -> Response:
+        from odatui.sandbox.okta_directory import aasa_body
+
+        return JSONResponse(aasa_body(self))
+
     async def users_me(self, request: Request) -> Response:
         if request.headers.get("authorization", "").startswith(("Bearer ", "DPoP ")):
             # A service app's token has no user behind it.
@@ -613,6 +674,21 @@ class OktaEmulator:
                 self.require_dpop = bool(body["require_dpop"])
             if "granted_scopes" in body:
                 self.granted_scopes = set(body["granted_scopes"])
+            if "group_members" in body:
+                from odatui.sandbox.okta_directory import add_members
+
+                for name, count in dict(body["group_members"]).items():
+                    add_members(self, str(name), int(count))
+            if "registered_macs" in body:
+                from odatui.sandbox.okta_directory import add_devices
+
+                add_devices(self, int(body["registered_macs"]))
+            if "aasa_authsrv" in body:
+                self.aasa_authsrv = bool(body["aasa_authsrv"])
+            if "busy_in_flight" in body:
+                self.busy_in_flight = int(body["busy_in_flight"])
+            if "concurrency_limit" in body:
+                self.concurrency_limit = int(body["concurrency_limit"])
             if "clock_skew_seconds" in body:
                 self.clock_skew = float(body["clock_skew_seconds"])
             if "token_ttl" in body:

@@ -63,6 +63,11 @@ def admin_error(err: OktaApiError, okta_cfg: Any) -> StepError:
         message = f"Okta refused the service app's DPoP proof: {err.summary}{ref}."
         hint = ("check that this computer's clock is right (DPoP proofs carry the current time), then run "
                 "`odatui retry`")
+    elif code == "E0000047" and getattr(err, "concurrent", False):
+        message = (f"Okta refused {what}: too many requests to {host} were in flight at once (Okta's concurrent "
+                   f"limit, shared by every tool and integration using this org){ref}.")
+        hint = ("run `odatui retry` in a moment; if it keeps happening, look in the System Log for "
+                "core.concurrency.org.limit.violation to see which integration holds the requests")
     elif code == "E0000047":
         message = f"Okta's rate limit for {host} is used up ({what}){ref}."
         hint = "wait a minute and run `odatui retry`; other tools using the same org share this limit"
@@ -121,6 +126,7 @@ class PreflightOkta(Step):
                 f"custom domain {custom} is configured (org URL {organization}); odatui uses {cfg.host} ({using}). "
                 "The same host must be used everywhere: OrgUrl, the SSO extension URLs and authsrv:. "
                 + ("" if cfg.host == custom else f"To use the custom domain, set okta.org_url = https://{custom}."))
+        details.extend(await _aasa_details(client, cfg.host))
         outputs: dict[str, Any] = {"org_host": cfg.host, "pipeline": pipeline, "custom_domain": custom,
                                    "organization_host": organization, "credentials": None, "okta_verify": None}
         if cfg.auth == "none":
@@ -150,6 +156,29 @@ class PreflightOkta(Step):
         for line in change.details:
             progress.log(line)
         return dict(change.outputs)
+
+
+async def _aasa_details(client: Any, host: str) -> list[str]:
+    """A warning line when the host's apple-app-site-association lacks Okta Verify's authsrv entry (never fatal:
+    Apple's CDN, not odatui, is what the Macs ask)."""
+    from odatui.okta.readiness import aasa_note
+
+    try:
+        body = await client.apple_app_site_association()
+    except OktaApiError:
+        body = None  # unreachable or not JSON: said in the note below
+    note = aasa_note(host, body)
+    return [f"warning: {note}"] if note else []
+
+
+async def _member_details(client: Any, ids: dict[str, str]) -> list[str]:
+    from odatui.okta.readiness import member_notes
+
+    notes: list[str] = []
+    for name, gid in ids.items():
+        users, truncated = await client.group_members(gid)
+        notes.extend(member_notes(name, users, truncated))
+    return notes
 
 
 def _labels(cfg: Any) -> list[str]:
@@ -274,11 +303,13 @@ class OktaAssign(Step):
                           ("users must be assigned to the app, or registration fails on the Mac",),
                           {"group_ids": {}, "groups": [], "manual": False})
         ids, missing = await self._plan(ctx)
+        with explained(ctx):
+            notes = tuple(await _member_details(ctx.okta(), ids))
         if not missing:
-            return Change(ChangeKind.NONE, f"already assigned: {', '.join(cfg.groups)}", (),
+            return Change(ChangeKind.NONE, f"already assigned: {', '.join(cfg.groups)}", notes,
                           {"group_ids": ids, "groups": list(cfg.groups), "manual": False})
         return Change(ChangeKind.CREATE, f"assign {', '.join(missing)} to the app",
-                      tuple(f'assign "{n}" ({ids[n]})' for n in missing), found=(ids, missing))
+                      tuple(f'assign "{n}" ({ids[n]})' for n in missing) + notes, found=(ids, missing))
 
     async def apply(self, ctx: Context, progress: Progress) -> dict[str, Any]:
         cfg = ctx.config.okta
