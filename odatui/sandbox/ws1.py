@@ -93,6 +93,9 @@ class Ws1Emulator:
             {"Id": 571, "Uuid": self._uuid("og-acme-eu"), "Name": "ACME Europe", "GroupId": f"{WS1_GROUP_ID}-EU",
              "LocationGroupType": "Container", "Country": "Germany", "Locale": "de-DE", "LgLevel": 2},
         ]
+        # Child OG → parent OG: a smart group managed at an OG applies to apps at that OG and below it, not above
+        # (UEM: "Smart groups provided is not applicable for this application", PUT assignment-rules 400, code 6).
+        self.og_parent: dict[int, int] = {571: 570}
         self.smart_groups: list[dict[str, Any]] = []
         self.add_smart_group(WS1_SMART_GROUP, members="rollout")
         self.add_smart_group(f"{WS1_SMART_GROUP} (pilot)", members="none")  # substring trap for exact matching
@@ -130,6 +133,12 @@ class Ws1Emulator:
         except (TypeError, ValueError):
             return None
         return next((g for g in self.org_groups if g["Id"] == wanted), None)
+
+    def _og_and_ancestors(self, og_id: int) -> list[int]:
+        chain = [og_id]
+        while chain[-1] in self.og_parent:
+            chain.append(self.og_parent[chain[-1]])
+        return chain
 
     def _sg_by_uuid(self, value: str) -> dict[str, Any] | None:
         return next((g for g in self.smart_groups if g["uuid"].lower() == str(value).lower()), None)
@@ -176,6 +185,7 @@ class Ws1Emulator:
             Route("/_sandbox/ws1/settings", self.admin_settings, methods=["GET", "POST"]),
             Route("/_sandbox/ws1/clock", self.admin_clock, methods=["POST"]),
             Route("/_sandbox/ws1/smartgroups", self.admin_smartgroup, methods=["POST"]),
+            Route("/_sandbox/ws1/app-status", self.admin_app_status, methods=["POST"]),
         ]
 
     def _endpoint(self, methods: dict[str, tuple[Any, tuple[int, ...]]]):
@@ -464,7 +474,8 @@ class Ws1Emulator:
         return JSONResponse({
             "ApplicationName": app["name"], "DisplayName": app["name"], "AppId": app["bundle_id"],
             "ActualFileVersion": app["version"], "BuildVersion": app["version"],
-            "AirwatchAppVersion": app["internal_version"], "Status": "Active", "ManagedBy": "ACME Corp",
+            "AirwatchAppVersion": app["internal_version"], "Status": app.get("status", "Active"),
+            "ManagedBy": (self._og(app["og_id"]) or {}).get("Name", "ACME Corp"),
             "ManagedByUuid": app["og_uuid"], "Platform": "AppleOsX", "MinimumOperatingSystem": app["minimum_os"],
             "AppSizeInKB": app["size"] // 1024, "DevicesAssignedCount": assigned, "DevicesInstalledCount": installed,
             "DevicesNotInstalledCount": assigned - installed, "ApplicationFileHash": app["sha256"],
@@ -476,16 +487,24 @@ class Ws1Emulator:
         name = self._param(request, "applicationname")
         og_id = self._int_param(request, "locationgroupid")
         platform = self._param(request, "platform")
+        status = self._param(request, "status")
+        if status is not None and status.lower() not in ("all", "active", "inactive", "retired"):
+            raise Ws1Error(400, 7004, "Invalid application status. Valid values are : All, Active, InActive, Retired")
+        # Without `status`, search lists apps in every state, retired ones included (UEM 2604 MAM v1 swagger lists
+        # All/Active/InActive/Retired; the default is unverified).
         found = [a for a in self.apps.values()
                  if (not name or name.lower() in a["name"].lower()) and (og_id is None or a["og_id"] == og_id)
-                 and (not platform or platform.lower() in ("appleosx", "10"))]
+                 and (not platform or platform.lower() in ("appleosx", "10"))
+                 and (status is None or status.lower() == "all"
+                      or a.get("status", "Active").lower() == status.lower())]
         page, size = self._paging(request)
         window = found[page * size:(page + 1) * size]  # the spec documents no 204 here: an empty list
         items = []
         for a in window:
             assigned, installed = self._app_counts(a)
             items.append({"ApplicationName": a["name"], "BundleId": a["bundle_id"], "AppVersion": a["internal_version"],
-                          "ActualFileVersion": a["version"], "AppType": "Internal", "Status": "Active",
+                          "ActualFileVersion": a["version"], "AppType": "Internal",
+                          "Status": a.get("status", "Active"),
                           "Platform": 10, "LocationGroupId": a["og_id"], "OrganizationGroupUuid": a["og_uuid"],
                           "ApplicationFileName": a["file_name"], "AssignedDeviceCount": assigned,
                           "InstalledDeviceCount": installed, "NotInstalledDeviceCount": assigned - installed,
@@ -544,6 +563,10 @@ class Ws1Emulator:
                 raise Ws1Error(422, 1012, "The Name field is required.")
             groups = dist.get("smart_groups") or []
             if any(self._sg_by_uuid(g) is None for g in groups) or not groups:
+                raise Ws1Error(400, 6, "Smart groups provided is not applicable for this application.")
+            reach = self._og_and_ancestors(app["og_id"])
+            if any(self._sg_by_uuid(g)["og_id"] not in reach for g in groups):
+                # Managed below the app's OG (or in another branch): not applicable (same documented error).
                 raise Ws1Error(400, 6, "Smart groups provided is not applicable for this application.")
             if set(map(str.lower, groups)) & set(map(str.lower, excluded)):
                 raise Ws1Error(400, 6, "The assigned and excluded smartgroups should not be same.")
@@ -780,10 +803,22 @@ class Ws1Emulator:
         """Add a smart group (e.g. a second one with the same name, to show ambiguity handling)."""
         try:
             data = json.loads(await request.body())
-            group = self.add_smart_group(str(data["name"]), members=data.get("members", "none"))
+            group = self.add_smart_group(str(data["name"]), members=data.get("members", "none"),
+                                         og_id=int(data.get("og_id", 570)))
         except (ValueError, KeyError, TypeError):
             return JSONResponse({"error": 'give {"name": "...", "members": "none|all|rollout"}'}, 400)
         return JSONResponse(self._sg_model(group), status_code=201)
+
+    async def admin_app_status(self, request: Request) -> Response:
+        """Put an internal app into Active, Inactive or Retired, as an admin does in the console."""
+        try:
+            data = json.loads(await request.body())
+            app = self._app(data["id"])
+            status = {"active": "Active", "inactive": "Inactive", "retired": "Retired"}[str(data["status"]).lower()]
+        except (ValueError, KeyError, TypeError, Ws1Error):
+            return JSONResponse({"error": 'give {"id": APP_ID, "status": "Active|Inactive|Retired"}'}, 400)
+        app["status"] = status
+        return JSONResponse({"id": app["id"], "status": status})
 
     # ------------------------------------------------------------------ state
     def snapshot(self) -> dict[str, Any]:

@@ -326,6 +326,24 @@ class Ws1Client:
         elif code == 7000:
             hint = "the app does not exist any more or is not visible to this admin (another organization group?)"
             retryable = False
+        elif code == 200011:
+            # PUT assignment-rules, 500: "Application publish failed, Please republish the Application" (UEM 2604
+            # MAM API v2 swagger). The rules are saved; only the publish to devices failed.
+            hint = ("Workspace ONE saved the assignment but could not publish it to devices. Run `odatui retry` "
+                    "(odatui saves and publishes again), or in the UEM console open Apps → Native → Internal → "
+                    "Okta Verify and choose Save & Publish")
+            retryable = False
+        elif code in (1011, 5093) or (status == 403 and code in (11, 403)):
+            # "User doesn't have sufficient permissions to perform this operation." (UEM 2604 swagger, 1011).
+            hint = ("the WS1 admin odatui signs in as lacks a permission for this call: give its role the Apps and "
+                    "Devices & Users → Profiles edit rights (or use an admin with the Console Administrator role) "
+                    "at the organization group in ws1.group_id, then run `odatui retry`")
+            retryable = False
+        elif code == 5143:
+            # "The given organization group is not accessible" (UEM 2604 MAM API v2 swagger).
+            hint = ("the admin cannot reach this organization group: check ws1.group_id and that the admin's role is "
+                    "assigned at that group or one above it")
+            retryable = False
         elif status == 401:
             retryable = False
         return Ws1ApiError(status, code if isinstance(code, int) else None, f"{what}: {message}",
