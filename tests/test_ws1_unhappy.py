@@ -150,3 +150,31 @@ async def test_smart_group_managed_at_a_parent_og_applies_below(sandbox, run):
         await r.step(step)
     rules = sandbox.state()["ws1"]["assignment_rules"]
     assert rules and rules[0]["assignments"][0]["distribution"]["app_delivery_method"] == "AUTO"
+
+
+async def test_install_state_honours_minimum_macos_and_user_approved_mdm(sandbox, run, tmp_path):
+    from odatui.sandbox.fleet import _version
+    from odatui.sandbox.samplepkg import make_sample_pkg
+
+    # An Okta Verify build that needs macOS 15: Macs on 13 and 14 are assigned but never install it.
+    pkg = make_sample_pkg(tmp_path / "OktaVerify-9.60.0.pkg", version="9.60.0", minimum_os="15.0")
+    r = Run(sandbox, pkg)
+    try:
+        for step in ORDER:
+            await r.step(step)
+        admin(sandbox, "/_sandbox/ws1/clock", {"advance_s": 3600})  # long after every online Mac checked in
+        client = r.ctx.ws1()
+        app = await client.get_internal_app(r.ctx.output("ws1.upload", "app_id"))
+    finally:
+        await r.close()
+    fleet = sandbox.world.emulators["ws1"].fleet
+    members = fleet.members()
+    too_old = [d for d in members if _version(d.os_version) < (15, 0, 0)]
+    assert too_old and app["DevicesAssignedCount"] == len(members)
+    online_new = [d for d in members if d not in too_old and fleet.delay(d, "app") is not None]
+    assert app["DevicesInstalledCount"] == len(online_new)
+    # The profile: a Mac without user-approved MDM never installs it, whatever its OS.
+    unapproved = [d for d in fleet.devices if not d.user_approved]
+    assert unapproved and all(not fleet.installed(d, "profile", 0.0) for d in unapproved)
+    approved_online = next(d for d in fleet.devices if d.user_approved and fleet.delay(d, "profile") is not None)
+    assert fleet.installed(approved_online, "profile", 0.0)

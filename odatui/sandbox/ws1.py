@@ -454,7 +454,7 @@ class Ws1Emulator:
     def _app_counts(self, app: dict[str, Any]) -> tuple[int, int]:
         at = self.assigned_at.get(app["uuid"])
         assigned = self._app_target_devices(app)
-        installed = sum(1 for d in assigned if self.fleet.installed(d, "app", at))
+        installed = sum(1 for d in assigned if self.fleet.installed(d, "app", at, min_os=app["minimum_os"]))
         return len(assigned), installed
 
     def _app_target_devices(self, app: dict[str, Any]) -> list[Any]:
@@ -522,7 +522,7 @@ class Ws1Emulator:
         at = self.assigned_at.get(app["uuid"])
         devices = self._app_target_devices(app)
         if status == "installed":
-            devices = [d for d in devices if self.fleet.installed(d, "app", at)]
+            devices = [d for d in devices if self.fleet.installed(d, "app", at, min_os=app["minimum_os"])]
         if not devices:
             return Response(status_code=204)
         window = devices[page * size:(page + 1) * size]
@@ -737,8 +737,11 @@ class Ws1Emulator:
                 "LocationGroupId": {"Id": {"Value": 570}, "Name": "ACME Corp", "Uuid": self.org_groups[0]["Uuid"]},
                 "LocationGroupName": "ACME Corp", "UserName": d.user, "UserEmailAddress": d.email,
                 "Ownership": "C", "Platform": "AppleOsX", "Model": d.model, "OperatingSystem": d.os_version,
-                "EnrollmentStatus": "Enrolled", "ComplianceStatus": "Compliant", "UserApprovedEnrollment": True,
-                "EnrolledViaDEP": True, "IsSupervised": True, "Id": {"Value": d.id}, "Uuid": d.uuid}
+                "EnrollmentStatus": "Enrolled", "ComplianceStatus": "Compliant",
+                "UserApprovedEnrollment": d.user_approved,
+                # ADE (DEP) enrollments are user-approved by definition, so a Mac without it was enrolled otherwise
+                # (Apple Platform Deployment, "User Approved MDM"); supervision comes with ADE on macOS.
+                "EnrolledViaDEP": d.user_approved, "IsSupervised": d.user_approved, "Id": {"Value": d.id}, "Uuid": d.uuid}
 
     async def devices_search(self, request: Request, version: int) -> Response:
         platform = self._param(request, "platform")
