@@ -88,6 +88,8 @@ def build_parser():
                          help="the Okta service app's key pair: rsa (the Admin Console's default) or ec")
     sandbox.add_argument("--dpop", choices=["required", "off"], default="off",
                          help="whether the Okta service app requires DPoP-bound tokens")
+    sandbox.add_argument("--split-hosts", action="store_true",
+                         help="one port each for the Okta org, the WS1 API and the WS1 token service")
     sandbox.add_argument("--custom-domain", metavar="HOST", default=None,
                          help="an Okta custom domain, shown in /.well-known/okta-organization")
 

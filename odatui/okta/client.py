@@ -329,7 +329,7 @@ class OktaClient:
             return
         body = self._json(response, operation, strict=False)
         status = response.status_code
-        if isinstance(body, dict) and "errorCode" in body:
+        if isinstance(body, dict) and str(body.get("errorCode", "")).startswith("E0"):
             causes = [str(c.get("errorSummary", c)) for c in body.get("errorCauses") or [] if isinstance(c, dict)]
             err = OktaApiError(status, str(body["errorCode"]), str(body.get("errorSummary", "")),
                                str(body.get("errorId", "")), causes=causes, operation=operation)

@@ -35,7 +35,7 @@ def _options(args: Any):
     return SandboxOptions(port=args.port, latency_ms=args.latency_ms, fault_rate=args.fault_rate, seed=args.seed,
                           devices=args.devices, psso_app=args.psso_app, data_dir=data_dir,
                           service_app_key=getattr(args, "service_app_key", "ec"), dpop=getattr(args, "dpop", "off"),
-                          custom_domain=custom_domain)
+                          custom_domain=custom_domain, split_hosts=bool(getattr(args, "split_hosts", False)))
 
 
 def banner(sb: Any) -> str:
@@ -53,8 +53,11 @@ def banner(sb: Any) -> str:
         dpop = "DPoP required" if okta.require_dpop else "DPoP off"
         lines += [f"  Okta service app   client id {client_id}, {okta.service_app_key_type.upper()} private key "
                   f"{key_path}, {dpop}"]
+    if sb.options.split_hosts:
+        lines += [f"  split hosts        Okta org {sb.okta_url}, WS1 API {sb.ws1_url}, WS1 token {sb.ws1_token_url} "
+                  f"(the written config uses these; {sb.url} still serves everything)"]
     lines += [
-        f"  WS1 API URL        {sb.url}",
+        f"  WS1 API URL        {sb.ws1_url or sb.url}",
         f"  WS1 user           {WS1_USER} / {WS1_PASSWORD}",
         f"  WS1 tenant code    {WS1_TENANT_CODE}",
         f"  admin              POST {sb.url}/_sandbox/okta/psso-app adds the PSSO app; GET /_sandbox/state, "

@@ -438,7 +438,7 @@ class Ws1Emulator:
                "minimum_os": str(pkginfo.get("minimum_os_version") or ""),
                "pkginfo": plistlib.dumps(pkginfo, fmt=plistlib.FMT_XML).decode()}
         self.apps[app_id] = app
-        location = f"{self.world.base_url}/api/mam/apps/internal/{app_id}"
+        location = f"{getattr(self.world, 'ws1_url', self.world.base_url)}/api/mam/apps/internal/{app_id}"
         return Response(status_code=201, headers={"Location": location})
 
     def _app(self, app_id: Any) -> dict[str, Any]:

@@ -308,6 +308,13 @@ class Ws1Client:
                                hint="an HTML page usually comes from a proxy, a login portal or the console host: "
                                     "check that ws1.api_url is the API host (as…, not cn…) and the proxy settings"
                                if looks_html else None, what="")
+        if isinstance(data, dict) and "errorSummary" in data and str(data.get("errorCode", "")).startswith("E0"):
+            # Okta's error body (E0000022 …): the request went to an Okta org, not to Workspace ONE.
+            return Ws1ApiError(status, None, f"{what}: an Okta org answered, not Workspace ONE "
+                               f"({data.get('errorSummary')})", retryable=False,
+                               hint="ws1.api_url points at an Okta org: set it to the Workspace ONE API host "
+                                    "(e.g. https://as1234.awmdm.com, from Groups & Settings > System > Advanced > "
+                                    "Site URLs > REST API URL)", what="")
         code = data.get("errorCode") if isinstance(data, dict) else None
         message = data.get("message") if isinstance(data, dict) else None
         message = message if isinstance(message, str) else json.dumps(message) if message else str(data)[:200]
