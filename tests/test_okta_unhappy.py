@@ -12,6 +12,7 @@ import sys
 
 import httpx
 import pytest
+from rollout import demo_factory  # noqa: F401 - fixture
 from test_okta_steps import admin, context
 
 from odatui.errors import StepError
@@ -188,3 +189,25 @@ def test_bad_custom_domain_is_one_line_exit_2():
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 2
     assert "--custom-domain must be a host name" in run.stderr and "Traceback" not in run.stderr
+
+
+
+async def test_verify_reports_registered_macs_or_the_missing_scope(demo_factory, sandbox_env):
+    from odatui.engine import Engine
+    from odatui.okta.client import OktaClient
+    from odatui.state import StateStore
+    from odatui.steps.verify import _registered_macs
+
+    session = demo_factory()
+    sb = session.sandbox
+    admin(sb, "/_sandbox/okta/settings", registered_macs=12)
+    engine = Engine(session.config, session.secrets, StateStore(session.config.target_key(), sb.data_dir / "runs"))
+    assert (await engine.run()).exit_code == 0
+    [line] = [c for c in engine.state.outputs()["verify"]["checked"] if c.startswith("Okta:")]
+    assert line.startswith("Okta: 12 Mac(s) registered through Okta Verify, for ") and "(Devices API)" in line
+    # A service app is not granted okta.devices.read by odatui's setup: the line says so instead of failing.
+    client_id, key_path = sb.okta_service_app()
+    async with OktaClient(sb.url, service_app_client_id=client_id, private_key=key_path.read_text(),
+                          ca_bundle=str(sb.ca_path)) as okta:
+        note = await _registered_macs(okta)
+    assert note.startswith("Okta device registrations not read: the credentials lack okta.devices.read")
