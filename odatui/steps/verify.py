@@ -144,12 +144,15 @@ async def _registered_macs(okta: Any) -> str:
     registers only once its user signs in after the profile arrives."""
     from odatui.okta.client import OktaApiError
 
+    missing = ("Okta device registrations not read: the credentials lack okta.devices.read "
+               "(grant it to the service app to see how many Macs have registered)")
+    if okta.auth_mode == "service_app" and "okta.devices.read" not in okta.scopes:
+        return missing  # its token never carries the scope: no call that can only be refused
     try:
         macs = await okta.macos_devices()
     except OktaApiError as err:
         if err.status in (401, 403):
-            return ("Okta device registrations not read: the credentials lack okta.devices.read "
-                    "(grant it to the service app to see how many Macs have registered)")
+            return missing
         raise
     users = {u.get("user", {}).get("id") for m in macs for u in (m.get("_embedded") or {}).get("users") or []}
     users.discard(None)
