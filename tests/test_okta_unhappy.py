@@ -212,8 +212,9 @@ async def test_verify_reports_registered_macs_or_the_missing_scope(demo_factory,
         note = await _registered_macs(okta)
     assert note.startswith("Okta device registrations not read: the credentials lack okta.devices.read")
     # And an API token whose admin cannot read devices gets the same line from Okta's 403.
-    admin(sb, "/_sandbox/faults", method="GET", path="/api/v1/devices", status=403, body={
-        "errorCode": "E0000006", "errorSummary": "You do not have permission to perform the requested action",
-        "errorLink": "E0000006", "errorId": "oaeSandbox", "errorCauses": []})
+    httpx.post(f"{sb.url}/_sandbox/faults", verify=tls(sb), json={
+        "method": "GET", "path": "/api/v1/devices", "status": 403, "body": {
+            "errorCode": "E0000006", "errorSummary": "You do not have permission to perform the requested action",
+            "errorLink": "E0000006", "errorId": "oaeSandbox", "errorCauses": []}}).raise_for_status()
     async with OktaClient(sb.url, api_token=OKTA_TOKEN, ca_bundle=str(sb.ca_path)) as okta:
         assert (await _registered_macs(okta)).startswith("Okta device registrations not read")
