@@ -150,3 +150,15 @@ async def test_wrong_rsa_key_is_invalid_client_even_with_dpop(sandbox_factory):
         with pytest.raises(OktaApiError) as info:
             await okta.check_credentials()
     assert info.value.error_code == "invalid_client"
+
+
+async def test_resource_nonce_challenge_is_answered(sandbox_factory):
+    sb = sandbox_factory(dpop="required")
+    httpx.post(f"{sb.url}/_sandbox/okta/settings", json={"resource_nonce": True}, verify=tls(sb))
+    async with client(sb) as okta:
+        apps = await okta.list_apps()
+        apps_again = await okta.list_apps()
+    assert len(apps) == len(apps_again) == 31
+    statuses = [r["status"] for r in requests(sb, "/api/v1/apps")]
+    # The first API call is challenged once (401 use_dpop_nonce), then every call carries the nonce.
+    assert statuses == [401, 200, 200]

@@ -88,6 +88,9 @@ class OktaEmulator:
         self._dpop_jti: set[str] = set()
         self.token_jkt: dict[str, str] = {}  # DPoP-bound access token → thumbprint of its key
         self.clock_skew = 0.0  # seconds Okta's clock is ahead of the client's (a Mac with a wrong clock)
+        # Resource calls demand a nonce in the proof too (RFC 9449 §9 allows it; whether Okta's management API does
+        # is unverified: its official SDK handles the challenge on API calls, okta/request_executor.py).
+        self.resource_nonce = False
         self.granted_scopes: set[str] = set(ALL_SCOPES)
         self.token_ttl = 3600
         self.rate_limits = dict(DEFAULT_LIMITS)
@@ -325,8 +328,14 @@ class OktaEmulator:
             raise refuse("A DPoP-bound access token must be sent with the DPoP authorization scheme.")
         try:
             jkt = verify(request.headers.get("dpop"), method=request.method, url=str(request.url),
-                         seen_jti=self._dpop_jti, access_token=token, now=time.time() + self.clock_skew)
+                         seen_jti=self._dpop_jti, access_token=token, now=time.time() + self.clock_skew,
+                         nonce=self.dpop_nonce if self.resource_nonce else None)
         except ProofError as err:
+            if err.nonce:
+                raise OktaError(401, "E0000011", "Invalid token provided", headers={
+                    "WWW-Authenticate": 'DPoP error="use_dpop_nonce", '
+                                        'error_description="Resource server requires nonce in DPoP proof"',
+                    "DPoP-Nonce": self.dpop_nonce}) from None
             raise refuse(err.description) from None
         if jkt != bound:
             raise refuse("The DPoP proof was not signed by the key the access token is bound to.")
@@ -689,6 +698,8 @@ class OktaEmulator:
                 self.busy_in_flight = int(body["busy_in_flight"])
             if "concurrency_limit" in body:
                 self.concurrency_limit = int(body["concurrency_limit"])
+            if "resource_nonce" in body:
+                self.resource_nonce = bool(body["resource_nonce"])
             if "clock_skew_seconds" in body:
                 self.clock_skew = float(body["clock_skew_seconds"])
             if "token_ttl" in body:
