@@ -1,4 +1,5 @@
-"""Okta emulator: the slice of the Okta Management API odatui uses, in Okta's shapes (reference/okta.md §3–4).
+"""Okta emulator: the slice of the Okta Management API odatui uses, in Okta's shapes (Okta management OpenAPI,
+https://developer.okta.com/docs/api/openapi/okta-management/; docs/SANDBOX.md says what else each behaviour rests on).
 
 Auth is an SSWS API token (the demo token) or a Bearer token from `/oauth2/v1/token`, which a service app gets with
 `private_key_jwt`: the sandbox makes the service app's key pair (EC P-256 or RSA 2048, `SandboxOptions.service_app_key`)
@@ -185,7 +186,7 @@ class OktaEmulator:
             "_links": links,
         }
         if sign_on_mode == "OPENID_CONNECT":
-            # The PSSO app's catalog `name` is unverified (reference/okta.md §3.2); odatui matches on label and
+            # The PSSO app's catalog `name` is unverified; odatui matches on label and
             # signOnMode only, so the generic OIDC key keeps responses valid against the spec.
             app["name"] = "oidc_client"
             app["credentials"] = {
@@ -493,7 +494,8 @@ class OktaEmulator:
             self.assignments[app_id].pop(group_id, None)
             return Response(status_code=204)
         if "content-length" not in request.headers and "transfer-encoding" not in request.headers:
-            # Okta's edge refuses a PUT with neither a body nor Content-Length (reference/okta.md §3, D1).
+            # Okta's edge refuses a PUT with neither a body nor Content-Length (field: body-less assign-group PUTs
+            # failing, okta/okta-sdk-php#133 and okta/okta-sdk-java#450; the 411 page itself is unverified).
             return Response("<html><body><h1>411 Length Required</h1></body></html>", status_code=411,
                             media_type="text/html")
         body = await self._json_body(request)
@@ -532,7 +534,7 @@ class OktaEmulator:
         groups = list(self.groups.values())
         params = request.query_params
         if params.get("q"):
-            # `q` matches name prefixes and cannot be paged (reference/okta.md §3).
+            # `q` matches name prefixes and cannot be paged (Okta management OpenAPI, listGroups `q`).
             ql = params["q"].lower()
             found = [g for g in groups if g["profile"]["name"].lower().startswith(ql)]
             return JSONResponse(found[: min(int(params.get("limit", 300) or 300), 300)])

@@ -1,4 +1,5 @@
-"""Emulator of the slice of the Workspace ONE UEM REST API that odatui uses (reference/ws1.md, Swagger 2604).
+"""Emulator of the slice of the Workspace ONE UEM REST API that odatui uses (UEM 2604 Swagger, from the tenant's
+/api/help; docs/SANDBOX.md says what else each behaviour rests on).
 
 Faithful where clients trip: Basic + `aw-tenant-code` or OAuth bearer auth (401 errorCode 1005, repeated
 failures lock the account), `Accept: application/json;version=N` (a missing, trailing-semicolon or unknown
