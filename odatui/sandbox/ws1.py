@@ -571,7 +571,8 @@ class Ws1Emulator:
                 raise Ws1Error(400, 6, "Smart groups provided is not applicable for this application.")
             if set(map(str.lower, groups)) & set(map(str.lower, excluded)):
                 raise Ws1Error(400, 6, "The assigned and excluded smartgroups should not be same.")
-            # Full replace: omitted fields are reset, delivery defaults to ON_DEMAND (unverified: field behaviour of the v2 PUT; the swagger does not say).
+            # Full replace: omitted fields are reset, delivery defaults to ON_DEMAND (unverified: field behaviour of
+            # the v2 PUT; the swagger does not say).
             dist = {"description": "", "app_delivery_method": "ON_DEMAND", "display_in_app_catalog": False,
                     "auto_update_devices_with_previous_versions": False, "keep_app_updated_automatically": False,
                     **dist}
