@@ -2,8 +2,9 @@
 
 A separate process because aiohttp builds its default TLS context at import: `SSL_CERT_FILE` (the sandbox CA) must be in
 the environment before the SDK is imported, and it must not leak into the test process. Usage:
-`python okta_sdk_probe.py ORG_URL TOKEN` (SSWS), or `python okta_sdk_probe.py ORG_URL --service-app CLIENT_ID KEY_PEM_FILE`
-(PrivateKey mode with DPoP on, as the SDK's README configures a service app that requires DPoP).
+`python okta_sdk_probe.py ORG_URL TOKEN` (SSWS), or
+`python okta_sdk_probe.py ORG_URL --service-app CLIENT_ID KEY_PEM_FILE` (PrivateKey mode with DPoP on, as the SDK's
+README configures a service app that requires DPoP).
 """
 
 from __future__ import annotations

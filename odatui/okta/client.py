@@ -1,12 +1,13 @@
 """Async client for exactly the Okta Management API calls odatui's steps need (reference/okta.md §3–4).
 
-Auth: an SSWS API token, or an OAuth service app with `private_key_jwt` (client assertion signed with the admin's
-RSA or EC key, access token cached until shortly before it expires). A service app that requires DPoP is detected by
+Auth: an SSWS API token, or an OAuth service app with `private_key_jwt` (client assertion signed with the admin's RSA
+or EC key, access token cached until shortly before it expires). A service app that requires DPoP is detected by
 Okta's answer to the first token request (`invalid_dpop_proof`); from then on the client sends DPoP proofs (RFC 9449,
-see dpop.py), answers `use_dpop_nonce` with the nonce Okta gives, and calls the API with `Authorization: DPoP`. Rate limits: never more than 2 requests in flight per
-org, slow down when `X-Rate-Limit-Remaining` drops under 10 %, sleep until `X-Rate-Limit-Reset` on 429. Paging
-follows `Link: rel="next"` as an opaque URL. Every failure is one `OktaApiError`; the steps turn its code into a
-sentence for the admin. Secrets never appear in messages or logs (they are registered with the log redactor).
+see dpop.py), answers `use_dpop_nonce` with the nonce Okta gives, and calls the API with `Authorization: DPoP`. Rate
+limits: never more than 2 requests in flight per org, slow down when `X-Rate-Limit-Remaining` drops under 10 %, sleep
+until `X-Rate-Limit-Reset` on 429. Paging follows `Link: rel="next"` as an opaque URL. Every failure is one
+`OktaApiError`; the steps turn its code into a sentence for the admin. Secrets never appear in messages or logs (they
+are registered with the log redactor).
 """
 
 from __future__ import annotations

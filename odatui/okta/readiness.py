@@ -26,8 +26,9 @@ def member_notes(group: str, users: list[dict[str, Any]], truncated: bool) -> li
     notes = []
     blocked = sum(statuses[s] for s in CANNOT_SIGN_IN)
     if blocked:
-        notes.append(f'{blocked} of {total} members of "{group}" cannot sign in to Okta ({_counts(statuses, CANNOT_SIGN_IN)})'
-                     ": their Macs cannot register with Okta Verify until an admin activates or unsuspends them")
+        notes.append(f'{blocked} of {total} members of "{group}" cannot sign in to Okta '
+                     f"({_counts(statuses, CANNOT_SIGN_IN)}): their Macs cannot register with Okta Verify until an "
+                     "admin activates or unsuspends them")
     held = sum(statuses[s] for s in MUST_ACT_FIRST)
     if held:
         notes.append(f'{held} of {total} members of "{group}" must finish a step at their next sign-in '
@@ -42,7 +43,8 @@ def member_notes(group: str, users: list[dict[str, Any]], truncated: bool) -> li
         notes.append(f'{len(without)} of {total} members of "{group}" have no Okta password ({kinds}): Desktop '
                      "Password Sync has no password to sync for them")
     if truncated:
-        notes.append(f'"{group}" has more members than odatui reads in a plan; only the first {len(users)} were checked')
+        notes.append(f'"{group}" has more members than odatui reads in a plan; only the first {len(users)} '
+                     "were checked")
     return notes
 
 

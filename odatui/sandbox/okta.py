@@ -2,12 +2,13 @@
 https://developer.okta.com/docs/api/openapi/okta-management/; docs/SANDBOX.md says what else each behaviour rests on).
 
 Auth is an SSWS API token (the demo token) or a Bearer token from `/oauth2/v1/token`, which a service app gets with
-`private_key_jwt`: the sandbox makes the service app's key pair (EC P-256 or RSA 2048, `SandboxOptions.service_app_key`)
-at start and writes the private key to `<data_dir>/okta-service-app.pem`. With DPoP required (`SandboxOptions.dpop`, or
-`require_dpop` in the settings) tokens are DPoP-bound and every proof is checked (RFC 9449; see dpop.py). Every response carries `X-Rate-Limit-*` from a per-minute bucket per route class.
-Errors use Okta's body (`errorCode`, `errorSummary`, `errorLink`, `errorId`, `errorCauses`) and real codes.
-Admin-only switches (Classic pipeline, authenticator status, read-only token, DPoP, scopes, limits) live under
-`/_sandbox/okta/…` so tests can put the org into each state a real tenant can be in.
+`private_key_jwt`: the sandbox makes the service app's key pair (EC P-256 or RSA 2048,
+`SandboxOptions.service_app_key`) at start and writes the private key to `<data_dir>/okta-service-app.pem`. With DPoP
+required (`SandboxOptions.dpop`, or `require_dpop` in the settings) tokens are DPoP-bound and every proof is checked
+(RFC 9449; see dpop.py). Every response carries `X-Rate-Limit-*` from a per-minute bucket per route class. Errors use
+Okta's body (`errorCode`, `errorSummary`, `errorLink`, `errorId`, `errorCauses`) and real codes. Admin-only switches
+(Classic pipeline, authenticator status, read-only token, DPoP, scopes, limits) live under `/_sandbox/okta/…` so tests
+can put the org into each state a real tenant can be in.
 """
 
 from __future__ import annotations
@@ -659,7 +660,8 @@ class OktaEmulator:
         self.tokens[access] = (time.time() + self.token_ttl, frozenset(requested))
         if jkt is not None:
             self.token_jkt[access] = jkt
-        return JSONResponse({"token_type": "DPoP" if jkt else "Bearer", "expires_in": self.token_ttl, "access_token": access,
+        return JSONResponse({"token_type": "DPoP" if jkt else "Bearer", "expires_in": self.token_ttl,
+                             "access_token": access,
                              "scope": " ".join(requested)}, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
     # --- sandbox admin -----------------------------------------------------------------------------------------

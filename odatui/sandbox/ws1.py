@@ -743,7 +743,8 @@ class Ws1Emulator:
                 "UserApprovedEnrollment": d.user_approved,
                 # ADE (DEP) enrollments are user-approved by definition, so a Mac without it was enrolled otherwise
                 # (Apple Platform Deployment, "User Approved MDM"); supervision comes with ADE on macOS.
-                "EnrolledViaDEP": d.user_approved, "IsSupervised": d.user_approved, "Id": {"Value": d.id}, "Uuid": d.uuid}
+                "EnrolledViaDEP": d.user_approved, "IsSupervised": d.user_approved, "Id": {"Value": d.id},
+                "Uuid": d.uuid}
 
     async def devices_search(self, request: Request, version: int) -> Response:
         platform = self._param(request, "platform")
