@@ -83,3 +83,15 @@ def test_apply_with_a_service_app_written_by_the_sandbox_command(tmp_path, key, 
         assert any(r["method"] == "PUT" for r in okta_api)  # the group assignment went through
     finally:
         stop(proc)
+
+
+def test_split_hosts_from_the_command_line_write_three_urls(tmp_path):
+    config_path = tmp_path / "split.toml"
+    proc, banner = start_sandbox_cli("--split-hosts", "--write-config", str(config_path))
+    try:
+        config = load_config(config_path, must_exist=True)
+        hosts = {config.okta.org_url, config.ws1.api_url, config.ws1.token_url.removesuffix("/connect/token")}
+        assert len(hosts) == 3 and "split hosts" in banner
+        assert all(url in banner for url in hosts)
+    finally:
+        stop(proc)
