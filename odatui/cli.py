@@ -93,6 +93,16 @@ def build_parser():
     sandbox.add_argument("--write-config", metavar="FILE", help="write a config that points at the sandbox")
     sandbox.add_argument("--force", action="store_true", help="let --write-config replace a file that is not an "
                          "odatui answers file")
+    sandbox.add_argument("--okta-auth", choices=["api_token", "service_app", "none"], default="api_token",
+                         help="how the written config reaches Okta (default: api_token)")
+    sandbox.add_argument("--service-app-key", choices=["rsa", "ec"], default="ec",
+                         help="the Okta service app's key pair: rsa (the Admin Console's default) or ec")
+    sandbox.add_argument("--dpop", choices=["required", "off"], default="off",
+                         help="whether the Okta service app requires DPoP-bound tokens")
+    sandbox.add_argument("--split-hosts", action="store_true",
+                         help="one port each for the Okta org, the WS1 API and the WS1 token service")
+    sandbox.add_argument("--custom-domain", metavar="HOST", default=None,
+                         help="an Okta custom domain, shown in /.well-known/okta-organization")
 
     secrets = sub.add_parser("secrets", parents=[common], help="manage keychain entries")
     secrets.add_argument("action", choices=["set", "delete", "status"])

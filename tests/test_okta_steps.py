@@ -229,7 +229,8 @@ async def test_auth_none_is_a_checklist_with_the_typed_client_id(sandbox):
     assert any(typed in d for d in app_change.details)
     assert assign_change.kind is ChangeKind.NONE and "Mac Pilot" in assign_change.details[0]
     paths = {r["path"] for r in sandbox.world.requests}
-    assert paths == {"/.well-known/okta-organization"}  # no API call without API access
+    # No API call without API access: only the org's public well-known documents.
+    assert paths == {"/.well-known/okta-organization", "/.well-known/apple-app-site-association"}
 
 
 async def test_auth_none_without_client_id_is_a_config_error(sandbox):
@@ -293,7 +294,7 @@ async def test_preflight_untrusted_tls_names_ca_bundle(sandbox, sandbox_env):
     ({"token_read_only": True}, "api_token", "E0000006", "The API token may not assign group"),
     ({"pipeline": "v1"}, "authenticators", "E0000015", "not licensed"),
     ({"granted_scopes": ["okta.apps.read"]}, "service_app", "invalid_scope", "not granted every scope"),
-    ({"require_dpop": True}, "service_app", "invalid_dpop_proof", "requires DPoP"),
+    ({"require_dpop": True, "clock_skew_seconds": 3600}, "service_app", "invalid_dpop_proof", "DPoP proof"),
 ])
 async def test_error_codes_become_admin_sentences(sandbox, sandbox_env, monkeypatch, settings, mode, code, sentence):
     admin(sandbox, "/_sandbox/okta/settings", **settings)

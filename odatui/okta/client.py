@@ -1,10 +1,13 @@
 """Async client for exactly the Okta Management API calls odatui's steps need (reference/okta.md §3–4).
 
-Auth: an SSWS API token, or an OAuth service app with `private_key_jwt` (client assertion signed with the admin's
-key, access token cached until shortly before it expires). Rate limits: never more than 2 requests in flight per
-org, slow down when `X-Rate-Limit-Remaining` drops under 10 %, sleep until `X-Rate-Limit-Reset` on 429. Paging
-follows `Link: rel="next"` as an opaque URL. Every failure is one `OktaApiError`; the steps turn its code into a
-sentence for the admin. Secrets never appear in messages or logs (they are registered with the log redactor).
+Auth: an SSWS API token, or an OAuth service app with `private_key_jwt` (client assertion signed with the admin's RSA
+or EC key, access token cached until shortly before it expires). A service app that requires DPoP is detected by
+Okta's answer to the first token request (`invalid_dpop_proof`); from then on the client sends DPoP proofs (RFC 9449,
+see dpop.py), answers `use_dpop_nonce` with the nonce Okta gives, and calls the API with `Authorization: DPoP`. Rate
+limits: never more than 2 requests in flight per org, slow down when `X-Rate-Limit-Remaining` drops under 10 %, sleep
+until `X-Rate-Limit-Reset` on 429. Paging follows `Link: rel="next"` as an opaque URL. Every failure is one
+`OktaApiError`; the steps turn its code into a sentence for the admin. Secrets never appear in messages or logs (they
+are registered with the log redactor).
 """
 
 from __future__ import annotations
@@ -64,6 +67,7 @@ class OktaApiError(StepError):
         self.error_id = error_id
         self.causes = causes or []
         self.operation = operation
+        self.concurrent = False  # a 429 for too many requests in flight, not for the per-minute limit
 
 
 class _OrgLimiter:
@@ -168,6 +172,10 @@ class OktaClient:
             register_secret(api_token)
         self._access_token: str | None = None
         self._token_expires = 0.0
+        self._token_type = "Bearer"
+        self._dpop: Any = None  # a DPoPKey once Okta asked for DPoP
+        self._dpop_nonce: str | None = None  # the token endpoint's latest DPoP-Nonce
+        self._resource_nonce: str | None = None  # the API's latest DPoP-Nonce, if it ever sends one
         self._token_lock = asyncio.Lock()
         kwargs: dict[str, Any] = {"ca_bundle": ca_bundle or None, "max_connections": MAX_IN_FLIGHT,
                                   "headers": {"Accept": "application/json"}, "event_hooks": event_hooks}
@@ -199,11 +207,21 @@ class OktaClient:
         await self.aclose()
 
     # --- auth ------------------------------------------------------------------------------------------------
-    async def _auth_header(self) -> dict[str, str]:
+    @property
+    def uses_dpop(self) -> bool:
+        return self._dpop is not None
+
+    async def _auth_header(self, method: str = "GET", url: str = "/") -> dict[str, str]:
         if self.auth_mode == "api_token":
             return {"Authorization": f"SSWS {self._api_token}"}
         if self.auth_mode == "service_app":
-            return {"Authorization": f"Bearer {await self.access_token()}"}
+            token = await self.access_token()
+            if self._dpop is not None and self._token_type.lower() == "dpop":
+                # A DPoP-bound token goes with scheme DPoP and a fresh proof carrying its hash (RFC 9449 §7.1).
+                absolute = url if "://" in url else f"{self.org_url}{url}"
+                return {"Authorization": f"DPoP {token}",
+                        "DPoP": self._dpop.proof(method, absolute, nonce=self._resource_nonce, access_token=token)}
+            return {"Authorization": f"Bearer {token}"}
         raise StepError("odatui has no Okta API access in this mode (okta.auth = \"none\").",
                         hint="set okta.auth to api_token or service_app to let odatui read Okta")
 
@@ -222,10 +240,28 @@ class OktaClient:
         async with self._token_lock:
             if self._access_token and time.time() < self._token_expires - TOKEN_EARLY_REFRESH:
                 return self._access_token
-            form = {"grant_type": "client_credentials", "scope": " ".join(self.scopes),
-                    "client_assertion_type": ASSERTION_TYPE, "client_assertion": self._assertion()}
-            response = await self._send("POST", "/oauth2/v1/token", data=form, auth=False,
-                                        operation="service app token")
+            for _ in range(4):
+                form = {"grant_type": "client_credentials", "scope": " ".join(self.scopes),
+                        "client_assertion_type": ASSERTION_TYPE, "client_assertion": self._assertion()}
+                response = await self._send("POST", "/oauth2/v1/token", data=form, auth=False, token_dpop=True,
+                                            operation="service app token")
+                if response.status_code != 400:
+                    break
+                body = self._json(response, "service app token", strict=False)
+                error = body.get("error") if isinstance(body, dict) else None
+                nonce = response.headers.get("dpop-nonce")
+                if error == "use_dpop_nonce" and self._dpop is not None and nonce and nonce != self._dpop_nonce:
+                    # Okta answers the first DPoP token request with a nonce to put in the next proof (RFC 9449 §8).
+                    self._dpop_nonce = nonce
+                    continue
+                if error == "invalid_dpop_proof" and self._dpop is None:
+                    # The app requires DPoP: Okta refuses a token request that has no proof. Send one from now on.
+                    from odatui.okta.dpop import DPoPKey
+
+                    self._dpop = DPoPKey()
+                    log.info("service app %s requires DPoP; sending DPoP proofs", self._client_id)
+                    continue
+                break
             body = self._json(response, "service app token")
             token = body.get("access_token") if isinstance(body, dict) else None
             if not token:
@@ -233,16 +269,18 @@ class OktaClient:
                                    operation="service app token")
             register_secret(token)
             self._access_token = token
+            self._token_type = str(body.get("token_type") or "Bearer")
             self._token_expires = time.time() + float(body.get("expires_in", 3600))
             log.info("service app token for %s obtained, valid %ss", self.host, body.get("expires_in"))
             return token
 
     # --- transport ---------------------------------------------------------------------------------------------
-    async def _send(self, method: str, url: str, *, auth: bool = True, operation: str = "",
+    async def _send(self, method: str, url: str, *, auth: bool = True, operation: str = "", token_dpop: bool = False,
                     **kwargs: Any) -> httpx.Response:
         try:
             async with overall_deadline(self.policy, f"{self.org_url}{_path(url)}"):
-                return await self._attempts(method, url, auth=auth, operation=operation, **kwargs)
+                return await self._attempts(method, url, auth=auth, operation=operation, token_dpop=token_dpop,
+                                            **kwargs)
         except OktaApiError:
             raise
         except StepError as exc:  # the deadline, named
@@ -250,15 +288,19 @@ class OktaClient:
                                operation=operation) from None
 
     async def _attempts(self, method: str, url: str, *, auth: bool = True, operation: str = "",
-                        **kwargs: Any) -> httpx.Response:
+                        token_dpop: bool = False, **kwargs: Any) -> httpx.Response:
         limiter = org_limiter(self.host)
         may_retry = method in IDEMPOTENT
         refreshed = False
+        nonce_retries = 0
         attempt = 0
         while True:
             attempt += 1
             await limiter.wait_turn()
-            headers = await self._auth_header() if auth else {}
+            headers = await self._auth_header(method, url) if auth else {}
+            if token_dpop and self._dpop is not None:
+                # A fresh proof per attempt: Okta refuses a proof whose jti it has seen (RFC 9449 §11.1).
+                headers["DPoP"] = self._dpop.proof(method, f"{self.org_url}{url}", nonce=self._dpop_nonce)
             async with limiter.sem:
                 limiter.in_flight += 1
                 limiter.peak_in_flight = max(limiter.peak_in_flight, limiter.in_flight)
@@ -277,6 +319,13 @@ class OktaClient:
                     limiter.in_flight -= 1
             limiter.observe(response)
             status = response.status_code
+            nonce = response.headers.get("dpop-nonce")
+            if (status == 401 and auth and self._dpop is not None and nonce and nonce_retries < 2
+                    and "use_dpop_nonce" in response.headers.get("www-authenticate", "")):
+                # A resource server may demand a nonce in the proof too (RFC 9449 §9): retry with it.
+                nonce_retries += 1
+                self._resource_nonce = nonce
+                continue
             if status == 401 and self.auth_mode == "service_app" and auth and not refreshed:
                 # The cached access token may have been revoked or expired early: get a new one once.
                 refreshed = True
@@ -302,10 +351,14 @@ class OktaClient:
             return
         body = self._json(response, operation, strict=False)
         status = response.status_code
-        if isinstance(body, dict) and "errorCode" in body:
+        if isinstance(body, dict) and str(body.get("errorCode", "")).startswith("E0"):
             causes = [str(c.get("errorSummary", c)) for c in body.get("errorCauses") or [] if isinstance(c, dict)]
-            raise OktaApiError(status, str(body["errorCode"]), str(body.get("errorSummary", "")),
+            err = OktaApiError(status, str(body["errorCode"]), str(body.get("errorSummary", "")),
                                str(body.get("errorId", "")), causes=causes, operation=operation)
+            # Okta reports a concurrent-limit 429 with X-Rate-Limit-Limit 0
+            # (https://developer.okta.com/docs/reference/rl2-monitor/).
+            err.concurrent = status == 429 and response.headers.get("X-Rate-Limit-Limit") == "0"
+            raise err
         if isinstance(body, dict) and "error" in body:
             raise OktaApiError(status, str(body["error"]), str(body.get("error_description", "")), operation=operation)
         raise OktaApiError(status, "non_json" if body is None else "unknown",
@@ -422,6 +475,31 @@ class OktaClient:
                     return group
         return None
 
+    async def group_members(self, group_id: str, *, max_pages: int = 10) -> tuple[list[dict[str, Any]], bool]:
+        """(members, truncated): pages of 200 (Okta's recommended limit for group users) up to `max_pages`."""
+        out: list[dict[str, Any]] = []
+        pages = 0
+        async for page in self._pages(f"/api/v1/groups/{group_id}/users", {"limit": min(self.page_size, 200)},
+                                      "list group members"):
+            out.extend(page)
+            pages += 1
+            if pages >= max_pages:
+                return out, len(page) > 0
+        return out, False
+
+    async def macos_devices(self) -> list[dict[str, Any]]:
+        """Macs registered with Okta (Okta Verify device registration), each with its users embedded."""
+        out: list[dict[str, Any]] = []
+        params = {"search": 'profile.platform eq "MACOS"', "expand": "userSummary", "limit": min(self.page_size, 200)}
+        async for page in self._pages("/api/v1/devices", params, "list devices"):
+            out.extend(page)
+        return out
+
+    async def apple_app_site_association(self) -> Any:
+        """The org host's /.well-known/apple-app-site-association (no auth): Okta adds Okta Verify's `authsrv` apps."""
+        return await self._get_json("/.well-known/apple-app-site-association", "apple-app-site-association",
+                                    auth=False)
+
     async def check_credentials(self) -> str:
         """The cheapest call that proves the credentials work; returns who or what they belong to."""
         if self.auth_mode == "api_token":
@@ -430,7 +508,7 @@ class OktaClient:
         if self.auth_mode == "service_app":
             await self.access_token()
             await self._get_json("/api/v1/apps", "service app credential check", params={"limit": 1})
-            return f"service app {self._client_id}"
+            return f"service app {self._client_id}" + (" (DPoP-bound tokens)" if self._dpop is not None else "")
         raise StepError("odatui has no Okta API access in this mode (okta.auth = \"none\").")
 
 

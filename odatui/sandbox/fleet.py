@@ -24,6 +24,7 @@ LAST_NAMES = ("smith", "nguyen", "garcia", "muller", "rossi", "tanaka", "okafor"
 # minutes, the demo should move within a minute or two.
 MEAN_DELAY = {"profile": 25.0, "app": 60.0}
 OFFLINE_SHARE = 0.08  # never check in during the demo
+NOT_USER_APPROVED_SHARE = 0.05  # enrolled without user-approved MDM (unverified share)
 
 
 def _unit(seed: int, *parts: object) -> float:
@@ -44,6 +45,10 @@ class Device:
     user: str
     email: str
     in_smart_group: bool  # member of the rollout's smart group (the rest are other Macs of the OG)
+    # Enrolled without the user approving MDM (e.g. enrolled by profile and never approved): the Extensible SSO
+    # payload "requires user-approved MDM" on macOS, so the Platform SSO profile never installs there
+    # (https://developer.apple.com/documentation/devicemanagement/extensiblesinglesignon). The share is a guess.
+    user_approved: bool = True
 
 
 class Fleet:
@@ -71,6 +76,7 @@ class Fleet:
                 email=f"{first}.{last}{i}@acme.example",
                 # Most Macs are in the rollout group; a few are elsewhere so counts are not trivially equal.
                 in_smart_group=_unit(seed, i, "member") < 0.85,
+                user_approved=_unit(seed, i, "uamdm") >= NOT_USER_APPROVED_SHARE,
             ))
         self.by_id = {d.id: d for d in self.devices}
         self._delays: dict[tuple[int, str], float | None] = {}
@@ -98,14 +104,28 @@ class Fleet:
         # Exponential, capped: most devices are quick, a tail is slow.
         return min(-MEAN_DELAY[kind] * _log1m(u), 20 * MEAN_DELAY[kind])
 
-    def installed(self, device: Device, kind: str, assigned_at: float | None) -> bool:
+    def installed(self, device: Device, kind: str, assigned_at: float | None, *, min_os: str | None = None) -> bool:
+        """Installed by now. A profile needs user-approved MDM; an app needs the device's macOS at or above the
+        app's minimum (a pkg's minimum_os_version: Munki-style installs are skipped below it)."""
         if assigned_at is None:
+            return False
+        if kind == "profile" and not device.user_approved:
+            return False
+        if min_os and _version(device.os_version) < _version(min_os):
             return False
         delay = self.delay(device, kind)
         return delay is not None and self.now() - assigned_at >= delay
 
     def members(self) -> list[Device]:
         return [d for d in self.devices if d.in_smart_group]
+
+
+def _version(text: str) -> tuple[int, ...]:
+    parts = []
+    for piece in str(text).split("."):
+        digits = "".join(ch for ch in piece if ch.isdigit())
+        parts.append(int(digits) if digits else 0)
+    return tuple(parts) + (0,) * (3 - len(parts))
 
 
 def _log1m(u: float) -> float:

@@ -1,4 +1,5 @@
-"""Emulator of the slice of the Workspace ONE UEM REST API that odatui uses (reference/ws1.md, Swagger 2604).
+"""Emulator of the slice of the Workspace ONE UEM REST API that odatui uses (UEM 2604 Swagger, from the tenant's
+/api/help; docs/SANDBOX.md says what else each behaviour rests on).
 
 Faithful where clients trip: Basic + `aw-tenant-code` or OAuth bearer auth (401 errorCode 1005, repeated
 failures lock the account), `Accept: application/json;version=N` (a missing, trailing-semicolon or unknown
@@ -95,6 +96,9 @@ class Ws1Emulator:
             {"Id": 571, "Uuid": self._instance_uuid("og-acme-eu"), "Name": "ACME Europe", "GroupId": f"{WS1_GROUP_ID}-EU",
              "LocationGroupType": "Container", "Country": "Germany", "Locale": "de-DE", "LgLevel": 2},
         ]
+        # Child OG → parent OG: a smart group managed at an OG applies to apps at that OG and below it, not above
+        # (UEM: "Smart groups provided is not applicable for this application", PUT assignment-rules 400, code 6).
+        self.og_parent: dict[int, int] = {571: 570}
         self.smart_groups: list[dict[str, Any]] = []
         self.add_smart_group(WS1_SMART_GROUP, members="rollout")
         self.add_smart_group(f"{WS1_SMART_GROUP} (pilot)", members="none")  # substring trap for exact matching
@@ -144,6 +148,12 @@ class Ws1Emulator:
         except (TypeError, ValueError):
             return None
         return next((g for g in self.org_groups if g["Id"] == wanted), None)
+
+    def _og_and_ancestors(self, og_id: int) -> list[int]:
+        chain = [og_id]
+        while chain[-1] in self.og_parent:
+            chain.append(self.og_parent[chain[-1]])
+        return chain
 
     def _sg_by_uuid(self, value: str) -> dict[str, Any] | None:
         return next((g for g in self.smart_groups if g["uuid"].lower() == str(value).lower()), None)
@@ -197,6 +207,7 @@ class Ws1Emulator:
             Route("/_sandbox/ws1/settings", self.admin_settings, methods=["GET", "POST"]),
             Route("/_sandbox/ws1/clock", self.admin_clock, methods=["POST"]),
             Route("/_sandbox/ws1/smartgroups", self.admin_smartgroup, methods=["POST"]),
+            Route("/_sandbox/ws1/app-status", self.admin_app_status, methods=["POST"]),
         ]
 
     def _endpoint(self, methods: dict[str, tuple[Any, tuple[int, ...]]]):
@@ -511,7 +522,7 @@ class Ws1Emulator:
                "status": "Active",
                "pkginfo": plistlib.dumps(pkginfo, fmt=plistlib.FMT_XML).decode()}
         self.apps[app_id] = app
-        location = f"{self.world.base_url}/api/mam/apps/internal/{app_id}"
+        location = f"{getattr(self.world, 'ws1_url', self.world.base_url)}/api/mam/apps/internal/{app_id}"
         return Response(status_code=201, headers={"Location": location})
 
     def _app(self, app_id: Any) -> dict[str, Any]:
@@ -527,7 +538,7 @@ class Ws1Emulator:
     def _app_counts(self, app: dict[str, Any]) -> tuple[int, int]:
         at = self.assigned_at.get(app["uuid"])
         assigned = self._app_target_devices(app)
-        installed = sum(1 for d in assigned if self.fleet.installed(d, "app", at))
+        installed = sum(1 for d in assigned if self.fleet.installed(d, "app", at, min_os=app["minimum_os"]))
         return len(assigned), installed
 
     def _app_target_devices(self, app: dict[str, Any]) -> list[Any]:
@@ -547,7 +558,8 @@ class Ws1Emulator:
         return JSONResponse({
             "ApplicationName": app["name"], "DisplayName": app["name"], "AppId": app["bundle_id"],
             "ActualFileVersion": app["version"], "BuildVersion": app["version"],
-            "AirwatchAppVersion": app["internal_version"], "Status": app["status"], "ManagedBy": "ACME Corp",
+            "AirwatchAppVersion": app["internal_version"], "Status": app["status"],
+            "ManagedBy": (self._og(app["og_id"]) or {}).get("Name", "ACME Corp"),
             "ManagedByUuid": app["og_uuid"], "Platform": "AppleOsX", "MinimumOperatingSystem": app["minimum_os"],
             "AppSizeInKB": app["size"] // 1024, "DevicesAssignedCount": assigned, "DevicesInstalledCount": installed,
             "DevicesNotInstalledCount": assigned - installed, "ApplicationFileHash": app["sha256"],
@@ -600,16 +612,24 @@ class Ws1Emulator:
         name = self._param(request, "applicationname")
         og_id = self._int_param(request, "locationgroupid")
         platform = self._param(request, "platform")
+        status = self._param(request, "status")
+        if status is not None and status.lower() not in ("all", "active", "inactive", "retired"):
+            raise Ws1Error(400, 7004, "Invalid application status. Valid values are : All, Active, InActive, Retired")
+        # Without `status`, search lists apps in every state, retired ones included (UEM 2604 MAM v1 swagger lists
+        # All/Active/InActive/Retired; the default is unverified).
         found = [a for a in self.apps.values()
                  if (not name or name.lower() in a["name"].lower()) and (og_id is None or a["og_id"] == og_id)
-                 and (not platform or platform.lower() in ("appleosx", "10"))]
+                 and (not platform or platform.lower() in ("appleosx", "10"))
+                 and (status is None or status.lower() == "all"
+                      or a.get("status", "Active").lower() == status.lower())]
         page, size = self._paging(request)
         window = found[page * size:(page + 1) * size]  # the spec documents no 204 here: an empty list
         items = []
         for a in window:
             assigned, installed = self._app_counts(a)
             items.append({"ApplicationName": a["name"], "BundleId": a["bundle_id"], "AppVersion": a["internal_version"],
-                          "ActualFileVersion": a["version"], "AppType": "Internal", "Status": a["status"],
+                          "ActualFileVersion": a["version"], "AppType": "Internal",
+                          "Status": a["status"],
                           "Platform": 10, "LocationGroupId": a["og_id"], "OrganizationGroupUuid": a["og_uuid"],
                           "ApplicationFileName": a["file_name"], "AssignedDeviceCount": assigned,
                           "InstalledDeviceCount": installed, "NotInstalledDeviceCount": assigned - installed,
@@ -627,7 +647,7 @@ class Ws1Emulator:
         at = self.assigned_at.get(app["uuid"])
         devices = self._app_target_devices(app)
         if status == "installed":
-            devices = [d for d in devices if self.fleet.installed(d, "app", at)]
+            devices = [d for d in devices if self.fleet.installed(d, "app", at, min_os=app["minimum_os"])]
         if not devices:
             return Response(status_code=204)
         window = devices[page * size:(page + 1) * size]
@@ -671,9 +691,14 @@ class Ws1Emulator:
                 raise Ws1Error(400, 6, "Smart groups provided is not applicable for this application.")
             if dist.get("effective_date") is not None and not _is_datetime(dist["effective_date"]):
                 raise Ws1Error(400, 400, "The value of effective_date is not a valid date-time.")  # mamv2: format date-time
+            reach = self._og_and_ancestors(app["og_id"])
+            if any(self._sg_by_uuid(g)["og_id"] not in reach for g in groups):
+                # Managed below the app's OG (or in another branch): not applicable (same documented error).
+                raise Ws1Error(400, 6, "Smart groups provided is not applicable for this application.")
             if set(map(str.lower, groups)) & set(map(str.lower, excluded)):
                 raise Ws1Error(400, 6, "The assigned and excluded smartgroups should not be same.")
-            # Full replace: omitted fields are reset, delivery defaults to ON_DEMAND (reference ws1.md §2.4).
+            # Full replace: omitted fields are reset, delivery defaults to ON_DEMAND (unverified: field behaviour of
+            # the v2 PUT; the swagger does not say).
             dist = {"description": "", "app_delivery_method": "ON_DEMAND", "display_in_app_catalog": False,
                     "auto_update_devices_with_previous_versions": False, "keep_app_updated_automatically": False,
                     **dist}
@@ -851,8 +876,12 @@ class Ws1Emulator:
                 "LocationGroupId": {"Id": {"Value": 570}, "Name": "ACME Corp", "Uuid": self.org_groups[0]["Uuid"]},
                 "LocationGroupName": "ACME Corp", "UserName": d.user, "UserEmailAddress": d.email,
                 "Ownership": "C", "Platform": "AppleOsX", "Model": d.model, "OperatingSystem": d.os_version,
-                "EnrollmentStatus": "Enrolled", "ComplianceStatus": "Compliant", "UserApprovedEnrollment": True,
-                "EnrolledViaDEP": True, "IsSupervised": True, "Id": {"Value": d.id}, "Uuid": d.uuid}
+                "EnrollmentStatus": "Enrolled", "ComplianceStatus": "Compliant",
+                "UserApprovedEnrollment": d.user_approved,
+                # ADE (DEP) enrollments are user-approved by definition, so a Mac without it was enrolled otherwise
+                # (Apple Platform Deployment, "User Approved MDM"); supervision comes with ADE on macOS.
+                "EnrolledViaDEP": d.user_approved, "IsSupervised": d.user_approved, "Id": {"Value": d.id},
+                "Uuid": d.uuid}
 
     async def devices_search(self, request: Request, version: int) -> Response:
         platform = self._param(request, "platform")
@@ -917,10 +946,22 @@ class Ws1Emulator:
         """Add a smart group (e.g. a second one with the same name, to show ambiguity handling)."""
         try:
             data = json.loads(await request.body())
-            group = self.add_smart_group(str(data["name"]), members=data.get("members", "none"))
+            group = self.add_smart_group(str(data["name"]), members=data.get("members", "none"),
+                                         og_id=int(data.get("og_id", 570)))
         except (ValueError, KeyError, TypeError):
             return JSONResponse({"error": 'give {"name": "...", "members": "none|all|rollout"}'}, 400)
         return JSONResponse(self._sg_model(group), status_code=201)
+
+    async def admin_app_status(self, request: Request) -> Response:
+        """Put an internal app into Active, Inactive or Retired, as an admin does in the console."""
+        try:
+            data = json.loads(await request.body())
+            app = self._app(data["id"])
+            status = {"active": "Active", "inactive": "Inactive", "retired": "Retired"}[str(data["status"]).lower()]
+        except (ValueError, KeyError, TypeError, Ws1Error):
+            return JSONResponse({"error": 'give {"id": APP_ID, "status": "Active|Inactive|Retired"}'}, 400)
+        app["status"] = status
+        return JSONResponse({"id": app["id"], "status": status})
 
     # ------------------------------------------------------------------ state
     def snapshot(self) -> dict[str, Any]:

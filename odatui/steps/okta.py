@@ -58,9 +58,16 @@ def admin_error(err: OktaApiError, okta_cfg: Any) -> StepError:
         message = f"The service app is not granted every scope odatui asks for: {err.summary}{ref}."
         hint = grant
     elif code in ("invalid_dpop_proof", "use_dpop_nonce"):
-        message = f"The service app requires DPoP-bound tokens, which odatui does not send{ref}."
-        hint = ("on the service app's General tab, turn off 'Require Demonstrating Proof of Possession (DPoP) header "
-                "in token requests', then run again")
+        # odatui sends DPoP proofs whenever the app requires them (RFC 9449); a refused proof is most often a clock
+        # that is off, since every proof carries the time it was made.
+        message = f"Okta refused the service app's DPoP proof: {err.summary}{ref}."
+        hint = ("check that this computer's clock is right (DPoP proofs carry the current time), then run "
+                "`odatui retry`")
+    elif code == "E0000047" and getattr(err, "concurrent", False):
+        message = (f"Okta refused {what}: too many requests to {host} were in flight at once (Okta's concurrent "
+                   f"limit, shared by every tool and integration using this org){ref}.")
+        hint = ("run `odatui retry` in a moment; if it keeps happening, look in the System Log for "
+                "core.concurrency.org.limit.violation to see which integration holds the requests")
     elif code == "E0000047":
         message = f"Okta's rate limit for {host} is used up ({what}){ref}."
         hint = "wait a minute and run `odatui retry`; other tools using the same org share this limit"
@@ -123,6 +130,7 @@ class PreflightOkta(Step):
                 details.append(f"warning: the org has the custom domain {custom} but okta.org_url is {cfg.host}: "
                                "users sign in on the custom domain, so Platform SSO registration may not match; "
                                f"set okta.org_url = https://{custom} unless you mean to use the okta.com host")
+        details.extend(await _aasa_details(client, cfg.host))
         outputs: dict[str, Any] = {"org_host": cfg.host, "pipeline": pipeline, "custom_domain": custom,
                                    "organization_host": organization, "credentials": None, "okta_verify": None}
         if cfg.auth == "none":
@@ -152,6 +160,29 @@ class PreflightOkta(Step):
         for line in change.details:
             progress.log(line)
         return dict(change.outputs)
+
+
+async def _aasa_details(client: Any, host: str) -> list[str]:
+    """A warning line when the host's apple-app-site-association lacks Okta Verify's authsrv entry (never fatal:
+    Apple's CDN, not odatui, is what the Macs ask)."""
+    from odatui.okta.readiness import aasa_note
+
+    try:
+        body = await client.apple_app_site_association()
+    except OktaApiError:
+        body = None  # unreachable or not JSON: said in the note below
+    note = aasa_note(host, body)
+    return [f"warning: {note}"] if note else []
+
+
+async def _member_details(client: Any, ids: dict[str, str]) -> list[str]:
+    from odatui.okta.readiness import member_notes
+
+    notes: list[str] = []
+    for name, gid in ids.items():
+        users, truncated = await client.group_members(gid)
+        notes.extend(member_notes(name, users, truncated))
+    return notes
 
 
 def _labels(cfg: Any) -> list[str]:
@@ -322,12 +353,14 @@ class OktaAssign(Step):
                           {"group_ids": {}, "groups": [], "manual": False})
         ids, missing = await self._plan(ctx)
         app_id = ctx.output("okta.app", "app_id")
+        with explained(ctx):
+            notes = tuple(await _member_details(ctx.okta(), ids))
         if not missing:
-            return Change(ChangeKind.NONE, f"already assigned: {', '.join(cfg.groups)}", (),
+            return Change(ChangeKind.NONE, f"already assigned: {', '.join(cfg.groups)}", notes,
                           {"group_ids": ids, "groups": list(cfg.groups), "manual": False,
                            OWN_ADOPTED: [_entry(app_id, n, ids[n]) for n in cfg.groups]})
         return Change(ChangeKind.CREATE, f"assign {', '.join(missing)} to the app",
-                      tuple(f'assign "{n}" ({ids[n]})' for n in missing), found=(ids, missing),
+                      tuple(f'assign "{n}" ({ids[n]})' for n in missing) + notes, found=(ids, missing),
                       creates=tuple({"kind": "okta.group", "name": n} for n in missing))
 
     async def apply(self, ctx: Context, progress: Progress) -> dict[str, Any]:

@@ -75,11 +75,12 @@ class Verify(Step):
 
         okta = ctx.okta() if app_id else None
         ws1 = ctx.ws1()
-        app, group_assignments, profile, rules = await asyncio.gather(
+        app, group_assignments, profile, rules, registered = await asyncio.gather(
             okta.app(app_id) if okta else nothing(),
             okta.app_group_assignments(app_id) if okta and want_groups else nothing(),
             ws1.get_profile(profile_id),
             ws1.get_assignment_rules(app_uuid),
+            _registered_macs(okta) if okta else nothing(),
         )
 
         # Okta: the app still has that client ID, and the groups are assigned.
@@ -95,6 +96,9 @@ class Verify(Step):
                 if lost:
                     problems.append(f"Okta group(s) {', '.join(sorted(lost))} are no longer assigned to the app")
             checked.append(f"Okta app {app_id}: client ID {client_id}, groups assigned")
+
+        if registered is not None:
+            checked.append(registered)
 
         # Workspace ONE: the profile as saved, linted for the org host and client ID.
         try:
@@ -147,6 +151,26 @@ class Verify(Step):
         change = await self.inspect(ctx)  # inspect never answers anything but NONE; kept for the contract
         progress(1.0, change.summary)
         return dict(change.outputs)
+
+
+async def _registered_macs(okta: Any) -> str:
+    """How many Macs Okta Verify has registered (Okta Devices API): informational, never a problem — a Mac
+    registers only once its user signs in after the profile arrives."""
+    from odatui.okta.client import OktaApiError
+
+    missing = ("Okta device registrations not read: the credentials lack okta.devices.read "
+               "(grant it to the service app to see how many Macs have registered)")
+    if okta.auth_mode == "service_app" and "okta.devices.read" not in okta.scopes:
+        return missing  # its token never carries the scope: no call that can only be refused
+    try:
+        macs = await okta.macos_devices()
+    except OktaApiError as err:
+        if err.status in (401, 403):
+            return missing
+        raise
+    users = {u.get("user", {}).get("id") for m in macs for u in (m.get("_embedded") or {}).get("users") or []}
+    users.discard(None)
+    return f"Okta: {len(macs)} Mac(s) registered through Okta Verify, for {len(users)} user(s) (Devices API)"
 
 
 STEPS = [Verify()]

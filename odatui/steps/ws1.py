@@ -173,6 +173,13 @@ class Ws1Upload(Step):
     async def inspect(self, ctx: Context) -> Change:
         version = ctx.output("preflight.package", "version")
         app, older, newer, retired = await self._versions(ctx)
+        if app is not None and app.status.lower() == "inactive":
+            # An inactive internal app is not delivered to devices even when assigned (UEM console: Apps → Native →
+            # Internal → app → Activate); odatui does not reactivate an app an admin turned off.
+            raise NeedsAction(
+                f"{APP_NAME} {version} is in Workspace ONE (app id {app.id}) but Inactive, so no Mac would get it.",
+                hint=f"in the console, Apps & Books > Native > Internal > {APP_NAME} {version} > Activate, "
+                     "then run odatui again")
         if app is not None:
             return Change(ChangeKind.NONE, f"{APP_NAME} {version} is already in Workspace ONE (app id {app.id})",
                           outputs=self._outputs(app, version, older + newer, created=False))

@@ -308,6 +308,13 @@ class Ws1Client:
                                hint="an HTML page usually comes from a proxy, a login portal or the console host: "
                                     "check that ws1.api_url is the API host (as…, not cn…) and the proxy settings"
                                if looks_html else None, what="")
+        if isinstance(data, dict) and "errorSummary" in data and str(data.get("errorCode", "")).startswith("E0"):
+            # Okta's error body (E0000022 …): the request went to an Okta org, not to Workspace ONE.
+            return Ws1ApiError(status, None, f"{what}: an Okta org answered, not Workspace ONE "
+                               f"({data.get('errorSummary')})", retryable=False,
+                               hint="ws1.api_url points at an Okta org: set it to the Workspace ONE API host "
+                                    "(e.g. https://as1234.awmdm.com, from Groups & Settings > System > Advanced > "
+                                    "Site URLs > REST API URL)", what="")
         code = data.get("errorCode") if isinstance(data, dict) else None
         message = data.get("message") if isinstance(data, dict) else None
         message = message if isinstance(message, str) else json.dumps(message) if message else str(data)[:200]
@@ -325,6 +332,24 @@ class Ws1Client:
             retryable = False
         elif code == 7000:
             hint = "the app does not exist any more or is not visible to this admin (another organization group?)"
+            retryable = False
+        elif code == 200011:
+            # PUT assignment-rules, 500: "Application publish failed, Please republish the Application" (UEM 2604
+            # MAM API v2 swagger). The rules are saved; only the publish to devices failed.
+            hint = ("Workspace ONE saved the assignment but could not publish it to devices. Run `odatui retry` "
+                    "(odatui saves and publishes again), or in the UEM console open Apps → Native → Internal → "
+                    "Okta Verify and choose Save & Publish")
+            retryable = False
+        elif code in (1011, 5093) or (status == 403 and code in (11, 403)):
+            # "User doesn't have sufficient permissions to perform this operation." (UEM 2604 swagger, 1011).
+            hint = ("the WS1 admin odatui signs in as lacks a permission for this call: give its role the Apps and "
+                    "Devices & Users → Profiles edit rights (or use an admin with the Console Administrator role) "
+                    "at the organization group in ws1.group_id, then run `odatui retry`")
+            retryable = False
+        elif code == 5143:
+            # "The given organization group is not accessible" (UEM 2604 MAM API v2 swagger).
+            hint = ("the admin cannot reach this organization group: check ws1.group_id and that the admin's role is "
+                    "assigned at that group or one above it")
             retryable = False
         elif status == 401:
             retryable = False
