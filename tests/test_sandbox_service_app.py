@@ -17,7 +17,7 @@ import pytest
 from rollout import odatui_cli
 
 from odatui.config import load_config, save_config
-from odatui.sandbox.server import WS1_OAUTH_SECRET, WS1_PASSWORD, WS1_TENANT_CODE
+from odatui.sandbox.server import OKTA_SCEP_CHALLENGE, WS1_OAUTH_SECRET, WS1_PASSWORD, WS1_TENANT_CODE
 
 
 def start_sandbox_cli(*args: str) -> tuple[subprocess.Popen, str]:
@@ -64,7 +64,8 @@ def test_apply_with_a_service_app_written_by_the_sandbox_command(tmp_path, key, 
         save_config(config.model_copy(update={"rollout": config.rollout.model_copy(update={"package": str(package)})}),
                     config_path)
         env = {"ODATUI_OKTA__PRIVATE_KEY": pem, "ODATUI_WS1__PASSWORD": WS1_PASSWORD,
-               "ODATUI_WS1__TENANT_CODE": WS1_TENANT_CODE, "ODATUI_WS1__CLIENT_SECRET": WS1_OAUTH_SECRET}
+               "ODATUI_WS1__TENANT_CODE": WS1_TENANT_CODE, "ODATUI_WS1__CLIENT_SECRET": WS1_OAUTH_SECRET,
+               "ODATUI_OKTA__SCEP_CHALLENGE": OKTA_SCEP_CHALLENGE}
         run = odatui_cli("apply", "--yes", "--config", str(config_path), env=env)
         assert run.returncode == 0, run.stdout + run.stderr
         assert "Result: done (exit 0)" in run.stdout
