@@ -31,6 +31,10 @@ class WizardScreen(Screen):
     BINDINGS = [
         Binding("ctrl+n", "next", "Next", priority=True),
         Binding("escape", "back", "Back"),
+        # Priority: focus moves in the App's queue, so keys typed right after Tab (auto-type) land in the next
+        # field and never overtake the Tab (see FieldInput).
+        Binding("tab", "app.focus_next", show=False, priority=True),
+        Binding("shift+tab", "app.focus_previous", show=False, priority=True),
     ]
 
     @property

@@ -3,6 +3,7 @@ Compact (one row per input) so a whole screen fits 80×24."""
 
 from __future__ import annotations
 
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
@@ -24,11 +25,35 @@ class Choice(Horizontal):
         yield self.widget
 
 
-class Field(Vertical):
-    """`Field("Okta org URL", Input(...), hint="…")`; `check()` validates now and returns the message or None."""
+class FieldInput(Input):
+    """An Input that keeps every key of a burst in order (auto-type, macros, slow SSH links).
 
-    def __init__(self, label: str, input: Input, *, hint: str = "", id: str | None = None) -> None:
+    Textual handles a printable key in the Input's own queue at once, but resolves a bound key (Backspace, Ctrl+U,
+    Home, Enter, Tab) only after the Key event has bubbled back up to the App, one message queue per ancestor. Inside
+    a `Field` (Input → row → Field → form → screen → app), whose ancestors are busy re-rendering the rule's message
+    on every `Changed`, the characters typed after Ctrl+U or Tab overtook it: the URL lost its start, the token went
+    into the wrong field. So the Input's own bindings run here, in order with the characters; Tab / Shift+Tab are
+    priority bindings of the wizard screen (run in the App's queue, before the next key is routed)."""
+
+    async def _on_key(self, event: events.Key) -> None:
+        if not event.is_printable:
+            for binding in self._bindings.key_to_bindings.get(event.key, ()):
+                if binding.priority:
+                    continue  # already handled in the App's queue
+                if await self.app.run_action(binding.action, self):
+                    event.stop()
+                    event.prevent_default()
+                    return
+        await super()._on_key(event)
+
+
+class Field(Vertical):
+    """`Field("Okta org URL", FieldInput(...), hint="…")`; `check()` validates now and returns the message or None."""
+
+    def __init__(self, label: str, input: FieldInput, *, hint: str = "", id: str | None = None) -> None:
         super().__init__(id=id, classes="field")
+        if not isinstance(input, FieldInput):
+            raise TypeError(f"Field {label!r} needs a FieldInput (keeps keys typed in a burst in order)")
         self.label = label
         self.input = input
         self.input.compact = True
