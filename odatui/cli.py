@@ -129,7 +129,26 @@ def _wizard_args(argv: Sequence[str]):
     return None
 
 
+EXIT_SIGPIPE = 141  # 128 + SIGPIPE: what a shell reports for a writer whose reader went away
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """The entry point. A reader that goes away (`odatui status | head -1`) ends the command quietly with the
+    conventional SIGPIPE exit, as `cat` or `git log` do: nothing more to say to a pipe nobody reads."""
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # buffered output to a closed pipe fails here, not in the interpreter's shutdown
+        return code
+    except BrokenPipeError:
+        import os
+
+        # Later flushes (at exit) must not fail again: point stdout at /dev/null.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_SIGPIPE
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = _wizard_args(argv) or build_parser().parse_args(argv)
     command = args.command or "wizard"
@@ -141,6 +160,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OdatuiError as exc:
         print(f"odatui: {exc}", file=sys.stderr)
         return exc.exit_code
+    except BrokenPipeError:
+        raise  # main() ends quietly
     except KeyboardInterrupt:
         print("odatui: interrupted; the run state is kept — `odatui apply` resumes", file=sys.stderr)
         return 130

@@ -109,3 +109,25 @@ def test_pip_install_into_a_fresh_venv_gives_a_working_odatui(tmp_path):
     where = subprocess.run([str(fresh / "bin" / "python"), "-c", "import odatui; print(odatui.__file__)"],
                            capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert where.stdout.startswith(str(fresh))
+
+
+def test_serve_on_a_busy_port_says_so_before_serving():
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = odatui("serve", "--port", str(port))
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"port {port} is taken" in done.stderr and "--port" in done.stderr
+    assert "serving" not in done.stdout.lower() and "Traceback" not in done.stderr
+
+
+def test_help_into_a_closed_pipe_ends_quietly():
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    done = subprocess.run([sys.executable, "-m", "odatui", "plan", "--help"], stdout=write_end,
+                          stderr=subprocess.PIPE, text=True, cwd=REPO, timeout=60)
+    os.close(write_end)
+    assert done.returncode in (0, 141) and done.stderr == "", done.stderr

@@ -39,11 +39,19 @@ def test_apply_from_empty_then_again_changes_nothing(demo_factory, sandbox_env, 
     assert second.stdout.count(" unchanged: ") == 9 and " done: " not in second.stdout
     assert session.sandbox.state()["ws1"]["profiles"] == state["ws1"]["profiles"]
 
-    # The answers file reproduces the rollout and holds no secret.
-    answers = next((isolated_home / "xdg_config_home" / "odatui" / "answers").glob("*.toml"))
-    assert f"odatui apply --config {answers}" in second.stdout
-    assert load_config(answers) == session.config
-    assert "sandbox-password" not in answers.read_text() and "sandbox-okta-token" not in answers.read_text()
+    # The config given is the one answers file: apply writes no second copy anywhere.
+    assert not (isolated_home / "xdg_config_home" / "odatui" / "answers").exists()
+    assert load_config(session.config_path) == session.config
+
+
+def test_apply_without_yes_and_no_terminal_refuses_and_changes_nothing(demo_factory, sandbox_env):
+    session = demo_factory()
+    before = session.config_path.read_bytes()
+    run = odatui_cli("apply", "--config", str(session.config_path))  # stdin is /dev/null
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert "use --yes" in run.stderr and "Traceback" not in run.stderr
+    assert session.sandbox.world.requests == []  # not even a read: refused before the engine starts
+    assert session.config_path.read_bytes() == before
 
 
 def test_only_ws1_profile_reruns_just_that_step(demo_factory, sandbox_env, tmp_path):
