@@ -262,9 +262,51 @@ class OdatuiApp(App):
 
     async def action_quit(self) -> None:
         if not self.running:
+            self._take_typed_answers()
+            if not self.demo and self.session.config is not None and self.session.unsaved():
+                self._save_then_quit()  # a filled form: keep, drop or go back — never lost silently
+                return
             self.exit(0)
             return
         self._confirm_quit()
+
+    def _take_typed_answers(self) -> None:
+        """What is typed on the current screen counts as changed even before Next (secrets are not kept here)."""
+        collect = getattr(self.screen, "collect", None)
+        if collect is None or self.session.config is None:
+            return
+        try:
+            collect()
+        except Exception:  # a value the model refuses, an unreadable key file: it is not an answer yet
+            pass
+
+    async def ask_to_save(self, go: str, discard: str) -> str | None:
+        """Ask whether to write the changed answers; "save" (written), "discard", or None (cancelled)."""
+        import asyncio
+
+        from odatui.tui.screens.modals import ChoiceScreen
+
+        changed = self.session.unsaved()
+        names = ", ".join(f"{table}.{field}" for table, field in changed)
+        where = self.display_path(self.session.config_path or "")
+        question = (f"You changed {len(changed)} answer(s): {names}.\nSave them to {where}? Only these values are "
+                    "written; its comments and other lines stay as they are.")
+        choice = await self.push_screen_wait(ChoiceScreen(question, [
+            ("save", f"Save answers and {go[0].lower()}{go[1:]}"), ("discard", discard), ("cancel", "Cancel")]))
+        if choice == "save":
+            try:
+                saved = await asyncio.to_thread(self.session.save)
+            except Exception as exc:  # e.g. the file is no longer valid TOML, or not writable
+                self.notify(f"{exc}", title="Answers not saved", severity="error", timeout=15)
+                return None
+            self.notify(f"Saved to {self.display_path(saved)}", title="Answers saved")
+            return "save"
+        return "discard" if choice == "discard" else None
+
+    @work(exit_on_error=False, group="quit")
+    async def _save_then_quit(self) -> None:
+        if await self.ask_to_save("Quit", "Quit without saving") is not None:
+            self.exit(0)
 
     @work(exit_on_error=False, group="quit")
     async def _confirm_quit(self) -> None:

@@ -99,3 +99,30 @@ class ResumeScreen(ModalScreen[tuple[str, list[str]] | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+class ChoiceScreen(ModalScreen[str | None]):
+    """A question with several answers, one button each (e.g. save / discard / cancel); Esc is the last one."""
+
+    CSS_PATH = DIALOG_CSS
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, question: str, choices: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.question, self.choices = question, choices  # [(id, label)], the first is the default
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Static(self.question, id="question")
+            with Horizontal(classes="dialog-buttons"):
+                for index, (choice_id, label) in enumerate(self.choices):
+                    yield Button(label, id=f"choice-{choice_id}", variant="primary" if index == 0 else "default")
+
+    def on_mount(self) -> None:
+        self.query_one(Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss((event.button.id or "").removeprefix("choice-"))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
