@@ -86,14 +86,19 @@ def scan(path: Path, secrets: dict[str, str]) -> list[str]:
 
 
 def build_bundle(out: Path, *, config: Any, secrets: Any, config_path: Path | None = None,
-                 config_error: str | None = None, state_dir: Path | None = None, log_dir: Path | None = None) -> list[str]:
-    """Write the zip to `out`; returns its member names. Raises OdatuiError (and leaves no file) on a secret."""
+                 config_error: str | None = None, state_dir: Path | None = None, log_dir: Path | None = None,
+                 targets: list[str] | None = None) -> list[str]:
+    """Write the zip to `out`; returns its member names. Raises OdatuiError (and leaves no file) on a secret.
+    `targets`: the run states to include (None: every target's). Another customer's tenant names and ids are not
+    this support case's business, so the CLI passes only the `--config` target unless `--all`."""
     from odatui import paths
 
     state_dir = state_dir or paths.state_dir() / "runs"
     log_dir = log_dir or paths.log_dir()
     members: dict[str, str] = {"config.toml": _config_member(config, config_path, config_error)}
     for state in sorted(state_dir.glob("*.json")) if state_dir.is_dir() else []:
+        if targets is not None and not any(state.name.startswith(f"{t}.") for t in targets):
+            continue
         members[f"state/{state.name}"] = state.read_text(encoding="utf-8", errors="replace")
     for name in LOG_FILES:
         log = log_dir / name
@@ -152,7 +157,9 @@ def cmd_bundle(args: Any) -> int:
             from odatui.paths import default_config_path
 
             config_path = default_config_path()
-    names = build_bundle(out, config=config, secrets=SecretStore(), config_path=config_path, config_error=error)
+    targets = None if getattr(args, "all", False) else ([config.target_key()] if config is not None else [])
+    names = build_bundle(out, config=config, secrets=SecretStore(), config_path=config_path, config_error=error,
+                         targets=targets)
     size = out.stat().st_size
     print(f"Support bundle written to {out} ({len(names)} files, {size / 1024:.0f} kB): {', '.join(names)}")
     print("It was checked for every secret odatui knows; look through it before you send it anyway.", file=sys.stderr)

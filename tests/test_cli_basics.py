@@ -131,3 +131,31 @@ def test_help_into_a_closed_pipe_ends_quietly():
                           stderr=subprocess.PIPE, text=True, cwd=REPO, timeout=60)
     os.close(write_end)
     assert done.returncode in (0, 141) and done.stderr == "", done.stderr
+
+
+def test_every_command_help_has_a_description_and_examples():
+    from odatui.cli import HANDLERS
+
+    for command in HANDLERS:
+        if command == "wizard":
+            continue
+        done = odatui(command, "--help")
+        assert done.returncode == 0, command
+        usage, _, rest = done.stdout.partition("\n\n")
+        description = rest.split("\n\n")[0]
+        assert len(description.split()) >= 8, f"{command}: no description in\n{done.stdout}"
+        examples = done.stdout.split("examples:\n", 1)[1]
+        assert f"odatui {command}" in examples, f"{command}: no example in\n{done.stdout}"
+
+
+def test_config_path_prints_where_the_config_lives(tmp_path):
+    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "xdg")}
+    done = subprocess.run([sys.executable, "-m", "odatui", "config", "path"], capture_output=True, text=True,
+                          cwd=REPO, env=env, timeout=60)
+    assert done.returncode == 0 and done.stdout == f"{tmp_path / 'xdg' / 'odatui' / 'config.toml'}\n"
+    assert "no file there yet" in done.stderr
+    given = tmp_path / "berlin.toml"
+    given.write_text("")
+    done = subprocess.run([sys.executable, "-m", "odatui", "config", "path", "--config", str(given)],
+                          capture_output=True, text=True, cwd=REPO, env=env, timeout=60)
+    assert done.stdout == f"{given}\n" and done.stderr == ""
