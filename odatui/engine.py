@@ -448,6 +448,10 @@ class Engine:
                     changed = True
 
     async def _run_step(self, sid: str) -> None:
+        from odatui.http import RETRY_LISTENER
+
+        # This task's own context: the step's HTTP retries reach its pane (level "retry"), not only the log file.
+        RETRY_LISTENER.set(lambda message: self._emit(StepLog(sid, message, "retry")))
         try:
             await self._execute(sid)
         except asyncio.CancelledError:

@@ -9,6 +9,7 @@ before it sends again.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import email.utils
 import functools
 import os
@@ -101,6 +102,12 @@ def make_client(
         follow_redirects=False,
         event_hooks=event_hooks,
     )
+
+
+# Who hears about an HTTP-level retry: the engine sets it inside each step's task (a context variable, so two steps
+# running at once each hear only their own calls), and the step's pane shows the retry as it happens.
+RETRY_LISTENER: contextvars.ContextVar[Callable[[str], None] | None] = contextvars.ContextVar(
+    "odatui_retry_listener", default=None)
 
 
 @dataclass(frozen=True)
@@ -202,6 +209,10 @@ async def send(
             return response  # type: ignore[return-value]
         wait = policy.wait_for(response, attempt)
         log.info("%s %s: %s, retry %d/%d in %.1fs", method, url, reason, attempt, policy.attempts - 1, wait)
+        listener = RETRY_LISTENER.get()
+        if listener is not None:
+            path = httpx.URL(url).path or url
+            listener(f"{method} {path}: {reason}; retry {attempt}/{policy.attempts - 1} in {wait:.1f}s")
         if on_retry is not None:
             result = on_retry(f"{reason}; retrying in {wait:.0f}s")
             if asyncio.iscoroutine(result):

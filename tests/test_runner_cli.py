@@ -224,3 +224,14 @@ def test_plain_progress_line_format():
     lines = out.getvalue().splitlines()
     assert len(lines) == 2 and lines[-1].endswith("ws1.upload 100% 49 B/50 B")
     assert re.fullmatch(r"\[\d\d:\d\d:\d\d\] ws1\.upload 2% 0 B/50 B", lines[0])
+
+
+def test_http_level_retries_reach_the_steps_events(demo_factory, sandbox_env):
+    """A 503 absorbed by the HTTP retry policy is an event of the step that made the call (the TUI's pane shows it;
+    the plain CLI prints it), not only a line in the log file."""
+    session = demo_factory(fault_rules=[{"method": "GET", "path": "/api/mdm/smartgroups.*", "fault": "503",
+                                         "times": 1}])
+    run = odatui_cli("apply", "--yes", "--only", "preflight.ws1", "--config", str(session.config_path))
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert re.search(r"preflight\.ws1 retry: GET /api/mdm/smartgroups\S*: HTTP 503; retry 1/\d in [\d.]+s",
+                     run.stdout), run.stdout

@@ -59,6 +59,13 @@ class ConfirmScreen(ModalScreen[bool]):
         self.dismiss(value)
 
 
+def _last_run(status: str | None) -> str:
+    """How a step ended in the previous run, said as the past: nothing has run yet in this session."""
+    words = {"succeeded": "done", "unchanged": "already there", "failed": "failed", "needs-action": "needed you",
+             "skipped": "skipped", "cancelled": "cancelled", "running": "stopped mid-step"}
+    return f"last run: {words.get(status or '', status)}" if status and status != "pending" else "never run"
+
+
 class ResumeScreen(ModalScreen[tuple[str, list[str]] | None]):
     CSS_PATH = DIALOG_CSS
     """Previous run found: resume (only what is not done), re-run everything, or tick steps to re-run."""
@@ -75,7 +82,7 @@ class ResumeScreen(ModalScreen[tuple[str, list[str]] | None]):
         with Vertical(id="dialog"):
             yield Static(f"This target has a previous run: {len(done)} of {len(self.titles)} steps done.\n"
                          "Resume runs only what is not done; done steps keep their results.", id="question")
-            yield SelectionList[str](*[(f"{self.titles[s]}  ({self.previous.get(s, 'never run')})", s, s in open_)
+            yield SelectionList[str](*[(f"{self.titles[s]}  ({_last_run(self.previous.get(s))})", s, s in open_)
                                        for s in self.titles], id="choose")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Resume", id="resume", variant="primary")

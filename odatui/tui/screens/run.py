@@ -75,7 +75,12 @@ Quitting mid-run asks first, then cancels cleanly; the state is kept and the nex
                     yield Button("Results", id="results", compact=True, variant="primary")
         yield Footer()
 
+    _picked = False  # the admin moved the selection: the details stay on their step
+    _auto_target: str | None = None
+
     def on_mount(self) -> None:
+        first = next(iter(self.odatui.model.steps), None)
+        self._auto_target = first  # the initial highlight is not a pick
         self.query_one("#steps", ListView).border_title = "Steps"
         self.query_one("#steps", ListView).focus()
         self.refresh_all()
@@ -105,12 +110,19 @@ Quitting mid-run asks first, then cancels cleanly; the state is kept and the nex
         self._refresh_detail()
 
     def _draw_attention(self, view: StepView, index: int) -> None:
-        """A step that needs the admin gets selected, unless the admin is already looking at such a step."""
-        if view.status not in ("needs-action", "failed"):
-            return
+        """A step that needs the admin gets selected, unless the admin is already looking at such a step; until the
+        admin picks a step, the details follow the step that is running."""
         current = self.selected()
-        if current is None or current.status not in ("needs-action", "failed"):
-            self.query_one("#steps", ListView).index = index
+        if view.status in ("needs-action", "failed"):
+            if current is None or current.status not in ("needs-action", "failed"):
+                self._select(view.step_id, index)
+        elif view.status == "running" and not self._picked:
+            if current is None or current.status not in ("needs-action", "failed", "running"):
+                self._select(view.step_id, index)
+
+    def _select(self, step_id: str, index: int) -> None:
+        self._auto_target = step_id  # our own move: the Highlighted it causes is not the admin's pick
+        self.query_one("#steps", ListView).index = index
 
     def _tick(self) -> None:
         now = self.odatui.model.clock()
@@ -135,7 +147,8 @@ Quitting mid-run asks first, then cancels cleanly; the state is kept and the nex
             return
         detail.border_title = f"{view.glyph} {view.title}"
         attempts = f" · attempt {view.attempt}" if view.attempt > 1 else ""
-        self.query_one("#detail-status", Static).update(f"{view.word}{attempts}\n{view.summary}".rstrip())
+        word = f"last run: {view.word} (not run yet this time)" if view.last_run else view.word
+        self.query_one("#detail-status", Static).update(f"{word}{attempts}\n{view.summary}".rstrip())
         error = self.query_one("#detail-error", Static)
         if view.status in ("failed", "retrying", "cancelled") and view.error:
             text = f"✗ {view.error}"
@@ -165,6 +178,10 @@ Quitting mid-run asks first, then cancels cleanly; the state is kept and the nex
         self.refresh_bindings()
 
     def on_list_view_highlighted(self, event: ListView.Highlighted) -> None:
+        item = event.item
+        if isinstance(item, StepPane) and item.step_id != self._auto_target:
+            self._picked = True  # the admin chose this step: stop following the running one
+        self._auto_target = None
         self._refresh_detail()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
