@@ -69,8 +69,34 @@ class OdatuiApp(App):
     def _start_loading(self) -> None:
         self._load()
 
+    _theme_restored = False  # until the saved theme is applied, theme changes are not the admin's choice
+
+    def watch_theme(self, theme: str) -> None:
+        if self._theme_restored and not self.still:
+            self._save_theme(theme)
+
+    @work(thread=True, exit_on_error=False, group="theme")
+    def _save_theme(self, theme: str) -> None:
+        from odatui.tui.theme_pref import save_theme
+
+        try:
+            save_theme(theme)
+        except OSError as exc:  # the colours still change; only remembering them failed
+            self.call_from_thread(self.notify, f"{exc}", title="Theme not remembered", severity="warning")
+
+    def _restore_theme(self, theme: str | None) -> None:
+        if theme and theme in self.available_themes:
+            self.theme = theme
+        self._theme_restored = True
+
     @work(thread=True, exit_on_error=False, group="startup")
     def _load(self) -> None:
+        if not self.still:
+            from odatui.tui.theme_pref import load_theme
+
+            self.call_from_thread(self._restore_theme, load_theme())
+        else:
+            self._theme_restored = True
         if self.open_log:
             try:
                 from odatui.log import setup_logging
@@ -330,7 +356,7 @@ class OdatuiApp(App):
         yield SystemCommand("Retry failed steps", "Run every failed step again", self.retry_failed)
         yield SystemCommand("Export profiles", "Write the .mobileconfig files for any MDM", self.export_profiles)
         yield SystemCommand("Support bundle", "Zip the redacted config, run state and logs", self.support_bundle)
-        yield SystemCommand("Switch theme", "Change the colours", self.action_change_theme)
+        # The theme: Textual's own "Theme" command (above); the choice is kept by watch_theme.
 
     @work(thread=True, exit_on_error=False, group="export")
     def export_profiles(self) -> None:

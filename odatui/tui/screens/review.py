@@ -65,7 +65,7 @@ Secrets are shown masked. **Start** runs the steps; you can retry any failed ste
     def on_mount(self) -> None:
         super().on_mount()
         table = self.query_one("#plan", DataTable)
-        table.add_column("Step", key="step", width=22)
+        table.add_column("Step", key="step")  # as wide as the longest title: step names are never cut
         table.add_column("Plan", key="plan", width=12)
         table.add_column("What", key="what")
         self.query_one("#next").focus()
