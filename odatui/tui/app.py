@@ -69,6 +69,7 @@ class OdatuiApp(App):
     def _start_loading(self) -> None:
         self._load()
 
+    _declined: dict[Any, Any] | None = None  # the changes the admin chose not to save
     _theme_restored = False  # until the saved theme is applied, theme changes are not the admin's choice
 
     def watch_theme(self, theme: str) -> None:
@@ -289,7 +290,8 @@ class OdatuiApp(App):
     async def action_quit(self) -> None:
         if not self.running:
             self._take_typed_answers()
-            if not self.demo and self.session.config is not None and self.session.unsaved():
+            unsaved = self.session.unsaved() if self.session.config is not None and not self.demo else {}
+            if unsaved and unsaved != self._declined:  # not asked again about the very changes they declined
                 self._save_then_quit()  # a filled form: keep, drop or go back — never lost silently
                 return
             self.exit(0)
@@ -327,7 +329,10 @@ class OdatuiApp(App):
                 return None
             self.notify(f"Saved to {self.display_path(saved)}", title="Answers saved")
             return "save"
-        return "discard" if choice == "discard" else None
+        if choice == "discard":
+            self._declined = changed
+            return "discard"
+        return None
 
     @work(exit_on_error=False, group="quit")
     async def _save_then_quit(self) -> None:
