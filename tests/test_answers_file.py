@@ -83,3 +83,45 @@ async def test_wizard_run_keeps_comments_asks_first_and_never_writes_env_values(
     assert "only-in-the-environment" not in written and "00token" not in written
     assert load_config(config).okta.groups == ["Mac Pilot", "IT"]
     assert not (isolated_home / "xdg_config_home" / "odatui" / "answers").exists()  # one answers file
+
+
+async def test_review_never_writes_an_existing_file_and_start_asks_first():
+    from test_tui_snapshots import StaticSession
+
+    from odatui.tui.screens.review import ReviewScreen
+
+    saved: list[str] = []
+
+    class Existing(StaticSession):
+        file_existed = True
+
+        def unsaved(self):
+            return {("okta", "groups"): ["Mac Pilot", "IT"]}
+
+        def must_ask_to_save(self):
+            return True
+
+        def save(self):
+            saved.append("save")
+            return self.config_path
+
+    app = OdatuiApp(Existing(), still=True)
+    started: list[bool] = []
+    app.ask_resume_then_run = lambda: started.append(True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _wait(pilot, lambda: app.loaded is not None, "start-up")
+        for _ in range(4):
+            await pilot.press("ctrl+n")
+            await pilot.pause()
+        await _wait(pilot, lambda: isinstance(app.screen, ReviewScreen), "Review")
+        status = app.screen.query_one("#plan-status")
+        await _wait(pilot, lambda: "⧗" not in str(status.render()), "the plan")
+        assert "1 changed answer(s) not written yet" in str(status.render())
+        assert saved == []  # reaching Review wrote nothing
+        await pilot.press("ctrl+n")  # Start
+        await _wait(pilot, lambda: isinstance(app.screen, ChoiceScreen), "the save question")
+        app.screen.query_one("#choice-discard").press()
+        await _wait(pilot, lambda: started == [True], "the run to start")
+        assert saved == []
+        await pilot.press("ctrl+q")  # the declined changes are not asked about again
+        await _wait(pilot, lambda: not app.is_running, "quit")
