@@ -108,7 +108,9 @@ def cmd_sandbox(args: Any) -> int:
             print(f"  faults             {args.fault_rate:.0%} of requests fail (seed {args.seed}); odatui retries "
                   "them, and a step that still fails is retried with `r` in the wizard or `odatui retry`",
                   flush=True)
-        print("Press Ctrl-C to stop. A written config works again after a restart with the same --port.", flush=True)
+        again = (" A written config works again after a restart with the same --port." if args.port else
+                 " With --port 0 its folder goes when it stops; give a --port to keep a written config working.")
+        print("Press Ctrl-C to stop." + (again if getattr(args, "write_config", None) else ""), flush=True)
         threading.Event().wait()  # until Ctrl-C (KeyboardInterrupt)
     except KeyboardInterrupt:
         print("\nsandbox stopped", flush=True)
