@@ -30,6 +30,9 @@ class RunScreen(Screen):
 
 Each pane is one step: **✓** done, **▶** running, **↻** retrying by itself, **✗** failed, **!** needs you,
 **–** skipped (something it needs did not finish), **○** cancelled (the run was stopped while it ran).
+A running pane that reads **↻ GET …: HTTP 503; retry 1/4 in 0.6s** is odatui retrying one call by itself. After a
+resume, **last run: …** is how a step ended before; it is replaced as soon as the step runs again.
+The details follow the running step until you pick one with ↑/↓.
 
 * **↑/↓** select a step; its log and details show on the right.
 * **r** retries the selected failed or cancelled step (and the steps that were waiting for it).
