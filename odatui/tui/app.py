@@ -317,8 +317,9 @@ class OdatuiApp(App):
         changed = self.session.unsaved()
         names = ", ".join(f"{table}.{field}" for table, field in changed)
         where = self.display_path(self.session.config_path or "")
-        question = (f"You changed {len(changed)} answer(s): {names}.\nSave them to {where}? Only these values are "
-                    "written; its comments and other lines stay as they are.")
+        keep = ("Only these values are written; its comments and other lines stay as they are."
+                if getattr(self.session, "file_existed", False) else "The file does not exist yet; it is created.")
+        question = f"You changed {len(changed)} answer(s): {names}.\nSave them to {where}? {keep}"
         choice = await self.push_screen_wait(ChoiceScreen(question, [
             ("save", f"Save answers and {go[0].lower()}{go[1:]}"), ("discard", discard), ("cancel", "Cancel")]))
         if choice == "save":
