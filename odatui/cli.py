@@ -142,6 +142,8 @@ def build_parser():
     config.add_argument("action", choices=["path"], help="path: print the config file's path")
 
     for name, command in sub.choices.items():
+        if name not in HELP:  # a command without its entry still works; test_cli_basics asks for one
+            continue
         description, examples = HELP[name]
         command.description = description
         command.epilog = "examples:\n" + "\n".join(f"  {line}" for line in examples)
