@@ -83,6 +83,7 @@ async def test_details_follow_the_running_step_until_the_admin_picks_one():
         assert screen.selected().step_id == "okta.app"  # followed
 
         screen.query_one("#steps").focus()
+        await pilot.pause()
         await pilot.press("up")  # the admin picks a step
         await pilot.pause()
         assert screen.selected().step_id == "preflight.package"

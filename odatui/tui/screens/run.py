@@ -79,11 +79,10 @@ Quitting mid-run asks first, then cancels cleanly; the state is kept and the nex
         yield Footer()
 
     _picked = False  # the admin moved the selection: the details stay on their step
-    _auto_target: str | None = None
 
     def on_mount(self) -> None:
-        first = next(iter(self.odatui.model.steps), None)
-        self._auto_target = first  # the initial highlight is not a pick
+        # The initial highlight (the first step) is not a pick either.
+        self._auto_pending: set[str] = set(list(self.odatui.model.steps)[:1])
         self.query_one("#steps", ListView).border_title = "Steps"
         self.query_one("#steps", ListView).focus()
         self.refresh_all()
@@ -91,7 +90,11 @@ Quitting mid-run asks first, then cancels cleanly; the state is kept and the nex
 
     # --- rendering ---
     def selected(self) -> StepView | None:
-        item = self.query_one("#steps", ListView).highlighted_child
+        lists = self.query("#steps").results(ListView)
+        steps = next(lists, None)
+        if steps is None:  # the Footer asks check_action while the screen is still being built (or torn down)
+            return None
+        item = steps.highlighted_child
         if isinstance(item, StepPane):
             return self.odatui.model.steps.get(item.step_id)
         return None
@@ -124,7 +127,7 @@ Quitting mid-run asks first, then cancels cleanly; the state is kept and the nex
                 self._select(view.step_id, index)
 
     def _select(self, step_id: str, index: int) -> None:
-        self._auto_target = step_id  # our own move: the Highlighted it causes is not the admin's pick
+        self._auto_pending.add(step_id)  # our own move: the Highlighted it causes is not the admin's pick
         self.query_one("#steps", ListView).index = index
 
     def _tick(self) -> None:
@@ -182,9 +185,11 @@ Quitting mid-run asks first, then cancels cleanly; the state is kept and the nex
 
     def on_list_view_highlighted(self, event: ListView.Highlighted) -> None:
         item = event.item
-        if isinstance(item, StepPane) and item.step_id != self._auto_target:
-            self._picked = True  # the admin chose this step: stop following the running one
-        self._auto_target = None
+        if isinstance(item, StepPane):
+            if item.step_id in self._auto_pending:
+                self._auto_pending.discard(item.step_id)
+            else:
+                self._picked = True  # the admin chose this step: stop following the running one
         self._refresh_detail()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
