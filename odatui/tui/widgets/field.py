@@ -36,15 +36,16 @@ class FieldInput(Input):
     priority bindings of the wizard screen (run in the App's queue, before the next key is routed)."""
 
     async def _on_key(self, event: events.Key) -> None:
-        if not event.is_printable:
-            for binding in self._bindings.key_to_bindings.get(event.key, ()):
-                if binding.priority:
-                    continue  # already handled in the App's queue
-                if await self.app.run_action(binding.action, self):
-                    event.stop()
-                    event.prevent_default()
-                    return
-        await super()._on_key(event)
+        # Textual then calls Input._on_key (printable keys) itself, unless a binding ran here.
+        if event.is_printable:
+            return
+        for binding in self._bindings.key_to_bindings.get(event.key, ()):
+            if binding.priority:
+                continue  # already handled in the App's queue
+            if await self.app.run_action(binding.action, self):
+                event.stop()  # and never again at the App, after the keys that followed it
+                event.prevent_default()
+                return
 
 
 class Field(Vertical):
