@@ -86,16 +86,29 @@ def scan(path: Path, secrets: dict[str, str]) -> list[str]:
 
 
 def build_bundle(out: Path, *, config: Any, secrets: Any, config_path: Path | None = None,
-                 config_error: str | None = None, state_dir: Path | None = None, log_dir: Path | None = None) -> list[str]:
-    """Write the zip to `out`; returns its member names. Raises OdatuiError (and leaves no file) on a secret."""
+                 config_error: str | None = None, state_dir: Path | None = None, log_dir: Path | None = None,
+                 targets: list[str] | None = None) -> list[str]:
+    """Write the zip to `out`; returns its member names. Raises OdatuiError (and leaves no file) on a secret.
+    `targets`: the run states to include (None: every target's). Another customer's tenant names and ids are not
+    this support case's business, so the CLI passes only the `--config` target unless `--all`."""
     from odatui import paths
 
     state_dir = state_dir or paths.state_dir() / "runs"
     log_dir = log_dir or paths.log_dir()
     members: dict[str, str] = {"config.toml": _config_member(config, config_path, config_error)}
+    # A target's run state is kept under its canonical identity and its config spelling links to it (odatui.identity):
+    # follow the link, so `--config` brings its tenant's history whatever the spelling.
+    wanted: set[str] = set()
+    for t in targets or ():
+        spelled = state_dir / f"{t}.json"
+        wanted.add(spelled.name)
+        if spelled.is_symlink():
+            wanted.add(Path(os.readlink(spelled)).name)
     for state in sorted(state_dir.glob("*.json")) if state_dir.is_dir() else []:
         if state.is_symlink():
             continue  # a config spelling's link to its target's state (odatui.identity): that file is included
+        if targets is not None and not state.name.startswith(tuple(f"{w.removesuffix('.json')}." for w in wanted)):
+            continue  # another target's (its state, or one set aside next to it)
         members[f"state/{state.name}"] = state.read_text(encoding="utf-8", errors="replace")
     for name in LOG_FILES:
         log = log_dir / name
@@ -171,7 +184,9 @@ def cmd_bundle(args: Any) -> int:
             from odatui.paths import default_config_path
 
             config_path = default_config_path()
-    names = build_bundle(out, config=config, secrets=SecretStore(), config_path=config_path, config_error=error)
+    targets = None if getattr(args, "all", False) else ([config.target_key()] if config is not None else [])
+    names = build_bundle(out, config=config, secrets=SecretStore(), config_path=config_path, config_error=error,
+                         targets=targets)
     size = out.stat().st_size
     print(f"Support bundle written to {out} ({len(names)} files, {size / 1024:.0f} kB): {', '.join(names)}")
     print("It was checked for every secret odatui knows; look through it before you send it anyway.", file=sys.stderr)

@@ -28,6 +28,47 @@ HANDLERS = {
     "sandbox": "odatui.sandbox.cli:cmd_sandbox",
     "secrets": "odatui.secrets_cli:cmd_secrets",
     "remove": "odatui.remove:cmd_remove",
+    "config": "odatui.config_cli:cmd_config",
+}
+
+# command → (description, examples) for `odatui COMMAND --help`.
+HELP = {
+    "demo": ("The whole wizard against the embedded Okta and Workspace ONE emulators: no tenant, keychain or network "
+             "needed. Nothing real is changed.",
+             ["odatui demo", "odatui demo --unattended    # the whole plan headless, one line per event"]),
+    "plan": ("Read both tenants and show what each step would create, update or leave alone. Changes nothing.",
+             ["odatui plan", "odatui plan --config ~/rollouts/berlin.toml"]),
+    "apply": ("Run the plan without the wizard. Without --yes it shows the plan and asks on the terminal; when stdin "
+              "is not a terminal (cron, CI, a pipe) it refuses unless --yes is given. Resumes an interrupted run.",
+              ["odatui apply --config answers.toml", "odatui apply --yes --config answers.toml",
+               "odatui apply --yes --only ws1.profile", "odatui apply --yes --from ws1.upload"]),
+    "retry": ("Run again the steps that failed in the last run of this target, and the steps they held back.",
+              ["odatui retry --config answers.toml"]),
+    "status": ("The last run of this target, step by step, and the rollout in the smart group (devices, installs).",
+               ["odatui status", "odatui status --json | jq .steps", "odatui status --config answers.toml"]),
+    "export": ("Write the Platform SSO .mobileconfig files (and WS1 Custom Settings fragments) for any MDM.",
+               ["odatui export --out ~/psso-profiles",
+                "odatui export --out out/ --sign-cert signer.pem --sign-key signer-key.pem"]),
+    "sandbox": ("Run the Okta and Workspace ONE emulators in the foreground, over HTTPS on 127.0.0.1, until Ctrl-C. "
+                "--write-config FILE writes a config for them, a sample Okta Verify package and FILE's "
+                "sibling <name>.secrets.sh (0600) with the demo credentials to source.",
+                ["odatui sandbox --port 8443 --write-config ~/sandbox.toml",
+                 ". ~/sandbox.secrets.sh && odatui plan --config ~/sandbox.toml",
+                 "odatui sandbox --fault-rate 0.2 --seed 7 --write-config ~/flaky.toml"]),
+    "secrets": ("Store, delete or check the secrets odatui uses, in the OS keychain (never in the config file). "
+                "Values are read without echo, from stdin or from a file, never from the command line.",
+                ["odatui secrets status", "odatui secrets set okta.api_token",
+                 "odatui secrets set okta.private_key --from-file key.pem", "odatui secrets delete ws1.password"]),
+    "serve": ("The same wizard in a browser (textual-serve), on 127.0.0.1 only: reach it from elsewhere through an "
+              "SSH tunnel.",
+              ["odatui serve", "odatui serve --port 8010", "ssh -L 8000:127.0.0.1:8000 admin-host   # from your laptop"]),
+    "bundle": ("A zip for support: the config with secrets removed, the run state of this target (every target with "
+               "--all), the logs (redacted) and versions.",
+               ["odatui bundle --out support.zip", "odatui bundle --out support.zip --config answers.toml",
+                "odatui bundle --out everything.zip --all"]),
+    "config": ("Where the answers (config) file lives: the one given with --config, or the default in the user "
+               "config folder. Printed alone on stdout.",
+               ["odatui config path", "${EDITOR:-vi} \"$(odatui config path)\""]),
 }
 
 
@@ -117,6 +158,18 @@ def build_parser():
     bundle = sub.add_parser("bundle", parents=[common], help="support bundle: redacted config, state, logs, versions")
     bundle.add_argument("--out", required=True, metavar="FILE", help="zip file to write")
     bundle.add_argument("--force", action="store_true", help="replace FILE even if it is not an earlier bundle")
+    bundle.add_argument("--all", action="store_true", help="include the run state of every target, not only --config's")
+
+    config = sub.add_parser("config", parents=[common], help="where the config (answers) file lives")
+    config.add_argument("action", choices=["path"], help="path: print the config file's path")
+
+    for name, command in sub.choices.items():
+        if name not in HELP:  # a command without its entry still works; test_cli_basics asks for one
+            continue
+        description, examples = HELP[name]
+        command.description = description
+        command.epilog = "examples:\n" + "\n".join(f"  {line}" for line in examples)
+        command.formatter_class = argparse.RawDescriptionHelpFormatter
     return parser
 
 
@@ -151,7 +204,26 @@ def _wizard_args(argv: Sequence[str]):
     return None
 
 
+EXIT_SIGPIPE = 141  # 128 + SIGPIPE: what a shell reports for a writer whose reader went away
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """The entry point. A reader that goes away (`odatui status | head -1`) ends the command quietly with the
+    conventional SIGPIPE exit, as `cat` or `git log` do: nothing more to say to a pipe nobody reads."""
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # buffered output to a closed pipe fails here, not in the interpreter's shutdown
+        return code
+    except BrokenPipeError:
+        import os
+
+        # Later flushes (at exit) must not fail again: point stdout at /dev/null.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_SIGPIPE
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = _wizard_args(argv) or build_parser().parse_args(argv)
     command = args.command or "wizard"
@@ -167,6 +239,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OdatuiError as exc:
         print(f"odatui: {exc}", file=sys.stderr)
         return exc.exit_code
+    except BrokenPipeError:
+        raise  # main() ends quietly
     except KeyboardInterrupt:
         from odatui import signals
 

@@ -392,7 +392,7 @@ def _check_shape(data: dict[str, Any], source: str) -> None:
                 guess = difflib.get_close_matches(field, _KNOWN[key], n=1)
                 raise ConfigError(
                     f"{source}: unknown key {key}.{field}",
-                    hint=f"did you mean {key}.{guess[0]}?" if guess else f"see assets/odatui.example.toml for the [{key}] keys",
+                    hint=f"did you mean {key}.{guess[0]}?" if guess else f"the [{key}] keys are: {', '.join(sorted(_KNOWN[key]))}",
                 )
 
 
@@ -464,10 +464,12 @@ def load_config(path: Path | None = None, *, must_exist: bool = False) -> Config
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: not valid TOML ({exc})", hint="fix the line it names, or start from assets/odatui.example.toml") from None
+            raise ConfigError(f"{path}: not valid TOML ({exc})", hint="fix the line it names, or move the file away and let `odatui` write a new one") from None
         except RecursionError:  # tomllib recurses per nesting level: `a = [[[[…]]]]` thousands deep
             raise ConfigError(f"{path}: not valid TOML (nested too deeply)",
-                              hint="an answers file has at most three levels; start from assets/odatui.example.toml") from None
+                              hint="an answers file has at most three levels of tables") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
     elif must_exist:
         raise ConfigError(f"no config file at {path}", hint="run `odatui` to create one, or pass --config FILE")
     return parse_config(data, source=str(path))

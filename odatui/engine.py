@@ -502,6 +502,10 @@ class Engine:
                     changed = True
 
     async def _run_step(self, sid: str) -> None:
+        from odatui.http import RETRY_LISTENER
+
+        # This task's own context: the step's HTTP retries reach its pane (level "retry"), not only the log file.
+        RETRY_LISTENER.set(lambda message: self._emit(StepLog(sid, message, "retry")))
         try:
             await self._execute(sid)
         except asyncio.CancelledError:
@@ -824,17 +828,3 @@ def _said(status: str) -> str:
 def _unexpected(exc: BaseException) -> str:
     text = redact(str(exc)).strip().splitlines()
     return f"unexpected error: {type(exc).__name__}" + (f": {text[0]}" if text else "")
-
-
-def save_answers(config: Any, path: Any = None) -> Any:
-    """The answers file: the config that reproduces this rollout unattended (`odatui apply --config FILE`).
-
-    Default location: `<config dir>/answers/<target>.toml`. No secrets: the Config model has none.
-    """
-    from pathlib import Path
-
-    from odatui.config import save_config
-    from odatui.paths import config_dir
-
-    target = Path(path) if path else config_dir() / "answers" / f"{config.target_key()}.toml"
-    return save_config(config, target)

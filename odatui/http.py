@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import email.utils
 import functools
 import os
@@ -109,6 +110,11 @@ def make_client(
 # for attempts × timeouts (over ten minutes). Uploads have their own, longer bounds.
 REQUEST_DEADLINE = 180.0
 MAX_PAGES = 1000  # pages followed for one listing (200 items each): far beyond any real org, short of forever
+
+# Who hears about an HTTP-level retry: the engine sets it inside each step's task (a context variable, so two steps
+# running at once each hear only their own calls), and the step's pane shows the retry as it happens.
+RETRY_LISTENER: contextvars.ContextVar[Callable[[str], None] | None] = contextvars.ContextVar(
+    "odatui_retry_listener", default=None)
 
 
 @dataclass(frozen=True)
@@ -274,6 +280,10 @@ async def _send(client: httpx.AsyncClient, method: str, url: str, *, policy: Ret
             return response  # type: ignore[return-value]
         wait = policy.wait_for(response, attempt)
         log.info("%s %s: %s, retry %d/%d in %.1fs", method, url, reason, attempt, policy.attempts - 1, wait)
+        listener = RETRY_LISTENER.get()
+        if listener is not None:
+            path = httpx.URL(url).path or url
+            listener(f"{method} {path}: {reason}; retry {attempt}/{policy.attempts - 1} in {wait:.1f}s")
         if on_retry is not None:
             result = on_retry(f"{reason}; retrying in {wait:.0f}s")
             if asyncio.iscoroutine(result):

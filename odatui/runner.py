@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from odatui.errors import ConfigError, OdatuiError
+from odatui.errors import ConfigError
 from odatui.events import (
     RunFinished,
     StepCancelled,
@@ -180,10 +180,6 @@ def make_engine(config: Any, secrets: Any = None, *, directory: Path | None = No
     return Engine(config, secrets if secrets is not None else SecretStore(), store, **kw)
 
 
-def _interactive_terminal() -> bool:
-    return sys.stdin.isatty() and sys.stdout.isatty()
-
-
 # --------------------------------------------------------------------------------------------- plan
 
 
@@ -255,34 +251,33 @@ def check_step_ids(ids: list[str]) -> None:
 
 
 def cmd_apply(args: Any) -> int:
-    from odatui.engine import save_answers
-
     check_step_ids([*(getattr(args, "only", None) or []), *([args.from_step] if getattr(args, "from_step", None) else [])])
     config = load(args)
     if getattr(args, "allow_downgrade", False):
         config.rollout.allow_downgrade = True  # this run only: the field is never saved
+    if not getattr(args, "yes", False) and not sys.stdin.isatty():
+        # Nobody can answer the confirmation (a pipe, cron, CI): refuse rather than change a tenant unasked, as
+        # `terraform apply` does without -auto-approve. Before any request is made.
+        from odatui.errors import UsageError
+
+        raise UsageError("apply needs a confirmation and stdin is not a terminal; use --yes to apply unattended",
+                         hint="`odatui plan` shows what would change")
     engine = make_engine(config)
     only, from_step = getattr(args, "only", None), getattr(args, "from_step", None)
     selected = engine.select(only, from_step)
     require_fields(config, engine, selected, args)
-    if _interactive_terminal() and not getattr(args, "yes", False):
+    if not getattr(args, "yes", False):
         print_plan(asyncio.run(engine.plan()))
-        try:
-            answer = input("Apply these changes? [y/N] ").strip().lower()
-        except EOFError:
-            answer = ""
+        # The question on stderr: it reaches the admin even when stdout is piped into a log (`| tee`).
+        sys.stdout.flush()
+        sys.stderr.write("Apply these changes? [y/N] ")
+        sys.stderr.flush()
+        answer = sys.stdin.readline().strip().lower()
         if answer not in ("y", "yes"):
             print("Nothing was changed.")
             return 0
-    result = run_and_report(engine, only=only, from_step=from_step)
-    try:
-        path = save_answers(config)
-        print(f"Answers saved to {path} (no secrets): `odatui apply --config {path}` repeats this rollout.")
-    except OSError as exc:
-        print(f"odatui: could not save the answers file: {exc.strerror}", file=sys.stderr)
-    except OdatuiError as exc:  # disk full, read-only folder: the run's own result still stands
-        print(f"odatui: could not save the answers file: {exc.message}", file=sys.stderr)
-    return result.exit_code
+    # The config file given is the one answers file: nothing is copied elsewhere (it is the admin's to keep).
+    return run_and_report(engine, only=only, from_step=from_step).exit_code
 
 
 def retry_ids(engine: Any, state: Any = None, stale: Any = ()) -> list[str]:

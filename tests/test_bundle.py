@@ -33,6 +33,15 @@ def test_bundle_after_a_run_has_config_state_logs_versions_and_no_secret(demo_fa
     with open(log, "a") as fh:
         fh.write("DEBUG leaked header Authorization-ish sandbox-okta-token end\n")
 
+    # Another tenant's run state: not this support case's business unless --all.
+    runs = isolated_home / "xdg_state_home" / "odatui" / "runs"
+    if not (runs / f"{session.config.target_key()}.json").exists():
+        runs = next(isolated_home.rglob(f"{session.config.target_key()}.json")).parent
+    (runs / "other-customer.okta.com_9999.json").write_text('{"steps": {}}')
+    everything_zip = tmp_path / "all.zip"
+    assert odatui_cli("bundle", "--all", "--out", str(everything_zip), "--config", str(session.config_path)).returncode == 0
+    assert "state/other-customer.okta.com_9999.json" in read_zip(everything_zip)
+
     out = tmp_path / "support.zip"
     run = odatui_cli("bundle", "--out", str(out), "--config", str(session.config_path))
     assert run.returncode == 0, run.stdout + run.stderr

@@ -109,3 +109,53 @@ def test_pip_install_into_a_fresh_venv_gives_a_working_odatui(tmp_path):
     where = subprocess.run([str(fresh / "bin" / "python"), "-c", "import odatui; print(odatui.__file__)"],
                            capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert where.stdout.startswith(str(fresh))
+
+
+def test_serve_on_a_busy_port_says_so_before_serving():
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = odatui("serve", "--port", str(port))
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"port {port} is taken" in done.stderr and "--port" in done.stderr
+    assert "serving" not in done.stdout.lower() and "Traceback" not in done.stderr
+
+
+def test_help_into_a_closed_pipe_ends_quietly():
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    done = subprocess.run([sys.executable, "-m", "odatui", "plan", "--help"], stdout=write_end,
+                          stderr=subprocess.PIPE, text=True, cwd=REPO, timeout=60)
+    os.close(write_end)
+    assert done.returncode in (0, 141) and done.stderr == "", done.stderr
+
+
+def test_every_command_help_has_a_description_and_examples():
+    from odatui.cli import HANDLERS
+
+    for command in HANDLERS:
+        if command == "wizard":
+            continue
+        done = odatui(command, "--help")
+        assert done.returncode == 0, command
+        usage, _, rest = done.stdout.partition("\n\n")
+        description = rest.split("\n\n")[0]
+        assert len(description.split()) >= 8, f"{command}: no description in\n{done.stdout}"
+        examples = done.stdout.split("examples:\n", 1)[1]
+        assert f"odatui {command}" in examples, f"{command}: no example in\n{done.stdout}"
+
+
+def test_config_path_prints_where_the_config_lives(tmp_path):
+    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "xdg")}
+    done = subprocess.run([sys.executable, "-m", "odatui", "config", "path"], capture_output=True, text=True,
+                          cwd=REPO, env=env, timeout=60)
+    assert done.returncode == 0 and done.stdout == f"{tmp_path / 'xdg' / 'odatui' / 'config.toml'}\n"
+    assert "no file there yet" in done.stderr
+    given = tmp_path / "berlin.toml"
+    given.write_text("")
+    done = subprocess.run([sys.executable, "-m", "odatui", "config", "path", "--config", str(given)],
+                          capture_output=True, text=True, cwd=REPO, env=env, timeout=60)
+    assert done.stdout == f"{given}\n" and done.stderr == ""

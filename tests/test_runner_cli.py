@@ -39,11 +39,19 @@ def test_apply_from_empty_then_again_changes_nothing(demo_factory, sandbox_env, 
     assert second.stdout.count(" unchanged: ") == 9 and " done: " not in second.stdout
     assert session.sandbox.state()["ws1"]["profiles"] == state["ws1"]["profiles"]
 
-    # The answers file reproduces the rollout and holds no secret.
-    answers = next((isolated_home / "xdg_config_home" / "odatui" / "answers").glob("*.toml"))
-    assert f"odatui apply --config {answers}" in second.stdout
-    assert load_config(answers) == session.config
-    assert "sandbox-password" not in answers.read_text() and "sandbox-okta-token" not in answers.read_text()
+    # The config given is the one answers file: apply writes no second copy anywhere.
+    assert not (isolated_home / "xdg_config_home" / "odatui" / "answers").exists()
+    assert load_config(session.config_path) == session.config
+
+
+def test_apply_without_yes_and_no_terminal_refuses_and_changes_nothing(demo_factory, sandbox_env):
+    session = demo_factory()
+    before = session.config_path.read_bytes()
+    run = odatui_cli("apply", "--config", str(session.config_path))  # stdin is /dev/null
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert "use --yes" in run.stderr and "Traceback" not in run.stderr
+    assert session.sandbox.world.requests == []  # not even a read: refused before the engine starts
+    assert session.config_path.read_bytes() == before
 
 
 def test_only_ws1_profile_reruns_just_that_step(demo_factory, sandbox_env, tmp_path):
@@ -225,3 +233,14 @@ def test_plain_progress_line_format():
     lines = out.getvalue().splitlines()
     assert len(lines) == 2 and lines[-1].endswith("ws1.upload 100% 49 B/50 B")
     assert re.fullmatch(r"\[\d\d:\d\d:\d\d\] ws1\.upload 2% 0 B/50 B", lines[0])
+
+
+def test_http_level_retries_reach_the_steps_events(demo_factory, sandbox_env):
+    """A 503 absorbed by the HTTP retry policy is an event of the step that made the call (the TUI's pane shows it;
+    the plain CLI prints it), not only a line in the log file."""
+    session = demo_factory(fault_rules=[{"method": "GET", "path": "/api/mdm/smartgroups.*", "fault": "503",
+                                         "times": 1}])
+    run = odatui_cli("apply", "--yes", "--only", "preflight.ws1", "--config", str(session.config_path))
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert re.search(r"preflight\.ws1 retry: GET /api/mdm/smartgroups\S*: HTTP 503; retry 1/\d in [\d.]+s",
+                     run.stdout), run.stdout

@@ -60,3 +60,65 @@ def test_sandbox_command_prints_urls_and_curl_trusts_its_ca(tmp_path):
         except subprocess.TimeoutExpired:
             proc.kill()
     assert proc.returncode in (0, 130, -signal.SIGINT)
+
+
+def _start_sandbox(config_path):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "odatui", "sandbox", "--port", "0", "--write-config", str(config_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=os.environ.copy(),
+    )
+    banner = ""
+    deadline = time.monotonic() + 30
+    while "Press Ctrl-C" not in banner:
+        line = proc.stdout.readline()
+        assert line or proc.poll() is None, f"sandbox exited early:\n{banner}"
+        banner += line
+        assert time.monotonic() < deadline, f"no banner in time:\n{banner}"
+    return proc, banner
+
+
+def _stop(proc):
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def test_written_config_and_sourced_secrets_are_enough_for_plan(tmp_path):
+    """The README's sandbox route as written: write-config, source the secrets file, plan — exit 0."""
+    first_config, second_config = tmp_path / "a" / "sandbox.toml", tmp_path / "b" / "sandbox.toml"
+    first, banner = _start_sandbox(first_config)
+    second, second_banner = _start_sandbox(second_config)
+    try:
+        secrets_file = first_config.with_name("sandbox.secrets.sh")
+        assert f"demo secrets       {secrets_file}" in banner
+        assert secrets_file.stat().st_mode & 0o777 == 0o600
+        assert "sandbox-password" not in first_config.read_text()  # the secrets live only in the sourced file
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ODATUI_")}
+        plan = subprocess.run(
+            ["bash", "-c", f'. "{secrets_file}" && "{sys.executable}" -m odatui plan --config "{first_config}"'],
+            capture_output=True, text=True, env=env, timeout=120)
+        assert plan.returncode == 0, plan.stdout + plan.stderr
+        assert "ws1.upload" in plan.stdout and "Nothing was changed" in plan.stdout
+        # A reader that goes away (`| head -1`) ends odatui quietly: the conventional exit, no "unexpected error".
+        piped = subprocess.run(
+            ["bash", "-c", f'set -o pipefail; . "{secrets_file}" && '
+                           f'"{sys.executable}" -m odatui status --config "{first_config}" | head -1'],
+            capture_output=True, text=True, env=env, timeout=120)
+        assert piped.returncode in (0, 141), piped.stderr
+        assert len(piped.stdout.splitlines()) == 1 and piped.stderr == ""
+        read_end, write_end = os.pipe()
+        os.close(read_end)  # closed before odatui writes a byte: every write is a broken pipe
+        closed = subprocess.run([sys.executable, "-m", "odatui", "status", "--config", str(first_config)],
+                                stdout=write_end, stderr=subprocess.PIPE, text=True, env=env, timeout=120)
+        os.close(write_end)
+        assert closed.returncode == 141 and "unexpected error" not in closed.stderr, closed.stderr
+        assert "Traceback" not in closed.stderr and "Exception ignored" not in closed.stderr
+        # Two sandboxes on any free port never share a folder: not the CA, not the sample package.
+        a, b = load_config(first_config), load_config(second_config)
+        assert a.okta.ca_bundle != b.okta.ca_bundle and a.rollout.package != b.rollout.package
+        assert a.okta.org_url != b.okta.org_url
+    finally:
+        _stop(first)
+        _stop(second)

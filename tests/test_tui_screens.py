@@ -154,7 +154,7 @@ async def test_review_shows_the_highlighted_rows_full_text():
             await pilot.pause(0.02)
         await pilot.pause()
         detail = app.screen.query_one("#plan-detail")
-        assert long in text(detail).replace("\n", " ")
+        assert long in text(detail).replace("\n", " "), text(app.screen.query_one("#plan-status"))
         assert detail.region.height > 0 and detail.region.bottom <= 22  # on screen, above Back/Start
         table.focus()
         await pilot.press("down", "down", "down", "down", "down", "down", "down")

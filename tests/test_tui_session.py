@@ -61,3 +61,16 @@ def test_secrets_already_in_the_environment_prefill_and_are_not_stored_again(mon
     session.remember({"okta.api_token": "00typed-over-the-env-value"})
     assert session.secrets.get("okta.api_token") == "00typed-over-the-env-value"
     assert session.secret_source("okta.api_token") == "this session only"
+
+
+def test_demo_export_folder_outlives_the_sandbox(isolated_home):
+    """The sandbox's folder is temporary; the profiles the demo exported are still there after quitting."""
+    session = Session(demo=True)
+    session.load()
+    sandbox_dir = Path(session.demo.sandbox.data_dir)
+    session.config.okta.client_id = "0oa1b2c3d4e5f6g7h8i9"  # as after okta.app found the app
+    paths = session.export_profiles()
+    session.close()
+    assert paths and all(p.exists() for p in paths)
+    assert not sandbox_dir.exists()
+    assert all(sandbox_dir not in p.parents for p in paths)

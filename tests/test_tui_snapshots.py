@@ -80,6 +80,14 @@ class StaticSession:
     def save(self):
         return self.config_path
 
+    file_existed = False  # as for a first run: Review writes the new answers file without asking
+
+    def unsaved(self):
+        return {}
+
+    def must_ask_to_save(self):
+        return False
+
     async def plan(self):
         from odatui.engine import PlanRow
         from odatui.steps.base import Change, ChangeKind

@@ -26,8 +26,16 @@ def _options(args: Any):
         from odatui.paths import cache_dir
 
         # A fixed place per port, so the written config's ca_bundle still names a file after a restart (the CA is
-        # renewed) and a second sandbox on another port does not replace the first one's CA.
-        data_dir = cache_dir() / "sandbox" / f"port-{args.port}"
+        # renewed) and a second sandbox on another port does not replace the first one's CA. With --port 0 (any
+        # free port) a restart gets another port anyway: each such sandbox gets a folder of its own, so two running
+        # at once never share a CA, a package or recorded state.
+        if args.port:
+            data_dir = cache_dir() / "sandbox" / f"port-{args.port}"
+        else:
+            import tempfile
+
+            (cache_dir() / "sandbox").mkdir(parents=True, exist_ok=True)
+            data_dir = Path(tempfile.mkdtemp(prefix="any-port-", dir=cache_dir() / "sandbox"))
     custom_domain = getattr(args, "custom_domain", None)
     if custom_domain is not None and not re.fullmatch(r"(?=.{1,253}$)([A-Za-z0-9-]{1,63}\.)+[A-Za-z]{2,63}",
                                                       custom_domain):
@@ -76,8 +84,37 @@ def banner(sb: Any) -> str:
     return "\n".join(lines)
 
 
-def cmd_sandbox(args: Any) -> int:
+def write_config(sb: Any, path: Path, okta_auth: str = "api_token") -> tuple[Path, Path]:
+    """A config that `odatui plan` / `apply` accept as written (with a sample Okta Verify package, as the demo
+    makes) and, next to it, a 0600 shell file exporting the demo credentials as ODATUI_* variables to source: the
+    config file itself never holds a secret."""
+    import os
+    import shlex
+
     from odatui.config import parse_config, save_config
+    from odatui.sandbox.samplepkg import make_sample_pkg
+    from odatui.sandbox.server import Sandbox
+
+    package = sb.data_dir / "OktaVerify-9.52.0.pkg"
+    if not package.exists():
+        make_sample_pkg(package, version="9.52.0")
+    data = sb.config_dict(okta_auth)
+    data["rollout"]["package"] = str(package)
+    written = save_config(parse_config(data, source="sandbox"), path)
+    secrets_path = written.with_name(f"{written.stem}.secrets.sh")
+    fd = os.open(secrets_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        os.fchmod(fh.fileno(), 0o600)  # also when the file existed with wider rights
+        fh.write("# odatui sandbox demo credentials (not real secrets); source this file: . " + str(secrets_path) + "\n")
+        env = Sandbox.secret_env()
+        if okta_auth == "service_app":  # the emulated service app's private key (PEM), as odatui reads it
+            env["ODATUI_OKTA__PRIVATE_KEY"] = sb.okta_service_app()[1].read_text(encoding="utf-8")
+        for name, value in env.items():
+            fh.write(f"export {name}={shlex.quote(value)}\n")
+    return written, secrets_path
+
+
+def cmd_sandbox(args: Any) -> int:
     from odatui.sandbox.server import Sandbox
 
     options = _options(args)
@@ -95,19 +132,28 @@ def cmd_sandbox(args: Any) -> int:
         print(banner(sb), flush=True)
         if getattr(args, "write_config", None):
             okta_auth = getattr(args, "okta_auth", "api_token")
-            path = save_config(parse_config(sb.config_dict(okta_auth), source="sandbox"), Path(args.write_config))
-            print(f"  config written     {path}   (the secrets are the demo credentials above; set them with\n"
-                  "                     ODATUI_OKTA__API_TOKEN / ODATUI_WS1__PASSWORD / ODATUI_WS1__TENANT_CODE /\n"
-                  "                     ODATUI_OKTA__SCEP_CHALLENGE)",
+            path, secrets_path = write_config(sb, Path(args.write_config), okta_auth)
+            print(f"  config written     {path}\n"
+                  f"  demo secrets       {secrets_path}   (0600; `. {secrets_path}` then `odatui plan --config {path}`)",
                   flush=True)
             if okta_auth == "service_app":
-                # The key stays in its 0600 file next to the CA; the admin hands it to odatui through the env.
+                # The key stays in its 0600 file next to the CA (and in the 0600 secrets file above).
                 _, key_path = sb.okta_service_app()
                 print(f"  service app key    export ODATUI_OKTA__PRIVATE_KEY=\"$(cat {key_path})\"", flush=True)
-        print("Press Ctrl-C to stop. A written config works again after a restart with the same --port.", flush=True)
+        if args.fault_rate:
+            print(f"  faults             {args.fault_rate:.0%} of requests fail (seed {args.seed}); odatui retries "
+                  "them, and a step that still fails is retried with `r` in the wizard or `odatui retry`",
+                  flush=True)
+        again = (" A written config works again after a restart with the same --port." if args.port else
+                 " With --port 0 its folder goes when it stops; give a --port to keep a written config working.")
+        print("Press Ctrl-C to stop." + (again if getattr(args, "write_config", None) else ""), flush=True)
         threading.Event().wait()  # until Ctrl-C (KeyboardInterrupt)
     except KeyboardInterrupt:
         print("\nsandbox stopped", flush=True)
     finally:
         sb.stop()
+        if getattr(args, "write_config", None) and not args.port:
+            import shutil
+
+            shutil.rmtree(sb.data_dir, ignore_errors=True)  # its own folder; a restart gets another port anyway
     return 0

@@ -83,8 +83,35 @@ class OdatuiApp(App):
     def _start_loading(self) -> None:
         self._load()
 
+    _declined: dict[Any, Any] | None = None  # the changes the admin chose not to save
+    _theme_restored = False  # until the saved theme is applied, theme changes are not the admin's choice
+
+    def watch_theme(self, theme: str) -> None:
+        if self._theme_restored and not self.still:
+            self._save_theme(theme)
+
+    @work(thread=True, exit_on_error=False, group="theme")
+    def _save_theme(self, theme: str) -> None:
+        from odatui.tui.theme_pref import save_theme
+
+        try:
+            save_theme(theme)
+        except OSError as exc:  # the colours still change; only remembering them failed
+            self.call_from_thread(self.notify, f"{exc}", title="Theme not remembered", severity="warning")
+
+    def _restore_theme(self, theme: str | None) -> None:
+        if theme and theme in self.available_themes:
+            self.theme = theme
+        self._theme_restored = True
+
     @work(thread=True, exit_on_error=False, group="startup")
     def _load(self) -> None:
+        if not self.still:
+            from odatui.tui.theme_pref import load_theme
+
+            self.call_from_thread(self._restore_theme, load_theme())
+        else:
+            self._theme_restored = True
         if self.open_log:
             try:
                 from odatui.log import setup_logging
@@ -276,9 +303,56 @@ class OdatuiApp(App):
 
     async def action_quit(self) -> None:
         if not self.running:
+            self._take_typed_answers()
+            unsaved = self.session.unsaved() if self.session.config is not None and not self.demo else {}
+            if unsaved and unsaved != self._declined:  # not asked again about the very changes they declined
+                self._save_then_quit()  # a filled form: keep, drop or go back — never lost silently
+                return
             self.exit(0)
             return
         self._confirm_quit()
+
+    def _take_typed_answers(self) -> None:
+        """What is typed on the current screen counts as changed even before Next (secrets are not kept here)."""
+        collect = getattr(self.screen, "collect", None)
+        if collect is None or self.session.config is None:
+            return
+        try:
+            collect()
+        except Exception:  # a value the model refuses, an unreadable key file: it is not an answer yet
+            pass
+
+    async def ask_to_save(self, go: str, discard: str) -> str | None:
+        """Ask whether to write the changed answers; "save" (written), "discard", or None (cancelled)."""
+        import asyncio
+
+        from odatui.tui.screens.modals import ChoiceScreen
+
+        changed = self.session.unsaved()
+        names = ", ".join(f"{table}.{field}" for table, field in changed)
+        where = self.display_path(self.session.config_path or "")
+        keep = ("Only these values are written; its comments and other lines stay as they are."
+                if getattr(self.session, "file_existed", False) else "The file does not exist yet; it is created.")
+        question = f"You changed {len(changed)} answer(s): {names}.\nSave them to {where}? {keep}"
+        choice = await self.push_screen_wait(ChoiceScreen(question, [
+            ("save", f"Save answers and {go[0].lower()}{go[1:]}"), ("discard", discard), ("cancel", "Cancel")]))
+        if choice == "save":
+            try:
+                saved = await asyncio.to_thread(self.session.save)
+            except Exception as exc:  # e.g. the file is no longer valid TOML, or not writable
+                self.notify(f"{exc}", title="Answers not saved", severity="error", timeout=15)
+                return None
+            self.notify(f"Saved to {self.display_path(saved)}", title="Answers saved")
+            return "save"
+        if choice == "discard":
+            self._declined = changed
+            return "discard"
+        return None
+
+    @work(exit_on_error=False, group="quit")
+    async def _save_then_quit(self) -> None:
+        if await self.ask_to_save("Quit", "Quit without saving") is not None:
+            self.exit(0)
 
     @work(exit_on_error=False, group="quit")
     async def _confirm_quit(self) -> None:
@@ -304,7 +378,7 @@ class OdatuiApp(App):
         yield SystemCommand("Support bundle", "Zip the redacted config, run state and logs", self.support_bundle)
         yield SystemCommand("Remove what odatui created", "Plan, then undo this target's rollout (odatui remove)",
                             self.remove_rollout)
-        yield SystemCommand("Switch theme", "Change the colours", self.action_change_theme)
+        # The theme: Textual's own "Theme" command (above); the choice is kept by watch_theme.
 
     @work(exclusive=True, exit_on_error=False, group="remove")
     async def remove_rollout(self) -> None:

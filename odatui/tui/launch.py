@@ -63,6 +63,26 @@ def serve_command(args: Any) -> str:
     return shlex.join(parts)
 
 
+def check_port_free(port: int) -> None:
+    """Say so (exit 2) before announcing a URL another program answers; textual-serve would fail later, with a
+    traceback, after "serving" was printed."""
+    import errno
+    import socket
+
+    from odatui.errors import UsageError
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as aiohttp does: TIME_WAIT is not "taken"
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise UsageError(f"port {port} is taken on 127.0.0.1 (another program listens there)",
+                                 hint="pick another with --port, e.g. odatui serve --port 8010") from None
+            raise UsageError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}",
+                             hint="pick another with --port") from None
+
+
 def run_serve(args: Any) -> int:
     from odatui.errors import UsageError
 
@@ -76,6 +96,7 @@ def run_serve(args: Any) -> int:
     port = int(getattr(args, "port", 8000))
     if not 0 < port < 65536:
         raise UsageError(f"--port must be 1–65535 (got {port})")
+    check_port_free(port)
     from odatui.log import register_secret
     from odatui.tui.serve_guard import guarded_server, new_token
 

@@ -61,6 +61,8 @@ class StepView:
     rate: float | None = None
     outputs: dict[str, Any] = field(default_factory=dict)
     log: deque[str] = field(default_factory=lambda: deque(maxlen=500))
+    last_run: bool = False  # the status is the previous run's (seeded from the state file), not this run's
+    http_retry: str = ""  # the latest HTTP-level retry of the running attempt, e.g. "GET /api/…: HTTP 503; …"
 
     @property
     def glyph(self) -> str:
@@ -87,6 +89,13 @@ class StepView:
 
     def line(self) -> str:
         """The pane's second line: what is happening now, in one line."""
+        if self.last_run:
+            return f"last run: {self._line()}"
+        return self._line()
+
+    def _line(self) -> str:
+        if self.status == "running" and self.http_retry:
+            return f"↻ {self.http_retry}"
         if self.status == "failed":
             return self.error.splitlines()[0] if self.error else "failed"
         if self.status == "cancelled":
@@ -117,7 +126,9 @@ class RunModel:
             if status == "running":
                 status = "cancelled"  # a crash mid-step: it will be inspected again
             view.status = status
-            view.summary = rec.summary or ""
+            view.last_run = status != "pending"
+            # Only the outcome's own summary: a failed or waiting step's earlier success text is not its state.
+            view.summary = (rec.summary or "") if status in ("succeeded", "unchanged", "skipped") else ""
             view.error = rec.last_error or ""
             view.hint = rec.hint or ""
             view.retryable = bool(rec.retryable)
@@ -134,13 +145,15 @@ class RunModel:
         if view is None:
             view = self.steps[event.step_id] = StepView(event.step_id, event.step_id)
         now = self.clock()
+        view.last_run = False  # any event of this run replaces what the state file said
         if isinstance(event, ev.StepStarted):
             if view.status not in ("retrying", "running") or view.started is None:
                 view.started = now
             self.finished = None
             view.title = event.title or view.title
             view.status, view.attempt, view.finished = "running", event.attempt, None
-            view.error = view.hint = view.action = ""
+            view.last_run = False
+            view.error = view.hint = view.action = view.summary = view.http_retry = ""
             view.fraction = view.bytes_done = view.bytes_total = view.rate = None
             view.log.append(f"attempt {event.attempt} started" if event.attempt > 1 else "started")
         elif isinstance(event, ev.StepProgress):
@@ -149,21 +162,27 @@ class RunModel:
             if event.message:
                 view.summary = event.message
         elif isinstance(event, ev.StepLog):
-            prefix = "" if event.level == "info" else f"{event.level}: "
-            view.log.append(prefix + event.message)
+            if event.level == "retry":
+                view.http_retry = event.message
+                view.log.append(f"↻ {event.message}")
+            else:
+                prefix = "" if event.level == "info" else f"{event.level}: "
+                view.log.append(prefix + event.message)
         elif isinstance(event, ev.StepNeedsAction):
-            view.status, view.action = "needs-action", event.text
+            view.status, view.action, view.summary, view.http_retry = "needs-action", event.text, "", ""
             view.polling, view.next_check_in = event.polling, event.next_check_in
             when = f"; next check in {event.next_check_in:.0f}s" if event.polling and event.next_check_in else ""
             view.log.append(f"needs your action{when}")
         elif isinstance(event, ev.StepSucceeded):
             view.status = "succeeded" if event.changed else "unchanged"
             view.summary, view.outputs, view.finished = event.summary, dict(event.outputs), now
+            view.http_retry = ""
             view.fraction = 1.0
             view.bytes_total = None
             view.log.append(f"{'done' if event.changed else 'already there'}: {event.summary}")
         elif isinstance(event, ev.StepFailed):
             view.error, view.hint, view.retryable = event.error, event.hint or "", event.retryable
+            view.summary = view.http_retry = ""  # what this attempt found before failing is not its outcome
             view.attempt = event.attempt
             if event.will_retry_in is not None:
                 view.status, view.will_retry_in = "retrying", event.will_retry_in

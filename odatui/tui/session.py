@@ -57,6 +57,8 @@ class Session:
         self.keychain_ok = False
         self.engine: Any = None
         self.export_paths: list[Path] = []
+        self.baseline: dict[str, Any] = {}  # the answers as loaded (odatui.answers.snapshot): what "changed" means
+        self.file_existed = False  # an existing answers file is written only after asking; a new one freely
 
     # --- start-up (thread worker) ---
     def load(self) -> Loaded:
@@ -75,6 +77,7 @@ class Session:
             # Pre-filled sandbox credentials, in memory only (the demo's store never uses the keychain).
             self.typed = {name: value for name in SECRET_FIELDS if (value := self.secrets.get(name))}
             self.config_path = str(self.demo.config_path)
+            self._baseline(existed=False)  # the demo made this file: the wizard may write it without asking
             self.keychain_ok = False
             return Loaded(str(self.demo.config_path), True, None, True,
                           "Sandbox: credentials are kept in memory; the keychain is not used.", "")
@@ -86,6 +89,7 @@ class Session:
         except OdatuiError as exc:
             error = str(exc)
             self.config = Config()
+        self._baseline(existed=path.exists())
         self.secrets = SecretStore()
         probe = self.secrets.probe()
         self.keychain_ok = probe.ok
@@ -104,7 +108,27 @@ class Session:
 
         self.config = load_config(Path(path).expanduser(), must_exist=True)
         self.config_path = str(Path(path).expanduser())
+        self._baseline(existed=True)
         return f"Loaded {self.config_path}"
+
+    # --- the answers file ---
+    def _baseline(self, *, existed: bool) -> None:
+        from odatui.answers import snapshot
+
+        self.baseline = snapshot(self.config)
+        self.file_existed = existed
+
+    def unsaved(self) -> dict[tuple[str, str], Any]:
+        """Fields the admin changed in the wizard and the file does not hold yet (never ODATUI_* values)."""
+        from odatui.answers import changes
+
+        if self.config is None:
+            return {}
+        return changes(self.baseline, self.config)
+
+    def must_ask_to_save(self) -> bool:
+        """An existing file is the admin's: changes go into it only when they say so."""
+        return self.file_existed and not self.is_demo and bool(self.unsaved())
 
     # --- secrets ---
     def _prefill_known_secrets(self) -> None:
@@ -162,11 +186,15 @@ class Session:
         return "not set"
 
     def save(self) -> str:
-        from odatui.config import save_config
+        """Write the changed fields into the one answers file (comments and the rest kept); thread."""
+        from odatui.answers import write_answers
+        from odatui.paths import default_config_path
 
-        if self.is_demo:
-            return str(save_config(self.config, Path(self.config_path)))
-        return str(save_config(self.config, Path(self.config_path) if self.config_path else None))
+        path = Path(self.config_path).expanduser() if self.config_path else default_config_path()
+        write_answers(path, self.unsaved())
+        self.config_path = str(path)
+        self._baseline(existed=True)
+        return str(path)
 
     # --- engine ---
     def store(self) -> Any:
@@ -247,7 +275,10 @@ class Session:
             if self.config.rollout.export_dir:
                 out_dir = Path(self.config.rollout.export_dir).expanduser()
             elif self.is_demo:
-                out_dir = Path(self.demo.sandbox.data_dir) / "export"
+                from odatui.paths import state_dir
+
+                # Not in the sandbox's temporary folder: the exported profiles outlive the demo for a look later.
+                out_dir = state_dir() / "demo-export"
             else:
                 from odatui.paths import state_dir
 

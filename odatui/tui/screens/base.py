@@ -31,6 +31,10 @@ class WizardScreen(Screen):
     BINDINGS = [
         Binding("ctrl+n", "next", "Next", priority=True),
         Binding("escape", "back", "Back"),
+        # Priority: focus moves in the App's queue, so keys typed right after Tab (auto-type) land in the next
+        # field and never overtake the Tab (see FieldInput).
+        Binding("tab", "app.focus_next", show=False, priority=True),
+        Binding("shift+tab", "app.focus_previous", show=False, priority=True),
     ]
 
     @property
@@ -135,6 +139,7 @@ class WizardScreen(Screen):
                 self.session.keep(name, value)
         target.update("⧗ Testing the connection…")
         target.set_classes("test-result")
+        target.scroll_visible(animate=False)  # the answer shows where the admin is looking, at 80×24 too
         self._test(step_id, target)
 
     @work(exclusive=True, group="test-connection", exit_on_error=False)
@@ -143,6 +148,7 @@ class WizardScreen(Screen):
         target.update(("✓ " if ok else "✗ ") + text)
         target.set_class(ok, "-ok")
         target.set_class(not ok, "-error")
+        self.call_after_refresh(target.scroll_visible, animate=False)  # its new height is known after a refresh
 
     def action_back(self) -> None:
         if self.odatui.can_go_back(self):

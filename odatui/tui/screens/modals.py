@@ -59,6 +59,13 @@ class ConfirmScreen(ModalScreen[bool]):
         self.dismiss(value)
 
 
+def _last_run(status: str | None) -> str:
+    """How a step ended in the previous run, said as the past: nothing has run yet in this session."""
+    words = {"succeeded": "done", "unchanged": "already there", "failed": "failed", "needs-action": "needed you",
+             "skipped": "skipped", "cancelled": "cancelled", "running": "stopped mid-step"}
+    return f"last run: {words.get(status or '', status)}" if status and status != "pending" else "never run"
+
+
 class ResumeScreen(ModalScreen[tuple[str, list[str]] | None]):
     CSS_PATH = DIALOG_CSS
     """Previous run found: resume (only what is not done), re-run everything, or tick steps to re-run."""
@@ -75,7 +82,7 @@ class ResumeScreen(ModalScreen[tuple[str, list[str]] | None]):
         with Vertical(id="dialog"):
             yield Static(f"This target has a previous run: {len(done)} of {len(self.titles)} steps done.\n"
                          "Resume runs only what is not done; done steps keep their results.", id="question")
-            yield SelectionList[str](*[(f"{self.titles[s]}  ({self.previous.get(s, 'never run')})", s, s in open_)
+            yield SelectionList[str](*[(f"{self.titles[s]}  ({_last_run(self.previous.get(s))})", s, s in open_)
                                        for s in self.titles], id="choose")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Resume", id="resume", variant="primary")
@@ -96,6 +103,33 @@ class ResumeScreen(ModalScreen[tuple[str, list[str]] | None]):
                 self.notify("Tick at least one step (Space), or choose Resume.", severity="warning")
         else:
             self.dismiss(("all", []))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ChoiceScreen(ModalScreen[str | None]):
+    """A question with several answers, one button each (e.g. save / discard / cancel); Esc is the last one."""
+
+    CSS_PATH = DIALOG_CSS
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, question: str, choices: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.question, self.choices = question, choices  # [(id, label)], the first is the default
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Static(self.question, id="question")
+            with Horizontal(classes="dialog-buttons"):
+                for index, (choice_id, label) in enumerate(self.choices):
+                    yield Button(label, id=f"choice-{choice_id}", variant="primary" if index == 0 else "default")
+
+    def on_mount(self) -> None:
+        self.query_one(Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss((event.button.id or "").removeprefix("choice-"))
 
     def action_cancel(self) -> None:
         self.dismiss(None)

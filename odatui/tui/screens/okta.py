@@ -8,7 +8,7 @@ from textual.widgets import Input, Select
 
 from odatui.tui.screens.base import ConnectionScreen
 from odatui.tui.validators import ConfigField, NoControlChars, ReadableFile, SecretPresent, groups_from_text
-from odatui.tui.widgets.field import Choice, Field, SecretInput
+from odatui.tui.widgets.field import Choice, Field, FieldInput, SecretInput
 
 AUTH_KINDS = (
     ("api_token", "API token (SSWS)"),
@@ -45,7 +45,7 @@ class OktaScreen(ConnectionScreen):
 
     def compose_form(self) -> ComposeResult:
         cfg = self.session.config.okta if self.session.config is not None else None
-        yield Field("Okta org URL", Input(
+        yield Field("Okta org URL", FieldInput(
             value=cfg.org_url if cfg else "", placeholder="https://acme.okta.com", id="org_url",
             validators=[ConfigField("okta", "org_url", self._okta, label="Okta org URL", required=True)]),
             hint="your org or custom domain, not the -admin host")
@@ -57,26 +57,26 @@ class OktaScreen(ConnectionScreen):
                 validators=[SecretPresent("API token", lambda: self.auth == "api_token")]),
                 hint="goes to the keychain, never to the answers file")
         with Vertical(id="group-service_app", classes="auth-group"):
-            yield Field("Service app client ID", Input(
+            yield Field("Service app client ID", FieldInput(
                 value=cfg.service_app_client_id if cfg else "", placeholder="0oa…", id="service_app_client_id",
                 validators=[ConfigField("okta", "service_app_client_id", self._okta, label="Service app client ID",
                                         required=True)]))
-            yield Field("Private key file", Input(
+            yield Field("Private key file", FieldInput(
                 placeholder="~/okta-service-app.pem", id="private_key_file",
                 validators=[ReadableFile("Private key file", lambda: self.auth == "service_app"
                                          and not self.session.secret("okta.private_key"))]),
                 hint="PEM or JWK; its content goes to the keychain")
         with Vertical(id="group-none", classes="auth-group"):
-            yield Field("App client ID", Input(
+            yield Field("App client ID", FieldInput(
                 value=cfg.client_id if cfg else "", placeholder="0oa…", id="client_id",
                 validators=[ConfigField("okta", "client_id", self._okta, label="Client ID", required=True)]),
                 hint="from the Platform Single Sign-On for macOS app's Sign On tab")
-        yield Field("Okta groups", Input(
+        yield Field("Okta groups", FieldInput(
             value=", ".join(cfg.groups) if cfg else "", placeholder="Mac Pilot, IT", id="groups",
             validators=[ConfigField("okta", "groups", self._okta, label="Okta groups", required=True,
                                     convert=groups_from_text)]),
             hint="comma-separated group names that get the app")
-        yield Field("SCEP URL", Input(
+        yield Field("SCEP URL", FieldInput(
             value=cfg.scep_url if cfg else "", placeholder="https://acme.okta.com/pki/…", id="scep_url",
             validators=[ConfigField("okta", "scep_url", self._okta, label="SCEP URL")]),
             hint="Device Access › Static SCEP URL (macOS 14+); see Help")

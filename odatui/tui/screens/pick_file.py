@@ -19,7 +19,7 @@ class PkgTree(DirectoryTree):
 
 class PickFileScreen(ModalScreen[str | None]):
     CSS_PATH = str(Path(__file__).parent.parent / "dialogs.tcss")
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("backspace", "up", "Up a folder")]
 
     def __init__(self, start: Path) -> None:
         super().__init__()
@@ -27,12 +27,26 @@ class PickFileScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="picker"):
-            yield Static("Choose the Okta Verify .pkg — arrows to move, Enter to open or choose, Esc to cancel",
-                         classes="excerpt")
+            yield Static("Choose the Okta Verify .pkg — arrows to move, Enter to open or choose, Backspace up a "
+                         "folder, Esc to cancel", classes="excerpt")
+            yield Static("", id="folder")
             yield PkgTree(self.start, id="tree")
 
     def on_mount(self) -> None:
+        self._show_folder()
         self.query_one("#tree").focus()
+
+    def _show_folder(self) -> None:
+        folder = Path(self.query_one("#tree", PkgTree).path)
+        self.query_one("#folder", Static).update(f"📁 {folder}" + ("" if folder.parent == folder else "   (⌫ up)"))
+
+    def action_up(self) -> None:
+        """The package is often not below the folder the picker opened in (~/Downloads vs ~/pkgs)."""
+        tree = self.query_one("#tree", PkgTree)
+        folder = Path(tree.path)
+        if folder.parent != folder:
+            tree.path = folder.parent
+            self._show_folder()
 
     def on_directory_tree_file_selected(self, event: DirectoryTree.FileSelected) -> None:
         self.dismiss(str(event.path))

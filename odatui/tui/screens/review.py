@@ -65,7 +65,7 @@ Secrets are shown masked. **Start** runs the steps; you can retry any failed ste
     def on_mount(self) -> None:
         super().on_mount()
         table = self.query_one("#plan", DataTable)
-        table.add_column("Step", key="step", width=22)
+        table.add_column("Step", key="step")  # as wide as the longest title: step names are never cut
         table.add_column("Plan", key="plan", width=12)
         table.add_column("What", key="what")
         self.query_one("#next").focus()
@@ -76,20 +76,28 @@ Secrets are shown masked. **Start** runs the steps; you can retry any failed ste
         import asyncio
 
         status = self.query_one("#plan-status", Static)
+        session = self.session
         try:
-            saved = await asyncio.to_thread(self.session.save)
+            head = ""
+            if self.odatui.demo:
+                await asyncio.to_thread(session.save)
+                head = "Answers kept in the sandbox."
+            elif not session.file_existed:  # the wizard creates the file: nothing of the admin's to overwrite
+                head = f"Answers saved to {self.odatui.display_path(await asyncio.to_thread(session.save))}."
+            elif changed := session.unsaved():
+                head = (f"{len(changed)} changed answer(s) not written yet: Start asks before "
+                        f"{self.odatui.display_path(session.config_path or '')} is touched.")
             rows = await self.odatui.plan_rows()
         except Exception as exc:  # shown, never a traceback: the admin may still go back and fix
             status.update(f"✗ could not build the plan: {exc}")
             return
         self.show_plan(rows)
         problems = sum(1 for r in rows if getattr(r, "error", None))
-        head = f"Answers saved to {self.odatui.display_path(saved)}." if not self.odatui.demo else \
-            "Answers kept in the sandbox."
+        head = f"{head} " if head else ""
         if problems:
-            status.update(f"{head} ! {problems} step(s) show a problem (✗): fix it, or start and retry in place.")
+            status.update(f"{head}! {problems} step(s) show a problem (✗): fix it, or start and retry in place.")
         else:
-            status.update(f"{head} Press Start to make these changes.")
+            status.update(f"{head}Press Start to make these changes.")
 
     def show_plan(self, rows: list[Any]) -> None:
         table = self.query_one("#plan", DataTable)
@@ -129,4 +137,14 @@ Secrets are shown masked. **Start** runs the steps; you can retry any failed ste
         self.on_descendant_focus()
 
     def commit(self) -> None:
-        self.odatui.ask_resume_then_run()
+        if self.session.must_ask_to_save():
+            self._ask_to_save_then_run()
+        else:
+            self.odatui.ask_resume_then_run()
+
+    @work(exclusive=True, group="save-answers", exit_on_error=False)
+    async def _ask_to_save_then_run(self) -> None:
+        """The config file is the admin's: their changes go into it only when they say so."""
+        choice = await self.odatui.ask_to_save("Start the run", "Run without saving")
+        if choice is not None:
+            self.odatui.ask_resume_then_run()

@@ -10,7 +10,7 @@ from textual.widgets import Button, Input, Select
 
 from odatui.tui.screens.base import WizardScreen
 from odatui.tui.validators import ConfigField
-from odatui.tui.widgets.field import Choice, Field
+from odatui.tui.widgets.field import Choice, Field, FieldInput
 
 FLOORS = (("macOS 13 Ventura (Platform SSO 1.0)", 13), ("macOS 14 Sonoma", 14), ("macOS 15 Sequoia", 15),
           ("macOS 26 Tahoe", 26))
@@ -37,17 +37,17 @@ class RolloutScreen(WizardScreen):
     def compose_form(self) -> ComposeResult:
         cfg = self.session.config.rollout
         with Horizontal(id="package-row"):
-            yield Field("Okta Verify .pkg", Input(
+            yield Field("Okta Verify .pkg", FieldInput(
                 value=cfg.package, placeholder="~/Downloads/OktaVerify-9.52.0.pkg", id="package",
                 validators=[ConfigField("rollout", "package", self._rollout, label="Package", required=True)]))
             yield Button("Browse…", id="browse", compact=True)
         yield Choice("Oldest macOS", Select(FLOORS, value=cfg.macos_min, allow_blank=False, id="macos_min"))
-        yield Field("Profile name", Input(
+        yield Field("Profile name", FieldInput(
             value=cfg.profile_name, id="profile_name",
             validators=[ConfigField("rollout", "profile_name", self._rollout, label="Profile name", required=True)]))
-        yield Field("UPN (optional)", Input(
+        yield Field("UPN (optional)", FieldInput(
             value=cfg.user_principal_name, placeholder="{EmailAddress}", id="user_principal_name"))
-        yield Field("Export folder", Input(
+        yield Field("Export folder", FieldInput(
             value=cfg.export_dir, placeholder="default: odatui's state folder", id="export_dir"))
 
     def on_mount(self) -> None:

@@ -30,6 +30,9 @@ class RunScreen(Screen):
 
 Each pane is one step: **✓** done, **▶** running, **↻** retrying by itself, **✗** failed, **!** needs you,
 **–** skipped (something it needs did not finish), **○** cancelled (the run was stopped while it ran).
+A running pane that reads **↻ GET …: HTTP 503; retry 1/4 in 0.6s** is odatui retrying one call by itself. After a
+resume, **last run: …** is how a step ended before; it is replaced as soon as the step runs again.
+The details follow the running step until you pick one with ↑/↓.
 
 * **↑/↓** select a step; its log and details show on the right.
 * **r** retries the selected failed or cancelled step (and the steps that were waiting for it).
@@ -75,7 +78,11 @@ Quitting mid-run asks first, then cancels cleanly; the state is kept and the nex
                     yield Button("Results", id="results", compact=True, variant="primary")
         yield Footer()
 
+    _picked = False  # the admin moved the selection: the details stay on their step
+
     def on_mount(self) -> None:
+        # The initial highlight (the first step) is not a pick either.
+        self._auto_pending: set[str] = set(list(self.odatui.model.steps)[:1])
         self.query_one("#steps", ListView).border_title = "Steps"
         self.query_one("#steps", ListView).focus()
         self.refresh_all()
@@ -83,7 +90,11 @@ Quitting mid-run asks first, then cancels cleanly; the state is kept and the nex
 
     # --- rendering ---
     def selected(self) -> StepView | None:
-        item = self.query_one("#steps", ListView).highlighted_child
+        lists = self.query("#steps").results(ListView)
+        steps = next(lists, None)
+        if steps is None:  # the Footer asks check_action while the screen is still being built (or torn down)
+            return None
+        item = steps.highlighted_child
         if isinstance(item, StepPane):
             return self.odatui.model.steps.get(item.step_id)
         return None
@@ -105,12 +116,19 @@ Quitting mid-run asks first, then cancels cleanly; the state is kept and the nex
         self._refresh_detail()
 
     def _draw_attention(self, view: StepView, index: int) -> None:
-        """A step that needs the admin gets selected, unless the admin is already looking at such a step."""
-        if view.status not in ("needs-action", "failed"):
-            return
+        """A step that needs the admin gets selected, unless the admin is already looking at such a step; until the
+        admin picks a step, the details follow the step that is running."""
         current = self.selected()
-        if current is None or current.status not in ("needs-action", "failed"):
-            self.query_one("#steps", ListView).index = index
+        if view.status in ("needs-action", "failed"):
+            if current is None or current.status not in ("needs-action", "failed"):
+                self._select(view.step_id, index)
+        elif view.status == "running" and not self._picked:
+            if current is None or current.status not in ("needs-action", "failed", "running"):
+                self._select(view.step_id, index)
+
+    def _select(self, step_id: str, index: int) -> None:
+        self._auto_pending.add(step_id)  # our own move: the Highlighted it causes is not the admin's pick
+        self.query_one("#steps", ListView).index = index
 
     def _tick(self) -> None:
         now = self.odatui.model.clock()
@@ -135,7 +153,8 @@ Quitting mid-run asks first, then cancels cleanly; the state is kept and the nex
             return
         detail.border_title = f"{view.glyph} {view.title}"
         attempts = f" · attempt {view.attempt}" if view.attempt > 1 else ""
-        self.query_one("#detail-status", Static).update(f"{view.word}{attempts}\n{view.summary}".rstrip())
+        word = f"last run: {view.word} (not run yet this time)" if view.last_run else view.word
+        self.query_one("#detail-status", Static).update(f"{word}{attempts}\n{view.summary}".rstrip())
         error = self.query_one("#detail-error", Static)
         if view.status in ("failed", "retrying", "cancelled") and view.error:
             text = f"✗ {view.error}"
@@ -165,6 +184,12 @@ Quitting mid-run asks first, then cancels cleanly; the state is kept and the nex
         self.refresh_bindings()
 
     def on_list_view_highlighted(self, event: ListView.Highlighted) -> None:
+        item = event.item
+        if isinstance(item, StepPane):
+            if item.step_id in self._auto_pending:
+                self._auto_pending.discard(item.step_id)
+            else:
+                self._picked = True  # the admin chose this step: stop following the running one
         self._refresh_detail()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

@@ -8,6 +8,7 @@ from textual.containers import Horizontal
 from textual.widgets import Button, Input, Static
 
 from odatui.tui.screens.base import WizardScreen
+from odatui.tui.widgets.field import FieldInput
 
 PLAN_TEXT = """\
 odatui sets up Okta Desktop Password Sync (Platform SSO) on your Macs:
@@ -37,7 +38,7 @@ Keys: **Ctrl+N** next, **Esc** back, **F1** this help, **Ctrl+P** commands, **Ct
         yield Static("", id="keychain-fix")
         yield Static("⧗ Reading the answers file…", id="config-status")
         with Horizontal(id="load-row"):
-            yield Input(placeholder="path of an existing answers file (.toml)", id="config-path", compact=True)
+            yield FieldInput(placeholder="path of an existing answers file (.toml)", id="config-path", compact=True)
             yield Button("Load", id="load", compact=True)
 
     def on_mount(self) -> None:

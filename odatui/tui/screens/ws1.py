@@ -9,7 +9,7 @@ from textual.widgets import Input, Select, Static
 
 from odatui.tui.screens.base import ConnectionScreen
 from odatui.tui.validators import ConfigField, SecretPresent
-from odatui.tui.widgets.field import Choice, Field, SecretInput
+from odatui.tui.widgets.field import Choice, Field, FieldInput, SecretInput
 
 REGIONS = (("North America (na)", "na"), ("Europe (emea)", "emea"), ("Asia Pacific (apac)", "apac"), ("UAT (uat)", "uat"))
 
@@ -37,14 +37,14 @@ class Ws1Screen(ConnectionScreen):
 
     def compose_form(self) -> ComposeResult:
         cfg = self.session.config.ws1
-        yield Field("API URL", Input(
+        yield Field("API URL", FieldInput(
             value=cfg.api_url, placeholder="https://as1234.awmdm.com", id="api_url",
             validators=[ConfigField("ws1", "api_url", self._ws1, label="API URL", required=True)]),
             hint="the API host (as…), not the console (cn…)")
         yield Choice("Sign-in", Select([("Basic: user, password, tenant code", "basic"), ("OAuth client", "oauth")],
                                        value=self.auth, allow_blank=False, id="ws1-auth"))
         with Vertical(id="group-basic", classes="auth-group"):
-            yield Field("User name", Input(
+            yield Field("User name", FieldInput(
                 value=cfg.username, id="username",
                 validators=[ConfigField("ws1", "username", self._ws1, label="User name", required=True)]))
             yield Field("Password", SecretInput(
@@ -55,7 +55,7 @@ class Ws1Screen(ConnectionScreen):
                 validators=[SecretPresent("Tenant code", lambda: self.auth == "basic")]),
                 hint="secrets go to the keychain, never to the answers file")
         with Vertical(id="group-oauth", classes="auth-group"):
-            yield Field("OAuth client ID", Input(
+            yield Field("OAuth client ID", FieldInput(
                 value=cfg.oauth_client_id, id="oauth_client_id",
                 validators=[ConfigField("ws1", "oauth_client_id", self._ws1, label="OAuth client ID", required=True)]))
             yield Field("OAuth client secret", SecretInput(
@@ -63,10 +63,10 @@ class Ws1Screen(ConnectionScreen):
                 validators=[SecretPresent("Client secret", lambda: self.auth == "oauth")]))
             yield Choice("Token region", Select(REGIONS, value=cfg.oauth_region, allow_blank=False,
                                                 id="oauth_region"))
-        yield Field("Group ID", Input(
+        yield Field("Group ID", FieldInput(
             value=cfg.group_id, placeholder="ACME", id="group_id",
             validators=[ConfigField("ws1", "group_id", self._ws1, label="Group ID", required=True)]))
-        yield Field("Smart group", Input(
+        yield Field("Smart group", FieldInput(
             value="; ".join(cfg.wave), placeholder="Okta PSSO Macs", id="smart_group",
             validators=[ConfigField("ws1", "smart_group", self._ws1, label="Smart group", required=True)]),
             hint="exact name of the smart group with the Macs")

@@ -5,13 +5,52 @@ from __future__ import annotations
 
 from typing import Any
 
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
 from textual.widgets import Input, Label, Static
 
 
-class SecretInput(Input):
+class Choice(Horizontal):
+    """A label and a compact Select (or any one-line widget) on one row."""
+
+    def __init__(self, label: str, widget: Widget, *, id: str | None = None) -> None:
+        super().__init__(id=id, classes="field-row choice")
+        self.label = label
+        self.widget = widget
+        if hasattr(widget, "compact"):
+            widget.compact = True
+
+    def compose(self) -> ComposeResult:
+        yield Label(self.label, classes="field-label")
+        yield self.widget
+
+
+class FieldInput(Input):
+    """An Input that keeps every key of a burst in order (auto-type, macros, slow SSH links).
+
+    Textual handles a printable key in the Input's own queue at once, but resolves a bound key (Backspace, Ctrl+U,
+    Home, Enter, Tab) only after the Key event has bubbled back up to the App, one message queue per ancestor. Inside
+    a `Field` (Input → row → Field → form → screen → app), whose ancestors are busy re-rendering the rule's message
+    on every `Changed`, the characters typed after Ctrl+U or Tab overtook it: the URL lost its start, the token went
+    into the wrong field. So the Input's own bindings run here, in order with the characters; Tab / Shift+Tab are
+    priority bindings of the wizard screen (run in the App's queue, before the next key is routed)."""
+
+    async def _on_key(self, event: events.Key) -> None:
+        # Textual then calls Input._on_key (printable keys) itself, unless a binding ran here.
+        if event.is_printable:
+            return
+        for binding in self._bindings.key_to_bindings.get(event.key, ()):
+            if binding.priority:
+                continue  # already handled in the App's queue
+            if await self.app.run_action(binding.action, self):
+                event.stop()  # and never again at the App, after the keys that followed it
+                event.prevent_default()
+                return
+
+
+class SecretInput(FieldInput):
     """A masked input whose value never leaves it: copy and cut copy nothing (Textual would send the selection as an
     OSC 52 sequence to the terminal's clipboard — in `odatui serve`, to whatever holds the websocket), and a
     mouse selection over it yields no text. Typing and pasting in still work."""
@@ -30,26 +69,13 @@ class SecretInput(Input):
         return None
 
 
-class Choice(Horizontal):
-    """A label and a compact Select (or any one-line widget) on one row."""
-
-    def __init__(self, label: str, widget: Widget, *, id: str | None = None) -> None:
-        super().__init__(id=id, classes="field-row choice")
-        self.label = label
-        self.widget = widget
-        if hasattr(widget, "compact"):
-            widget.compact = True
-
-    def compose(self) -> ComposeResult:
-        yield Label(self.label, classes="field-label")
-        yield self.widget
-
-
 class Field(Vertical):
-    """`Field("Okta org URL", Input(...), hint="…")`; `check()` validates now and returns the message or None."""
+    """`Field("Okta org URL", FieldInput(...), hint="…")`; `check()` validates now and returns the message or None."""
 
-    def __init__(self, label: str, input: Input, *, hint: str = "", id: str | None = None) -> None:
+    def __init__(self, label: str, input: FieldInput, *, hint: str = "", id: str | None = None) -> None:
         super().__init__(id=id, classes="field")
+        if not isinstance(input, FieldInput):
+            raise TypeError(f"Field {label!r} needs a FieldInput (keeps keys typed in a burst in order)")
         self.label = label
         self.input = input
         self.input.compact = True
