@@ -42,6 +42,11 @@ HELP = {
               "is not a terminal (cron, CI, a pipe) it refuses unless --yes is given. Resumes an interrupted run.",
               ["odatui apply --config answers.toml", "odatui apply --yes --config answers.toml",
                "odatui apply --yes --only ws1.profile", "odatui apply --yes --from ws1.upload"]),
+    "remove": ("List what odatui created for this target (the WS1 profile, its assignment rules, the app, smart groups "
+               "it made, the Okta group assignments it added), then remove them after you confirm. Objects odatui "
+               "found already there stay unless --include-adopted. Safe to run again; resumes after an interruption.",
+               ["odatui remove --config answers.toml", "odatui remove --yes --config answers.toml",
+                "odatui remove --yes --include-adopted"]),
     "retry": ("Run again the steps that failed in the last run of this target, and the steps they held back.",
               ["odatui retry --config answers.toml"]),
     "status": ("The last run of this target, step by step, and the rollout in the smart group (devices, installs).",
