@@ -313,11 +313,11 @@ async def _plan_and_maybe_remove(args: Any, config: Any, store: Any, out: TextIO
 
 
 def cmd_remove(args: Any, out: TextIO | None = None) -> int:
-    from odatui.runner import _interactive_terminal, load
+    from odatui.runner import load
 
     out = out or sys.stdout
     config = load(args)
-    interactive = _interactive_terminal()
+    interactive = sys.stdin.isatty()  # as apply: the question needs a terminal to answer it
 
     def confirm() -> bool:
         if not interactive:

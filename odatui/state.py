@@ -160,24 +160,12 @@ class StateStore:
 
     # --- lock ---
     def acquire(self) -> None:
-        import fcntl
-
         try:
-            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            fd = _take_lock(self.lock_path, f"target ({self.target})",
+                            "wait for it to finish or stop it; two runs on one tenant could create duplicates")
         except OSError as exc:
             raise StateError(f"cannot create the run lock {self.lock_path}: {exc.strerror or exc}",
                              hint=f"make {self.directory} writable") from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.read(fd, 64).decode(errors="replace").strip() or "unknown"
-            os.close(fd)
-            raise StateError(
-                f"another odatui (pid {holder}) is working on this target ({self.target})",
-                hint="wait for it to finish or stop it; two runs on one tenant could create duplicates",
-            ) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
         self._lock_fd = fd
         # Holding the lock, any temp file left here is from a writer that was killed mid-write.
         for stale in self.directory.glob(f".{self.path.name}.*.tmp"):
@@ -294,6 +282,23 @@ def lock_dir() -> Path:
     return path
 
 
+def _take_lock(path: Path, what: str, hint: str) -> int:
+    """A non-blocking flock on `path` holding this pid (for the refusal message of whoever comes second); the fd
+    keeps it. StateError naming the holder when another process has it; OSError when the file cannot be made."""
+    import fcntl
+
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.read(fd, 64).decode(errors="replace").strip() or "unknown"
+        os.close(fd)
+        raise StateError(f"another odatui (pid {holder}) is working on this {what}", hint=hint) from None
+    os.ftruncate(fd, 0)
+    os.write(fd, str(os.getpid()).encode())
+    return fd
+
+
 class TenantLocks:
     """One flock per tenant part (Okta org, WS1 organization group), held for a run. Non-blocking: a second run on
     the same org or group is refused with the pid of the first, whatever folder or spelling it used."""
@@ -308,24 +313,13 @@ class TenantLocks:
         return bool(self._fds)
 
     def acquire(self) -> None:
-        import fcntl
-
         directory = self.directory or lock_dir()
         try:
             for name in sorted(set(self.names)):
-                fd = os.open(directory / f"{name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:
-                    holder = os.read(fd, 64).decode(errors="replace").strip() or "unknown"
-                    os.close(fd)
-                    raise StateError(
-                        f"another odatui (pid {holder}) is working on this tenant ({name})",
-                        hint="wait for it to finish or stop it; two runs on one tenant could create duplicates "
-                             "(the same tenant is recognised whatever its spelling or state folder)") from None
-                os.ftruncate(fd, 0)
-                os.write(fd, str(os.getpid()).encode())
-                self._fds.append(fd)
+                self._fds.append(_take_lock(
+                    directory / f"{name}.lock", f"tenant ({name})",
+                    "wait for it to finish or stop it; two runs on one tenant could create duplicates "
+                    "(the same tenant is recognised whatever its spelling or state folder)"))
         except BaseException:
             self.release()
             raise

@@ -4,6 +4,7 @@ with the printed URL the page loads and its websocket drives the wizard."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import socket
@@ -124,6 +125,9 @@ async def test_tokened_url_sets_cookie_and_websocket_drives_the_wizard(served):
         received = b""
         async with http.ws_connect(f"ws://127.0.0.1:{port}/ws?width=100&height=30", headers={"Origin": origin},
                                    max_msg_size=0) as ws:
+            deadline = time.monotonic() + 15  # textual-serve spawns the wizard as the socket opens; allow a busy host
+            while not _children(proc.pid) and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
             assert _children(proc.pid), "the wizard process was not started"
             deadline = time.monotonic() + 30
             while b"Welcome to odatui" not in received and time.monotonic() < deadline:

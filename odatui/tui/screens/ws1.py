@@ -107,3 +107,4 @@ class Ws1Screen(ConnectionScreen):
         target.update(("✓ " if ok else "✗ ") + text)
         target.set_class(ok, "-ok")
         target.set_class(not ok, "-error")
+        self.call_after_refresh(target.scroll_visible, animate=False)  # its new height is known after a refresh
