@@ -27,6 +27,7 @@ HANDLERS = {
     "export": "odatui.export:cmd_export",
     "sandbox": "odatui.sandbox.cli:cmd_sandbox",
     "secrets": "odatui.secrets_cli:cmd_secrets",
+    "repush": "odatui.devices_cli:cmd_repush",
 }
 
 
@@ -56,7 +57,9 @@ def build_parser():
     demo = sub.add_parser("demo", parents=[common], help="the wizard against the embedded sandbox (no tenant needed)")
     demo.add_argument("--unattended", action="store_true", help="run the whole plan headless, progress as lines")
 
-    sub.add_parser("plan", parents=[common], help="show what each step would do; changes nothing")
+    plan = sub.add_parser("plan", parents=[common], help="show what each step would do; changes nothing")
+    plan.add_argument("--json", action="store_true",
+                      help="one JSON object per step: id, change, summary, warnings")
 
     apply = sub.add_parser("apply", parents=[common], help="run the plan unattended")
     apply.add_argument("--only", nargs="+", metavar="ID", help="run only these steps (e.g. ws1.profile)")
@@ -67,6 +70,16 @@ def build_parser():
 
     status = sub.add_parser("status", parents=[common], help="last run per step, and rollout status")
     status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.add_argument("--devices", action="store_true",
+                        help="every Mac of the smart group(s): OS, profile, Okta Verify, SCEP certificate, reasons")
+    status.add_argument("--filter", choices=["failing"], help="(--devices) only Macs with a reason")
+    status.add_argument("--bulk-only", action="store_true",
+                        help="(--devices) skip the per-Mac lookups (profile failures, certificates): fast at any size")
+
+    repush = sub.add_parser("repush", parents=[common], help="ask Workspace ONE to install the profile again")
+    repush.add_argument("--device", nargs="+", type=int, metavar="ID", help="WS1 device ids")
+    repush.add_argument("--failing", action="store_true", help="every Mac that `status --devices` lists with a reason")
+    repush.add_argument("--yes", action="store_true", help="don't ask for confirmation")
 
     export = sub.add_parser("export", parents=[common], help="write .mobileconfig files for any MDM")
     export.add_argument("--out", required=True, metavar="DIR", help="folder to write into")

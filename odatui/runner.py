@@ -189,7 +189,33 @@ def print_plan(rows: list[Any], out: TextIO | None = None) -> None:
         if row.change is not None and row.change.kind.value == "needs-action" and row.change.action:
             for text_line in row.change.action.splitlines():
                 out.write(f"{'':<{width}}  {'':<12}  {text_line}\n")
+        for warning in plan_warnings(row):
+            out.write(f"{'':<{width}}  {'':<12}  warning: {warning}\n")
     out.flush()
+
+
+def plan_warnings(row: Any) -> list[str]:
+    return list(getattr(row.change, "warnings", ()) or ()) if row.change is not None else []
+
+
+def plan_json(rows: list[Any]) -> list[dict[str, Any]]:
+    """`odatui plan --json`: one object per step, for scripts."""
+    out = []
+    for row in rows:
+        if row.error:
+            change, summary = "error", row.error
+        elif row.change is None:
+            change, summary = "later", row.hint or ""
+        else:
+            change, summary = row.change.kind.value, row.change.summary
+        item: dict[str, Any] = {"id": row.step_id, "change": change, "summary": summary,
+                                "warnings": plan_warnings(row)}
+        if row.hint and row.error:
+            item["hint"] = row.hint
+        if row.change is not None and row.change.action:
+            item["action"] = row.change.action
+        out.append(item)
+    return out
 
 
 def cmd_plan(args: Any) -> int:
@@ -197,6 +223,10 @@ def cmd_plan(args: Any) -> int:
     engine = make_engine(config)
     require_fields(config, engine, engine.order, args)
     rows = asyncio.run(engine.plan())
+    if getattr(args, "json", False):
+        json.dump(plan_json(rows), sys.stdout, indent=2)
+        print()
+        return 1 if any(r.error for r in rows) else 0
     print_plan(rows)
     print("Nothing was changed. `odatui apply` makes these changes.")
     return 1 if any(r.error for r in rows) else 0
@@ -291,14 +321,37 @@ async def _rollout(config: Any, outputs: dict[str, dict[str, Any]]) -> dict[str,
 
     pre = outputs.get("preflight.ws1") or {}
     client = Ws1Client.from_config(config.ws1, SecretStore())
+    okta_task = asyncio.create_task(_okta_macs(config))  # side by side: Okta pages while WS1 pages
     try:
         status = await client.rollout_status(
             int(pre["smart_group_id"]), (outputs.get("ws1.upload") or {}).get("app_id"),
             (outputs.get("ws1.profile") or {}).get("profile_id"), og_id=pre.get("og_id"))
     finally:
         await client.aclose()
+    okta_macs, okta_error = await okta_task
     return {"smart_group": pre.get("smart_group_name"), "devices": status.devices,
-            "profile_installed": status.profile_installed, "app_installed": status.app_installed}
+            "profile_installed": status.profile_installed, "app_installed": status.app_installed,
+            "okta_registered_macs": okta_macs, "okta_error": okta_error}
+
+
+async def _okta_macs(config: Any) -> tuple[int | None, str | None]:
+    """Macs registered with Okta (Devices API, platform MACOS): how many users finished Okta Verify
+    registration, against how many Macs have the profile. Read-only; a failure is reported, not raised."""
+    from odatui.errors import OdatuiError
+    from odatui.log import redact
+    from odatui.okta.client import OktaClient
+    from odatui.secrets import SecretStore
+
+    if config.okta.auth == "none":
+        return None, "no Okta API access (okta.auth = \"none\")"
+    try:
+        client = await asyncio.to_thread(OktaClient.from_config, config.okta, SecretStore())
+        try:
+            return await client.count_devices("MACOS"), None
+        finally:
+            await client.aclose()
+    except OdatuiError as exc:
+        return None, redact(exc.message)
 
 
 def cmd_status(args: Any) -> int:
@@ -308,6 +361,14 @@ def cmd_status(args: Any) -> int:
     from odatui.steps import STEP_IDS
 
     config = load(args)
+    if getattr(args, "devices", False):
+        from odatui.devices_cli import cmd_status_devices
+
+        return cmd_status_devices(args, config)
+    if getattr(args, "filter", None) or getattr(args, "bulk_only", False):
+        from odatui.errors import UsageError
+
+        raise UsageError("--filter and --bulk-only go with --devices", hint="e.g. `odatui status --devices --filter failing`")
     store = StateStore(config.target_key())
     state = store.load()
     order = list(STEP_IDS) + [s for s in state.steps if s not in STEP_IDS]
@@ -346,6 +407,11 @@ def cmd_status(args: Any) -> int:
     if rollout is not None:
         print(f"Rollout to smart group {rollout['smart_group']!r}: {rollout['devices']} devices, "
               f"profile installed on {rollout['profile_installed']}, Okta Verify installed on {rollout['app_installed']}")
+        if rollout.get("okta_registered_macs") is not None:
+            print(f"Okta: {rollout['okta_registered_macs']} Macs registered (Okta Verify registration finished) of "
+                  f"{rollout['profile_installed']} with the profile")
+        elif rollout.get("okta_error"):
+            print(f"Okta registered Macs unavailable: {rollout['okta_error']}")
     elif rollout_error:
         print(f"Rollout status unavailable: {rollout_error}")
     return 0

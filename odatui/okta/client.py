@@ -378,6 +378,28 @@ class OktaClient:
                     return group
         return None
 
+    async def group_users(self, group_id: str) -> AsyncIterator[list[dict[str, Any]]]:
+        """listGroupUsers, page by page: full user objects (`status`, `credentials.password` present or not)."""
+        async for page in self._pages(f"/api/v1/groups/{group_id}/users", {"limit": 1000}, "list group users"):
+            yield page
+
+    async def apple_app_site_association(self) -> dict[str, Any] | None:
+        """The org host's /.well-known/apple-app-site-association (no auth), or None when it is not JSON."""
+        response = await self._send("GET", "/.well-known/apple-app-site-association", auth=False,
+                                    operation="apple-app-site-association")
+        self._raise_for(response, "apple-app-site-association")
+        data = self._json(response, "apple-app-site-association", strict=False)
+        return data if isinstance(data, dict) else None
+
+    async def count_devices(self, platform: str = "MACOS") -> int:
+        """listDevices with `search=profile.platform eq "MACOS"`: Macs registered with Okta Verify. The API has
+        no total, so this pages through (200 a page, the maximum) and counts without keeping the devices."""
+        total = 0
+        async for page in self._pages("/api/v1/devices", {"search": f'profile.platform eq "{platform}"',
+                                                          "limit": 200}, "list devices"):
+            total += len(page)
+        return total
+
     async def check_credentials(self) -> str:
         """The cheapest call that proves the credentials work; returns who or what they belong to."""
         if self.auth_mode == "api_token":

@@ -29,9 +29,16 @@ from odatui.sandbox.server import OKTA_GROUPS, OKTA_TOKEN
 
 PSSO_LABEL = "Platform Single Sign-On for macOS"
 FORMER_PSSO_LABEL = "Desktop Password Sync"
-ALL_SCOPES = ("okta.apps.read", "okta.apps.manage", "okta.groups.read", "okta.users.read", "okta.authenticators.read")
+ALL_SCOPES = ("okta.apps.read", "okta.apps.manage", "okta.groups.read", "okta.users.read", "okta.authenticators.read",
+              "okta.devices.read")
 # Requests per minute per route class; close to Okta's defaults for a small org.
-DEFAULT_LIMITS = {"apps": 100, "groups": 500, "authenticators": 100, "users": 600, "token": 600, "org": 1000}
+DEFAULT_LIMITS = {"apps": 100, "groups": 500, "authenticators": 100, "users": 600, "token": 600, "org": 1000,
+                  "devices": 1000}
+# Okta serves this authsrv object on every org host and custom domain ("When serving this URI, Okta adds authsrv
+# content ... You can't modify the content in the authsrv object"), apps listed as in the example at
+# https://developer.okta.com/docs/api/openapi/okta-management/management/tag/AssociatedDomainCustomizations
+AASA_APPS = ("B7F62B65BN.com.okta.mobile", "B7F62B65BN.com.okta.mobile.auth-service-extension",
+             "B7F62B65BN.com.okta.authenticator.beta", "B7F62B65BN.com.okta.authenticator.beta.auth-service-extension")
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ALNUM = string.ascii_letters + string.digits
 OTHER_APPS = (
@@ -78,6 +85,8 @@ class OktaEmulator:
         self.pipeline = "idx"
         self.custom_domain: str | None = getattr(options, "custom_domain", None)
         self.authenticator_status = "ACTIVE"
+        self.user_verification = "PREFERRED"  # Okta Verify authenticator settings.userVerification
+        self.aasa_apps: list[str] = list(AASA_APPS)  # settable, so the sandbox can disagree with odatui
         self.token_read_only = False  # SSWS token of a read-only admin: writes get E0000006
         self.require_dpop = False
         self.granted_scopes: set[str] = set(ALL_SCOPES)
@@ -106,9 +115,16 @@ class OktaEmulator:
             self._add_group(name, t0)
         everyone = self.group_by_name("Everyone")
         pilot = self.group_by_name("Mac Pilot")
-        for i, (first, last) in enumerate((("Grace", "Hopper"), ("Alan", "Turing"), ("Katherine", "Johnson"))):
+        for i, (first, last) in enumerate((("Grace", "Hopper"), ("Alan", "Turing"), ("Katherine", "Johnson"),
+                                           ("Dorothy", "Vaughan"), ("Edsger", "Dijkstra"))):
             user = self._add_user(f"{first.lower()}.{last.lower()}@acme.example", first, last, t0 + i)
             self.members[pilot["id"]].append(user["id"])
+        # Field failures the readiness check must find in the demo group: a federated user has no Okta password
+        # (credentials without `password`, as listed for users that sign in through an IdP), and an invited user
+        # who never activated is PROVISIONED (https://developer.okta.com/docs/api/openapi/okta-management/management/tag/User/)
+        federated = self.users[self.members[pilot["id"]][3]]
+        federated["credentials"] = {"provider": {"type": "FEDERATION", "name": "FEDERATION"}}
+        self.users[self.members[pilot["id"]][4]]["status"] = "PROVISIONED"
         self.members[everyone["id"]] = list(self.users)
         for i, label in enumerate(OTHER_APPS):
             kind = "OPENID_CONNECT" if i % 3 else "BOOKMARK"
@@ -316,6 +332,9 @@ class OktaEmulator:
               "okta.apps.read", "okta.apps.manage"),
             r("/api/v1/apps/{app_id}/users", self.list_app_users, ["GET"], "apps", "okta.apps.read"),
             r("/api/v1/groups", self.list_groups, ["GET"], "groups", "okta.groups.read"),
+            r("/api/v1/groups/{group_id}/users", self.list_group_users, ["GET"], "groups", "okta.groups.read"),
+            r("/api/v1/devices", self.list_devices, ["GET"], "devices", "okta.devices.read"),
+            r("/.well-known/apple-app-site-association", self.aasa, ["GET"], "org", None, auth=False),
             r("/api/v1/users/me", self.users_me, ["GET"], "users", "okta.users.read"),
             r("/oauth2/v1/token", self.token, ["POST"], "token", None, auth=False),
         ]
@@ -348,7 +367,7 @@ class OktaEmulator:
             }
             if key == "okta_verify":
                 item["settings"] = {"channelBinding": {"style": "NUMBER_CHALLENGE", "required": "HIGH_RISK_ONLY"},
-                                    "userVerification": "PREFERRED", "appInstanceId": self.okta_verify_app_id}
+                                    "userVerification": self.user_verification, "appInstanceId": self.okta_verify_app_id}
             items.append(item)
         return JSONResponse(items)
 
@@ -465,6 +484,41 @@ class OktaEmulator:
                 "profile.name": lambda g: g["profile"]["name"], "type": lambda g: g["type"], "id": lambda g: g["id"]})
         return self._page(request, groups, default=200, cap=10000)
 
+    async def list_group_users(self, request: Request) -> Response:
+        """listGroupUsers: full user objects (status, credentials) of a group's members, cursor-paged."""
+        group_id = request.path_params["group_id"]
+        if group_id not in self.groups:
+            raise _not_found(group_id, "UserGroup")
+        users = [self.users[uid] for uid in self.members.get(group_id, [])]
+        return self._page(request, users, default=1000, cap=1000)
+
+    def _okta_devices(self) -> list[dict[str, Any]]:
+        """Macs that finished Okta Verify registration: the fleet's registered share of those with the profile."""
+        ws1 = self.world.emulators.get("ws1")
+        if ws1 is None:
+            return []
+
+        def build() -> list[dict[str, Any]]:
+            installed = {d.id for p in ws1.profiles.values() for d in ws1._profile_devices(p)
+                         if ws1.fleet.installed(d, "profile", p["assigned_at"])}
+            # Device object fields from listDevices (https://developer.okta.com/docs/api/openapi/okta-management/management/tag/Device/)
+            return [{"id": f"guo{d.id:017d}", "status": "ACTIVE", "resourceType": "UDDevice",
+                     "profile": {"displayName": d.name, "platform": "MACOS", "serialNumber": d.serial,
+                                 "registered": True, "osVersion": d.os_version}}
+                    for d in ws1.fleet.devices if d.okta_registered and d.id in installed]
+
+        return ws1._listing(("okta-devices",), build)
+
+    async def list_devices(self, request: Request) -> Response:
+        devices = self._okta_devices()
+        if request.query_params.get("search"):
+            devices = self._filter(devices, request.query_params["search"], {
+                "profile.platform": lambda d: d["profile"]["platform"], "status": lambda d: d["status"]})
+        return self._page(request, devices, default=200, cap=200)
+
+    async def aasa(self, request: Request) -> Response:
+        return JSONResponse({"authsrv": {"apps": list(self.aasa_apps)}})
+
     async def users_me(self, request: Request) -> Response:
         if request.headers.get("authorization", "").startswith("Bearer "):
             # A service app's token has no user behind it.
@@ -544,6 +598,10 @@ class OktaEmulator:
                 self.pipeline = str(body["pipeline"])
             if "authenticator_status" in body:
                 self.authenticator_status = str(body["authenticator_status"])
+            if "user_verification" in body:
+                self.user_verification = str(body["user_verification"])
+            if "aasa_apps" in body:
+                self.aasa_apps = [str(a) for a in body["aasa_apps"]]
             if "custom_domain" in body:
                 self.custom_domain = body["custom_domain"] or None
             if "token_read_only" in body:
@@ -561,6 +619,7 @@ class OktaEmulator:
 
     def settings(self) -> dict[str, Any]:
         return {"pipeline": self.pipeline, "authenticator_status": self.authenticator_status,
+                "user_verification": self.user_verification, "aasa_apps": self.aasa_apps,
                 "custom_domain": self.custom_domain, "token_read_only": self.token_read_only,
                 "require_dpop": self.require_dpop, "granted_scopes": sorted(self.granted_scopes),
                 "token_ttl": self.token_ttl, "rate_limits": self.rate_limits,

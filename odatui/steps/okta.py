@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from odatui.errors import ConfigError, NeedsAction, StepError
 from odatui.okta.client import SCOPES, OktaApiError
 from odatui.steps.base import Change, ChangeKind, Context, Progress, Step
+from odatui.steps.readiness import okta_warnings
 
 PSSO_LABEL = "Platform Single Sign-On for macOS"
 FORMER_LABEL = "Desktop Password Sync"  # the app's name before October 2024 (reference/okta.md §3.2)
@@ -123,7 +124,10 @@ class PreflightOkta(Step):
                                    "organization_host": organization, "credentials": None, "okta_verify": None}
         if cfg.auth == "none":
             details.append("no API access (okta.auth = \"none\"): credentials and Okta Verify are on the checklist")
-            return Change(ChangeKind.NONE, f"{cfg.host}: Identity Engine, reachable", tuple(details), outputs)
+            warnings = await okta_warnings(client, cfg, custom_domain=custom, verify=None)
+            outputs["warnings"] = warnings
+            return Change(ChangeKind.NONE, f"{cfg.host}: Identity Engine, reachable", tuple(details), outputs,
+                          warnings=tuple(warnings))
         with explained(ctx):
             who = await client.check_credentials()
             authenticators = await client.authenticators()
@@ -135,9 +139,10 @@ class PreflightOkta(Step):
                             "through Okta Verify.",
                             hint="Admin Console → Security → Authenticators → Okta Verify → Actions → Activate")
         details.append("Okta Verify authenticator ACTIVE")
-        outputs.update(credentials=who, okta_verify="ACTIVE")
+        warnings = await okta_warnings(client, cfg, custom_domain=custom, verify=verify)
+        outputs.update(credentials=who, okta_verify="ACTIVE", warnings=warnings)
         return Change(ChangeKind.NONE, f"{cfg.host}: Identity Engine, credentials valid, Okta Verify active",
-                      tuple(details), outputs)
+                      tuple(details), outputs, warnings=tuple(warnings))
 
     async def inspect(self, ctx: Context) -> Change:
         return await self._check(ctx)
@@ -147,6 +152,8 @@ class PreflightOkta(Step):
         change = await self._check(ctx)
         for line in change.details:
             progress.log(line)
+        for line in change.warnings:
+            progress.log(line, level="warning")
         return dict(change.outputs)
 
 

@@ -26,6 +26,7 @@ from odatui.macos.payloads import (
     org_host_from_url,
 )
 from odatui.steps.base import Change, ChangeKind, Context, Progress, Step
+from odatui.steps.readiness import ws1_warnings
 
 APP_NAME = "Okta Verify"  # the pkginfo `name`, which WS1 shows as the app name
 RULE_NAME_PREFIX = "Okta Verify (odatui)"
@@ -65,19 +66,24 @@ class PreflightWs1(Step):
             raise StepError(f"{len(exact)} smart groups are named {cfg.smart_group!r}: {listed}.",
                             hint="rename all but one in the console so odatui assigns to the right Macs")
         sg = exact[0]
+        warnings = await ws1_warnings(client, og.id, [sg.id], ctx.config.rollout.macos_min)
         return {"og_id": og.id, "og_uuid": og.uuid, "og_name": og.name, "smart_group_id": sg.id,
-                "smart_group_uuid": sg.uuid, "smart_group_name": sg.name, "smart_group_devices": sg.devices}
+                "smart_group_uuid": sg.uuid, "smart_group_name": sg.name, "smart_group_devices": sg.devices,
+                "warnings": warnings}
 
     async def inspect(self, ctx: Context) -> Change:
         out = await self._check(ctx)
         return Change(ChangeKind.NONE,
                       f"organization group {out['og_name']} (id {out['og_id']}), smart group "
                       f"{out['smart_group_name']!r} (id {out['smart_group_id']}, {out['smart_group_devices']} devices)",
-                      outputs=out)
+                      outputs=out, warnings=tuple(out["warnings"]))
 
     async def apply(self, ctx: Context, progress: Progress) -> dict[str, Any]:
         progress(None, "Checking the Workspace ONE API, organization group and smart group")
-        return await self._check(ctx)
+        out = await self._check(ctx)
+        for line in out["warnings"]:
+            progress.log(line, level="warning")
+        return out
 
 
 # --------------------------------------------------------------------------------------------- ws1.upload
