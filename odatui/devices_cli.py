@@ -62,6 +62,9 @@ class _Writer:
             self.problems.append(line)
             print(f"odatui: {line}", file=sys.stderr)
         for row in rows:
+            for reason in row.reasons:
+                if reason.startswith("incomplete"):
+                    print(f"odatui: device {row.id}: {reason}; listed with what WS1 sent", file=sys.stderr)
             if self.failing_only and not row.reasons:
                 continue
             if self.as_json:
