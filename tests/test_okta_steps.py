@@ -186,7 +186,9 @@ async def test_auth_none_is_a_checklist_with_the_typed_client_id(sandbox):
     assert any(typed in d for d in app_change.details)
     assert assign_change.kind is ChangeKind.NONE and "Mac Pilot" in assign_change.details[0]
     paths = {r["path"] for r in sandbox.world.requests}
-    assert paths == {"/.well-known/okta-organization"}  # no API call without API access
+    # No API call without API access: only the two public well-known files (org metadata, and the
+    # apple-app-site-association that the readiness check reads).
+    assert paths == {"/.well-known/okta-organization", "/.well-known/apple-app-site-association"}
 
 
 async def test_auth_none_without_client_id_is_a_config_error(sandbox):

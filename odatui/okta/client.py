@@ -159,6 +159,7 @@ class OktaClient:
             register_secret(api_token)
         self._access_token: str | None = None
         self._token_expires = 0.0
+        self._groups: dict[str, dict[str, Any]] = {}  # found groups by name (see group_by_name)
         self._token_lock = asyncio.Lock()
         kwargs: dict[str, Any] = {"ca_bundle": ca_bundle or None, "max_connections": MAX_IN_FLIGHT,
                                   "headers": {"Accept": "application/json"}, "event_hooks": event_hooks}
@@ -370,6 +371,17 @@ class OktaClient:
         return self._json(response, "assign group")
 
     async def group_by_name(self, name: str) -> dict[str, Any] | None:
+        # A found group is kept for this client's life (its id does not change): the readiness check and
+        # okta.assign both look the configured groups up in one run. A missing one is asked again (the admin
+        # may be creating it while odatui waits).
+        if name in self._groups:
+            return self._groups[name]
+        group = await self._group_by_name(name)
+        if group is not None:
+            self._groups[name] = group
+        return group
+
+    async def _group_by_name(self, name: str) -> dict[str, Any] | None:
         escaped = name.replace("\\", "\\\\").replace('"', '\\"')
         params = {"search": f'profile.name eq "{escaped}"', "limit": self.page_size}
         async for page in self._pages("/api/v1/groups", params, "find group"):
