@@ -68,7 +68,7 @@ def _rollout(sb: Any, work: Path) -> tuple[Path, dict[str, str]]:
 
 def _chain_rounds(summary: dict[str, Any], per_device: bool) -> int:
     """Round trips on the critical path with PAGE_CONCURRENCY pages in flight: smart group members ∥ profile
-    lookup → first page of each listing → the rest of the listings → first device page → the rest of the device
+    lookup ∥ first device page → first page of each listing → the rest of the listings → the rest of the device
     pages (their per-Mac lookups DETAIL_CONCURRENCY at a time)."""
     from odatui.ws1.client import PAGE_CONCURRENCY, PAGE_SIZE
     from odatui.ws1.devices import DETAIL_CONCURRENCY
@@ -77,7 +77,7 @@ def _chain_rounds(summary: dict[str, Any], per_device: bool) -> int:
     listings = [p.get("installed", 0), p.get("pending", 0) + p.get("failed", 0), app.get("installed", 0)]
     listing_pages = sum(max(1, math.ceil(n / PAGE_SIZE)) for n in listings)
     device_pages = math.ceil(summary["devices"] / 0.85 / PAGE_SIZE)  # the OG's Macs, members and not
-    rounds = 2 + math.ceil((listing_pages - len(listings)) / PAGE_CONCURRENCY) + 1 + math.ceil(
+    rounds = 2 + math.ceil((listing_pages - len(listings)) / PAGE_CONCURRENCY) + math.ceil(
         (device_pages - 1) / PAGE_CONCURRENCY)
     if per_device:
         lookups = summary["requests"] - (2 + listing_pages + device_pages)
@@ -91,13 +91,21 @@ def _measure(sb_devices: int, per_device: bool, work: Path) -> dict[str, Any]:
     with SandboxProcess(work / "sb", latency_ms=LATENCY_MS, devices=sb_devices) as sb:
         config, env = _rollout(sb, work)
         args = ["status", "--devices", "--json", "--config", str(config)] + ([] if per_device else ["--bulk-only"])
+        cpu = _cpu_seconds(sb.proc.pid)
         wall, rss, _ = _child(args, env, work / "out.json")
+        emulator_cpu = _cpu_seconds(sb.proc.pid) - cpu
     doc = json.loads((work / "out.json").read_text())
     summary = doc["summary"]
     rounds = _chain_rounds(summary, per_device)
     bound = rounds * LATENCY_MS / 1000
     return {"devices": len(doc["devices"]), "summary": summary, "wall": wall, "rss": rss, "rounds": rounds,
-            "bound": bound, "listing": summary["seconds"]}
+            "bound": bound, "listing": summary["seconds"], "emulator_cpu": emulator_cpu}
+
+
+def _cpu_seconds(pid: int) -> float:
+    """utime + stime of a process (the emulator), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def run(quick: bool = False) -> list[dict[str, Any]]:
@@ -116,7 +124,9 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
         {"name": f"status --devices {label} @{LATENCY_MS} ms: chain bound", "value": round(bulk["bound"], 2),
          "unit": "s", "target": None, "note": f"{bulk['rounds']} round trips on the critical path × {LATENCY_MS} ms"},
         {"name": f"status --devices {label} @{LATENCY_MS} ms: listing ÷ chain bound",
-         "value": round(bulk["listing"] / bulk["bound"], 2), "unit": "×", "target": RATIO_GOAL, "better": "lower"},
+         "value": round(bulk["listing"] / bulk["bound"], 2), "unit": "×", "target": RATIO_GOAL, "better": "lower",
+         "note": f"the emulator used {bulk['emulator_cpu']:.1f} s of CPU building those answers (one Python "
+                 "process, same 2 shared cores)"},
         {"name": f"status --devices {label}: process wall time", "value": round(bulk["wall"], 2), "unit": "s",
          "target": None, "note": "start-up, config, keychain-less secrets, TLS, listing, JSON out"},
         {"name": f"status --devices {label}: peak RSS", "value": round(bulk["rss"], 1), "unit": "MB",

@@ -261,6 +261,50 @@ class Session:
         finally:
             await ctx.aclose()
 
+    async def device_rows(self, on_rows: Any, *, only: set[int] | None = None) -> Any:
+        """Every Mac of the smart group with its state and reasons (as `odatui status --devices`); `on_rows(rows,
+        problems)` gets each page as it arrives. Returns the summary."""
+        from odatui.steps.base import Context
+        from odatui.ws1.devices import DeviceLister
+
+        outs = self.outputs()
+        pre = outs.get("preflight.ws1", {})
+        if pre.get("smart_group_id") is None:
+            raise RuntimeError("the smart group is not known yet (preflight.ws1 has not succeeded)")
+        ctx = Context(self.config, self.secrets, outs)
+        try:
+            await ctx.prepare_clients("ws1")
+            lister = DeviceLister(ctx.ws1(), pre.get("smart_group_ids") or [pre["smart_group_id"]],
+                                  og_id=int(pre["og_id"]), macos_min=self.config.rollout.macos_min,
+                                  profile_id=outs.get("ws1.profile", {}).get("profile_id"),
+                                  app_id=outs.get("ws1.upload", {}).get("app_id"), only=only)
+            return await lister.run(on_rows)
+        finally:
+            await ctx.aclose()
+
+    async def repush(self, device_ids: list[int]) -> str:
+        """Ask WS1 to install the profile again on these Macs; one line saying what happened."""
+        from odatui.errors import OdatuiError
+        from odatui.steps.base import Context
+
+        outs = self.outputs()
+        profile = outs.get("ws1.profile", {}).get("profile_id")
+        if profile is None:
+            return "no profile to re-push yet (ws1.profile has not run)"
+        ctx = Context(self.config, self.secrets, outs)
+        try:
+            await ctx.prepare_clients("ws1")
+            done, failed = 0, []
+            for device_id in device_ids:
+                try:
+                    await ctx.ws1().install_profile(int(profile), device_id)
+                    done += 1
+                except OdatuiError as exc:
+                    failed.append(f"{device_id}: {exc.message}")
+            return f"profile re-pushed to {done} Mac(s)" + (f"; failed: {'; '.join(failed)}" if failed else "")
+        finally:
+            await ctx.aclose()
+
     def close(self) -> None:
         if self.demo is not None:
             self.demo.close()

@@ -11,11 +11,12 @@ Mac each, bounded, and skipped with `per_device=False` for a quick look at a lar
 from __future__ import annotations
 
 import asyncio
+import inspect
 import math
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
@@ -48,7 +49,11 @@ class DeviceRow:
     reasons: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # By hand, not dataclasses.asdict (which deep-copies): 50,000 rows go through here.
+        return {"id": self.id, "serial": self.serial, "name": self.name, "macos": self.macos, "user": self.user,
+                "user_approved_mdm": self.user_approved_mdm, "profile": self.profile, "okta_verify": self.okta_verify,
+                "certificate": self.certificate, "certificate_expires": self.certificate_expires,
+                "reasons": self.reasons}
 
 
 @dataclass
@@ -70,6 +75,13 @@ class Summary:
                 "incomplete": self.incomplete, "not_listed": self.not_listed, "profile": dict(self.profile),
                 "okta_verify": dict(self.okta_verify), "certificate": dict(self.certificate),
                 "reasons": dict(self.reasons), "requests": self.requests, "seconds": round(self.seconds, 2)}
+
+
+async def _deliver(on_rows: Callable[..., Any], rows: list[DeviceRow], problems: list[str]) -> None:
+    """A synchronous callback (the CLI writes and returns) or a coroutine one (the wizard adds rows in batches)."""
+    result = on_rows(rows, problems)
+    if inspect.isawaitable(result):
+        await result
 
 
 def os_tuple(version: str | None) -> tuple[int, ...] | None:
@@ -251,7 +263,10 @@ class DeviceLister:
                 row.reasons.append(f"lookup failed: {exc.message}")
                 return row
 
-        rows = list(await asyncio.gather(*(one(i, d) for i, d in chosen)))
+        if self.per_device:  # lookups in flight side by side (bounded by the detail semaphore)
+            rows = list(await asyncio.gather(*(one(i, d) for i, d in chosen)))
+        else:  # nothing waits: no task per device
+            rows = [await one(i, d) for i, d in chosen]
         for row in rows:
             self._count(row)
         return rows, problems
@@ -262,7 +277,13 @@ class DeviceLister:
         started, first_request = time.perf_counter(), self.client.requests_made
         now = time.time()
         self._seen: set[int] = set()
-        await self._bulk()
+        # The first device page (it tells how many there are) travels alongside the bulk listings.
+        first_page = asyncio.create_task(self.client.device_page(self.og_id, 0))
+        try:
+            await self._bulk()
+        except BaseException:
+            first_page.cancel()
+            raise
         if self.members:
             sem = asyncio.Semaphore(PAGE_CONCURRENCY)
 
@@ -271,13 +292,15 @@ class DeviceLister:
                     items, _ = await self.client.device_page(self.og_id, n)
                 return await self._page_rows(items, now)
 
-            items, total = await self.client.device_page(self.og_id, 0)
+            items, total = await first_page
             rows, problems = await self._page_rows(items, now)
-            on_rows(rows, problems)
+            await _deliver(on_rows, rows, problems)
             pages = math.ceil(total / PAGE_SIZE)
             for done in asyncio.as_completed([page(n) for n in range(1, pages)]):
                 rows, problems = await done
-                on_rows(rows, problems)
+                await _deliver(on_rows, rows, problems)
+        else:
+            await first_page
         self.summary.not_listed = len(self.members - self._seen)
         self.summary.requests = self.client.requests_made - first_request
         self.summary.seconds = time.perf_counter() - started

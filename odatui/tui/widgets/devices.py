@@ -1,0 +1,139 @@
+"""The Done screen's device table: every Mac of the smart group with its state and reasons, as `odatui status
+--devices`. It loads in a thread worker with its own event loop (WS1's pages and their JSON never run on the
+wizard's loop) and hands rows over in small batches, so the screen stays responsive while 50,000 Macs arrive.
+
+Keys: s sort by the highlighted column (again: reverse) · f failing only · r reload · p re-push the profile to
+the highlighted Mac.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import DataTable, Static
+
+BATCH = 100  # rows per hand-over to the UI thread: each is a few ms of DataTable work
+COLUMNS = (("id", "Id", 7), ("serial", "Serial", 13), ("name", "Name", 22), ("macos", "macOS", 7),
+           ("user", "User", 16), ("profile", "Profile", 9), ("okta_verify", "Okta Verify", 11),
+           ("certificate", "SCEP cert", 9), ("reasons", "Reasons", None))
+
+
+def cells(row: Any) -> tuple[Any, ...]:
+    d = row.as_dict() if hasattr(row, "as_dict") else dict(row)
+    return tuple("; ".join(d["reasons"]) if key == "reasons" else ("?" if d.get(key) is None else d[key])
+                 for key, _, _ in COLUMNS)
+
+
+class DeviceTable(Vertical):
+    BINDINGS = [Binding("f", "toggle_failing", "Failing only"), Binding("r", "reload", "Reload Macs"),
+                Binding("p", "repush", "Re-push"), Binding("s", "sort", "Sort")]
+
+    def __init__(self, session: Any, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.session = session
+        self.failing_only = False
+        self._rows: list[Any] = []  # what the table shows (all, or the failing ones when filtered)
+        self._sorted: tuple[str, bool] | None = None
+        self._summary = ""
+
+    def compose(self) -> ComposeResult:
+        yield Static("⧗ Listing the Macs of the smart group…", id="devices-status")
+        yield DataTable(id="devices", cursor_type="row", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for key, label, width in COLUMNS:
+            table.add_column(label, key=key, width=width)
+        self.load()
+
+    # ------------------------------------------------------------------ loading
+    @work(thread=True, exclusive=True, group="devices", exit_on_error=False)
+    def load(self) -> None:
+        app = self.app
+        app.call_from_thread(self._reset)
+        counts = {"n": 0, "failing": 0}
+
+        def on_rows(rows: list[Any], problems: list[str]) -> None:
+            for i in range(0, len(rows), BATCH):
+                batch = rows[i:i + BATCH]
+                counts["n"] += len(batch)
+                counts["failing"] += sum(1 for r in batch if r.reasons)
+                app.call_from_thread(self._add, batch, counts["n"], counts["failing"])
+
+        try:
+            summary = asyncio.run(self.session.device_rows(on_rows))
+        except Exception as exc:  # one line; the rest of the Done screen stays useful
+            app.call_from_thread(self._status, f"Macs: ! could not list them: {exc}")
+            return
+        failing = getattr(summary, "failing", counts["failing"])
+        devices = getattr(summary, "devices", counts["n"])
+        app.call_from_thread(self._done, devices, failing)
+
+    def _reset(self) -> None:
+        self._rows.clear()
+        self.query_one(DataTable).clear()
+
+    def _add(self, batch: list[Any], seen: int, failing: int) -> None:
+        shown = [r for r in batch if r.reasons] if self.failing_only else batch
+        self._rows.extend(shown)
+        table = self.query_one(DataTable)
+        table.add_rows([cells(r) for r in shown])
+        self._status(f"⧗ {seen} Macs so far, {failing} with a reason…")
+
+    def _done(self, devices: int, failing: int) -> None:
+        self._summary = f"{devices} Macs in the smart group, {failing} with a reason"
+        self._status(self._label())
+        if self._sorted:
+            key, reverse = self._sorted
+            self.query_one(DataTable).sort(key, reverse=reverse)
+
+    def _label(self) -> str:
+        shown = "failing only" if self.failing_only else "all"
+        return f"Macs: {self._summary} · showing {shown} · f filter · s sort · r reload · p re-push"
+
+    def _status(self, text: str) -> None:
+        self.query_one("#devices-status", Static).update(text)
+
+    # ------------------------------------------------------------------ actions
+    def action_toggle_failing(self) -> None:
+        self.failing_only = not self.failing_only
+        self.load()  # the filter applies as rows arrive; reloading keeps memory at what is shown
+
+    def action_reload(self) -> None:
+        self.load()
+
+    def action_sort(self) -> None:
+        """Sort by the next column (Id → Serial → … → Reasons → Id); a header click sorts by that one."""
+        keys = [key for key, _, _ in COLUMNS]
+        current = self._sorted[0] if self._sorted else None
+        key = keys[(keys.index(current) + 1) % len(keys)] if current in keys else keys[0]
+        self._sorted = (key, False)
+        self.query_one(DataTable).sort(key)
+        self._status(f"sorted by {dict((k, l) for k, l, _ in COLUMNS)[key]} · {self._label()}")
+
+    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+        key = str(event.column_key.value)
+        reverse = bool(self._sorted and self._sorted[0] == key and not self._sorted[1])
+        self._sorted = (key, reverse)
+        event.data_table.sort(event.column_key, reverse=reverse)
+
+    def action_repush(self) -> None:
+        table = self.query_one(DataTable)
+        if not table.row_count:
+            return
+        device_id = table.get_row_at(table.cursor_row)[0]
+        self._repush(int(device_id))
+
+    @work(exclusive=True, group="repush", exit_on_error=False)
+    async def _repush(self, device_id: int) -> None:
+        self._status(f"⧗ Re-pushing the profile to Mac {device_id}…")
+        try:
+            text = await self.session.repush([device_id])
+        except Exception as exc:
+            text = f"could not re-push: {exc}"
+        self._status(f"Mac {device_id}: {text} · {self._label()}")
