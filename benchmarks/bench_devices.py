@@ -25,6 +25,7 @@ FLEET = 50_000
 DETAIL_FLEET = 5_000
 RSS_GOAL_MB = 150
 RATIO_GOAL = 3.0
+LAG_GOAL_MS = 50
 
 
 def _env(work: Path) -> dict[str, str]:
@@ -85,7 +86,17 @@ def _chain_rounds(summary: dict[str, Any], per_device: bool) -> int:
     return rounds
 
 
-def _measure(sb_devices: int, per_device: bool, work: Path) -> dict[str, Any]:
+def _table_lag(config: Path, env: dict[str, str]) -> dict[str, Any]:
+    """The wizard's device table loading the same fleet, event-loop lag probed (benchmarks/_table_lag.py)."""
+    script = Path(__file__).resolve().parent / "_table_lag.py"
+    run = subprocess.run([sys.executable, str(script), str(config)], env=env, capture_output=True, text=True,
+                         timeout=900, cwd=script.parents[1])
+    if run.returncode != 0:
+        raise RuntimeError(f"the table benchmark failed: {run.stderr[-400:]}")
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+def _measure(sb_devices: int, per_device: bool, work: Path, table: bool = False) -> dict[str, Any]:
     from benchmarks._sandbox import SandboxProcess
 
     with SandboxProcess(work / "sb", latency_ms=LATENCY_MS, devices=sb_devices) as sb:
@@ -94,12 +105,13 @@ def _measure(sb_devices: int, per_device: bool, work: Path) -> dict[str, Any]:
         cpu = _cpu_seconds(sb.proc.pid)
         wall, rss, _ = _child(args, env, work / "out.json")
         emulator_cpu = _cpu_seconds(sb.proc.pid) - cpu
+        lag = _table_lag(config, env) if table else None
     doc = json.loads((work / "out.json").read_text())
     summary = doc["summary"]
     rounds = _chain_rounds(summary, per_device)
     bound = rounds * LATENCY_MS / 1000
     return {"devices": len(doc["devices"]), "summary": summary, "wall": wall, "rss": rss, "rounds": rounds,
-            "bound": bound, "listing": summary["seconds"], "emulator_cpu": emulator_cpu}
+            "bound": bound, "listing": summary["seconds"], "emulator_cpu": emulator_cpu, "table": lag}
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -113,7 +125,7 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
     fleet, detail_fleet = (5_000, 1_000) if quick else (FLEET, DETAIL_FLEET)
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
-        bulk = _measure(fleet, False, Path(tmp) / "bulk")
+        bulk = _measure(fleet, False, Path(tmp) / "bulk", table=True)
     s = bulk["summary"]
     label = f"{fleet // 1000}k"
     rows += [
@@ -131,6 +143,10 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
          "target": None, "note": "start-up, config, keychain-less secrets, TLS, listing, JSON out"},
         {"name": f"status --devices {label}: peak RSS", "value": round(bulk["rss"], 1), "unit": "MB",
          "target": RSS_GOAL_MB, "better": "lower"},
+        {"name": f"wizard device table {label} @{LATENCY_MS} ms: event-loop lag p99", "value":
+         round(bulk["table"]["p99_ms"], 1), "unit": "ms", "target": LAG_GOAL_MS, "better": "lower",
+         "note": f"{bulk['table']['rows']} rows in {bulk['table']['seconds']:.1f} s; max "
+                 f"{bulk['table']['max_ms']:.0f} ms over {bulk['table']['samples']} probes of 10 ms"},
     ]
     with tempfile.TemporaryDirectory() as tmp:
         detail = _measure(detail_fleet, True, Path(tmp) / "detail")

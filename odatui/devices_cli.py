@@ -61,6 +61,7 @@ class _Writer:
         for line in problems:
             self.problems.append(line)
             print(f"odatui: {line}", file=sys.stderr)
+        chunk: list[str] = []  # one write per page, not per row
         for row in rows:
             for reason in row.reasons:
                 if reason.startswith("incomplete"):
@@ -68,12 +69,13 @@ class _Writer:
             if self.failing_only and not row.reasons:
                 continue
             if self.as_json:
-                self.out.write(("\n  " if self.shown == 0 else ",\n  ") + json.dumps(row.as_dict()))
+                chunk.append(("\n  " if self.shown == 0 else ",\n  ") + json.dumps(row.as_dict()))
             else:
                 d = row.as_dict()
                 cells = "  ".join(f"{str(d[name] if d[name] is not None else '?')[:w]:<{w}}" for name, w in COLUMNS)
-                self.out.write(cells + "  " + "; ".join(row.reasons) + "\n")
+                chunk.append(cells + "  " + "; ".join(row.reasons) + "\n")
             self.shown += 1
+        self.out.write("".join(chunk))
         self.out.flush()
 
     def finish(self, summary: dict[str, Any]) -> None:

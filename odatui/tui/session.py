@@ -24,6 +24,7 @@ STEP_IDS = tuple(STEP_TITLES)
 
 # Secret name → where the wizard asks for it (table, input id); values stay in memory until Next stores them.
 SECRET_FIELDS = ("okta.api_token", "okta.private_key", "ws1.password", "ws1.tenant_code", "ws1.client_secret")
+PER_DEVICE_MAX = 2_000  # above this, the wizard's device table shows bulk states (seconds, not minutes)
 
 
 @dataclass
@@ -261,9 +262,10 @@ class Session:
         finally:
             await ctx.aclose()
 
-    async def device_rows(self, on_rows: Any, *, only: set[int] | None = None) -> Any:
+    async def device_rows(self, on_rows: Any, *, only: set[int] | None = None, per_device: bool | None = None) -> Any:
         """Every Mac of the smart group with its state and reasons (as `odatui status --devices`); `on_rows(rows,
-        problems)` gets each page as it arrives. Returns the summary."""
+        problems)` gets each page as it arrives. Returns the summary. Per-Mac lookups (profile failures,
+        certificates: a request per Mac) only for smart groups up to PER_DEVICE_MAX Macs unless asked."""
         from odatui.steps.base import Context
         from odatui.ws1.devices import DeviceLister
 
@@ -274,10 +276,12 @@ class Session:
         ctx = Context(self.config, self.secrets, outs)
         try:
             await ctx.prepare_clients("ws1")
+            if per_device is None:
+                per_device = int(pre.get("smart_group_devices") or 0) <= PER_DEVICE_MAX
             lister = DeviceLister(ctx.ws1(), pre.get("smart_group_ids") or [pre["smart_group_id"]],
                                   og_id=int(pre["og_id"]), macos_min=self.config.rollout.macos_min,
                                   profile_id=outs.get("ws1.profile", {}).get("profile_id"),
-                                  app_id=outs.get("ws1.upload", {}).get("app_id"), only=only)
+                                  app_id=outs.get("ws1.upload", {}).get("app_id"), only=only, per_device=per_device)
             return await lister.run(on_rows)
         finally:
             await ctx.aclose()

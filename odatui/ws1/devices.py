@@ -11,6 +11,7 @@ Mac each, bounded, and skipped with `per_device=False` for a quick look at a lar
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import math
 import time
@@ -69,6 +70,7 @@ class Summary:
     reasons: Counter = field(default_factory=Counter)
     requests: int = 0
     seconds: float = 0.0
+    per_device: bool = True
 
     def as_dict(self) -> dict[str, Any]:
         return {"smart_groups": self.smart_groups, "devices": self.devices, "failing": self.failing,
@@ -84,6 +86,7 @@ async def _deliver(on_rows: Callable[..., Any], rows: list[DeviceRow], problems:
         await result
 
 
+@functools.lru_cache(maxsize=256)  # a fleet has a few dozen distinct versions, and 50,000 rows to judge
 def os_tuple(version: str | None) -> tuple[int, ...] | None:
     try:
         return tuple(int(p) for p in str(version).split(".")[:3])
@@ -132,7 +135,7 @@ class DeviceLister:
         self.app_id = app_id
         self.per_device = per_device
         self.only = only  # restrict to these device ids (repush --device, status of a few Macs)
-        self.summary = Summary(self.sg_ids)
+        self.summary = Summary(self.sg_ids, per_device=per_device)
         self.members: set[int] = set()
         self._detail_sem = asyncio.Semaphore(DETAIL_CONCURRENCY)
 
