@@ -178,9 +178,14 @@ async def test_demo_walkthrough_keys_only(demo):
         await pilot.press("f")
         await wait_for(pilot, lambda: "failing only" in str(status_line.render()), what="failing filter")
         failing = [table.get_row_at(i) for i in range(table.row_count)]
-        assert failing and len(failing) < len(members) and all(row[-1] for row in failing)
+        reasons = [str(row[6]) for row in failing]  # the Reasons column
+        assert failing and len(failing) < len(members) and all(reasons)
+        await pilot.press("s")  # sort by the next column (Name): the highlighted row changes with the order
+        await pilot.pause()
+        names = [str(table.get_row_at(i)[1]) for i in range(table.row_count)]
+        assert names == sorted(names, key=str.casefold)
         await pilot.press("p")
-        first = int(failing[0][0])
+        first = int(str(table.get_row_at(table.cursor_row)[0]))
         await wait_for(pilot, lambda: "re-pushed to 1 Mac" in str(status_line.render()), what="re-push")
         assert demo.sandbox.state()["ws1"]["profile_installs"] == [
             {"profile_id": outputs["ws1.profile"]["profile_id"], "device_id": first}]

@@ -1,8 +1,9 @@
 """The Done screen's device table: the Macs of the smart group with their state and reasons, as `odatui status
 --devices`. It loads in a thread worker with its own event loop (WS1's pages and their JSON never run on the
-wizard's loop) and hands rows over in batches of BATCH at most every PACE seconds, so the screen stays responsive
-while 50,000 Macs arrive. Textual's DataTable re-measures and re-renders on every addition (its cost grows with
-its row count), so it holds at most MAX_ROWS: the rest are counted, and `f` narrows the table to the failing ones.
+wizard's loop). Textual's DataTable re-renders its visible lines after every addition (tens of ms on a busy
+machine, and each addition costs more the more rows it holds), so the table gets a first screenful at once and
+the rest when the listing ends, CHUNK rows every PACE_ADD seconds; in between, only the status line moves. It
+holds at most MAX_ROWS: the rest are counted, and `f` narrows the table to the failing ones.
 
 Keys: s sort by the highlighted column (again: reverse) · f failing only · r reload · p re-push the profile to
 the highlighted Mac.
@@ -19,18 +20,29 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
-BATCH = 100  # rows per hand-over to the UI thread: each is a few ms of DataTable work
-PACE = 0.05  # seconds between hand-overs: the loop gets time for keys and the probe-measured p99 stays < 50 ms
-MAX_ROWS = 2_000  # rows the table holds; more are counted, not shown
+FIRST = 40  # rows shown as soon as they arrive: a screenful
+PACE = 0.5  # seconds between status-line updates while loading
+MAX_ROWS = 1_000  # rows the table holds; more are counted, not shown
+CHUNK, PACE_ADD = 100, 0.05  # the rest of the rows: this many at a time, with this pause between
 COLUMNS = (("id", "Id", 7), ("name", "Name", 22), ("macos", "macOS", 7), ("profile", "Profile", 9),
            ("okta_verify", "Okta Verify", 11), ("certificate", "SCEP cert", 9), ("reasons", "Reasons", 48),
            ("serial", "Serial", 13), ("user", "User", 16))  # fixed widths: no re-measuring
 
 
 def cells(row: Any) -> tuple[Any, ...]:
+    """Rich Text, not str: a str cell is parsed as markup on every render (slower, and a Mac named "[b]x" would
+    change the table's styling)."""
+    from rich.text import Text
+
     d = row.as_dict() if hasattr(row, "as_dict") else dict(row)
-    return tuple("; ".join(d["reasons"]) if key == "reasons" else ("?" if d.get(key) is None else d[key])
-                 for key, _, _ in COLUMNS)
+    return tuple(Text("; ".join(d["reasons"]) if key == "reasons" else ("?" if d.get(key) is None else str(d[key])),
+                      no_wrap=True) for key, _, _ in COLUMNS)
+
+
+def sort_key(value: Any) -> tuple[int, Any]:
+    """Cells are Text: ids and other numbers sort as numbers, the rest as text."""
+    text = str(value)
+    return (0, int(text)) if text.isdigit() else (1, text.casefold())
 
 
 class DeviceTable(Vertical):
@@ -64,19 +76,22 @@ class DeviceTable(Vertical):
         app.call_from_thread(self._reset)
         counts = {"n": 0, "failing": 0, "shown": 0, "last": 0.0}
         failing_only = self.failing_only
+        pending: list[Any] = []  # rows for the table's one later addition (at most MAX_ROWS in all)
 
-        async def on_rows(rows: list[Any], problems: list[str]) -> None:
+        def on_rows(rows: list[Any], problems: list[str]) -> None:
             counts["n"] += len(rows)
             counts["failing"] += sum(1 for r in rows if r.reasons)
             wanted = [r for r in rows if r.reasons] if failing_only else rows
             wanted = wanted[:max(0, MAX_ROWS - counts["shown"])]
-            for i in range(0, len(wanted), BATCH):
-                wait = counts["last"] + PACE - time.monotonic()
-                if wait > 0:  # the other pages keep loading meanwhile (they are tasks of this loop)
-                    await asyncio.sleep(wait)
-                batch = wanted[i:i + BATCH]
-                counts["shown"] += len(batch)
-                app.call_from_thread(self._add, batch, counts["n"], counts["failing"])
+            counts["shown"] += len(wanted)
+            if counts["shown"] - len(wanted) < FIRST:  # the first screenful goes in at once
+                first = FIRST - (counts["shown"] - len(wanted))
+                app.call_from_thread(self._add, wanted[:first])
+                wanted = wanted[first:]
+            pending.extend(wanted)
+            if time.monotonic() - counts["last"] >= PACE:
+                app.call_from_thread(self._status, f"⧗ {counts['n']:,} Macs so far, {counts['failing']:,} with a "
+                                     "reason…")
                 counts["last"] = time.monotonic()
 
         try:
@@ -86,16 +101,19 @@ class DeviceTable(Vertical):
             return
         failing = getattr(summary, "failing", counts["failing"])
         devices = getattr(summary, "devices", counts["n"])
+        for i in range(0, len(pending), CHUNK):  # the listing is over: pausing this thread delays nothing
+            app.call_from_thread(self._add, pending[i:i + CHUNK])
+            time.sleep(PACE_ADD)
         app.call_from_thread(self._done, devices, failing, getattr(summary, "per_device", True), counts["shown"])
 
     def _reset(self) -> None:
         self._rows.clear()
         self.query_one(DataTable).clear()
 
-    def _add(self, batch: list[Any], seen: int, failing: int) -> None:
-        self._rows.extend(batch)
-        self.query_one(DataTable).add_rows([cells(r) for r in batch])
-        self._status(f"⧗ {seen} Macs so far, {failing} with a reason…")
+    def _add(self, batch: list[Any]) -> None:
+        if batch:
+            self._rows.extend(batch)
+            self.query_one(DataTable).add_rows([cells(r) for r in batch])
 
     def _done(self, devices: int, failing: int, per_device: bool = True, shown: int = 0) -> None:
         pool = failing if self.failing_only else devices
@@ -105,7 +123,7 @@ class DeviceTable(Vertical):
         self._status(self._label())
         if self._sorted:
             key, reverse = self._sorted
-            self.query_one(DataTable).sort(key, reverse=reverse)
+            self.query_one(DataTable).sort(key, key=sort_key, reverse=reverse)
 
     def _label(self) -> str:
         shown = "failing only" if self.failing_only else "all"
@@ -123,26 +141,27 @@ class DeviceTable(Vertical):
         self.load()
 
     def action_sort(self) -> None:
-        """Sort by the next column (Id → Serial → … → Reasons → Id); a header click sorts by that one."""
+        """Sort by the next column (the rows arrive by Id: Name → macOS → … → User → Id); a header click sorts by
+        that one."""
         keys = [key for key, _, _ in COLUMNS]
-        current = self._sorted[0] if self._sorted else None
+        current = self._sorted[0] if self._sorted else keys[0]
         key = keys[(keys.index(current) + 1) % len(keys)] if current in keys else keys[0]
         self._sorted = (key, False)
-        self.query_one(DataTable).sort(key)
+        self.query_one(DataTable).sort(key, key=sort_key)
         self._status(f"sorted by {dict((k, l) for k, l, _ in COLUMNS)[key]} · {self._label()}")
 
     def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
         key = str(event.column_key.value)
         reverse = bool(self._sorted and self._sorted[0] == key and not self._sorted[1])
         self._sorted = (key, reverse)
-        event.data_table.sort(event.column_key, reverse=reverse)
+        event.data_table.sort(event.column_key, key=sort_key, reverse=reverse)
 
     def action_repush(self) -> None:
         table = self.query_one(DataTable)
         if not table.row_count:
             return
         device_id = table.get_row_at(table.cursor_row)[0]
-        self._repush(int(device_id))
+        self._repush(int(str(device_id)))
 
     @work(exclusive=True, group="repush", exit_on_error=False)
     async def _repush(self, device_id: int) -> None:
