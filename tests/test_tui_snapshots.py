@@ -125,7 +125,7 @@ class StaticSession:
                 DeviceRow(10003, "C02QWE456RTY", "kate-mac", "14.7", "katherine.johnson", False, "failed", "pending",
                           "absent", None, ["not enrolled with user-approved MDM", "profile failed",
                                            "Okta Verify not installed"])]
-        await on_rows(rows, [])
+        on_rows(rows, [])
         return Summary([42], devices=3, failing=2)
 
     def close(self):
@@ -287,7 +287,7 @@ async def show_done(pilot):
     for _ in range(50):
         if "⧗" not in str(pilot.app.screen.query_one("#rollout").render()) and \
                 "⧗" not in str(pilot.app.screen.query_one("#exported").render()) and \
-                str(pilot.app.screen.query_one("#devices-status").render()).startswith("Macs:"):
+                str(pilot.app.screen.query_one("#devices-status").render()).startswith("Macs: 3 Macs"):
             break
         await pilot.pause(0.05)
     await pilot.pause()
