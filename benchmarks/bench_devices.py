@@ -124,6 +124,7 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
     quick = quick or os.environ.get("ODATUI_BENCH_QUICK") == "1"
     fleet, detail_fleet = (5_000, 1_000) if quick else (FLEET, DETAIL_FLEET)
     rows: list[dict[str, Any]] = []
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         bulk = _measure(fleet, False, Path(tmp) / "bulk", table=True)
     s = bulk["summary"]
@@ -161,6 +162,8 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
          "better": "lower", "note": f"bound {detail['bound']:.1f} s = {detail['rounds']} round trips"},
         {"name": f"status --devices {label} per-Mac lookups: peak RSS", "value": round(detail["rss"], 1),
          "unit": "MB", "target": RSS_GOAL_MB, "better": "lower"},
+        {"name": "devices: machine load average (1 min) before / after", "value": round(os.getloadavg()[0], 1),
+         "unit": "", "target": None, "note": f"{load_before:.1f} before; 2 cores shared with other work"},
     ]
     return rows
 
