@@ -38,7 +38,9 @@ async def okta_warnings(client: Any, cfg: Any, *, custom_domain: str | None, ver
                             f"{', '.join(missing)} under authsrv: Platform SSO registration will fail on this host")
     except OdatuiError as exc:
         warnings.append(f"could not read https://{cfg.host}/.well-known/apple-app-site-association: {exc.message}")
-    # settings.userVerification REQUIRED (Okta Verify options, "User verification: Required",
+    # settings.userVerification REQUIRED: "during setup, users must enable biometrics on all platforms they are
+    # using" (https://support.okta.com/help/s/article/How-to-Choose-Whether-Biometrics-Fingerprint-or-Face-Scanning-
+    # is-Preferred-or-Required-when-Users-Sign-In-with-Okta-Verify; the setting is on
     # https://help.okta.com/oie/en-us/content/topics/identity-engine/authenticators/configure-okta-verify-options.htm)
     settings = (verify or {}).get("settings") or {}
     if settings.get("userVerification") == "REQUIRED":
