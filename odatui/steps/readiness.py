@@ -12,6 +12,7 @@ from typing import Any
 from odatui.errors import OdatuiError
 
 SAMPLE = 3  # logins / device names named per warning
+MAX_USERS = 10_000  # per run: "Everyone" in a large org would make the preflight page for minutes
 
 
 def _sample(names: list[str], total: int) -> str:
@@ -58,12 +59,16 @@ async def _user_warnings(client: Any, groups: list[str]) -> list[str]:
     inactive: list[str] = []
     no_password: list[str] = []
     total_inactive = total_no_password = 0
+    capped = False
     for name in groups:
         try:
             group = await client.group_by_name(name)
             if group is None:
                 continue  # okta.assign reports a missing group
             async for page in client.group_users(group["id"]):
+                if len(seen) >= MAX_USERS:
+                    capped = True
+                    break
                 for user in page:
                     uid = user.get("id")
                     if uid in seen:
@@ -81,6 +86,9 @@ async def _user_warnings(client: Any, groups: list[str]) -> list[str]:
         except OdatuiError as exc:
             return [f"could not check the users of group {name!r}: {exc.message}"]
     out = []
+    if capped:
+        out.append(f"the groups have more than {MAX_USERS:,} users: only the first {len(seen):,} were checked for an "
+                   "Okta password and ACTIVE status")
     if total_no_password:
         out.append(f"{total_no_password} user(s) of the assigned groups have no Okta password (Desktop Password "
                    f"Sync needs one): {_sample(no_password, total_no_password)}")
