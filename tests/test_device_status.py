@@ -111,6 +111,10 @@ def test_status_devices_before_any_run_is_exit_2(demo_factory, sandbox_env):
     session = demo_factory(devices=10)
     run = odatui_cli("status", "--devices", "--config", str(session.config_path))
     assert run.returncode == 2 and "no rollout to look at yet" in run.stderr and "Traceback" not in run.stderr
+    alone = odatui_cli("status", "--filter", "failing", "--config", str(session.config_path))
+    assert alone.returncode == 2 and "--filter and --bulk-only go with --devices" in alone.stderr
+    bad = odatui_cli("status", "--devices", "--filter", "broken", "--config", str(session.config_path))
+    assert bad.returncode == 2 and "invalid choice: 'broken'" in bad.stderr
 
 
 def test_one_incomplete_device_record_is_named_and_the_rest_listed(rolled_out):
