@@ -30,7 +30,7 @@ def rolled_out(demo_factory, sandbox_env):
 
 def test_plan_json_carries_readiness_warnings(demo_factory, sandbox_env):
     session = demo_factory(devices=60, seed=5)
-    _admin(session, "/_sandbox/okta/settings", {"user_verification": "REQUIRED",
+    _admin(session, "/_sandbox/okta/settings", {"user_verification": "REQUIRED", "custom_domain": "login.acme.example",
                                                 "aasa_apps": ["B7F62B65BN.com.okta.mobile"]})
     run = odatui_cli("plan", "--json", "--config", str(session.config_path))
     assert run.returncode == 0, run.stderr
@@ -41,6 +41,7 @@ def test_plan_json_carries_readiness_warnings(demo_factory, sandbox_env):
     assert "not ACTIVE" in okta and "edsger.dijkstra@acme.example (provisioned)" in okta
     assert "B7F62B65BN.com.okta.mobile.auth-service-extension under authsrv" in okta
     assert "requires user verification" in okta
+    assert "custom domain login.acme.example" in okta and "okta.org_url = https://login.acme.example" in okta
     ws1 = "\n".join(steps["preflight.ws1"]["warnings"])
     assert "below the floor 14" in ws1 and "(13.6.9)" in ws1
     assert "not enrolled with user-approved MDM" in ws1
