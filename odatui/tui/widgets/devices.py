@@ -1,9 +1,10 @@
 """The Done screen's device table: the Macs of the smart group with their state and reasons, as `odatui status
 --devices`. It loads in a thread worker with its own event loop (WS1's pages and their JSON never run on the
 wizard's loop). Textual's DataTable re-renders its visible lines after every addition (tens of ms on a busy
-machine, and each addition costs more the more rows it holds), so the table gets a first screenful at once and
-the rest when the listing ends, CHUNK rows every PACE_ADD seconds; in between, only the status line moves. It
-holds at most MAX_ROWS: the rest are counted, and `f` narrows the table to the failing ones.
+machine, and each addition costs more the more rows it holds), so while the listing runs the table gets only a
+first screenful and the status line counts; the next CHUNK rows go in when the cursor nears the end (or all of
+them before a sort). It keeps at most MAX_ROWS: the rest are counted, and `f` narrows the table to the failing
+ones.
 
 Keys: s sort by the highlighted column (again: reverse) · f failing only · r reload · p re-push the profile to
 the highlighted Mac.
@@ -23,7 +24,8 @@ from textual.widgets import DataTable, Static
 FIRST = 40  # rows shown as soon as they arrive: a screenful
 PACE = 0.5  # seconds between status-line updates while loading
 MAX_ROWS = 1_000  # rows the table holds; more are counted, not shown
-CHUNK, PACE_ADD = 100, 0.05  # the rest of the rows: this many at a time, with this pause between
+CHUNK = 100  # rows added when the cursor comes within NEAR_END rows of the end
+NEAR_END = 10
 COLUMNS = (("id", "Id", 7), ("name", "Name", 22), ("macos", "macOS", 7), ("profile", "Profile", 9),
            ("okta_verify", "Okta Verify", 11), ("certificate", "SCEP cert", 9), ("reasons", "Reasons", 48),
            ("serial", "Serial", 13), ("user", "User", 16))  # fixed widths: no re-measuring
@@ -54,6 +56,7 @@ class DeviceTable(Vertical):
         self.session = session
         self.failing_only = False
         self._rows: list[Any] = []  # what the table shows (all, or the failing ones when filtered)
+        self._pending: list[Any] = []  # listed, not added yet (added as the cursor nears the end)
         self._sorted: tuple[str, bool] | None = None
         self._summary = ""
 
@@ -101,12 +104,24 @@ class DeviceTable(Vertical):
             return
         failing = getattr(summary, "failing", counts["failing"])
         devices = getattr(summary, "devices", counts["n"])
-        for i in range(0, len(pending), CHUNK):  # the listing is over: pausing this thread delays nothing
-            app.call_from_thread(self._add, pending[i:i + CHUNK])
-            time.sleep(PACE_ADD)
+        app.call_from_thread(self._keep, pending)
         app.call_from_thread(self._done, devices, failing, getattr(summary, "per_device", True), counts["shown"])
 
+    def _keep(self, pending: list[Any]) -> None:
+        self._pending = pending
+
+    def _more(self, count: int | None = None) -> None:
+        """The next rows from the pending ones (all of them when count is None)."""
+        batch = self._pending if count is None else self._pending[:count]
+        self._pending = [] if count is None else self._pending[count:]
+        self._add(batch)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if self._pending and event.cursor_row >= event.data_table.row_count - NEAR_END:
+            self._more(CHUNK)
+
     def _reset(self) -> None:
+        self._pending = []
         self._rows.clear()
         self.query_one(DataTable).clear()
 
@@ -119,9 +134,10 @@ class DeviceTable(Vertical):
         pool = failing if self.failing_only else devices
         self._summary = f"{devices} Macs in the smart group, {failing} with a reason" + (
             "" if per_device else " (bulk states: `odatui status --devices` also checks certificates per Mac)") + (
-            f"; the first {shown:,} shown, `odatui status --devices` lists all" if shown < pool else "")
+            f"; the table keeps the first {shown:,}, `odatui status --devices` lists all" if shown < pool else "")
         self._status(self._label())
         if self._sorted:
+            self._more()  # a sort orders every listed row, not only the ones added so far
             key, reverse = self._sorted
             self.query_one(DataTable).sort(key, key=sort_key, reverse=reverse)
 
@@ -147,6 +163,7 @@ class DeviceTable(Vertical):
         current = self._sorted[0] if self._sorted else keys[0]
         key = keys[(keys.index(current) + 1) % len(keys)] if current in keys else keys[0]
         self._sorted = (key, False)
+        self._more()
         self.query_one(DataTable).sort(key, key=sort_key)
         self._status(f"sorted by {dict((k, l) for k, l, _ in COLUMNS)[key]} · {self._label()}")
 
@@ -154,6 +171,7 @@ class DeviceTable(Vertical):
         key = str(event.column_key.value)
         reverse = bool(self._sorted and self._sorted[0] == key and not self._sorted[1])
         self._sorted = (key, reverse)
+        self._more()
         event.data_table.sort(event.column_key, key=sort_key, reverse=reverse)
 
     def action_repush(self) -> None:
