@@ -107,9 +107,12 @@ def cmd_status_devices(args: Any, config: Any) -> int:
     summary["filter"] = "failing" if failing_only else None
     writer.finish(summary)
     if not as_json:
+        def states(counts: dict[str, int]) -> str:
+            return ", ".join(f"{n} {state}" for state, n in sorted(counts.items(), key=lambda kv: -kv[1])) or "–"
+
         print(f"{summary['devices']} Macs in smart group(s) {', '.join(map(str, ids['smart_group_names']))}; "
-              f"{summary['failing']} with reasons; profile {summary['profile']}, Okta Verify "
-              f"{summary['okta_verify']}, certificate {summary['certificate']}")
+              f"{summary['failing']} with reasons. Profile: {states(summary['profile'])}. Okta Verify: "
+              f"{states(summary['okta_verify'])}. SCEP certificate: {states(summary['certificate'])}.")
     if failing_only and writer.shown == 0:
         print(f"odatui: no device matches --filter failing ({summary['devices']} Macs listed, none with a reason)",
               file=sys.stderr)

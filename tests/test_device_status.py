@@ -81,6 +81,11 @@ def test_status_devices_lists_every_member_with_reasons(rolled_out):
     assert {d["id"] for d in listed} == {i for i, row in devices.items() if row["reasons"]}
     assert listed and all(d["reasons"] for d in listed)
 
+    text = odatui_cli("status", "--devices", "--config", str(session.config_path))  # the table for people
+    lines = text.stdout.splitlines()
+    assert text.returncode == 0 and lines[0].split()[:4] == ["ID", "SERIAL", "NAME", "MACOS"]
+    assert len(lines) == len(members) + 2 and f"{len(members)} Macs in smart group(s) Okta PSSO Macs" in lines[-1]
+
 
 def test_repush_failing_targets_exactly_the_failing_macs(rolled_out):
     session = rolled_out
