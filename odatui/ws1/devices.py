@@ -18,7 +18,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from odatui.errors import OdatuiError
@@ -117,7 +117,7 @@ def _days_left(expires: str | None, now: float) -> float | None:
     except ValueError:
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)  # WS1 writes UTC without an offset
+        when = when.replace(tzinfo=UTC)  # WS1 writes UTC without an offset
     return (when.timestamp() - now) / 86400
 
 

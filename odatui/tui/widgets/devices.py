@@ -99,7 +99,7 @@ class DeviceTable(Vertical):
 
         try:
             summary = asyncio.run(self.session.device_rows(on_rows))
-        except Exception as exc:  # one line; the rest of the Done screen stays useful
+        except Exception as exc:  # noqa: BLE001 - one line; the rest of the Done screen stays useful
             app.call_from_thread(self._status, f"Macs: ! could not list them: {exc}")
             return
         failing = getattr(summary, "failing", counts["failing"])
@@ -165,7 +165,8 @@ class DeviceTable(Vertical):
         self._sorted = (key, False)
         self._more()
         self.query_one(DataTable).sort(key, key=sort_key)
-        self._status(f"sorted by {dict((k, l) for k, l, _ in COLUMNS)[key]} · {self._label()}")
+        label = next(label for k, label, _ in COLUMNS if k == key)
+        self._status(f"sorted by {label} · {self._label()}")
 
     def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
         key = str(event.column_key.value)
@@ -186,6 +187,6 @@ class DeviceTable(Vertical):
         self._status(f"⧗ Re-pushing the profile to Mac {device_id}…")
         try:
             text = await self.session.repush([device_id])
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - shown on the status line, never a traceback
             text = f"could not re-push: {exc}"
         self._status(f"Mac {device_id}: {text} · {self._label()}")
