@@ -94,6 +94,8 @@ def build_bundle(out: Path, *, config: Any, secrets: Any, config_path: Path | No
     log_dir = log_dir or paths.log_dir()
     members: dict[str, str] = {"config.toml": _config_member(config, config_path, config_error)}
     for state in sorted(state_dir.glob("*.json")) if state_dir.is_dir() else []:
+        if state.is_symlink():
+            continue  # a config spelling's link to its target's state (odatui.identity): that file is included
         members[f"state/{state.name}"] = state.read_text(encoding="utf-8", errors="replace")
     for name in LOG_FILES:
         log = log_dir / name
@@ -115,33 +117,50 @@ def build_bundle(out: Path, *, config: Any, secrets: Any, config_path: Path | No
 
     # Read first: values that come from the keychain get registered, so the redaction below removes them too.
     values = secret_values(config, secrets)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    import io
+
+    from odatui.files import atomic_write, write_error
+
+    # Built and scanned in memory (a few MB at most: logs are capped), then written atomically, 0600: a refused
+    # bundle, a full disk or a folder in the way leave nothing behind.
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, text in members.items():
+            zf.writestr(name, redact(text))
+    hits = scan(buf, {**secret_values(config, None), **values})  # type: ignore[arg-type]
+    if hits:
+        raise OdatuiError(
+            f"refusing to write the support bundle: a secret value was found in {', '.join(sorted(set(hits)))}",
+            hint="nothing was written; please report this (without the bundle) — it means a secret reached a "
+                 "file that odatui should have redacted")
     try:
-        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-            for name, text in members.items():
-                zf.writestr(name, redact(text))
-        os.chmod(tmp, 0o600)
-        hits = scan(tmp, {**secret_values(config, None), **values})
-        if hits:
-            raise OdatuiError(
-                f"refusing to write the support bundle: a secret value was found in {', '.join(sorted(set(hits)))}",
-                hint="nothing was written; please report this (without the bundle) — it means a secret reached a "
-                     "file that odatui should have redacted")
-        os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise write_error(out, exc, "support bundle") from None
+    atomic_write(out, buf.getvalue(), what="support bundle")
     return list(members)
+
+
+def is_bundle(path: Path) -> bool:
+    """An earlier odatui support bundle (safe to replace), judged by its README member."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return zf.read("README.txt").startswith(b"odatui support bundle")
+    except (OSError, KeyError, zipfile.BadZipFile, ValueError):
+        return False
 
 
 def cmd_bundle(args: Any) -> int:
     from odatui.config import load_config
     from odatui.secrets import SecretStore
 
+    from odatui.files import refuse_overwrite
+
     out = Path(args.out).expanduser()
     if out.is_dir():
         raise UsageError(f"{out} is a folder", hint="give a file name, e.g. --out odatui-support.zip")
+    # `--out` onto the config file (or any file that is not an earlier bundle) would destroy it.
+    refuse_overwrite(out, what="support bundle", ours=is_bundle, force=getattr(args, "force", False))
     config_path = Path(args.config).expanduser() if getattr(args, "config", None) else None
     config, error = None, None
     try:

@@ -27,6 +27,7 @@ HANDLERS = {
     "export": "odatui.export:cmd_export",
     "sandbox": "odatui.sandbox.cli:cmd_sandbox",
     "secrets": "odatui.secrets_cli:cmd_secrets",
+    "remove": "odatui.remove:cmd_remove",
     "repush": "odatui.devices_cli:cmd_repush",
 }
 
@@ -66,7 +67,15 @@ def build_parser():
     apply.add_argument("--from", dest="from_step", metavar="ID", help="start at this step and run what follows it")
     apply.add_argument("--yes", action="store_true", help="don't ask for confirmation")
 
+    apply.add_argument("--allow-downgrade", action="store_true",
+                       help="make an older Okta Verify package the assigned version")
+
     sub.add_parser("retry", parents=[common], help="re-run the steps that failed last time")
+
+    remove = sub.add_parser("remove", parents=[common], help="plan, then remove what odatui created for this target")
+    remove.add_argument("--yes", action="store_true", help="don't ask for confirmation (needed without a terminal)")
+    remove.add_argument("--include-adopted", action="store_true",
+                        help="also remove what odatui found already there (an app, profile or rule of another admin)")
 
     status = sub.add_parser("status", parents=[common], help="last run per step, and rollout status")
     status.add_argument("--json", action="store_true", help="machine-readable output")
@@ -95,11 +104,23 @@ def build_parser():
     sandbox.add_argument("--psso-app", choices=["absent", "present"], default="present",
                          help="whether the Okta PSSO app exists at start")
     sandbox.add_argument("--write-config", metavar="FILE", help="write a config that points at the sandbox")
+    sandbox.add_argument("--force", action="store_true", help="let --write-config replace a file that is not an "
+                         "odatui answers file")
+    sandbox.add_argument("--okta-auth", choices=["api_token", "service_app", "none"], default="api_token",
+                         help="how the written config reaches Okta (default: api_token)")
+    sandbox.add_argument("--service-app-key", choices=["rsa", "ec"], default="ec",
+                         help="the Okta service app's key pair: rsa (the Admin Console's default) or ec")
+    sandbox.add_argument("--dpop", choices=["required", "off"], default="off",
+                         help="whether the Okta service app requires DPoP-bound tokens")
+    sandbox.add_argument("--split-hosts", action="store_true",
+                         help="one port each for the Okta org, the WS1 API and the WS1 token service")
+    sandbox.add_argument("--custom-domain", metavar="HOST", default=None,
+                         help="an Okta custom domain, shown in /.well-known/okta-organization")
 
     secrets = sub.add_parser("secrets", parents=[common], help="manage keychain entries")
     secrets.add_argument("action", choices=["set", "delete", "status"])
     secrets.add_argument("name", nargs="?", help="okta.api_token, okta.private_key, ws1.password, "
-                         "ws1.tenant_code or ws1.client_secret")
+                         "ws1.tenant_code, ws1.client_secret or okta.scep_challenge")
     secrets.add_argument("--from-file", metavar="FILE", help="(set) read the value from a file, e.g. a PEM key")
 
     serve = sub.add_parser("serve", parents=[common], help="the wizard in a browser (textual-serve), on 127.0.0.1")
@@ -108,6 +129,7 @@ def build_parser():
 
     bundle = sub.add_parser("bundle", parents=[common], help="support bundle: redacted config, state, logs, versions")
     bundle.add_argument("--out", required=True, metavar="FILE", help="zip file to write")
+    bundle.add_argument("--force", action="store_true", help="replace FILE even if it is not an earlier bundle")
     return parser
 
 
@@ -149,14 +171,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     from odatui.errors import OdatuiError
 
     log_path = None if logs_after_first_paint(command, args) else _open_log()
+    if command != "serve":  # textual-serve stops itself on SIGTERM
+        from odatui import signals
+
+        signals.install()
     try:
         return int(_handler(command)(args) or 0)
     except OdatuiError as exc:
         print(f"odatui: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("odatui: interrupted; the run state is kept — `odatui apply` resumes", file=sys.stderr)
-        return 130
+        from odatui import signals
+
+        code = signals.exit_code()
+        print(f"odatui: interrupted; the run state is kept — `odatui retry` or `odatui apply` resumes "
+              f"({signals.received()}, exit {code})", file=sys.stderr)
+        return code
     except Exception as exc:  # last line of defence: a readable line, the traceback only in the log
         import logging
 

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from odatui.errors import ConfigError
+from odatui.errors import ConfigError, OdatuiError
 from odatui.macos.payloads import CLIENT_ID_RE, MACOS_FLOORS  # one definition, shared with the profiles
 
 WS1_TOKEN_URLS = {
@@ -27,7 +27,8 @@ WS1_TOKEN_URLS = {
     "uat": "https://uat.uemauth.workspaceone.com/connect/token",
 }
 # Keys that look like secrets: refused in the file so nobody is tempted to keep a token next to the answers.
-SECRET_KEYS = {"api_token", "private_key", "password", "tenant_code", "client_secret", "token", "secret"}
+SECRET_KEYS = {"api_token", "private_key", "password", "tenant_code", "client_secret", "token", "secret",
+               "scep_challenge"}
 
 
 def is_loopback(host: str) -> bool:
@@ -42,6 +43,12 @@ def is_loopback(host: str) -> bool:
 def _https_origin(value: str, *, what: str) -> tuple[str, str]:
     """Normalise a pasted URL to `https://host[:port]`; returns (origin, hostname)."""
     raw = value.strip()
+    # urlsplit drops tabs and line breaks anywhere (WHATWG URL rules), so "https://acme\n.evil.com" would silently
+    # become another host: refuse every space or control character instead of letting it be rewritten.
+    bad = next((c for c in raw if ord(c) <= 0x20 or 0x7F <= ord(c) <= 0x9F), None)
+    if bad is not None:
+        raise ValueError(f"{what} contains {'a space' if bad == ' ' else f'the control character U+{ord(bad):04X}'} "
+                         f"(got {value!r}); give it like https://host.example.com")
     if "://" not in raw:
         raw = "https://" + raw
     parts = urlsplit(raw)
@@ -56,6 +63,8 @@ def _https_origin(value: str, *, what: str) -> tuple[str, str]:
         port = parts.port
     except ValueError:
         raise ValueError(f"{what} has an invalid port (got {value!r})") from None
+    if port == 0 or parts.netloc.endswith(":"):  # port 0 means "any port" to a socket; "host:" drops it silently
+        raise ValueError(f"{what} has an invalid port (got {value!r}); give 1–65535 or leave it out")
     # An IPv6 literal keeps its brackets, or "https://::1:8443" would no longer parse as a host and a port.
     netloc = f"[{host}]" if ":" in host else host
     origin = f"https://{netloc}" + (f":{port}" if port and port != 443 else "")
@@ -83,6 +92,20 @@ class OktaConfig(_Table):
     app_id: str = ""
     groups: list[str] = []
     ca_bundle: str = ""
+    scep_url: str = ""  # Okta Device Access static SCEP URL (Admin Console only: Okta has no API for it)
+
+    @field_validator("scep_url")
+    @classmethod
+    def _scep_url(cls, v: str) -> str:
+        if not v:
+            return v
+        from odatui.errors import UsageError
+        from odatui.macos.payloads import check_scep_url
+
+        try:
+            return check_scep_url(v)
+        except UsageError as exc:
+            raise ValueError(f"{exc.message.removeprefix('okta.scep_url ')} {exc.hint}") from None
 
     @field_validator("org_url")
     @classmethod
@@ -142,6 +165,14 @@ class Ws1Config(_Table):
     oauth_token_url: str = ""
     group_id: str = ""
     smart_group: str = ""
+    # Waves: the smart groups the app and the profile cover, exactly. `smart_group` alone is a one-item list.
+    smart_groups: list[str] = []
+    # Create a listed smart group that does not exist (macOS devices of the organization group at or above the
+    # macOS floor) instead of stopping for the admin.
+    create_smart_groups: bool = False
+    # Per wave group, when its Macs may start installing Okta Verify: ISO date-time in the WS1 admin's time zone
+    # (the assignment's effective_date, mamv2 AppAssignmentDistributionV2Model). Profiles have no such date.
+    start_dates: dict[str, str] = {}
     ca_bundle: str = ""
 
     @field_validator("api_url")
@@ -177,6 +208,36 @@ class Ws1Config(_Table):
     def _ca(cls, v: str) -> str:
         return _ca_bundle(v)
 
+    @field_validator("smart_groups")
+    @classmethod
+    def _waves(cls, v: list[str]) -> list[str]:
+        names = [n.strip() for n in v]
+        if any(not n for n in names):
+            raise ValueError("smart group names must not be empty")
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"smart group {dupes[0]!r} is listed twice; list each group once")
+        return names
+
+    @field_validator("start_dates")
+    @classmethod
+    def _starts(cls, v: dict[str, str]) -> dict[str, str]:
+        from datetime import datetime
+
+        out = {}
+        for name, when in v.items():
+            try:
+                out[name.strip()] = datetime.fromisoformat(str(when).strip()).replace(tzinfo=None).isoformat()
+            except ValueError:
+                raise ValueError(f"start date of {name!r} is not a date and time like 2026-12-01T09:00 "
+                                 f"(got {when!r})") from None
+        return out
+
+    @property
+    def wave(self) -> list[str]:
+        """The smart groups of this rollout, in order: `smart_groups`, else `smart_group` as a one-item list."""
+        return list(self.smart_groups) or ([self.smart_group] if self.smart_group else [])
+
     @property
     def token_url(self) -> str:
         return self.oauth_token_url or WS1_TOKEN_URLS[self.oauth_region]
@@ -184,6 +245,10 @@ class Ws1Config(_Table):
     @model_validator(mode="after")
     def _cross(self) -> Ws1Config:
         _loopback_needs_ca(self.api_url, self.ca_bundle, "ws1")
+        unknown = sorted(set(self.start_dates) - set(self.wave))
+        if unknown:
+            raise ValueError(f"start_dates names {unknown[0]!r}, which is not one of the smart groups; "
+                             "list it in smart_groups or drop its start date")
         return self
 
 
@@ -193,6 +258,12 @@ class RolloutConfig(_Table):
     profile_name: str = "Okta Platform SSO"
     user_principal_name: str = ""
     export_dir: str = ""
+    # Floors ≥ 14: "static" adds Okta's Device Access SCEP payload (okta.scep_url + okta.scep_challenge);
+    # "elsewhere": the admin deploys that certificate with another profile. Floor 13 needs none.
+    scep: Literal["static", "elsewhere"] = "static"
+    psso: dict[str, Any] = {}  # [rollout.psso]: odatui.macos.psso_options, gated by macos_min
+    # Set for one run by `odatui apply --allow-downgrade`; never written to the answers file.
+    allow_downgrade: bool = Field(False, exclude=True)
 
     @field_validator("package")
     @classmethod
@@ -222,17 +293,33 @@ class RolloutConfig(_Table):
     def _name(cls, v: str) -> str:
         return _nonblank(v, "profile name")
 
+    @field_validator("psso")
+    @classmethod
+    def _psso(cls, v: dict[str, Any], info: Any) -> dict[str, Any]:
+        from odatui.errors import UsageError
+        from odatui.macos.psso_options import normalise
+
+        try:
+            return normalise(v, info.data.get("macos_min"))
+        except UsageError as exc:
+            raise ValueError(f"{exc.message.removeprefix('rollout.psso.').replace(': ', ' ', 1)}; {exc.hint}") from None
+
 
 def _ca_bundle(v: str) -> str:
     if not v:
         return v
     path = Path(v).expanduser()
+    if path.exists() and not path.is_file():  # a FIFO would block the read below, /dev/zero never end
+        raise ValueError(f"the CA bundle {path} is not a regular file; give the PEM file of your proxy's or "
+                         "sandbox's CA")
     if not path.is_file():
         raise ValueError(f"no CA bundle at {path}; give the PEM file of your proxy's or sandbox's CA")
+    from odatui.files import CA_LIMIT, read_bounded
+
     try:
-        head = path.read_bytes()[:65536]
-    except OSError as exc:
-        raise ValueError(f"cannot read the CA bundle {path}: {exc.strerror}") from None
+        head = read_bounded(path, limit=CA_LIMIT, what="CA bundle")[:65536]
+    except OdatuiError as exc:
+        raise ValueError(exc.message) from None
     if b"-----BEGIN CERTIFICATE-----" not in head:
         raise ValueError(f"{path} holds no PEM certificate (-----BEGIN CERTIFICATE-----)")
     return str(path)
@@ -264,6 +351,8 @@ class Config(BaseSettings):
         out = []
         for dotted in fields:
             table, name = dotted.split(".")
+            if dotted == "ws1.smart_group" and self.ws1.smart_groups:
+                continue  # the list of waves stands in for the single group
             if getattr(getattr(self, table), name) in ("", [], None):
                 out.append(dotted)
         return out
@@ -362,15 +451,23 @@ def load_config(path: Path | None = None, *, must_exist: bool = False) -> Config
     """Read the TOML at `path` (default location when None), apply env overrides, validate."""
     from odatui.paths import default_config_path
 
+    from odatui.files import CONFIG_LIMIT, read_text_bounded
+
     path = Path(path).expanduser() if path else default_config_path()
     data: dict[str, Any] = {}
-    if path.exists():
+    try:
+        exists = path.exists() or path.is_symlink()
+    except OSError as exc:  # e.g. a parent folder that cannot be searched
+        raise ConfigError(f"cannot read the config file {path}: {exc.strerror or exc}") from None
+    if exists:
+        text = read_text_bounded(path, limit=CONFIG_LIMIT, what="config file", error=ConfigError)
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: not valid TOML ({exc})", hint="fix the line it names, or start from assets/odatui.example.toml") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
+        except RecursionError:  # tomllib recurses per nesting level: `a = [[[[…]]]]` thousands deep
+            raise ConfigError(f"{path}: not valid TOML (nested too deeply)",
+                              hint="an answers file has at most three levels; start from assets/odatui.example.toml") from None
     elif must_exist:
         raise ConfigError(f"no config file at {path}", hint="run `odatui` to create one, or pass --config FILE")
     return parse_config(data, source=str(path))
@@ -382,14 +479,14 @@ def save_config(config: Config, path: Path | None = None) -> Path:
 
     from odatui.paths import default_config_path
 
+    from odatui.files import atomic_writer, write_error
+
     path = Path(path).expanduser() if path else default_config_path()
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise write_error(path, exc, "config file") from None
+    with atomic_writer(path, what="config file") as fh:
         fh.write(b"# odatui answers file: re-run unattended with `odatui apply --config THIS_FILE`. No secrets here.\n")
         tomli_w.dump(config.to_toml_dict(), fh)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
     return path

@@ -54,7 +54,9 @@ def start_demo(*, psso_app: str = "absent", latency_ms: int = 0, fault_rate: flo
         config_path = save_config(config, sandbox.data_dir / "demo.toml")
         env = Sandbox.secret_env()
         values = {"okta.api_token": env["ODATUI_OKTA__API_TOKEN"], "ws1.password": env["ODATUI_WS1__PASSWORD"],
-                  "ws1.tenant_code": env["ODATUI_WS1__TENANT_CODE"], "ws1.client_secret": env["ODATUI_WS1__CLIENT_SECRET"]}
+                  "ws1.tenant_code": env["ODATUI_WS1__TENANT_CODE"],
+                  "ws1.client_secret": env["ODATUI_WS1__CLIENT_SECRET"],
+                  "okta.scep_challenge": env["ODATUI_OKTA__SCEP_CHALLENGE"]}
         return DemoSession(sandbox, config, config_path, package, SecretStore(use_keychain=False, values=values))
     except BaseException:
         sandbox.stop()

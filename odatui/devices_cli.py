@@ -20,6 +20,13 @@ COLUMNS = (("id", 7), ("serial", 13), ("name", 26), ("macos", 8), ("user", 22), 
            ("okta_verify", 11), ("certificate", 11))
 
 
+def wave_groups(pre: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every wave's smart group ({id, name, devices…}) from preflight.ws1's outputs (`smart_groups`); a run from
+    before waves recorded only the one."""
+    return pre.get("smart_groups") or [{"id": pre["smart_group_id"], "name": pre.get("smart_group_name"),
+                                        "devices": pre.get("smart_group_devices")}]
+
+
 def rollout_ids(config: Any) -> dict[str, Any]:
     from odatui.state import StateStore
 
@@ -28,10 +35,9 @@ def rollout_ids(config: Any) -> dict[str, Any]:
     if "smart_group_id" not in pre or "og_id" not in pre:
         raise UsageError("no rollout to look at yet: the last run has no Workspace ONE smart group",
                          hint="run `odatui apply` (or the wizard) first; status --devices reads its ids")
-    # A list from the start, so several smart groups (waves) extend it without a new shape.
-    sg_ids = pre.get("smart_group_ids") or [pre["smart_group_id"]]
-    return {"og_id": int(pre["og_id"]), "smart_group_ids": [int(i) for i in sg_ids],
-            "smart_group_names": pre.get("smart_group_names") or [pre.get("smart_group_name")],
+    groups = wave_groups(pre)
+    return {"og_id": int(pre["og_id"]), "smart_group_ids": [int(g["id"]) for g in groups],
+            "smart_group_names": [g.get("name") for g in groups],
             "profile_id": (outputs.get("ws1.profile") or {}).get("profile_id"),
             "app_id": (outputs.get("ws1.upload") or {}).get("app_id")}
 

@@ -42,7 +42,7 @@ from odatui.state import (
     RunState,
     StateStore,
 )
-from odatui.steps.base import Change, ChangeKind, Context, Progress, Step
+from odatui.steps.base import OWN_ADOPTED, OWN_CREATED, OWN_RELEASED, Change, ChangeKind, Context, Progress, Step
 
 log = get_logger("engine")
 
@@ -235,6 +235,8 @@ class Engine:
         self._background: asyncio.Task[RunResult] | None = None
         self._failed_with: dict[str, int] = {}
         self._writer: _StateWriter | None = None
+        self.identity: Any = None  # odatui.identity.Identity of the last run's target
+        self._tenant_locks: Any = None
 
     # ------------------------------------------------------------------ graph helpers
     def ancestors(self, sid: str) -> list[str]:
@@ -274,7 +276,10 @@ class Engine:
     # ------------------------------------------------------------------ plan
     async def plan(self) -> list[PlanRow]:
         """Inspect every step (dependencies first, independent ones concurrently). Writes nothing anywhere."""
-        ctx = Context(self.config, self.secrets, self.state.outputs(), client_factory=self.client_factory)
+        # Live only: a stored output is what the tenant held once, not what it holds now (each step's answer
+        # comes from its own inspect, dependencies first; what cannot be known yet says so).
+        ctx = Context(self.config, self.secrets, {}, client_factory=self.client_factory)
+        ctx.created = self.state.created()
         rows: dict[str, PlanRow] = {}
         done: dict[str, asyncio.Event] = {sid: asyncio.Event() for sid in self.order}
         secrets_error: list[SecretsUnavailable] = []
@@ -337,9 +342,6 @@ class Engine:
         if self._running:
             raise UsageError("a run is already in progress")
         selected = self.select(only, from_step)
-        locked_here = self.store._lock_fd is None
-        if locked_here:
-            self.store.acquire()
         self._running = True
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
@@ -351,16 +353,24 @@ class Engine:
         self._on_event = on_event
         self._coalescer = _Coalescer(self._loop, self._deliver)
         self._writer = _StateWriter(self.store, self._state_unwritable)
+        locked_here = False
         try:
-            self.state = self.store.load()
-            for note in self.state.notes:
-                log.warning("%s", note)
-            self._ctx = Context(self.config, self.secrets, self.state.outputs(), client_factory=self.client_factory)
-            self._include(selected)
+            self._ctx = Context(self.config, self.secrets, {}, client_factory=self.client_factory)
             if self.client_factory is None:
                 # Importing httpx and the clients takes a few hundred ms: do it off the loop, before any step
                 # starts, so the first step of each branch does not hold up the others (and a TUI stays live).
                 await asyncio.to_thread(_preload_clients)
+            locked_here = await self._bind_target()
+            self.state = self.store.load()
+            self.state.target = self.store.target  # a state moved from its spelling's name is this target's now
+            for note in self.state.notes:
+                log.warning("%s", note)
+            if self.identity is not None and len(self.identity.confirmed) == 2:
+                self.state.identity = self.identity.as_dict()
+            self._ctx.outputs = {k: dict(v) for k, v in self.state.outputs().items()}
+            self._ctx.created = self.state.created()
+            self._include(selected)
+            if self.client_factory is None:
                 await self._prebuild_clients()
             log.info("run of %s started: %s", self.state.target, ", ".join(selected))
             await self._schedule()
@@ -384,14 +394,60 @@ class Engine:
             self._running = False
             if locked_here:
                 self.store.release()
+            if self._tenant_locks is not None:
+                self._tenant_locks.release()
+                self._tenant_locks = None
         result = RunResult(self._exit_code(), self._summary())
         self._finish_log()
         self._emit(RunFinished(summary=result.summary, exit_code=result.exit_code))
         return result
 
+    async def _bind_target(self) -> bool:
+        """Before any change: learn which tenants this config reaches (odatui.identity), take their locks and
+        switch to their run state. True when the state folder's lock was taken here (released after the run)."""
+        from odatui.identity import resolve
+        from odatui.state import TenantLocks
+
+        assert self._ctx is not None
+        kinds = [k for k, url in (("okta", self.config.okta.org_url), ("ws1", self.config.ws1.api_url)) if url]
+        await self._ctx.prepare_clients(*kinds)
+        try:
+            known = self.store.load().identity
+        except OdatuiError:
+            known = None
+        self.identity = identity = await resolve(self._ctx, known=known)
+        # Only confirmed parts lock across folders: an unconfirmed one is a spelling, and the state folder's lock
+        # below covers it.
+        names = tuple(n for part, n in zip(("okta", "ws1"), identity.lock_names, strict=True)
+                      if part in identity.confirmed)
+        if names and self._tenant_locks is None:
+            locks = TenantLocks(names)
+            await asyncio.to_thread(locks.acquire)
+            self._tenant_locks = locks
+        if self.store._lock_fd is None:
+            # The spelling's lock too, so whoever holds it (an older odatui, a caller) still keeps this run out.
+            spelled = self.store
+            spelled.acquire()
+            try:
+                store = spelled.rebind(identity.key)
+                if store is not spelled:
+                    store.acquire()
+            except BaseException:
+                spelled.release()
+                raise
+            if store is not spelled:
+                spelled.release()
+            self.store = store
+            if self._writer is not None:
+                self._writer.store = self.store
+            return True
+        return False
+
     def _include(self, ids: Iterable[str]) -> None:
-        """Add steps to the live run, with the ancestors they need (adopted from the tenant when not done yet)."""
-        stored = self.state.outputs()
+        """Add steps to the live run, with the ancestors they need. An ancestor that succeeded in an earlier run is
+        not trusted: the tenant may have changed since (a restored org, an app deleted by hand), so it is inspected
+        again and only a live NONE (still there) hands fresh outputs to the steps that need them; otherwise it
+        stops with what it would change, and its dependents do not run on an old value."""
         for sid in ids:
             self._status[sid] = PENDING
             self._adopt_only.discard(sid)
@@ -399,12 +455,10 @@ class Engine:
             for anc in self.ancestors(sid):
                 if anc in self._status:
                     continue
-                if anc in stored:
-                    self._status[anc] = SUCCEEDED  # its outputs come from the last run
-                else:
-                    # Not selected and never applied: inspect it; only NONE (already there) lets dependents go on.
-                    self._status[anc] = PENDING
-                    self._adopt_only.add(anc)
+                self._status[anc] = PENDING
+                self._adopt_only.add(anc)
+                if self._ctx is not None:
+                    self._ctx.outputs.pop(anc, None)  # never fall back on the stored value
 
     async def _prebuild_clients(self) -> None:
         """Build the API clients (TLS contexts, secrets) in threads, side by side, instead of one after the other
@@ -494,11 +548,19 @@ class Engine:
                     self._succeed(sid, dict(change.outputs), change.summary, changed=False)
                     return
                 if adopt_only:
-                    self._status[sid] = SKIPPED
-                    self._emit(StepSkipped(sid, f"not selected, and it would {change.kind.value}: {change.summary}; "
-                                                f"run `odatui apply --only {sid}` first"))
+                    reason = (f"not selected, and it would {change.kind.value}: {change.summary}; "
+                              f"run `odatui apply --only {sid}` first")
+                    # Recorded, not only shown: a success stored for it earlier is no longer true of the tenant.
+                    self._record(sid, SKIPPED, summary=reason, finished=time.time(), outputs={})
+                    self._emit(StepSkipped(sid, reason))
                     return
                 self._emit(StepLog(sid, f"{change.kind.value}: {change.summary}"))
+                if change.creates:
+                    # Saved before the first write, so a kill between the write and its record still leaves
+                    # the object marked as odatui's for the next run (which adopts it).
+                    rec = self.state.step(sid)
+                    rec.intends = [*rec.intends, *(dict(c) for c in change.creates if dict(c) not in rec.intends)]
+                    self._record(sid, RUNNING)
                 # The change inspect just found, so apply need not read the tenant again (a retry re-inspects).
                 outputs = await step.apply_change(ctx, progress, change)
                 self._succeed(sid, dict(outputs or {}), step.done(change, outputs or {}), changed=True)
@@ -582,6 +644,10 @@ class Engine:
     def _succeed(self, sid: str, outputs: dict[str, Any], summary: str, *, changed: bool) -> None:
         outputs = json.loads(json.dumps(outputs, default=str))  # what the state file can hold is what steps get
         assert self._ctx is not None
+        rec = self.state.step(sid)
+        rec.own(outputs.pop(OWN_CREATED, []), outputs.pop(OWN_ADOPTED, []), outputs.pop(OWN_RELEASED, []))
+        rec.intends = []
+        self._ctx.created[sid] = list(rec.created)
         self._ctx.outputs[sid] = outputs
         self._record(sid, SUCCEEDED, outputs=outputs, summary=summary, finished=time.time(), last_error=None,
                      hint=None, retryable=None)
@@ -675,6 +741,11 @@ class Engine:
     def _finish_log(self) -> None:
         log.info("run of %s finished: %s", self.state.target,
                  ", ".join(f"{k}={v}" for k, v in self._summary().items()))
+
+    @property
+    def ran(self) -> set[str]:
+        """The steps the last run ran or re-checked against the tenant (the rest of its summary is stored)."""
+        return set(self._status)
 
     @property
     def abort_error(self) -> OdatuiError | None:

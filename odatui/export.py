@@ -22,14 +22,18 @@ from odatui.macos.payloads import (
     KIND_APP_PREFS,
     KIND_DOMAINS,
     KIND_EXT_PREFS,
+    KIND_SCEP,
     KIND_SSO,
+    SCEP_SUBJECT_CN,
     PssoSettings,
     all_payloads,
 )
 
 PASSPHRASE_ENV = "ODATUI_SIGN_KEY_PASSPHRASE"
+_COUNT = {4: "four", 5: "five"}
 
 _TITLES = {
+    KIND_SCEP: "Okta Device Access certificate (static SCEP; holds the secret key)",
     KIND_DOMAINS: "Associated Domains (authsrv: for Okta Verify)",
     KIND_SSO: "Extensible SSO / Platform SSO (Okta Verify extension)",
     KIND_APP_PREFS: f"Okta Verify settings, preference domain {APP_DOMAIN}",
@@ -41,7 +45,8 @@ def file_prefix(settings: PssoSettings) -> str:
     return f"okta-dps-macos{settings.macos_min}"
 
 
-def build_files(settings: PssoSettings, identity: mobileconfig.SigningIdentity | None = None) -> dict[str, bytes]:
+def build_files(settings: PssoSettings, identity: mobileconfig.SigningIdentity | None = None, *,
+                scep_elsewhere: bool = False) -> dict[str, bytes]:
     """Every exported file by name → bytes. Pure apart from signing (which stamps a signing time)."""
     payloads = all_payloads(settings)
     prefix = file_prefix(settings)
@@ -62,14 +67,25 @@ def build_files(settings: PssoSettings, identity: mobileconfig.SigningIdentity |
     if identity is not None:
         for name in [n for n in files if n.endswith(".mobileconfig")]:
             files[name.removesuffix(".mobileconfig") + ".signed.mobileconfig"] = mobileconfig.sign(files[name], identity)
-    files["README.txt"] = readme(settings, signed=identity is not None).encode("utf-8")
+    files["README.txt"] = readme(settings, signed=identity is not None, secret_files=secret_files(settings, files),
+                                 scep_elsewhere=scep_elsewhere).encode("utf-8")
     return dict(sorted(files.items()))
 
 
-def readme(settings: PssoSettings, *, signed: bool) -> str:
+def secret_files(settings: PssoSettings, files: dict[str, bytes]) -> list[str]:
+    """Names of the files that hold the SCEP secret key: written 0600 (owner only)."""
+    if settings.scep is None:
+        return []
+    secret = settings.scep.challenge.encode("utf-8")
+    return sorted(name for name, data in files.items() if secret in data)
+
+
+def readme(settings: PssoSettings, *, signed: bool, secret_files: list[str] | None = None,
+           scep_elsewhere: bool = False) -> str:
     prefix = file_prefix(settings)
-    per_payload = "\n".join(f"  {prefix}-{kind}.mobileconfig   {_TITLES[kind]}" for kind in _TITLES)
-    fragments = "\n".join(f"  {prefix}-{kind}.ws1.xml" for kind in _TITLES)
+    kinds = [k for k in _TITLES if k != KIND_SCEP or settings.scep is not None]
+    per_payload = "\n".join(f"  {prefix}-{kind}.mobileconfig   {_TITLES[kind]}" for kind in kinds)
+    fragments = "\n".join(f"  {prefix}-{kind}.ws1.xml" for kind in kinds)
     signed_text = (
         """
 Signed copies (*.signed.mobileconfig) are CMS-signed with your certificate. Use them only where a signed file is
@@ -78,12 +94,25 @@ wanted (e.g. hand-off to another team); MDMs sign what they push, and most expec
         if signed
         else ""
     )
-    scep = (
-        ""
-        if settings.macos_min == 13
-        else "* Platform SSO 2.0 also needs Okta's Device Access SCEP certificate profile, which this export does\n"
-        "  not contain (its challenge is an Okta secret): configure it in your MDM as Okta documents.\n"
-    )
+    if settings.macos_min == 13:
+        scep = ""
+    elif settings.scep is not None:
+        held = "\n".join(f"    {name}" for name in secret_files or [])
+        scep = (
+            "* The Device Access SCEP payload (Okta's certificate for Platform SSO 2.0) holds the static SCEP secret\n"
+            "  key. The files holding it are written readable by you only (mode 0600); keep them that way, share\n"
+            "  them only with your MDM, and delete them when done:\n"
+            f"{held}\n"
+            f"  Its subject is CN={SCEP_SUBJECT_CN}, Workspace ONE's lookup value for the Mac's UDID (its hardware\n"
+            "  UUID). On another MDM replace {DeviceUid} with that MDM's hardware-UUID variable (Jamf $UDID,\n"
+            "  Fleet %HardwareUUID%). Okta does not renew these certificates: redeploy before they expire.\n"
+        )
+    else:
+        why = ' (rollout.scep = "elsewhere")' if scep_elsewhere else ""
+        scep = (
+            f"* Platform SSO 2.0 also needs Okta's Device Access SCEP certificate profile, which this export does\n"
+            f"  not contain{why}: deploy it to the same Macs with another profile, as Okta documents.\n"
+        )
     other = "macOS 14+ (Platform SSO 2.0)" if settings.macos_min == 13 else "macOS 13 (Platform SSO 1.0)"
     return f"""Okta Desktop Password Sync (Platform SSO) configuration for {settings.org_host}
 Made by odatui for Macs on macOS {settings.macos_min} and later ({"Platform SSO 1.0" if settings.macos_min == 13 else "Platform SSO 2.0"}).
@@ -97,10 +126,11 @@ IMPORTANT
 * Macs on {other} need their own, separate set: export again with that macOS floor and
   scope each set to its own group of Macs (Okta requires separate instances; users re-enrol after
   moving to Platform SSO 2.0).
-{scep}* Install Okta Verify from the .pkg in the Okta Admin Console (not the App Store) on the same Macs.
+{scep}* Install Okta Verify from the .pkg in the Okta Admin Console (not the App Store) on the same Macs, before
+  this profile reaches them.
 
 FILES
-  {prefix}.mobileconfig   all four payloads in one profile (recommended)
+  {prefix}.mobileconfig   all {_COUNT.get(len(kinds), len(kinds))} payloads in one profile (recommended)
 {per_payload}
 Workspace ONE Custom Settings fragments (one payload each, no <plist> wrapper):
 {fragments}
@@ -112,8 +142,8 @@ Intune       Devices > macOS > Configuration > Create > Templates > Custom: uplo
              Deployment channel "Device channel", assign to a device group.
 Kandji       Library > Add new > Custom Profile: upload {prefix}.mobileconfig, assign to a Blueprint.
 Workspace ONE  odatui's own `ws1.profile` step does this for you. By hand: Resources > Profiles > Add > macOS >
-             Device profile; add a Custom Settings payload and paste each *.ws1.xml file (or the Associated
-             Domains payload with the two authsrv: entries, plus Custom Settings for the other three fragments).
+             Device profile; add a Custom Settings payload and paste each *.ws1.xml file: odatui sends exactly
+             these fragments, Associated Domains included (not the native payload).
 Other MDMs   upload {prefix}.mobileconfig as a custom device-level profile.
 """
 
@@ -125,6 +155,7 @@ def export(
     sign_key: Path | None = None,
     *,
     sign_key_passphrase: str | None = None,
+    scep_elsewhere: bool = False,
 ) -> list[Path]:
     """Write the export set into `out_dir` (created if needed); returns the written paths, sorted."""
     if (sign_cert is None) != (sign_key is None):
@@ -138,7 +169,7 @@ def export(
         passphrase = sign_key_passphrase.encode("utf-8") if sign_key_passphrase else None
         identity = mobileconfig.load_signing_identity(Path(sign_cert), Path(sign_key), passphrase)
 
-    files = build_files(settings, identity)
+    files = build_files(settings, identity, scep_elsewhere=scep_elsewhere)
 
     out_dir = Path(out_dir).expanduser()
     if out_dir.exists() and not out_dir.is_dir():
@@ -157,9 +188,14 @@ def export(
             f"Cannot create the export folder {str(out_dir)!r}: {exc.strerror or exc}.",
             hint="Choose a folder this user can write to with --out.",
         ) from None
+    private = set(secret_files(settings, files))
     try:
         for name, data in files.items():
             (staging / name).write_bytes(data)
+            if name in private:
+                # Holds the SCEP secret key: owner only. The staging folder (mkdtemp) is 0700, so the file was
+                # never readable by others before this chmod; os.replace keeps the mode.
+                os.chmod(staging / name, 0o600)
         # Same filesystem, so each replace is atomic; all content already exists before the first one.
         written = []
         for name in files:
@@ -183,14 +219,21 @@ def export_from_values(
     out_dir: Path,
     sign_cert: Path | None = None,
     sign_key: Path | None = None,
+    *,
+    psso: dict | None = None,
+    scep: object = None,
+    scep_elsewhere: bool = False,
 ) -> list[Path]:
     """For the CLI: config values + okta.app's client ID → files. The key passphrase comes from the environment."""
     try:
         floor = int(macos_min)
     except (TypeError, ValueError):
         raise UsageError(f"macOS floor {macos_min!r} is not a number.", hint="Set rollout.macos_min to 13, 14, 15 or 26.") from None
-    settings = PssoSettings.from_org_url(org_url, client_id or "", floor, user_principal_name=(user_principal_name or None))
-    return export(settings, out_dir, sign_cert, sign_key, sign_key_passphrase=os.environ.get(PASSPHRASE_ENV))
+    settings = PssoSettings.from_org_url(org_url, client_id or "", floor,
+                                         user_principal_name=(user_principal_name or None),
+                                         psso=dict(psso or {}), scep=scep)
+    return export(settings, out_dir, sign_cert, sign_key, sign_key_passphrase=os.environ.get(PASSPHRASE_ENV),
+                  scep_elsewhere=scep_elsewhere)
 
 
 def cmd_export(args) -> int:
@@ -210,13 +253,23 @@ def cmd_export(args) -> int:
         )
     if bool(args.sign_cert) != bool(args.sign_key):
         raise UsageError("--sign-cert and --sign-key go together", hint="give both PEM files, or neither")
+    from odatui import scep
+    from odatui.secrets import SecretStore
+
+    scep_settings = scep.settings(config, SecretStore())  # missing URL / secret key → exit 2, nothing written
     paths = export_from_values(
         config.okta.org_url, client_id, config.rollout.macos_min, config.rollout.user_principal_name,
         Path(args.out).expanduser(),
         Path(args.sign_cert).expanduser() if args.sign_cert else None,
         Path(args.sign_key).expanduser() if args.sign_key else None,
+        psso=config.rollout.psso, scep=scep_settings,
+        scep_elsewhere=config.rollout.macos_min >= 14 and config.rollout.scep == "elsewhere",
     )
     print(f"Wrote {len(paths)} files to {Path(args.out).expanduser()}:")
     for path in paths:
-        print(f"  {path.name}")
+        held = scep_settings is not None and scep_settings.challenge.encode("utf-8") in path.read_bytes()
+        private = " (0600: holds the SCEP secret key)" if held else ""
+        print(f"  {path.name}{private}")
+    if config.rollout.macos_min >= 14 and config.rollout.scep == "elsewhere":
+        print('No Device Access SCEP payload (rollout.scep = "elsewhere"): another profile must deploy it.')
     return 0

@@ -9,6 +9,7 @@ before it sends again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import functools
 import os
@@ -16,7 +17,7 @@ import random
 import ssl
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,12 +104,20 @@ def make_client(
     )
 
 
+# One API call, all its retries and rate-limit waits included, ends within this many seconds. httpx's timeouts are
+# per operation: a server that accepts and never answers, or drips a byte every 29 s, would otherwise hold a step
+# for attempts × timeouts (over ten minutes). Uploads have their own, longer bounds.
+REQUEST_DEADLINE = 180.0
+MAX_PAGES = 1000  # pages followed for one listing (200 items each): far beyond any real org, short of forever
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     attempts: int = 5
     base: float = 0.5
     cap: float = 30.0
     max_wait: float = 65.0  # Okta's rate-limit windows are one minute
+    deadline: float | None = REQUEST_DEADLINE
 
     def backoff(self, attempt: int) -> float:
         """Full-jitter exponential backoff for attempt 1, 2, …"""
@@ -166,6 +175,63 @@ def describe_transport_error(exc: Exception, url: str) -> StepError:
     return StepError(f"connection to {url} failed: {text}", retryable=True)
 
 
+@contextlib.asynccontextmanager
+async def overall_deadline(policy: RetryPolicy, url: str) -> AsyncIterator[None]:
+    """Bound one logical call (every attempt and wait) by `policy.deadline`; past it, one StepError naming it."""
+    if not policy.deadline:
+        yield
+        return
+    try:
+        async with asyncio.timeout(policy.deadline):
+            yield
+    except TimeoutError:
+        raise StepError(f"{url} gave no complete answer within the {policy.deadline:g} s limit for one request "
+                        "(retries included)", hint="the server or a proxy in between hangs; check it, then "
+                        "`odatui retry`") from None
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    default = {"https": 443, "http": 80}.get(url.scheme)
+    return url.scheme, url.host, url.port or default
+
+
+class PageGuard:
+    """Follows `Link: rel="next"` (or page numbers) safely: a next link must stay on the origin the client was made
+    for — the API token is sent with it — must not repeat a page already read, and paging stops at `MAX_PAGES`."""
+
+    def __init__(self, base_url: httpx.URL | str, what: str, *, max_pages: int = MAX_PAGES) -> None:
+        self.base = httpx.URL(str(base_url))
+        self.what, self.max_pages = what, max_pages
+        self.seen: set[str] = set()
+        self.pages = 1  # the first page, requested by the caller
+
+    def check(self, next_url: str) -> str:
+        """`next_url` if it is safe to request next; otherwise one StepError (not retryable) saying why."""
+        try:
+            absolute = self.base.join(next_url)
+        except (httpx.InvalidURL, ValueError):
+            raise StepError(f"the next-page link from {self.what} is not a URL; stopped paging") from None
+        if _origin(absolute) != _origin(self.base):
+            raise StepError(f"the next-page link from {self.what} points to another origin "
+                            f"({absolute.scheme}://{absolute.host}); refusing to send the API token there",
+                            hint="a proxy or a hostile server rewrote the Link header; check the org URL and proxy")
+        key = str(absolute)
+        if key in self.seen:
+            raise StepError(f"the next-page link from {self.what} repeats a page already read (a paging loop); "
+                            "stopped paging", hint="the server's paging is broken; try again later")
+        self.count()
+        self.seen.add(key)
+        return next_url
+
+    def count(self) -> None:
+        """One more page; past `max_pages` the listing stops with the limit named."""
+        self.pages += 1
+        if self.pages > self.max_pages:
+            raise StepError(f"{self.what} announced more than the {self.max_pages}-page limit for one listing; "
+                            "stopped paging",
+                            hint="the server keeps announcing more pages; check its answers (or a proxy)")
+
+
 async def send(
     client: httpx.AsyncClient,
     method: str,
@@ -180,6 +246,12 @@ async def send(
 
     Returns the last response (the caller turns error statuses into its own exception type).
     """
+    async with overall_deadline(policy, str(client.base_url.join(url))):
+        return await _send(client, method, url, policy=policy, retry=retry, on_retry=on_retry, **kwargs)
+
+
+async def _send(client: httpx.AsyncClient, method: str, url: str, *, policy: RetryPolicy, retry: bool | None,
+                on_retry: Callable[[str], Awaitable[None] | None] | None, **kwargs: Any) -> httpx.Response:
     method = method.upper()
     may_retry = (method in IDEMPOTENT) if retry is None else retry
     attempt = 0

@@ -27,15 +27,20 @@ _PATTERNS = [
 ]
 
 
+MIN_FRAGMENT = 8  # a piece of a secret this long (or longer) is redacted wherever it is cut off
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
 def register_secret(value: str | None) -> None:
     """Remember a secret value so that it is removed from every later log line."""
     if value and len(value) >= 4:
         with _lock:
             _secrets.add(value)
-            # PEM keys also show up line by line (e.g. inside an exception message).
-            for line in value.splitlines():
-                if len(line.strip()) >= 16:
-                    _secrets.add(line.strip())
+            # PEM keys show up line by line (e.g. inside an exception message); a value with a stray control
+            # character shows up in the pieces a terminal or `splitlines()` cuts it into.
+            for piece in _CONTROL.split(value):
+                if len(piece.strip()) >= (16 if "\n" in value.strip() else MIN_FRAGMENT):
+                    _secrets.add(piece.strip())
 
 
 def known_secrets() -> set[str]:
@@ -54,10 +59,33 @@ def _register_env_secrets() -> None:
         register_secret(os.environ.get(env))
 
 
+def _cut_off(segment: str, values: list[str]) -> str:
+    """Redact the end of a secret that starts a segment and the start of one that ends it: the value cut by a line
+    break, a truncated message ("…abc" / "abc…") or a width limit."""
+    for value in values:
+        if value[:MIN_FRAGMENT] in segment:  # cheap test first: most segments hold no piece of any secret
+            for k in range(min(len(value) - 1, len(segment)), MIN_FRAGMENT - 1, -1):
+                if segment.endswith(value[:k]):
+                    segment = segment[: len(segment) - k] + REDACTED
+                    break
+        if value[-MIN_FRAGMENT:] in segment:
+            for k in range(min(len(value) - 1, len(segment)), MIN_FRAGMENT - 1, -1):
+                if segment.startswith(value[-k:]):
+                    segment = REDACTED + segment[k:]
+                    break
+    return segment
+
+
 def redact(text: str) -> str:
     _register_env_secrets()
-    for value in sorted(known_secrets(), key=len, reverse=True):
+    values = sorted(known_secrets(), key=len, reverse=True)
+    for value in values:
         text = text.replace(value, REDACTED)
+    short = [v for v in values if MIN_FRAGMENT < len(v) <= 512]  # PEM keys are handled line by line above
+    if short:
+        # Split on control characters and whitespace-free boundaries: each segment's edges may hold a cut-off piece.
+        parts = re.split(r"([\x00-\x1f\x7f-\x9f\u2028\u2029\s…]+)", text)
+        text = "".join(p if i % 2 else _cut_off(p, short) for i, p in enumerate(parts))
     for pattern in _PATTERNS:
         text = pattern.sub(lambda m: (m.group(1) if m.groups() else "") + REDACTED, text)
     return text

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from odatui.errors import ConfigError
+from odatui.errors import ConfigError, OdatuiError
 from odatui.events import (
     RunFinished,
     StepCancelled,
@@ -108,14 +108,17 @@ EXIT_WORDS = {0: "done", 1: "a step failed", 2: "a step failed on its input (con
               4: "secrets unavailable", 130: "cancelled"}
 
 
-def print_summary(result: Any, state: Any, out: TextIO | None = None) -> None:
+def print_summary(result: Any, state: Any, out: TextIO | None = None, ran: Any = None) -> None:
+    """`ran`: the steps this run ran or re-checked; the others' lines are the last run's, said as such."""
     out = out or sys.stdout
     width = max(len(s) for s in result.summary) if result.summary else 0
     out.write("\nSummary:\n")
     for sid, status in result.summary.items():
         rec = state.steps.get(sid)
         detail = ""
-        if rec is not None and status in ("failed", "needs-action") and rec.last_error:
+        if ran is not None and sid not in ran and status != "pending":
+            detail = "not part of this run: the last run's result, not re-checked (`odatui status` checks it)"
+        elif rec is not None and status in ("failed", "needs-action") and rec.last_error:
             detail = rec.last_error.splitlines()[0]
         elif rec is not None and rec.summary and status in ("succeeded", "skipped"):
             detail = rec.summary
@@ -149,11 +152,23 @@ def require_fields(config: Any, engine: Any, step_ids: list[str], args: Any) -> 
     for sid in step_ids:
         wanted.update(engine.ancestors(sid))
     missing = missing_fields(config, wanted)
+    scep_gaps: list[str] = []
+    if "ws1.profile" in wanted:
+        from odatui import scep
+
+        scep_gaps = scep.missing(config, getattr(engine, "secrets", None))
+        missing += scep_gaps
     if missing:
         where = getattr(args, "config", None) or "the config file"
         envs = ", ".join("ODATUI_" + m.upper().replace(".", "__") for m in missing)
-        raise ConfigError(f"the config is missing {', '.join(missing)}",
-                          hint=f"set them in {where} (run `odatui` for the wizard), or set {envs}")
+        hint = f"set them in {where} (run `odatui` for the wizard), or set {envs}"
+        if scep_gaps:
+            hint += (f"\nDevice Access SCEP (Platform SSO 2.0): {scep.ADMIN_CONSOLE_CLICKS}; keep the secret key in "
+                     "the keychain with `odatui secrets set okta.scep_challenge`, or set [rollout] scep = "
+                     '"elsewhere" if another profile deploys that certificate')
+        raise ConfigError(f"the config is missing {', '.join(missing)}", hint=hint)
+    if "ws1.profile" in wanted:
+        scep.settings(config, getattr(engine, "secrets", None))  # a malformed secret key: one line, exit 2
 
 
 def make_engine(config: Any, secrets: Any = None, *, directory: Path | None = None, **kw: Any) -> Any:
@@ -186,16 +201,29 @@ def print_plan(rows: list[Any], out: TextIO | None = None) -> None:
         out.write(f"{row.step_id:<{width}}  {kind:<12}  {summary}\n")
         if row.error and row.hint:
             out.write(f"{'':<{width}}  {'':<12}  → {row.hint}\n")
+        for note in (row.change.details if row.change is not None else ()):
+            if note.startswith(("warning:", "note:")):  # what the admin must know even when nothing changes
+                out.write(f"{'':<{width}}  {'':<12}  {note}\n")
         if row.change is not None and row.change.kind.value == "needs-action" and row.change.action:
             for text_line in row.change.action.splitlines():
                 out.write(f"{'':<{width}}  {'':<12}  {text_line}\n")
-        for warning in plan_warnings(row):
+        for warning in (row.change.warnings if row.change is not None else ()):
             out.write(f"{'':<{width}}  {'':<12}  warning: {warning}\n")
     out.flush()
 
 
 def plan_warnings(row: Any) -> list[str]:
-    return list(getattr(row.change, "warnings", ()) or ()) if row.change is not None else []
+    """The readiness warnings (`Change.warnings`), then the details a step marks "warning:" (e.g. the profile's
+    rollout warnings, a non-OIDC PSSO app), without the prefix."""
+    if row.change is None:
+        return []
+    marked = [d.removeprefix("warning: ") for d in row.change.details if d.startswith("warning: ")]
+    return list(row.change.warnings) + marked
+
+
+def plan_notes(row: Any) -> list[str]:
+    return [d.removeprefix("note: ") for d in (row.change.details if row.change is not None else ())
+            if d.startswith("note: ")]
 
 
 def plan_json(rows: list[Any]) -> list[dict[str, Any]]:
@@ -209,7 +237,7 @@ def plan_json(rows: list[Any]) -> list[dict[str, Any]]:
         else:
             change, summary = row.change.kind.value, row.change.summary
         item: dict[str, Any] = {"id": row.step_id, "change": change, "summary": summary,
-                                "warnings": plan_warnings(row)}
+                                "warnings": plan_warnings(row), "notes": plan_notes(row)}
         if row.hint and row.error:
             item["hint"] = row.hint
         if row.change is not None and row.change.action:
@@ -223,11 +251,24 @@ def cmd_plan(args: Any) -> int:
     engine = make_engine(config)
     require_fields(config, engine, engine.order, args)
     rows = asyncio.run(engine.plan())
+    profile_row = next((r for r in rows if r.step_id == "ws1.profile"), None)
+    pending_notes: tuple[str, ...] = ()
+    if profile_row is not None and profile_row.change is None:  # not decided yet: its notes still apply
+        from odatui.steps.rollout_warnings import rollout_notes
+
+        pending_notes = rollout_notes(config)
     if getattr(args, "json", False):
-        json.dump(plan_json(rows), sys.stdout, indent=2)
+        items = plan_json(rows)
+        for item in items:
+            if item["id"] == "ws1.profile":
+                item["warnings"] += [n.removeprefix("warning: ") for n in pending_notes if n.startswith("warning: ")]
+                item["notes"] += [n.removeprefix("note: ") for n in pending_notes if n.startswith("note: ")]
+        json.dump(items, sys.stdout, indent=2)
         print()
         return 1 if any(r.error for r in rows) else 0
     print_plan(rows)
+    for note in pending_notes:
+        print(f"ws1.profile: {note}")
     print("Nothing was changed. `odatui apply` makes these changes.")
     return 1 if any(r.error for r in rows) else 0
 
@@ -239,7 +280,7 @@ def run_and_report(engine: Any, *, only: list[str] | None = None, from_step: str
                    out: TextIO | None = None) -> Any:
     printer = PlainPrinter(out)
     result = asyncio.run(engine.run(only=only, from_step=from_step, on_event=printer))
-    print_summary(result, engine.state, out)
+    print_summary(result, engine.state, out, ran=engine.ran)
     error = engine.abort_error
     if error is not None and result.exit_code == 4:
         print(f"odatui: {error}", file=sys.stderr)
@@ -265,6 +306,8 @@ def cmd_apply(args: Any) -> int:
 
     check_step_ids([*(getattr(args, "only", None) or []), *([args.from_step] if getattr(args, "from_step", None) else [])])
     config = load(args)
+    if getattr(args, "allow_downgrade", False):
+        config.rollout.allow_downgrade = True  # this run only: the field is never saved
     engine = make_engine(config)
     only, from_step = getattr(args, "only", None), getattr(args, "from_step", None)
     selected = engine.select(only, from_step)
@@ -284,13 +327,25 @@ def cmd_apply(args: Any) -> int:
         print(f"Answers saved to {path} (no secrets): `odatui apply --config {path}` repeats this rollout.")
     except OSError as exc:
         print(f"odatui: could not save the answers file: {exc.strerror}", file=sys.stderr)
+    except OdatuiError as exc:  # disk full, read-only folder: the run's own result still stands
+        print(f"odatui: could not save the answers file: {exc.message}", file=sys.stderr)
     return result.exit_code
 
 
-def retry_ids(engine: Any) -> list[str]:
-    """The failed steps of the last run, and what they blocked."""
-    state = engine.store.load()
-    failed = [sid for sid in engine.order if sid in state.failed()]
+def retry_ids(engine: Any, state: Any = None, stale: Any = ()) -> list[str]:
+    """The failed steps of the last run, the succeeded ones the live tenant no longer agrees with (`stale`, from
+    odatui.freshness), and what they blocked."""
+    from odatui.state import RUNNING
+
+    state = state if state is not None else engine.store.load()
+    # Skipped steps too (blocked by a prerequisite that was missing), unless they are not needed at all.
+    blocked = {sid for sid, rec in state.steps.items()
+               if rec.status == "skipped" and rec.summary != "not needed for this configuration"}
+    # "running" in a saved state means the process that ran it died (kill -9, power loss): the run takes the lock
+    # before it starts, so no live odatui is behind it. Such a step is retried like a cancelled one.
+    running = {sid for sid, rec in state.steps.items() if rec.status == RUNNING}
+    failed = [sid for sid in engine.order
+              if sid in state.failed() or sid in stale or sid in blocked or sid in running]
     wanted = set(failed)
     for sid in failed:
         for child in engine.descendants(sid):
@@ -301,11 +356,23 @@ def retry_ids(engine: Any) -> list[str]:
 
 
 def cmd_retry(args: Any) -> int:
+    from odatui.freshness import live_check
+
     config = load(args)
     engine = make_engine(config)
-    ids = retry_ids(engine)
+    # The last run's successes are checked against the live tenant first: a restored org or an app deleted by
+    # hand makes them stale, and stale steps are retried like failed ones.
+    check = asyncio.run(live_check(engine))
+    engine.store = check.store
+    ids = retry_ids(engine, check.store.load(), check.stale)
+    for sid in [s for s in engine.order if s in check.stale]:
+        print(f"{sid} succeeded in the last run, but {check.stale[sid]}")
     if not ids:
-        print("No failed steps in the last run: nothing to retry.")
+        if check.checked:
+            print("No failed steps in the last run, and the tenant still matches it: nothing to retry.")
+        else:
+            print("No failed steps in the last run: nothing to retry "
+                  f"(not re-checked against the tenant: {check.problem}).")
         return 0
     require_fields(config, engine, ids, args)
     print(f"Retrying: {', '.join(ids)}")
@@ -347,7 +414,7 @@ async def _okta_macs(config: Any) -> tuple[int | None, str | None]:
     try:
         client = await asyncio.to_thread(OktaClient.from_config, config.okta, SecretStore())
         try:
-            return await client.count_devices("MACOS"), None
+            return await client.count_devices(), None
         finally:
             await client.aclose()
     except OdatuiError as exc:
@@ -356,6 +423,7 @@ async def _okta_macs(config: Any) -> tuple[int | None, str | None]:
 
 def cmd_status(args: Any) -> int:
     from odatui.errors import OdatuiError
+    from odatui.freshness import live_check
     from odatui.log import redact
     from odatui.state import StateStore
     from odatui.steps import STEP_IDS
@@ -369,16 +437,31 @@ def cmd_status(args: Any) -> int:
         from odatui.errors import UsageError
 
         raise UsageError("--filter and --bulk-only go with --devices", hint="e.g. `odatui status --devices --filter failing`")
-    store = StateStore(config.target_key())
+    # Which tenants the config reaches now (not how it is spelled), and whether they still hold what the last
+    # run recorded: a stored success the live tenant disagrees with is shown as "stale", never as current.
+    check = None
+    live_problem: str | None = None
+    try:
+        check = asyncio.run(live_check(make_engine(config)))
+        live_problem = check.problem
+    except OdatuiError as exc:  # e.g. secrets unavailable: the stored state is still worth showing
+        live_problem = redact(exc.message)
+    store = check.store if check is not None else StateStore(config.target_key())
+    stale = check.stale if check is not None else {}
     state = store.load()
     order = list(STEP_IDS) + [s for s in state.steps if s not in STEP_IDS]
-    steps = {sid: {"status": rec.status, "attempts": rec.attempts, "last_error": rec.last_error, "hint": rec.hint,
-                   "summary": rec.summary, "finished": rec.finished, "outputs": rec.outputs}
+    steps = {sid: {"status": "stale" if sid in stale else rec.status, "last_status": rec.status,
+                   "stale_reason": stale.get(sid), "attempts": rec.attempts, "last_error": rec.last_error,
+                   "hint": rec.hint, "summary": rec.summary, "finished": rec.finished, "outputs": rec.outputs,
+                   "created": rec.created, "adopted": rec.adopted}
              for sid in order if (rec := state.steps.get(sid)) is not None}
-    outputs = state.outputs()
+    checked = check is not None and check.checked
+    outputs = {sid: out for sid, out in state.outputs().items() if sid not in stale}
     rollout: dict[str, Any] | None = None
     rollout_error: str | None = None
-    if "preflight.ws1" in outputs and ({"ws1.assign", "ws1.profile"} & set(outputs)):
+    if not checked and live_problem:
+        rollout_error = f"the tenant was not reached ({live_problem})"  # its rollout cannot be read either
+    elif "preflight.ws1" in outputs and ({"ws1.assign", "ws1.profile"} & set(outputs)):
         try:
             rollout = asyncio.run(_rollout(config, outputs))
         except OdatuiError as exc:
@@ -387,6 +470,7 @@ def cmd_status(args: Any) -> int:
             rollout_error = f"{type(exc).__name__}: {redact(str(exc))}"
     if getattr(args, "json", False):
         json.dump({"target": state.target, "state_file": str(store.path), "updated": state.updated,
+                   "identity": state.identity, "checked_live": checked, "not_checked_because": live_problem,
                    "steps": steps, "rollout": rollout, "rollout_error": rollout_error}, sys.stdout, indent=2)
         print()
         return 0
@@ -395,15 +479,23 @@ def cmd_status(args: Any) -> int:
         return 0
     when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(state.updated)) if state.updated else "?"
     print(f"Target {state.target} — last update {when}")
+    if checked:
+        print("Checked against the live tenant just now" + (f": {len(stale)} step(s) are stale." if stale else "."))
+    else:
+        print(f"Last run as recorded; not checked against the live tenant ({live_problem}).")
     width = max(len(s) for s in steps)
     for sid, info in steps.items():
         line = f"  {sid:<{width}}  {info['status']:<12}  attempts {info['attempts']}"
-        if info["last_error"] and info["status"] != "succeeded":
+        if info["stale_reason"]:
+            line += f"  succeeded in the last run, but {info['stale_reason']}"
+        elif info["last_error"] and info["status"] != "succeeded":
             line += f"  {info['last_error'].splitlines()[0]}"
         print(line)
         shown = {k: v for k, v in info["outputs"].items() if not isinstance(v, (dict, list)) or v}
         if shown and info["status"] == "succeeded":
             print(f"  {'':<{width}}  " + ", ".join(f"{k}={v}" for k, v in shown.items()))
+    if stale:
+        print("`odatui retry` re-runs the stale steps.")
     if rollout is not None:
         print(f"Rollout to smart group {rollout['smart_group']!r}: {rollout['devices']} devices, "
               f"profile installed on {rollout['profile_installed']}, Okta Verify installed on {rollout['app_installed']}")

@@ -26,6 +26,8 @@ SECRETS: dict[str, tuple[str, str]] = {
     "ws1.password": ("ODATUI_WS1__PASSWORD", "Workspace ONE API user's password"),
     "ws1.tenant_code": ("ODATUI_WS1__TENANT_CODE", "Workspace ONE REST API key (aw-tenant-code)"),
     "ws1.client_secret": ("ODATUI_WS1__CLIENT_SECRET", "Workspace ONE OAuth client secret"),
+    # Admin Console → Security → Device Integrations → Device Access → the static SCEP configuration's secret key
+    "okta.scep_challenge": ("ODATUI_OKTA__SCEP_CHALLENGE", "Okta Device Access SCEP secret key (challenge)"),
 }
 
 T = TypeVar("T")
@@ -142,6 +144,30 @@ def _check_name(name: str) -> None:
         raise UsageError(f"unknown secret {name!r}", hint="one of: " + ", ".join(SECRETS))
 
 
+# PEM keys (and JWK JSON) span lines; nothing else may hold a control character. Tabs and line breaks inside a
+# token or a tenant code are paste accidents that half-print it on the terminal and split it in the log.
+_MULTILINE = frozenset({"okta.private_key"})
+_NAMES = {"\n": "a line break", "\r": "a carriage return", "\t": "a tab", "\x1b": "an escape character"}
+
+
+def control_character(name: str, value: str) -> str | None:
+    """What is wrong with `value` as the secret `name`, or None. Never includes the value."""
+    allowed = "\n\r\t" if name in _MULTILINE else ""
+    for i, ch in enumerate(value):
+        if (ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F or ch in "\u2028\u2029") and ch not in allowed:
+            what = _NAMES.get(ch, f"control character U+{ord(ch):04X}")
+            return f"the {SECRETS[name][1]}, {name}, contains {what} (at character {i + 1}); refusing it"
+    return None
+
+
+def check_secret(name: str, value: str, *, source: str = "") -> None:
+    problem = control_character(name, value)
+    if problem:
+        where = f" from {source}" if source else ""
+        raise UsageError(problem.replace("; refusing it", f"{where}; refusing it"),
+                         hint="copy the value again without the line break or escape; it was not stored or used")
+
+
 def _account(name: str, target: str) -> str:
     # One entry per secret and per org/tenant host, so a preview and a production org don't overwrite each other.
     return f"{name}@{target}" if target else name
@@ -165,6 +191,7 @@ class SecretStore:
         if not value:
             self._values.pop(name, None)
             return
+        check_secret(name, value)
         from odatui.log import register_secret
 
         register_secret(value)
@@ -200,6 +227,7 @@ class SecretStore:
             from odatui.log import register_secret
 
             register_secret(env)
+            check_secret(name, env, source=SECRETS[name][0])
             return env
         if not self.use_keychain or not self.probe().ok:
             return None
@@ -210,6 +238,7 @@ class SecretStore:
             from odatui.log import register_secret
 
             register_secret(value)
+            check_secret(name, value, source="the keychain")  # stored by an older odatui or another tool
         return value
 
     def require(self, name: str, target: str = "") -> str:
@@ -229,6 +258,7 @@ class SecretStore:
         _check_name(name)
         if not value:
             raise UsageError(f"refusing to store an empty {SECRETS[name][1]}")
+        check_secret(name, value)
         self._require()
         import keyring
 

@@ -30,15 +30,18 @@ def cmd_secrets(args) -> int:
         removed = store.delete(args.name, target)
         print(f"{args.name}: {'deleted' if removed else 'was not stored'}")
         return 0
-    if args.from_file:
-        try:
-            value = Path(args.from_file).expanduser().read_text(encoding="utf-8").strip()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"cannot read {args.from_file}: {getattr(exc, 'strerror', None) or exc}") from None
+    from odatui.files import SECRET_LIMIT, read_stream_bounded, read_text_bounded
+
+    if args.from_file:  # a regular file of at most 64 KiB: a FIFO or /dev/zero is refused, not waited on
+        value = read_text_bounded(args.from_file, limit=SECRET_LIMIT, what="secret file").strip()
     elif sys.stdin.isatty():
         value = getpass.getpass(f"{SECRETS.get(args.name, ('', args.name))[1]} (not echoed): ").strip()
     else:  # piped in, for scripts: never as an argument, where `ps` would show it
-        value = sys.stdin.read().strip()
+        value = read_stream_bounded(sys.stdin, limit=SECRET_LIMIT, what="secret").strip()
+    if args.name == "okta.scep_challenge":
+        from odatui.macos.payloads import check_scep_challenge
+
+        check_scep_challenge(value)  # a pasted line break or tab: one line, exit 2, nothing stored
     store.set(args.name, value, target)
     print(f"{args.name}: stored in the keychain for {target or 'this target'}")
     return 0

@@ -36,6 +36,34 @@ class StepRecord:
     retryable: bool | None = None
     summary: str | None = None
     outputs: dict[str, Any] = field(default_factory=dict)
+    # Ownership ledger, kept across runs (outputs are replaced on every success): what odatui created in the
+    # tenant versus what it found there. `odatui remove` deletes `created` (and `adopted` when asked to).
+    # Entries: {"kind": "ws1.app"|"ws1.rule"|"ws1.profile"|"ws1.smart_group"|"okta.group", "id": str, "name": …}.
+    created: list[dict[str, Any]] = field(default_factory=list)
+    adopted: list[dict[str, Any]] = field(default_factory=list)
+    # What an apply set out to create ({"kind", "name"}), saved before the first write: when the process dies
+    # between the write and its record, the next run finds the object and knows it is odatui's, not adopted.
+    intends: list[dict[str, Any]] = field(default_factory=list)
+
+    def own(self, created: list[dict[str, Any]] = (), adopted: list[dict[str, Any]] = (),
+            released: list[dict[str, Any]] = ()) -> None:
+        """Merge one success's ownership into the ledger. Created wins over adopted: once odatui made an object,
+        a later run that finds it again does not make it the admin's."""
+        def key(e: dict[str, Any]) -> tuple[str, str]:
+            return str(e.get("kind")), str(e.get("id"))
+
+        intended = {(str(i.get("kind")), str(i.get("name"))) for i in self.intends}
+        mine = {key(e): e for e in self.created}
+        for e in [*created, *(a for a in adopted if (str(a.get("kind")), str(a.get("name"))) in intended)]:
+            mine[key(e)] = dict(e)
+        found = {key(e): e for e in self.adopted if key(e) not in mine}
+        for e in adopted:
+            if key(e) not in mine:
+                found[key(e)] = dict(e)
+        for e in released:
+            mine.pop(key(e), None)
+            found.pop(key(e), None)
+        self.created, self.adopted = list(mine.values()), list(found.values())
 
 
 @dataclass
@@ -44,6 +72,7 @@ class RunState:
     steps: dict[str, StepRecord] = field(default_factory=dict)
     updated: float | None = None
     notes: list[str] = field(default_factory=list)  # e.g. "previous state was unreadable; kept as …"
+    identity: dict[str, Any] | None = None  # the tenants this state belongs to (odatui.identity), once confirmed
 
     def step(self, step_id: str) -> StepRecord:
         return self.steps.setdefault(step_id, StepRecord())
@@ -51,17 +80,37 @@ class RunState:
     def outputs(self) -> dict[str, dict[str, Any]]:
         return {sid: rec.outputs for sid, rec in self.steps.items() if rec.status == SUCCEEDED}
 
+    def created(self) -> dict[str, list[dict[str, Any]]]:
+        """Step id → what odatui created (whatever the step's last status: a failed run keeps its ledger)."""
+        return {sid: list(rec.created) for sid, rec in self.steps.items() if rec.created}
+
     def failed(self) -> list[str]:
         return [sid for sid, rec in self.steps.items() if rec.status in (FAILED, NEEDS_ACTION, CANCELLED)]
 
     def to_json(self) -> dict[str, Any]:
-        return {"schema": SCHEMA_VERSION, "target": self.target, "updated": self.updated,
+        return {"schema": SCHEMA_VERSION, "target": self.target, "updated": self.updated, "identity": self.identity,
                 "steps": {k: asdict(v) for k, v in self.steps.items()}}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RunState:
         steps = {k: StepRecord(**v) for k, v in data.get("steps", {}).items()}
-        return cls(target=data["target"], steps=steps, updated=data.get("updated"))
+        identity = data.get("identity")
+        return cls(target=data["target"], steps=steps, updated=data.get("updated"),
+                   identity=identity if isinstance(identity, dict) else None)
+
+
+STATE_LIMIT = 16 << 20  # a run state is a few KB; more is not one of ours
+
+
+def _shape_problem(state: RunState) -> str | None:
+    """Why a parsed state is structurally wrong (valid JSON of the wrong shape), or None."""
+    known = {PENDING, RUNNING, SUCCEEDED, FAILED, NEEDS_ACTION, SKIPPED, CANCELLED}
+    if not isinstance(state.target, str):
+        return "it is damaged (target is not text)"
+    for sid, rec in state.steps.items():
+        if rec.status not in known or not isinstance(rec.outputs, dict) or not isinstance(rec.attempts, int):
+            return f"it is damaged (step {sid!r} has an impossible record)"
+    return None
 
 
 class StateStore:
@@ -71,17 +120,53 @@ class StateStore:
         from odatui.paths import state_dir
 
         self.target = target
-        self.directory = directory or state_dir() / "runs"
-        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            self.directory = directory or state_dir() / "runs"
+            self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as exc:  # a read-only or unreadable state folder: one line naming it, never a traceback
+            where = exc.filename or directory or "the state folder"
+            raise StateError(f"cannot use the run state folder {where}: {exc.strerror or exc}",
+                             hint="make it writable (or set XDG_STATE_HOME to a folder you can write)") from None
         self.path = self.directory / f"{target}.json"
         self.lock_path = self.directory / f"{target}.lock"
         self._lock_fd: int | None = None
+
+    def rebind(self, key: str) -> StateStore:
+        """The store of `key` (a canonical identity) in the same folder; this spelling's file becomes a link to it,
+        so anything that opens the state by the config's spelling (export, bundle, the wizard) reads that one.
+        A state file kept under the spelling (an older odatui) moves to the canonical name if there is none yet."""
+        if key == self.target:
+            return self
+        other = StateStore(key, self.directory)
+        try:
+            if self.path.is_symlink():
+                linked = self.path.with_name(os.readlink(self.path))
+                if linked.name != other.path.name:
+                    self.path.unlink()
+                    # A run that could not ask the tenants kept its state under the spelling (odatui.identity's
+                    # "unconfirmed." keys): now that they answered, it is this target's history.
+                    if "unconfirmed." in linked.name and linked.is_file() and not other.path.exists():
+                        os.replace(linked, other.path)
+            elif self.path.exists():
+                if other.path.exists():
+                    os.replace(self.path, self._aside_path("superseded"))  # the canonical history wins; kept
+                else:
+                    os.replace(self.path, other.path)  # resume what an older odatui recorded under the spelling
+            if not self.path.is_symlink():
+                os.symlink(other.path.name, self.path)
+        except OSError as exc:
+            raise StateError(f"cannot link the run state {self.path} to {other.path.name}: {exc.strerror}") from None
+        return other
 
     # --- lock ---
     def acquire(self) -> None:
         import fcntl
 
-        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise StateError(f"cannot create the run lock {self.lock_path}: {exc.strerror or exc}",
+                             hint=f"make {self.directory} writable") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -114,34 +199,43 @@ class StateStore:
     # --- read / write ---
     def load(self) -> RunState:
         """The saved state, or a fresh one. An unreadable or newer file is kept aside, never overwritten."""
-        try:
-            raw = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
+        from odatui.files import read_bounded
+
+        if not self.path.exists():
             return RunState(self.target)
-        except OSError as exc:
-            raise StateError(f"cannot read the run state {self.path}: {exc.strerror}") from None
+        raw = read_bounded(self.path, limit=STATE_LIMIT, what="run state", error=StateError)
         reason = None
         try:
-            data = json.loads(raw)
+            data = json.loads(raw.decode("utf-8"))
             if not isinstance(data, dict) or "schema" not in data:
                 reason = "it is not an odatui state file"
             elif data["schema"] > SCHEMA_VERSION:
                 reason = f"it was written by a newer odatui (schema {data['schema']})"
             else:
-                return RunState.from_json(data)
-        except (ValueError, TypeError, KeyError) as exc:
+                state = RunState.from_json(data)
+                reason = _shape_problem(state)
+                if reason is None:
+                    return state
+        except UnicodeDecodeError:
+            reason = "it is not UTF-8 text"
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
             reason = f"it is damaged ({type(exc).__name__})"
         aside = self._aside_path()
-        os.replace(self.path, aside)
+        try:
+            os.replace(self.path, aside)
+        except OSError as exc:
+            raise StateError(f"the run state {self.path} cannot be used ({reason}) and cannot be set aside: "
+                             f"{exc.strerror or exc}", hint=f"move it away by hand, or make {self.directory} writable"
+                             ) from None
         state = RunState(self.target)
         state.notes.append(f"The previous run state could not be used because {reason}; it was kept as {aside}.")
         return state
 
-    def _aside_path(self) -> Path:
+    def _aside_path(self, why: str = "unreadable") -> Path:
         # A free name: os.replace onto an earlier kept copy (two bad loads in one second) would destroy it.
         stamp = int(time.time())
         for n in range(1000):
-            aside = self.path.with_name(f"{self.path.stem}.unreadable-{stamp}{f'-{n}' if n else ''}.json")
+            aside = self.path.with_name(f"{self.path.stem}.{why}-{stamp}{f'-{n}' if n else ''}.json")
             if not aside.exists():
                 return aside
         raise StateError(f"too many unreadable run states kept next to {self.path}", hint="remove the old ones")
@@ -149,7 +243,10 @@ class StateStore:
     def save(self, state: RunState) -> None:
         state.updated = time.time()
         data = json.dumps(state.to_json(), indent=2, sort_keys=True).encode()
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        # A spelling's file is a link to the canonical state (rebind): write through it, never over it, so a
+        # writer that opened the state by the config's spelling still updates the one history.
+        path = self.path.parent / os.readlink(self.path) if self.path.is_symlink() else self.path
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             try:
@@ -159,7 +256,7 @@ class StateStore:
                 os.fsync(fd)
             finally:
                 os.close(fd)
-            os.replace(tmp, self.path)
+            os.replace(tmp, path)
             dir_fd = os.open(self.directory, os.O_RDONLY)
             try:
                 os.fsync(dir_fd)
@@ -171,3 +268,70 @@ class StateStore:
             hint = "free some disk space" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else None
             raise StateError(f"cannot write the run state {self.path}: {exc.strerror}; the previous state is intact",
                              hint=hint) from None
+
+
+def lock_dir() -> Path:
+    """Where the per-tenant run locks live: outside any state folder (two state folders, e.g. two XDG_STATE_HOME,
+    still meet here), private to this user. $XDG_RUNTIME_DIR/odatui/locks, else /tmp/odatui-<uid>/locks."""
+    import tempfile
+
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if runtime and os.path.isdir(runtime):
+        base = Path(runtime) / "odatui"
+    else:
+        base = Path(tempfile.gettempdir()) / f"odatui-{os.getuid()}"
+    path = base / "locks"
+    try:
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        st = os.lstat(base)
+    except OSError as exc:
+        raise StateError(f"cannot create the lock folder {path}: {exc.strerror}") from None
+    import stat
+
+    # A shared /tmp: a folder someone else made (or a symlink they planted) must not hold our locks.
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
+        raise StateError(f"the lock folder {base} is not a folder of this user", hint=f"remove {base} and run again")
+    return path
+
+
+class TenantLocks:
+    """One flock per tenant part (Okta org, WS1 organization group), held for a run. Non-blocking: a second run on
+    the same org or group is refused with the pid of the first, whatever folder or spelling it used."""
+
+    def __init__(self, names: tuple[str, ...], directory: Path | None = None) -> None:
+        self.names = names
+        self.directory = directory
+        self._fds: list[int] = []
+
+    @property
+    def held(self) -> bool:
+        return bool(self._fds)
+
+    def acquire(self) -> None:
+        import fcntl
+
+        directory = self.directory or lock_dir()
+        try:
+            for name in sorted(set(self.names)):
+                fd = os.open(directory / f"{name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    holder = os.read(fd, 64).decode(errors="replace").strip() or "unknown"
+                    os.close(fd)
+                    raise StateError(
+                        f"another odatui (pid {holder}) is working on this tenant ({name})",
+                        hint="wait for it to finish or stop it; two runs on one tenant could create duplicates "
+                             "(the same tenant is recognised whatever its spelling or state folder)") from None
+                os.ftruncate(fd, 0)
+                os.write(fd, str(os.getpid()).encode())
+                self._fds.append(fd)
+        except BaseException:
+            self.release()
+            raise
+
+    def release(self) -> None:
+        for fd in self._fds:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._fds = []

@@ -153,8 +153,9 @@ def test_second_odatui_on_the_same_target_refuses(tmp_path, sandbox_factory, san
 
     from odatui.sandbox.samplepkg import make_sample_pkg
 
-    # The first run is held up by a slow answer, so the second starts while it holds the lock.
-    sb = sandbox_factory(fault_rules=[{"method": "GET", "path": r"/api/system/groups/search", "fault": "slow",
+    # The first run is held up by a slow answer, so the second starts while it holds the lock (a step's read:
+    # the organization group search comes first, to learn the tenant's identity, before the lock is taken).
+    sb = sandbox_factory(fault_rules=[{"method": "GET", "path": r"/api/mdm/smartgroups/search", "fault": "slow",
                                        "seconds": 6.0, "times": 1}])
     data = sb.config_dict()
     data["rollout"]["package"] = str(make_sample_pkg(tmp_path / "OktaVerify-9.52.0.pkg"))

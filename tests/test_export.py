@@ -17,7 +17,7 @@ from odatui.errors import UsageError
 from odatui.export import export, export_from_values
 from odatui.macos.lint import lint
 from odatui.macos.mobileconfig import parse_ws1_custom_settings
-from odatui.macos.payloads import PssoSettings
+from odatui.macos.payloads import PssoSettings, ScepSettings
 
 try:
     from test_mobileconfig import make_pki, openssl_verify
@@ -28,16 +28,24 @@ GOLDEN = Path(__file__).parent / "golden"
 # read at import: conftest's autouse fixture removes every ODATUI_* variable before each test runs
 UPDATE_GOLDEN = os.environ.get("ODATUI_UPDATE_GOLDEN") == "1"
 CLIENT_ID = "0oa1b2c3d4e5f6g7h8i9"
+# A made-up secret key for the golden files (never a real one); the SCEP URL's shape follows Okta's /pki/ path.
+GOLDEN_CHALLENGE = "golden-sample-scep-secret"
+GOLDEN_SCEP = ScepSettings("https://acme.okta.com/pki/scep/golden", GOLDEN_CHALLENGE)
 SAMPLES = {
-    "acme-macos14": dict(org_url="https://acme.okta.com", macos_min=14, user_principal_name="{EmailAddress}"),
+    "acme-macos14": dict(org_url="https://acme.okta.com", macos_min=14, user_principal_name="{EmailAddress}",
+                         scep=GOLDEN_SCEP),
     "acme-macos13": dict(org_url="https://acme.okta.com", macos_min=13, user_principal_name=None),
+    "acme-macos26": dict(org_url="https://acme.okta.com", macos_min=26, user_principal_name="{EmailAddress}",
+                         scep=GOLDEN_SCEP, psso={"registration_during_setup": True,
+                                                 "file_vault_policy": ["AttemptAuthentication"]}),
 }
 
 
 def _export(tmp_path: Path, sample: str, **kw) -> list[Path]:
     values = SAMPLES[sample]
+    extra = {k: values[k] for k in ("scep", "psso") if k in values}
     return export_from_values(values["org_url"], CLIENT_ID, values["macos_min"], values["user_principal_name"],
-                              tmp_path / sample, **kw)
+                              tmp_path / sample, **extra, **kw)
 
 
 @pytest.mark.parametrize("sample", sorted(SAMPLES))
@@ -60,7 +68,7 @@ def test_golden_set_is_what_the_brief_lists():
     assert names == sorted(
         ["README.txt", "okta-dps-macos14.mobileconfig"]
         + [f"okta-dps-macos14-{kind}.{ext}"
-           for kind in ("associated-domains", "sso-extension", "prefs-com.okta.mobile",
+           for kind in ("device-access-scep", "associated-domains", "sso-extension", "prefs-com.okta.mobile",
                         "prefs-com.okta.mobile.auth-service-extension")
            for ext in ("mobileconfig", "ws1.xml")]
     )
@@ -78,8 +86,9 @@ def test_exported_files_read_back_and_lint_clean(tmp_path, sample):
     assert sorted(p["PayloadUUID"] for p in read_back) == sorted(p["PayloadUUID"] for p in combined["PayloadContent"])
     assert lint(read_back, "acme.okta.com", CLIENT_ID) == []
     singles = [plistlib.loads(p.read_bytes()) for n, p in written.items() if n.endswith(".mobileconfig") and n != f"{prefix}.mobileconfig"]
-    assert len(singles) == 4
-    assert len({s["PayloadIdentifier"] for s in singles} | {combined["PayloadIdentifier"]}) == 5
+    kinds = 4 + ("scep" in SAMPLES[sample] and SAMPLES[sample]["macos_min"] >= 14)
+    assert len(singles) == kinds == len(combined["PayloadContent"])
+    assert len({s["PayloadIdentifier"] for s in singles} | {combined["PayloadIdentifier"]}) == kinds + 1
 
 
 def test_re_export_gives_identical_bytes(tmp_path):
@@ -100,7 +109,7 @@ def test_signed_export_verifies_with_openssl(tmp_path):
     pki = make_pki(tmp_path)
     written = {p.name: p for p in _export(tmp_path, "acme-macos14", sign_cert=pki["chain"], sign_key=pki["key"])}
     signed = sorted(n for n in written if n.endswith(".signed.mobileconfig"))
-    assert len(signed) == 5
+    assert len(signed) == 6
     for name in signed:
         out = tmp_path / "unwrapped"
         result = openssl_verify(written[name], pki["root"], out)
@@ -203,3 +212,61 @@ def test_export_from_values_for_the_sandbox_keeps_the_port(tmp_path):
     combined = plistlib.loads((tmp_path / "out" / "okta-dps-macos26.mobileconfig").read_bytes())
     assert lint(combined, "127.0.0.1:8443", CLIENT_ID) == []
     assert len(written) == 10
+
+
+# ------------------------------------------------------------------------------------------------ PSSO 2.0 as Okta
+# requires it: SCEP payload, floor-gated [rollout.psso] keys, Apple's schema, 0600 for files with the secret key
+
+
+def _schema():
+    try:
+        from apple_schema import AppleSchema, vendor_profiles_dir
+    except ImportError:
+        from tests.apple_schema import AppleSchema, vendor_profiles_dir
+    if not vendor_profiles_dir().is_dir():
+        pytest.skip("Apple schema not found (../shared/vendor)")
+    return AppleSchema()
+
+
+@pytest.mark.parametrize("floor, psso, keys", [
+    (14, {}, set()),
+    (15, {"file_vault_policy": ["AttemptAuthentication"], "unlock_policy": ["AllowTouchIDOrWatchForUnlock"],
+          "offline_grace_period": 86400}, {"FileVaultPolicy", "UnlockPolicy", "OfflineGracePeriod"}),
+    (26, {"registration_during_setup": True}, {"EnableRegistrationDuringSetup"}),
+])
+def test_combined_profile_holds_scep_and_validates_against_apples_schema(tmp_path, floor, psso, keys):
+    written = {p.name: p for p in export_from_values("https://acme.okta.com", CLIENT_ID, floor, "{EmailAddress}",
+                                                     tmp_path, psso=psso, scep=GOLDEN_SCEP)}
+    combined = plistlib.loads(written[f"okta-dps-macos{floor}.mobileconfig"].read_bytes())
+    types = [p["PayloadType"] for p in combined["PayloadContent"]]
+    assert types == ["com.apple.security.scep", "com.apple.associated-domains", "com.apple.extensiblesso",
+                     "com.apple.ManagedClient.preferences", "com.apple.ManagedClient.preferences"]
+    scep = combined["PayloadContent"][0]["PayloadContent"]
+    assert scep["URL"] == "https://acme.okta.com/pki/scep/golden" and scep["Challenge"] == GOLDEN_CHALLENGE
+    assert (scep["Keysize"], scep["Key Usage"], scep["KeyIsExtractable"], scep["AllowAllAppsAccess"]) == (2048, 1, False, True)
+    psso_dict = combined["PayloadContent"][2]["PlatformSSO"]
+    assert keys <= set(psso_dict)
+    report = _schema().validate_profile(combined, macos=f"{floor}.0", channel="device")
+    assert report.errors == [], [str(i) for i in report.errors]
+    if floor == 26:
+        assert "/v1/auth/device-sign" in " ".join(combined["PayloadContent"][2]["URLs"])
+
+
+def test_files_with_the_scep_secret_are_0600_and_the_readme_says_so(tmp_path):
+    written = {p.name: p for p in _export(tmp_path, "acme-macos14")}
+    private = {n for n, p in written.items() if GOLDEN_CHALLENGE.encode() in p.read_bytes()}
+    assert private == {"okta-dps-macos14.mobileconfig", "okta-dps-macos14-device-access-scep.mobileconfig",
+                       "okta-dps-macos14-device-access-scep.ws1.xml"}
+    for name, path in written.items():
+        mode = path.stat().st_mode & 0o777
+        assert (mode == 0o600) == (name in private), (name, oct(mode))
+    readme = written["README.txt"].read_text()
+    assert "0600" in readme and all(n in readme for n in private) and GOLDEN_CHALLENGE not in readme
+
+
+def test_floor_14_with_a_floor_15_key_is_refused_before_anything_is_written(tmp_path):
+    with pytest.raises(UsageError) as info:
+        export_from_values("https://acme.okta.com", CLIENT_ID, 14, None, tmp_path / "out",
+                           psso={"file_vault_policy": ["AttemptAuthentication"]}, scep=GOLDEN_SCEP)
+    assert "rollout.psso.file_vault_policy" in info.value.message and "macOS 15" in info.value.message
+    assert info.value.exit_code == 2 and not (tmp_path / "out").exists()

@@ -84,7 +84,7 @@ async def test_revoked_access_token_is_replaced_once(sandbox):
 
 @pytest.mark.parametrize("settings,code", [
     ({"granted_scopes": ["okta.apps.read"]}, "invalid_scope"),
-    ({"require_dpop": True}, "invalid_dpop_proof"),
+    ({"require_dpop": True, "clock_skew_seconds": 3600}, "invalid_dpop_proof"),  # a proof from a wrong clock
 ])
 async def test_service_app_oauth_errors(sandbox, settings, code):
     httpx.post(f"{sandbox.url}/_sandbox/okta/settings", json=settings,

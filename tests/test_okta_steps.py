@@ -119,15 +119,58 @@ async def test_former_name_is_found_and_several_candidates_need_a_choice(sandbox
         await chosen.aclose()
 
 
-async def test_inactive_app_is_not_used(sandbox_factory, sandbox_env):
+async def test_inactive_app_is_activated_not_added_again(sandbox_factory, sandbox_env):
+    sb = sandbox_factory(psso_app="absent")
+    created = admin(sb, "/_sandbox/okta/psso-app", status="INACTIVE").json()
+    ctx = context(sb)
+    try:
+        change = await OktaApp().inspect(ctx)
+        assert change.kind is ChangeKind.UPDATE and "INACTIVE" in change.summary
+        assert change.action != ADD_APP_ACTION and "catalog" not in change.summary.lower()
+        outputs = await OktaApp().apply_change(ctx, Progress(), change)
+    finally:
+        await ctx.aclose()
+    assert outputs["app_id"] == created["id"] and outputs["client_id"] == created["id"]
+    psso = [a for a in sb.state()["okta"]["apps"] if a["label"] == "Platform Single Sign-On for macOS"]
+    assert [(a["id"], a["status"]) for a in psso] == [(created["id"], "ACTIVE")]  # the same app, now active
+    posts = [r["path"] for r in sb.world.requests if r["method"] == "POST" and r["path"].startswith("/api/")]
+    assert posts == [f"/api/v1/apps/{created['id']}/lifecycle/activate"]
+
+
+async def test_inactive_app_with_read_only_credentials_says_activate_it(sandbox_factory, sandbox_env):
     sb = sandbox_factory(psso_app="absent")
     admin(sb, "/_sandbox/okta/psso-app", status="INACTIVE")
+    admin(sb, "/_sandbox/okta/settings", token_read_only=True)
+    ctx = context(sb)
+    try:
+        change = await OktaApp().inspect(ctx)
+        with pytest.raises(NeedsAction) as info:
+            await OktaApp().apply_change(ctx, Progress(), change)
+    finally:
+        await ctx.aclose()
+    text = str(info.value)
+    assert "Activate" in text and "INACTIVE" in text and "Browse App Catalog" not in text
+    psso = [a for a in sb.state()["okta"]["apps"] if a["label"] == "Platform Single Sign-On for macOS"]
+    assert [a["status"] for a in psso] == ["INACTIVE"]
+
+
+async def test_non_oidc_app_is_used_with_a_warning_never_add_from_catalog(sandbox_factory, sandbox_env):
+    sb = sandbox_factory(psso_app="absent")
+    created = admin(sb, "/_sandbox/okta/psso-app", signOnMode="SAML_2_0").json()
+    assert created["signOnMode"] == "SAML_2_0"
     ctx = context(sb)
     try:
         change = await OktaApp().inspect(ctx)
     finally:
         await ctx.aclose()
-    assert change.kind is ChangeKind.NEEDS_ACTION and any("INACTIVE" in d for d in change.details)
+    assert change.kind is ChangeKind.NONE and change.outputs["app_id"] == created["id"]
+    assert any(d.startswith("warning:") and "SAML_2_0" in d for d in change.details)
+    assert change.action != ADD_APP_ACTION
+
+
+def test_sandbox_psso_app_route_refuses_unknown_states(sandbox):
+    assert admin(sandbox, "/_sandbox/okta/psso-app", status="DELETED").status_code == 400
+    assert admin(sandbox, "/_sandbox/okta/psso-app", signOnMode="NOPE").status_code == 400
 
 
 async def test_typed_client_id_mismatch_names_both(sandbox, sandbox_env):
@@ -230,8 +273,10 @@ async def test_preflight_mentions_custom_domain(sandbox_factory, sandbox_env):
     finally:
         await ctx.aclose()
     assert change.outputs["custom_domain"] == "login.acme.example"
-    text = " ".join(change.details)
-    assert "same host must be used everywhere" in text and "okta.org_url = https://login.acme.example" in text
+    assert "same host must be used everywhere" in " ".join(change.details)
+    # Using another host than the custom domain is a readiness warning, said once (not a detail line as well).
+    assert any("okta.org_url = https://login.acme.example" in w for w in change.warnings)
+    assert not any("okta.org_url = https://login.acme.example" in d for d in change.details)
 
 
 async def test_preflight_untrusted_tls_names_ca_bundle(sandbox, sandbox_env):
@@ -252,7 +297,7 @@ async def test_preflight_untrusted_tls_names_ca_bundle(sandbox, sandbox_env):
     ({"token_read_only": True}, "api_token", "E0000006", "The API token may not assign group"),
     ({"pipeline": "v1"}, "authenticators", "E0000015", "not licensed"),
     ({"granted_scopes": ["okta.apps.read"]}, "service_app", "invalid_scope", "not granted every scope"),
-    ({"require_dpop": True}, "service_app", "invalid_dpop_proof", "requires DPoP"),
+    ({"require_dpop": True, "clock_skew_seconds": 3600}, "service_app", "invalid_dpop_proof", "DPoP proof"),
 ])
 async def test_error_codes_become_admin_sentences(sandbox, sandbox_env, monkeypatch, settings, mode, code, sentence):
     admin(sandbox, "/_sandbox/okta/settings", **settings)

@@ -281,10 +281,32 @@ def test_version_too_old_for_macos_14(tmp_path):
 
 
 @needs_bsdtar
-def test_version_9_19_is_enough(tmp_path):
+def test_version_9_19_is_enough_below_26(tmp_path):
     facts = read_package(product_pkg(tmp_path / "ok.pkg", Comp(version="9.19.0")))
-    for floor in (14, 15, 26):
+    for floor in (14, 15):
         require_okta_verify_version(facts, floor)
+
+
+@needs_bsdtar
+def test_a_9_40_package_is_refused_at_floor_26(tmp_path):
+    facts = read_package(product_pkg(tmp_path / "old.pkg", Comp(version="9.40.0")))
+    with pytest.raises(PackageError) as info:
+        require_okta_verify_version(facts, 26)
+    text = str(info.value)
+    assert "9.40.0" in text and "9.52" in text and "macOS 26" in text and info.value.exit_code == 2
+    require_okta_verify_version(facts, 15)
+    require_okta_verify_version(read_package(product_pkg(tmp_path / "new.pkg", Comp(version="9.52.0"))), 26)
+
+
+@needs_bsdtar
+def test_a_package_that_needs_a_newer_macos_than_the_floor_is_refused(tmp_path):
+    facts = read_package(product_pkg(tmp_path / "ov.pkg", Comp(version="9.52.0"), minimum_os="14.4"))
+    with pytest.raises(PackageError) as info:
+        require_okta_verify_version(facts, 14)
+    text = str(info.value)
+    assert "macOS 14.4" in text and "floor macOS 14" in text and "macos_min = 15" in text
+    assert info.value.exit_code == 2
+    require_okta_verify_version(facts, 15)  # at or above the package's own minimum: fine
 
 
 # ------------------------------------------------------------------------------------------------ pkginfo
@@ -305,7 +327,8 @@ def test_pkginfo_round_trips(tmp_path):
     assert info["minimum_os_version"] == "14.0"  # stricter than the package's own 13.0
     assert info["installs"][0]["path"] == "/Applications/Okta Verify.app"
     assert info["installs"][0]["CFBundleIdentifier"] == "com.okta.mobile"
-    assert info["uninstall_method"] == "removepackages"
+    assert info["uninstall_method"] == "uninstall_script"  # removepackages leaves the daemons and plugin
+    assert info["uninstall_script"].startswith("#!/bin/sh")
     assert "installer_type" not in info  # munki: absent means an Apple flat package
     assert pkginfo_plist(facts, minimum_os=14) == raw  # deterministic
 
@@ -415,3 +438,23 @@ async def test_step_without_a_package(tmp_path):
     ctx = Context(parse_config({"rollout": {"macos_min": 14}}), secrets=None)
     with pytest.raises(PackageError, match="No Okta Verify package"):
         await PackagePreflight().inspect(ctx)
+
+
+def test_uninstall_script_removes_what_the_homebrew_cask_removes(tmp_path):
+    """Every LaunchDaemon, path and receipt of the `okta-verify` cask's uninstall stanza, the login plugin's
+    mechanisms out of system.login.console before its bundle goes, and a script that sh accepts."""
+    import subprocess
+
+    from odatui.macos.uninstall import LAUNCH_DAEMONS, PATHS, uninstall_script
+
+    script = uninstall_script()
+    for label in LAUNCH_DAEMONS:
+        assert f"launchctl bootout system/{label} " in script
+    for path in PATHS:
+        assert f'rm -rf "{path}"' in script
+    assert "/Library/Security/SecurityAgentPlugins/OktaDAAuthPlugin.bundle" in PATHS
+    assert "pkgutil --forget com.okta.mobile" in script
+    assert script.index("authorizationdb write system.login.console") < script.index("OktaDAAuthPlugin.bundle")
+    target = tmp_path / "uninstall.sh"
+    target.write_text(script)
+    assert subprocess.run(["sh", "-n", str(target)], capture_output=True).returncode == 0

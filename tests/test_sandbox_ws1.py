@@ -130,7 +130,8 @@ def test_oauth_token_endpoint(api, sandbox):
 
 def test_smart_group_search_substring_and_204(api):
     found = api("GET", "/api/mdm/smartgroups/search", params={"name": "okta psso"}).json()
-    assert sorted(g["Name"] for g in found["SmartGroups"]) == [WS1_SMART_GROUP, f"{WS1_SMART_GROUP} (pilot)"]
+    assert sorted(g["Name"] for g in found["SmartGroups"]) == [WS1_SMART_GROUP, f"{WS1_SMART_GROUP} (pilot)",
+                                                               "Okta PSSO Pilot"]
     empty = api("GET", "/api/mdm/smartgroups/search", params={"name": "nothing like it"})
     assert empty.status_code == 204 and empty.content == b""
 
@@ -276,3 +277,24 @@ def test_profile_rules_and_update_noop_switch(api, sandbox):
     state = sandbox.state()["ws1"]
     assert set(state) >= {"blobs", "apps", "assignment_rules", "profiles"}
     assert all(isinstance(state[k], list) for k in ("blobs", "apps", "assignment_rules", "profiles"))
+
+
+def test_smart_group_create_refuses_what_the_spec_lists_and_members_follow_the_criteria(api, sandbox):
+    def create(**body):
+        base = {"Name": "Wave 3", "CriteriaType": "All", "ManagedByOrganizationGroupId": "570",
+                "Platforms": ["AppleOsX"],
+                "OperatingSystems": [{"DeviceType": "AppleOsX", "Operator": "GreaterThanOrEqualTo", "Value": "15.0"}]}
+        return api("POST", "/api/mdm/smartgroups", json={**base, **body})
+
+    assert create(Name="").status_code == 400
+    assert "same name already exists" in create(Name=WS1_SMART_GROUP).json()["message"]
+    assert "Criteia Type is incorrect" in create(CriteriaType="Devices").json()["message"]
+    assert create(ManagedByOrganizationGroupId="9").status_code == 400
+    made = create()
+    assert made.status_code == 200
+    sg_id = made.json()["Value"]
+    group = api("GET", f"/api/mdm/smartgroups/{sg_id}").json()
+    floor_ok = [d for d in sandbox.world.emulators["ws1"].fleet.devices if int(d.os_version.split(".")[0]) >= 15]
+    assert group["Name"] == "Wave 3" and group["Devices"] == len(floor_ok) > 0
+    assert api("DELETE", f"/api/mdm/smartgroups/{sg_id}").status_code == 200
+    assert api("GET", f"/api/mdm/smartgroups/{sg_id}").status_code == 404

@@ -23,7 +23,8 @@ FAKE_TOKEN = "00fakeRegisteredToken-do-not-leak-7f3a9c"  # registered like a rea
 def sandbox_secrets() -> list[str]:
     from odatui.sandbox import server
 
-    return [server.OKTA_TOKEN, server.WS1_PASSWORD, server.WS1_TENANT_CODE, server.WS1_OAUTH_SECRET]
+    return [server.OKTA_TOKEN, server.WS1_PASSWORD, server.WS1_TENANT_CODE, server.WS1_OAUTH_SECRET,
+            server.OKTA_SCEP_CHALLENGE]
 
 
 def odatui(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -216,6 +217,35 @@ async def test_no_secret_in_any_file_after_a_full_run_and_bundle(tmp_path, isola
         assert (proc.stdout + proc.stderr).count(sandbox_secrets()[0]) == 0
     finally:
         await asyncio.to_thread(session.close)
+
+
+def test_scep_challenge_only_in_the_0600_export_files_never_on_the_terminal(tmp_path, sandbox, isolated_home):
+    """`odatui plan` and `odatui export` with the Device Access SCEP secret key in the environment: the key reaches
+    the exported files that must hold it (0600), and no terminal line, log, state file or other export file."""
+    import tomli_w
+
+    from odatui.sandbox.server import OKTA_SCEP_CHALLENGE, Sandbox
+
+    data = sandbox.config_dict()
+    data["okta"]["client_id"] = "0oa" + "b" * 17
+    data["okta"]["auth"] = "none"
+    config = tmp_path / "answers.toml"
+    config.write_text(tomli_w.dumps(data))
+    env = {**Sandbox.secret_env(), "ODATUI_OKTA__SCEP_CHALLENGE": OKTA_SCEP_CHALLENGE}
+    out_dir = tmp_path / "export"
+    exported = odatui("export", "--out", str(out_dir), "--config", str(config), env=env)
+    assert exported.returncode == 0, exported.stderr
+    planned = odatui("plan", "--config", str(config), env=env)
+    assert "Traceback" not in planned.stderr
+    for proc in (exported, planned):
+        assert OKTA_SCEP_CHALLENGE not in proc.stdout + proc.stderr
+    holding = sorted(p.name for p in out_dir.iterdir() if OKTA_SCEP_CHALLENGE.encode() in p.read_bytes())
+    assert holding and all("0600" in line for line in exported.stdout.splitlines() if any(h in line for h in holding))
+    assert all((out_dir / name).stat().st_mode & 0o077 == 0 for name in holding)
+    others = [p for p in out_dir.iterdir() if p.name not in holding]
+    hits = [hit for p in others for hit in _scan(p, [OKTA_SCEP_CHALLENGE])]
+    hits += [hit for root in _written_dirs(isolated_home) for hit in _scan(root, [OKTA_SCEP_CHALLENGE])]
+    assert hits == [], hits
 
 
 def test_no_secret_in_snapshots_or_tmux_captures():

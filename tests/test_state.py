@@ -210,3 +210,47 @@ def test_disk_full_raises_state_error_and_keeps_the_old_state(tiny_disk):
     assert err.value.hint == "free some disk space"
     assert StateStore(TARGET, tiny_disk).load().steps == sample().steps
     assert not list(tiny_disk.glob(".*.tmp"))  # the half-written temp file was removed
+
+
+def test_rebind_moves_a_spelling_keyed_state_to_the_canonical_name_and_links_the_spelling(tmp_path):
+    # An older odatui kept the state under the config's spelling: the first run that knows the tenant's identity
+    # resumes it under the canonical name, and the spelling keeps pointing there (export, bundle, the wizard).
+    old = StateStore("127.0.0.1_8443__ACME", tmp_path)
+    state = old.load()
+    state.step("okta.app").status = "succeeded"
+    old.save(state)
+    canonical = old.rebind("okta-00o1__ws1-og570-x")
+    assert canonical.path.name == "okta-00o1__ws1-og570-x.json" and not canonical.path.is_symlink()
+    assert canonical.load().steps["okta.app"].status == "succeeded"
+    assert old.path.is_symlink() and old.load().steps["okta.app"].status == "succeeded"
+    # A second spelling of the same tenant with its own history: the canonical one wins, the other is kept aside.
+    other = StateStore("localhost_8443__acme", tmp_path)
+    other.save(other.load())
+    assert other.rebind("okta-00o1__ws1-og570-x").path == canonical.path
+    assert other.path.is_symlink() and list(tmp_path.glob("localhost_8443__acme.superseded-*.json"))
+    # The tenant at that spelling became another org: the link follows the identity.
+    moved = old.rebind("okta-00o2__ws1-og570-y")
+    assert os.readlink(old.path) == moved.path.name
+
+
+def test_tenant_locks_refuse_a_second_holder_with_its_pid(tmp_path):
+    from odatui.state import TenantLocks
+
+    first = TenantLocks(("okta-00o1", "ws1-og570-x"), tmp_path)
+    first.acquire()
+    try:
+        with pytest.raises(StateError, match=rf"another odatui \(pid {os.getpid()}\) is working on this tenant"):
+            TenantLocks(("ws1-og570-x",), tmp_path).acquire()
+    finally:
+        first.release()
+    TenantLocks(("ws1-og570-x",), tmp_path).acquire()  # free again once released
+
+
+def test_rebind_adopts_the_state_of_a_run_that_could_not_confirm_the_tenants(tmp_path):
+    spelled = StateStore("127.0.0.1_8443__ACME", tmp_path)
+    offline = spelled.rebind("unconfirmed.okta-127.0.0.1-8443_unconfirmed.ws1-127.0.0.1-8443-acme")
+    state = offline.load()
+    state.step("ws1.upload").status = "succeeded"
+    offline.save(state)
+    canonical = StateStore("127.0.0.1_8443__ACME", tmp_path).rebind("okta-00o1_ws1-og570-x")
+    assert canonical.load().steps["ws1.upload"].status == "succeeded" and not offline.path.exists()

@@ -226,9 +226,9 @@ async def test_quit_mid_run_then_resume(tmp_path):
             await wait_for(pilot, lambda: second.model.finished is not None and not second.running, timeout=60,
                            what="resumed run")
             assert second.model.all_done, {sid: v.status for sid, v in second.model.steps.items()}
-            # Done steps were not run again: the resumed run started with okta.app.
-            assert list(second.model.steps["preflight.okta"].log) == []
-        assert len(demo.sandbox.state()["ws1"]["apps"]) == 1
+            # Done steps are re-checked against the live tenant (read-only), never redone: one app, one profile.
+            assert second.model.steps["preflight.okta"].status == "unchanged"
+        assert len(demo.sandbox.state()["ws1"]["apps"]) == 1 and len(demo.sandbox.state()["ws1"]["profiles"]) == 1
     finally:
         demo.close()
 
@@ -273,5 +273,85 @@ async def test_test_connection_answers_inline():
             await wait_for(pilot, lambda: str(result.render()).startswith(("✓", "✗")), what="test answer")
             assert str(result.render()).startswith("✓"), str(result.render())
             assert "Identity Engine" in str(result.render())
+    finally:
+        demo.close()
+
+
+async def test_palette_remove_shows_the_plan_then_removes(tmp_path):
+    """The command palette's "Remove what odatui created": the same plan text as `odatui remove`, a confirmation,
+    then the tenant holds no odatui profile or app."""
+    import asyncio
+
+    from odatui.runner import make_engine
+
+    demo = start_demo(psso_app="present")
+    try:
+        engine = make_engine(demo.config, demo.secrets, directory=demo.sandbox.data_dir / "runs")
+        assert (await engine.run()).exit_code == 0
+        assert len(demo.sandbox.state()["ws1"]["profiles"]) == 1
+        app = OdatuiApp(Session(demo_session=demo, engine_options=FAST), demo=True, still=True)
+        async with app.run_test(size=(100, 40)) as pilot:
+            await wait_for(pilot, lambda: app.loaded is not None, what="start-up")
+            await pilot.press("ctrl+p")
+            await type_text(pilot, "Remove what odatui")
+            await pilot.pause(0.3)
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the removal plan")
+            question = str(app.screen.query_one("#question").render())
+            assert "odatui would remove what it created" in question and "profile 'Okta Platform SSO'" in question
+            assert len(demo.sandbox.state()["ws1"]["profiles"]) == 1  # nothing removed before the answer
+            await pilot.press("y")
+            await wait_for(pilot, lambda: not demo.sandbox.state()["ws1"]["profiles"], what="removal")
+            await wait_for(pilot, lambda: not demo.sandbox.state()["ws1"]["apps"], what="app removal")
+            await asyncio.sleep(0)
+    finally:
+        demo.close()
+
+
+async def test_missing_smart_group_offered_for_creation_with_a_confirmation():
+    demo = start_demo(psso_app="present")
+    try:
+        app = OdatuiApp(Session(demo_session=demo, engine_options=FAST), demo=True, still=True)
+        async with app.run_test(size=(100, 40)) as pilot:
+            await wait_for(pilot, lambda: app.loaded is not None, what="start-up")
+            for _ in range(2):
+                await pilot.press("ctrl+n")
+                await pilot.pause()
+            await wait_for(pilot, lambda: isinstance(app.screen, Ws1Screen), what="WS1 screen")
+            field = app.screen.query_one("#smart_group")
+            field.value = "Okta PSSO Wave 3"
+            app.screen.query_one("#test").focus()
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the offer to create it")
+            question = str(app.screen.query_one("#question").render())
+            assert "'Okta PSSO Wave 3'" in question and "macOS 14 or later" in question
+            await pilot.press("y")
+            await wait_for(pilot, lambda: isinstance(app.screen, Ws1Screen), what="back on the WS1 screen")
+            result = app.screen.query_one("#test-result")
+            await wait_for(pilot, lambda: str(result.render()).startswith(("✓", "✗")), what="test answer")
+            assert str(result.render()).startswith("✓ create smart group 'Okta PSSO Wave 3'"), str(result.render())
+            assert app.session.config.ws1.create_smart_groups is True
+            assert not any(g["name"] == "Okta PSSO Wave 3" for g in demo.sandbox.state()["ws1"]["smart_groups"])
+    finally:
+        demo.close()
+
+
+async def test_ws1_screen_takes_waves_separated_by_semicolons():
+    demo = start_demo(psso_app="present")
+    try:
+        app = OdatuiApp(Session(demo_session=demo, engine_options=FAST), demo=True, still=True)
+        async with app.run_test(size=(100, 40)) as pilot:
+            await wait_for(pilot, lambda: app.loaded is not None, what="start-up")
+            for _ in range(2):
+                await pilot.press("ctrl+n")
+                await pilot.pause()
+            await wait_for(pilot, lambda: isinstance(app.screen, Ws1Screen), what="WS1 screen")
+            app.screen.query_one("#smart_group").value = "Okta PSSO Pilot; Okta PSSO Macs"
+            app.screen.query_one("#test").focus()
+            await pilot.press("enter")
+            result = app.screen.query_one("#test-result")
+            await wait_for(pilot, lambda: str(result.render()).startswith(("✓", "✗")), what="test answer")
+            assert "'Okta PSSO Pilot' (id" in str(result.render()) and "'Okta PSSO Macs' (id" in str(result.render())
+            assert app.session.config.ws1.wave == ["Okta PSSO Pilot", "Okta PSSO Macs"]
     finally:
         demo.close()

@@ -109,6 +109,45 @@ def test_demo_in_tmux_on_the_linux_console_without_colour():
         term.close()
 
 
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (apt-get install tmux)")
+@pytest.mark.parametrize("sig, code", [("TERM", 143), ("HUP", 129)])
+def test_wizard_ends_on_sigterm_and_sighup_with_the_terminal_restored(sig, code, tmp_path):
+    """A closing SSH session (SIGHUP) or a supervisor (SIGTERM): Textual shuts down as on Ctrl-C, the terminal is
+    back in canonical mode (not left raw), and the exit code says which signal (README: exit codes)."""
+    import signal as signals
+
+    script = tmp_path / "wizard.sh"
+    script.write_text(f"'{sys.executable}' -m odatui demo\necho CODE=$?\nstty -a | grep -o -- '-*icanon' | "
+                      "sed 's/^/MODE=/'\n")
+    term = Tmux(80, 24, ["sh", str(script)])
+    try:
+        term.wait_for("Welcome to odatui")
+        shell = int(term.run("list-panes", "-t", "t", "-F", "#{pane_pid}").split()[0])
+        wizard = next(int(p) for p in os.listdir("/proc") if p.isdigit() and _parent(int(p)) in
+                      {shell, *(int(q) for q in os.listdir("/proc") if q.isdigit() and _parent(int(q)) == shell)}
+                      and "odatui" in _cmdline(int(p)))
+        os.kill(wizard, getattr(signals, f"SIG{sig}"))
+        screen = term.wait_for(f"CODE={code}", timeout=20)
+        term.wait_for("MODE=", timeout=5)
+        assert "MODE=icanon" in term.screen() and "Traceback" not in screen
+    finally:
+        term.close()
+
+
+def _parent(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return -1
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")
+    except OSError:
+        return ""
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -147,6 +186,8 @@ async def test_serve_in_headless_chromium(tmp_path):
     profile = tempfile.mkdtemp(prefix="odatui-chromium-")
     browser = None
     try:
+        url = server.stdout.readline().decode().split(" at ", 1)[1].strip()  # the tokened URL, printed once
+        assert "?token=" in url, url
         _wait_port(port)
         browser = subprocess.Popen([_chromium(), "--headless", "--no-sandbox", "--disable-gpu",
                                     "--disable-background-networking", "--no-first-run", f"--user-data-dir={profile}",
@@ -166,7 +207,7 @@ async def test_serve_in_headless_chromium(tmp_path):
         received = b""
         async with aiohttp.ClientSession() as http, http.ws_connect(page["webSocketDebuggerUrl"], max_msg_size=0) as cdp:
             await cdp.send_json({"id": 1, "method": "Network.enable"})
-            await cdp.send_json({"id": 2, "method": "Page.navigate", "params": {"url": f"http://127.0.0.1:{port}/"}})
+            await cdp.send_json({"id": 2, "method": "Page.navigate", "params": {"url": url}})
             deadline = time.monotonic() + 45
             while b"Welcome to odatui" not in received and time.monotonic() < deadline:
                 try:

@@ -27,7 +27,7 @@ def test_step_table_matches_design():
     assert BY_ID["preflight.ws1"].needs == ()
     assert set(BY_ID["ws1.upload"].needs) == {"preflight.ws1", "preflight.package"}
     assert BY_ID["ws1.assign"].needs == ("ws1.upload",)
-    assert set(BY_ID["ws1.profile"].needs) == {"okta.app", "preflight.ws1"}
+    assert set(BY_ID["ws1.profile"].needs) == {"okta.app", "preflight.ws1", "ws1.assign"}  # Okta Verify first
 
 
 @pytest.fixture
@@ -115,8 +115,21 @@ async def test_full_run_then_idempotent_rerun(sandbox, runs):
     assert rules["assignments"][0]["distribution"]["app_delivery_method"] == "AUTO"
     profile = state["profiles"][0]["body"]
     assert profile["General"]["ProfileContext"] == "Device" and profile["General"]["AssignmentType"] == "Auto"
-    assert profile["AssociatedDomains"]["AssociatedDomains"] == ["authsrv:acme.okta.com"]
+    assert not profile.get("AssociatedDomains")  # no native payload: its expansion of two flat lists is undocumented
     assert any(CLIENT_ID in e["CustomSettings"] for e in profile["CustomSettingsList"])
+    # One payload path: every Custom Settings entry is byte for byte the *.ws1.xml fragment the export writes.
+    from odatui import export
+    from odatui.macos.payloads import PssoSettings, ScepSettings
+    from odatui.sandbox.server import OKTA_SCEP_CHALLENGE
+
+    config = runs().config
+    settings = PssoSettings(org_host="acme.okta.com", client_id=CLIENT_ID, macos_min=14,
+                            scep=ScepSettings(config.okta.scep_url, OKTA_SCEP_CHALLENGE))
+    fragments = {n: b.decode() for n, b in export.build_files(settings).items() if n.endswith(".ws1.xml")}
+    assert sorted(e["CustomSettings"] for e in profile["CustomSettingsList"]) == sorted(fragments.values())
+    kinds = [n.removeprefix("okta-dps-macos14-").removesuffix(".ws1.xml") for n in fragments]
+    assert sorted(kinds) == sorted(["device-access-scep", "associated-domains", "sso-extension",
+                                    "prefs-com.okta.mobile", "prefs-com.okta.mobile.auth-service-extension"])
 
     before = sandbox.world.requests_total
     second = await runs().all()
@@ -184,7 +197,7 @@ async def test_assignment_keeps_another_groups_rule(sandbox, runs):
     await client.put_assignment_rules(app_uuid, {"assignments": [theirs], "excluded_smart_groups": []})
 
     change = await run.step("ws1.assign")
-    assert change.kind == ChangeKind.UPDATE and "1 existing" in change.details[0]
+    assert change.kind == ChangeKind.UPDATE and any("1 existing" in d for d in change.details)
     rules = (await client.get_assignment_rules(app_uuid))["assignments"]
     assert [r["priority"] for r in rules] == [0, 1]
     ours, kept = rules
@@ -228,3 +241,56 @@ async def test_profile_update_that_is_not_saved_is_caught(sandbox, runs):
     with pytest.raises(StepError) as err:
         await run.step("ws1.profile")
     assert "does not hold the new settings" in err.value.message and "delete the profile" in err.value.hint
+
+
+async def test_a_profile_with_the_native_associated_domains_payload_is_moved_to_custom_settings(sandbox, runs):
+    await runs().all()
+    stored = next(iter(sandbox.world.emulators["ws1"].profiles.values()))["body"]
+    # What odatui sent before: the native Associated Domains payload and no Custom Settings copy of it.
+    stored["AssociatedDomains"] = {"ApplicationIdentifier": ["B7F62B65BN.com.okta.mobile"],
+                                   "AssociatedDomains": ["authsrv:acme.okta.com"]}
+    stored["CustomSettingsList"] = [e for e in stored["CustomSettingsList"]
+                                    if "com.apple.associated-domains" not in e["CustomSettings"]]
+    second = await runs().all()
+    change = second["ws1.profile"]
+    assert change.kind is ChangeKind.UPDATE
+    assert any("native Associated Domains" in d for d in change.details)
+    assert any("com.apple.associated-domains" in d and "missing" in d for d in change.details)
+    body = sandbox.state()["ws1"]["profiles"][0]["body"]
+    assert not body.get("AssociatedDomains")
+    assert any("com.apple.associated-domains" in e["CustomSettings"] for e in body["CustomSettingsList"])
+
+async def test_lifecycle_calls_follow_the_swagger_contract(sandbox, runs):
+    """Smart-group creation, a second wave, retire and delete of the app, profile and smart group: every request
+    and answer checked against Omnissa's 2604 Swagger (at close), and the sandbox's refusals as the spec lists."""
+    from odatui.ws1.client import Ws1ApiError
+
+    run = runs()
+    run.ctx.config.ws1.smart_groups = [WS1_SMART_GROUP, "Okta PSSO Wave 3"]
+    run.ctx.config.ws1.create_smart_groups = True
+    change = await run.inspect("preflight.ws1")
+    assert change.kind == ChangeKind.CREATE and change.creates == ({"kind": "ws1.smart_group", "name": "Okta PSSO Wave 3"},)
+    await run.all()
+    pre = run.ctx.outputs["preflight.ws1"]
+    assert [g["name"] for g in pre["smart_groups"]] == [WS1_SMART_GROUP, "Okta PSSO Wave 3"]
+    assert [e["name"] for e in pre["_created"]] == ["Okta PSSO Wave 3"]
+    client = run.ctx.ws1()
+    wave3 = await client.get_smart_group(pre["smart_groups"][1]["id"])
+    assert wave3 is not None and wave3.name == "Okta PSSO Wave 3"
+
+    with pytest.raises(Ws1ApiError) as err:  # still assigned: WS1 refuses, as the spec documents
+        await client.delete_smart_group(wave3.id)
+    assert err.value.status == 400 and "dependency" in err.value.message
+    app_id = run.ctx.outputs["ws1.upload"]["app_id"]
+    await client.retire_internal_app(app_id)
+    await client.retire_internal_app(app_id)  # 403 "already retired" is success
+    assert [a.status for a in await client.search_apps(570, "Okta Verify")] == ["Retired"]
+    assert await client.active_apps(570, "Okta Verify") == []
+    assert await client.delete_profile(run.ctx.outputs["ws1.profile"]["profile_id"]) is True
+    assert await client.delete_profile(run.ctx.outputs["ws1.profile"]["profile_id"]) is False  # 400 not found
+    assert await client.delete_internal_app(app_id) is True
+    assert await client.delete_internal_app(app_id) is False
+    assert await client.app_exists(app_id) is False
+    assert await client.delete_smart_group(wave3.id) is True  # nothing uses it any more
+    assert await client.get_smart_group(wave3.id) is None
+    assert await client.delete_smart_group(wave3.id) is False

@@ -213,10 +213,11 @@ def ws1_config(sb: Any, auth: str = "basic", **changes: Any) -> Any:
 
 
 def sandbox_secrets(**overrides: str) -> Any:
-    from odatui.sandbox.server import WS1_OAUTH_SECRET, WS1_PASSWORD, WS1_TENANT_CODE
+    from odatui.sandbox.server import OKTA_SCEP_CHALLENGE, WS1_OAUTH_SECRET, WS1_PASSWORD, WS1_TENANT_CODE
     from odatui.secrets import SecretStore
 
-    values = {"ws1.password": WS1_PASSWORD, "ws1.tenant_code": WS1_TENANT_CODE, "ws1.client_secret": WS1_OAUTH_SECRET}
+    values = {"ws1.password": WS1_PASSWORD, "ws1.tenant_code": WS1_TENANT_CODE, "ws1.client_secret": WS1_OAUTH_SECRET,
+              "okta.scep_challenge": OKTA_SCEP_CHALLENGE}
     values.update(overrides)
     return SecretStore(use_keychain=False, values={k: v for k, v in values.items() if v})
 

@@ -7,6 +7,8 @@ apple.md §1.5–1.7 (Okta's DPS pages, Apple's device-management schema):
   uses the top-level AuthenticationMethod; macOS 14+ (PSSO 2.0) the PlatformSSO dict with UseSharedDeviceKeys.
 * `com.apple.associated-domains`  authsrv:HOST for both team-prefixed Okta Verify app ids (the second one is
   needed from macOS 15 on; harmless before, so always emitted).
+* `com.apple.security.scep`  Okta's Device Access certificate (PSSO 2.0, floors 14+), when the admin gives the
+  static SCEP URL and secret key (see `scep_payload`).
 * two `com.apple.ManagedClient.preferences` payloads  Okta Verify settings for `com.okta.mobile` (org URL only)
   and `com.okta.mobile.auth-service-extension` (org URL, client ID, protocol version, optional username): Okta
   says to scope the client ID and username to the extension domain only.
@@ -16,7 +18,8 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from odatui.errors import UsageError
@@ -41,7 +44,56 @@ KIND_SSO = "sso-extension"
 KIND_DOMAINS = "associated-domains"
 KIND_APP_PREFS = f"prefs-{APP_DOMAIN}"
 KIND_EXT_PREFS = f"prefs-{EXTENSION_DOMAIN}"
-KINDS = (KIND_SSO, KIND_DOMAINS, KIND_APP_PREFS, KIND_EXT_PREFS)
+KIND_SCEP = "device-access-scep"
+KINDS = (KIND_SSO, KIND_DOMAINS, KIND_APP_PREFS, KIND_EXT_PREFS, KIND_SCEP)
+
+# The Device Access certificate's subject. Okta's value is "CN=managementAttestation <the Mac's hardware UUID>"
+# (Fleet's Okta example profile okta-device-access-scep-example.mobileconfig: %HardwareUUID%; Okta's "Static SCEP
+# for macOS with Workspace ONE", help.okta.com/oie/en-us/content/topics/oda/ca/oda-ca-scep-macos-ws1-static.htm,
+# whose template step was not readable in full). In Workspace ONE the Mac's hardware UUID is its UDID, the lookup
+# value {DeviceUid}: unverified (no docs.omnissa.com lookup-value list was found to confirm the name; Apple's MDM
+# protocol reports a Mac's UDID as its hardware UUID).
+SCEP_SUBJECT_CN = "managementAttestation {DeviceUid}"
+SCEP_KEY_SIZE = 2048  # Fleet's Okta example (Keysize 2048); Apple's rangelist 1024/2048/4096
+SCEP_KEY_USAGE = 1  # signing only: Okta "Certificates that are deployed for digital signature, but not for other
+# purposes (for example, encryption)" (oda-ca-scep-macos-jamf-static.htm, Before you begin); Apple: 1 = signing
+
+
+@dataclass(frozen=True)
+class ScepSettings:
+    """Okta Device Access static SCEP: the URL and the secret key (the challenge) from the Admin Console."""
+
+    url: str
+    challenge: str = field(repr=False)  # a secret: never in repr, logs or state
+
+    def __post_init__(self) -> None:
+        check_scep_url(self.url)
+        check_scep_challenge(self.challenge)
+
+
+def check_scep_url(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit((url or "").strip())
+    if parts.scheme.lower() != "https" or not parts.hostname:
+        raise UsageError(f"okta.scep_url {url!r} is not an https URL.",
+                         hint="Copy the SCEP URL Okta shows under Security → Device Integrations → Device Access "
+                              "(it starts with https://).")
+    if any(ord(c) < 33 for c in url.strip()):
+        raise UsageError("okta.scep_url contains spaces or control characters.",
+                         hint="Paste the SCEP URL again exactly as Okta shows it.")
+    return url.strip()
+
+
+def check_scep_challenge(challenge: str) -> str:
+    if not challenge:
+        raise UsageError("okta.scep_challenge (the Device Access SCEP secret key) is empty.",
+                         hint="Run `odatui secrets set okta.scep_challenge`, or set ODATUI_OKTA__SCEP_CHALLENGE.")
+    if any(ord(c) < 32 or ord(c) == 127 for c in challenge):
+        # Never echo the value: it is a secret.
+        raise UsageError("okta.scep_challenge contains control characters (a pasted line break or tab?).",
+                         hint="Copy the secret key again and store it with `odatui secrets set okta.scep_challenge`.")
+    return challenge
 
 
 @dataclass(frozen=True)
@@ -54,8 +106,16 @@ class PssoSettings:
     user_principal_name: str | None = None  # MDM lookup value such as "{EmailAddress}" (WS1)
     account_display_name: str = "Okta"
     enable_registration_during_setup: bool = False  # macOS 26 Simplified Setup
+    # [rollout.psso] as given (snake_case), checked against the floor; see odatui.macos.psso_options
+    psso: Mapping[str, Any] = field(default_factory=dict)
+    scep: ScepSettings | None = None  # static Device Access SCEP; None: no SCEP payload (13, or "elsewhere")
 
     def __post_init__(self) -> None:
+        from odatui.macos.psso_options import normalise
+
+        object.__setattr__(self, "psso", normalise(self.psso, self.macos_min))
+        if self.psso.get("registration_during_setup"):
+            object.__setattr__(self, "enable_registration_during_setup", True)
         if not isinstance(self.org_host, str) or not _HOST_RE.match(self.org_host):
             raise UsageError(
                 f"Okta org host {self.org_host!r} is not a host name.",
@@ -165,6 +225,9 @@ def sso_extension(settings: PssoSettings) -> dict[str, Any]:
         }
         if settings.enable_registration_during_setup:
             psso["EnableRegistrationDuringSetup"] = True
+        from odatui.macos.psso_options import apple_keys
+
+        psso.update(apple_keys(settings.psso))  # the admin's [rollout.psso], floor-checked in __post_init__
         payload["PlatformSSO"] = psso
     return payload
 
@@ -198,9 +261,32 @@ def okta_verify_extension_prefs(settings: PssoSettings) -> dict[str, Any]:
     return _managed_preferences(settings, KIND_EXT_PREFS, EXTENSION_DOMAIN, values)
 
 
+def scep_payload(settings: PssoSettings) -> dict[str, Any]:
+    """Okta Device Access certificate (static SCEP), System keychain via the device channel. Values: Okta's
+    "Device Access SCEP certificates" (help.okta.com/oie/en-us/content/topics/oda/oda-as-scep.htm: required for
+    PSSO 2.0, computer level) and Fleet's Okta example profile; key names: Apple's com.apple.security.scep.yaml."""
+    assert settings.scep is not None
+    payload = _common(settings, KIND_SCEP, "com.apple.security.scep", "Okta Device Access certificate")
+    payload["PayloadContent"] = {
+        "URL": settings.scep.url,
+        "Challenge": settings.scep.challenge,
+        "Subject": [[["CN", SCEP_SUBJECT_CN]]],
+        "Keysize": SCEP_KEY_SIZE,
+        "Key Type": "RSA",  # Apple: always RSA
+        "Key Usage": SCEP_KEY_USAGE,
+        "KeyIsExtractable": False,  # the private key never leaves the Mac's keychain
+        "AllowAllAppsAccess": True,  # Okta Verify and its extension must read the key (Fleet's example; okta.md)
+    }
+    return payload
+
+
 def all_payloads(settings: PssoSettings) -> dict[str, dict[str, Any]]:
-    """Every payload, keyed by kind, in install order (the extension's domains before the extension)."""
-    return {
+    """Every payload, keyed by kind, in install order (the certificate first, the extension's domains before the
+    extension)."""
+    out: dict[str, dict[str, Any]] = {}
+    if settings.scep is not None and settings.macos_min >= 14:
+        out[KIND_SCEP] = scep_payload(settings)
+    return out | {
         KIND_DOMAINS: associated_domains(settings),
         KIND_SSO: sso_extension(settings),
         KIND_APP_PREFS: okta_verify_app_prefs(settings),

@@ -20,14 +20,21 @@ import xml.etree.ElementTree as ET
 import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote
 
 from odatui.errors import PackageError
 
 OKTA_VERIFY_ID = "com.okta.mobile"
-# PSSO 2.0 (macOS 14+) needs Okta Verify 9.19 or later (reference/okta.md §6 item 5).
+# PSSO 2.0 (macOS 14+) needs Okta Verify 9.19 or later (Okta's IAM SE blog "Desktop Password Sync meets Platform
+# SSO 2.0", iamse.blog/2024/06/21/…: "Okta Verify 9.19 deployed to your macOS devices").
 PSSO2_MIN_VERSION = "9.19"
 PSSO2_MACOS_FLOOR = 14
+# The least Okta Verify per macOS floor. 26: "Your devices must have Okta Verify for macOS version 9.52 or later"
+# (help.okta.com/oie/en-us/content/topics/oda/macos-pw-sync/about-psso-version-history.htm). 15: Okta's "Configure
+# Desktop Password Sync for macOS 15" asks only for "the latest version of Okta Verify" and names no number, so the
+# PSSO 2.0 minimum applies (no documented 15-specific number: unverified).
+OKTA_VERIFY_FLOORS = {14: PSSO2_MIN_VERSION, 15: PSSO2_MIN_VERSION, 26: "9.52"}
 
 DOWNLOAD_HINT = "download the Okta Verify .pkg from the Okta Admin Console → Settings → Downloads"
 
@@ -97,13 +104,34 @@ def read_package(path: str | os.PathLike[str], *, expect_identifier: str | None 
     return replace(facts, sha256=digest)
 
 
+def required_okta_verify(macos_min: int) -> str | None:
+    """The least Okta Verify version for this macOS floor, or None (macOS 13, Platform SSO 1.0)."""
+    return OKTA_VERIFY_FLOORS.get(macos_min) or (PSSO2_MIN_VERSION if macos_min >= PSSO2_MACOS_FLOOR else None)
+
+
 def require_okta_verify_version(facts: PackageFacts, macos_min: int) -> None:
-    """Platform SSO 2.0 (macOS floor 14+) needs Okta Verify 9.19 or later."""
-    if macos_min >= PSSO2_MACOS_FLOOR and version_key(facts.version) < version_key(PSSO2_MIN_VERSION):
+    """Refuse a package too old for the floor, and one that itself needs a newer macOS than the floor (WS1 would
+    then skip Macs between the two floors: they get the profile but never the app)."""
+    needed = required_okta_verify(macos_min)
+    if needed and version_key(facts.version) < version_key(needed):
+        why = "Platform SSO 2.0" if needed == PSSO2_MIN_VERSION else f"macOS {macos_min} (Simplified Setup)"
         raise PackageError(
-            f"Okta Verify {facts.version} is too old for macOS {macos_min}: Platform SSO 2.0 needs "
-            f"Okta Verify {PSSO2_MIN_VERSION} or later ({facts.path}).",
-            hint=f"{DOWNLOAD_HINT} (the current version), or set [rollout] macos_min = 13 for Platform SSO 1.0",
+            f"Okta Verify {facts.version} is too old for macOS {macos_min}: {why} needs "
+            f"Okta Verify {needed} or later ({facts.path}).",
+            hint=f"{DOWNLOAD_HINT} (the current version)"
+            + (", or set [rollout] macos_min = 13 for Platform SSO 1.0" if needed == PSSO2_MIN_VERSION else ""),
+        )
+    if facts.minimum_os and version_key(facts.minimum_os) > version_key(f"{macos_min}.0"):
+        from odatui.macos.payloads import MACOS_FLOORS
+
+        floor_above = next((n for n in MACOS_FLOORS if version_key(f"{n}.0") >= version_key(facts.minimum_os)), None)
+        raise PackageError(
+            f"Okta Verify {facts.version} itself needs macOS {facts.minimum_os} or later, above the rollout's floor "
+            f"macOS {macos_min}: Macs from {macos_min} up to {facts.minimum_os} would get the profile but never the "
+            f"app ({facts.path}).",
+            hint=(f"set [rollout] macos_min = {floor_above} (with a smart group of those Macs), or " if floor_above
+                  else "") + f"use an Okta Verify package that supports macOS {macos_min} "
+                 "(Okta Admin Console → Settings → Downloads)",
         )
 
 
@@ -291,17 +319,23 @@ class _Xar:
             raise _corrupt(self.where, f"{path} claims {max(m.length, m.size):,} bytes")
         raw = self._read_heap(m.offset, m.length)
         style = m.encoding.lower()
+        # Every decompressor stops one byte past what the member announces (capped at 16 MiB): a bomb (a few KB
+        # of bzip2/xz that would expand to GBs) is refused after at most that much output, never held in memory.
+        limit = m.size if 0 < m.size <= _MAX_MEMBER else _MAX_MEMBER
         try:
             if style in ("", "application/octet-stream"):
                 data = raw
             elif style == "application/x-gzip":  # xar's "gzip" is zlib in practice; accept real gzip too
-                data = _inflate(raw, m.size)
+                data = _inflate(raw, limit)
             elif style == "application/x-bzip2":
-                data = bz2.decompress(raw)
+                data = _bounded(bz2.BZ2Decompressor(), raw, limit)
             elif style in ("application/x-lzma", "application/x-xz"):
-                data = lzma.decompress(raw)
+                data = _bounded(lzma.LZMADecompressor(), raw, limit)
             else:
                 raise _corrupt(self.where, f"{path} uses an unknown encoding {m.encoding!r}")
+        except _TooLarge:
+            raise _corrupt(self.where, f"{path} decompresses to more than the {limit:,} bytes it announces (limit "
+                           f"{_MAX_MEMBER >> 20} MiB per member): a decompression bomb or a damaged file") from None
         except (zlib.error, OSError, lzma.LZMAError, ValueError, EOFError):
             raise _corrupt(self.where, f"{path} does not decompress") from None
         if m.extracted_checksum and m.extracted_checksum[0] in hashlib.algorithms_available:
@@ -323,12 +357,26 @@ class _Xar:
         return certs
 
 
+class _TooLarge(Exception):
+    pass
+
+
 def _inflate(data: bytes, limit: int) -> bytes:
     """zlib or gzip stream, never growing beyond `limit` (+1 to notice a lie)."""
     d = zlib.decompressobj(wbits=47)  # 32 + 15: auto-detect zlib or gzip header
     out = d.decompress(data, max(limit, 0) + 1)
     if len(out) > limit:
-        raise ValueError("member larger than announced")
+        raise _TooLarge
+    return out
+
+
+def _bounded(d: Any, data: bytes, limit: int) -> bytes:
+    """bzip2 or xz/lzma stream through `d`, never producing more than `limit` + 1 bytes."""
+    out = d.decompress(data, max_length=limit + 1)
+    if len(out) > limit:
+        raise _TooLarge
+    if not d.eof:
+        raise EOFError("stream ends early")
     return out
 
 

@@ -14,6 +14,7 @@ import plistlib
 from typing import Any
 
 from odatui.macos.pkg import PackageFacts, version_key
+from odatui.macos.uninstall import uninstall_script
 
 
 def pkginfo_dict(facts: PackageFacts, *, name: str = "Okta Verify", minimum_os: str | int | None = None,
@@ -33,7 +34,10 @@ def pkginfo_dict(facts: PackageFacts, *, name: str = "Okta Verify", minimum_os: 
             for c in facts.components
         ],
         "uninstallable": True,
-        "uninstall_method": "removepackages",
+        # Not "removepackages": that removes the receipt's files only and leaves the LaunchDaemons running and
+        # the login plugin registered (see odatui.macos.uninstall).
+        "uninstall_method": "uninstall_script",
+        "uninstall_script": uninstall_script(),
         "autoremove": False,
         # An Auto-delivered app is installed in the background, without asking the user.
         "unattended_install": True,

@@ -1,10 +1,13 @@
 """Async client for exactly the Okta Management API calls odatui's steps need (reference/okta.md §3–4).
 
-Auth: an SSWS API token, or an OAuth service app with `private_key_jwt` (client assertion signed with the admin's
-key, access token cached until shortly before it expires). Rate limits: never more than 2 requests in flight per
-org, slow down when `X-Rate-Limit-Remaining` drops under 10 %, sleep until `X-Rate-Limit-Reset` on 429. Paging
-follows `Link: rel="next"` as an opaque URL. Every failure is one `OktaApiError`; the steps turn its code into a
-sentence for the admin. Secrets never appear in messages or logs (they are registered with the log redactor).
+Auth: an SSWS API token, or an OAuth service app with `private_key_jwt` (client assertion signed with the admin's RSA
+or EC key, access token cached until shortly before it expires). A service app that requires DPoP is detected by
+Okta's answer to the first token request (`invalid_dpop_proof`); from then on the client sends DPoP proofs (RFC 9449,
+see dpop.py), answers `use_dpop_nonce` with the nonce Okta gives, and calls the API with `Authorization: DPoP`. Rate
+limits: never more than 2 requests in flight per org, slow down when `X-Rate-Limit-Remaining` drops under 10 %, sleep
+until `X-Rate-Limit-Reset` on 429. Paging follows `Link: rel="next"` as an opaque URL. Every failure is one
+`OktaApiError`; the steps turn its code into a sentence for the admin. Secrets never appear in messages or logs (they
+are registered with the log redactor).
 """
 
 from __future__ import annotations
@@ -21,7 +24,16 @@ from typing import Any
 import httpx
 
 from odatui.errors import ConfigError, StepError
-from odatui.http import IDEMPOTENT, RETRY_STATUS, RetryPolicy, describe_transport_error, make_client, server_wait
+from odatui.http import (
+    IDEMPOTENT,
+    RETRY_STATUS,
+    PageGuard,
+    RetryPolicy,
+    describe_transport_error,
+    make_client,
+    overall_deadline,
+    server_wait,
+)
 from odatui.log import get_logger, register_secret
 
 log = get_logger("okta")
@@ -55,6 +67,7 @@ class OktaApiError(StepError):
         self.error_id = error_id
         self.causes = causes or []
         self.operation = operation
+        self.concurrent = False  # a 429 for too many requests in flight, not for the per-minute limit
 
 
 class _OrgLimiter:
@@ -160,6 +173,10 @@ class OktaClient:
         self._access_token: str | None = None
         self._token_expires = 0.0
         self._groups: dict[str, dict[str, Any]] = {}  # found groups by name (see group_by_name)
+        self._token_type = "Bearer"
+        self._dpop: Any = None  # a DPoPKey once Okta asked for DPoP
+        self._dpop_nonce: str | None = None  # the token endpoint's latest DPoP-Nonce
+        self._resource_nonce: str | None = None  # the API's latest DPoP-Nonce, if it ever sends one
         self._token_lock = asyncio.Lock()
         kwargs: dict[str, Any] = {"ca_bundle": ca_bundle or None, "max_connections": MAX_IN_FLIGHT,
                                   "headers": {"Accept": "application/json"}, "event_hooks": event_hooks}
@@ -191,11 +208,21 @@ class OktaClient:
         await self.aclose()
 
     # --- auth ------------------------------------------------------------------------------------------------
-    async def _auth_header(self) -> dict[str, str]:
+    @property
+    def uses_dpop(self) -> bool:
+        return self._dpop is not None
+
+    async def _auth_header(self, method: str = "GET", url: str = "/") -> dict[str, str]:
         if self.auth_mode == "api_token":
             return {"Authorization": f"SSWS {self._api_token}"}
         if self.auth_mode == "service_app":
-            return {"Authorization": f"Bearer {await self.access_token()}"}
+            token = await self.access_token()
+            if self._dpop is not None and self._token_type.lower() == "dpop":
+                # A DPoP-bound token goes with scheme DPoP and a fresh proof carrying its hash (RFC 9449 §7.1).
+                absolute = url if "://" in url else f"{self.org_url}{url}"
+                return {"Authorization": f"DPoP {token}",
+                        "DPoP": self._dpop.proof(method, absolute, nonce=self._resource_nonce, access_token=token)}
+            return {"Authorization": f"Bearer {token}"}
         raise StepError("odatui has no Okta API access in this mode (okta.auth = \"none\").",
                         hint="set okta.auth to api_token or service_app to let odatui read Okta")
 
@@ -214,10 +241,28 @@ class OktaClient:
         async with self._token_lock:
             if self._access_token and time.time() < self._token_expires - TOKEN_EARLY_REFRESH:
                 return self._access_token
-            form = {"grant_type": "client_credentials", "scope": " ".join(self.scopes),
-                    "client_assertion_type": ASSERTION_TYPE, "client_assertion": self._assertion()}
-            response = await self._send("POST", "/oauth2/v1/token", data=form, auth=False,
-                                        operation="service app token")
+            for _ in range(4):
+                form = {"grant_type": "client_credentials", "scope": " ".join(self.scopes),
+                        "client_assertion_type": ASSERTION_TYPE, "client_assertion": self._assertion()}
+                response = await self._send("POST", "/oauth2/v1/token", data=form, auth=False, token_dpop=True,
+                                            operation="service app token")
+                if response.status_code != 400:
+                    break
+                body = self._json(response, "service app token", strict=False)
+                error = body.get("error") if isinstance(body, dict) else None
+                nonce = response.headers.get("dpop-nonce")
+                if error == "use_dpop_nonce" and self._dpop is not None and nonce and nonce != self._dpop_nonce:
+                    # Okta answers the first DPoP token request with a nonce to put in the next proof (RFC 9449 §8).
+                    self._dpop_nonce = nonce
+                    continue
+                if error == "invalid_dpop_proof" and self._dpop is None:
+                    # The app requires DPoP: Okta refuses a token request that has no proof. Send one from now on.
+                    from odatui.okta.dpop import DPoPKey
+
+                    self._dpop = DPoPKey()
+                    log.info("service app %s requires DPoP; sending DPoP proofs", self._client_id)
+                    continue
+                break
             body = self._json(response, "service app token")
             token = body.get("access_token") if isinstance(body, dict) else None
             if not token:
@@ -225,21 +270,38 @@ class OktaClient:
                                    operation="service app token")
             register_secret(token)
             self._access_token = token
+            self._token_type = str(body.get("token_type") or "Bearer")
             self._token_expires = time.time() + float(body.get("expires_in", 3600))
             log.info("service app token for %s obtained, valid %ss", self.host, body.get("expires_in"))
             return token
 
     # --- transport ---------------------------------------------------------------------------------------------
-    async def _send(self, method: str, url: str, *, auth: bool = True, operation: str = "",
+    async def _send(self, method: str, url: str, *, auth: bool = True, operation: str = "", token_dpop: bool = False,
                     **kwargs: Any) -> httpx.Response:
+        try:
+            async with overall_deadline(self.policy, f"{self.org_url}{_path(url)}"):
+                return await self._attempts(method, url, auth=auth, operation=operation, token_dpop=token_dpop,
+                                            **kwargs)
+        except OktaApiError:
+            raise
+        except StepError as exc:  # the deadline, named
+            raise OktaApiError(0, "deadline", exc.message, hint=exc.hint, retryable=False,
+                               operation=operation) from None
+
+    async def _attempts(self, method: str, url: str, *, auth: bool = True, operation: str = "",
+                        token_dpop: bool = False, **kwargs: Any) -> httpx.Response:
         limiter = org_limiter(self.host)
         may_retry = method in IDEMPOTENT
         refreshed = False
+        nonce_retries = 0
         attempt = 0
         while True:
             attempt += 1
             await limiter.wait_turn()
-            headers = await self._auth_header() if auth else {}
+            headers = await self._auth_header(method, url) if auth else {}
+            if token_dpop and self._dpop is not None:
+                # A fresh proof per attempt: Okta refuses a proof whose jti it has seen (RFC 9449 §11.1).
+                headers["DPoP"] = self._dpop.proof(method, f"{self.org_url}{url}", nonce=self._dpop_nonce)
             async with limiter.sem:
                 limiter.in_flight += 1
                 limiter.peak_in_flight = max(limiter.peak_in_flight, limiter.in_flight)
@@ -258,6 +320,13 @@ class OktaClient:
                     limiter.in_flight -= 1
             limiter.observe(response)
             status = response.status_code
+            nonce = response.headers.get("dpop-nonce")
+            if (status == 401 and auth and self._dpop is not None and nonce and nonce_retries < 2
+                    and "use_dpop_nonce" in response.headers.get("www-authenticate", "")):
+                # A resource server may demand a nonce in the proof too (RFC 9449 §9): retry with it.
+                nonce_retries += 1
+                self._resource_nonce = nonce
+                continue
             if status == 401 and self.auth_mode == "service_app" and auth and not refreshed:
                 # The cached access token may have been revoked or expired early: get a new one once.
                 refreshed = True
@@ -283,10 +352,14 @@ class OktaClient:
             return
         body = self._json(response, operation, strict=False)
         status = response.status_code
-        if isinstance(body, dict) and "errorCode" in body:
+        if isinstance(body, dict) and str(body.get("errorCode", "")).startswith("E0"):
             causes = [str(c.get("errorSummary", c)) for c in body.get("errorCauses") or [] if isinstance(c, dict)]
-            raise OktaApiError(status, str(body["errorCode"]), str(body.get("errorSummary", "")),
+            err = OktaApiError(status, str(body["errorCode"]), str(body.get("errorSummary", "")),
                                str(body.get("errorId", "")), causes=causes, operation=operation)
+            # Okta reports a concurrent-limit 429 with X-Rate-Limit-Limit 0
+            # (https://developer.okta.com/docs/reference/rl2-monitor/).
+            err.concurrent = status == 429 and response.headers.get("X-Rate-Limit-Limit") == "0"
+            raise err
         if isinstance(body, dict) and "error" in body:
             raise OktaApiError(status, str(body["error"]), str(body.get("error_description", "")), operation=operation)
         raise OktaApiError(status, "non_json" if body is None else "unknown",
@@ -320,6 +393,7 @@ class OktaClient:
     async def _pages(self, url: str, params: dict[str, Any], operation: str) -> AsyncIterator[list[dict[str, Any]]]:
         next_url: str | None = url
         first = True
+        guard = PageGuard(self._http.base_url, "Okta")  # the token goes with each page: same origin, no loops
         while next_url:
             response = await self._send("GET", next_url, operation=operation, params=params if first else None)
             self._raise_for(response, operation)
@@ -328,6 +402,12 @@ class OktaClient:
                 raise OktaApiError(response.status_code, "invalid_response", "expected a list", operation=operation)
             yield page
             next_url, first = _next_link(response), False  # opaque: followed as given, never rebuilt
+            if next_url is not None:
+                try:
+                    guard.check(next_url)
+                except StepError as exc:
+                    raise OktaApiError(0, "paging", exc.message, hint=exc.hint, retryable=False,
+                                       operation=operation) from None
 
     # --- what the steps need -----------------------------------------------------------------------------------
     async def org_metadata(self) -> dict[str, Any]:
@@ -370,6 +450,23 @@ class OktaClient:
         self._raise_for(response, "assign group")
         return self._json(response, "assign group")
 
+    async def activate_app(self, app_id: str) -> None:
+        """`POST /api/v1/apps/{appId}/lifecycle/activate` (Okta Management API, Application lifecycle operation
+        activateApplication: 200 with an empty object; needs okta.apps.manage)."""
+        response = await self._send("POST", f"/api/v1/apps/{app_id}/lifecycle/activate", json={},
+                                    operation="activate the app")
+        self._raise_for(response, "activate the app")
+
+    async def unassign_group(self, app_id: str, group_id: str) -> bool:
+        """DELETE /api/v1/apps/{appId}/groups/{groupId} (Application Groups API: 204). False when it was not
+        assigned (404)."""
+        response = await self._send("DELETE", f"/api/v1/apps/{app_id}/groups/{group_id}",
+                                    operation="unassign group")
+        if response.status_code == 404:
+            return False
+        self._raise_for(response, "unassign group")
+        return True
+
     async def group_by_name(self, name: str) -> dict[str, Any] | None:
         # A found group is kept for this client's life (its id does not change): the readiness check and
         # okta.assign both look the configured groups up in one run. A missing one is asked again (the admin
@@ -391,24 +488,39 @@ class OktaClient:
         return None
 
     async def group_users(self, group_id: str) -> AsyncIterator[list[dict[str, Any]]]:
-        """listGroupUsers, page by page: full user objects (`status`, `credentials.password` present or not)."""
-        async for page in self._pages(f"/api/v1/groups/{group_id}/users", {"limit": 1000}, "list group users"):
+        """listGroupUsers, page by page: full user objects (`status`, `credentials.password` present or not).
+        Pages of 200, Okta's recommended limit for group users."""
+        async for page in self._pages(f"/api/v1/groups/{group_id}/users", {"limit": min(self.page_size, 200)},
+                                      "list group users"):
             yield page
 
     async def apple_app_site_association(self) -> dict[str, Any] | None:
-        """The org host's /.well-known/apple-app-site-association (no auth), or None when it is not JSON."""
+        """The org host's /.well-known/apple-app-site-association (no auth; Okta adds Okta Verify's `authsrv`
+        apps), or None when it is not JSON."""
         response = await self._send("GET", "/.well-known/apple-app-site-association", auth=False,
                                     operation="apple-app-site-association")
         self._raise_for(response, "apple-app-site-association")
         data = self._json(response, "apple-app-site-association", strict=False)
         return data if isinstance(data, dict) else None
 
-    async def count_devices(self, platform: str = "MACOS") -> int:
-        """listDevices with `search=profile.platform eq "MACOS"`: Macs registered with Okta Verify. The API has
-        no total, so this pages through (200 a page, the maximum) and counts without keeping the devices."""
+    async def macos_device_pages(self, *, users: bool = False) -> AsyncIterator[list[dict[str, Any]]]:
+        """listDevices with `search=profile.platform eq "MACOS"`: Macs registered with Okta (Okta Verify device
+        registration), 200 a page (the maximum); `users` embeds each Mac's users (expand=userSummary)."""
+        params = {"search": 'profile.platform eq "MACOS"', "limit": min(self.page_size, 200)}
+        if users:
+            params["expand"] = "userSummary"
+        async for page in self._pages("/api/v1/devices", params, "list devices"):
+            yield page
+
+    async def macos_devices(self) -> list[dict[str, Any]]:
+        """Every registered Mac, each with its users embedded."""
+        return [device async for page in self.macos_device_pages(users=True) for device in page]
+
+    async def count_devices(self) -> int:
+        """How many Macs are registered. The API has no total, so this pages through and counts without keeping
+        the devices."""
         total = 0
-        async for page in self._pages("/api/v1/devices", {"search": f'profile.platform eq "{platform}"',
-                                                          "limit": 200}, "list devices"):
+        async for page in self.macos_device_pages():
             total += len(page)
         return total
 
@@ -420,7 +532,7 @@ class OktaClient:
         if self.auth_mode == "service_app":
             await self.access_token()
             await self._get_json("/api/v1/apps", "service app credential check", params={"limit": 1})
-            return f"service app {self._client_id}"
+            return f"service app {self._client_id}" + (" (DPoP-bound tokens)" if self._dpop is not None else "")
         raise StepError("odatui has no Okta API access in this mode (okta.auth = \"none\").")
 
 

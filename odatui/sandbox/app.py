@@ -16,8 +16,28 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 WS1_PREFIXES = ("/api/mdm", "/api/mam", "/api/system", "/connect")
-SECRET_HEADERS = {"authorization", "aw-tenant-code", "cookie"}
+SECRET_HEADERS = {"authorization", "aw-tenant-code", "cookie", "dpop"}
 SECRET_FIELDS = re.compile(r"(client_secret|client_assertion|password|access_token)=[^&]*")
+
+
+def _instance_id(data_dir: Path) -> str:
+    """This sandbox's identity (the Okta org id and WS1 group GUIDs derive from it): kept in the data dir, so a
+    restart there is the same tenant restored, and a fresh data dir a new tenant."""
+    import secrets
+
+    path = Path(data_dir) / "sandbox-instance"
+    try:
+        kept = path.read_text(encoding="ascii").strip()
+        if re.fullmatch(r"[0-9a-f]{32}", kept):
+            return kept
+    except (OSError, UnicodeDecodeError):
+        pass
+    fresh = secrets.token_hex(16)
+    try:
+        path.write_text(fresh + "\n", encoding="ascii")
+    except OSError:
+        pass  # a read-only data dir: an identity for this run only
+    return fresh
 
 
 class World:
@@ -25,10 +45,12 @@ class World:
         self.options = options
         self.data_dir = data_dir
         self.base_url = base_url
+        self.ws1_url = base_url  # the WS1 API listener's URL when hosts are split
         self.rng = random.Random(options.seed)
         self.requests: list[dict[str, Any]] = []
         self.requests_total = 0
         self.emulators: dict[str, Any] = {}
+        self.instance_id = _instance_id(data_dir)
 
     def record(self, request: Request, status: int, body_preview: str = "") -> None:
         self.requests_total += 1
@@ -46,8 +68,11 @@ class World:
         return out
 
 
-def build_app(options: Any, data_dir: Path, base_url: str) -> tuple[Starlette, World]:
+def build_app(options: Any, data_dir: Path, base_url: str, *, roles: dict[int, str] | None = None,
+              ws1_url: str | None = None) -> tuple[Starlette, World]:
+    """`roles`: listener port → the one host it stands for (split hosts); ports not in it serve everything."""
     world = World(options, data_dir, base_url)
+    world.ws1_url = ws1_url or base_url  # where WS1 answers point (Location headers)
     routes: list[Route] = []
     try:
         from odatui.sandbox.okta import OktaEmulator
@@ -136,6 +161,13 @@ def build_app(options: Any, data_dir: Path, base_url: str) -> tuple[Starlette, W
 
         if options.latency_ms and not recorded:
             await asyncio.sleep(options.latency_ms / 1000)
+        if roles and not recorded:
+            from odatui.sandbox.hosts import host_of, refuse, role_of
+
+            role = role_of(scope, roles)
+            if role is not None and host_of(scope["path"]) != role:
+                await refuse(role, scope, receive, send_wrapper)
+                return
         faults = getattr(world, "faults", None)
         if faults is not None and not scope["path"].startswith("/_sandbox"):
             handled = await faults.maybe_fault(scope, receive, send_wrapper, raw_send=send)

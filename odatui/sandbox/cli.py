@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -29,24 +30,46 @@ def _options(args: Any):
         # A fixed place per port, so the written config's ca_bundle still names a file after a restart (the CA is
         # renewed) and a second sandbox on another port does not replace the first one's CA.
         data_dir = cache_dir() / "sandbox" / f"port-{args.port}"
+    custom_domain = getattr(args, "custom_domain", None)
+    if custom_domain is not None and not re.fullmatch(r"(?=.{1,253}$)([A-Za-z0-9-]{1,63}\.)+[A-Za-z]{2,63}",
+                                                      custom_domain):
+        raise UsageError(f"--custom-domain must be a host name (got {custom_domain!r})", hint="e.g. login.acme.com")
     return SandboxOptions(port=args.port, latency_ms=args.latency_ms, fault_rate=args.fault_rate, seed=args.seed,
-                          devices=args.devices, psso_app=args.psso_app, data_dir=data_dir)
+                          devices=args.devices, psso_app=args.psso_app, data_dir=data_dir,
+                          service_app_key=getattr(args, "service_app_key", "ec"), dpop=getattr(args, "dpop", "off"),
+                          custom_domain=custom_domain, split_hosts=bool(getattr(args, "split_hosts", False)))
+
+
+def is_answers_file(path: Path) -> bool:
+    """A file odatui wrote with save_config (its first line says so): safe for --write-config to replace."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(64).startswith(b"# odatui answers file")
+    except OSError:
+        return False
 
 
 def banner(sb: Any) -> str:
-    from odatui.sandbox.server import OKTA_TOKEN, WS1_PASSWORD, WS1_TENANT_CODE, WS1_USER
+    from odatui.sandbox.server import OKTA_SCEP_CHALLENGE, OKTA_TOKEN, WS1_PASSWORD, WS1_TENANT_CODE, WS1_USER
 
     lines = [
         f"odatui sandbox on {sb.url}",
         f"  CA certificate     {sb.ca_path}   (curl --cacert {sb.ca_path} {sb.url}/_sandbox/state)",
         f"  Okta org URL       {sb.url}",
         f"  Okta API token     {OKTA_TOKEN}",
+        f"  Okta SCEP secret   {OKTA_SCEP_CHALLENGE}   (Device Access SCEP URL {sb.url}/pki/scep/sandbox)",
     ]
     if "okta" in sb.world.emulators:
         client_id, key_path = sb.okta_service_app()
-        lines += [f"  Okta service app   client id {client_id}, private key {key_path}"]
+        okta = sb.world.emulators["okta"]
+        dpop = "DPoP required" if okta.require_dpop else "DPoP off"
+        lines += [f"  Okta service app   client id {client_id}, {okta.service_app_key_type.upper()} private key "
+                  f"{key_path}, {dpop}"]
+    if sb.options.split_hosts:
+        lines += [f"  split hosts        Okta org {sb.okta_url}, WS1 API {sb.ws1_url}, WS1 token {sb.ws1_token_url} "
+                  f"(the written config uses these; {sb.url} still serves everything)"]
     lines += [
-        f"  WS1 API URL        {sb.url}",
+        f"  WS1 API URL        {sb.ws1_url or sb.url}",
         f"  WS1 user           {WS1_USER} / {WS1_PASSWORD}",
         f"  WS1 tenant code    {WS1_TENANT_CODE}",
         f"  admin              POST {sb.url}/_sandbox/okta/psso-app adds the PSSO app; GET /_sandbox/state, "
@@ -60,6 +83,11 @@ def cmd_sandbox(args: Any) -> int:
     from odatui.sandbox.server import Sandbox
 
     options = _options(args)
+    if getattr(args, "write_config", None):  # checked before anything starts: a refused write leaves nothing
+        from odatui.files import refuse_overwrite
+
+        refuse_overwrite(Path(args.write_config).expanduser(), what="answers file", ours=is_answers_file,
+                         force=getattr(args, "force", False))
     try:
         sb = Sandbox(options).start()
     except OSError as exc:
@@ -68,10 +96,16 @@ def cmd_sandbox(args: Any) -> int:
     try:
         print(banner(sb), flush=True)
         if getattr(args, "write_config", None):
-            path = save_config(parse_config(sb.config_dict(), source="sandbox"), Path(args.write_config))
+            okta_auth = getattr(args, "okta_auth", "api_token")
+            path = save_config(parse_config(sb.config_dict(okta_auth), source="sandbox"), Path(args.write_config))
             print(f"  config written     {path}   (the secrets are the demo credentials above; set them with\n"
-                  "                     ODATUI_OKTA__API_TOKEN / ODATUI_WS1__PASSWORD / ODATUI_WS1__TENANT_CODE)",
+                  "                     ODATUI_OKTA__API_TOKEN / ODATUI_WS1__PASSWORD / ODATUI_WS1__TENANT_CODE /\n"
+                  "                     ODATUI_OKTA__SCEP_CHALLENGE)",
                   flush=True)
+            if okta_auth == "service_app":
+                # The key stays in its 0600 file next to the CA; the admin hands it to odatui through the env.
+                _, key_path = sb.okta_service_app()
+                print(f"  service app key    export ODATUI_OKTA__PRIVATE_KEY=\"$(cat {key_path})\"", flush=True)
         print("Press Ctrl-C to stop. A written config works again after a restart with the same --port.", flush=True)
         threading.Event().wait()  # until Ctrl-C (KeyboardInterrupt)
     except KeyboardInterrupt:

@@ -8,6 +8,9 @@ Two sources, checked in this order for every request outside `/_sandbox`:
 
 Kinds: 429 (with rate-limit headers and a vendor-shaped body), 500, 502 (an HTML proxy page, as proxies send),
 503, drop (connection closed without a response), slow (answered late), timeout (no answer until the client gives up).
+A rule may instead give an exact answer: `{"method": "PUT", "path": "/api/mam/apps/.*/assignment-rules",
+"status": 500, "body": {"errorCode": 200011, "message": "..."}, "headers": {...}, "times": 1}` — for the errors the
+vendors document, with the body their spec gives (docs/SANDBOX.md lists them).
 """
 
 from __future__ import annotations
@@ -37,16 +40,27 @@ class FaultRule:
     method: str = "*"
     times: int | None = 1  # None: every matching request
     seconds: float | None = None  # for slow / timeout
+    status: int | None = None  # fault "answer": this status with `body` and `headers`
+    body: Any = None
+    headers: dict[str, str] | None = None
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> FaultRule:
-        fault = str(raw.get("fault", ""))
-        if fault not in KINDS:
-            raise ValueError(f"fault must be one of {', '.join(KINDS)} (got {fault!r})")
+        status = raw.get("status")
+        fault = str(raw.get("fault", "answer" if status is not None else ""))
+        if fault == "answer":
+            if not isinstance(status, int) or not 200 <= status <= 599:
+                raise ValueError(f"status must be an HTTP status 200-599 (got {status!r})")
+            if raw.get("headers") is not None and not isinstance(raw["headers"], dict):
+                raise ValueError("headers must be an object of header names to values")
+        elif fault not in KINDS:
+            raise ValueError(f"fault must be one of {', '.join(KINDS)}, or give a status (got {fault!r})")
         times = raw.get("times", 1)
         return cls(fault=fault, path=re.compile(str(raw.get("path", ".*"))), method=str(raw.get("method", "*")).upper(),
                    times=None if times is None else int(times),
-                   seconds=None if raw.get("seconds") is None else float(raw["seconds"]))
+                   seconds=None if raw.get("seconds") is None else float(raw["seconds"]),
+                   status=status if fault == "answer" else None, body=raw.get("body"),
+                   headers={str(k): str(v) for k, v in (raw.get("headers") or {}).items()})
 
     def matches(self, method: str, path: str) -> bool:
         if self.times is not None and self.times <= 0:
@@ -63,6 +77,7 @@ class Faults:
         self.rules = [FaultRule.from_dict(r) for r in (getattr(options, "fault_rules", None) or [])]
         self.injected: list[dict[str, Any]] = []  # what was injected, in order (tests compare runs by seed)
         self.seen = 0
+        self._answer: FaultRule | None = None  # the rule whose exact answer is due (set by choose)
 
     def add_rules(self, raw_rules: list[dict[str, Any]]) -> None:
         self.rules.extend(FaultRule.from_dict(r) for r in raw_rules)
@@ -72,6 +87,8 @@ class Faults:
             if rule.matches(method, path):
                 if rule.times is not None:
                     rule.times -= 1
+                if rule.fault == "answer":
+                    self._answer = rule
                 return rule.fault, rule.seconds
         if self.rate > 0:
             # Always two draws per request, so one request's fault never shifts the next one's.
@@ -101,10 +118,25 @@ class Faults:
         if kind == "drop":
             _drop(raw_send or send)
             return True
-        status, headers, body = self.error_response(kind, path)
+        if kind == "answer":
+            status, headers, body = self.exact_response(self._answer)
+        else:
+            status, headers, body = self.error_response(kind, path)
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
         return True
+
+    @staticmethod
+    def exact_response(rule: FaultRule) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        if isinstance(rule.body, (dict, list)):
+            body, ctype = json.dumps(rule.body).encode(), "application/json"
+        else:
+            body, ctype = str(rule.body or "").encode(), "text/plain"
+        given = {k.lower(): v for k, v in (rule.headers or {}).items()}
+        given.setdefault("content-type", ctype)
+        given["content-length"] = str(len(body))
+        assert rule.status is not None
+        return rule.status, [(k.encode(), v.encode()) for k, v in given.items()], body
 
     def error_response(self, kind: str, path: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         status = int(kind)

@@ -29,7 +29,7 @@ LAST_NAMES = ("smith", "nguyen", "garcia", "muller", "rossi", "tanaka", "okafor"
 # minutes, the demo should move within a minute or two.
 MEAN_DELAY = {"profile": 25.0, "app": 60.0}
 OFFLINE_SHARE = 0.08  # never check in during the demo
-NOT_USER_APPROVED_SHARE = 0.05  # enrolled without user-approved MDM (no DEP, enrollment profile not approved)
+NOT_USER_APPROVED_SHARE = 0.05  # enrolled without user-approved MDM (no DEP, profile not approved; a guess)
 PROFILE_FAIL_SHARE = 0.03  # the profile lands but the Mac reports it broken
 CERT_MISSING_SHARE = 0.02  # profile installed, SCEP certificate never issued
 CERT_EXPIRING_SHARE = 0.04  # SCEP certificate expires within 30 days
@@ -55,6 +55,9 @@ class Device:
     user: str
     email: str
     in_smart_group: bool  # member of the rollout's smart group (the rest are other Macs of the OG)
+    # Enrolled without the user approving MDM (e.g. enrolled by profile and never approved): the Extensible SSO
+    # payload "requires user-approved MDM" on macOS, so the Platform SSO profile never installs there
+    # (https://developer.apple.com/documentation/devicemanagement/extensiblesinglesignon). The share is a guess.
     user_approved: bool = True
     profile_fails: bool = False
     cert: str = "ok"  # "ok", "missing" or "expiring"
@@ -119,16 +122,23 @@ class Fleet:
         # Exponential, capped: most devices are quick, a tail is slow.
         return min(-MEAN_DELAY[kind] * _log1m(u), 20 * MEAN_DELAY[kind])
 
-    def installed(self, device: Device, kind: str, assigned_at: float | None) -> bool:
-        if assigned_at is None or (kind == "profile" and device.profile_fails):
+    def installed(self, device: Device, kind: str, assigned_at: float | None, *, min_os: str | None = None) -> bool:
+        """Installed by now. A profile needs user-approved MDM (and never counts when the Mac reports it broken);
+        an app needs the device's macOS at or above the app's minimum (a pkg's minimum_os_version: Munki-style
+        installs are skipped below it)."""
+        if assigned_at is None:
+            return False
+        if kind == "profile" and (not device.user_approved or device.profile_fails):
+            return False
+        if min_os and _version(device.os_version) < _version(min_os):
             return False
         delay = self.delay(device, kind)
         return delay is not None and self.now() - assigned_at >= delay
 
     def failed(self, device: Device, kind: str, assigned_at: float | None) -> bool:
         """The profile reached the Mac and broke (it never counts as installed)."""
-        if assigned_at is None or kind != "profile" or not device.profile_fails:
-            return False
+        if assigned_at is None or kind != "profile" or not device.profile_fails or not device.user_approved:
+            return False  # without user-approved MDM the profile never reaches the Mac
         delay = self.delay(device, kind)
         return delay is not None and self.now() - assigned_at >= delay
 
@@ -140,6 +150,14 @@ def _cert_state(u: float) -> str:
     if u < CERT_MISSING_SHARE:
         return "missing"
     return "expiring" if u < CERT_MISSING_SHARE + CERT_EXPIRING_SHARE else "ok"
+
+
+def _version(text: str) -> tuple[int, ...]:
+    parts = []
+    for piece in str(text).split("."):
+        digits = "".join(ch for ch in piece if ch.isdigit())
+        parts.append(int(digits) if digits else 0)
+    return tuple(parts) + (0,) * (3 - len(parts))
 
 
 def _log1m(u: float) -> float:

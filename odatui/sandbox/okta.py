@@ -1,11 +1,14 @@
-"""Okta emulator: the slice of the Okta Management API odatui uses, in Okta's shapes (reference/okta.md §3–4).
+"""Okta emulator: the slice of the Okta Management API odatui uses, in Okta's shapes (Okta management OpenAPI,
+https://developer.okta.com/docs/api/openapi/okta-management/; docs/SANDBOX.md says what else each behaviour rests on).
 
 Auth is an SSWS API token (the demo token) or a Bearer token from `/oauth2/v1/token`, which a service app gets with
-`private_key_jwt`: the sandbox makes the service app's key pair at start and writes the private key to
-`<data_dir>/okta-service-app.pem`. Every response carries `X-Rate-Limit-*` from a per-minute bucket per route class.
-Errors use Okta's body (`errorCode`, `errorSummary`, `errorLink`, `errorId`, `errorCauses`) and real codes.
-Admin-only switches (Classic pipeline, authenticator status, read-only token, DPoP, scopes, limits) live under
-`/_sandbox/okta/…` so tests can put the org into each state a real tenant can be in.
+`private_key_jwt`: the sandbox makes the service app's key pair (EC P-256 or RSA 2048,
+`SandboxOptions.service_app_key`) at start and writes the private key to `<data_dir>/okta-service-app.pem`. With DPoP
+required (`SandboxOptions.dpop`, or `require_dpop` in the settings) tokens are DPoP-bound and every proof is checked
+(RFC 9449; see dpop.py). Every response carries `X-Rate-Limit-*` from a per-minute bucket per route class. Errors use
+Okta's body (`errorCode`, `errorSummary`, `errorLink`, `errorId`, `errorCauses`) and real codes. Admin-only switches
+(Classic pipeline, authenticator status, read-only token, DPoP, scopes, limits) live under `/_sandbox/okta/…` so tests
+can put the org into each state a real tenant can be in.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from odatui.sandbox.okta_directory import AUTHSRV_APPS
 from odatui.sandbox.server import OKTA_GROUPS, OKTA_TOKEN
 
 PSSO_LABEL = "Platform Single Sign-On for macOS"
@@ -33,12 +37,7 @@ ALL_SCOPES = ("okta.apps.read", "okta.apps.manage", "okta.groups.read", "okta.us
               "okta.devices.read")
 # Requests per minute per route class; close to Okta's defaults for a small org.
 DEFAULT_LIMITS = {"apps": 100, "groups": 500, "authenticators": 100, "users": 600, "token": 600, "org": 1000,
-                  "devices": 1000}
-# Okta serves this authsrv object on every org host and custom domain ("When serving this URI, Okta adds authsrv
-# content ... You can't modify the content in the authsrv object"), apps listed as in the example at
-# https://developer.okta.com/docs/api/openapi/okta-management/management/tag/AssociatedDomainCustomizations
-AASA_APPS = ("B7F62B65BN.com.okta.mobile", "B7F62B65BN.com.okta.mobile.auth-service-extension",
-             "B7F62B65BN.com.okta.authenticator.beta", "B7F62B65BN.com.okta.authenticator.beta.auth-service-extension")
+                  "devices": 500}  # devices: unverified
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ALNUM = string.ascii_letters + string.digits
 OTHER_APPS = (
@@ -48,6 +47,11 @@ OTHER_APPS = (
     "PagerDuty", "Datadog", "1Password", "Jamf Pro", "Workspace ONE Access", "Platform Status Page", "Expensify",
 )
 _FILTER_TERM = re.compile(r'^\s*([A-Za-z_.]+)\s+(eq|sw)\s+"((?:[^"\\]|\\.)*)"\s*$')  # \" escapes a quote
+
+
+# Okta's Application signOnMode values (management spec `ApplicationSignOnMode`), the subset the sandbox can add.
+# Non-OIDC apps get the bookmark-style body below with their own signOnMode (their other fields: unverified).
+_SIGN_ON_MODES = ("OPENID_CONNECT", "SAML_2_0", "BOOKMARK")
 
 
 def _now_iso(t: float | None = None) -> str:
@@ -64,9 +68,10 @@ class OktaError(Exception):
 
 
 class OAuthError(Exception):
-    def __init__(self, status: int, error: str, description: str) -> None:
+    def __init__(self, status: int, error: str, description: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(description)
         self.status, self.error, self.description = status, error, description
+        self.headers = headers or {}
 
 
 def _not_found(what: str, kind: str) -> OktaError:
@@ -79,20 +84,39 @@ class OktaEmulator:
         self.world = world
         self.rng = random.Random(f"okta-{getattr(options, 'seed', 0)}")
         self.base_url = world.base_url
-        self.org_id = self._id("00o")
+        self._id("00o")  # drawn as before, so every later seeded id (apps, groups, users) stays the same
+        # The org's identity. Okta: "id: Org unique identifier" of GET /.well-known/okta-organization
+        # (https://developer.okta.com/docs/api/openapi/okta-management/management/tag/OrgSettingMetadata/). One per
+        # sandbox instance (World.instance_id, kept in its data dir): a restart on the same data dir is the same
+        # org (restored), a fresh sandbox is a new org, as two Okta orgs never share an id.
+        instance = random.Random(f"okta-org-{getattr(world, 'instance_id', '')}")
+        self.org_id = "00o" + "".join(instance.choice(ALNUM) for _ in range(17))
         self.okta_verify_app_id = self._id("0oa")
         # Switchable org facts (see /_sandbox/okta/settings).
         self.pipeline = "idx"
         self.custom_domain: str | None = getattr(options, "custom_domain", None)
         self.authenticator_status = "ACTIVE"
         self.user_verification = "PREFERRED"  # Okta Verify authenticator settings.userVerification
-        self.aasa_apps: list[str] = list(AASA_APPS)  # settable, so the sandbox can disagree with odatui
+        self.aasa_apps: list[str] = list(AUTHSRV_APPS)  # settable, so the sandbox can disagree with odatui
         self.token_read_only = False  # SSWS token of a read-only admin: writes get E0000006
-        self.require_dpop = False
+        self.require_dpop = getattr(options, "dpop", "off") == "required"
+        self.dpop_nonce = secrets.token_urlsafe(16)  # what the token endpoint wants in a proof (RFC 9449 §8)
+        self._dpop_jti: set[str] = set()
+        self.token_jkt: dict[str, str] = {}  # DPoP-bound access token → thumbprint of its key
+        self.clock_skew = 0.0  # seconds Okta's clock is ahead of the client's (a Mac with a wrong clock)
+        # Resource calls demand a nonce in the proof too (RFC 9449 §9 allows it; whether Okta's management API does
+        # is unverified: its official SDK handles the challenge on API calls, okta/request_executor.py).
+        self.resource_nonce = False
         self.granted_scopes: set[str] = set(ALL_SCOPES)
         self.token_ttl = 3600
         self.rate_limits = dict(DEFAULT_LIMITS)
         self._buckets: dict[str, list[int]] = {}  # class → [window start, count]
+        # Concurrent limit: 75 transactions in flight per org for API traffic
+        # (https://developer.okta.com/docs/reference/rl-additional-limits/). `busy_in_flight` stands for other
+        # tools' requests in flight at the same time, which the sandbox cannot otherwise produce.
+        self.concurrency_limit = 75
+        self.busy_in_flight = 0
+        self._in_flight = 0
         self.tokens: dict[str, tuple[float, frozenset[str]]] = {}
         self._used_jti: set[str] = set()
 
@@ -101,6 +125,11 @@ class OktaEmulator:
         self.users: dict[str, dict[str, Any]] = {}
         self.apps: dict[str, dict[str, Any]] = {}
         self.assignments: dict[str, dict[str, dict[str, Any]]] = {}
+        self.devices: dict[str, dict[str, Any]] = {}
+        self.device_users: dict[str, str | None] = {}
+        self.fleet_owners: dict[str, Any] = {}  # Okta device id → the WS1 fleet Mac it is (okta_directory.fleet_device)
+        self.started = time.time()
+        self.aasa_authsrv = True
         self._seed()
         self._make_service_app()
 
@@ -124,7 +153,9 @@ class OktaEmulator:
         # who never activated is PROVISIONED (https://developer.okta.com/docs/api/openapi/okta-management/management/tag/User/)
         federated = self.users[self.members[pilot["id"]][3]]
         federated["credentials"] = {"provider": {"type": "FEDERATION", "name": "FEDERATION"}}
-        self.users[self.members[pilot["id"]][4]]["status"] = "PROVISIONED"
+        federated["passwordChanged"] = None
+        invited = self.users[self.members[pilot["id"]][4]]
+        invited.update(status="PROVISIONED", activated=None)  # never activated (User: activated is nullable)
         self.members[everyone["id"]] = list(self.users)
         for i, label in enumerate(OTHER_APPS):
             kind = "OPENID_CONNECT" if i % 3 else "BOOKMARK"
@@ -181,7 +212,7 @@ class OktaEmulator:
             "_links": links,
         }
         if sign_on_mode == "OPENID_CONNECT":
-            # The PSSO app's catalog `name` is unverified (reference/okta.md §3.2); odatui matches on label and
+            # The PSSO app's catalog `name` is unverified; odatui matches on label and
             # signOnMode only, so the generic OIDC key keeps responses valid against the spec.
             app["name"] = "oidc_client"
             app["credentials"] = {
@@ -206,10 +237,18 @@ class OktaEmulator:
 
     def _make_service_app(self) -> None:
         from cryptography.hazmat.primitives import serialization
-        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-        # P-256 (ES256): Okta accepts it for private_key_jwt, and it is made in a millisecond (start-up < 1 s).
-        key = ec.generate_private_key(ec.SECP256R1())
+        self.service_app_key_type = getattr(self.options, "service_app_key", "ec")
+        if self.service_app_key_type == "rsa":
+            # What the Admin Console generates by default for "Public key / Private key" client authentication
+            # (RSA 2048, RS256): https://developer.okta.com/docs/guides/implement-oauth-for-okta-serviceapp/main/
+            key: Any = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            self.service_app_algorithms = ["RS256"]
+        else:
+            # P-256 (ES256): Okta accepts it for private_key_jwt, and it is made in a millisecond (start-up < 1 s).
+            key = ec.generate_private_key(ec.SECP256R1())
+            self.service_app_algorithms = ["ES256"]
         self.service_app_client_id = self._id("0oa")
         self.service_app_kid = "sandbox-service-app-key"
         self.service_app_public_key = key.public_key()
@@ -241,7 +280,13 @@ class OktaEmulator:
                write: str | None = None, *, auth: bool = True) -> Route:
         async def endpoint(request: Request) -> Response:
             limit, remaining, reset, over = self._take(cls)
+            self._in_flight += 1
             try:
+                if self._in_flight + self.busy_in_flight > self.concurrency_limit:
+                    # A concurrent-limit 429 reports 0 and 0 in the first two headers and a suggested reset
+                    # (https://developer.okta.com/docs/reference/rl2-monitor/); the body is the usual E0000047.
+                    limit, remaining, reset = 0, 0, int(time.time()) + 1
+                    raise OktaError(429, "E0000047", "API call exceeded rate limit due to too many requests.")
                 if over:
                     raise OktaError(429, "E0000047", "API call exceeded rate limit due to too many requests.")
                 if auth:
@@ -251,7 +296,9 @@ class OktaEmulator:
                 response = self._error(err)
             except OAuthError as err:
                 response = JSONResponse({"error": err.error, "error_description": err.description},
-                                        status_code=err.status)
+                                        status_code=err.status, headers=err.headers)
+            finally:
+                self._in_flight -= 1
             response.headers["X-Rate-Limit-Limit"] = str(limit)
             response.headers["X-Rate-Limit-Remaining"] = str(remaining)
             response.headers["X-Rate-Limit-Reset"] = str(reset)
@@ -262,6 +309,11 @@ class OktaEmulator:
     def _authorize(self, request: Request, scope: str | None) -> None:
         header = request.headers.get("authorization", "")
         scheme, _, credential = header.partition(" ")
+        if scheme.startswith("SSWS") and len(scheme) > 4 and not credential:
+            # Okta's own Python SDK 3.x sends `SSWS<token>` with no space (okta/configuration.py auth_settings:
+            # `self.authorization_mode + self.access_token`) and its calls work against real orgs, so Okta accepts it
+            # (field source: okta-sdk-python 3.x as shipped on PyPI; the header grammar Okta documents has the space).
+            scheme, credential = "SSWS", scheme[4:]
         invalid = OktaError(401, "E0000011", "Invalid token provided")
         if scheme == "SSWS":
             if not secrets.compare_digest(credential.strip(), OKTA_TOKEN):
@@ -269,12 +321,16 @@ class OktaEmulator:
             if self.token_read_only and scope and scope.endswith(".manage"):
                 raise OktaError(403, "E0000006", "You do not have permission to perform the requested action")
             return
-        if scheme == "Bearer":
-            entry = self.tokens.get(credential.strip())
+        if scheme in ("Bearer", "DPoP"):
+            token = credential.strip()
+            entry = self.tokens.get(token)
             if entry is None or entry[0] < time.time():
                 raise OktaError(401, "E0000011", "Invalid token provided",
-                                headers={"WWW-Authenticate": 'Bearer error="invalid_token", '
+                                headers={"WWW-Authenticate": f'{scheme} error="invalid_token", '
                                          'error_description="The token is not valid."'})
+            bound = self.token_jkt.get(token)
+            if bound is not None or scheme == "DPoP":
+                self._check_resource_proof(request, token, scheme, bound)
             if scope and scope not in entry[1]:
                 raise OktaError(403, "E0000006", "You do not have permission to perform the requested action",
                                 headers={"WWW-Authenticate": 'Bearer error="insufficient_scope", error_description='
@@ -282,6 +338,34 @@ class OktaEmulator:
                                          f'resource="{request.url.path}"'})
             return
         raise invalid
+
+    def _check_resource_proof(self, request: Request, token: str, scheme: str, bound: str | None) -> None:
+        """A DPoP-bound token needs scheme DPoP and a proof by the bound key carrying the token's hash; a Bearer token
+        is not accepted under scheme DPoP (RFC 9449 §7.1, §7.2)."""
+        from odatui.sandbox.dpop import ProofError, verify
+
+        def refuse(description: str) -> OktaError:
+            return OktaError(401, "E0000011", "Invalid token provided", headers={
+                "WWW-Authenticate": f'DPoP algs="ES256 RS256", error="invalid_dpop_proof", '
+                                    f'error_description="{description}"'})
+
+        if bound is None:
+            raise refuse("The access token is not DPoP-bound.")
+        if scheme != "DPoP":
+            raise refuse("A DPoP-bound access token must be sent with the DPoP authorization scheme.")
+        try:
+            jkt = verify(request.headers.get("dpop"), method=request.method, url=str(request.url),
+                         seen_jti=self._dpop_jti, access_token=token, now=time.time() + self.clock_skew,
+                         nonce=self.dpop_nonce if self.resource_nonce else None)
+        except ProofError as err:
+            if err.nonce:
+                raise OktaError(401, "E0000011", "Invalid token provided", headers={
+                    "WWW-Authenticate": 'DPoP error="use_dpop_nonce", '
+                                        'error_description="Resource server requires nonce in DPoP proof"',
+                    "DPoP-Nonce": self.dpop_nonce}) from None
+            raise refuse(err.description) from None
+        if jkt != bound:
+            raise refuse("The DPoP proof was not signed by the key the access token is bound to.")
 
     def _page(self, request: Request, items: list[dict[str, Any]], *, default: int, cap: int,
               response_items: list[Any] | None = None) -> JSONResponse:
@@ -328,6 +412,8 @@ class OktaEmulator:
             r("/api/v1/apps", self.list_apps, ["GET"], "apps", "okta.apps.read"),
             r("/api/v1/apps/{app_id}", self.get_app, ["GET"], "apps", "okta.apps.read"),
             r("/api/v1/apps/{app_id}/groups", self.list_app_groups, ["GET"], "apps", "okta.apps.read"),
+            r("/api/v1/apps/{app_id}/lifecycle/activate", self.activate_app, ["POST"], "apps", "okta.apps.read",
+              "okta.apps.manage"),
             r("/api/v1/apps/{app_id}/groups/{group_id}", self.app_group, ["GET", "PUT", "DELETE"], "apps",
               "okta.apps.read", "okta.apps.manage"),
             r("/api/v1/apps/{app_id}/users", self.list_app_users, ["GET"], "apps", "okta.apps.read"),
@@ -413,6 +499,15 @@ class OktaEmulator:
     async def get_app(self, request: Request) -> Response:
         return JSONResponse(self._app(request.path_params["app_id"]))
 
+    async def activate_app(self, request: Request) -> Response:
+        # Okta Management API activateApplication: 200 and an empty JSON object; activating an ACTIVE app is a
+        # no-op (developer.okta.com/docs/api/openapi/okta-management/management/tag/ApplicationLifecycle/,
+        # operation activateApplication).
+        app = self._app(request.path_params["app_id"])
+        app["status"] = "ACTIVE"
+        app["lastUpdated"] = _now_iso()
+        return JSONResponse({})
+
     async def list_app_groups(self, request: Request) -> Response:
         app_id = request.path_params["app_id"]
         self._app(app_id)
@@ -436,7 +531,8 @@ class OktaEmulator:
             self.assignments[app_id].pop(group_id, None)
             return Response(status_code=204)
         if "content-length" not in request.headers and "transfer-encoding" not in request.headers:
-            # Okta's edge refuses a PUT with neither a body nor Content-Length (reference/okta.md §3, D1).
+            # Okta's edge refuses a PUT with neither a body nor Content-Length (field: body-less assign-group PUTs
+            # failing, okta/okta-sdk-php#133 and okta/okta-sdk-java#450; the 411 page itself is unverified).
             return Response("<html><body><h1>411 Length Required</h1></body></html>", status_code=411,
                             media_type="text/html")
         body = await self._json_body(request)
@@ -475,7 +571,7 @@ class OktaEmulator:
         groups = list(self.groups.values())
         params = request.query_params
         if params.get("q"):
-            # `q` matches name prefixes and cannot be paged (reference/okta.md §3).
+            # `q` matches name prefixes and cannot be paged (Okta management OpenAPI, listGroups `q`).
             ql = params["q"].lower()
             found = [g for g in groups if g["profile"]["name"].lower().startswith(ql)]
             return JSONResponse(found[: min(int(params.get("limit", 300) or 300), 300)])
@@ -485,15 +581,19 @@ class OktaEmulator:
         return self._page(request, groups, default=200, cap=10000)
 
     async def list_group_users(self, request: Request) -> Response:
-        """listGroupUsers: full user objects (status, credentials) of a group's members, cursor-paged."""
         group_id = request.path_params["group_id"]
         if group_id not in self.groups:
             raise _not_found(group_id, "UserGroup")
-        users = [self.users[uid] for uid in self.members.get(group_id, [])]
-        return self._page(request, users, default=1000, cap=1000)
+        users = [self.users[uid] for uid in self.members[group_id]]
+        # Collections of users carry only the `self` link (spec: Users API, "Links object").
+        items = [{**u, "_links": {"self": u["_links"]["self"]}} for u in users]
+        return self._page(request, items, default=1000, cap=1000)
 
-    def _okta_devices(self) -> list[dict[str, Any]]:
-        """Macs that finished Okta Verify registration: the fleet's registered share of those with the profile."""
+    def _fleet_devices(self) -> list[dict[str, Any]]:
+        """Macs of the WS1 fleet that finished Okta Verify registration: the fleet's registered share of those
+        with the profile installed (cached per fleet listing state, as the WS1 emulator's listings are)."""
+        from odatui.sandbox.okta_directory import fleet_device
+
         ws1 = self.world.emulators.get("ws1")
         if ws1 is None:
             return []
@@ -501,26 +601,45 @@ class OktaEmulator:
         def build() -> list[dict[str, Any]]:
             installed = {d.id for p in ws1.profiles.values() for d in ws1._profile_devices(p)
                          if ws1.fleet.installed(d, "profile", p["assigned_at"])}
-            # Device object fields from listDevices (https://developer.okta.com/docs/api/openapi/okta-management/management/tag/Device/)
-            return [{"id": f"guo{d.id:017d}", "status": "ACTIVE", "resourceType": "UDDevice",
-                     "profile": {"displayName": d.name, "platform": "MACOS", "serialNumber": d.serial,
-                                 "registered": True, "osVersion": d.os_version}}
-                    for d in ws1.fleet.devices if d.okta_registered and d.id in installed]
+            return [fleet_device(self, d) for d in ws1.fleet.devices if d.okta_registered and d.id in installed]
 
         return ws1._listing(("okta-devices",), build)
 
     async def list_devices(self, request: Request) -> Response:
-        devices = self._okta_devices()
-        if request.query_params.get("search"):
-            devices = self._filter(devices, request.query_params["search"], {
-                "profile.platform": lambda d: d["profile"]["platform"], "status": lambda d: d["status"]})
+        # Devices registered by hand (admin route `registered_macs`) and the fleet's registered Macs.
+        devices = list(self.devices.values()) + self._fleet_devices()
+        expr = request.query_params.get("search")
+        if expr:
+            devices = self._filter(devices, expr, {
+                "profile.platform": lambda d: d["profile"]["platform"], "status": lambda d: d["status"],
+                "id": lambda d: d["id"], "profile.displayName": lambda d: d["profile"]["displayName"]})
+        expand = request.query_params.get("expand")
+        if expand in ("user", "userSummary"):
+            from odatui.sandbox.okta_directory import fleet_user
+
+            out = []
+            for device in devices:
+                uid = self.device_users.get(device["id"])
+                user = self.users[uid] if uid else fleet_user(self, device)
+                users = []
+                if user is not None:
+                    summary = {"id": user["id"], "profile": {k: user["profile"][k] for k in
+                                                             ("login", "firstName", "lastName")}}
+                    users.append({"created": device["created"], "managementStatus": "NOT_MANAGED",
+                                  "screenLockType": "BIOMETRIC",
+                                  "user": {**user, "_links": {"self": user["_links"]["self"]}}
+                                  if expand == "user" else summary})
+                out.append({**device, "_embedded": {"users": users}})
+            devices = out
         return self._page(request, devices, default=200, cap=200)
 
     async def aasa(self, request: Request) -> Response:
-        return JSONResponse({"authsrv": {"apps": list(self.aasa_apps)}})
+        from odatui.sandbox.okta_directory import aasa_body
+
+        return JSONResponse(aasa_body(self))
 
     async def users_me(self, request: Request) -> Response:
-        if request.headers.get("authorization", "").startswith("Bearer "):
+        if request.headers.get("authorization", "").startswith(("Bearer ", "DPoP ")):
             # A service app's token has no user behind it.
             raise _not_found("me", "User")
         return JSONResponse(self.admin)
@@ -551,7 +670,7 @@ class OktaEmulator:
                              "any registered key.")
         audience = f"{request.url.scheme}://{request.url.netloc}/oauth2/v1/token"
         try:
-            claims = jwt.decode(assertion, self.service_app_public_key, algorithms=["ES256"],
+            claims = jwt.decode(assertion, self.service_app_public_key, algorithms=self.service_app_algorithms,
                                 audience=audience, options={"require": ["exp", "iss", "sub", "aud"]}, leeway=30)
         except jwt.InvalidSignatureError:
             raise OAuthError(401, "invalid_client", "The client_assertion signature is invalid.") from None
@@ -563,13 +682,27 @@ class OktaEmulator:
             raise OAuthError(401, "invalid_client", f"The client_assertion token is invalid: {exc}.") from None
         if claims["exp"] - time.time() > 3600 + 30:
             raise OAuthError(401, "invalid_client", "The client_assertion token has an expiration too far in the future.")
+        jkt = None
+        if self.require_dpop:
+            # Checked before the assertion's jti is spent: a client retrying with a nonce signs a new assertion
+            # anyway, but Okta's own SDK (okta/oauth.py) may not, and real Okta serves it.
+            from odatui.sandbox.dpop import ProofError, verify
+
+            try:
+                jkt = verify(request.headers.get("dpop"), method="POST", url=audience, seen_jti=self._dpop_jti,
+                             nonce=self.dpop_nonce, now=time.time() + self.clock_skew)
+            except ProofError as err:
+                if err.nonce:
+                    raise OAuthError(400, "use_dpop_nonce", err.description,
+                                     headers={"DPoP-Nonce": self.dpop_nonce}) from None
+                raise OAuthError(400, "invalid_dpop_proof", err.description) from None
+        # Unverified: a proof sent to an app that does not require DPoP is ignored and a Bearer token issued (RFC 9449
+        # §5 lets a server that does not bind tokens do so).
         jti = claims.get("jti")
         if jti:
             if jti in self._used_jti:
                 raise OAuthError(401, "invalid_client", "The client_assertion token has already been used.")
             self._used_jti.add(jti)
-        if self.require_dpop and not request.headers.get("dpop"):
-            raise OAuthError(400, "invalid_dpop_proof", "The DPoP proof JWT header is missing.")
         requested = str(form.get("scope") or "").split()
         if not requested:
             raise OAuthError(400, "invalid_scope", "The authorization server resource does not have any configured "
@@ -580,15 +713,27 @@ class OktaEmulator:
                              f"server resource: {' '.join(missing)}")
         access = "sbx." + secrets.token_urlsafe(32)
         self.tokens[access] = (time.time() + self.token_ttl, frozenset(requested))
-        return JSONResponse({"token_type": "Bearer", "expires_in": self.token_ttl, "access_token": access,
+        if jkt is not None:
+            self.token_jkt[access] = jkt
+        return JSONResponse({"token_type": "DPoP" if jkt else "Bearer", "expires_in": self.token_ttl,
+                             "access_token": access,
                              "scope": " ".join(requested)}, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
     # --- sandbox admin -----------------------------------------------------------------------------------------
     async def admin_add_psso_app(self, request: Request) -> Response:
-        body: dict[str, Any] = {}
-        if await request.body():
-            body = await request.json()
-        app = self.add_app(str(body.get("label") or PSSO_LABEL), status=str(body.get("status") or "ACTIVE"))
+        """Add the PSSO app as the admin would; `{"status": "INACTIVE"}` or `{"signOnMode": "SAML_2_0"}` adds it in
+        that state (an app deactivated in the console, or a same-named app of another kind)."""
+        try:
+            body = await self._json_body(request)
+        except OktaError as err:
+            return self._error(err)
+        status = str(body.get("status") or "ACTIVE")
+        mode = str(body.get("signOnMode") or "OPENID_CONNECT")
+        if status not in ("ACTIVE", "INACTIVE"):
+            return JSONResponse({"error": "status must be ACTIVE or INACTIVE"}, status_code=400)
+        if mode not in _SIGN_ON_MODES:
+            return JSONResponse({"error": f"signOnMode must be one of {', '.join(_SIGN_ON_MODES)}"}, status_code=400)
+        app = self.add_app(str(body.get("label") or PSSO_LABEL), status=status, sign_on_mode=mode)
         return JSONResponse(app, status_code=201)
 
     async def admin_settings(self, request: Request) -> Response:
@@ -610,6 +755,25 @@ class OktaEmulator:
                 self.require_dpop = bool(body["require_dpop"])
             if "granted_scopes" in body:
                 self.granted_scopes = set(body["granted_scopes"])
+            if "group_members" in body:
+                from odatui.sandbox.okta_directory import add_members
+
+                for name, count in dict(body["group_members"]).items():
+                    add_members(self, str(name), int(count))
+            if "registered_macs" in body:
+                from odatui.sandbox.okta_directory import add_devices
+
+                add_devices(self, int(body["registered_macs"]))
+            if "aasa_authsrv" in body:
+                self.aasa_authsrv = bool(body["aasa_authsrv"])
+            if "busy_in_flight" in body:
+                self.busy_in_flight = int(body["busy_in_flight"])
+            if "concurrency_limit" in body:
+                self.concurrency_limit = int(body["concurrency_limit"])
+            if "resource_nonce" in body:
+                self.resource_nonce = bool(body["resource_nonce"])
+            if "clock_skew_seconds" in body:
+                self.clock_skew = float(body["clock_skew_seconds"])
             if "token_ttl" in body:
                 self.token_ttl = int(body["token_ttl"])
             if "rate_limits" in body:
@@ -624,6 +788,7 @@ class OktaEmulator:
                 "require_dpop": self.require_dpop, "granted_scopes": sorted(self.granted_scopes),
                 "token_ttl": self.token_ttl, "rate_limits": self.rate_limits,
                 "service_app_client_id": self.service_app_client_id,
+                "service_app_key_type": self.service_app_key_type,
                 "service_app_key_path": str(self.service_app_key_path)}
 
     def snapshot(self) -> dict[str, Any]:

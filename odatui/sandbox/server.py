@@ -28,6 +28,9 @@ WS1_PASSWORD = "sandbox-password"
 WS1_TENANT_CODE = "sandbox-tenant-code"
 WS1_OAUTH_CLIENT_ID = "sandbox-oauth-client"
 WS1_OAUTH_SECRET = "sandbox-oauth-secret"
+# The Device Access SCEP secret key the demo uses (a demo credential like the others; no SCEP server runs here:
+# only Macs talk to Okta's SCEP URL, odatui never does).
+OKTA_SCEP_CHALLENGE = "sandbox-scep-challenge"
 WS1_GROUP_ID = "ACME"
 WS1_SMART_GROUP = "Okta PSSO Macs"
 OKTA_GROUPS = ("Mac Pilot", "Everyone")
@@ -42,10 +45,15 @@ class SandboxOptions:
     devices: int = 36
     psso_app: str = "present"  # or "absent"
     custom_domain: str | None = None
+    service_app_key: str = "ec"  # the Okta service app's key pair: "ec" (P-256) or "rsa" (2048, the Admin Console's)
+    dpop: str = "off"  # "required": the service app's tokens must be DPoP-bound (RFC 9449)
     # Per-route fault rules for tests: [{"method": "PUT", "path": "/api/v1/apps/.*/groups/.*", "fault": "503",
     # "times": 1}]; see faults.py.
     fault_rules: list[dict[str, Any]] = field(default_factory=list)
     data_dir: Path | None = None  # where blobs and the CA go; a temp dir by default
+    # One more listener each for the Okta org, the WS1 API and the WS1 token service, as three hosts are for real;
+    # `config_dict` then points each client at its own (the combined `url` still serves everything).
+    split_hosts: bool = False
 
 
 class Sandbox:
@@ -54,6 +62,7 @@ class Sandbox:
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self.data_dir = self.options.data_dir
         self.url = ""
+        self.okta_url = self.ws1_url = self.ws1_token_url = ""
         self.ca_path: Path | None = None
         self._thread: threading.Thread | None = None
         self._server: Any = None
@@ -81,15 +90,24 @@ class Sandbox:
             for blob in leaf.cert_chain_pems:
                 fh.write(blob.bytes())
 
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        # Small header and body writes must not wait for delayed ACKs (~40 ms per request otherwise).
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.bind(("127.0.0.1", self.options.port))
+        sock = _listen(self.options.port)
         port = sock.getsockname()[1]
         self.url = f"https://127.0.0.1:{port}"
+        sockets = [sock]
+        roles: dict[int, str] = {}
+        self.okta_url = self.ws1_url = self.ws1_token_url = self.url
+        if self.options.split_hosts:
+            from odatui.sandbox.hosts import OKTA, WS1_API, WS1_TOKEN
 
-        app, self.world = build_app(self.options, self.data_dir, base_url=self.url)
+            for role in (OKTA, WS1_API, WS1_TOKEN):
+                extra = _listen(0)
+                sockets.append(extra)
+                roles[extra.getsockname()[1]] = role
+            urls = {role: f"https://127.0.0.1:{p}" for p, role in roles.items()}
+            self.okta_url, self.ws1_url, self.ws1_token_url = urls[OKTA], urls[WS1_API], urls[WS1_TOKEN]
+
+        app, self.world = build_app(self.options, self.data_dir, base_url=self.url, roles=roles or None,
+                                    ws1_url=self.ws1_url)
         config = uvicorn.Config(
             app, ssl_keyfile=str(key_path), ssl_certfile=str(cert_path), log_level="warning",
             access_log=False, lifespan="off", timeout_keep_alive=30, limit_concurrency=512,
@@ -98,7 +116,7 @@ class Sandbox:
         self._server.install_signal_handlers = lambda: None  # noqa: E731 - runs in a thread
 
         def serve() -> None:
-            asyncio.run(self._server.serve(sockets=[sock]))
+            asyncio.run(self._server.serve(sockets=sockets))
 
         self._thread = threading.Thread(target=serve, name="odatui-sandbox", daemon=True)
         self._thread.start()
@@ -135,8 +153,11 @@ class Sandbox:
 
     def config_dict(self, okta_auth: str = "api_token") -> dict[str, Any]:
         """A config (TOML tables) that points odatui at this sandbox. `okta_auth`: api_token, service_app or none."""
-        okta: dict[str, Any] = {"org_url": self.url, "auth": okta_auth, "groups": ["Mac Pilot"],
-                                "ca_bundle": str(self.ca_path)}
+        # scep_url: Okta's static SCEP URLs live under the org's /pki/ path (Fleet's Okta example profile shows
+        # https://ORG/pki/…); the rest of the path is unverified and only ever read by a Mac.
+        okta_url = self.okta_url or self.url
+        okta: dict[str, Any] = {"org_url": okta_url, "auth": okta_auth, "groups": ["Mac Pilot"],
+                                "ca_bundle": str(self.ca_path), "scep_url": f"{okta_url}/pki/scep/sandbox"}
         emulator = self.world.emulators.get("okta") if self.world is not None else None
         if okta_auth == "service_app" and emulator is not None:
             okta["service_app_client_id"] = emulator.service_app_client_id
@@ -147,9 +168,9 @@ class Sandbox:
                 okta["client_id"] = ids[0]
         return {
             "okta": okta,
-            "ws1": {"api_url": self.url, "auth": "basic", "username": WS1_USER, "group_id": WS1_GROUP_ID,
-                    "smart_group": WS1_SMART_GROUP, "ca_bundle": str(self.ca_path),
-                    "oauth_token_url": f"{self.url}/connect/token"},
+            "ws1": {"api_url": self.ws1_url or self.url, "auth": "basic", "username": WS1_USER,
+                    "group_id": WS1_GROUP_ID, "smart_group": WS1_SMART_GROUP, "ca_bundle": str(self.ca_path),
+                    "oauth_token_url": f"{self.ws1_token_url or self.url}/connect/token"},
             "rollout": {"macos_min": 14, "profile_name": "Okta Platform SSO"},
         }
 
@@ -157,7 +178,17 @@ class Sandbox:
     def secret_env() -> dict[str, str]:
         """The demo credentials as the env vars odatui reads in unattended runs."""
         return {"ODATUI_OKTA__API_TOKEN": OKTA_TOKEN, "ODATUI_WS1__PASSWORD": WS1_PASSWORD,
-                "ODATUI_WS1__TENANT_CODE": WS1_TENANT_CODE, "ODATUI_WS1__CLIENT_SECRET": WS1_OAUTH_SECRET}
+                "ODATUI_WS1__TENANT_CODE": WS1_TENANT_CODE, "ODATUI_WS1__CLIENT_SECRET": WS1_OAUTH_SECRET,
+                "ODATUI_OKTA__SCEP_CHALLENGE": OKTA_SCEP_CHALLENGE}
+
+
+def _listen(port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # Small header and body writes must not wait for delayed ACKs (~40 ms per request otherwise).
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.bind(("127.0.0.1", port))
+    return sock
 
 
 def make_rng(seed: int) -> random.Random:

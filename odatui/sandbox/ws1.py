@@ -1,4 +1,5 @@
-"""Emulator of the slice of the Workspace ONE UEM REST API that odatui uses (reference/ws1.md, Swagger 2604).
+"""Emulator of the slice of the Workspace ONE UEM REST API that odatui uses (UEM 2604 Swagger, from the tenant's
+/api/help; docs/SANDBOX.md says what else each behaviour rests on).
 
 Faithful where clients trip: Basic + `aw-tenant-code` or OAuth bearer auth (401 errorCode 1005, repeated
 failures lock the account), `Accept: application/json;version=N` (a missing, trailing-semicolon or unknown
@@ -88,15 +89,22 @@ class Ws1Emulator:
         self.fleet = Fleet(self.seed, int(getattr(options, "devices", 36)))
         self._counters = {"blob": 40_000, "app": 3_000, "profile": 900, "sg": 4_710}
         self.org_groups = [
-            {"Id": 570, "Uuid": self._uuid("og-acme"), "Name": "ACME Corp", "GroupId": WS1_GROUP_ID,
+            # Uuid per sandbox instance (like the Okta org id): a fresh sandbox is another tenant, whose groups
+            # share Group ID and Id with the last one but never the GUID.
+            {"Id": 570, "Uuid": self._instance_uuid("og-acme"), "Name": "ACME Corp", "GroupId": WS1_GROUP_ID,
              "LocationGroupType": "Customer", "Country": "United States", "Locale": "en-US", "LgLevel": 1},
-            {"Id": 571, "Uuid": self._uuid("og-acme-eu"), "Name": "ACME Europe", "GroupId": f"{WS1_GROUP_ID}-EU",
+            {"Id": 571, "Uuid": self._instance_uuid("og-acme-eu"), "Name": "ACME Europe", "GroupId": f"{WS1_GROUP_ID}-EU",
              "LocationGroupType": "Container", "Country": "Germany", "Locale": "de-DE", "LgLevel": 2},
         ]
+        # Child OG → parent OG: a smart group managed at an OG applies to apps at that OG and below it, not above
+        # (UEM: "Smart groups provided is not applicable for this application", PUT assignment-rules 400, code 6).
+        self.og_parent: dict[int, int] = {571: 570}
         self.smart_groups: list[dict[str, Any]] = []
         self.add_smart_group(WS1_SMART_GROUP, members="rollout")
         self.add_smart_group(f"{WS1_SMART_GROUP} (pilot)", members="none")  # substring trap for exact matching
         self.add_smart_group("All Macs", members="all")
+        # The first wave of a rollout in waves: a handful of Macs, a subset of the rollout group's.
+        self.add_smart_group("Okta PSSO Pilot", members="pilot")
         self.blobs: dict[int, dict[str, Any]] = {}
         self.apps: dict[int, dict[str, Any]] = {}
         self.assignment_rules: dict[str, dict[str, Any]] = {}
@@ -109,6 +117,9 @@ class Ws1Emulator:
     def _uuid(self, name: str) -> str:
         return str(uuid.uuid5(_NS, f"{self.seed}:{name}"))
 
+    def _instance_uuid(self, name: str) -> str:
+        return str(uuid.uuid5(_NS, f"{self.seed}:{getattr(self.world, 'instance_id', '')}:{name}"))
+
     def _next(self, kind: str) -> int:
         self._counters[kind] += 1
         return self._counters[kind]
@@ -120,10 +131,17 @@ class Ws1Emulator:
         return group
 
     def sg_devices(self, group: dict[str, Any]) -> list[Any]:
+        from odatui.macos.pkg import version_key
+
         if group["members"] == "rollout":
             return self.fleet.members()
+        if group["members"] == "pilot":
+            return self.fleet.members()[:3]
         if group["members"] == "all":
             return list(self.fleet.devices)
+        if group["members"] == "criteria":  # created through the API: platform and an OS floor
+            floor = group.get("os_floor") or ""
+            return [d for d in self.fleet.devices if version_key(d.os_version) >= version_key(floor)]
         return []
 
     def _listing(self, key: tuple[Any, ...], build: Any) -> list[Any]:
@@ -144,6 +162,12 @@ class Ws1Emulator:
             return None
         return next((g for g in self.org_groups if g["Id"] == wanted), None)
 
+    def _og_and_ancestors(self, og_id: int) -> list[int]:
+        chain = [og_id]
+        while chain[-1] in self.og_parent:
+            chain.append(self.og_parent[chain[-1]])
+        return chain
+
     def _sg_by_uuid(self, value: str) -> dict[str, Any] | None:
         return next((g for g in self.smart_groups if g["uuid"].lower() == str(value).lower()), None)
 
@@ -156,11 +180,17 @@ class Ws1Emulator:
             ("/system/groups/search", "GET", self.groups_search, (1, 2)),
             ("/mdm/smartgroups/search", "GET", self.smartgroups_search, (1,)),
             ("/mdm/smartgroups/{sg_id:int}/devices", "GET", self.smartgroup_devices, (1,)),
+            ("/mdm/smartgroups", "POST", self.create_smartgroup, (1,)),
+            ("/mdm/smartgroups/{sg_id:int}", "GET", self.get_smartgroup, (1,)),
+            ("/mdm/smartgroups/{sg_id:int}", "DELETE", self.delete_smartgroup, (1,)),
             ("/mam/blobs/uploadblob", "POST", self.upload_blob, (1,)),
             ("/mam/groups/{og_id}/macos/apps", "POST", self.create_macos_app, (1,)),
             ("/mam/apps/search", "GET", self.apps_search, (1,)),
             ("/mam/apps/internal/{app_id}/devices", "GET", self.app_devices, (1,)),
             ("/mam/apps/internal/{app_id}", "GET", self.get_internal_app, (1,)),
+            ("/mam/apps/internal/{app_id}", "DELETE", self.delete_internal_app, (1,)),
+            ("/mam/apps/internal/{app_id}/retire", "POST", self.retire_internal_app, (1,)),
+            ("/mam/apps/internal/{app_id}/unretire", "POST", self.unretire_internal_app, (1,)),
             ("/mam/apps/{app_uuid}/assignment-rules", "GET", self.get_assignment_rules, (2,)),
             ("/mam/apps/{app_uuid}/assignment-rules", "PUT", self.put_assignment_rules, (2,)),
             ("/mdm/profiles/platforms/appleosx/create", "POST", self.create_profile, (2,)),
@@ -169,6 +199,7 @@ class Ws1Emulator:
             ("/mdm/profiles/{profile_uuid}/devices", "GET", self.profile_devices, (1,)),
             ("/mdm/profiles/{profile_id}", "GET", self.get_profile, (2,)),
             ("/mdm/profiles/{profile_id:int}/install", "POST", self.install_profile, (1,)),
+            ("/mdm/profiles/{profile_id}", "DELETE", self.delete_profile, (1,)),
             ("/mdm/devices/search", "GET", self.devices_search, (1, 2)),
             ("/mdm/devices/{device_id:int}/profiles", "GET", self.device_profiles, (1,)),
             ("/mdm/devices/{device_id:int}/certificates", "GET", self.device_certificates, (1,)),
@@ -191,6 +222,7 @@ class Ws1Emulator:
             Route("/_sandbox/ws1/settings", self.admin_settings, methods=["GET", "POST"]),
             Route("/_sandbox/ws1/clock", self.admin_clock, methods=["POST"]),
             Route("/_sandbox/ws1/smartgroups", self.admin_smartgroup, methods=["POST"]),
+            Route("/_sandbox/ws1/app-status", self.admin_app_status, methods=["POST"]),
         ]
 
     def _endpoint(self, methods: dict[str, tuple[Any, tuple[int, ...]]]):
@@ -310,6 +342,8 @@ class Ws1Emulator:
     # ------------------------------------------------------------------ organization and smart groups
     async def groups_search(self, request: Request, version: int) -> Response:
         groupid, name = self._param(request, "groupid"), self._param(request, "name")
+        # Group ID matched case-insensitively. The UEM System API v2 reference says only "Exact match is performed
+        # for this attribute"; ignoring case is unverified. odatui keys its run state on the `Id` it answers.
         found = [g for g in self.org_groups
                  if (groupid is None or g["GroupId"].lower() == groupid.lower())
                  and (name is None or name.lower() in g["Name"].lower())]
@@ -349,6 +383,59 @@ class Ws1Emulator:
         return JSONResponse({"Devices": [
             {"Id": str(d.id), "Name": d.name, "Model": d.model, "OSVersion": d.os_version, "Username": d.user,
              "Platform": "AppleOsX", "Ownership": "C"} for d in devices]})
+
+    async def get_smartgroup(self, request: Request, version: int) -> Response:
+        group = self._sg_by_id(request.path_params["sg_id"])
+        if group is None:  # mdmv1 GET /smartgroups/{id}: 404 "Smart Group not found"
+            raise Ws1Error(404, 404, "Smart Group not found with Id or User does not have access to it.")
+        return JSONResponse({**self._sg_model(group), "CriteriaType": group.get("criteria_type", "All"),
+                             "Platforms": group.get("platforms", []),
+                             "OperatingSystems": group.get("operating_systems", [])})
+
+    async def create_smartgroup(self, request: Request, version: int) -> Response:
+        """mdmv1 POST /smartgroups (SmartGroupEditV1Model → EntityId), with the 400s the spec lists."""
+        body = await self._json(request)
+        if not isinstance(body, dict) or not str(body.get("Name") or "").strip():
+            raise Ws1Error(400, 6, "SmartGroup name is missing.")
+        name = str(body["Name"]).strip()
+        if any(g["name"].lower() == name.lower() for g in self.smart_groups):
+            raise Ws1Error(400, 400, "Smart Group with the same name already exists")
+        if body.get("CriteriaType") not in ("All", "UserDevice"):
+            raise Ws1Error(400, 400, "Smart Group Criteia Type is incorrect. Correct values for criteria type are "
+                           "All or UserDevice.")
+        og = self._og(body.get("ManagedByOrganizationGroupId"))
+        if og is None:
+            raise Ws1Error(400, 400, "Smart Groups cannot be created outside of Customer Organization Group "
+                           "hierarchy.")
+        systems = body.get("OperatingSystems") or []
+        floor = ""
+        for item in systems:  # the Operator's spelling is not enumerated by the spec: accept the >= forms
+            if not isinstance(item, dict) or item.get("DeviceType") != "AppleOsX":
+                continue
+            if str(item.get("Operator")) not in ("GreaterThanOrEqualTo", "GreaterThanOrEqual", "GreaterThan"):
+                raise Ws1Error(400, 400, f"Operator {item.get('Operator')!r} is not valid.")
+            floor = str(item.get("Value") or "")
+        group = self.add_smart_group(name, members="criteria" if "AppleOsX" in (body.get("Platforms") or [])
+                                     else "none", og_id=og["Id"])
+        group.update({"os_floor": floor, "criteria_type": body["CriteriaType"],
+                      "platforms": list(body.get("Platforms") or []), "operating_systems": systems,
+                      "created_via_api": True})
+        return JSONResponse({"Value": group["id"]})
+
+    async def delete_smartgroup(self, request: Request, version: int) -> Response:
+        group = self._sg_by_id(request.path_params["sg_id"])
+        if group is None:
+            raise Ws1Error(404, 404, "Smart Group not found with Id or User does not have access to it.")
+        used = any(group["uuid"].lower() in [str(u).lower() for r in rules.get("assignments", [])
+                                             for u in r["distribution"].get("smart_groups") or []]
+                   for rules in self.assignment_rules.values()) \
+            or any(str(s.get("SmartGroupId")) == str(group["id"]) for p in self.profiles.values()
+                   for s in p["body"]["General"].get("AssignedSmartGroups") or [])
+        if used:  # mdmv1 DELETE /smartgroups/{id}: 400 while an app or profile still uses it
+            raise Ws1Error(400, 400, "This smart group has one or more dependency. Please unassign the smart group "
+                           "from the dependency and try deleting again.")
+        self.smart_groups.remove(group)
+        return Response(status_code=200)
 
     # ------------------------------------------------------------------ blobs and apps
     async def upload_blob(self, request: Request, version: int) -> Response:
@@ -430,20 +517,27 @@ class Ws1Emulator:
         internal_version = body.get("version") or str(pkginfo["version"])
         if not re.fullmatch(r"\d+(\.\d+){0,3}", str(internal_version)):
             raise Ws1Error(400, 7455, "MacOsInvalidInternalVersion - Invalid Internal Version.")
-        app_id = self._next("app")
         installs = pkginfo.get("installs") or []
         receipts = pkginfo.get("receipts") or []
         bundle_id = (installs[0].get("CFBundleIdentifier") if installs and isinstance(installs[0], dict) else None) \
             or (receipts[0].get("packageid") if receipts and isinstance(receipts[0], dict) else None) or ""
+        # "You cannot upload duplicate versions of an app" — retired ones included (UEM Internal Application
+        # Versions, docs.vmware.com/en/VMware-Workspace-ONE-UEM/services/Application_Management/
+        # GUID-InternalApplicationVersions.html); the errorCode is unverified.
+        if any(a["og_id"] == og["Id"] and a["bundle_id"] == bundle_id and a["version"] == str(pkginfo["version"])
+               for a in self.apps.values()):
+            raise Ws1Error(400, 400, f"Application with version {pkginfo['version']} already exists.")
+        app_id = self._next("app")
         app = {"id": app_id, "uuid": self._uuid(f"app-{app_id}"), "name": str(pkginfo["name"]),
                "version": str(pkginfo["version"]), "internal_version": pad_version(str(internal_version)),
                "bundle_id": bundle_id, "og_id": og["Id"], "og_uuid": og["Uuid"],
                "blob_id": binary["id"], "pkginfo_blob_id": meta_blob["id"], "size": binary["size"],
                "sha256": binary["sha256"], "file_name": binary["file_name"],
                "minimum_os": str(pkginfo.get("minimum_os_version") or ""),
+               "status": "Active",
                "pkginfo": plistlib.dumps(pkginfo, fmt=plistlib.FMT_XML).decode()}
         self.apps[app_id] = app
-        location = f"{self.world.base_url}/api/mam/apps/internal/{app_id}"
+        location = f"{getattr(self.world, 'ws1_url', self.world.base_url)}/api/mam/apps/internal/{app_id}"
         return Response(status_code=201, headers={"Location": location})
 
     def _app(self, app_id: Any) -> dict[str, Any]:
@@ -459,7 +553,7 @@ class Ws1Emulator:
     def _app_counts(self, app: dict[str, Any]) -> tuple[int, int]:
         at = self.assigned_at.get(app["uuid"])
         assigned = self._app_target_devices(app)
-        installed = sum(1 for d in assigned if self.fleet.installed(d, "app", at))
+        installed = sum(1 for d in assigned if self.fleet.installed(d, "app", at, min_os=app["minimum_os"]))
         return len(assigned), installed
 
     def _app_target_devices(self, app: dict[str, Any]) -> list[Any]:
@@ -479,7 +573,8 @@ class Ws1Emulator:
         return JSONResponse({
             "ApplicationName": app["name"], "DisplayName": app["name"], "AppId": app["bundle_id"],
             "ActualFileVersion": app["version"], "BuildVersion": app["version"],
-            "AirwatchAppVersion": app["internal_version"], "Status": "Active", "ManagedBy": "ACME Corp",
+            "AirwatchAppVersion": app["internal_version"], "Status": app["status"],
+            "ManagedBy": (self._og(app["og_id"]) or {}).get("Name", "ACME Corp"),
             "ManagedByUuid": app["og_uuid"], "Platform": "AppleOsX", "MinimumOperatingSystem": app["minimum_os"],
             "AppSizeInKB": app["size"] // 1024, "DevicesAssignedCount": assigned, "DevicesInstalledCount": installed,
             "DevicesNotInstalledCount": assigned - installed, "ApplicationFileHash": app["sha256"],
@@ -487,20 +582,69 @@ class Ws1Emulator:
             "id": app["id"], "uuid": app["uuid"],
         })
 
+    async def delete_internal_app(self, request: Request, version: int) -> Response:
+        """mamv1 DELETE /apps/internal/{id}: that version goes, with its assignment rules; 202."""
+        try:
+            app = self.apps.get(int(request.path_params["app_id"]))
+        except ValueError:
+            app = None
+        if app is None:
+            raise Ws1Error(400, 400, "Application not found or user does not have access to it.")
+        del self.apps[app["id"]]
+        self.assignment_rules.pop(app["uuid"], None)
+        self.assigned_at.pop(app["uuid"], None)
+        return Response(status_code=202)
+
+    async def retire_internal_app(self, request: Request, version: int) -> Response:
+        """mamv1 POST /apps/internal/{id}/retire: 403 when already retired; a retired version is removed from
+        devices (and a lower assigned version would be deployed again: the spec's words)."""
+        try:
+            app = self.apps.get(int(request.path_params["app_id"]))
+        except ValueError:
+            app = None
+        if app is None:
+            raise Ws1Error(400, 400, "Application not found or user does not have access to it.")
+        if app["status"] == "Retired":
+            raise Ws1Error(403, 403, "Application Id already retired.")
+        app["status"] = "Retired"
+        self.assigned_at.pop(app["uuid"], None)
+        return Response(status_code=202)
+
+    async def unretire_internal_app(self, request: Request, version: int) -> Response:
+        """mamv1 POST /apps/internal/{id}/unretire: 403 when it is not retired."""
+        try:
+            app = self.apps.get(int(request.path_params["app_id"]))
+        except ValueError:
+            app = None
+        if app is None:
+            raise Ws1Error(400, 400, "Application not found or user does not have access to it.")
+        if app["status"] != "Retired":
+            raise Ws1Error(403, 403, "Application Id already unretired.")
+        app["status"] = "Active"
+        return Response(status_code=202)
+
     async def apps_search(self, request: Request, version: int) -> Response:
         name = self._param(request, "applicationname")
         og_id = self._int_param(request, "locationgroupid")
         platform = self._param(request, "platform")
+        status = self._param(request, "status")
+        if status is not None and status.lower() not in ("all", "active", "inactive", "retired"):
+            raise Ws1Error(400, 7004, "Invalid application status. Valid values are : All, Active, InActive, Retired")
+        # Without `status`, search lists apps in every state, retired ones included (UEM 2604 MAM v1 swagger lists
+        # All/Active/InActive/Retired; the default is unverified).
         found = [a for a in self.apps.values()
                  if (not name or name.lower() in a["name"].lower()) and (og_id is None or a["og_id"] == og_id)
-                 and (not platform or platform.lower() in ("appleosx", "10"))]
+                 and (not platform or platform.lower() in ("appleosx", "10"))
+                 and (status is None or status.lower() == "all"
+                      or a.get("status", "Active").lower() == status.lower())]
         page, size = self._paging(request)
         window = found[page * size:(page + 1) * size]  # the spec documents no 204 here: an empty list
         items = []
         for a in window:
             assigned, installed = self._app_counts(a)
             items.append({"ApplicationName": a["name"], "BundleId": a["bundle_id"], "AppVersion": a["internal_version"],
-                          "ActualFileVersion": a["version"], "AppType": "Internal", "Status": "Active",
+                          "ActualFileVersion": a["version"], "AppType": "Internal",
+                          "Status": a["status"],
                           "Platform": 10, "LocationGroupId": a["og_id"], "OrganizationGroupUuid": a["og_uuid"],
                           "ApplicationFileName": a["file_name"], "AssignedDeviceCount": assigned,
                           "InstalledDeviceCount": installed, "NotInstalledDeviceCount": assigned - installed,
@@ -518,8 +662,11 @@ class Ws1Emulator:
         at = self.assigned_at.get(app["uuid"])
         devices = self._app_target_devices(app)
         if status == "installed":
-            devices = self._listing(("app", app["uuid"]), lambda: [
-                d for d in self._app_target_devices(app) if self.fleet.installed(d, "app", at)])
+            # Keyed on what decides the answer (assignment time, minimum OS, target groups), not just the app.
+            targets = tuple(str(g) for rule in self.assignment_rules.get(app["uuid"], {}).get("assignments", [])
+                            for g in rule.get("distribution", {}).get("smart_groups") or [])
+            devices = self._listing(("app", app["uuid"], at, app["minimum_os"], targets), lambda: [
+                d for d in devices if self.fleet.installed(d, "app", at, min_os=app["minimum_os"])])
         if not devices:
             return Response(status_code=204)
         window = devices[page * size:(page + 1) * size]
@@ -561,9 +708,16 @@ class Ws1Emulator:
             groups = dist.get("smart_groups") or []
             if any(self._sg_by_uuid(g) is None for g in groups) or not groups:
                 raise Ws1Error(400, 6, "Smart groups provided is not applicable for this application.")
+            if dist.get("effective_date") is not None and not _is_datetime(dist["effective_date"]):
+                raise Ws1Error(400, 400, "The value of effective_date is not a valid date-time.")  # mamv2: format date-time
+            reach = self._og_and_ancestors(app["og_id"])
+            if any(self._sg_by_uuid(g)["og_id"] not in reach for g in groups):
+                # Managed below the app's OG (or in another branch): not applicable (same documented error).
+                raise Ws1Error(400, 6, "Smart groups provided is not applicable for this application.")
             if set(map(str.lower, groups)) & set(map(str.lower, excluded)):
                 raise Ws1Error(400, 6, "The assigned and excluded smartgroups should not be same.")
-            # Full replace: omitted fields are reset, delivery defaults to ON_DEMAND (reference ws1.md §2.4).
+            # Full replace: omitted fields are reset, delivery defaults to ON_DEMAND (unverified: field behaviour of
+            # the v2 PUT; the swagger does not say).
             dist = {"description": "", "app_delivery_method": "ON_DEMAND", "display_in_app_catalog": False,
                     "auto_update_devices_with_previous_versions": False, "keep_app_updated_automatically": False,
                     **dist}
@@ -655,6 +809,17 @@ class Ws1Emulator:
         self._store_profile(profile_id, body, new_version, og, current)
         return Response(status_code=200)
 
+    async def delete_profile(self, request: Request, version: int) -> Response:
+        """mdmv1 DELETE /profiles/{profileid}: 400 (not 404) when the profile does not exist."""
+        try:
+            profile = self.profiles.get(int(request.path_params["profile_id"]))
+        except ValueError:
+            profile = None
+        if profile is None:
+            raise Ws1Error(400, 400, "Profile not found or User does not have access to the Profile.")
+        del self.profiles[profile["id"]]
+        return Response(status_code=200)
+
     async def get_profile(self, request: Request, version: int) -> Response:
         try:
             profile = self.profiles.get(int(request.path_params["profile_id"]))
@@ -730,8 +895,10 @@ class Ws1Emulator:
         devices = self._profile_devices(profile)
         if status:
             want = status == "INSTALLED"
-            devices = self._listing(("profile", profile["id"], status), lambda: [
-                d for d in self._profile_devices(profile)
+            targets = tuple(str(sg.get("SmartGroupId"))
+                            for sg in profile["body"]["General"].get("AssignedSmartGroups") or [])
+            devices = self._listing(("profile", profile["id"], status, profile["assigned_at"], targets), lambda: [
+                d for d in devices
                 if self.fleet.installed(d, "profile", profile["assigned_at"]) == want])
         if not devices:
             return Response(status_code=204)
@@ -745,9 +912,12 @@ class Ws1Emulator:
                 "LocationGroupId": {"Id": {"Value": 570}, "Name": "ACME Corp", "Uuid": self.org_groups[0]["Uuid"]},
                 "LocationGroupName": "ACME Corp", "UserName": d.user, "UserEmailAddress": d.email,
                 "Ownership": "C", "Platform": "AppleOsX", "Model": d.model, "OperatingSystem": d.os_version,
-                # UserApprovedEnrollment is a field of the 2604 DeviceExtended model (mdm v1 swagger).
-                "EnrollmentStatus": "Enrolled", "ComplianceStatus": "Compliant", "UserApprovedEnrollment": d.user_approved,
-                "EnrolledViaDEP": d.user_approved, "IsSupervised": True, "Id": {"Value": d.id}, "Uuid": d.uuid}
+                "EnrollmentStatus": "Enrolled", "ComplianceStatus": "Compliant",
+                "UserApprovedEnrollment": d.user_approved,
+                # ADE (DEP) enrollments are user-approved by definition, so a Mac without it was enrolled otherwise
+                # (Apple Platform Deployment, "User Approved MDM"); supervision comes with ADE on macOS.
+                "EnrolledViaDEP": d.user_approved, "IsSupervised": d.user_approved, "Id": {"Value": d.id},
+                "Uuid": d.uuid}
 
     async def devices_search(self, request: Request, version: int) -> Response:
         platform = self._param(request, "platform")
@@ -852,10 +1022,22 @@ class Ws1Emulator:
         """Add a smart group (e.g. a second one with the same name, to show ambiguity handling)."""
         try:
             data = json.loads(await request.body())
-            group = self.add_smart_group(str(data["name"]), members=data.get("members", "none"))
+            group = self.add_smart_group(str(data["name"]), members=data.get("members", "none"),
+                                         og_id=int(data.get("og_id", 570)))
         except (ValueError, KeyError, TypeError):
             return JSONResponse({"error": 'give {"name": "...", "members": "none|all|rollout"}'}, 400)
         return JSONResponse(self._sg_model(group), status_code=201)
+
+    async def admin_app_status(self, request: Request) -> Response:
+        """Put an internal app into Active, Inactive or Retired, as an admin does in the console."""
+        try:
+            data = json.loads(await request.body())
+            app = self._app(data["id"])
+            status = {"active": "Active", "inactive": "Inactive", "retired": "Retired"}[str(data["status"]).lower()]
+        except (ValueError, KeyError, TypeError, Ws1Error):
+            return JSONResponse({"error": 'give {"id": APP_ID, "status": "Active|Inactive|Retired"}'}, 400)
+        app["status"] = status
+        return JSONResponse({"id": app["id"], "status": status})
 
     # ------------------------------------------------------------------ state
     def snapshot(self) -> dict[str, Any]:
@@ -869,6 +1051,16 @@ class Ws1Emulator:
             "devices": len(self.fleet.devices),
             "profile_installs": list(self.profile_installs),
         }
+
+
+def _is_datetime(value: Any) -> bool:
+    from datetime import datetime
+
+    try:
+        datetime.fromisoformat(str(value))
+    except ValueError:
+        return False
+    return True
 
 
 _WRAPPER = re.compile(r"<\?xml|<!DOCTYPE|<plist", re.IGNORECASE)

@@ -20,6 +20,11 @@ if TYPE_CHECKING:
     from odatui.ws1.client import Ws1Client
 
 
+# Output keys through which a step reports ownership; the engine moves them out of the outputs into the run
+# state's ledger (odatui.state.StepRecord.own): lists of {"kind", "id", "name", …}.
+OWN_CREATED, OWN_ADOPTED, OWN_RELEASED = "_created", "_adopted", "_released"
+
+
 class ChangeKind(str, enum.Enum):
     CREATE = "create"
     UPDATE = "update"
@@ -43,6 +48,8 @@ class Change:
     # What inspect read to decide (ids looked up, the current rules…), for `apply_change` in the same attempt to
     # act on instead of reading it again. Never persisted or shown; not part of equality.
     found: Any = field(default=None, compare=False, repr=False)
+    # When kind is CREATE or UPDATE: what apply will create, as {"kind", "name"} (odatui.state.StepRecord.intends).
+    creates: tuple[Mapping[str, Any], ...] = ()
 
 
 class Progress:
@@ -76,6 +83,9 @@ class Context:
         self.outputs: dict[str, dict[str, Any]] = {k: dict(v) for k, v in (outputs or {}).items()}
         self._clients: dict[str, Any] = {}
         self._client_factory = client_factory
+        # step id → what odatui created in earlier runs (the run state's ledger), so a step can tell its own
+        # objects (e.g. the assignment rule it added for a smart group) from the admin's.
+        self.created: dict[str, list[dict[str, Any]]] = {}
 
     def output(self, step_id: str, key: str) -> Any:
         try:
@@ -84,6 +94,9 @@ class Context:
             from odatui.errors import StepError
 
             raise StepError(f"{step_id} has not produced {key!r} yet", hint=f"run {step_id} first") from None
+
+    def created_by_odatui(self, step_id: str, kind: str) -> list[dict[str, Any]]:
+        return [e for e in self.created.get(step_id, []) if e.get("kind") == kind]
 
     def _client(self, kind: str) -> Any:
         if kind not in self._clients:

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from odatui.errors import ConfigError, NeedsAction, StepError
 from odatui.okta.client import SCOPES, OktaApiError
-from odatui.steps.base import Change, ChangeKind, Context, Progress, Step
+from odatui.steps.base import OWN_ADOPTED, OWN_CREATED, Change, ChangeKind, Context, Progress, Step
 from odatui.steps.readiness import okta_warnings
 
 PSSO_LABEL = "Platform Single Sign-On for macOS"
@@ -59,9 +59,16 @@ def admin_error(err: OktaApiError, okta_cfg: Any) -> StepError:
         message = f"The service app is not granted every scope odatui asks for: {err.summary}{ref}."
         hint = grant
     elif code in ("invalid_dpop_proof", "use_dpop_nonce"):
-        message = f"The service app requires DPoP-bound tokens, which odatui does not send{ref}."
-        hint = ("on the service app's General tab, turn off 'Require Demonstrating Proof of Possession (DPoP) header "
-                "in token requests', then run again")
+        # odatui sends DPoP proofs whenever the app requires them (RFC 9449); a refused proof is most often a clock
+        # that is off, since every proof carries the time it was made.
+        message = f"Okta refused the service app's DPoP proof: {err.summary}{ref}."
+        hint = ("check that this computer's clock is right (DPoP proofs carry the current time), then run "
+                "`odatui retry`")
+    elif code == "E0000047" and getattr(err, "concurrent", False):
+        message = (f"Okta refused {what}: too many requests to {host} were in flight at once (Okta's concurrent "
+                   f"limit, shared by every tool and integration using this org){ref}.")
+        hint = ("run `odatui retry` in a moment; if it keeps happening, look in the System Log for "
+                "core.concurrency.org.limit.violation to see which integration holds the requests")
     elif code == "E0000047":
         message = f"Okta's rate limit for {host} is used up ({what}){ref}."
         hint = "wait a minute and run `odatui retry`; other tools using the same org share this limit"
@@ -118,8 +125,8 @@ class PreflightOkta(Step):
             using = "the custom domain" if cfg.host == custom else "the okta.com org URL"
             details.append(
                 f"custom domain {custom} is configured (org URL {organization}); odatui uses {cfg.host} ({using}). "
-                "The same host must be used everywhere: OrgUrl, the SSO extension URLs and authsrv:. "
-                + ("" if cfg.host == custom else f"To use the custom domain, set okta.org_url = https://{custom}."))
+                "The same host must be used everywhere: OrgUrl, the SSO extension URLs and authsrv:.")
+            # A host other than the custom domain is a readiness warning (okta_warnings), not a detail line.
         outputs: dict[str, Any] = {"org_host": cfg.host, "pipeline": pipeline, "custom_domain": custom,
                                    "organization_host": organization, "credentials": None, "okta_verify": None}
         if cfg.auth == "none":
@@ -206,37 +213,82 @@ class OktaApp(Step):
                     for app in await client.apps_by_label(label):
                         seen.setdefault(app["id"], app)
                 candidates = list(seen.values())
-        usable = [a for a in candidates if a.get("signOnMode") == "OPENID_CONNECT" and a.get("status") == "ACTIVE"]
-        others = tuple(f"not usable: {_describe(a)}" for a in candidates if a not in usable)
-        if cfg.app_id and not usable:
-            raise StepError(f"okta.app_id {cfg.app_id} is {_describe(candidates[0])}, not an active OIDC app.",
-                            hint="activate it in the Admin Console, or clear okta.app_id so odatui finds the app by label")
-        if not usable:
-            return Change(ChangeKind.NEEDS_ACTION, f'"{PSSO_LABEL}" is not in {cfg.host} yet', others,
+        # Whatever its signOnMode: no public source fixes the catalog app's mode (OIDC in every sample seen), so a
+        # different one is a warning, not a refusal. Whatever its status: an INACTIVE app is activated, never
+        # "added from the catalog" again (that would make a second app with another client ID).
+        candidates = [a for a in candidates if a.get("status") != "DELETED"]
+        if not candidates:
+            return Change(ChangeKind.NEEDS_ACTION, f'"{PSSO_LABEL}" is not in {cfg.host} yet', (),
                           action=ADD_APP_ACTION)
-        if len(usable) > 1:
-            listing = "; ".join(_describe(a) for a in usable)
-            return Change(ChangeKind.NEEDS_ACTION, f"{len(usable)} apps could be the PSSO app",
-                          tuple(_describe(a) for a in usable) + others,
+        active = [a for a in candidates if a.get("status") == "ACTIVE"]
+        if len(active) > 1:
+            listing = "; ".join(_describe(a) for a in active)
+            return Change(ChangeKind.NEEDS_ACTION, f"{len(active)} apps could be the PSSO app",
+                          tuple(_describe(a) for a in candidates),
                           action=f"Several active apps match: {listing}. Set okta.app_id to the one Macs should use "
                           "(or deactivate the extra ones in the Admin Console).")
-        app = usable[0]
+        if not active and len(candidates) > 1:
+            listing = "; ".join(_describe(a) for a in candidates)
+            return Change(ChangeKind.NEEDS_ACTION, f"{len(candidates)} inactive apps could be the PSSO app",
+                          tuple(_describe(a) for a in candidates),
+                          action=f"Several inactive apps match: {listing}. Activate the one Macs should use "
+                          "(Applications → the app → General → Activate), or set okta.app_id to it.")
+        app = (active or candidates)[0]
         client_id = _client_id(app)
         if cfg.client_id and cfg.client_id != client_id:
             raise StepError(f"The typed client ID {cfg.client_id} does not match the client ID {client_id} of "
                             f"{_describe(app)} in {cfg.host}.",
                             hint="fix okta.client_id (copy it from the app's Sign On tab), or clear it to use Okta's")
+        details = [f"sign-on mode {app.get('signOnMode')}, status {app.get('status')}"]
+        if app.get("signOnMode") != "OPENID_CONNECT":
+            details.append(f"warning: {_describe(app)} is not an OpenID Connect app; the catalog's \"{PSSO_LABEL}\" "
+                           "app is OIDC in every public sample (unverified by Okta): check that this is the app "
+                           "added from the catalog")
+        details += [f"also found: {_describe(a)}" for a in candidates if a is not app]
         outputs = {"app_id": app["id"], "client_id": client_id, "label": app.get("label"), "org_host": cfg.host,
                    "manual": False}
+        if app.get("status") != "ACTIVE":
+            return Change(ChangeKind.UPDATE, f'activate "{app.get("label")}" ({app["id"]}), client ID {client_id}: '
+                          f"it is {app.get('status')}", tuple(details), found=(app, outputs))
         return Change(ChangeKind.NONE, f'found "{app.get("label")}" ({app["id"]}), client ID {client_id}',
-                      (f"sign-on mode {app.get('signOnMode')}, status {app.get('status')}",) + others, outputs)
+                      tuple(details), outputs)
+
+    def done(self, change: Change, outputs: Mapping[str, Any]) -> str:
+        if change.kind is ChangeKind.UPDATE:
+            return f'activated "{outputs.get("label")}" ({outputs.get("app_id")}), client ID {outputs.get("client_id")}'
+        return change.summary
 
     async def apply(self, ctx: Context, progress: Progress) -> dict[str, Any]:
         progress(None, "looking for the Platform SSO app")
         change = await self.inspect(ctx)
+        return await self.apply_change(ctx, progress, change)
+
+    async def apply_change(self, ctx: Context, progress: Progress, change: Change) -> dict[str, Any]:
         if change.kind is ChangeKind.NEEDS_ACTION:
             raise NeedsAction(change.action)
-        return dict(change.outputs)
+        if change.kind is not ChangeKind.UPDATE:
+            return dict(change.outputs)
+        app, outputs = change.found
+        progress(None, f'activating "{app.get("label")}" ({app["id"]})')
+        try:
+            await ctx.okta().activate_app(app["id"])
+        except OktaApiError as err:
+            if err.error_code == "E0000006" or err.status == 403:  # may read apps but not manage them
+                raise NeedsAction(activate_action(app, ctx.config.okta)) from None
+            raise admin_error(err, ctx.config.okta) from None
+        with explained(ctx):
+            now = await ctx.okta().app(app["id"])
+        if now.get("status") != "ACTIVE":
+            raise NeedsAction(activate_action(app, ctx.config.okta))
+        progress(1.0, f'"{app.get("label")}" is active')
+        return dict(outputs)
+
+
+def activate_action(app: dict[str, Any], okta_cfg: Any) -> str:
+    return (f'"{app.get("label")}" ({app["id"]}) exists in {okta_cfg.host} but is {app.get("status")}, and odatui\'s '
+            "credentials may not activate it: activate it in the Okta Admin Console → Applications → "
+            f'"{app.get("label")}" → General (or the app list\'s gear menu) → Activate. odatui carries on once it '
+            "is active.")
 
 
 class OktaAssign(Step):
@@ -279,11 +331,15 @@ class OktaAssign(Step):
                           ("users must be assigned to the app, or registration fails on the Mac",),
                           {"group_ids": {}, "groups": [], "manual": False})
         ids, missing = await self._plan(ctx)
+        app_id = ctx.output("okta.app", "app_id")
+        # Who in these groups cannot use Desktop Password Sync is preflight.okta's readiness warning.
         if not missing:
             return Change(ChangeKind.NONE, f"already assigned: {', '.join(cfg.groups)}", (),
-                          {"group_ids": ids, "groups": list(cfg.groups), "manual": False})
+                          {"group_ids": ids, "groups": list(cfg.groups), "manual": False,
+                           OWN_ADOPTED: [_entry(app_id, n, ids[n]) for n in cfg.groups]})
         return Change(ChangeKind.CREATE, f"assign {', '.join(missing)} to the app",
-                      tuple(f'assign "{n}" ({ids[n]})' for n in missing), found=(ids, missing))
+                      tuple(f'assign "{n}" ({ids[n]})' for n in missing), found=(ids, missing),
+                      creates=tuple({"kind": "okta.group", "name": n} for n in missing))
 
     async def apply(self, ctx: Context, progress: Progress) -> dict[str, Any]:
         cfg = ctx.config.okta
@@ -307,7 +363,14 @@ class OktaAssign(Step):
             with explained(ctx):
                 await client.assign_group(app_id, ids[name])
         progress(1.0, "groups assigned")
-        return {"group_ids": ids, "groups": list(ctx.config.okta.groups), "assigned": missing, "manual": False}
+        return {"group_ids": ids, "groups": list(ctx.config.okta.groups), "assigned": missing, "manual": False,
+                OWN_CREATED: [_entry(app_id, n, ids[n]) for n in missing],
+                OWN_ADOPTED: [_entry(app_id, n, ids[n]) for n in ctx.config.okta.groups if n not in missing]}
+
+
+def _entry(app_id: str, name: str, group_id: str) -> dict[str, Any]:
+    """The ledger's record of one group assignment (odatui.state.StepRecord.own)."""
+    return {"kind": "okta.group", "id": f"{app_id}:{group_id}", "name": name, "app_id": app_id, "group_id": group_id}
 
 
 STEPS = [PreflightOkta(), OktaApp(), OktaAssign()]

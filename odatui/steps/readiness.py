@@ -7,6 +7,7 @@ too, instead of failing the preflight.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from odatui.errors import OdatuiError
@@ -25,8 +26,10 @@ async def okta_warnings(client: Any, cfg: Any, *, custom_domain: str | None, ver
 
     warnings: list[str] = []
     if custom_domain and cfg.host != custom_domain:
+        # Okta's DPS profile pages: with a custom domain, use it in the profiles (okta.md §2.3, O2).
         warnings.append(f"the org has the custom domain {custom_domain} but odatui is configured for {cfg.host}: users "
-                        f"who sign in at {custom_domain} need okta.org_url = https://{custom_domain}")
+                        f"sign in at {custom_domain}, so Platform SSO registration may not match; set "
+                        f"okta.org_url = https://{custom_domain} unless you mean to use the {cfg.host} host")
     # Okta serves authsrv for Okta Verify on every org host (Associated Domain Customizations:
     # https://developer.okta.com/docs/api/openapi/okta-management/management/tag/AssociatedDomainCustomizations);
     # macOS checks both app ids against it before Platform SSO registration.
@@ -36,7 +39,8 @@ async def okta_warnings(client: Any, cfg: Any, *, custom_domain: str | None, ver
         missing = [a for a in APP_IDS if a not in apps]
         if missing:
             warnings.append(f"https://{cfg.host}/.well-known/apple-app-site-association does not list "
-                            f"{', '.join(missing)} under authsrv: Platform SSO registration will fail on this host")
+                            f"{', '.join(missing)} under authsrv: Platform SSO registration will fail on this host. "
+                            "If a proxy or CDN serves this host, let it pass /.well-known/ through to Okta")
     except OdatuiError as exc:
         warnings.append(f"could not read https://{cfg.host}/.well-known/apple-app-site-association: {exc.message}")
     # settings.userVerification REQUIRED: "during setup, users must enable biometrics on all platforms they are
@@ -52,13 +56,26 @@ async def okta_warnings(client: Any, cfg: Any, *, custom_domain: str | None, ver
     return warnings
 
 
+# User statuses (Okta Users API, "User status"): STAGED and PROVISIONED users are not activated yet; SUSPENDED and
+# DEPROVISIONED users cannot sign in; the others can sign in but must first finish a recovery, unlock or a password
+# change. https://developer.okta.com/docs/api/openapi/okta-management/management/tag/User/
+CANNOT_SIGN_IN = ("STAGED", "PROVISIONED", "SUSPENDED", "DEPROVISIONED")
+MUST_ACT_FIRST = ("RECOVERY", "LOCKED_OUT", "PASSWORD_EXPIRED")
+
+
+def _kinds(counter: Counter[str]) -> str:
+    return ", ".join(f"{k} {n}" for k, n in sorted(counter.items()))
+
+
 async def _user_warnings(client: Any, groups: list[str]) -> list[str]:
     """Users of the assigned groups who are not ACTIVE or have no Okta password (`credentials.password` absent,
     e.g. federated users): Desktop Password Sync syncs the Okta password, so they cannot use it."""
     seen: set[str] = set()
-    inactive: list[str] = []
+    blocked: list[str] = []  # cannot sign in until an admin acts
+    held: list[str] = []  # must finish a step at the next sign-in
     no_password: list[str] = []
-    total_inactive = total_no_password = 0
+    statuses: Counter[str] = Counter()
+    providers: Counter[str] = Counter()
     capped = False
     for name in groups:
         try:
@@ -75,12 +92,15 @@ async def _user_warnings(client: Any, groups: list[str]) -> list[str]:
                         continue
                     seen.add(uid)
                     login = str((user.get("profile") or {}).get("login") or uid)
-                    if user.get("status") != "ACTIVE":
-                        total_inactive += 1
-                        if len(inactive) < SAMPLE:
-                            inactive.append(f"{login} ({str(user.get('status', '?')).lower()})")
-                    if "password" not in (user.get("credentials") or {}):
-                        total_no_password += 1
+                    status = str(user.get("status", "?"))
+                    if status != "ACTIVE":
+                        statuses[status] += 1
+                        sample = held if status in MUST_ACT_FIRST else blocked
+                        if len(sample) < SAMPLE:
+                            sample.append(f"{login} ({status.lower()})")
+                    credentials = user.get("credentials") or {}
+                    if "password" not in credentials:
+                        providers[str((credentials.get("provider") or {}).get("type", "?"))] += 1
                         if len(no_password) < SAMPLE:
                             no_password.append(login)
         except OdatuiError as exc:
@@ -89,12 +109,24 @@ async def _user_warnings(client: Any, groups: list[str]) -> list[str]:
     if capped:
         out.append(f"the groups have more than {MAX_USERS:,} users: only the first {len(seen):,} were checked for an "
                    "Okta password and ACTIVE status")
+    total_no_password = sum(providers.values())
     if total_no_password:
-        out.append(f"{total_no_password} user(s) of the assigned groups have no Okta password (Desktop Password "
-                   f"Sync needs one): {_sample(no_password, total_no_password)}")
-    if total_inactive:
-        out.append(f"{total_inactive} user(s) of the assigned groups are not ACTIVE: "
-                   f"{_sample(inactive, total_inactive)}")
+        # Desktop Password Sync keeps the Mac password in step with the Okta password, so a user without one
+        # (federated or passwordless) has nothing to sync: https://help.okta.com/oie/en-us/content/topics/oda/
+        # oda-overview.htm (unverified wording; the requirement is the feature's premise).
+        out.append(f"{total_no_password} user(s) of the assigned groups have no Okta password ({_kinds(providers)}; "
+                   f"Desktop Password Sync needs one): {_sample(no_password, total_no_password)}")
+    total_blocked = sum(statuses[s] for s in statuses if s not in MUST_ACT_FIRST)
+    if total_blocked:
+        counts = _kinds(Counter({s: n for s, n in statuses.items() if s not in MUST_ACT_FIRST}))
+        out.append(f"{total_blocked} user(s) of the assigned groups are not ACTIVE and cannot sign in to Okta "
+                   f"({counts}): their Macs cannot register with Okta Verify until an admin activates or unsuspends "
+                   f"them: {_sample(blocked, total_blocked)}")
+    total_held = sum(statuses[s] for s in MUST_ACT_FIRST)
+    if total_held:
+        counts = _kinds(Counter({s: statuses[s] for s in MUST_ACT_FIRST if statuses[s]}))
+        out.append(f"{total_held} user(s) of the assigned groups are not ACTIVE: they must finish a step at their "
+                   f"next sign-in ({counts}) before the Mac registers: {_sample(held, total_held)}")
     return out
 
 

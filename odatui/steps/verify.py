@@ -4,6 +4,9 @@ One org host in OktaVerify.OrgUrl, the SSO URLs and `authsrv:`; the client ID in
 has; the profile and the app go to the smart group preflight.ws1 found; the Okta groups are assigned. The
 profile read back from Workspace ONE is checked with the same lint the export uses. Reads only: `inspect` does
 the whole check and answers NONE (or raises with every problem found).
+
+What it compares with is live: the engine re-inspects every prerequisite in the same run (okta.app reads the
+client ID from Okta now), so a client ID or profile id stored by an earlier run is never the reference.
 """
 
 from __future__ import annotations
@@ -72,11 +75,12 @@ class Verify(Step):
 
         okta = ctx.okta() if app_id else None
         ws1 = ctx.ws1()
-        app, group_assignments, profile, rules = await asyncio.gather(
+        app, group_assignments, profile, rules, registered = await asyncio.gather(
             okta.app(app_id) if okta else nothing(),
             okta.app_group_assignments(app_id) if okta and want_groups else nothing(),
             ws1.get_profile(profile_id),
             ws1.get_assignment_rules(app_uuid),
+            _registered_macs(okta) if okta else nothing(),
         )
 
         # Okta: the app still has that client ID, and the groups are assigned.
@@ -93,6 +97,9 @@ class Verify(Step):
                     problems.append(f"Okta group(s) {', '.join(sorted(lost))} are no longer assigned to the app")
             checked.append(f"Okta app {app_id}: client ID {client_id}, groups assigned")
 
+        if registered is not None:
+            checked.append(registered)
+
         # Workspace ONE: the profile as saved, linted for the org host and client ID.
         try:
             payloads = profile_payloads(profile)
@@ -102,19 +109,30 @@ class Verify(Step):
         if payloads:
             for finding in lint_errors(lint(payloads, org_host, client_id)):
                 problems.append(f"profile {profile_id}: {finding.message}")
+        from odatui import scep
+
+        if scep.scep_wanted(ctx.config) and not any(p.get("PayloadType") == "com.apple.security.scep"
+                                                    for p in payloads):
+            problems.append(f"profile {profile_id} has no Device Access SCEP payload (Platform SSO 2.0 needs it)")
         general = profile.get("General") or {}
         assigned = {int(s.get("SmartGroupId") or 0) for s in general.get("AssignedSmartGroups") or []}
-        if int(sg_id) not in assigned:
-            problems.append(f"profile {profile_id} is not assigned to smart group {sg_id} "
-                            f"({ctx.output('preflight.ws1', 'smart_group_name')!r})")
+        wave = (ctx.outputs.get("preflight.ws1") or {}).get("smart_groups") or \
+            [{"id": sg_id, "uuid": sg_uuid, "name": ctx.output("preflight.ws1", "smart_group_name")}]
+        for group in wave:  # every wave group, exactly: a group left out would never get the profile
+            if int(group["id"]) not in assigned:
+                problems.append(f"profile {profile_id} is not assigned to smart group {group['id']} "
+                                f"({group['name']!r})")
         if general.get("IsActive") is False:
             problems.append(f"profile {profile_id} is inactive")
         checked.append(f"profile {profile_id}: one org host {org_host}, client ID {client_id}, smart group {sg_id}")
 
         # The app's assignment rule still targets the smart group with Auto delivery.
-        if not _rule_covers(rules, sg_uuid):
-            problems.append(f"Okta Verify (app {app_uuid}) is no longer assigned (Auto) to smart group {sg_uuid}")
-        checked.append(f"app {app_uuid}: assigned (Auto) to smart group {sg_uuid}")
+        for group in wave:
+            if not _rule_covers(rules, group["uuid"]):
+                problems.append(f"Okta Verify (app {app_uuid}) is no longer assigned (Auto) to smart group "
+                                f"{group['uuid']} ({group['name']!r})")
+        checked.append(f"app {app_uuid}: assigned (Auto) to smart group{'s' if len(wave) > 1 else ''} "
+                       + ", ".join(str(g["uuid"]) for g in wave))
         outputs = {"org_host": org_host, "client_id": client_id, "profile_id": profile_id,
                    "smart_group_id": sg_id, "checked": checked}
         return problems, checked, outputs
@@ -133,6 +151,26 @@ class Verify(Step):
         change = await self.inspect(ctx)  # inspect never answers anything but NONE; kept for the contract
         progress(1.0, change.summary)
         return dict(change.outputs)
+
+
+async def _registered_macs(okta: Any) -> str:
+    """How many Macs Okta Verify has registered (Okta Devices API): informational, never a problem — a Mac
+    registers only once its user signs in after the profile arrives."""
+    from odatui.okta.client import OktaApiError
+
+    missing = ("Okta device registrations not read: the credentials lack okta.devices.read "
+               "(grant it to the service app to see how many Macs have registered)")
+    if okta.auth_mode == "service_app" and "okta.devices.read" not in okta.scopes:
+        return missing  # its token never carries the scope: no call that can only be refused
+    try:
+        macs = await okta.macos_devices()
+    except OktaApiError as err:
+        if err.status in (401, 403):
+            return missing
+        raise
+    users = {u.get("user", {}).get("id") for m in macs for u in (m.get("_embedded") or {}).get("users") or []}
+    users.discard(None)
+    return f"Okta: {len(macs)} Mac(s) registered through Okta Verify, for {len(users)} user(s) (Devices API)"
 
 
 STEPS = [Verify()]

@@ -57,6 +57,20 @@ class OdatuiApp(App):
         if still:
             self.animation_level = "none"
 
+    def copy_to_clipboard(self, text: str) -> None:
+        """Every copy (Input, screen selection, key binding) ends here and leaves as an OSC 52 sequence: nothing
+        that holds a secret odatui knows, or comes from a masked field, is sent."""
+        from odatui.log import known_secrets
+
+        focused = self.focused
+        masked = bool(getattr(focused, "password", False))
+        values = known_secrets() | {v for v in getattr(self.session, "typed", {}).values() if v}
+        if masked or any(v in text for v in values if len(v) >= 4):
+            self.bell()
+            self.notify("Secrets are never copied to the clipboard.", severity="warning")
+            return
+        super().copy_to_clipboard(text)
+
     # ------------------------------------------------------------------ start-up
     def get_default_screen(self) -> Screen:
         return WelcomeScreen()  # the first paint is the real first screen, not an empty one
@@ -288,7 +302,38 @@ class OdatuiApp(App):
         yield SystemCommand("Retry failed steps", "Run every failed step again", self.retry_failed)
         yield SystemCommand("Export profiles", "Write the .mobileconfig files for any MDM", self.export_profiles)
         yield SystemCommand("Support bundle", "Zip the redacted config, run state and logs", self.support_bundle)
+        yield SystemCommand("Remove what odatui created", "Plan, then undo this target's rollout (odatui remove)",
+                            self.remove_rollout)
         yield SystemCommand("Switch theme", "Change the colours", self.action_change_theme)
+
+    @work(exclusive=True, exit_on_error=False, group="remove")
+    async def remove_rollout(self) -> None:
+        """The palette's `odatui remove`: the same plan text, a confirmation, then the removal."""
+        from odatui.tui.screens.modals import ConfirmScreen
+
+        if self.session.config is None or self.running:
+            self.notify("Finish or stop the current run first.", severity="warning")
+            return
+        try:
+            plan = await self.session.removal_plan()
+        except Exception as exc:  # a readable line, never a traceback on screen
+            self.notify(str(exc), title="Remove: plan failed", severity="error", timeout=15)
+            return
+        if not plan.to_delete or not plan.checked:
+            if plan.items and plan.checked:  # only objects deleted by hand: forget them
+                await self.session.remove()
+            self.notify(plan.text.strip().splitlines()[-1], title="Remove")
+            return
+        question = plan.text + "\nRemove these from the tenant?"
+        if not await self.push_screen_wait(ConfirmScreen(question, yes="Remove", no="Keep")):
+            return
+        try:
+            failed, report = await self.session.remove()
+        except Exception as exc:
+            self.notify(str(exc), title="Remove failed", severity="error", timeout=15)
+            return
+        self.notify(report.strip() or "done", title="Removed" if not failed else "Remove: some items failed",
+                    severity="information" if not failed else "error", timeout=15)
 
     @work(thread=True, exit_on_error=False, group="export")
     def export_profiles(self) -> None:

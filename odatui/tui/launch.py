@@ -13,6 +13,10 @@ LOOPBACK_HOSTS = {"127.0.0.1", "localhost"}
 
 
 def _exit_code(app: Any) -> int:
+    from odatui import signals
+
+    if signals.caught():  # SIGTERM/SIGHUP: Textual shut down and restored the terminal; say how it ended
+        return signals.exit_code()
     if app.return_code == 130:
         return 130
     finished = getattr(app.model, "finished", None)
@@ -72,8 +76,13 @@ def run_serve(args: Any) -> int:
     port = int(getattr(args, "port", 8000))
     if not 0 < port < 65536:
         raise UsageError(f"--port must be 1–65535 (got {port})")
-    from textual_serve.server import Server
+    from odatui.log import register_secret
+    from odatui.tui.serve_guard import guarded_server, new_token
 
-    print(f"odatui: serving the wizard at http://127.0.0.1:{port} (Ctrl+C stops)", flush=True)
-    Server(serve_command(args), host="127.0.0.1", port=port, title="odatui").serve()
+    # A fresh token per run, printed once (Jupyter's model): without it every request gets 403 and no wizard starts.
+    token = new_token()
+    register_secret(token)
+    print(f"odatui: serving the wizard at http://127.0.0.1:{port}/?token={token}\n"
+          "  open that URL (the token is printed only here); Ctrl+C stops", flush=True)
+    guarded_server(serve_command(args), port=port, token=token).serve()
     return 0

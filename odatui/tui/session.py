@@ -23,7 +23,8 @@ STEP_TITLES = {
 STEP_IDS = tuple(STEP_TITLES)
 
 # Secret name → where the wizard asks for it (table, input id); values stay in memory until Next stores them.
-SECRET_FIELDS = ("okta.api_token", "okta.private_key", "ws1.password", "ws1.tenant_code", "ws1.client_secret")
+SECRET_FIELDS = ("okta.api_token", "okta.private_key", "ws1.password", "ws1.tenant_code", "ws1.client_secret",
+                 "okta.scep_challenge")
 PER_DEVICE_MAX = 2_000  # above this, the wizard's device table shows bulk states (seconds, not minutes)
 
 
@@ -217,6 +218,25 @@ class Session:
         finally:
             await ctx.aclose()
 
+    async def removal_plan(self) -> Any:
+        """`odatui remove`'s plan for this target (odatui.remove.RemovalPlan): what odatui created, checked live."""
+        from odatui.remove import removal_plan
+
+        return await removal_plan(self.config, self.secrets, self.store().load())
+
+    async def remove(self) -> tuple[int, str]:
+        """Remove what odatui created (the plan afresh, under the target's lock); (items that failed, report)."""
+        import io
+
+        from odatui.remove import remove_planned, removal_plan
+
+        out = io.StringIO()
+        with self.store() as store:
+            state = store.load()
+            plan = await removal_plan(self.config, self.secrets, state)
+            failed = await remove_planned(self.config, self.secrets, store, state, plan, out)
+        return failed, out.getvalue()
+
     def outputs(self) -> dict[str, dict[str, Any]]:
         return self.store().load().outputs()
 
@@ -266,6 +286,7 @@ class Session:
         """Every Mac of the smart group with its state and reasons (as `odatui status --devices`); `on_rows(rows,
         problems)` gets each page as it arrives. Returns the summary. Per-Mac lookups (profile failures,
         certificates: a request per Mac) only for smart groups up to PER_DEVICE_MAX Macs unless asked."""
+        from odatui.devices_cli import wave_groups
         from odatui.steps.base import Context
         from odatui.ws1.devices import DeviceLister
 
@@ -276,9 +297,10 @@ class Session:
         ctx = Context(self.config, self.secrets, outs)
         try:
             await ctx.prepare_clients("ws1")
+            groups = wave_groups(pre)  # every wave's smart group
             if per_device is None:
-                per_device = int(pre.get("smart_group_devices") or 0) <= PER_DEVICE_MAX
-            lister = DeviceLister(ctx.ws1(), pre.get("smart_group_ids") or [pre["smart_group_id"]],
+                per_device = sum(int(g.get("devices") or 0) for g in groups) <= PER_DEVICE_MAX
+            lister = DeviceLister(ctx.ws1(), [int(g["id"]) for g in groups],
                                   og_id=int(pre["og_id"]), macos_min=self.config.rollout.macos_min,
                                   profile_id=outs.get("ws1.profile", {}).get("profile_id"),
                                   app_id=outs.get("ws1.upload", {}).get("app_id"), only=only, per_device=per_device)

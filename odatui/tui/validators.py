@@ -60,6 +60,21 @@ class SecretPresent(Validator):
     def validate(self, value: str) -> ValidationResult:
         if self.needed() and not value:
             return self.failure(f"{self.label} is required for this access method")
+        if any(ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F for ch in value):
+            return self.failure(f"{self.label} contains a control character (a pasted line break or escape)")
+        return self.success()
+
+
+class NoControlChars(Validator):
+    """A pasted secret with a line break or tab in it: refused without echoing the value."""
+
+    def __init__(self, label: str) -> None:
+        super().__init__()
+        self.label = label
+
+    def validate(self, value: str) -> ValidationResult:
+        if any(ord(c) < 32 or ord(c) == 127 for c in value):
+            return self.failure(f"{self.label} contains control characters; paste it again")
         return self.success()
 
 

@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 
 from odatui.errors import SecretsUnavailable, StepError
-from odatui.http import UPLOAD_TIMEOUT, RetryPolicy, describe_transport_error, make_client, send
+from odatui.http import MAX_PAGES, UPLOAD_TIMEOUT, PageGuard, RetryPolicy, describe_transport_error, make_client, send
 from odatui.log import get_logger, register_secret
 
 log = get_logger("ws1")
@@ -308,6 +308,13 @@ class Ws1Client:
                                hint="an HTML page usually comes from a proxy, a login portal or the console host: "
                                     "check that ws1.api_url is the API host (as…, not cn…) and the proxy settings"
                                if looks_html else None, what="")
+        if isinstance(data, dict) and "errorSummary" in data and str(data.get("errorCode", "")).startswith("E0"):
+            # Okta's error body (E0000022 …): the request went to an Okta org, not to Workspace ONE.
+            return Ws1ApiError(status, None, f"{what}: an Okta org answered, not Workspace ONE "
+                               f"({data.get('errorSummary')})", retryable=False,
+                               hint="ws1.api_url points at an Okta org: set it to the Workspace ONE API host "
+                                    "(e.g. https://as1234.awmdm.com, from Groups & Settings > System > Advanced > "
+                                    "Site URLs > REST API URL)", what="")
         code = data.get("errorCode") if isinstance(data, dict) else None
         message = data.get("message") if isinstance(data, dict) else None
         message = message if isinstance(message, str) else json.dumps(message) if message else str(data)[:200]
@@ -325,6 +332,24 @@ class Ws1Client:
             retryable = False
         elif code == 7000:
             hint = "the app does not exist any more or is not visible to this admin (another organization group?)"
+            retryable = False
+        elif code == 200011:
+            # PUT assignment-rules, 500: "Application publish failed, Please republish the Application" (UEM 2604
+            # MAM API v2 swagger). The rules are saved; only the publish to devices failed.
+            hint = ("Workspace ONE saved the assignment but could not publish it to devices. Run `odatui retry` "
+                    "(odatui saves and publishes again), or in the UEM console open Apps → Native → Internal → "
+                    "Okta Verify and choose Save & Publish")
+            retryable = False
+        elif code in (1011, 5093) or (status == 403 and code in (11, 403)):
+            # "User doesn't have sufficient permissions to perform this operation." (UEM 2604 swagger, 1011).
+            hint = ("the WS1 admin odatui signs in as lacks a permission for this call: give its role the Apps and "
+                    "Devices & Users → Profiles edit rights (or use an admin with the Console Administrator role) "
+                    "at the organization group in ws1.group_id, then run `odatui retry`")
+            retryable = False
+        elif code == 5143:
+            # "The given organization group is not accessible" (UEM 2604 MAM API v2 swagger).
+            hint = ("the admin cannot reach this organization group: check ws1.group_id and that the admin's role is "
+                    "assigned at that group or one above it")
             retryable = False
         elif status == 401:
             retryable = False
@@ -366,6 +391,7 @@ class Ws1Client:
         what = f"smart group search for {name!r}"
         out: list[SmartGroup] = []
         page = 0
+        guard = PageGuard(self.http.base_url, "Workspace ONE")  # a Total that never ends must not page forever
         while True:
             r = await self.request("GET", "/api/mdm/smartgroups/search", version=1, what=what,
                                    params={"name": name, "page": page, "pagesize": PAGE_SIZE})
@@ -378,6 +404,49 @@ class Ws1Client:
             page += 1
             if page * PAGE_SIZE >= int(data.get("Total") or 0):
                 return out
+            try:
+                guard.count()
+            except StepError as exc:
+                raise Ws1ApiError(None, None, f"{what}: {exc.message}", hint=exc.hint, retryable=False) from None
+
+    @_shape_guard
+    async def get_smart_group(self, smart_group_id: int) -> SmartGroup | None:
+        """One smart group by id, or None when it does not exist (any more)."""
+        what = f"reading smart group {smart_group_id}"
+        try:
+            r = await self.request("GET", f"/api/mdm/smartgroups/{smart_group_id}", version=1, what=what)
+        except Ws1ApiError as exc:
+            if exc.status in (400, 404):  # the spec: 400/404 "Smart Group not found with Id"
+                return None
+            raise
+        g = self._body(r, what, expect="SmartGroupID")
+        return SmartGroup(int(g["SmartGroupID"]), str(g.get("SmartGroupUuid") or ""), str(g.get("Name")),
+                          str(g.get("ManagedByOrganizationGroupName") or ""), int(g.get("Devices") or 0))
+
+    @_shape_guard
+    async def create_smart_group(self, name: str, og: OrgGroup, *, macos_min: int) -> int:
+        """POST /api/mdm/smartgroups (mdmv1 SmartGroupEditV1Model): macOS devices of the organization group at or
+        above the floor; returns the new id (EntityId). The Operator spelling is not enumerated by the spec
+        (\"Greater Than, Less Than etc.\"): "GreaterThanOrEqualTo" is unverified."""
+        body = {"Name": name, "CriteriaType": "All", "ManagedByOrganizationGroupId": str(og.id),
+                "OrganizationGroups": [{"Id": str(og.id), "Uuid": og.uuid, "Name": og.name}],
+                "Platforms": ["AppleOsX"],
+                "OperatingSystems": [{"DeviceType": "AppleOsX", "Operator": "GreaterThanOrEqualTo",
+                                      "Value": f"{macos_min}.0"}]}
+        what = f"creating smart group {name!r}"
+        r = await self.request("POST", "/api/mdm/smartgroups", version=1, what=what, json_body=body, retry=False)
+        return int(self._body(r, what, expect="Value")["Value"])
+
+    async def delete_smart_group(self, smart_group_id: int) -> bool:
+        """True when deleted, False when it was already gone."""
+        try:
+            await self.request("DELETE", f"/api/mdm/smartgroups/{smart_group_id}", version=1,
+                               what=f"deleting smart group {smart_group_id}")
+        except Ws1ApiError as exc:
+            if exc.status == 404 or (exc.status == 400 and _not_found(exc)):
+                return False
+            raise
+        return True
 
     # ------------------------------------------------------------------ blobs and apps
     async def upload_blob(self, source: str | os.PathLike[str] | bytes, *, file_name: str, og_id: int,
@@ -483,6 +552,52 @@ class Ws1Client:
                 return app
         return None
 
+    async def active_apps(self, og_id: int, name: str) -> list[AppSummary]:
+        """Every version of the app with exactly this name that is not retired (WS1 keeps each version of an
+        internal app as its own app record)."""
+        return [a for a in await self.search_apps(og_id, name) if a.name == name and a.status.lower() != "retired"]
+
+    async def app_exists(self, app_id: int) -> bool:
+        try:
+            await self.get_internal_app(app_id)
+        except Ws1ApiError as exc:
+            if exc.error_code == 7000 or exc.status == 404:  # 7000 AppNotFoundOrInAccsessible (answered as 401)
+                return False
+            raise
+        return True
+
+    async def retire_internal_app(self, app_id: int) -> None:
+        """POST /api/mam/apps/internal/{id}/retire (mamv1): the version stays listed, no longer deployed."""
+        try:
+            await self.request("POST", f"/api/mam/apps/internal/{app_id}/retire", version=1,
+                               what=f"retiring app {app_id}", retry=True, ok=(200, 202))
+        except Ws1ApiError as exc:
+            if exc.status == 403 and "already retired" in exc.api_message.lower():  # mamv1: 403 when already retired
+                return
+            raise
+
+    async def unretire_internal_app(self, app_id: int) -> None:
+        """POST /api/mam/apps/internal/{id}/unretire (mamv1): a retired version is deployable again."""
+        try:
+            await self.request("POST", f"/api/mam/apps/internal/{app_id}/unretire", version=1,
+                               what=f"unretiring app {app_id}", retry=True, ok=(200, 202))
+        except Ws1ApiError as exc:
+            if exc.status == 403 and "already unretired" in exc.api_message.lower():
+                return
+            raise
+
+    async def delete_internal_app(self, app_id: int) -> bool:
+        """DELETE /api/mam/apps/internal/{id} (mamv1). True when deleted, False when it was already gone."""
+        try:
+            await self.request("DELETE", f"/api/mam/apps/internal/{app_id}", version=1,
+                               what=f"deleting app {app_id}", ok=(200, 202))
+        except Ws1ApiError as exc:
+            # mamv1: 400 "Application not found or user does not have access to it."
+            if exc.error_code == 7000 or exc.status == 404 or (exc.status == 400 and _not_found(exc)):
+                return False
+            raise
+        return True
+
     @_shape_guard
     async def get_assignment_rules(self, app_uuid: str) -> dict[str, Any]:
         what = f"reading the assignment rules of app {app_uuid}"
@@ -544,6 +659,27 @@ class Ws1Client:
                            what=f"updating profile {body.get('General', {}).get('ProfileId')}", json_body=body,
                            retry=True)
 
+    async def delete_profile(self, profile_id: int) -> bool:
+        """DELETE /api/mdm/profiles/{profileid} (mdmv1). True when deleted, False when it was already gone."""
+        try:
+            await self.request("DELETE", f"/api/mdm/profiles/{profile_id}", version=1,
+                               what=f"deleting profile {profile_id}")
+        except Ws1ApiError as exc:
+            # mdmv1: 400 "Profile not found or User does not have access to the Profile."
+            if exc.status == 404 or (exc.status == 400 and _not_found(exc)):
+                return False
+            raise
+        return True
+
+    async def profile_exists(self, profile_id: int) -> bool:
+        try:
+            await self.get_profile(profile_id)
+        except Ws1ApiError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
+
     # ------------------------------------------------------------------ rollout
     @_shape_guard
     async def smart_group_device_ids(self, smart_group_id: int) -> list[int]:
@@ -568,6 +704,9 @@ class Ws1Client:
         pages = [first]
         total = int(first.get(total_key) or 0)
         more = math.ceil(total / PAGE_SIZE) - 1
+        if more + 1 > MAX_PAGES:  # a hostile Total would otherwise start millions of requests at once
+            raise Ws1ApiError(None, None, f"{what}: Workspace ONE announced {total} items, more than the "
+                              f"{MAX_PAGES}-page limit for one listing; stopped paging", retryable=False)
         if more > 0:
             pages += await asyncio.gather(*(page(n) for n in range(1, more + 1)))
         return {id_of(item) for p in pages if p for item in p[list_key] or []}
@@ -673,6 +812,10 @@ async def _file_chunks(path: str | os.PathLike[str], total: int, progress: Progr
                 result = progress(sent, total, sent / max(now - started, 1e-6))
                 if inspect.isawaitable(result):
                     await result
+
+
+def _not_found(exc: Ws1ApiError) -> bool:
+    return "not found" in exc.api_message.lower()
 
 
 def _json_or_none(response: httpx.Response) -> Any:

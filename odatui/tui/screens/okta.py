@@ -7,8 +7,8 @@ from textual.containers import Vertical
 from textual.widgets import Input, Select
 
 from odatui.tui.screens.base import ConnectionScreen
-from odatui.tui.validators import ConfigField, ReadableFile, SecretPresent, groups_from_text
-from odatui.tui.widgets.field import Choice, Field
+from odatui.tui.validators import ConfigField, NoControlChars, ReadableFile, SecretPresent, groups_from_text
+from odatui.tui.widgets.field import Choice, Field, SecretInput
 
 AUTH_KINDS = (
     ("api_token", "API token (SSWS)"),
@@ -32,6 +32,11 @@ class OktaScreen(ConnectionScreen):
   * *No API access*: odatui cannot look the app up; type the **Platform Single Sign-On for macOS**
     app's client ID from its *Sign On* tab, and confirm the Okta checklist yourself.
 * **Groups**: comma-separated Okta group names to assign the app to, e.g. `Mac Pilot`.
+* **Device Access SCEP** (Platform SSO 2.0, macOS 14+; Okta has no API for it): in the Admin Console go to
+  *Security › Device Integrations › Device Access* tab › **Add SCEP configuration** › SCEP URL challenge type
+  **Static SCEP URL** › **Generate**; copy the **SCEP URL** and the **Secret key** (shown only this once) › Save.
+  The secret key goes to the keychain. If another profile already deploys that certificate, set
+  `[rollout] scep = "elsewhere"` in the answers file instead.
 
 **Test connection** checks the org (Identity Engine, Okta Verify active) with what you typed."""
 
@@ -47,8 +52,8 @@ class OktaScreen(ConnectionScreen):
         yield Choice("API access", Select([(text, kind) for kind, text in AUTH_KINDS], value=self.auth,
                                           allow_blank=False, id="okta-auth"))
         with Vertical(id="group-api_token", classes="auth-group"):
-            yield Field("API token", Input(
-                value=self.session.secret("okta.api_token"), password=True, id="api_token",
+            yield Field("API token", SecretInput(
+                value=self.session.secret("okta.api_token"), id="api_token",
                 validators=[SecretPresent("API token", lambda: self.auth == "api_token")]),
                 hint="goes to the keychain, never to the answers file")
         with Vertical(id="group-service_app", classes="auth-group"):
@@ -71,6 +76,14 @@ class OktaScreen(ConnectionScreen):
             validators=[ConfigField("okta", "groups", self._okta, label="Okta groups", required=True,
                                     convert=groups_from_text)]),
             hint="comma-separated group names that get the app")
+        yield Field("SCEP URL", Input(
+            value=cfg.scep_url if cfg else "", placeholder="https://acme.okta.com/pki/…", id="scep_url",
+            validators=[ConfigField("okta", "scep_url", self._okta, label="SCEP URL")]),
+            hint="Device Access › Static SCEP URL (macOS 14+); see Help")
+        yield Field("SCEP secret key", SecretInput(
+            value=self.session.secret("okta.scep_challenge"), id="scep_challenge",
+            validators=[NoControlChars("SCEP secret key")]),
+            hint="shown once by Okta; goes to the keychain")
         yield from self.compose_test_row()
 
     def collect(self) -> dict[str, str]:
@@ -78,7 +91,8 @@ class OktaScreen(ConnectionScreen):
         okta.auth = self.auth
         okta.org_url = self.query_one("#org_url", Input).value
         okta.groups = groups_from_text(self.query_one("#groups", Input).value)
-        secrets: dict[str, str] = {}
+        okta.scep_url = self.query_one("#scep_url", Input).value.strip()
+        secrets: dict[str, str] = {"okta.scep_challenge": self.query_one("#scep_challenge", Input).value}
         if self.auth == "api_token":
             secrets["okta.api_token"] = self.query_one("#api_token", Input).value
         elif self.auth == "service_app":

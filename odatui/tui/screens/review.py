@@ -32,7 +32,7 @@ def settings_lines(session: Any) -> list[str]:
         login = f"OAuth {ws1.oauth_client_id} ({ws1.oauth_region}) {MASK}"
     return [
         f"Okta     {okta.host} · {access} · groups {', '.join(okta.groups) or '–'}",
-        f"WS1      {ws1.api_url.removeprefix('https://')} · {ws1.group_id} · “{ws1.smart_group}” · {login}",
+        f"WS1      {ws1.api_url.removeprefix('https://')} · {ws1.group_id} · {', '.join(f'“{n}”' for n in ws1.wave)} · {login}",
         f"Rollout  {Path(ro.package).name} · macOS {ro.macos_min}+ · profile “{ro.profile_name}”",
     ]
 

@@ -24,7 +24,9 @@ class RolloutScreen(WizardScreen):
 
 * **Okta Verify package**: the `.pkg` downloaded from Okta (Settings › Downloads). Press **Browse** to pick it.
   odatui checks it is a flat package of `com.okta.mobile`, new enough for the macOS floor.
-* **Oldest macOS**: 13 gets Platform SSO 1.0 settings, 14 and later 2.0 (Okta Verify 9.19 or newer).
+* **Oldest macOS**: 13 gets Platform SSO 1.0 settings, 14 and later 2.0 (Okta Verify 9.19 or newer; 9.52 for 26)
+  and Okta's Device Access SCEP certificate (Okta screen). Platform SSO keys such as `file_vault_policy` (15+) or
+  `registration_during_setup` (26) go in the answers file's `[rollout.psso]` table.
 * **Profile name**: how the profile is called in Workspace ONE.
 * **User principal name**: optional WS1 lookup value, e.g. `{EmailAddress}`.
 * **Export folder**: where the `.mobileconfig` files for other MDMs are written at the end."""

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Input, Select
+from textual.widgets import Input, Select, Static
 
 from odatui.tui.screens.base import ConnectionScreen
 from odatui.tui.validators import ConfigField, SecretPresent
-from odatui.tui.widgets.field import Choice, Field
+from odatui.tui.widgets.field import Choice, Field, SecretInput
 
 REGIONS = (("North America (na)", "na"), ("Europe (emea)", "emea"), ("Asia Pacific (apac)", "apac"), ("UAT (uat)", "uat"))
 
@@ -26,7 +27,8 @@ class Ws1Screen(ConnectionScreen):
     Groups & Settings › All Settings › System › Advanced › API › REST API.
   * *OAuth*: a client from Groups & Settings › Configurations › OAuth Client Management, and its region.
 * **Group ID**: the organization group's *Group ID* (not its name).
-* **Smart group**: the exact name of the smart group holding the pilot Macs.
+* **Smart group**: the exact name of the smart group holding the pilot Macs. Waves: several names separated
+  by `;` (e.g. `Okta PSSO Pilot; Okta PSSO Macs`); the app and the profile cover exactly those groups.
 
 **Test connection** signs in and finds the organization group and smart group."""
 
@@ -45,19 +47,19 @@ class Ws1Screen(ConnectionScreen):
             yield Field("User name", Input(
                 value=cfg.username, id="username",
                 validators=[ConfigField("ws1", "username", self._ws1, label="User name", required=True)]))
-            yield Field("Password", Input(
-                value=self.session.secret("ws1.password"), password=True, id="password",
+            yield Field("Password", SecretInput(
+                value=self.session.secret("ws1.password"), id="password",
                 validators=[SecretPresent("Password", lambda: self.auth == "basic")]))
-            yield Field("Tenant code", Input(
-                value=self.session.secret("ws1.tenant_code"), password=True, id="tenant_code",
+            yield Field("Tenant code", SecretInput(
+                value=self.session.secret("ws1.tenant_code"), id="tenant_code",
                 validators=[SecretPresent("Tenant code", lambda: self.auth == "basic")]),
                 hint="secrets go to the keychain, never to the answers file")
         with Vertical(id="group-oauth", classes="auth-group"):
             yield Field("OAuth client ID", Input(
                 value=cfg.oauth_client_id, id="oauth_client_id",
                 validators=[ConfigField("ws1", "oauth_client_id", self._ws1, label="OAuth client ID", required=True)]))
-            yield Field("OAuth client secret", Input(
-                value=self.session.secret("ws1.client_secret"), password=True, id="client_secret",
+            yield Field("OAuth client secret", SecretInput(
+                value=self.session.secret("ws1.client_secret"), id="client_secret",
                 validators=[SecretPresent("Client secret", lambda: self.auth == "oauth")]))
             yield Choice("Token region", Select(REGIONS, value=cfg.oauth_region, allow_blank=False,
                                                 id="oauth_region"))
@@ -65,7 +67,7 @@ class Ws1Screen(ConnectionScreen):
             value=cfg.group_id, placeholder="ACME", id="group_id",
             validators=[ConfigField("ws1", "group_id", self._ws1, label="Group ID", required=True)]))
         yield Field("Smart group", Input(
-            value=cfg.smart_group, placeholder="Okta PSSO Macs", id="smart_group",
+            value="; ".join(cfg.wave), placeholder="Okta PSSO Macs", id="smart_group",
             validators=[ConfigField("ws1", "smart_group", self._ws1, label="Smart group", required=True)]),
             hint="exact name of the smart group with the Macs")
         yield from self.compose_test_row()
@@ -75,7 +77,11 @@ class Ws1Screen(ConnectionScreen):
         ws1.auth = self.auth
         ws1.api_url = self.query_one("#api_url", Input).value
         ws1.group_id = self.query_one("#group_id", Input).value
-        ws1.smart_group = self.query_one("#smart_group", Input).value
+        names = [n.strip() for n in self.query_one("#smart_group", Input).value.split(";") if n.strip()]
+        if len(names) > 1:  # waves: `; `-separated names
+            ws1.smart_groups, ws1.smart_group = names, names[0]
+        else:
+            ws1.smart_groups, ws1.smart_group = [], names[0] if names else ""
         if self.auth == "basic":
             ws1.username = self.query_one("#username", Input).value
             return {"ws1.password": self.query_one("#password", Input).value,
@@ -83,3 +89,21 @@ class Ws1Screen(ConnectionScreen):
         ws1.oauth_client_id = self.query_one("#oauth_client_id", Input).value
         ws1.oauth_region = self.query_one("#oauth_region", Select).value
         return {"ws1.client_secret": self.query_one("#client_secret", Input).value}
+
+    @work(exclusive=True, group="test-connection", exit_on_error=False)
+    async def _test(self, step_id: str, target: Static) -> None:
+        """Test connection; a smart group that does not exist can be created by odatui, after a confirmation."""
+        from odatui.tui.screens.modals import ConfirmScreen
+
+        ok, text = await self.session.test_connection(step_id)
+        config = self.session.config
+        if not ok and text.startswith("No smart group is named exactly") and not config.ws1.create_smart_groups:
+            question = (f"{text.splitlines()[0]}\n\nodatui can create it when the rollout starts: the macOS devices "
+                        f"of organization group {config.ws1.group_id} on macOS {config.rollout.macos_min} or later. "
+                        "Create missing smart groups?")
+            if await self.app.push_screen_wait(ConfirmScreen(question, yes="Create it", no="No")):
+                config.ws1.create_smart_groups = True
+                ok, text = await self.session.test_connection(step_id)
+        target.update(("✓ " if ok else "✗ ") + text)
+        target.set_class(ok, "-ok")
+        target.set_class(not ok, "-error")

@@ -3,10 +3,31 @@ Compact (one row per input) so a whole screen fits 80×24."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
 from textual.widgets import Input, Label, Static
+
+
+class SecretInput(Input):
+    """A masked input whose value never leaves it: copy and cut copy nothing (Textual would send the selection as an
+    OSC 52 sequence to the terminal's clipboard — in `odatui serve`, to whatever holds the websocket), and a
+    mouse selection over it yields no text. Typing and pasting in still work."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["password"] = True
+        super().__init__(*args, **kwargs)
+
+    def action_copy(self) -> None:
+        self.app.bell()
+
+    def action_cut(self) -> None:
+        self.app.bell()
+
+    def get_selection(self, selection: Any) -> None:
+        return None
 
 
 class Choice(Horizontal):
