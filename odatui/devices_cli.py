@@ -43,10 +43,11 @@ def rollout_ids(config: Any) -> dict[str, Any]:
 
 
 def _lister(client: Any, config: Any, ids: dict[str, Any], **kw: Any) -> Any:
+    from odatui.scep import scep_wanted
     from odatui.ws1.devices import DeviceLister
 
     return DeviceLister(client, ids["smart_group_ids"], og_id=ids["og_id"], macos_min=config.rollout.macos_min,
-                        profile_id=ids["profile_id"], app_id=ids["app_id"], **kw)
+                        profile_id=ids["profile_id"], app_id=ids["app_id"], scep=scep_wanted(config), **kw)
 
 
 class _Writer:

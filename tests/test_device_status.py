@@ -154,3 +154,21 @@ def test_status_reports_okta_registered_macs(rolled_out):
     fleet = session.sandbox.world.emulators["ws1"].fleet
     assert rollout["okta_registered_macs"] == len(session.sandbox.world.emulators["okta"]._fleet_devices())
     assert 0 < rollout["okta_registered_macs"] < rollout["profile_installed"] <= len(fleet.members())
+
+
+def test_certificate_is_not_checked_when_another_profile_installs_it(rolled_out):
+    """rollout.scep = "elsewhere": odatui's profile has no SCEP payload, so no Mac is failing for its certificate and
+    no certificate is asked for."""
+    session = rolled_out
+    text = session.config_path.read_text()
+    assert 'scep = "static"' in text
+    session.config_path.write_text(text.replace('scep = "static"', 'scep = "elsewhere"', 1))
+    before = len(session.sandbox.world.requests)
+    run = odatui_cli("status", "--devices", "--json", "--config", str(session.config_path))
+    assert run.returncode == 0, run.stderr
+    rows = json.loads(run.stdout)["devices"]
+    assert rows and {r["certificate"] for r in rows} == {"not used"}
+    assert not [r for row in rows for r in row["reasons"] if "SCEP" in r]
+    assert not [r for r in session.sandbox.world.requests[before:] if r["path"].endswith("/certificates")]
+    # The profile and the rest are still checked.
+    assert any("not enrolled with user-approved MDM" in row["reasons"] for row in rows)

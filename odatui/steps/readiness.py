@@ -135,7 +135,7 @@ async def ws1_warnings(client: Any, og_id: int, smart_group_ids: list[int], maco
     and SCEP payloads need user-approved or automated enrollment)."""
     from odatui.ws1.devices import DeviceLister
 
-    lister = DeviceLister(client, smart_group_ids, og_id=og_id, macos_min=macos_min, per_device=False)
+    lister = DeviceLister(client, smart_group_ids, og_id=og_id, macos_min=macos_min, per_device=False, scep=False)
     below: list[str] = []
     unapproved: list[str] = []
     counts = {"below": 0, "unapproved": 0}

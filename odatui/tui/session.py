@@ -287,6 +287,7 @@ class Session:
         problems)` gets each page as it arrives. Returns the summary. Per-Mac lookups (profile failures,
         certificates: a request per Mac) only for smart groups up to PER_DEVICE_MAX Macs unless asked."""
         from odatui.devices_cli import wave_groups
+        from odatui.scep import scep_wanted
         from odatui.steps.base import Context
         from odatui.ws1.devices import DeviceLister
 
@@ -300,7 +301,7 @@ class Session:
             groups = wave_groups(pre)  # every wave's smart group
             if per_device is None:
                 per_device = sum(int(g.get("devices") or 0) for g in groups) <= PER_DEVICE_MAX
-            lister = DeviceLister(ctx.ws1(), [int(g["id"]) for g in groups],
+            lister = DeviceLister(ctx.ws1(), [int(g["id"]) for g in groups], scep=scep_wanted(self.config),
                                   og_id=int(pre["og_id"]), macos_min=self.config.rollout.macos_min,
                                   profile_id=outs.get("ws1.profile", {}).get("profile_id"),
                                   app_id=outs.get("ws1.upload", {}).get("app_id"), only=only, per_device=per_device)

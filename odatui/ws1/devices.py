@@ -27,6 +27,7 @@ DETAIL_CONCURRENCY = 8  # per-device lookups in flight (the client's connection 
 CERT_WARN_DAYS = 30
 
 INSTALLED, PENDING, FAILED, ABSENT, UNKNOWN = "installed", "pending", "failed", "absent", "unknown"
+NOT_USED = "not used"  # certificate column when odatui's profile carries no SCEP payload (rollout.scep, floor 13)
 # Profiles_GetProfilesByDevice Status values (2604 DeviceProfileApiEntity enum) that mean the Mac could not
 # install or keep the profile; the enum has no "Failed" (mapping unverified).
 PROFILE_FAILED_STATUSES = {"Corrupted"}
@@ -126,7 +127,7 @@ class DeviceLister:
 
     def __init__(self, client: Any, smart_group_ids: Iterable[int], *, og_id: int, macos_min: int,
                  profile_id: int | None = None, app_id: int | None = None, per_device: bool = True,
-                 only: set[int] | None = None) -> None:
+                 only: set[int] | None = None, scep: bool = True) -> None:
         self.client = client
         self.sg_ids = list(smart_group_ids)
         self.og_id = og_id
@@ -135,6 +136,9 @@ class DeviceLister:
         self.app_id = app_id
         self.per_device = per_device
         self.only = only  # restrict to these device ids (repush --device, status of a few Macs)
+        # The Device Access SCEP certificate is checked only when odatui's profile installs it
+        # (odatui.scep.scep_wanted: rollout.scep = "static" and a floor of 14 or later).
+        self.scep = scep
         self.summary = Summary(self.sg_ids, per_device=per_device)
         self.members: set[int] = set()
         self._detail_sem = asyncio.Semaphore(DETAIL_CONCURRENCY)
@@ -182,6 +186,8 @@ class DeviceLister:
         return FAILED if mine.get("Status") in PROFILE_FAILED_STATUSES else PENDING
 
     async def _cert_state(self, device_id: int, profile: str, now: float) -> tuple[str, str | None]:
+        if not self.scep:
+            return NOT_USED, None  # another profile (or nothing) installs it: no request, no reason
         if profile != INSTALLED:
             return (PENDING if profile == PENDING else ABSENT), None
         if not self.per_device:
