@@ -4,6 +4,7 @@ entry point against a sandbox fleet over real HTTPS."""
 from __future__ import annotations
 
 import json
+import re
 
 import httpx
 import pytest
@@ -49,6 +50,23 @@ def test_plan_json_carries_readiness_warnings(demo_factory, sandbox_env):
 
     table = odatui_cli("plan", "--config", str(session.config_path))  # the plain table shows them too
     assert "warning: 1 user(s) of the assigned groups have no Okta password" in table.stdout
+    # Each finding once: the readiness warnings replaced the detail lines that said the same.
+    assert table.stdout.count("okta.org_url = https://login.acme.example") == 1
+    assert table.stdout.count("apple-app-site-association") == 1
+
+
+def test_plan_json_carries_the_profile_warnings_and_notes(demo_factory, sandbox_env):
+    session = demo_factory(devices=10, seed=5)
+    text = session.config_path.read_text()
+    assert "macos_min = 14" in text
+    text = re.sub(r"(?m)^user_principal_name = .*$", 'user_principal_name = "$EMAIL"', text, count=1)
+    session.config_path.write_text(text.replace("macos_min = 14", "macos_min = 26", 1))
+    run = odatui_cli("plan", "--json", "--config", str(session.config_path))
+    assert run.returncode == 0, run.stderr
+    profile = {s["id"]: s for s in json.loads(run.stdout)}["ws1.profile"]
+    assert any("'$EMAIL'" in w for w in profile["warnings"])  # the rollout warnings (no "warning:" prefix)
+    assert any("registration_during_setup" in n for n in profile["notes"])
+    assert not [w for w in profile["warnings"] + profile["notes"] if w.startswith(("warning:", "note:"))]
 
 
 def test_status_devices_lists_every_member_with_reasons(rolled_out):
@@ -172,3 +190,27 @@ def test_certificate_is_not_checked_when_another_profile_installs_it(rolled_out)
     assert not [r for r in session.sandbox.world.requests[before:] if r["path"].endswith("/certificates")]
     # The profile and the rest are still checked.
     assert any("not enrolled with user-approved MDM" in row["reasons"] for row in rows)
+
+
+def test_every_wave_group_is_checked_and_listed(demo_factory, sandbox_env):
+    """[ws1] smart_groups: the readiness device check and status --devices read every wave's group (14's
+    preflight.ws1 `smart_groups`), not only the first."""
+    session = demo_factory(devices=80, seed=5)
+    _admin(session, "/_sandbox/ws1/smartgroups", {"name": "Lab Macs", "members": "all"})
+    text = session.config_path.read_text()
+    assert "smart_groups = []" in text
+    text = text.replace("smart_groups = []", 'smart_groups = ["Okta PSSO Macs", "Lab Macs"]', 1)
+    session.config_path.write_text(text)
+    plan = odatui_cli("plan", "--json", "--config", str(session.config_path))
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+    ws1 = "\n".join({s["id"]: s for s in json.loads(plan.stdout)}["preflight.ws1"]["warnings"])
+    fleet = session.sandbox.world.emulators["ws1"].fleet
+    below = sum(1 for d in fleet.devices if d.os_version.startswith("13."))  # "Lab Macs" holds every Mac
+    assert f"{below} of {len(fleet.devices)} Macs in the smart groups run macOS below the floor 14" in ws1
+
+    run = odatui_cli("apply", "--yes", "--config", str(session.config_path))
+    assert run.returncode == 0, run.stdout + run.stderr
+    status = odatui_cli("status", "--devices", "--json", "--config", str(session.config_path))
+    assert status.returncode == 0, status.stderr
+    doc = json.loads(status.stdout)
+    assert {d["id"] for d in doc["devices"]} == {d.id for d in fleet.devices}

@@ -155,10 +155,11 @@ async def ws1_warnings(client: Any, og_id: int, smart_group_ids: list[int], maco
     try:
         summary = await lister.run(take)
     except OdatuiError as exc:
-        return [f"could not list the smart group's Macs: {exc.message}"]
+        return [f"could not list the Macs of the smart group{'s' if len(smart_group_ids) > 1 else ''}: {exc.message}"]
     out = []
     if counts["below"]:
-        out.append(f"{counts['below']} of {summary.devices} Macs in the smart group run macOS below the floor "
+        where = "the smart groups" if len(smart_group_ids) > 1 else "the smart group"
+        out.append(f"{counts['below']} of {summary.devices} Macs in {where} run macOS below the floor "
                    f"{macos_min} (the profile will not apply there): {_sample(below, counts['below'])}")
     if counts["unapproved"]:
         out.append(f"{counts['unapproved']} of {summary.devices} Macs are not enrolled with user-approved MDM: "
