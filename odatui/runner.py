@@ -414,6 +414,9 @@ async def _okta_macs(config: Any) -> tuple[int | None, str | None]:
     try:
         client = await asyncio.to_thread(OktaClient.from_config, config.okta, SecretStore())
         try:
+            if client.auth_mode == "service_app" and "okta.devices.read" not in client.scopes:
+                # As verify does: its token never carries the scope, so no call that can only be refused.
+                return None, "the credentials lack okta.devices.read (grant it to the service app to see them)"
             return await client.count_devices(), None
         finally:
             await client.aclose()

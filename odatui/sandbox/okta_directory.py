@@ -16,7 +16,8 @@ USER_STATUSES = ("ACTIVE", "STAGED", "PROVISIONED", "RECOVERY", "PASSWORD_EXPIRE
 # PublicAppleAppSiteWellKnownURIResponse example of
 # https://developer.okta.com/docs/api/openapi/okta-management/management/tag/AssociatedDomainCustomizations
 AUTHSRV_APPS = ("B7F62B65BN.com.okta.mobile", "B7F62B65BN.com.okta.mobile.auth-service-extension",
-                "B7F62B65BN.com.okta.authenticator.beta", "B7F62B65BN.com.okta.authenticator.beta.auth-service-extension")
+                "B7F62B65BN.com.okta.authenticator.beta",
+                "B7F62B65BN.com.okta.authenticator.beta.auth-service-extension")
 
 
 def add_members(okta: Any, group_name: str, count: int, *, passwordless_every: int = 9) -> list[str]:
