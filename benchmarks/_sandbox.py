@@ -16,8 +16,9 @@ REPO = Path(__file__).resolve().parents[1]
 class SandboxProcess:
     """`odatui sandbox --write-config` in a child process; the config it wrote, the package and the secrets."""
 
-    def __init__(self, work: Path, latency_ms: int = 0, psso_app: str = "present") -> None:
+    def __init__(self, work: Path, latency_ms: int = 0, psso_app: str = "present", devices: int = 36) -> None:
         self.work = work
+        self.devices = devices
         self.latency_ms = latency_ms
         self.psso_app = psso_app
         self.proc: subprocess.Popen[str] | None = None
@@ -32,7 +33,7 @@ class SandboxProcess:
                "XDG_CONFIG_HOME": str(self.work / "config"), "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "odatui", "sandbox", "--latency-ms", str(self.latency_ms), "--psso-app",
-             self.psso_app, "--write-config", str(config_path)],
+             self.psso_app, "--devices", str(self.devices), "--write-config", str(config_path)],
             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         assert self.proc.stdout is not None
         try:

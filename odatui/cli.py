@@ -29,6 +29,7 @@ HANDLERS = {
     "secrets": "odatui.secrets_cli:cmd_secrets",
     "remove": "odatui.remove:cmd_remove",
     "config": "odatui.config_cli:cmd_config",
+    "repush": "odatui.devices_cli:cmd_repush",
 }
 
 # command → (description, examples) for `odatui COMMAND --help`.
@@ -37,7 +38,7 @@ HELP = {
              "needed. Nothing real is changed.",
              ["odatui demo", "odatui demo --unattended    # the whole plan headless, one line per event"]),
     "plan": ("Read both tenants and show what each step would create, update or leave alone. Changes nothing.",
-             ["odatui plan", "odatui plan --config ~/rollouts/berlin.toml"]),
+             ["odatui plan", "odatui plan --config ~/rollouts/berlin.toml", "odatui plan --json | jq '.[].warnings'"]),
     "apply": ("Run the plan without the wizard. Without --yes it shows the plan and asks on the terminal; when stdin "
               "is not a terminal (cron, CI, a pipe) it refuses unless --yes is given. Resumes an interrupted run.",
               ["odatui apply --config answers.toml", "odatui apply --yes --config answers.toml",
@@ -49,8 +50,14 @@ HELP = {
                 "odatui remove --yes --include-adopted"]),
     "retry": ("Run again the steps that failed in the last run of this target, and the steps they held back.",
               ["odatui retry --config answers.toml"]),
-    "status": ("The last run of this target, step by step, and the rollout in the smart group (devices, installs).",
-               ["odatui status", "odatui status --json | jq .steps", "odatui status --config answers.toml"]),
+    "status": ("The last run of this target, step by step (checked against the live tenant), and the rollout in the "
+               "smart groups. --devices lists every Mac with its profile, Okta Verify and certificate state and the "
+               "reasons it is not ready.",
+               ["odatui status", "odatui status --json | jq .steps", "odatui status --devices --filter failing",
+                "odatui status --devices --json > macs.json"]),
+    "repush": ("Ask Workspace ONE to install the profile again on some Macs: those named with --device, or every Mac "
+               "that `status --devices` lists as failing. Asks first unless --yes.",
+               ["odatui repush --failing", "odatui repush --device 10021 10022 --yes"]),
     "export": ("Write the Platform SSO .mobileconfig files (and WS1 Custom Settings fragments) for any MDM.",
                ["odatui export --out ~/psso-profiles",
                 "odatui export --out out/ --sign-cert signer.pem --sign-key signer-key.pem"]),
@@ -103,7 +110,9 @@ def build_parser():
     demo = sub.add_parser("demo", parents=[common], help="the wizard against the embedded sandbox (no tenant needed)")
     demo.add_argument("--unattended", action="store_true", help="run the whole plan headless, progress as lines")
 
-    sub.add_parser("plan", parents=[common], help="show what each step would do; changes nothing")
+    plan = sub.add_parser("plan", parents=[common], help="show what each step would do; changes nothing")
+    plan.add_argument("--json", action="store_true",
+                      help="one JSON object per step: id, change, summary, warnings")
 
     apply = sub.add_parser("apply", parents=[common], help="run the plan unattended")
     apply.add_argument("--only", nargs="+", metavar="ID", help="run only these steps (e.g. ws1.profile)")
@@ -122,6 +131,16 @@ def build_parser():
 
     status = sub.add_parser("status", parents=[common], help="last run per step, and rollout status")
     status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.add_argument("--devices", action="store_true",
+                        help="every Mac of the smart group(s): OS, profile, Okta Verify, SCEP certificate, reasons")
+    status.add_argument("--filter", choices=["failing"], help="(--devices) only Macs with a reason")
+    status.add_argument("--bulk-only", action="store_true",
+                        help="(--devices) skip the per-Mac lookups (profile failures, certificates): fast at any size")
+
+    repush = sub.add_parser("repush", parents=[common], help="ask Workspace ONE to install the profile again")
+    repush.add_argument("--device", nargs="+", type=int, metavar="ID", help="WS1 device ids")
+    repush.add_argument("--failing", action="store_true", help="every Mac that `status --devices` lists with a reason")
+    repush.add_argument("--yes", action="store_true", help="don't ask for confirmation")
 
     export = sub.add_parser("export", parents=[common], help="write .mobileconfig files for any MDM")
     export.add_argument("--out", required=True, metavar="DIR", help="folder to write into")

@@ -203,7 +203,43 @@ def print_plan(rows: list[Any], out: TextIO | None = None) -> None:
         if row.change is not None and row.change.kind.value == "needs-action" and row.change.action:
             for text_line in row.change.action.splitlines():
                 out.write(f"{'':<{width}}  {'':<12}  {text_line}\n")
+        for warning in (row.change.warnings if row.change is not None else ()):
+            out.write(f"{'':<{width}}  {'':<12}  warning: {warning}\n")
     out.flush()
+
+
+def plan_warnings(row: Any) -> list[str]:
+    """The readiness warnings (`Change.warnings`), then the details a step marks "warning:" (e.g. the profile's
+    rollout warnings, a non-OIDC PSSO app), without the prefix."""
+    if row.change is None:
+        return []
+    marked = [d.removeprefix("warning: ") for d in row.change.details if d.startswith("warning: ")]
+    return list(row.change.warnings) + marked
+
+
+def plan_notes(row: Any) -> list[str]:
+    return [d.removeprefix("note: ") for d in (row.change.details if row.change is not None else ())
+            if d.startswith("note: ")]
+
+
+def plan_json(rows: list[Any]) -> list[dict[str, Any]]:
+    """`odatui plan --json`: one object per step, for scripts."""
+    out = []
+    for row in rows:
+        if row.error:
+            change, summary = "error", row.error
+        elif row.change is None:
+            change, summary = "later", row.hint or ""
+        else:
+            change, summary = row.change.kind.value, row.change.summary
+        item: dict[str, Any] = {"id": row.step_id, "change": change, "summary": summary,
+                                "warnings": plan_warnings(row), "notes": plan_notes(row)}
+        if row.hint and row.error:
+            item["hint"] = row.hint
+        if row.change is not None and row.change.action:
+            item["action"] = row.change.action
+        out.append(item)
+    return out
 
 
 def cmd_plan(args: Any) -> int:
@@ -211,13 +247,24 @@ def cmd_plan(args: Any) -> int:
     engine = make_engine(config)
     require_fields(config, engine, engine.order, args)
     rows = asyncio.run(engine.plan())
-    print_plan(rows)
     profile_row = next((r for r in rows if r.step_id == "ws1.profile"), None)
+    pending_notes: tuple[str, ...] = ()
     if profile_row is not None and profile_row.change is None:  # not decided yet: its notes still apply
         from odatui.steps.rollout_warnings import rollout_notes
 
-        for note in rollout_notes(config):
-            print(f"ws1.profile: {note}")
+        pending_notes = rollout_notes(config)
+    if getattr(args, "json", False):
+        items = plan_json(rows)
+        for item in items:
+            if item["id"] == "ws1.profile":
+                item["warnings"] += [n.removeprefix("warning: ") for n in pending_notes if n.startswith("warning: ")]
+                item["notes"] += [n.removeprefix("note: ") for n in pending_notes if n.startswith("note: ")]
+        json.dump(items, sys.stdout, indent=2)
+        print()
+        return 1 if any(r.error for r in rows) else 0
+    print_plan(rows)
+    for note in pending_notes:
+        print(f"ws1.profile: {note}")
     print("Nothing was changed. `odatui apply` makes these changes.")
     return 1 if any(r.error for r in rows) else 0
 
@@ -336,14 +383,40 @@ async def _rollout(config: Any, outputs: dict[str, dict[str, Any]]) -> dict[str,
 
     pre = outputs.get("preflight.ws1") or {}
     client = Ws1Client.from_config(config.ws1, SecretStore())
+    okta_task = asyncio.create_task(_okta_macs(config))  # side by side: Okta pages while WS1 pages
     try:
         status = await client.rollout_status(
             int(pre["smart_group_id"]), (outputs.get("ws1.upload") or {}).get("app_id"),
             (outputs.get("ws1.profile") or {}).get("profile_id"), og_id=pre.get("og_id"))
     finally:
         await client.aclose()
+    okta_macs, okta_error = await okta_task
     return {"smart_group": pre.get("smart_group_name"), "devices": status.devices,
-            "profile_installed": status.profile_installed, "app_installed": status.app_installed}
+            "profile_installed": status.profile_installed, "app_installed": status.app_installed,
+            "okta_registered_macs": okta_macs, "okta_error": okta_error}
+
+
+async def _okta_macs(config: Any) -> tuple[int | None, str | None]:
+    """Macs registered with Okta (Devices API, platform MACOS): how many users finished Okta Verify
+    registration, against how many Macs have the profile. Read-only; a failure is reported, not raised."""
+    from odatui.errors import OdatuiError
+    from odatui.log import redact
+    from odatui.okta.client import OktaClient
+    from odatui.secrets import SecretStore
+
+    if config.okta.auth == "none":
+        return None, "no Okta API access (okta.auth = \"none\")"
+    try:
+        client = await asyncio.to_thread(OktaClient.from_config, config.okta, SecretStore())
+        try:
+            if client.auth_mode == "service_app" and "okta.devices.read" not in client.scopes:
+                # As verify does: its token never carries the scope, so no call that can only be refused.
+                return None, "the credentials lack okta.devices.read (grant it to the service app to see them)"
+            return await client.count_devices(), None
+        finally:
+            await client.aclose()
+    except OdatuiError as exc:
+        return None, redact(exc.message)
 
 
 def cmd_status(args: Any) -> int:
@@ -354,6 +427,14 @@ def cmd_status(args: Any) -> int:
     from odatui.steps import STEP_IDS
 
     config = load(args)
+    if getattr(args, "devices", False):
+        from odatui.devices_cli import cmd_status_devices
+
+        return cmd_status_devices(args, config)
+    if getattr(args, "filter", None) or getattr(args, "bulk_only", False):
+        from odatui.errors import UsageError
+
+        raise UsageError("--filter and --bulk-only go with --devices", hint="e.g. `odatui status --devices --filter failing`")
     # Which tenants the config reaches now (not how it is spelled), and whether they still hold what the last
     # run recorded: a stored success the live tenant disagrees with is shown as "stale", never as current.
     check = None
@@ -416,6 +497,11 @@ def cmd_status(args: Any) -> int:
     if rollout is not None:
         print(f"Rollout to smart group {rollout['smart_group']!r}: {rollout['devices']} devices, "
               f"profile installed on {rollout['profile_installed']}, Okta Verify installed on {rollout['app_installed']}")
+        if rollout.get("okta_registered_macs") is not None:
+            print(f"Okta: {rollout['okta_registered_macs']} Macs registered (Okta Verify registration finished) of "
+                  f"{rollout['profile_installed']} with the profile")
+        elif rollout.get("okta_error"):
+            print(f"Okta registered Macs unavailable: {rollout['okta_error']}")
     elif rollout_error:
         print(f"Rollout status unavailable: {rollout_error}")
     return 0

@@ -229,7 +229,8 @@ async def test_auth_none_is_a_checklist_with_the_typed_client_id(sandbox):
     assert any(typed in d for d in app_change.details)
     assert assign_change.kind is ChangeKind.NONE and "Mac Pilot" in assign_change.details[0]
     paths = {r["path"] for r in sandbox.world.requests}
-    # No API call without API access: only the org's public well-known documents.
+    # No API call without API access: only the two public well-known files (org metadata, and the
+    # apple-app-site-association that the readiness check reads).
     assert paths == {"/.well-known/okta-organization", "/.well-known/apple-app-site-association"}
 
 
@@ -272,8 +273,10 @@ async def test_preflight_mentions_custom_domain(sandbox_factory, sandbox_env):
     finally:
         await ctx.aclose()
     assert change.outputs["custom_domain"] == "login.acme.example"
-    text = " ".join(change.details)
-    assert "same host must be used everywhere" in text and "okta.org_url = https://login.acme.example" in text
+    assert "same host must be used everywhere" in " ".join(change.details)
+    # Using another host than the custom domain is a readiness warning, said once (not a detail line as well).
+    assert any("okta.org_url = https://login.acme.example" in w for w in change.warnings)
+    assert not any("okta.org_url = https://login.acme.example" in d for d in change.details)
 
 
 async def test_preflight_untrusted_tls_names_ca_bundle(sandbox, sandbox_env):

@@ -16,11 +16,12 @@ from rollout import demo_factory  # noqa: F401 - fixture
 from test_okta_steps import admin, context
 
 from odatui.errors import StepError
-from odatui.okta.readiness import OKTA_VERIFY_EXTENSION
+from odatui.macos.payloads import EXTENSION_ID, TEAM_ID
 from odatui.sandbox.server import OKTA_TOKEN
-from odatui.steps.okta import OktaAssign, PreflightOkta
+from odatui.steps.okta import PreflightOkta
 
 SSWS = {"Authorization": f"SSWS {OKTA_TOKEN}"}
+OKTA_VERIFY_EXTENSION = f"{TEAM_ID}.{EXTENSION_ID}"
 
 
 def tls(sb):
@@ -102,29 +103,28 @@ def test_group_members_are_paged_with_link_headers_and_every_status(sandbox):
             users += r.json()
             nxt = [link for link in r.headers.get_list("link") if 'rel="next"' in link]
             url = nxt[0].split(";")[0].strip("<>") if nxt else None
-    assert pages == 3 and len(users) == 453 and len({u["id"] for u in users}) == 453
+    assert pages == 3 and len(users) == 455 and len({u["id"] for u in users}) == 455
     assert {u["status"] for u in users} == {"ACTIVE", "STAGED", "PROVISIONED", "RECOVERY", "PASSWORD_EXPIRED",
                                             "LOCKED_OUT", "SUSPENDED", "DEPROVISIONED"}
     assert any("password" not in u["credentials"] for u in users)
     assert all(set(u["_links"]) == {"self"} for u in users)
 
 
-async def test_assign_plan_tells_who_cannot_use_password_sync(sandbox, sandbox_env):
+async def test_readiness_warns_who_cannot_use_password_sync(sandbox, sandbox_env):
     admin(sandbox, "/_sandbox/okta/settings", group_members={"Mac Pilot": 450})
     ctx = context(sandbox, page_size=200)
     try:
-        await PreflightOkta().inspect(ctx)
-        from odatui.steps.okta import OktaApp
-
-        ctx.outputs["okta.app"] = await OktaApp().apply(ctx, __import__("odatui.steps.base").steps.base.Progress())
-        change = await OktaAssign().inspect(ctx)
+        change = await PreflightOkta().inspect(ctx)
     finally:
         await ctx.aclose()
-    text = "\n".join(change.details)
-    assert 'of 453 members of "Mac Pilot" cannot sign in to Okta (STAGED' in text and "SUSPENDED" in text
+    # One readiness warning per kind (Change.warnings, shown by plan and plan --json), not detail lines as well.
+    text = "\n".join(change.warnings)
+    assert "of the assigned groups are not ACTIVE and cannot sign in to Okta (DEPROVISIONED" in text
+    assert "PROVISIONED" in text and "STAGED" in text and "SUSPENDED" in text
     assert "until an admin activates or unsuspends them" in text
-    assert "must finish a step at their next sign-in (RECOVERY" in text
-    assert 'members of "Mac Pilot" have no Okta password (FEDERATION' in text
+    assert "must finish a step at their next sign-in (LOCKED_OUT" in text and "RECOVERY" in text
+    assert "have no Okta password (FEDERATION" in text
+    assert not [d for d in change.details if "Okta password" in d or "cannot sign in" in d]
     pages = [r for r in sandbox.world.requests if r["path"].endswith("/users") and "/groups/" in r["path"]]
     assert len(pages) == 3  # all three pages were read
 
@@ -160,9 +160,10 @@ async def test_aasa_without_okta_verify_is_a_preflight_warning(sandbox, sandbox_
         warned = await PreflightOkta().inspect(ctx)
     finally:
         await ctx.aclose()
-    assert not [d for d in fine.details if "apple-app-site-association" in d]
-    [line] = [d for d in warned.details if "apple-app-site-association" in d]
-    assert line.startswith("warning:") and OKTA_VERIFY_EXTENSION in line and "proxy or CDN" in line
+    assert not [w for w in fine.warnings if "apple-app-site-association" in w]
+    [line] = [w for w in warned.warnings if "apple-app-site-association" in w]
+    assert OKTA_VERIFY_EXTENSION in line and "proxy or CDN" in line
+    assert not [d for d in warned.details if "apple-app-site-association" in d]  # said once, as a warning
 
 
 # --- custom domain from the command line ---------------------------------------------------------------------------

@@ -139,7 +139,7 @@ def test_group_assignment_put_list_users_delete(sandbox, http):
     assert [g["id"] for g in listing.json()] == [pilot["id"]]
     users = http.get(f"/api/v1/apps/{app['id']}/users")
     contract(users)
-    assert len(users.json()) == 3 and {u["scope"] for u in users.json()} == {"GROUP"}
+    assert len(users.json()) == 5 and {u["scope"] for u in users.json()} == {"GROUP"}
     assert sandbox.state()["okta"]["group_assignments"] == [
         {"app_id": app["id"], "group_id": pilot["id"], "group_name": "Mac Pilot", "priority": 0}]
     gone = http.delete(f"/api/v1/apps/{app['id']}/groups/{pilot['id']}")

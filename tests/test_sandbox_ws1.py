@@ -166,7 +166,7 @@ def test_fleet_is_deterministic_by_seed():
     assert a.devices == b.devices and a.devices != c.devices
     assert [a.delay(d, "app") for d in a.devices] == [b.delay(d, "app") for d in b.devices]
     with pytest.raises(ValueError):
-        Fleet(1, 10_001)
+        Fleet(1, 50_001)
 
 
 def test_blob_rules(api, sandbox):

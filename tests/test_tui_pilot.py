@@ -123,6 +123,8 @@ async def test_demo_walkthrough_keys_only(demo):
         await wait_for(pilot, lambda: "⧗" not in str(app.screen.query_one("#plan-status").render()), what="plan")
         plan = app.screen.query_one("#plan")
         assert plan.row_count == 9  # one row per step
+        warnings = app.screen.query_one("#plan-warnings")  # the demo group has a user without an Okta password
+        assert warnings.display and "have no Okta password" in str(warnings.render())
         await pilot.press("ctrl+n")  # Start
         await wait_for(pilot, lambda: isinstance(app.screen, RunScreen), what="run screen")
 
@@ -151,6 +153,7 @@ async def test_demo_walkthrough_keys_only(demo):
         assert status(app, "ws1.assign") in ("succeeded", "unchanged")
         assert app.model.all_done, {sid: v.status for sid, v in app.model.steps.items()}
 
+        demo.sandbox.world.emulators["ws1"].fleet.advance(3600)  # the Macs check in: some succeed, some fail
         await pilot.press("n")
         await wait_for(pilot, lambda: isinstance(app.screen, DoneScreen), what="done screen")
         await wait_for(pilot, lambda: "⧗" not in str(app.screen.query_one("#exported").render()), what="export")
@@ -163,6 +166,29 @@ async def test_demo_walkthrough_keys_only(demo):
         assert f"id {outputs['ws1.profile']['profile_id']}" in created
         await wait_for(pilot, lambda: "⧗" not in str(app.screen.query_one("#rollout").render()), what="status")
         assert "Devices in the smart group" in str(app.screen.query_one("#rollout").render())
+        assert "below the floor" in str(app.screen.query_one("#warnings").render())
+
+        # The device table: every Mac of the smart group, then failing only, then a re-push of one of them.
+        members = demo.sandbox.world.emulators["ws1"].fleet.members()
+        table = app.screen.query_one("#devices")
+        status_line = app.screen.query_one("#devices-status")
+        await wait_for(pilot, lambda: str(status_line.render()).startswith("Macs:"), what="device table")
+        assert table.row_count == len(members)
+        table.focus()
+        await pilot.press("f")
+        await wait_for(pilot, lambda: "failing only" in str(status_line.render()), what="failing filter")
+        failing = [table.get_row_at(i) for i in range(table.row_count)]
+        reasons = [str(row[6]) for row in failing]  # the Reasons column
+        assert failing and len(failing) < len(members) and all(reasons)
+        await pilot.press("s")  # sort by the next column (Name): the highlighted row changes with the order
+        await pilot.pause()
+        names = [str(table.get_row_at(i)[1]) for i in range(table.row_count)]
+        assert names == sorted(names, key=str.casefold)
+        await pilot.press("p")
+        first = int(str(table.get_row_at(table.cursor_row)[0]))
+        await wait_for(pilot, lambda: "re-pushed to 1 Mac" in str(status_line.render()), what="re-push")
+        assert demo.sandbox.state()["ws1"]["profile_installs"] == [
+            {"profile_id": outputs["ws1.profile"]["profile_id"], "device_id": first}]
         state = demo.sandbox.state()
         assert len(state["ws1"]["profiles"]) == 1 and len(state["ws1"]["apps"]) == 1
         await pilot.press("q")

@@ -65,21 +65,23 @@ async def test_done_body_scrolls_by_keyboard_at_80x24_in_reading_order():
         screen = app.screen
         body = screen.query_one("#body")
         assert app.focused is body
-        ys = [screen.query_one(s).region.y for s in ("#created", "#rollout", "#end-users", "#exported")]
-        assert ys == sorted(ys), ys  # created/found → rollout → end users → exported
+        ys = [screen.query_one(s).region.y for s in ("#created", "#rollout", "#device-table", "#end-users", "#exported")]
+        assert ys == sorted(ys), ys  # created/found → rollout → Macs → end users → exported
         assert not visible(screen, "#end-users") and not visible(screen, "#exported")
         await pilot.press("down")
         await pilot.pause()
         assert body.scroll_y == 1
-        await pilot.press("pagedown", "pagedown")
+        await pilot.press("pagedown", "pagedown", "pagedown", "pagedown")  # past the Macs table
         await pilot.pause()
         assert visible(screen, "#end-users") and visible(screen, "#exported")
         assert "Enter the Mac's login password" in text(screen.query_one("#end-users"))
-        await pilot.press("pageup", "pageup")
+        await pilot.press("pageup", "pageup", "pageup", "pageup")
         await pilot.pause()
         assert body.scroll_y == 0
         await pilot.press("tab")
-        assert app.focused is screen.query_one("#quit")
+        assert app.focused is screen.query_one("#devices")  # the device table takes keys (f, s, r, p) …
+        await pilot.press("tab")
+        assert app.focused is screen.query_one("#quit")  # … and Tab goes on to Quit
 
 
 def test_combined_profile_is_the_file_the_others_extend():

@@ -172,6 +172,7 @@ class OktaClient:
             register_secret(api_token)
         self._access_token: str | None = None
         self._token_expires = 0.0
+        self._groups: dict[str, dict[str, Any]] = {}  # found groups by name (see group_by_name)
         self._token_type = "Bearer"
         self._dpop: Any = None  # a DPoPKey once Okta asked for DPoP
         self._dpop_nonce: str | None = None  # the token endpoint's latest DPoP-Nonce
@@ -467,6 +468,17 @@ class OktaClient:
         return True
 
     async def group_by_name(self, name: str) -> dict[str, Any] | None:
+        # A found group is kept for this client's life (its id does not change): the readiness check and
+        # okta.assign both look the configured groups up in one run. A missing one is asked again (the admin
+        # may be creating it while odatui waits).
+        if name in self._groups:
+            return self._groups[name]
+        group = await self._group_by_name(name)
+        if group is not None:
+            self._groups[name] = group
+        return group
+
+    async def _group_by_name(self, name: str) -> dict[str, Any] | None:
         escaped = name.replace("\\", "\\\\").replace('"', '\\"')
         params = {"search": f'profile.name eq "{escaped}"', "limit": self.page_size}
         async for page in self._pages("/api/v1/groups", params, "find group"):
@@ -475,30 +487,42 @@ class OktaClient:
                     return group
         return None
 
-    async def group_members(self, group_id: str, *, max_pages: int = 10) -> tuple[list[dict[str, Any]], bool]:
-        """(members, truncated): pages of 200 (Okta's recommended limit for group users) up to `max_pages`."""
-        out: list[dict[str, Any]] = []
-        pages = 0
+    async def group_users(self, group_id: str) -> AsyncIterator[list[dict[str, Any]]]:
+        """listGroupUsers, page by page: full user objects (`status`, `credentials.password` present or not).
+        Pages of 200, Okta's recommended limit for group users."""
         async for page in self._pages(f"/api/v1/groups/{group_id}/users", {"limit": min(self.page_size, 200)},
-                                      "list group members"):
-            out.extend(page)
-            pages += 1
-            if pages >= max_pages:
-                return out, len(page) > 0
-        return out, False
+                                      "list group users"):
+            yield page
+
+    async def apple_app_site_association(self) -> dict[str, Any] | None:
+        """The org host's /.well-known/apple-app-site-association (no auth; Okta adds Okta Verify's `authsrv`
+        apps), or None when it is not JSON."""
+        response = await self._send("GET", "/.well-known/apple-app-site-association", auth=False,
+                                    operation="apple-app-site-association")
+        self._raise_for(response, "apple-app-site-association")
+        data = self._json(response, "apple-app-site-association", strict=False)
+        return data if isinstance(data, dict) else None
+
+    async def macos_device_pages(self, *, users: bool = False) -> AsyncIterator[list[dict[str, Any]]]:
+        """listDevices with `search=profile.platform eq "MACOS"`: Macs registered with Okta (Okta Verify device
+        registration), 200 a page (the maximum); `users` embeds each Mac's users (expand=userSummary)."""
+        params = {"search": 'profile.platform eq "MACOS"', "limit": min(self.page_size, 200)}
+        if users:
+            params["expand"] = "userSummary"
+        async for page in self._pages("/api/v1/devices", params, "list devices"):
+            yield page
 
     async def macos_devices(self) -> list[dict[str, Any]]:
-        """Macs registered with Okta (Okta Verify device registration), each with its users embedded."""
-        out: list[dict[str, Any]] = []
-        params = {"search": 'profile.platform eq "MACOS"', "expand": "userSummary", "limit": min(self.page_size, 200)}
-        async for page in self._pages("/api/v1/devices", params, "list devices"):
-            out.extend(page)
-        return out
+        """Every registered Mac, each with its users embedded."""
+        return [device async for page in self.macos_device_pages(users=True) for device in page]
 
-    async def apple_app_site_association(self) -> Any:
-        """The org host's /.well-known/apple-app-site-association (no auth): Okta adds Okta Verify's `authsrv` apps."""
-        return await self._get_json("/.well-known/apple-app-site-association", "apple-app-site-association",
-                                    auth=False)
+    async def count_devices(self) -> int:
+        """How many Macs are registered. The API has no total, so this pages through and counts without keeping
+        the devices."""
+        total = 0
+        async for page in self.macos_device_pages():
+            total += len(page)
+        return total
 
     async def check_credentials(self) -> str:
         """The cheapest call that proves the credentials work; returns who or what they belong to."""

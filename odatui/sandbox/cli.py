@@ -19,8 +19,10 @@ def _options(args: Any):
         raise UsageError(f"--latency-ms must not be negative (got {args.latency_ms})")
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port must be between 0 and 65535 (got {args.port})")
-    if not 0 <= args.devices <= 10_000:
-        raise UsageError(f"--devices must be between 0 and 10000 (got {args.devices})")
+    from odatui.sandbox.fleet import MAX_DEVICES
+
+    if not 0 <= args.devices <= MAX_DEVICES:
+        raise UsageError(f"--devices must be between 0 and {MAX_DEVICES} (got {args.devices})")
     data_dir = None
     if getattr(args, "write_config", None):
         from odatui.paths import cache_dir

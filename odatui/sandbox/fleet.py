@@ -3,7 +3,12 @@
 Everything is a pure function of (seed, device index, elapsed time): the same seed gives the same serials,
 users and smart-group membership, and a device installs a profile or app a fixed delay after the assignment
 reaches it. Some devices are offline and never install, a few are slow. Nothing is stored per device, so
-10,000 devices cost a few lists, not a database.
+50,000 devices cost a few lists, not a database.
+
+The mixture follows what breaks in the field: some Macs run macOS 13 (below a floor of 14), some are enrolled
+without user-approved MDM, the profile fails on a few (WS1 reports it `Corrupted`), some SCEP certificates are
+near expiry or never issued, and a share of the users finished Okta Verify registration (an Okta device).
+The shares are illustrative, not measured (unverified).
 """
 
 from __future__ import annotations
@@ -24,7 +29,12 @@ LAST_NAMES = ("smith", "nguyen", "garcia", "muller", "rossi", "tanaka", "okafor"
 # minutes, the demo should move within a minute or two.
 MEAN_DELAY = {"profile": 25.0, "app": 60.0}
 OFFLINE_SHARE = 0.08  # never check in during the demo
-NOT_USER_APPROVED_SHARE = 0.05  # enrolled without user-approved MDM (unverified share)
+NOT_USER_APPROVED_SHARE = 0.05  # enrolled without user-approved MDM (no DEP, profile not approved; a guess)
+PROFILE_FAIL_SHARE = 0.03  # the profile lands but the Mac reports it broken
+CERT_MISSING_SHARE = 0.02  # profile installed, SCEP certificate never issued
+CERT_EXPIRING_SHARE = 0.04  # SCEP certificate expires within 30 days
+OKTA_REGISTERED_SHARE = 0.6  # of the Macs with the profile: the user finished Okta Verify registration
+MAX_DEVICES = 50_000
 
 
 def _unit(seed: int, *parts: object) -> float:
@@ -49,12 +59,15 @@ class Device:
     # payload "requires user-approved MDM" on macOS, so the Platform SSO profile never installs there
     # (https://developer.apple.com/documentation/devicemanagement/extensiblesinglesignon). The share is a guess.
     user_approved: bool = True
+    profile_fails: bool = False
+    cert: str = "ok"  # "ok", "missing" or "expiring"
+    okta_registered: bool = False
 
 
 class Fleet:
     def __init__(self, seed: int, count: int, *, first_id: int = 10_001, clock=time.monotonic) -> None:
-        if not 0 <= count <= 10_000:
-            raise ValueError("the sandbox fleet holds 0 to 10,000 devices")
+        if not 0 <= count <= MAX_DEVICES:
+            raise ValueError(f"the sandbox fleet holds 0 to {MAX_DEVICES:,} devices")
         self.seed = seed
         self._clock = clock
         self._offset = 0.0  # advanced by the admin route, so tests need not sleep
@@ -77,8 +90,13 @@ class Fleet:
                 # Most Macs are in the rollout group; a few are elsewhere so counts are not trivially equal.
                 in_smart_group=_unit(seed, i, "member") < 0.85,
                 user_approved=_unit(seed, i, "uamdm") >= NOT_USER_APPROVED_SHARE,
+                profile_fails=_unit(seed, i, "pfail") < PROFILE_FAIL_SHARE,
+                cert=_cert_state(_unit(seed, i, "cert")),
+                okta_registered=_unit(seed, i, "okta") < OKTA_REGISTERED_SHARE,
             ))
         self.by_id = {d.id: d for d in self.devices}
+        self._members = [d for d in self.devices if d.in_smart_group]
+        self.member_ids = frozenset(d.id for d in self._members)
         self._delays: dict[tuple[int, str], float | None] = {}
 
     # --- time ---
@@ -105,19 +123,33 @@ class Fleet:
         return min(-MEAN_DELAY[kind] * _log1m(u), 20 * MEAN_DELAY[kind])
 
     def installed(self, device: Device, kind: str, assigned_at: float | None, *, min_os: str | None = None) -> bool:
-        """Installed by now. A profile needs user-approved MDM; an app needs the device's macOS at or above the
-        app's minimum (a pkg's minimum_os_version: Munki-style installs are skipped below it)."""
+        """Installed by now. A profile needs user-approved MDM (and never counts when the Mac reports it broken);
+        an app needs the device's macOS at or above the app's minimum (a pkg's minimum_os_version: Munki-style
+        installs are skipped below it)."""
         if assigned_at is None:
             return False
-        if kind == "profile" and not device.user_approved:
+        if kind == "profile" and (not device.user_approved or device.profile_fails):
             return False
         if min_os and _version(device.os_version) < _version(min_os):
             return False
         delay = self.delay(device, kind)
         return delay is not None and self.now() - assigned_at >= delay
 
+    def failed(self, device: Device, kind: str, assigned_at: float | None) -> bool:
+        """The profile reached the Mac and broke (it never counts as installed)."""
+        if assigned_at is None or kind != "profile" or not device.profile_fails or not device.user_approved:
+            return False  # without user-approved MDM the profile never reaches the Mac
+        delay = self.delay(device, kind)
+        return delay is not None and self.now() - assigned_at >= delay
+
     def members(self) -> list[Device]:
-        return [d for d in self.devices if d.in_smart_group]
+        return self._members  # computed once: listings of 50,000 Macs page through it many times
+
+
+def _cert_state(u: float) -> str:
+    if u < CERT_MISSING_SHARE:
+        return "missing"
+    return "expiring" if u < CERT_MISSING_SHARE + CERT_EXPIRING_SHARE else "ok"
 
 
 def _version(text: str) -> tuple[int, ...]:

@@ -28,6 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from odatui.sandbox.okta_directory import AUTHSRV_APPS
 from odatui.sandbox.server import OKTA_GROUPS, OKTA_TOKEN
 
 PSSO_LABEL = "Platform Single Sign-On for macOS"
@@ -95,6 +96,8 @@ class OktaEmulator:
         self.pipeline = "idx"
         self.custom_domain: str | None = getattr(options, "custom_domain", None)
         self.authenticator_status = "ACTIVE"
+        self.user_verification = "PREFERRED"  # Okta Verify authenticator settings.userVerification
+        self.aasa_apps: list[str] = list(AUTHSRV_APPS)  # settable, so the sandbox can disagree with odatui
         self.token_read_only = False  # SSWS token of a read-only admin: writes get E0000006
         self.require_dpop = getattr(options, "dpop", "off") == "required"
         self.dpop_nonce = secrets.token_urlsafe(16)  # what the token endpoint wants in a proof (RFC 9449 §8)
@@ -124,6 +127,8 @@ class OktaEmulator:
         self.assignments: dict[str, dict[str, dict[str, Any]]] = {}
         self.devices: dict[str, dict[str, Any]] = {}
         self.device_users: dict[str, str | None] = {}
+        self.fleet_owners: dict[str, Any] = {}  # Okta device id → the WS1 fleet Mac it is (okta_directory.fleet_device)
+        self.started = time.time()
         self.aasa_authsrv = True
         self._seed()
         self._make_service_app()
@@ -139,9 +144,18 @@ class OktaEmulator:
             self._add_group(name, t0)
         everyone = self.group_by_name("Everyone")
         pilot = self.group_by_name("Mac Pilot")
-        for i, (first, last) in enumerate((("Grace", "Hopper"), ("Alan", "Turing"), ("Katherine", "Johnson"))):
+        for i, (first, last) in enumerate((("Grace", "Hopper"), ("Alan", "Turing"), ("Katherine", "Johnson"),
+                                           ("Dorothy", "Vaughan"), ("Edsger", "Dijkstra"))):
             user = self._add_user(f"{first.lower()}.{last.lower()}@acme.example", first, last, t0 + i)
             self.members[pilot["id"]].append(user["id"])
+        # Field failures the readiness check must find in the demo group: a federated user has no Okta password
+        # (credentials without `password`, as listed for users that sign in through an IdP), and an invited user
+        # who never activated is PROVISIONED (https://developer.okta.com/docs/api/openapi/okta-management/management/tag/User/)
+        federated = self.users[self.members[pilot["id"]][3]]
+        federated["credentials"] = {"provider": {"type": "FEDERATION", "name": "FEDERATION"}}
+        federated["passwordChanged"] = None
+        invited = self.users[self.members[pilot["id"]][4]]
+        invited.update(status="PROVISIONED", activated=None)  # never activated (User: activated is nullable)
         self.members[everyone["id"]] = list(self.users)
         for i, label in enumerate(OTHER_APPS):
             kind = "OPENID_CONNECT" if i % 3 else "BOOKMARK"
@@ -439,7 +453,7 @@ class OktaEmulator:
             }
             if key == "okta_verify":
                 item["settings"] = {"channelBinding": {"style": "NUMBER_CHALLENGE", "required": "HIGH_RISK_ONLY"},
-                                    "userVerification": "PREFERRED", "appInstanceId": self.okta_verify_app_id}
+                                    "userVerification": self.user_verification, "appInstanceId": self.okta_verify_app_id}
             items.append(item)
         return JSONResponse(items)
 
@@ -575,8 +589,25 @@ class OktaEmulator:
         items = [{**u, "_links": {"self": u["_links"]["self"]}} for u in users]
         return self._page(request, items, default=1000, cap=1000)
 
+    def _fleet_devices(self) -> list[dict[str, Any]]:
+        """Macs of the WS1 fleet that finished Okta Verify registration: the fleet's registered share of those
+        with the profile installed (cached per fleet listing state, as the WS1 emulator's listings are)."""
+        from odatui.sandbox.okta_directory import fleet_device
+
+        ws1 = self.world.emulators.get("ws1")
+        if ws1 is None:
+            return []
+
+        def build() -> list[dict[str, Any]]:
+            installed = {d.id for p in ws1.profiles.values() for d in ws1._profile_devices(p)
+                         if ws1.fleet.installed(d, "profile", p["assigned_at"])}
+            return [fleet_device(self, d) for d in ws1.fleet.devices if d.okta_registered and d.id in installed]
+
+        return ws1._listing(("okta-devices",), build)
+
     async def list_devices(self, request: Request) -> Response:
-        devices = list(self.devices.values())
+        # Devices registered by hand (admin route `registered_macs`) and the fleet's registered Macs.
+        devices = list(self.devices.values()) + self._fleet_devices()
         expr = request.query_params.get("search")
         if expr:
             devices = self._filter(devices, expr, {
@@ -584,14 +615,16 @@ class OktaEmulator:
                 "id": lambda d: d["id"], "profile.displayName": lambda d: d["profile"]["displayName"]})
         expand = request.query_params.get("expand")
         if expand in ("user", "userSummary"):
+            from odatui.sandbox.okta_directory import fleet_user
+
             out = []
             for device in devices:
                 uid = self.device_users.get(device["id"])
+                user = self.users[uid] if uid else fleet_user(self, device)
                 users = []
-                if uid:
-                    user = self.users[uid]
-                    summary = {"id": uid, "profile": {k: user["profile"][k] for k in
-                                                      ("login", "firstName", "lastName")}}
+                if user is not None:
+                    summary = {"id": user["id"], "profile": {k: user["profile"][k] for k in
+                                                             ("login", "firstName", "lastName")}}
                     users.append({"created": device["created"], "managementStatus": "NOT_MANAGED",
                                   "screenLockType": "BIOMETRIC",
                                   "user": {**user, "_links": {"self": user["_links"]["self"]}}
@@ -710,6 +743,10 @@ class OktaEmulator:
                 self.pipeline = str(body["pipeline"])
             if "authenticator_status" in body:
                 self.authenticator_status = str(body["authenticator_status"])
+            if "user_verification" in body:
+                self.user_verification = str(body["user_verification"])
+            if "aasa_apps" in body:
+                self.aasa_apps = [str(a) for a in body["aasa_apps"]]
             if "custom_domain" in body:
                 self.custom_domain = body["custom_domain"] or None
             if "token_read_only" in body:
@@ -746,6 +783,7 @@ class OktaEmulator:
 
     def settings(self) -> dict[str, Any]:
         return {"pipeline": self.pipeline, "authenticator_status": self.authenticator_status,
+                "user_verification": self.user_verification, "aasa_apps": self.aasa_apps,
                 "custom_domain": self.custom_domain, "token_read_only": self.token_read_only,
                 "require_dpop": self.require_dpop, "granted_scopes": sorted(self.granted_scopes),
                 "token_ttl": self.token_ttl, "rate_limits": self.rate_limits,

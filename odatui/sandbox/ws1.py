@@ -110,6 +110,8 @@ class Ws1Emulator:
         self.assignment_rules: dict[str, dict[str, Any]] = {}
         self.assigned_at: dict[str, float] = {}  # app uuid → when an AUTO rule reached the rollout group
         self.profiles: dict[int, dict[str, Any]] = {}
+        self.profile_installs: list[dict[str, int]] = []  # install commands queued (repush), in order
+        self._listings: dict[tuple[Any, ...], list[Any]] = {}  # paged listings, rebuilt at most once a second
 
     # ------------------------------------------------------------------ helpers
     def _uuid(self, name: str) -> str:
@@ -141,6 +143,17 @@ class Ws1Emulator:
             floor = group.get("os_floor") or ""
             return [d for d in self.fleet.devices if version_key(d.os_version) >= version_key(floor)]
         return []
+
+    def _listing(self, key: tuple[Any, ...], build: Any) -> list[Any]:
+        """A filtered device list, built once per second of fleet time: a client pages through 100 pages of a
+        50,000-Mac listing, and rebuilding it per page would make the emulator, not the client, the bottleneck."""
+        full = (*key, int(self.fleet.now()))
+        found = self._listings.get(full)
+        if found is None:
+            if len(self._listings) > 64:
+                self._listings.clear()
+            found = self._listings[full] = build()
+        return found
 
     def _og(self, og_id: Any) -> dict[str, Any] | None:
         try:
@@ -185,9 +198,11 @@ class Ws1Emulator:
             ("/mdm/profiles/search", "GET", self.profiles_search, (1, 2)),
             ("/mdm/profiles/{profile_uuid}/devices", "GET", self.profile_devices, (1,)),
             ("/mdm/profiles/{profile_id}", "GET", self.get_profile, (2,)),
+            ("/mdm/profiles/{profile_id:int}/install", "POST", self.install_profile, (1,)),
             ("/mdm/profiles/{profile_id}", "DELETE", self.delete_profile, (1,)),
             ("/mdm/devices/search", "GET", self.devices_search, (1, 2)),
             ("/mdm/devices/{device_id:int}/profiles", "GET", self.device_profiles, (1,)),
+            ("/mdm/devices/{device_id:int}/certificates", "GET", self.device_certificates, (1,)),
         ]
         # Group by path so GET and PUT of one path share a Route.
         by_path: dict[str, dict[str, tuple[Any, tuple[int, ...]]]] = {}
@@ -647,7 +662,11 @@ class Ws1Emulator:
         at = self.assigned_at.get(app["uuid"])
         devices = self._app_target_devices(app)
         if status == "installed":
-            devices = [d for d in devices if self.fleet.installed(d, "app", at, min_os=app["minimum_os"])]
+            # Keyed on what decides the answer (assignment time, minimum OS, target groups), not just the app.
+            targets = tuple(str(g) for rule in self.assignment_rules.get(app["uuid"], {}).get("assignments", [])
+                            for g in rule.get("distribution", {}).get("smart_groups") or [])
+            devices = self._listing(("app", app["uuid"], at, app["minimum_os"], targets), lambda: [
+                d for d in devices if self.fleet.installed(d, "app", at, min_os=app["minimum_os"])])
         if not devices:
             return Response(status_code=204)
         window = devices[page * size:(page + 1) * size]
@@ -841,7 +860,20 @@ class Ws1Emulator:
                   "Id": {"Value": p["id"]}, "Uuid": p["uuid"]} for p in window]
         return JSONResponse({"Profiles": items, "Page": page, "PageSize": size, "Total": len(found)})
 
+    def _targets(self, profile: dict[str, Any], device: Any) -> bool:
+        """Whether the profile is assigned to this device (without listing every member)."""
+        for sg in profile["body"]["General"].get("AssignedSmartGroups") or []:
+            group = self._sg_by_id(sg.get("SmartGroupId"))
+            if group is not None and (group["members"] == "all"
+                                      or (group["members"] == "rollout" and device.id in self.fleet.member_ids)):
+                return True
+        return False
+
     def _profile_devices(self, profile: dict[str, Any]) -> list[Any]:
+        groups = [self._sg_by_id(sg.get("SmartGroupId")) for sg in profile["body"]["General"].get("AssignedSmartGroups") or []]
+        groups = [g for g in groups if g is not None]
+        if len(groups) == 1:
+            return self.sg_devices(groups[0])
         seen: dict[int, Any] = {}
         for sg in profile["body"]["General"].get("AssignedSmartGroups") or []:
             group = self._sg_by_id(sg.get("SmartGroupId"))
@@ -863,7 +895,11 @@ class Ws1Emulator:
         devices = self._profile_devices(profile)
         if status:
             want = status == "INSTALLED"
-            devices = [d for d in devices if self.fleet.installed(d, "profile", profile["assigned_at"]) == want]
+            targets = tuple(str(sg.get("SmartGroupId"))
+                            for sg in profile["body"]["General"].get("AssignedSmartGroups") or [])
+            devices = self._listing(("profile", profile["id"], status, profile["assigned_at"], targets), lambda: [
+                d for d in devices
+                if self.fleet.installed(d, "profile", profile["assigned_at"]) == want])
         if not devices:
             return Response(status_code=204)
         window = devices[page * size:(page + 1) * size]
@@ -891,8 +927,11 @@ class Ws1Emulator:
             raise Ws1Error(400, 6, f"Organization Group with id : {lgid} not found or Admin user does not have "
                            "access to it.")
         page, size = self._paging(request)
-        found = [d for d in self.fleet.devices
-                 if (not platform or platform.lower() == "appleosx") and (not user or user.lower() in d.user)]
+        if not user and (not platform or platform.lower() == "appleosx"):
+            found = self.fleet.devices  # every device is a Mac: no per-page filtering of 50,000 devices
+        else:
+            found = [d for d in self.fleet.devices
+                     if (not platform or platform.lower() == "appleosx") and (not user or user.lower() in d.user)]
         if not found:
             return Response(status_code=204)
         window = found[page * size:(page + 1) * size]
@@ -905,11 +944,15 @@ class Ws1Emulator:
             raise Ws1Error(404, 5002, f"Device not found for specified id: {request.path_params['device_id']}")
         items = []
         for p in self.profiles.values():
-            if device not in self._profile_devices(p):
+            if not self._targets(p, device):
                 continue
             g = p["body"]["General"]
             installed = self.fleet.installed(device, "profile", p["assigned_at"])
-            items.append({"Status": "ConfirmedInstall" if installed else "PendingInstall", "Name": g["Name"],
+            # The 2604 DeviceProfileApiEntity.Status enum has no "Failed"; a profile the Mac could not install is
+            # reported here as "Corrupted" (unverified: the enum is documented, this mapping is not).
+            status = ("ConfirmedInstall" if installed else
+                      "Corrupted" if self.fleet.failed(device, "profile", p["assigned_at"]) else "PendingInstall")
+            items.append({"Status": status, "Name": g["Name"],
                           "Description": g.get("Description") or "", "CurrentVersion": g["Version"],
                           "AssignmentType": g.get("AssignmentType", "Auto"),
                           "InstalledProfileVersion": g["Version"] if installed else 0,
@@ -919,6 +962,39 @@ class Ws1Emulator:
             return Response(status_code=204)
         return JSONResponse({"DeviceId": {"Id": {"Value": device.id}, "Name": device.name}, "DeviceProfiles": items,
                              "Page": 0, "PageSize": 500, "Total": len(items)})
+
+    async def device_certificates(self, request: Request, version: int) -> Response:
+        """Certificates_GetCertificatesByDeviceAsync (mdm v1): the Device Access SCEP certificate once a profile
+        that carries it is installed. Names and issuer are illustrative (unverified)."""
+        device = self.fleet.by_id.get(request.path_params["device_id"])
+        if device is None:
+            raise Ws1Error(404, 5002, f"Device not found for specified id: {request.path_params['device_id']}")
+        installed = any(self.fleet.installed(device, "profile", p["assigned_at"]) for p in self.profiles.values()
+                        if self._targets(p, device))
+        certs = []
+        if installed and device.cert != "missing":
+            days = 12 if device.cert == "expiring" else 300
+            expires = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(time.time() + days * 86400))
+            certs.append({"Name": f"Okta Device Access {device.udid[:8]}", "IssuedBy": "Okta Device Access CA",
+                          "ExpiresOn": expires, "Status": "Active", "IsIdentity": "true", "Error": "",
+                          "CertificateContext": "Device", "DeviceId": {"Id": {"Value": device.id}},
+                          "Id": {"Value": device.id * 10}, "Uuid": str(uuid.uuid5(_NS, f"cert-{device.id}"))})
+        return JSONResponse({"DeviceCertificates": certs, "Page": 0, "PageSize": 500, "Total": len(certs)})
+
+    async def install_profile(self, request: Request, version: int) -> Response:
+        """ProfilesV1_InstallProfileAsync (mdm v1): POST /profiles/{profileid}/install with a DeviceInfo body."""
+        profile = self.profiles.get(request.path_params["profile_id"])
+        if profile is None:  # the spec lists 403/422 only; an unknown id answers like get_profile (unverified)
+            raise Ws1Error(404, 8, "Profile not found for this request.")
+        body = await self._json(request)
+        device_id = body.get("DeviceId") if isinstance(body, dict) else None
+        device = self.fleet.by_id.get(device_id) if isinstance(device_id, int) else None
+        if device is None:
+            raise Ws1Error(404, 5002, f"Device not found for specified id: {device_id}")
+        if not self._targets(profile, device):
+            raise Ws1Error(422, 1012, "The profile is not assigned to this device.")  # unverified wording
+        self.profile_installs.append({"profile_id": profile["id"], "device_id": device.id})
+        return Response(status_code=200)
 
     # ------------------------------------------------------------------ admin
     async def admin_settings(self, request: Request) -> Response:
@@ -973,6 +1049,7 @@ class Ws1Emulator:
                           "version": p["body"]["General"]["Version"], "body": p["body"]} for p in self.profiles.values()],
             "smart_groups": [{k: v for k, v in g.items()} for g in self.smart_groups],
             "devices": len(self.fleet.devices),
+            "profile_installs": list(self.profile_installs),
         }
 
 

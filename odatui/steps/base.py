@@ -42,6 +42,9 @@ class Change:
     outputs: Mapping[str, Any] = field(default_factory=dict)
     # When kind is NEEDS_ACTION: exactly what the admin must do.
     action: str = ""
+    # Readiness findings that do not stop the run (users without a password, Macs below the floor…): shown in
+    # the plan, the Review and Done screens and `plan --json`.
+    warnings: tuple[str, ...] = ()
     # What inspect read to decide (ids looked up, the current rules…), for `apply_change` in the same attempt to
     # act on instead of reading it again. Never persisted or shown; not part of equality.
     found: Any = field(default=None, compare=False, repr=False)

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from odatui.errors import ConfigError, NeedsAction, StepError
 from odatui.okta.client import SCOPES, OktaApiError
 from odatui.steps.base import OWN_ADOPTED, OWN_CREATED, Change, ChangeKind, Context, Progress, Step
+from odatui.steps.readiness import okta_warnings
 
 PSSO_LABEL = "Platform Single Sign-On for macOS"
 FORMER_LABEL = "Desktop Password Sync"  # the app's name before October 2024 (reference/okta.md §3.2)
@@ -125,17 +126,15 @@ class PreflightOkta(Step):
             details.append(
                 f"custom domain {custom} is configured (org URL {organization}); odatui uses {cfg.host} ({using}). "
                 "The same host must be used everywhere: OrgUrl, the SSO extension URLs and authsrv:.")
-            if cfg.host != custom:
-                # Okta's DPS profile pages: with a custom domain, use it in the profiles (okta.md §2.3, O2).
-                details.append(f"warning: the org has the custom domain {custom} but okta.org_url is {cfg.host}: "
-                               "users sign in on the custom domain, so Platform SSO registration may not match; "
-                               f"set okta.org_url = https://{custom} unless you mean to use the okta.com host")
-        details.extend(await _aasa_details(client, cfg.host))
+            # A host other than the custom domain is a readiness warning (okta_warnings), not a detail line.
         outputs: dict[str, Any] = {"org_host": cfg.host, "pipeline": pipeline, "custom_domain": custom,
                                    "organization_host": organization, "credentials": None, "okta_verify": None}
         if cfg.auth == "none":
             details.append("no API access (okta.auth = \"none\"): credentials and Okta Verify are on the checklist")
-            return Change(ChangeKind.NONE, f"{cfg.host}: Identity Engine, reachable", tuple(details), outputs)
+            warnings = await okta_warnings(client, cfg, custom_domain=custom, verify=None)
+            outputs["warnings"] = warnings
+            return Change(ChangeKind.NONE, f"{cfg.host}: Identity Engine, reachable", tuple(details), outputs,
+                          warnings=tuple(warnings))
         with explained(ctx):
             who = await client.check_credentials()
             authenticators = await client.authenticators()
@@ -147,9 +146,10 @@ class PreflightOkta(Step):
                             "through Okta Verify.",
                             hint="Admin Console → Security → Authenticators → Okta Verify → Actions → Activate")
         details.append("Okta Verify authenticator ACTIVE")
-        outputs.update(credentials=who, okta_verify="ACTIVE")
+        warnings = await okta_warnings(client, cfg, custom_domain=custom, verify=verify)
+        outputs.update(credentials=who, okta_verify="ACTIVE", warnings=warnings)
         return Change(ChangeKind.NONE, f"{cfg.host}: Identity Engine, credentials valid, Okta Verify active",
-                      tuple(details), outputs)
+                      tuple(details), outputs, warnings=tuple(warnings))
 
     async def inspect(self, ctx: Context) -> Change:
         return await self._check(ctx)
@@ -159,30 +159,9 @@ class PreflightOkta(Step):
         change = await self._check(ctx)
         for line in change.details:
             progress.log(line)
+        for line in change.warnings:
+            progress.log(line, level="warning")
         return dict(change.outputs)
-
-
-async def _aasa_details(client: Any, host: str) -> list[str]:
-    """A warning line when the host's apple-app-site-association lacks Okta Verify's authsrv entry (never fatal:
-    Apple's CDN, not odatui, is what the Macs ask)."""
-    from odatui.okta.readiness import aasa_note
-
-    try:
-        body = await client.apple_app_site_association()
-    except OktaApiError:
-        body = None  # unreachable or not JSON: said in the note below
-    note = aasa_note(host, body)
-    return [f"warning: {note}"] if note else []
-
-
-async def _member_details(client: Any, ids: dict[str, str]) -> list[str]:
-    from odatui.okta.readiness import member_notes
-
-    notes: list[str] = []
-    for name, gid in ids.items():
-        users, truncated = await client.group_members(gid)
-        notes.extend(member_notes(name, users, truncated))
-    return notes
 
 
 def _labels(cfg: Any) -> list[str]:
@@ -353,14 +332,13 @@ class OktaAssign(Step):
                           {"group_ids": {}, "groups": [], "manual": False})
         ids, missing = await self._plan(ctx)
         app_id = ctx.output("okta.app", "app_id")
-        with explained(ctx):
-            notes = tuple(await _member_details(ctx.okta(), ids))
+        # Who in these groups cannot use Desktop Password Sync is preflight.okta's readiness warning.
         if not missing:
-            return Change(ChangeKind.NONE, f"already assigned: {', '.join(cfg.groups)}", notes,
+            return Change(ChangeKind.NONE, f"already assigned: {', '.join(cfg.groups)}", (),
                           {"group_ids": ids, "groups": list(cfg.groups), "manual": False,
                            OWN_ADOPTED: [_entry(app_id, n, ids[n]) for n in cfg.groups]})
         return Change(ChangeKind.CREATE, f"assign {', '.join(missing)} to the app",
-                      tuple(f'assign "{n}" ({ids[n]})' for n in missing) + notes, found=(ids, missing),
+                      tuple(f'assign "{n}" ({ids[n]})' for n in missing), found=(ids, missing),
                       creates=tuple({"kind": "okta.group", "name": n} for n in missing))
 
     async def apply(self, ctx: Context, progress: Progress) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from odatui.macos.lint import errors as lint_errors
 from odatui.macos.lint import lint
 from odatui.macos.payloads import PssoSettings, all_payloads, org_host_from_url
 from odatui.steps.base import OWN_ADOPTED, OWN_CREATED, OWN_RELEASED, Change, ChangeKind, Context, Progress, Step
+from odatui.steps.readiness import ws1_warnings
 
 APP_NAME = "Okta Verify"  # the pkginfo `name`, which WS1 shows as the app name
 RULE_NAME_PREFIX = "Okta Verify (odatui)"
@@ -88,9 +89,13 @@ class PreflightWs1(Step):
             groups.append({"id": exact[0].id, "uuid": exact[0].uuid, "name": exact[0].name,
                            "devices": exact[0].devices})
         mine = {e.get("id") for e in created}
+        # Readiness: the Macs of every wave's group (below the floor, no user-approved MDM); never fatal.
+        warnings = (await ws1_warnings(client, og.id, [int(g["id"]) for g in groups], ctx.config.rollout.macos_min)
+                    if groups else [])
         out: dict[str, Any] = {"og_id": og.id, "og_uuid": og.uuid, "og_name": og.name, "smart_groups": groups,
                                "missing": absent, OWN_CREATED: created,
-                               OWN_ADOPTED: [_sg_entry(g) for g in groups if str(g["id"]) not in mine]}
+                               OWN_ADOPTED: [_sg_entry(g) for g in groups if str(g["id"]) not in mine],
+                               "warnings": warnings}
         if groups:  # the first wave's group, under the names earlier releases and the other steps read
             first = groups[0]
             out.update({"smart_group_id": first["id"], "smart_group_uuid": first["uuid"],
@@ -106,13 +111,18 @@ class PreflightWs1(Step):
             return Change(ChangeKind.CREATE, f"create smart group{'s' if len(out['missing']) > 1 else ''} {names} "
                           f"(macOS {floor} or later in {out['og_name']})",
                           details=tuple(f"existing: {listed}" for _ in [1] if listed),
-                          creates=tuple({"kind": "ws1.smart_group", "name": n} for n in out["missing"]))
+                          creates=tuple({"kind": "ws1.smart_group", "name": n} for n in out["missing"]),
+                          warnings=tuple(out["warnings"]))
         return Change(ChangeKind.NONE, f"organization group {out['og_name']} (id {out['og_id']}), smart "
-                      f"group{'s' if len(out['smart_groups']) > 1 else ''} {listed}", outputs=out)
+                      f"group{'s' if len(out['smart_groups']) > 1 else ''} {listed}", outputs=out,
+                      warnings=tuple(out["warnings"]))
 
     async def apply(self, ctx: Context, progress: Progress) -> dict[str, Any]:
         progress(None, "Checking the Workspace ONE API, organization group and smart groups")
-        return await self._check(ctx, create=True)
+        out = await self._check(ctx, create=True)
+        for line in out["warnings"]:
+            progress.log(line, level="warning")
+        return out
 
 
 def _sg_entry(g: Any) -> dict[str, Any]:

@@ -25,6 +25,7 @@ STEP_IDS = tuple(STEP_TITLES)
 # Secret name → where the wizard asks for it (table, input id); values stay in memory until Next stores them.
 SECRET_FIELDS = ("okta.api_token", "okta.private_key", "ws1.password", "ws1.tenant_code", "ws1.client_secret",
                  "okta.scep_challenge")
+PER_DEVICE_MAX = 2_000  # above this, the wizard's device table shows bulk states (seconds, not minutes)
 
 
 @dataclass
@@ -309,6 +310,56 @@ class Session:
             import dataclasses
 
             return {k: v for k, v in dataclasses.asdict(status).items() if k != "requests_made"}
+        finally:
+            await ctx.aclose()
+
+    async def device_rows(self, on_rows: Any, *, only: set[int] | None = None, per_device: bool | None = None) -> Any:
+        """Every Mac of the smart group with its state and reasons (as `odatui status --devices`); `on_rows(rows,
+        problems)` gets each page as it arrives. Returns the summary. Per-Mac lookups (profile failures,
+        certificates: a request per Mac) only for smart groups up to PER_DEVICE_MAX Macs unless asked."""
+        from odatui.devices_cli import wave_groups
+        from odatui.scep import scep_wanted
+        from odatui.steps.base import Context
+        from odatui.ws1.devices import DeviceLister
+
+        outs = self.outputs()
+        pre = outs.get("preflight.ws1", {})
+        if pre.get("smart_group_id") is None:
+            raise RuntimeError("the smart group is not known yet (preflight.ws1 has not succeeded)")
+        ctx = Context(self.config, self.secrets, outs)
+        try:
+            await ctx.prepare_clients("ws1")
+            groups = wave_groups(pre)  # every wave's smart group
+            if per_device is None:
+                per_device = sum(int(g.get("devices") or 0) for g in groups) <= PER_DEVICE_MAX
+            lister = DeviceLister(ctx.ws1(), [int(g["id"]) for g in groups], scep=scep_wanted(self.config),
+                                  og_id=int(pre["og_id"]), macos_min=self.config.rollout.macos_min,
+                                  profile_id=outs.get("ws1.profile", {}).get("profile_id"),
+                                  app_id=outs.get("ws1.upload", {}).get("app_id"), only=only, per_device=per_device)
+            return await lister.run(on_rows)
+        finally:
+            await ctx.aclose()
+
+    async def repush(self, device_ids: list[int]) -> str:
+        """Ask WS1 to install the profile again on these Macs; one line saying what happened."""
+        from odatui.errors import OdatuiError
+        from odatui.steps.base import Context
+
+        outs = self.outputs()
+        profile = outs.get("ws1.profile", {}).get("profile_id")
+        if profile is None:
+            return "no profile to re-push yet (ws1.profile has not run)"
+        ctx = Context(self.config, self.secrets, outs)
+        try:
+            await ctx.prepare_clients("ws1")
+            done, failed = 0, []
+            for device_id in device_ids:
+                try:
+                    await ctx.ws1().install_profile(int(profile), device_id)
+                    done += 1
+                except OdatuiError as exc:
+                    failed.append(f"{device_id}: {exc.message}")
+            return f"profile re-pushed to {done} Mac(s)" + (f"; failed: {'; '.join(failed)}" if failed else "")
         finally:
             await ctx.aclose()
 

@@ -744,6 +744,55 @@ class Ws1Client:
         return RolloutStatus(devices=len(members), profile_installed=len(profile_ids & members),
                              app_installed=len(app_ids & members), requests_made=self.requests_made - start)
 
+    # ------------------------------------------------------------------ per-device status (odatui.ws1.devices)
+    async def profile_device_ids(self, profile_uuid: str, status: str, sem: asyncio.Semaphore) -> set[int]:
+        """ProfilesV1_GetDevicesForProfileStatus (mdm v1): ids of devices with profilestatus INSTALLED or
+        NOT_INSTALLED (assigned, not installed), all pages."""
+        return await self._paged_ids(f"/api/mdm/profiles/{profile_uuid}/devices", {"profilestatus": status},
+                                     list_key="profileAssignedDevices", total_key="TotalResults",
+                                     id_of=lambda d: int(d["id"]), what=f"profile devices ({status.lower()})", sem=sem)
+
+    async def app_device_ids(self, app_id: int, og_id: int, sem: asyncio.Semaphore) -> set[int]:
+        """InternalAppsV1_GetInternalAppInstalledOrAssignedDevices (mam v1), status=installed, all pages."""
+        return await self._paged_ids(f"/api/mam/apps/internal/{app_id}/devices",
+                                     {"status": "installed", "locationgroupid": og_id}, list_key="DeviceId",
+                                     total_key="Total", id_of=int, what="app install status", sem=sem)
+
+    async def device_page(self, og_id: int, page: int) -> tuple[list[dict[str, Any]], int]:
+        """Devices_SearchAsync (mdm v1, GET /mdm/devices/search): one page of the OG's Macs with serial, name,
+        OperatingSystem, UserName and UserApprovedEnrollment (DeviceExtended); returns (devices, Total)."""
+        what = f"listing devices (page {page})"
+        r = await self.request("GET", "/api/mdm/devices/search", version=1, what=what,
+                               params={"lgid": og_id, "platform": "AppleOsX", "page": page, "pagesize": PAGE_SIZE})
+        if r.status_code == 204:
+            return [], 0
+        data = self._body(r, what, expect="Devices")
+        return [d for d in data.get("Devices") or [] if isinstance(d, dict)], int(data.get("Total") or 0)
+
+    async def device_profiles(self, device_id: int) -> list[dict[str, Any]]:
+        """Profiles_GetProfilesByDevice (mdm v1): the device's profiles with their Status."""
+        what = f"profiles of device {device_id}"
+        r = await self.request("GET", f"/api/mdm/devices/{device_id}/profiles", version=1, what=what)
+        if r.status_code == 204:
+            return []
+        return list(self._body(r, what, expect="DeviceProfiles").get("DeviceProfiles") or [])
+
+    async def device_certificates(self, device_id: int) -> list[dict[str, Any]]:
+        """Certificates_GetCertificatesByDeviceAsync (mdm v1): the device's certificates (Name, IssuedBy,
+        ExpiresOn, Status, Error)."""
+        what = f"certificates of device {device_id}"
+        r = await self.request("GET", f"/api/mdm/devices/{device_id}/certificates", version=1, what=what)
+        if r.status_code == 204:
+            return []
+        return list(self._body(r, what, expect="DeviceCertificates").get("DeviceCertificates") or [])
+
+    async def install_profile(self, profile_id: int, device_id: int) -> None:
+        """ProfilesV1_InstallProfileAsync (mdm v1): POST /mdm/profiles/{profileid}/install with a DeviceInfo
+        body; WS1 queues an InstallProfile command for that Mac. Sending it twice queues it twice (harmless)."""
+        await self.request("POST", f"/api/mdm/profiles/{profile_id}/install", version=1,
+                           what=f"re-pushing profile {profile_id} to device {device_id}",
+                           json_body={"DeviceId": device_id}, ok=(200, 202))
+
 
 async def _file_chunks(path: str | os.PathLike[str], total: int, progress: ProgressFn | None) -> AsyncIterator[bytes]:
     """Read the file in 1 MiB chunks in a worker thread (the event loop never waits on the disk)."""

@@ -16,6 +16,7 @@ from textual.widgets import Button, Footer, Header, Static
 
 from odatui.tui.results import created_lines, exported_text
 from odatui.tui.widgets.banner import SandboxBanner
+from odatui.tui.widgets.devices import DeviceTable
 
 if TYPE_CHECKING:
     from odatui.tui.app import OdatuiApp
@@ -43,13 +44,22 @@ def status_text(status: dict[str, Any]) -> str:
     return " · ".join(parts)
 
 
+def readiness_warnings(outputs: dict[str, dict[str, Any]]) -> list[str]:
+    """The preflight steps' warnings, as the plan showed them."""
+    return [w for sid in ("preflight.okta", "preflight.ws1") for w in (outputs.get(sid) or {}).get("warnings") or []]
+
+
 class DoneScreen(Screen):
     CSS_PATH = str(Path(__file__).parent.parent / "run.tcss")
     HELP = """\
 # Done
 
 * **Created or found** names what exists now in Okta and Workspace ONE, with its ids.
+* **Readiness warnings**: users without an Okta password, Macs below the floor… (the run went on).
 * **Rollout** refreshes every 15 s from Workspace ONE: devices in the smart group, installs so far.
+* **Macs**: every Mac of the smart group with its profile, Okta Verify and SCEP certificate state and the
+  reasons it is failing. **f** failing only, **s** sort (or click a header), **r** reload, **p** re-push the
+  profile to the highlighted Mac.
 * **What your Mac users will see**: the registration steps to tell them about.
 * **Exported files**: the combined `.mobileconfig` for any other MDM, its per-payload parts and the WS1 Custom
   Settings fragments.
@@ -75,7 +85,13 @@ class DoneScreen(Screen):
                 for line in created_lines(model.steps, self._outputs(), self.odatui.session.config):
                     yield Static(line, classes="created-line")
                 yield Static("⧗ Export folder: writing the files…", id="export-folder", classes="created-line")
+            warnings = readiness_warnings(self._outputs())
+            if warnings:
+                yield Static("Readiness warnings (the run went on; these need a look):", classes="section")
+                yield Static("\n".join(f"! {w}" for w in warnings), id="warnings")
             yield Static("⧗ Asking Workspace ONE how far the Macs got…", id="rollout")
+            if hasattr(self.odatui.session, "device_rows"):
+                yield DeviceTable(self.odatui.session, id="device-table")
             yield Static(END_USER_STEPS, id="end-users")
             yield Static("Exported files:", classes="section")
             yield Static("⧗ Writing the .mobileconfig files for other MDMs…", id="exported")

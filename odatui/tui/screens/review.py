@@ -51,6 +51,9 @@ The plan comes from looking at your tenants now (read-only):
 * **= no change** — it already matches; the step adopts it.
 * **! your action** — odatui cannot do this through the API; the run screen shows the exact clicks.
 
+**Readiness warnings** under the plan do not stop the run: users of the groups without an Okta password or not
+active, a custom domain odatui does not use, Macs below the macOS floor or without user-approved MDM.
+
 The line under the table shows the highlighted step's whole text (**Tab** to the table, **↑/↓** to move).
 Secrets are shown masked. **Start** runs the steps; you can retry any failed step there."""
 
@@ -59,6 +62,10 @@ Secrets are shown masked. **Start** runs the steps; you can retry any failed ste
         yield Static("⧗ Looking at your tenants to build the plan…", id="plan-status")
         table = DataTable(id="plan", cursor_type="row", zebra_stripes=False)
         yield table
+        # Readiness warnings (users without a password, Macs below the floor…): shown only when there are some.
+        warnings = Static("", id="plan-warnings")
+        warnings.display = False
+        yield warnings
         # The "What" column is cut at the screen's edge; the highlighted row's whole text is always shown here.
         yield Static("", id="plan-detail")
 
@@ -116,6 +123,10 @@ Secrets are shown masked. **Start** runs the steps; you can retry any failed ste
                 plan, what = "· later", f"planned once {needs} has run" if needs else "decided at run time"
             table.add_row(row.title, plan, what, key=row.step_id)
             self._full[row.step_id] = f"{row.title} · {plan}: {what}"
+        warnings = [w for row in rows for w in (getattr(getattr(row, "change", None), "warnings", ()) or ())]
+        box = self.query_one("#plan-warnings", Static)
+        box.update("Readiness warnings (they do not stop the run):\n" + "\n".join(f"! {w}" for w in warnings))
+        box.display = bool(warnings)
         self._show_detail(table.cursor_row)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:

@@ -1,0 +1,212 @@
+"""`odatui status --devices` and `odatui repush`: the truth per Mac after a rollout, and a second push.
+
+Both read the smart group, organization group, app and profile ids from the last run's state (the ids odatui
+created or adopted), so they ask WS1 about exactly what was rolled out. Rows are written as pages arrive.
+
+Exit codes: 0 listed / all re-pushed · 1 some device could not be listed completely or re-pushed (the others
+are) · 2 bad usage, or no run yet to read the ids from.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from typing import Any, TextIO
+
+from odatui.errors import UsageError
+
+COLUMNS = (("id", 7), ("serial", 13), ("name", 26), ("macos", 8), ("user", 22), ("profile", 10),
+           ("okta_verify", 11), ("certificate", 11))
+
+
+def wave_groups(pre: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every wave's smart group ({id, name, devices…}) from preflight.ws1's outputs (`smart_groups`); a run from
+    before waves recorded only the one."""
+    return pre.get("smart_groups") or [{"id": pre["smart_group_id"], "name": pre.get("smart_group_name"),
+                                        "devices": pre.get("smart_group_devices")}]
+
+
+def rollout_ids(config: Any) -> dict[str, Any]:
+    from odatui.state import StateStore
+
+    outputs = StateStore(config.target_key()).load().outputs()
+    pre = outputs.get("preflight.ws1") or {}
+    if "smart_group_id" not in pre or "og_id" not in pre:
+        raise UsageError("no rollout to look at yet: the last run has no Workspace ONE smart group",
+                         hint="run `odatui apply` (or the wizard) first; status --devices reads its ids")
+    groups = wave_groups(pre)
+    return {"og_id": int(pre["og_id"]), "smart_group_ids": [int(g["id"]) for g in groups],
+            "smart_group_names": [g.get("name") for g in groups],
+            "profile_id": (outputs.get("ws1.profile") or {}).get("profile_id"),
+            "app_id": (outputs.get("ws1.upload") or {}).get("app_id")}
+
+
+def _lister(client: Any, config: Any, ids: dict[str, Any], **kw: Any) -> Any:
+    from odatui.scep import scep_wanted
+    from odatui.ws1.devices import DeviceLister
+
+    return DeviceLister(client, ids["smart_group_ids"], og_id=ids["og_id"], macos_min=config.rollout.macos_min,
+                        profile_id=ids["profile_id"], app_id=ids["app_id"], scep=scep_wanted(config), **kw)
+
+
+class _Writer:
+    """Rows out as they come: a JSON document streamed element by element, or an aligned table."""
+
+    def __init__(self, out: TextIO, as_json: bool, failing_only: bool) -> None:
+        self.out, self.as_json, self.failing_only = out, as_json, failing_only
+        self.shown = 0
+        self.problems: list[str] = []
+
+    def start(self) -> None:
+        if self.as_json:
+            self.out.write('{"devices": [')
+        else:
+            self.out.write("  ".join(f"{name.upper():<{w}}" for name, w in COLUMNS) + "  REASONS\n")
+
+    def rows(self, rows: list[Any], problems: list[str]) -> None:
+        for line in problems:
+            self.problems.append(line)
+            print(f"odatui: {line}", file=sys.stderr)
+        chunk: list[str] = []  # one write per page, not per row
+        for row in rows:
+            for reason in row.reasons:
+                if reason.startswith("incomplete"):
+                    print(f"odatui: device {row.id}: {reason}; listed with what WS1 sent", file=sys.stderr)
+            if self.failing_only and not row.reasons:
+                continue
+            if self.as_json:
+                chunk.append(("\n  " if self.shown == 0 else ",\n  ") + json.dumps(row.as_dict()))
+            else:
+                d = row.as_dict()
+                cells = "  ".join(f"{str(d[name] if d[name] is not None else '?')[:w]:<{w}}" for name, w in COLUMNS)
+                chunk.append(cells + "  " + "; ".join(row.reasons) + "\n")
+            self.shown += 1
+        self.out.write("".join(chunk))
+        self.out.flush()
+
+    def finish(self, summary: dict[str, Any]) -> None:
+        if self.as_json:
+            self.out.write(("\n" if self.shown else "") + '], "summary": ' + json.dumps(summary) + "}\n")
+        self.out.flush()
+
+
+async def _status_devices(config: Any, ids: dict[str, Any], writer: _Writer, per_device: bool) -> dict[str, Any]:
+    from odatui.secrets import SecretStore
+    from odatui.ws1.client import Ws1Client
+
+    client = await asyncio.to_thread(Ws1Client.from_config, config.ws1, SecretStore())
+    try:
+        summary = await _lister(client, config, ids, per_device=per_device).run(writer.rows)
+    finally:
+        await client.aclose()
+    return summary.as_dict()
+
+
+def cmd_status_devices(args: Any, config: Any) -> int:
+    ids = rollout_ids(config)
+    failing_only = getattr(args, "filter", None) == "failing"
+    as_json = bool(getattr(args, "json", False))
+    writer = _Writer(sys.stdout, as_json, failing_only)
+    writer.start()
+    summary = asyncio.run(_status_devices(config, ids, writer, not getattr(args, "bulk_only", False)))
+    summary["shown"] = writer.shown
+    summary["filter"] = "failing" if failing_only else None
+    writer.finish(summary)
+    if not as_json:
+        def states(counts: dict[str, int]) -> str:
+            return ", ".join(f"{n} {state}" for state, n in sorted(counts.items(), key=lambda kv: -kv[1])) or "–"
+
+        print(f"{summary['devices']} Macs in smart group(s) {', '.join(map(str, ids['smart_group_names']))}; "
+              f"{summary['failing']} with reasons. Profile: {states(summary['profile'])}. Okta Verify: "
+              f"{states(summary['okta_verify'])}. SCEP certificate: {states(summary['certificate'])}.")
+    if failing_only and writer.shown == 0:
+        print(f"odatui: no device matches --filter failing ({summary['devices']} Macs listed, none with a reason)",
+              file=sys.stderr)
+    if summary["not_listed"]:
+        print(f"odatui: {summary['not_listed']} smart group members were not returned by the device search of "
+              "organization group "
+              f"{ids['og_id']} (enrolled in another organization group?)", file=sys.stderr)
+    return 1 if writer.problems or summary["incomplete"] else 0
+
+
+# --------------------------------------------------------------------------------------------- repush
+
+
+async def _repush(config: Any, ids: dict[str, Any], device_ids: list[int] | None, confirm: Any) -> int:
+    from odatui.errors import OdatuiError
+    from odatui.secrets import SecretStore
+    from odatui.ws1.client import Ws1Client
+
+    client = await asyncio.to_thread(Ws1Client.from_config, config.ws1, SecretStore())
+    try:
+        targets: list[int] = []
+        problems = 0
+
+        def collect(rows: list[Any], lines: list[str]) -> None:
+            nonlocal problems
+            for line in lines:
+                problems += 1
+                print(f"odatui: {line}", file=sys.stderr)
+            targets.extend(r.id for r in rows if device_ids is not None or r.reasons)
+
+        wanted = set(device_ids) if device_ids is not None else None
+        # --device: only those Macs (membership checked); --failing: every member with a reason.
+        await _lister(client, config, ids, per_device=True, only=wanted).run(collect)
+        if wanted is not None:
+            for unknown in sorted(wanted - set(targets)):
+                problems += 1
+                print(f"odatui: device {unknown} is not a Mac of smart group(s) "
+                      f"{', '.join(map(str, ids['smart_group_names']))}; skipped", file=sys.stderr)
+        if not targets:
+            print("No device to re-push the profile to.")
+            return 1 if problems else 0
+        if not confirm(len(targets)):
+            print("Nothing was changed.")
+            return 0
+        sem = asyncio.Semaphore(8)
+        done = 0
+
+        async def push(device_id: int) -> None:
+            nonlocal done, problems
+            async with sem:
+                try:
+                    await client.install_profile(int(ids["profile_id"]), device_id)
+                    done += 1
+                except OdatuiError as exc:
+                    problems += 1
+                    print(f"odatui: device {device_id}: {exc.message}", file=sys.stderr)
+
+        await asyncio.gather(*(push(d) for d in targets))
+        print(f"Profile {ids['profile_id']} re-pushed to {done} of {len(targets)} Macs (WS1 queues an install "
+              "command; each Mac installs it at its next check-in).")
+        return 1 if problems else 0
+    finally:
+        await client.aclose()
+
+
+def cmd_repush(args: Any) -> int:
+    from odatui.runner import load
+
+    device_ids = getattr(args, "device", None)
+    if not device_ids and not getattr(args, "failing", False):
+        raise UsageError("say which Macs: --device ID… or --failing", hint="e.g. `odatui repush --failing --yes`")
+    if device_ids and getattr(args, "failing", False):
+        raise UsageError("give --device or --failing, not both")
+    config = load(args)
+    ids = rollout_ids(config)
+    if ids["profile_id"] is None:
+        raise UsageError("the last run created no profile to re-push", hint="run `odatui apply` first")
+
+    def confirm(count: int) -> bool:
+        if getattr(args, "yes", False) or not (sys.stdin.isatty() and sys.stdout.isatty()):
+            return bool(getattr(args, "yes", False)) or _refuse_unattended()
+        answer = input(f"Re-push profile {ids['profile_id']} to {count} Macs? [y/N] ").strip().lower()
+        return answer in ("y", "yes")
+
+    return asyncio.run(_repush(config, ids, [int(d) for d in device_ids] if device_ids else None, confirm))
+
+
+def _refuse_unattended() -> bool:
+    print("odatui: not a terminal and no --yes: nothing was re-pushed", file=sys.stderr)
+    return False
