@@ -52,6 +52,15 @@ class Tmux:
             time.sleep(0.2)
         raise AssertionError(f"{text!r} did not appear within {timeout}s; the terminal shows:\n{self.screen()}")
 
+    def scroll_to(self, text: str, pages: int = 6) -> str:
+        """PgDn until `text` is on the screen (each page given time to load), or fail showing the screen."""
+        for _ in range(pages):
+            try:
+                return self.wait_for(text, timeout=10)
+            except AssertionError:
+                self.keys("NPage")
+        return self.wait_for(text, timeout=20)
+
     def close(self) -> None:
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True)
 
@@ -80,10 +89,10 @@ def test_demo_in_tmux_to_done():
         screen = term.wait_for("Rollout configured", timeout=30)
         assert "SANDBOX" in screen
         assert "client ID" in screen  # what exists now, with ids, at the top
-        term.wait_for("Devices in the smart group", timeout=30)
-        # The body has the focus: PgDn reaches the users' registration steps and the exported files at 80×24.
-        term.keys("NPage", "NPage")
-        screen = term.wait_for("the whole profile", timeout=30)
+        # The body has the focus: PgDn reaches the rollout line, the users' registration steps and the exported
+        # files at 80×24 (what is created, readiness warnings and the export folder come first).
+        term.scroll_to("Devices in the smart group")
+        screen = term.scroll_to("the whole profile")
         assert "Registration Required" in screen or "sign in with Okta" in screen
         term.keys("q")
         term.wait_for("EXIT=0", timeout=20)
