@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from odatui.errors import OdatuiError
+from odatui.identity import client_kinds, resolve
 from odatui.log import redact
 from odatui.state import SUCCEEDED, RunState, StateStore
+from odatui.steps.base import Context
 
 
 @dataclass
@@ -31,9 +33,6 @@ class LiveCheck:
 
 
 async def live_check(engine: Any, *, plan: bool = True) -> LiveCheck:
-    from odatui.identity import resolve
-    from odatui.steps.base import Context
-
     spelled = engine.store
     try:
         known = spelled.load().identity
@@ -41,8 +40,7 @@ async def live_check(engine: Any, *, plan: bool = True) -> LiveCheck:
         known = None
     ctx = Context(engine.config, engine.secrets, {}, client_factory=engine.client_factory)
     try:
-        kinds = [k for k, url in (("okta", engine.config.okta.org_url), ("ws1", engine.config.ws1.api_url)) if url]
-        await ctx.prepare_clients(*kinds)
+        await ctx.prepare_clients(*client_kinds(engine.config))
         identity = await resolve(ctx, known=known)
     finally:
         await ctx.aclose()

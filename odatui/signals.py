@@ -7,6 +7,8 @@ from __future__ import annotations
 import signal
 from types import FrameType
 
+from odatui.engine.exits import signal_exit
+
 _received = signal.SIGINT
 _caught = False
 NAMES = {signal.SIGINT: "Ctrl-C", signal.SIGHUP: "SIGHUP", signal.SIGTERM: "SIGTERM"}
@@ -43,4 +45,4 @@ def received() -> str:
 
 
 def exit_code() -> int:
-    return 128 + int(_received)
+    return signal_exit(_received)

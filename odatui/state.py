@@ -12,6 +12,7 @@ import json
 import os
 import time
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +20,24 @@ from odatui.errors import StateError
 
 SCHEMA_VERSION = 1
 
-# Step statuses, in the order a step moves through them.
+
+class Status(StrEnum):
+    """A step's status, in the order a step moves through them. A StrEnum: each member equals the string the
+    state file holds ("needs-action"…), so stored states and faces that compare with strings keep working."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    NEEDS_ACTION = "needs-action"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+
+
+# The older names, kept for the modules that import them.
 PENDING, RUNNING, SUCCEEDED, FAILED, NEEDS_ACTION, SKIPPED, CANCELLED = (
-    "pending", "running", "succeeded", "failed", "needs-action", "skipped", "cancelled",
+    Status.PENDING, Status.RUNNING, Status.SUCCEEDED, Status.FAILED, Status.NEEDS_ACTION, Status.SKIPPED,
+    Status.CANCELLED,
 )
 
 
@@ -104,7 +120,7 @@ STATE_LIMIT = 16 << 20  # a run state is a few KB; more is not one of ours
 
 def _shape_problem(state: RunState) -> str | None:
     """Why a parsed state is structurally wrong (valid JSON of the wrong shape), or None."""
-    known = {PENDING, RUNNING, SUCCEEDED, FAILED, NEEDS_ACTION, SKIPPED, CANCELLED}
+    known = set(Status)
     if not isinstance(state.target, str):
         return "it is damaged (target is not text)"
     for sid, rec in state.steps.items():
@@ -171,6 +187,11 @@ class StateStore:
         for stale in self.directory.glob(f".{self.path.name}.*.tmp"):
             with contextlib.suppress(OSError):
                 stale.unlink()
+
+    @property
+    def held(self) -> bool:
+        """True while this store holds its target's lock (acquire … release)."""
+        return self._lock_fd is not None
 
     def release(self) -> None:
         if self._lock_fd is not None:
