@@ -15,8 +15,8 @@ from typing import Any
 from odatui.errors import OdatuiError
 from odatui.identity import client_kinds, resolve
 from odatui.log import redact
-from odatui.state import SUCCEEDED, RunState, StateStore
-from odatui.steps.base import Context
+from odatui.state import RunState, StateStore, Status
+from odatui.steps.base import ChangeKind, Context
 
 
 @dataclass
@@ -72,18 +72,18 @@ def stale_steps(state: RunState, rows: dict[str, Any]) -> dict[str, str]:
     out: dict[str, str] = {}
     for sid, rec in state.steps.items():
         row = rows.get(sid)
-        if rec.status != SUCCEEDED or row is None:
+        if rec.status != Status.SUCCEEDED or row is None:
             continue
-        live = dict(row.change.outputs) if row.change is not None and row.change.kind.value == "none" else {}
+        live = dict(row.change.outputs) if row.change is not None and row.change.kind is ChangeKind.NONE else {}
         moved = [f"{k} {rec.outputs[k]} → {live[k]}" for k in sorted(set(rec.outputs) & set(live))
                  if _identifying(k) and rec.outputs[k] != live[k] and not isinstance(live[k], (dict, list))]
         if row.error:
             out[sid] = f"cannot be confirmed now: {row.error}"
         elif row.change is None:
             out[sid] = f"cannot be confirmed now: {row.hint or 'it depends on a step that is not confirmed'}"
-        elif row.change.kind.value == "needs-action":
+        elif row.change.kind is ChangeKind.NEEDS_ACTION:
             out[sid] = f"the tenant changed since: it needs your action again ({row.change.summary})"
-        elif row.change.kind.value != "none":
+        elif row.change.kind is not ChangeKind.NONE:
             out[sid] = f"the tenant changed since: it would {row.change.kind.value} now ({row.change.summary})"
         elif moved:
             out[sid] = f"the tenant changed since: {'; '.join(moved)}"

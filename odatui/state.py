@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import json
 import os
+import stat
 import time
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
@@ -17,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from odatui.errors import StateError
+from odatui.files import read_bounded
+from odatui.paths import state_dir
 
 SCHEMA_VERSION = 1
 
@@ -34,7 +38,7 @@ class Status(StrEnum):
     CANCELLED = "cancelled"
 
 
-# The older names, kept for the modules that import them.
+# The older names, kept for the modules (and tests) that import them.
 PENDING, RUNNING, SUCCEEDED, FAILED, NEEDS_ACTION, SKIPPED, CANCELLED = (
     Status.PENDING, Status.RUNNING, Status.SUCCEEDED, Status.FAILED, Status.NEEDS_ACTION, Status.SKIPPED,
     Status.CANCELLED,
@@ -43,7 +47,7 @@ PENDING, RUNNING, SUCCEEDED, FAILED, NEEDS_ACTION, SKIPPED, CANCELLED = (
 
 @dataclass
 class StepRecord:
-    status: str = PENDING
+    status: str = Status.PENDING  # a Status; read back from JSON as the equal plain string
     started: float | None = None
     finished: float | None = None
     attempts: int = 0
@@ -94,14 +98,14 @@ class RunState:
         return self.steps.setdefault(step_id, StepRecord())
 
     def outputs(self) -> dict[str, dict[str, Any]]:
-        return {sid: rec.outputs for sid, rec in self.steps.items() if rec.status == SUCCEEDED}
+        return {sid: rec.outputs for sid, rec in self.steps.items() if rec.status == Status.SUCCEEDED}
 
     def created(self) -> dict[str, list[dict[str, Any]]]:
         """Step id → what odatui created (whatever the step's last status: a failed run keeps its ledger)."""
         return {sid: list(rec.created) for sid, rec in self.steps.items() if rec.created}
 
     def failed(self) -> list[str]:
-        return [sid for sid, rec in self.steps.items() if rec.status in (FAILED, NEEDS_ACTION, CANCELLED)]
+        return [sid for sid, rec in self.steps.items() if rec.status in (Status.FAILED, Status.NEEDS_ACTION, Status.CANCELLED)]
 
     def to_json(self) -> dict[str, Any]:
         return {"schema": SCHEMA_VERSION, "target": self.target, "updated": self.updated, "identity": self.identity,
@@ -133,8 +137,6 @@ class StateStore:
     """The state file of one target, with its lock. Use as a context manager to hold the lock."""
 
     def __init__(self, target: str, directory: Path | None = None) -> None:
-        from odatui.paths import state_dir
-
         self.target = target
         try:
             self.directory = directory or state_dir() / "runs"
@@ -208,8 +210,6 @@ class StateStore:
     # --- read / write ---
     def load(self) -> RunState:
         """The saved state, or a fresh one. An unreadable or newer file is kept aside, never overwritten."""
-        from odatui.files import read_bounded
-
         if not self.path.exists():
             return RunState(self.target)
         raw = read_bounded(self.path, limit=STATE_LIMIT, what="run state", error=StateError)
@@ -282,7 +282,7 @@ class StateStore:
 def lock_dir() -> Path:
     """Where the per-tenant run locks live: outside any state folder (two state folders, e.g. two XDG_STATE_HOME,
     still meet here), private to this user. $XDG_RUNTIME_DIR/odatui/locks, else /tmp/odatui-<uid>/locks."""
-    import tempfile
+    import tempfile  # deferred: start-up (tempfile imports shutil and random; only a run needs a lock)
 
     runtime = os.environ.get("XDG_RUNTIME_DIR")
     if runtime and os.path.isdir(runtime):
@@ -295,8 +295,6 @@ def lock_dir() -> Path:
         st = os.lstat(base)
     except OSError as exc:
         raise StateError(f"cannot create the lock folder {path}: {exc.strerror}") from None
-    import stat
-
     # A shared /tmp: a folder someone else made (or a symlink they planted) must not hold our locks.
     if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
         raise StateError(f"the lock folder {base} is not a folder of this user", hint=f"remove {base} and run again")
@@ -306,8 +304,6 @@ def lock_dir() -> Path:
 def _take_lock(path: Path, what: str, hint: str) -> int:
     """A non-blocking flock on `path` holding this pid (for the refusal message of whoever comes second); the fd
     keeps it. StateError naming the holder when another process has it; OSError when the file cannot be made."""
-    import fcntl
-
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
