@@ -7,8 +7,6 @@ from __future__ import annotations
 import signal
 from types import FrameType
 
-from odatui.engine.exits import signal_exit
-
 _received = signal.SIGINT
 _caught = False
 NAMES = {signal.SIGINT: "Ctrl-C", signal.SIGHUP: "SIGHUP", signal.SIGTERM: "SIGTERM"}
@@ -45,4 +43,4 @@ def received() -> str:
 
 
 def exit_code() -> int:
-    return signal_exit(_received)
+    return 128 + int(_received)  # as odatui.engine.exits.signal_exit (core cannot import the engine)

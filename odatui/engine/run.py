@@ -18,6 +18,7 @@ from odatui.errors import NeedsAction, OdatuiError, SecretsUnavailable, StepErro
 from odatui.events import (
     Event,
     RunFinished,
+    StepCancelled,
     StepFailed,
     StepLog,
     StepNeedsAction,
@@ -56,6 +57,36 @@ class StepRunner:
     _wake: asyncio.Event | None
     _writer: StateWriter | None
     _delivery: Delivery
+
+    async def _run_step(self, sid: str) -> None:
+        from odatui.http import RETRY_LISTENER  # deferred: start-up (httpx; by now imported off the loop)
+
+        # This task's own context: the step's HTTP retries reach its pane (level "retry"), not only the log file.
+        RETRY_LISTENER.set(lambda message: self._emit(StepLog(sid, message, "retry")))
+        try:
+            await self._execute(sid)
+        except asyncio.CancelledError:
+            self._record(sid, Status.CANCELLED, last_error="cancelled")
+            self._emit(StepCancelled(sid))
+        except Exception:  # the engine's own bug: never leave the scheduler waiting
+            log.exception("engine error while running %s", sid)
+            message = "internal error in odatui (details are in the log)"
+            self._record(sid, Status.FAILED, last_error=message)
+            self._emit(StepFailed(sid, message))
+        finally:
+            self._delivery.flush(sid)
+
+    def _step_done(self, sid: str, task: asyncio.Task[None]) -> None:
+        # A done callback, not a `finally`: a task cancelled before it ever ran never enters its body.
+        if self._tasks.get(sid) is not task:
+            return
+        if self._status.get(sid) == Status.RUNNING:
+            self._record(sid, Status.CANCELLED, last_error="cancelled")
+            self._emit(StepCancelled(sid))
+        del self._tasks[sid]
+        self._check.pop(sid, None)
+        if self._wake is not None:
+            self._wake.set()
 
     async def _execute(self, sid: str) -> None:
         step = self.steps[sid]

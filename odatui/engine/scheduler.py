@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from odatui.engine import target
 from odatui.engine.controls import Controls
 from odatui.engine.delivery import Delivery
 from odatui.engine.exits import run_exit
@@ -24,8 +23,9 @@ from odatui.engine.graph import Graph
 from odatui.engine.persist import StateWriter
 from odatui.engine.plan import PlanRow, plan
 from odatui.engine.run import StepRunner
+from odatui.engine.target import bind
 from odatui.errors import OdatuiError, UsageError
-from odatui.events import Event, RunFinished, StepCancelled, StepFailed, StepLog
+from odatui.events import Event, RunFinished
 from odatui.log import get_logger
 from odatui.state import RunState, StateStore, Status
 from odatui.steps.base import Context, Step, clients_of
@@ -188,7 +188,7 @@ class Engine(StepRunner, Controls):
         """Before any change: learn which tenants this config reaches, take their locks and switch to their run
         state (odatui.engine.target). True when the state folder's lock was taken here (released after the run)."""
         assert self._ctx is not None
-        bound = await target.bind(self._ctx, self.store, have_locks=self._tenant_locks is not None)
+        bound = await bind(self._ctx, self.store, have_locks=self._tenant_locks is not None)
         self.identity = bound.identity
         if bound.locks is not None:
             self._tenant_locks = bound.locks
@@ -246,36 +246,6 @@ class Engine(StepRunner, Controls):
                         task.add_done_callback(lambda t, sid=sid: self._step_done(sid, t))
                         self._tasks[sid] = task
                     changed = True
-
-    async def _run_step(self, sid: str) -> None:
-        from odatui.http import RETRY_LISTENER  # deferred: start-up (httpx; by now imported off the loop)
-
-        # This task's own context: the step's HTTP retries reach its pane (level "retry"), not only the log file.
-        RETRY_LISTENER.set(lambda message: self._emit(StepLog(sid, message, "retry")))
-        try:
-            await self._execute(sid)
-        except asyncio.CancelledError:
-            self._record(sid, Status.CANCELLED, last_error="cancelled")
-            self._emit(StepCancelled(sid))
-        except Exception:  # the engine's own bug: never leave the scheduler waiting
-            log.exception("engine error while running %s", sid)
-            message = "internal error in odatui (details are in the log)"
-            self._record(sid, Status.FAILED, last_error=message)
-            self._emit(StepFailed(sid, message))
-        finally:
-            self._delivery.flush(sid)
-
-    def _step_done(self, sid: str, task: asyncio.Task[None]) -> None:
-        # A done callback, not a `finally`: a task cancelled before it ever ran never enters its body.
-        if self._tasks.get(sid) is not task:
-            return
-        if self._status.get(sid) == Status.RUNNING:
-            self._record(sid, Status.CANCELLED, last_error="cancelled")
-            self._emit(StepCancelled(sid))
-        del self._tasks[sid]
-        self._check.pop(sid, None)
-        if self._wake is not None:
-            self._wake.set()
 
     # ------------------------------------------------------------------ outcome
     def _exit_code(self) -> int:
