@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 from odatui.errors import OdatuiError
 from odatui.identity import Identity, client_kinds, resolve
-from odatui.state import StateStore, TenantLocks
+from odatui.locks import TenantLocks
+from odatui.state import StateStore
 from odatui.steps.base import Context
 
 
