@@ -1,7 +1,8 @@
 """`odatui` command line. Parsing only: each command's body lives in the module that owns it, imported lazily
 so `odatui --help` and `--version` never load Textual, httpx or pydantic.
 
-Exit codes: 0 done · 1 a step failed · 2 bad usage or config · 3 a step needs the admin · 4 secrets unavailable.
+Exit codes (odatui.engine.exits): 0 done · 1 a step failed · 2 bad usage or config · 3 a step needs the admin ·
+4 secrets unavailable · 128 + signal (130 Ctrl-C, 141 a closed pipe).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Sequence
 
 from odatui import __version__
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NEEDS_ACTION, EXIT_SECRETS = 0, 1, 2, 3, 4
+from odatui.engine.exits import EXIT_FAILED, EXIT_SIGPIPE, EXIT_USAGE
 
 # command → "module:function"; each function takes the parsed args and returns an exit code.
 HANDLERS = {
@@ -226,9 +227,6 @@ def _wizard_args(argv: Sequence[str]):
     if list(argv) in ([], ["demo"]):
         return SimpleNamespace(command=argv[0] if argv else None, config=None, unattended=False)
     return None
-
-
-EXIT_SIGPIPE = 141  # 128 + SIGPIPE: what a shell reports for a writer whose reader went away
 
 
 def main(argv: Sequence[str] | None = None) -> int:

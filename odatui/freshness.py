@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from odatui.errors import OdatuiError
+from odatui.identity import client_kinds, resolve
 from odatui.log import redact
-from odatui.state import SUCCEEDED, RunState, StateStore
+from odatui.state import RunState, StateStore, Status
+from odatui.steps.base import ChangeKind, Context
 
 
 @dataclass
@@ -31,9 +33,6 @@ class LiveCheck:
 
 
 async def live_check(engine: Any, *, plan: bool = True) -> LiveCheck:
-    from odatui.identity import resolve
-    from odatui.steps.base import Context
-
     spelled = engine.store
     try:
         known = spelled.load().identity
@@ -41,8 +40,7 @@ async def live_check(engine: Any, *, plan: bool = True) -> LiveCheck:
         known = None
     ctx = Context(engine.config, engine.secrets, {}, client_factory=engine.client_factory)
     try:
-        kinds = [k for k, url in (("okta", engine.config.okta.org_url), ("ws1", engine.config.ws1.api_url)) if url]
-        await ctx.prepare_clients(*kinds)
+        await ctx.prepare_clients(*client_kinds(engine.config))
         identity = await resolve(ctx, known=known)
     finally:
         await ctx.aclose()
@@ -74,18 +72,18 @@ def stale_steps(state: RunState, rows: dict[str, Any]) -> dict[str, str]:
     out: dict[str, str] = {}
     for sid, rec in state.steps.items():
         row = rows.get(sid)
-        if rec.status != SUCCEEDED or row is None:
+        if rec.status != Status.SUCCEEDED or row is None:
             continue
-        live = dict(row.change.outputs) if row.change is not None and row.change.kind.value == "none" else {}
+        live = dict(row.change.outputs) if row.change is not None and row.change.kind is ChangeKind.NONE else {}
         moved = [f"{k} {rec.outputs[k]} → {live[k]}" for k in sorted(set(rec.outputs) & set(live))
                  if _identifying(k) and rec.outputs[k] != live[k] and not isinstance(live[k], (dict, list))]
         if row.error:
             out[sid] = f"cannot be confirmed now: {row.error}"
         elif row.change is None:
             out[sid] = f"cannot be confirmed now: {row.hint or 'it depends on a step that is not confirmed'}"
-        elif row.change.kind.value == "needs-action":
+        elif row.change.kind is ChangeKind.NEEDS_ACTION:
             out[sid] = f"the tenant changed since: it needs your action again ({row.change.summary})"
-        elif row.change.kind.value != "none":
+        elif row.change.kind is not ChangeKind.NONE:
             out[sid] = f"the tenant changed since: it would {row.change.kind.value} now ({row.change.summary})"
         elif moved:
             out[sid] = f"the tenant changed since: {'; '.join(moved)}"

@@ -63,6 +63,11 @@ def spelled(config: Any) -> Identity:
     return Identity(okta, ws1)
 
 
+def client_kinds(config: Any) -> list[str]:
+    """The API clients `resolve` asks, for the tenants this config names (build them before, off the loop)."""
+    return [k for k, url in (("okta", config.okta.org_url), ("ws1", config.ws1.api_url)) if url]
+
+
 async def resolve(ctx: Any, *, known: dict[str, Any] | None = None) -> Identity:
     """Ask both tenants who they are. `known`: the identity last recorded for this spelling (state file)."""
     config = ctx.config

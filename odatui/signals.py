@@ -43,4 +43,4 @@ def received() -> str:
 
 
 def exit_code() -> int:
-    return 128 + int(_received)
+    return 128 + int(_received)  # as odatui.engine.exits.signal_exit (core cannot import the engine)

@@ -12,22 +12,44 @@ import json
 import os
 import time
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from odatui.errors import StateError
+from odatui.files import read_bounded
+from odatui.locks import TenantLocks, lock_dir, take_lock
+from odatui.paths import state_dir
+
+__all__ = ["Status", "StepRecord", "RunState", "StateStore", "TenantLocks", "lock_dir",
+           "PENDING", "RUNNING", "SUCCEEDED", "FAILED", "NEEDS_ACTION", "SKIPPED", "CANCELLED"]
 
 SCHEMA_VERSION = 1
 
-# Step statuses, in the order a step moves through them.
+
+class Status(StrEnum):
+    """A step's status, in the order a step moves through them. A StrEnum: each member equals the string the
+    state file holds ("needs-action"…), so stored states and faces that compare with strings keep working."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    NEEDS_ACTION = "needs-action"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+
+
+# The older names, kept for the modules (and tests) that import them.
 PENDING, RUNNING, SUCCEEDED, FAILED, NEEDS_ACTION, SKIPPED, CANCELLED = (
-    "pending", "running", "succeeded", "failed", "needs-action", "skipped", "cancelled",
+    Status.PENDING, Status.RUNNING, Status.SUCCEEDED, Status.FAILED, Status.NEEDS_ACTION, Status.SKIPPED,
+    Status.CANCELLED,
 )
 
 
 @dataclass
 class StepRecord:
-    status: str = PENDING
+    status: str = Status.PENDING  # a Status; read back from JSON as the equal plain string
     started: float | None = None
     finished: float | None = None
     attempts: int = 0
@@ -78,14 +100,14 @@ class RunState:
         return self.steps.setdefault(step_id, StepRecord())
 
     def outputs(self) -> dict[str, dict[str, Any]]:
-        return {sid: rec.outputs for sid, rec in self.steps.items() if rec.status == SUCCEEDED}
+        return {sid: rec.outputs for sid, rec in self.steps.items() if rec.status == Status.SUCCEEDED}
 
     def created(self) -> dict[str, list[dict[str, Any]]]:
         """Step id → what odatui created (whatever the step's last status: a failed run keeps its ledger)."""
         return {sid: list(rec.created) for sid, rec in self.steps.items() if rec.created}
 
     def failed(self) -> list[str]:
-        return [sid for sid, rec in self.steps.items() if rec.status in (FAILED, NEEDS_ACTION, CANCELLED)]
+        return [sid for sid, rec in self.steps.items() if rec.status in (Status.FAILED, Status.NEEDS_ACTION, Status.CANCELLED)]
 
     def to_json(self) -> dict[str, Any]:
         return {"schema": SCHEMA_VERSION, "target": self.target, "updated": self.updated, "identity": self.identity,
@@ -104,7 +126,7 @@ STATE_LIMIT = 16 << 20  # a run state is a few KB; more is not one of ours
 
 def _shape_problem(state: RunState) -> str | None:
     """Why a parsed state is structurally wrong (valid JSON of the wrong shape), or None."""
-    known = {PENDING, RUNNING, SUCCEEDED, FAILED, NEEDS_ACTION, SKIPPED, CANCELLED}
+    known = set(Status)
     if not isinstance(state.target, str):
         return "it is damaged (target is not text)"
     for sid, rec in state.steps.items():
@@ -117,8 +139,6 @@ class StateStore:
     """The state file of one target, with its lock. Use as a context manager to hold the lock."""
 
     def __init__(self, target: str, directory: Path | None = None) -> None:
-        from odatui.paths import state_dir
-
         self.target = target
         try:
             self.directory = directory or state_dir() / "runs"
@@ -161,7 +181,7 @@ class StateStore:
     # --- lock ---
     def acquire(self) -> None:
         try:
-            fd = _take_lock(self.lock_path, f"target ({self.target})",
+            fd = take_lock(self.lock_path, f"target ({self.target})",
                             "wait for it to finish or stop it; two runs on one tenant could create duplicates")
         except OSError as exc:
             raise StateError(f"cannot create the run lock {self.lock_path}: {exc.strerror or exc}",
@@ -171,6 +191,11 @@ class StateStore:
         for stale in self.directory.glob(f".{self.path.name}.*.tmp"):
             with contextlib.suppress(OSError):
                 stale.unlink()
+
+    @property
+    def held(self) -> bool:
+        """True while this store holds its target's lock (acquire … release)."""
+        return self._lock_fd is not None
 
     def release(self) -> None:
         if self._lock_fd is not None:
@@ -187,8 +212,6 @@ class StateStore:
     # --- read / write ---
     def load(self) -> RunState:
         """The saved state, or a fresh one. An unreadable or newer file is kept aside, never overwritten."""
-        from odatui.files import read_bounded
-
         if not self.path.exists():
             return RunState(self.target)
         raw = read_bounded(self.path, limit=STATE_LIMIT, what="run state", error=StateError)
@@ -256,76 +279,3 @@ class StateStore:
             hint = "free some disk space" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else None
             raise StateError(f"cannot write the run state {self.path}: {exc.strerror}; the previous state is intact",
                              hint=hint) from None
-
-
-def lock_dir() -> Path:
-    """Where the per-tenant run locks live: outside any state folder (two state folders, e.g. two XDG_STATE_HOME,
-    still meet here), private to this user. $XDG_RUNTIME_DIR/odatui/locks, else /tmp/odatui-<uid>/locks."""
-    import tempfile
-
-    runtime = os.environ.get("XDG_RUNTIME_DIR")
-    if runtime and os.path.isdir(runtime):
-        base = Path(runtime) / "odatui"
-    else:
-        base = Path(tempfile.gettempdir()) / f"odatui-{os.getuid()}"
-    path = base / "locks"
-    try:
-        path.mkdir(parents=True, exist_ok=True, mode=0o700)
-        st = os.lstat(base)
-    except OSError as exc:
-        raise StateError(f"cannot create the lock folder {path}: {exc.strerror}") from None
-    import stat
-
-    # A shared /tmp: a folder someone else made (or a symlink they planted) must not hold our locks.
-    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
-        raise StateError(f"the lock folder {base} is not a folder of this user", hint=f"remove {base} and run again")
-    return path
-
-
-def _take_lock(path: Path, what: str, hint: str) -> int:
-    """A non-blocking flock on `path` holding this pid (for the refusal message of whoever comes second); the fd
-    keeps it. StateError naming the holder when another process has it; OSError when the file cannot be made."""
-    import fcntl
-
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        holder = os.read(fd, 64).decode(errors="replace").strip() or "unknown"
-        os.close(fd)
-        raise StateError(f"another odatui (pid {holder}) is working on this {what}", hint=hint) from None
-    os.ftruncate(fd, 0)
-    os.write(fd, str(os.getpid()).encode())
-    return fd
-
-
-class TenantLocks:
-    """One flock per tenant part (Okta org, WS1 organization group), held for a run. Non-blocking: a second run on
-    the same org or group is refused with the pid of the first, whatever folder or spelling it used."""
-
-    def __init__(self, names: tuple[str, ...], directory: Path | None = None) -> None:
-        self.names = names
-        self.directory = directory
-        self._fds: list[int] = []
-
-    @property
-    def held(self) -> bool:
-        return bool(self._fds)
-
-    def acquire(self) -> None:
-        directory = self.directory or lock_dir()
-        try:
-            for name in sorted(set(self.names)):
-                self._fds.append(_take_lock(
-                    directory / f"{name}.lock", f"tenant ({name})",
-                    "wait for it to finish or stop it; two runs on one tenant could create duplicates "
-                    "(the same tenant is recognised whatever its spelling or state folder)"))
-        except BaseException:
-            self.release()
-            raise
-
-    def release(self) -> None:
-        for fd in self._fds:
-            with contextlib.suppress(OSError):
-                os.close(fd)
-        self._fds = []

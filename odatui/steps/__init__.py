@@ -1,4 +1,5 @@
-"""The configuration steps, in DESIGN.md's order. Each module holds the steps of one side."""
+"""The configuration steps, in the order a rollout takes them (README, "What it does"). Each module holds the
+steps of one side."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ STEP_IDS = (
 
 def all_steps() -> list[Step]:
     """One instance of every step. Imported lazily so `odatui --help` stays fast."""
-    from odatui.steps import okta, package, verify, ws1
+    from odatui.steps import okta, package, verify, ws1  # deferred: start-up (each side's clients and helpers)
 
     found: dict[str, Step] = {}
     for module in (okta, ws1, package, verify):

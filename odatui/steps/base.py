@@ -7,11 +7,15 @@ that the context builds (never httpx directly) and report progress through the `
 
 from __future__ import annotations
 
+import asyncio
 import enum
+import importlib
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
+
+from odatui.errors import StepError
 
 if TYPE_CHECKING:
     from odatui.config import Config
@@ -67,6 +71,36 @@ class Progress:
             self._emit(None, message, _log=level)
 
 
+# The API clients a step may declare in `Step.clients`, by kind: where each lives (imported on first use: httpx
+# and the clients take a few hundred ms to import) and the class that builds itself from its config table.
+CLIENTS: dict[str, tuple[str, str]] = {
+    "okta": ("odatui.okta.client", "OktaClient"),
+    "ws1": ("odatui.ws1.client", "Ws1Client"),
+}
+
+
+def client_fields(kind: str, config: Config) -> tuple[str, ...]:
+    """The config fields a client of this kind cannot authenticate without, for the auth the config chose."""
+    if kind == "okta":
+        return {"none": ("okta.client_id",), "service_app": ("okta.service_app_client_id",)}.get(
+            config.okta.auth, ())
+    if kind == "ws1":
+        return ("ws1.username",) if config.ws1.auth == "basic" else ("ws1.oauth_client_id",)
+    return ()
+
+
+def default_client_factory(kind: str, ctx: Context) -> Any:
+    """The real API client of this kind, built from its `[okta]` / `[ws1]` config table and the secrets."""
+    module, name = CLIENTS[kind]
+    return getattr(importlib.import_module(module), name).from_config(getattr(ctx.config, kind), ctx.secrets)
+
+
+def clients_of(steps: Iterable[Step]) -> list[str]:
+    """The client kinds these steps use (Step.clients), in CLIENTS order."""
+    wanted = {kind for step in steps for kind in step.clients}
+    return [kind for kind in CLIENTS if kind in wanted]
+
+
 class Context:
     """What a step may use: the config, secrets, earlier outputs and lazily built API clients."""
 
@@ -91,8 +125,6 @@ class Context:
         try:
             return self.outputs[step_id][key]
         except KeyError:
-            from odatui.errors import StepError
-
             raise StepError(f"{step_id} has not produced {key!r} yet", hint=f"run {step_id} first") from None
 
     def created_by_odatui(self, step_id: str, kind: str) -> list[dict[str, Any]]:
@@ -100,23 +132,20 @@ class Context:
 
     def _client(self, kind: str) -> Any:
         if kind not in self._clients:
-            if self._client_factory is not None:
-                self._clients[kind] = self._client_factory(kind, self)
-            elif kind == "okta":
-                from odatui.okta.client import OktaClient
-
-                self._clients[kind] = OktaClient.from_config(self.config.okta, self.secrets)
-            else:
-                from odatui.ws1.client import Ws1Client
-
-                self._clients[kind] = Ws1Client.from_config(self.config.ws1, self.secrets)
+            self._clients[kind] = (self._client_factory or default_client_factory)(kind, self)
         return self._clients[kind]
+
+    async def preload_clients(self, *kinds: str) -> None:
+        """Import the real clients' modules in a worker thread (a few hundred ms for httpx and the clients), before
+        any step starts, so the first step of each branch does not hold up the others (and a TUI stays live).
+        Nothing to do with a custom client factory (the sandbox's, a test's)."""
+        if self._client_factory is None and kinds:
+            await asyncio.to_thread(lambda: [importlib.import_module(CLIENTS[k][0]) for k in kinds])
 
     async def prepare_clients(self, *kinds: str) -> None:
         """Build these API clients in worker threads, side by side: a client's TLS context and secrets take tens
         of ms of CPU that would otherwise stall the event loop inside the first step that asks for it. Errors are
         left for that step to meet and report."""
-        import asyncio
 
         def build(kind: str) -> None:
             try:
@@ -144,6 +173,11 @@ class Step(ABC):
     id: ClassVar[str]
     title: ClassVar[str]
     needs: ClassVar[tuple[str, ...]] = ()
+    # Config fields (dotted) this step cannot do without; the auth fields of its clients are added to them
+    # (client_fields), so a run names every empty field before anything starts.
+    required_fields: ClassVar[tuple[str, ...]] = ()
+    # The API clients (CLIENTS kinds) the step uses, so they are built off the loop before it starts.
+    clients: ClassVar[tuple[str, ...]] = ()
 
     def applies(self, config: Config) -> bool:
         """False when this step has nothing to do for this config (the engine marks it skipped)."""

@@ -99,6 +99,8 @@ class PreflightOkta(Step):
     id = "preflight.okta"
     title = "Okta org"
     needs = ()
+    required_fields = ("okta.org_url",)
+    clients = ("okta",)
 
     def applies(self, config: Any) -> bool:
         return True
@@ -192,6 +194,8 @@ class OktaApp(Step):
     id = "okta.app"
     title = "Okta PSSO app"
     needs = ("preflight.okta",)
+    required_fields = ("okta.org_url", "okta.app_label")
+    clients = ("okta",)
 
     async def inspect(self, ctx: Context) -> Change:
         cfg = ctx.config.okta
@@ -295,6 +299,8 @@ class OktaAssign(Step):
     id = "okta.assign"
     title = "Okta group assignment"
     needs = ("okta.app",)
+    required_fields = ("okta.org_url",)
+    clients = ("okta",)
 
     def done(self, change: Change, outputs: Mapping[str, Any]) -> str:
         ids = outputs.get("group_ids") or {}

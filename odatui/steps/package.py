@@ -28,6 +28,8 @@ class PackagePreflight(Step):
     id = "preflight.package"
     title = "Okta Verify package"
     needs = ()
+    required_fields = ("rollout.package",)
+    clients = ()
 
     def __init__(self) -> None:
         # inspect and apply run back to back; hashing a 1 GB package once is enough while the file is unchanged.

@@ -54,6 +54,8 @@ class Verify(Step):
     id = "verify"
     title = "Verify the rollout"
     needs = ("okta.assign", "ws1.assign", "ws1.profile")
+    required_fields = ()
+    clients = ("okta", "ws1")
 
     async def _check(self, ctx: Context) -> tuple[list[str], list[str], dict[str, Any]]:
         """(problems, what was checked, outputs)."""

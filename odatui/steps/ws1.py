@@ -42,6 +42,8 @@ class PreflightWs1(Step):
     id = "preflight.ws1"
     title = "Workspace ONE tenant"
     needs = ()
+    required_fields = ("ws1.api_url", "ws1.group_id", "ws1.smart_group")
+    clients = ("ws1",)
 
     async def _check(self, ctx: Context, *, create: bool = False) -> dict[str, Any]:
         """The organization group and every smart group of the wave. Missing groups are created when `create`
@@ -137,6 +139,8 @@ class Ws1Upload(Step):
     id = "ws1.upload"
     title = "Upload Okta Verify to Workspace ONE"
     needs = ("preflight.ws1", "preflight.package")
+    required_fields = ("ws1.api_url", "rollout.package")
+    clients = ("ws1",)
 
     def done(self, change: Change, outputs: Mapping[str, Any]) -> str:
         return f"Okta Verify {outputs.get('version')} is app {outputs.get('app_id')} (uuid {outputs.get('app_uuid')})"
@@ -396,6 +400,8 @@ class Ws1Assign(Step):
     id = "ws1.assign"
     title = "Assign Okta Verify (Auto) to the smart groups"
     needs = ("ws1.upload",)
+    required_fields = ("ws1.api_url", "ws1.smart_group")
+    clients = ("ws1",)
 
     def done(self, change: Change, outputs: Mapping[str, Any]) -> str:
         names = outputs.get("smart_group_names") or [outputs.get("smart_group_name")]
@@ -599,6 +605,8 @@ class Ws1Profile(Step):
     # After ws1.assign: Okta Verify must be on the Mac before the profile that points at its extension (Okta,
     # "Configure Desktop Password Sync for macOS 14": "Follow these steps in sequence", Okta Verify first).
     needs = ("okta.app", "preflight.ws1", "ws1.assign")
+    required_fields = ("ws1.api_url", "ws1.smart_group", "rollout.profile_name")
+    clients = ("ws1",)
 
     def done(self, change: Change, outputs: Mapping[str, Any]) -> str:
         verb = "updated" if change.kind is ChangeKind.UPDATE else "created"
