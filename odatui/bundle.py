@@ -17,7 +17,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from odatui.errors import OdatuiError, UsageError
+from odatui.errors import OdatuiError
 from odatui.log import known_secrets, redact
 
 LOG_FILES = ("odatui.log", "odatui.log.1")  # the current log and the one before it (≤ 2 MB)
@@ -164,29 +164,11 @@ def is_bundle(path: Path) -> bool:
 
 
 def cmd_bundle(args: Any) -> int:
-    from odatui.config import load_config
-    from odatui.secrets import SecretStore
-
-    from odatui.files import refuse_overwrite
+    from odatui.service.bundle import write_bundle
 
     out = Path(args.out).expanduser()
-    if out.is_dir():
-        raise UsageError(f"{out} is a folder", hint="give a file name, e.g. --out odatui-support.zip")
-    # `--out` onto the config file (or any file that is not an earlier bundle) would destroy it.
-    refuse_overwrite(out, what="support bundle", ours=is_bundle, force=getattr(args, "force", False))
     config_path = Path(args.config).expanduser() if getattr(args, "config", None) else None
-    config, error = None, None
-    try:
-        config = load_config(config_path)
-    except OdatuiError as exc:  # a broken config is a reason to ask for support, not to refuse the bundle
-        error = exc.message
-        if config_path is None:
-            from odatui.paths import default_config_path
-
-            config_path = default_config_path()
-    targets = None if getattr(args, "all", False) else ([config.target_key()] if config is not None else [])
-    names = build_bundle(out, config=config, secrets=SecretStore(), config_path=config_path, config_error=error,
-                         targets=targets)
+    names = write_bundle(out, config_path, force=getattr(args, "force", False), all_targets=getattr(args, "all", False))
     size = out.stat().st_size
     print(f"Support bundle written to {out} ({len(names)} files, {size / 1024:.0f} kB): {', '.join(names)}")
     print("It was checked for every secret odatui knows; look through it before you send it anyway.", file=sys.stderr)

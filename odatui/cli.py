@@ -17,7 +17,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NEEDS_ACTION, EXIT_SECRETS = 0, 1, 2, 3, 
 # command → "module:function"; each function takes the parsed args and returns an exit code.
 HANDLERS = {
     "wizard": "odatui.tui.launch:run_wizard",
-    "demo": "odatui.tui.launch:run_demo",
+    "demo": "odatui.demo:run_demo",
     "serve": "odatui.tui.launch:run_serve",
     "plan": "odatui.runner:cmd_plan",
     "apply": "odatui.runner:cmd_apply",

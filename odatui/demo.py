@@ -1,16 +1,20 @@
-"""The demo session: an in-process sandbox, a sample Okta Verify package and a config that points at both.
+"""The demo session: an in-process sandbox, a sample Okta Verify package and a config that points at both — and
+`odatui demo`, which makes it on the CLI side and hands it to the wizard (odatui/tui never imports the sandbox).
 
 No tenant, keychain or network is needed; the sandbox credentials live in memory only.
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from odatui.config import Config, parse_config, save_config
-from odatui.secrets import SecretStore
+if TYPE_CHECKING:
+    from odatui.config import Config
+    from odatui.secrets import SecretStore
 
 
 @dataclass
@@ -24,6 +28,11 @@ class DemoSession:
     @property
     def url(self) -> str:
         return self.sandbox.url
+
+    @property
+    def runs_dir(self) -> Path:
+        """The demo's run states: in the sandbox's folder, never among real targets'."""
+        return Path(self.sandbox.data_dir) / "runs"
 
     def add_psso_app(self) -> None:
         """Do what the admin would do in the Okta Admin Console: add the PSSO app from the catalog."""
@@ -40,8 +49,11 @@ class DemoSession:
 
 def start_demo(*, psso_app: str = "absent", latency_ms: int = 0, fault_rate: float = 0.0, seed: int = 0,
                devices: int = 36, fault_rules: list[dict[str, Any]] | None = None) -> DemoSession:
+    # deferred: start-up (`odatui demo` paints its first screen before pydantic, keyring and the sandbox load)
+    from odatui.config import parse_config, save_config
     from odatui.sandbox.samplepkg import make_sample_pkg
     from odatui.sandbox.server import Sandbox, SandboxOptions
+    from odatui.secrets import SecretStore
 
     sandbox = Sandbox(SandboxOptions(psso_app=psso_app, latency_ms=latency_ms, fault_rate=fault_rate, seed=seed,
                                      devices=devices, fault_rules=list(fault_rules or []))).start()
@@ -61,3 +73,21 @@ def start_demo(*, psso_app: str = "absent", latency_ms: int = 0, fault_rate: flo
     except BaseException:
         sandbox.stop()
         raise
+
+
+def demo_factory(**options: Any) -> Callable[[], DemoSession]:
+    """What the wizard calls in its start-up worker (after the first paint) to start the sandbox: the PSSO app
+    absent, so the demo shows the admin's one manual step."""
+    return functools.partial(start_demo, **{"psso_app": "absent", **options})
+
+
+def run_demo(args: Any) -> int:
+    """`odatui demo`: the wizard on the sandbox; `--unattended`: the whole plan headless, plain lines."""
+    if getattr(args, "unattended", False):
+        from odatui.runner import cmd_demo_unattended
+
+        return cmd_demo_unattended(args)
+    from odatui.tui.launch import run_app
+    from odatui.tui.session import Session
+
+    return run_app(Session(demo_factory=demo_factory()), demo=True)

@@ -239,32 +239,12 @@ def export_from_values(
 def cmd_export(args) -> int:
     """`odatui export --out DIR`: the org from the config; the client ID from okta.app's last run, else the config."""
     from odatui.config import load_config
-    from odatui.state import StateStore
-
-    config = load_config(Path(args.config) if args.config else None)
-    if not config.okta.org_url:
-        raise UsageError("okta.org_url is not set", hint="run `odatui` (the wizard) or set [okta] org_url in the config")
-    found = StateStore(config.target_key()).load().outputs().get("okta.app", {}).get("client_id")
-    client_id = found or config.okta.client_id
-    if not client_id:
-        raise UsageError(
-            "the Platform SSO app's client ID is not known yet",
-            hint="run `odatui apply --only preflight.okta okta.app`, or set [okta] client_id from the app's Sign On tab",
-        )
-    if bool(args.sign_cert) != bool(args.sign_key):
-        raise UsageError("--sign-cert and --sign-key go together", hint="give both PEM files, or neither")
-    from odatui import scep
     from odatui.secrets import SecretStore
-
-    scep_settings = scep.settings(config, SecretStore())  # missing URL / secret key → exit 2, nothing written
-    paths = export_from_values(
-        config.okta.org_url, client_id, config.rollout.macos_min, config.rollout.user_principal_name,
-        Path(args.out).expanduser(),
-        Path(args.sign_cert).expanduser() if args.sign_cert else None,
-        Path(args.sign_key).expanduser() if args.sign_key else None,
-        psso=config.rollout.psso, scep=scep_settings,
-        scep_elsewhere=config.rollout.macos_min >= 14 and config.rollout.scep == "elsewhere",
-    )
+    from odatui.service.export import cli_export
+    config = load_config(Path(args.config) if args.config else None)
+    paths, scep_settings = cli_export(config, SecretStore(), Path(args.out).expanduser(),
+                                      Path(args.sign_cert).expanduser() if args.sign_cert else None,
+                                      Path(args.sign_key).expanduser() if args.sign_key else None)
     print(f"Wrote {len(paths)} files to {Path(args.out).expanduser()}:")
     for path in paths:
         held = scep_settings is not None and scep_settings.challenge.encode("utf-8") in path.read_bytes()

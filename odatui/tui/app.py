@@ -11,9 +11,9 @@ from typing import Any
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.message import Message
 from textual.screen import Screen
 
+from odatui.tui import messages as msg
 from odatui.tui.screens.welcome import WelcomeScreen
 
 DEFAULT_HELP = """\
@@ -21,14 +21,6 @@ DEFAULT_HELP = """\
 
 **F1** help for this screen · **Ctrl+P** commands (retry failed, export profiles, support bundle, theme) ·
 **Ctrl+Q** quit. Everything works with the keyboard: **Tab** moves between fields, **Enter** presses a button."""
-
-
-class EngineEvent(Message):
-    """An engine event (odatui.events) delivered into the app's message queue."""
-
-    def __init__(self, event: Any) -> None:
-        super().__init__()
-        self.event = event
 
 
 class OdatuiApp(App):
@@ -224,22 +216,26 @@ class OdatuiApp(App):
             self._refresh_run(None)
 
     def on_engine(self, event: Any) -> None:
-        self.post_message(EngineEvent(event))  # thread-safe; keeps the engine's order
+        self.post_message(msg.message_for(event))  # thread-safe; keeps the engine's order
 
-    def on_engine_event(self, message: EngineEvent) -> None:
-        from odatui.events import RunFinished, StepStarted
+    def _fold(self, message: msg.EngineMessage) -> None:
+        self._refresh_run(self.model.apply(message.event))
 
-        event = message.event
-        view = self.model.apply(event)
-        if isinstance(event, StepStarted):
-            self.running = True
-        if isinstance(event, RunFinished):
-            self.running = False
-            if self.model.all_done:
-                self.notify("Every step is done. Press n for the results.", title="Run finished")
-            else:
-                self.notify("Some steps are not done: select one for its fix, r retries it.",
-                            title="Run finished", severity="warning")
+    def on_step_started(self, message: msg.StepStarted) -> None:
+        self.running = True
+        self._fold(message)
+
+    on_step_progress = on_step_log = on_step_needs_action = on_step_succeeded = _fold
+    on_step_failed = on_step_skipped = on_step_cancelled = _fold
+
+    def on_run_finished(self, message: msg.RunFinished) -> None:
+        view = self.model.apply(message.event)
+        self.running = False
+        if self.model.all_done:
+            self.notify("Every step is done. Press n for the results.", title="Run finished")
+        else:
+            self.notify("Some steps are not done: select one for its fix, r retries it.",
+                        title="Run finished", severity="warning")
         self._refresh_run(view)
 
     def _refresh_run(self, view: Any) -> None:
@@ -250,12 +246,10 @@ class OdatuiApp(App):
                 screen.refresh_step(view)
 
     def _rerun(self, ids: Iterable[str]) -> None:
-        wanted = list(dict.fromkeys(ids))
-        for sid in list(wanted):
-            for child in self.engine.descendants(sid):
-                if self.model.steps[child].status not in ("succeeded", "unchanged") and child not in wanted:
-                    wanted.append(child)
-        self._launch([s for s in self.engine.order if s in wanted])
+        from odatui.service.retry import with_waiting
+
+        self._launch(with_waiting(self.engine, ids,
+                                  lambda sid: self.model.steps[sid].status in ("succeeded", "unchanged")))
 
     def retry_step(self, step_id: str) -> None:
         if self.running:
@@ -280,7 +274,7 @@ class OdatuiApp(App):
     @work(thread=True, exit_on_error=False, group="simulate")
     def simulate_admin(self, step_id: str) -> None:
         try:
-            self.session.demo.add_psso_app()
+            self.session.demo_admin_action()
         except Exception as exc:
             self.call_from_thread(self.notify, f"{exc}", title="Could not add the app", severity="error")
             return
@@ -422,21 +416,11 @@ class OdatuiApp(App):
 
     @work(thread=True, exit_on_error=False, group="bundle")
     def support_bundle(self) -> None:
-        import argparse
-        import contextlib
-        import io
-
         from odatui.paths import state_dir
 
         out = state_dir() / f"odatui-support-{time.strftime('%Y%m%d-%H%M%S')}.zip"
         try:
-            from odatui.bundle import cmd_bundle
-        except ImportError:
-            self.call_from_thread(self.notify, "`odatui bundle` is not available in this build.", severity="warning")
-            return
-        try:
-            with contextlib.redirect_stdout(io.StringIO()):
-                cmd_bundle(argparse.Namespace(config=self.session.config_path, out=str(out)))
+            self.session.write_bundle(out)
             self.call_from_thread(self.notify, f"Written to {self.display_path(out)}", title="Support bundle")
         except Exception as exc:
             self.call_from_thread(self.notify, str(exc), title="Support bundle failed", severity="error")

@@ -1,4 +1,5 @@
-"""Entry points the CLI loads lazily: `odatui` (wizard), `odatui demo`, `odatui serve`.
+"""Entry points the CLI loads lazily: `odatui` (wizard), `odatui serve`, and the app runner `odatui demo`
+(odatui.demo) uses.
 
 Only Textual and odatui's light modules load before the first paint; the log file, config, keychain probe and
 sandbox are started by the app in a worker after mount.
@@ -23,34 +24,22 @@ def _exit_code(app: Any) -> int:
     return int(finished.exit_code) if finished is not None else int(app.return_code or 0)
 
 
+def run_app(session: Any, *, demo: bool = False) -> int:
+    """The wizard on this session (`odatui`; `odatui demo` hands in its sandbox session from odatui.demo)."""
+    from odatui.tui.app import OdatuiApp
+
+    app = OdatuiApp(session, demo=demo, open_log=True)
+    try:
+        app.run()
+    finally:
+        session.close()
+    return _exit_code(app)
+
+
 def run_wizard(args: Any) -> int:
-    from odatui.tui.app import OdatuiApp
     from odatui.tui.session import Session
 
-    session = Session(getattr(args, "config", None))
-    app = OdatuiApp(session, open_log=True)
-    try:
-        app.run()
-    finally:
-        session.close()
-    return _exit_code(app)
-
-
-def run_demo(args: Any) -> int:
-    if getattr(args, "unattended", False):
-        from odatui.runner import cmd_demo_unattended
-
-        return cmd_demo_unattended(args)
-    from odatui.tui.app import OdatuiApp
-    from odatui.tui.session import Session
-
-    session = Session(demo=True)
-    app = OdatuiApp(session, demo=True, open_log=True)
-    try:
-        app.run()
-    finally:
-        session.close()
-    return _exit_code(app)
+    return run_app(Session(getattr(args, "config", None)))
 
 
 def serve_command(args: Any) -> str:
