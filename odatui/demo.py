@@ -84,10 +84,26 @@ def demo_factory(**options: Any) -> Callable[[], DemoSession]:
 def run_demo(args: Any) -> int:
     """`odatui demo`: the wizard on the sandbox; `--unattended`: the whole plan headless, plain lines."""
     if getattr(args, "unattended", False):
-        from odatui.runner import cmd_demo_unattended
-
-        return cmd_demo_unattended(args)
+        return run_unattended()
     from odatui.tui.launch import run_app
     from odatui.tui.session import Session
 
     return run_app(Session(demo_factory=demo_factory()), demo=True)
+
+
+def run_unattended() -> int:
+    """`odatui demo --unattended`: the whole plan against an in-process sandbox, plain lines, a summary."""
+    import time
+
+    from odatui.runner import make_engine, run_and_report
+
+    session = start_demo(psso_app="present")
+    try:
+        print(f"odatui demo: sandbox (Okta + Workspace ONE emulators) at {session.url}; nothing leaves this machine")
+        engine = make_engine(session.config, session.secrets, directory=session.runs_dir)
+        started = time.monotonic()
+        result = run_and_report(engine)
+        print(f"Demo finished in {time.monotonic() - started:.1f} s.")
+        return result.exit_code
+    finally:
+        session.close()

@@ -1,4 +1,4 @@
-"""The plain (non-TUI) face of the engine: `odatui plan`, `apply`, `retry`, `status` and `demo --unattended`.
+"""The plain (non-TUI) face of the engine: `odatui plan`, `apply`, `retry` and `status` (the work is odatui.service's).
 
 Progress goes out as plain lines (`[12:00:01] ws1.upload 42% 420 MB/1.0 GB 85 MB/s`), one per event, so the
 output reads well in a CI log, over SSH and in `tee`. Exit codes are the engine's (0 done, 1 a step failed,
@@ -260,22 +260,3 @@ def cmd_status(args: Any) -> int:
     from odatui.status_cli import cmd_status as status
 
     return status(args)
-
-
-# --------------------------------------------------------------------------------------------- demo
-
-
-def cmd_demo_unattended(args: Any) -> int:
-    """`odatui demo --unattended`: the whole plan against an in-process sandbox, plain lines, a summary."""
-    from odatui.demo import start_demo
-
-    session = start_demo(psso_app="present")
-    try:
-        print(f"odatui demo: sandbox (Okta + Workspace ONE emulators) at {session.url}; nothing leaves this machine")
-        engine = make_engine(session.config, session.secrets, directory=session.runs_dir)
-        started = time.monotonic()
-        result = run_and_report(engine)
-        print(f"Demo finished in {time.monotonic() - started:.1f} s.")
-        return result.exit_code
-    finally:
-        session.close()

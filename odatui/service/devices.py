@@ -89,7 +89,8 @@ async def push_profile(config: Any, secrets: Any, profile_id: int, device_ids: l
 
 
 async def repush(config: Any, secrets: Any, ids: dict[str, Any], device_ids: list[int] | None,
-                 on_problem: Callable[[str], Any], confirm: Callable[[int], bool]) -> tuple[list[int], int | None, list[str]]:
+                 on_problem: Callable[[str], Any],
+                 confirm: Callable[[int], bool]) -> tuple[list[int], int | None, list[str]]:
     """`odatui repush`: the given Macs that are members (an unknown one is a problem), or, without ids, every
     member with a reason; `confirm(count)` before anything is pushed. (targets, pushed or None when not
     confirmed, failures)."""

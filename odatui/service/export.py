@@ -1,4 +1,5 @@
-"""Exporting the .mobileconfig files for any MDM: the folder, the client ID and the files, for both faces."""
+"""Exporting the .mobileconfig files for any MDM, for both faces: the folder, the client ID (odatui.values) and
+which settings go in (the files themselves: odatui.service.profiles)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from odatui.errors import UsageError
+from odatui.service.profiles import export_from_values
 from odatui.values import client_id
 
 
@@ -21,8 +23,6 @@ def default_dir(config: Any, *, demo: bool = False) -> Path:
 
 def wizard_export(config: Any, outputs: dict[str, dict[str, Any]], out_dir: Path) -> list[Path]:
     """The wizard's export: the profiles from the org, the client ID and the rollout's floor and UPN."""
-    from odatui.export import export_from_values
-
     rollout = config.rollout
     return export_from_values(config.okta.org_url, client_id(outputs, config), rollout.macos_min,
                               rollout.user_principal_name, out_dir)
@@ -33,8 +33,6 @@ def cli_export(config: Any, secrets: Any, out_dir: Path, sign_cert: Path | None,
     """`odatui export`: every setting of the config (PSSO options, SCEP), optionally signed; (paths, the SCEP
     settings written, or None). Missing inputs are usage errors (exit 2) and nothing is written."""
     from odatui import scep
-    from odatui.export import export_from_values
-
     if not config.okta.org_url:
         raise UsageError("okta.org_url is not set", hint="run `odatui` (the wizard) or set [okta] org_url in the config")
     from odatui.state import StateStore

@@ -19,7 +19,7 @@ from odatui.tui.widgets.banner import SandboxBanner
 from odatui.tui.widgets.field import Field
 
 if TYPE_CHECKING:
-    from odatui.tui.app import OdatuiApp
+    from odatui.tui.host import Wizard
     from odatui.tui.session import Session
 
 
@@ -38,7 +38,7 @@ class WizardScreen(Screen):
     ]
 
     @property
-    def odatui(self) -> OdatuiApp:
+    def odatui(self) -> Wizard:
         return self.app  # type: ignore[return-value]
 
     @property
