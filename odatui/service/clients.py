@@ -7,13 +7,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from odatui.steps.base import Context
+
 
 @asynccontextmanager
 async def clients(config: Any, secrets: Any, outputs: dict[str, dict[str, Any]] | None = None,
                   *kinds: str) -> AsyncIterator[Any]:
     """A steps Context with these clients prepared (keychain reads and TLS set-up off the event loop)."""
-    from odatui.steps.base import Context
-
     ctx = Context(config, secrets, outputs or {})
     try:
         await ctx.prepare_clients(*kinds)

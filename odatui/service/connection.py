@@ -6,12 +6,11 @@ from typing import Any
 
 from odatui.errors import OdatuiError
 from odatui.service.clients import clients
+from odatui.steps import all_steps
 
 
 async def test_connection(config: Any, secrets: Any, step_id: str) -> tuple[bool, str]:
     """(ok, one readable answer): the step's summary, or what stopped it — never a traceback."""
-    from odatui.steps import all_steps
-
     step = next((s for s in all_steps() if s.id == step_id), None)
     if step is None:
         return False, f"{step_id} is not available in this build"

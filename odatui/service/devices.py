@@ -8,7 +8,11 @@ from collections.abc import Callable
 from typing import Any
 
 from odatui.errors import OdatuiError, UsageError
+from odatui.scep import scep_wanted
 from odatui.service.clients import clients
+from odatui.state import StateStore
+from odatui.ws1.devices import DeviceLister
+
 
 PER_DEVICE_MAX = 2_000  # above this, the wizard's device table shows bulk states (seconds, not minutes)
 REPUSH_PARALLEL = 8  # install commands in flight at once
@@ -36,8 +40,6 @@ def ids_from_outputs(outputs: dict[str, dict[str, Any]]) -> dict[str, Any] | Non
 
 def rollout_ids(config: Any) -> dict[str, Any]:
     """The ids of this target's last run; no run yet is a usage error (exit 2) with the fix."""
-    from odatui.state import StateStore
-
     ids = ids_from_outputs(StateStore(config.target_key()).load().outputs())
     if ids is None:
         raise UsageError("no rollout to look at yet: the last run has no Workspace ONE smart group",
@@ -46,9 +48,6 @@ def rollout_ids(config: Any) -> dict[str, Any]:
 
 
 def _lister(client: Any, config: Any, ids: dict[str, Any], **kw: Any) -> Any:
-    from odatui.scep import scep_wanted
-    from odatui.ws1.devices import DeviceLister
-
     return DeviceLister(client, ids["smart_group_ids"], og_id=ids["og_id"], macos_min=config.rollout.macos_min,
                         profile_id=ids["profile_id"], app_id=ids["app_id"], scep=scep_wanted(config), **kw)
 

@@ -6,15 +6,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from odatui import scep
 from odatui.errors import UsageError
+from odatui.paths import state_dir
 from odatui.service.profiles import export_from_values
+from odatui.state import StateStore
 from odatui.values import client_id
 
 
 def default_dir(config: Any, *, demo: bool = False) -> Path:
     """[rollout] export_dir, else a folder under odatui's state directory (the demo's outlives its sandbox)."""
-    from odatui.paths import state_dir
-
     if config.rollout.export_dir:
         return Path(config.rollout.export_dir).expanduser()
     # Not in the sandbox's temporary folder: the exported profiles outlive the demo for a look later.
@@ -32,10 +33,8 @@ def cli_export(config: Any, secrets: Any, out_dir: Path, sign_cert: Path | None,
                sign_key: Path | None) -> tuple[list[Path], Any]:
     """`odatui export`: every setting of the config (PSSO options, SCEP), optionally signed; (paths, the SCEP
     settings written, or None). Missing inputs are usage errors (exit 2) and nothing is written."""
-    from odatui import scep
     if not config.okta.org_url:
         raise UsageError("okta.org_url is not set", hint="run `odatui` (the wizard) or set [okta] org_url in the config")
-    from odatui.state import StateStore
 
     found = client_id(StateStore(config.target_key()).load().outputs(), config)
     if not found:

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from odatui.steps.rollout_warnings import rollout_notes
+
 
 def pending_notes(config: Any, rows: list[Any]) -> tuple[str, ...]:
     """The profile's rollout warnings/notes when ws1.profile could not be decided yet: they still apply."""
     profile_row = next((r for r in rows if r.step_id == "ws1.profile"), None)
     if profile_row is None or profile_row.change is not None:
         return ()
-    from odatui.steps.rollout_warnings import rollout_notes
 
     return tuple(rollout_notes(config))
 

@@ -6,6 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from odatui.freshness import live_check
+from odatui.state import RUNNING
+
 
 def with_waiting(engine: Any, ids: Iterable[str], done: Callable[[str], bool]) -> list[str]:
     """`ids` and the steps waiting on them (descendants not `done`), in run order."""
@@ -20,8 +23,6 @@ def with_waiting(engine: Any, ids: Iterable[str], done: Callable[[str], bool]) -
 def retry_ids(engine: Any, state: Any = None, stale: Any = ()) -> list[str]:
     """The failed steps of the last run, the succeeded ones the live tenant no longer agrees with (`stale`, from
     odatui.freshness), and what they blocked."""
-    from odatui.state import RUNNING
-
     state = state if state is not None else engine.store.load()
     # Skipped steps too (blocked by a prerequisite that was missing), unless they are not needed at all.
     blocked = {sid for sid, rec in state.steps.items()
@@ -43,8 +44,6 @@ async def retry_plan(engine: Any) -> tuple[list[str], Any]:
     """`odatui retry`'s choice: the last run's successes checked live first (a restored org or an app deleted by
     hand makes them stale, and stale steps are retried like failed ones). (ids, the live check); the engine is
     pointed at the store the check resolved."""
-    from odatui.freshness import live_check
-
     check = await live_check(engine)
     engine.store = check.store
     return retry_ids(engine, check.store.load(), check.stale), check

@@ -8,15 +8,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from odatui.errors import OdatuiError
+from odatui.freshness import live_check
 from odatui.log import redact
+from odatui.okta.client import OktaClient
+from odatui.secrets import SecretStore
 from odatui.service.clients import clients
+from odatui.service.setup import make_engine
+from odatui.state import StateStore
+from odatui.steps import STEP_IDS
 
 
 async def okta_macs(config: Any, secrets: Any) -> tuple[int | None, str | None]:
     """Macs registered with Okta (Devices API, platform MACOS): how many users finished Okta Verify
     registration, against how many Macs have the profile. Read-only; a failure is reported, not raised."""
-    from odatui.okta.client import OktaClient
-
     if config.okta.auth == "none":
         return None, "no Okta API access (okta.auth = \"none\")"
     try:
@@ -59,7 +63,6 @@ async def rollout_status(config: Any, secrets: Any, outputs: dict[str, dict[str,
 class StatusReport:
     """What `odatui status` shows: the recorded steps (stale ones marked), whether they were checked live, and
     the rollout counts (or why they are unavailable)."""
-
     target: str
     state_file: str
     updated: float | None
@@ -80,12 +83,6 @@ class StatusReport:
 def status_report(config: Any, secrets: Any = None) -> StatusReport:
     """Which tenants the config reaches now (not how it is spelled), and whether they still hold what the last
     run recorded: a stored success the live tenant disagrees with is "stale", never current."""
-    from odatui.freshness import live_check
-    from odatui.secrets import SecretStore
-    from odatui.service.setup import make_engine
-    from odatui.state import StateStore
-    from odatui.steps import STEP_IDS
-
     secrets = secrets if secrets is not None else SecretStore()
     check = None
     live_problem: str | None = None

@@ -45,11 +45,6 @@ def field_error(model: Any, field: str, value: Any) -> str | None:
     return None
 
 
-def apply_field(model: Any, field: str, value: Any) -> None:
-    """Set a validated value on the real model (normalised by the rule, e.g. org URL → https origin)."""
-    setattr(model, field, value)
-
-
 class SecretPresent(Validator):
     """A secret the chosen access method needs; only checked for emptiness (the tenant checks the rest)."""
 
