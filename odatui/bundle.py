@@ -6,12 +6,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from odatui.service.bundle import build_bundle, is_bundle, secret_values, versions  # noqa: F401  (re-exported)
+from odatui.service.bundle import build_bundle, is_bundle, secret_values, versions, write_bundle  # noqa: F401
 
 
 def cmd_bundle(args: Any) -> int:
-    from odatui.service.bundle import write_bundle
-
     out = Path(args.out).expanduser()
     config_path = Path(args.config).expanduser() if getattr(args, "config", None) else None
     names = write_bundle(out, config_path, force=getattr(args, "force", False), all_targets=getattr(args, "all", False))

@@ -7,6 +7,7 @@ No tenant, keychain or network is needed; the sandbox credentials live in memory
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +37,7 @@ class DemoSession:
 
     def add_psso_app(self) -> None:
         """Do what the admin would do in the Okta Admin Console: add the PSSO app from the catalog."""
-        import httpx
+        import httpx  # deferred: start-up (the wizard's first paint comes before httpx)
 
         from odatui.http import ssl_context
 
@@ -85,7 +86,7 @@ def run_demo(args: Any) -> int:
     """`odatui demo`: the wizard on the sandbox; `--unattended`: the whole plan headless, plain lines."""
     if getattr(args, "unattended", False):
         return run_unattended()
-    from odatui.tui.launch import run_app
+    from odatui.tui.launch import run_app  # deferred: start-up (--unattended never loads Textual)
     from odatui.tui.session import Session
 
     return run_app(Session(demo_factory=demo_factory()), demo=True)
@@ -93,9 +94,7 @@ def run_demo(args: Any) -> int:
 
 def run_unattended() -> int:
     """`odatui demo --unattended`: the whole plan against an in-process sandbox, plain lines, a summary."""
-    import time
-
-    from odatui.runner import make_engine, run_and_report
+    from odatui.runner import make_engine, run_and_report  # deferred: start-up (the wizard never needs it)
 
     session = start_demo(psso_app="present")
     try:

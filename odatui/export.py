@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-# Re-exported: callers (and tests) import the file builders from here.
-from odatui.service.profiles import (  # noqa: F401
+from odatui.config import load_config
+from odatui.secrets import SecretStore
+from odatui.service.export import cli_export
+from odatui.service.profiles import (  # noqa: F401  (re-exported: callers and tests import the builders from here)
     PASSPHRASE_ENV,
     build_files,
     export,
@@ -19,9 +21,6 @@ from odatui.service.profiles import (  # noqa: F401
 
 def cmd_export(args) -> int:
     """`odatui export --out DIR`: the org from the config; the client ID from okta.app's last run, else the config."""
-    from odatui.config import load_config
-    from odatui.secrets import SecretStore
-    from odatui.service.export import cli_export
     config = load_config(Path(args.config) if args.config else None)
     paths, scep_settings = cli_export(config, SecretStore(), Path(args.out).expanduser(),
                                       Path(args.sign_cert).expanduser() if args.sign_cert else None,

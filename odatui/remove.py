@@ -12,13 +12,14 @@ import sys
 from typing import Any, TextIO
 
 from odatui.errors import UsageError
-from odatui.service.setup import load_config_at, make_engine
+from odatui.freshness import live_check
+from odatui.secrets import SecretStore
 from odatui.service.remove import RemovalPlan, removal_plan, remove_planned  # noqa: F401  (RemovalPlan: re-export)
+from odatui.service.setup import load_config_at, make_engine
+from odatui.state import TenantLocks
 
 
 async def _plan_and_maybe_remove(args: Any, config: Any, store: Any, out: TextIO, confirm: Any) -> int:
-    from odatui.secrets import SecretStore
-
     secrets = SecretStore()
     state = store.load()
     plan = await removal_plan(config, secrets, state, include_adopted=bool(getattr(args, "include_adopted", False)))
@@ -55,9 +56,6 @@ def cmd_remove(args: Any, out: TextIO | None = None) -> int:
 
     # The same tenant locks and canonical run state as apply (odatui.identity), whatever the config's spelling:
     # never alongside an apply on the same tenant, and the ledger read is the one apply wrote.
-    from odatui.freshness import live_check
-    from odatui.state import TenantLocks
-
     check = asyncio.run(live_check(make_engine(config), plan=False))
     names = tuple(n for part, n in zip(("okta", "ws1"), check.identity.lock_names, strict=True)
                   if part in check.identity.confirmed)

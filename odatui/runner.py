@@ -13,6 +13,7 @@ import sys
 import time
 from typing import Any, TextIO
 
+from odatui.errors import UsageError
 from odatui.events import (
     RunFinished,
     StepCancelled,
@@ -24,9 +25,12 @@ from odatui.events import (
     StepStarted,
     StepSucceeded,
 )
+from odatui.service import plan as plans
 from odatui.service import setup as service_setup
 from odatui.service.plan import row_change
+from odatui.service.retry import retry_plan
 from odatui.service.setup import check_step_ids, load_config_at
+from odatui.status_cli import cmd_status  # noqa: F401  (`odatui status`: the CLI's table names it here)
 
 PLAIN_PROGRESS_EVERY = 1.0  # seconds between progress lines of one step (the engine already caps at ~10/s)
 
@@ -171,22 +175,20 @@ def print_plan(rows: list[Any], out: TextIO | None = None) -> None:
 
 
 def cmd_plan(args: Any) -> int:
-    from odatui.service import plan
-
     config = load(args)
     engine = make_engine(config)
     require_fields(config, engine, engine.order, args)
     rows = asyncio.run(engine.plan())
-    pending = plan.pending_notes(config, rows)
+    pending = plans.pending_notes(config, rows)
     if getattr(args, "json", False):
-        json.dump(plan.plan_json(rows, pending), sys.stdout, indent=2)
+        json.dump(plans.plan_json(rows, pending), sys.stdout, indent=2)
         print()
-        return plan.plan_exit_code(rows)
+        return plans.plan_exit_code(rows)
     print_plan(rows)
     for note in pending:
         print(f"ws1.profile: {note}")
     print("Nothing was changed. `odatui apply` makes these changes.")
-    return plan.plan_exit_code(rows)
+    return plans.plan_exit_code(rows)
 
 
 # --------------------------------------------------------------------------------------------- apply / retry
@@ -211,8 +213,6 @@ def cmd_apply(args: Any) -> int:
     if not getattr(args, "yes", False) and not sys.stdin.isatty():
         # Nobody can answer the confirmation (a pipe, cron, CI): refuse rather than change a tenant unasked, as
         # `terraform apply` does without -auto-approve. Before any request is made.
-        from odatui.errors import UsageError
-
         raise UsageError("apply needs a confirmation and stdin is not a terminal; use --yes to apply unattended",
                          hint="`odatui plan` shows what would change")
     engine = make_engine(config)
@@ -234,8 +234,6 @@ def cmd_apply(args: Any) -> int:
 
 
 def cmd_retry(args: Any) -> int:
-    from odatui.service.retry import retry_plan
-
     config = load(args)
     engine = make_engine(config)
     ids, check = asyncio.run(retry_plan(engine))
@@ -251,12 +249,3 @@ def cmd_retry(args: Any) -> int:
     require_fields(config, engine, ids, args)
     print(f"Retrying: {', '.join(ids)}")
     return run_and_report(engine, only=ids).exit_code
-
-
-# --------------------------------------------------------------------------------------------- status
-
-
-def cmd_status(args: Any) -> int:
-    from odatui.status_cli import cmd_status as status
-
-    return status(args)

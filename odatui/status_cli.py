@@ -8,17 +8,15 @@ import sys
 import time
 from typing import Any
 
+from odatui.devices_cli import cmd_status_devices
 from odatui.errors import UsageError
 from odatui.service.setup import load_config_at
+from odatui.service.status import status_report
 
 
 def cmd_status(args: Any) -> int:
-    from odatui.service.status import status_report
-
     config = load_config_at(getattr(args, "config", None))
     if getattr(args, "devices", False):
-        from odatui.devices_cli import cmd_status_devices
-
         return cmd_status_devices(args, config)
     if getattr(args, "filter", None) or getattr(args, "bulk_only", False):
         raise UsageError("--filter and --bulk-only go with --devices", hint="e.g. `odatui status --devices --filter failing`")

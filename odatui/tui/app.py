@@ -3,6 +3,7 @@ become messages; retry / check now / cancel go back to it). Screens stay thin; l
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -13,6 +14,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
+from odatui.errors import OdatuiError
 from odatui.tui import messages as msg
 from odatui.tui.screens.welcome import WelcomeScreen
 
@@ -52,7 +54,7 @@ class OdatuiApp(App):
     def copy_to_clipboard(self, text: str) -> None:
         """Every copy (Input, screen selection, key binding) ends here and leaves as an OSC 52 sequence: nothing
         that holds a secret odatui knows, or comes from a masked field, is sent."""
-        from odatui.log import known_secrets
+        from odatui.log import known_secrets  # deferred: start-up
 
         focused = self.focused
         masked = bool(getattr(focused, "password", False))
@@ -84,7 +86,7 @@ class OdatuiApp(App):
 
     @work(thread=True, exit_on_error=False, group="theme")
     def _save_theme(self, theme: str) -> None:
-        from odatui.tui.theme_pref import save_theme
+        from odatui.tui.theme_pref import save_theme  # deferred: start-up
 
         try:
             save_theme(theme)
@@ -99,14 +101,14 @@ class OdatuiApp(App):
     @work(thread=True, exit_on_error=False, group="startup")
     def _load(self) -> None:
         if not self.still:
-            from odatui.tui.theme_pref import load_theme
+            from odatui.tui.theme_pref import load_theme  # deferred: start-up
 
             self.call_from_thread(self._restore_theme, load_theme())
         else:
             self._theme_restored = True
         if self.open_log:
             try:
-                from odatui.log import setup_logging
+                from odatui.log import setup_logging  # deferred: start-up
 
                 self.log_path = setup_logging()
             except OSError as exc:  # the wizard still works; only the log is missing
@@ -132,7 +134,7 @@ class OdatuiApp(App):
 
     # ------------------------------------------------------------------ wizard order
     def _order(self) -> list[type[Screen]]:
-        from odatui.tui.screens.okta import OktaScreen
+        from odatui.tui.screens.okta import OktaScreen  # deferred: start-up
         from odatui.tui.screens.review import ReviewScreen
         from odatui.tui.screens.rollout import RolloutScreen
         from odatui.tui.screens.ws1 import Ws1Screen
@@ -161,9 +163,7 @@ class OdatuiApp(App):
     # ------------------------------------------------------------------ run
     @work(exit_on_error=False, group="resume")
     async def ask_resume_then_run(self) -> None:
-        import asyncio
-
-        from odatui.tui.screens.modals import ResumeScreen
+        from odatui.tui.screens.modals import ResumeScreen  # deferred: start-up
 
         try:
             previous = await asyncio.to_thread(self.session.previous_run)
@@ -188,7 +188,7 @@ class OdatuiApp(App):
         return [(sid, self.engine.steps[sid].title) for sid in self.engine.order]
 
     def start_run(self, only: list[str] | None = None, *, seed: bool = False) -> None:
-        from odatui.tui.progress import RunModel
+        from odatui.tui.progress import RunModel  # deferred: start-up
         from odatui.tui.screens.run import RunScreen
 
         model = RunModel(self._titles(), clock=self.clock)
@@ -206,8 +206,6 @@ class OdatuiApp(App):
     @work(exit_on_error=False, group="engine")
     async def _drive(self, only: list[str] | None) -> None:
         """The run belongs to the app (not a screen), so opening help or results never cancels it."""
-        from odatui.errors import OdatuiError
-
         try:
             await self.engine.run(only=only, on_event=self.on_engine)
         except OdatuiError as exc:
@@ -239,14 +237,14 @@ class OdatuiApp(App):
         self._refresh_run(view)
 
     def _refresh_run(self, view: Any) -> None:
-        from odatui.tui.screens.run import RunScreen
+        from odatui.tui.screens.run import RunScreen  # deferred: start-up
 
         for screen in self.screen_stack:
             if isinstance(screen, RunScreen):
                 screen.refresh_step(view)
 
     def _rerun(self, ids: Iterable[str]) -> None:
-        from odatui.service.retry import with_waiting
+        from odatui.service.retry import with_waiting  # deferred: start-up
 
         self._launch(with_waiting(self.engine, ids,
                                   lambda sid: self.model.steps[sid].status in ("succeeded", "unchanged")))
@@ -283,13 +281,13 @@ class OdatuiApp(App):
         self.engine.check_now(step_id)  # thread-safe: the engine hops to its loop
 
     def show_done(self) -> None:
-        from odatui.tui.screens.done import DoneScreen
+        from odatui.tui.screens.done import DoneScreen  # deferred: start-up
 
         self.push_screen(DoneScreen())
 
     # ------------------------------------------------------------------ everywhere
     def action_help(self) -> None:
-        from odatui.tui.screens.modals import HelpScreen
+        from odatui.tui.screens.modals import HelpScreen  # deferred: start-up
 
         if isinstance(self.screen, HelpScreen):
             return
@@ -318,9 +316,7 @@ class OdatuiApp(App):
 
     async def ask_to_save(self, go: str, discard: str) -> str | None:
         """Ask whether to write the changed answers; "save" (written), "discard", or None (cancelled)."""
-        import asyncio
-
-        from odatui.tui.screens.modals import ChoiceScreen
+        from odatui.tui.screens.modals import ChoiceScreen  # deferred: start-up
 
         changed = self.session.unsaved()
         names = ", ".join(f"{table}.{field}" for table, field in changed)
@@ -350,9 +346,7 @@ class OdatuiApp(App):
 
     @work(exit_on_error=False, group="quit")
     async def _confirm_quit(self) -> None:
-        import asyncio
-
-        from odatui.tui.screens.modals import ConfirmScreen
+        from odatui.tui.screens.modals import ConfirmScreen  # deferred: start-up
 
         question = ("A run is in progress. Quit now?\nRunning steps are cancelled cleanly and the state is kept: "
                     "the next start offers to resume.")
@@ -377,7 +371,7 @@ class OdatuiApp(App):
     @work(exclusive=True, exit_on_error=False, group="remove")
     async def remove_rollout(self) -> None:
         """The palette's `odatui remove`: the same plan text, a confirmation, then the removal."""
-        from odatui.tui.screens.modals import ConfirmScreen
+        from odatui.tui.screens.modals import ConfirmScreen  # deferred: start-up
 
         if self.session.config is None or self.running:
             self.notify("Finish or stop the current run first.", severity="warning")
@@ -416,7 +410,7 @@ class OdatuiApp(App):
 
     @work(thread=True, exit_on_error=False, group="bundle")
     def support_bundle(self) -> None:
-        from odatui.paths import state_dir
+        from odatui.paths import state_dir  # deferred: start-up
 
         out = state_dir() / f"odatui-support-{time.strftime('%Y%m%d-%H%M%S')}.zip"
         try:

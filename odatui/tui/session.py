@@ -7,6 +7,7 @@ the demo sandbox is made by the CLI side (odatui.demo) and handed in.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from collections.abc import Callable
 from pathlib import Path
@@ -52,7 +53,7 @@ class Session:
 
     # --- start-up (thread worker) ---
     def load(self) -> Loaded:
-        from odatui.config import Config, load_config
+        from odatui.config import Config, load_config  # deferred: start-up
         from odatui.errors import OdatuiError
         from odatui.paths import default_config_path
         from odatui.secrets import SecretStore
@@ -92,7 +93,7 @@ class Session:
 
     def load_other(self, path: str) -> str:
         """Load another answers file; returns a one-line result (raises OdatuiError with the fix)."""
-        from odatui.config import load_config
+        from odatui.config import load_config  # deferred: start-up
 
         self.config = load_config(Path(path).expanduser(), must_exist=True)
         self.config_path = str(Path(path).expanduser())
@@ -101,14 +102,14 @@ class Session:
 
     # --- the answers file ---
     def _baseline(self, *, existed: bool) -> None:
-        from odatui.answers import snapshot
+        from odatui.answers import snapshot  # deferred: start-up
 
         self.baseline = snapshot(self.config)
         self.file_existed = existed
 
     def unsaved(self) -> dict[tuple[str, str], Any]:
         """Fields the admin changed in the wizard and the file does not hold yet (never ODATUI_* values)."""
-        from odatui.answers import changes
+        from odatui.answers import changes  # deferred: start-up
 
         if self.config is None:
             return {}
@@ -123,9 +124,7 @@ class Session:
         """Secrets already in the environment or the keychain pre-fill their (masked) fields, so an admin who
         exported ODATUI_* variables or stored them earlier is not asked again. Runs in the load worker: keychain
         reads are bounded but may take a moment."""
-        import os
-
-        from odatui.secrets import SECRETS, target_for
+        from odatui.secrets import SECRETS, target_for  # deferred: start-up
 
         for name in SECRET_FIELDS:
             env = os.environ.get(SECRETS[name][0])
@@ -149,7 +148,7 @@ class Session:
 
     def remember(self, values: dict[str, str]) -> list[str]:
         """Keep typed secrets for this session and, when the keychain works, store them there (thread)."""
-        from odatui.secrets import target_for
+        from odatui.secrets import target_for  # deferred: start-up
 
         stored = []
         for name, value in values.items():
@@ -175,7 +174,7 @@ class Session:
 
     def save(self) -> str:
         """Write the changed fields into the one answers file (comments and the rest kept); thread."""
-        from odatui.answers import write_answers
+        from odatui.answers import write_answers  # deferred: start-up
         from odatui.paths import default_config_path
 
         path = Path(self.config_path).expanduser() if self.config_path else default_config_path()
@@ -189,7 +188,7 @@ class Session:
         return self.demo.runs_dir if self.demo is not None else None  # a demo never mixes with real targets
 
     def store(self) -> Any:
-        from odatui.state import StateStore
+        from odatui.state import StateStore  # deferred: start-up
 
         return StateStore(self.config.target_key(), self._runs_dir())
 
@@ -199,32 +198,32 @@ class Session:
         return {sid: rec.status for sid, rec in state.steps.items()}
 
     def make_engine(self, **kwargs: Any) -> Any:
-        from odatui.service.setup import make_engine
+        from odatui.service.setup import make_engine  # deferred: start-up
 
         kwargs = {"interactive": True, **self.engine_options, **kwargs}
         return make_engine(self.config, self.secrets, directory=self._runs_dir(), **kwargs)
 
     async def plan(self) -> list[Any]:
-        from odatui.service.plan import plan
+        from odatui.service.plan import plan  # deferred: start-up
 
         return await plan(self.make_engine())
 
     async def test_connection(self, step_id: str) -> tuple[bool, str]:
         """Run one preflight step's inspect against the tenant; (ok, one readable answer)."""
-        from odatui.service.connection import test_connection
+        from odatui.service.connection import test_connection  # deferred: start-up
 
         return await test_connection(self.config, self.secrets, step_id)
 
     async def removal_plan(self) -> Any:
         """`odatui remove`'s plan for this target (odatui.service.remove.RemovalPlan): what odatui created, checked
         live."""
-        from odatui.service.remove import removal_plan
+        from odatui.service.remove import removal_plan  # deferred: start-up
 
         return await removal_plan(self.config, self.secrets, self.store().load())
 
     async def remove(self) -> tuple[int, str]:
         """Remove what odatui created (the plan afresh, under the target's lock); (items that failed, report)."""
-        from odatui.service.remove import remove_now
+        from odatui.service.remove import remove_now  # deferred: start-up
 
         return await remove_now(self.config, self.secrets, self.store())
 
@@ -232,7 +231,7 @@ class Session:
         return self.store().load().outputs()
 
     def export_profiles(self, out_dir: Path | None = None) -> list[Path]:
-        from odatui.service.export import default_dir, wizard_export
+        from odatui.service.export import default_dir, wizard_export  # deferred: start-up
 
         out_dir = out_dir if out_dir is not None else default_dir(self.config, demo=self.is_demo)
         self.export_paths = wizard_export(self.config, self.outputs(), out_dir)
@@ -240,20 +239,20 @@ class Session:
 
     def write_bundle(self, out: Path) -> list[str]:
         """The support bundle (as `odatui bundle --out OUT --config` this session's file); its member names."""
-        from odatui.service.bundle import write_bundle
+        from odatui.service.bundle import write_bundle  # deferred: start-up
 
         return write_bundle(out, Path(self.config_path).expanduser() if self.config_path else None)
 
     async def rollout_status(self) -> dict[str, Any]:
         """Devices in the smart group and install counts, read live from WS1."""
-        from odatui.service.status import rollout_status
+        from odatui.service.status import rollout_status  # deferred: start-up
 
         return await rollout_status(self.config, self.secrets, self.outputs(), okta=False)
 
     async def device_rows(self, on_rows: Any, *, only: set[int] | None = None, per_device: bool | None = None) -> Any:
         """Every Mac of the smart group with its state and reasons (as `odatui status --devices`); `on_rows(rows,
         problems)` gets each page as it arrives. Returns the summary."""
-        from odatui.service.devices import ids_from_outputs, list_devices
+        from odatui.service.devices import ids_from_outputs, list_devices  # deferred: start-up
 
         ids = ids_from_outputs(self.outputs())
         if ids is None:
@@ -262,7 +261,7 @@ class Session:
 
     async def repush(self, device_ids: list[int]) -> str:
         """Ask WS1 to install the profile again on these Macs; one line saying what happened."""
-        from odatui.service.devices import push_profile
+        from odatui.service.devices import push_profile  # deferred: start-up
 
         profile = self.outputs().get("ws1.profile", {}).get("profile_id")
         if profile is None:

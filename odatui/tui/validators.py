@@ -3,6 +3,7 @@ the model's one-line message. So the wizard and `odatui apply` can never disagre
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -79,8 +80,6 @@ class ReadableFile(Validator):
         self.label, self.needed = label, needed
 
     def validate(self, value: str) -> ValidationResult:
-        import os
-
         if not value.strip():
             return self.failure(f"{self.label} is required") if self.needed() else self.success()
         path = os.path.expanduser(value.strip())

@@ -15,6 +15,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Select, Static
 
+from odatui.errors import OdatuiError
 from odatui.tui.widgets.banner import SandboxBanner
 from odatui.tui.widgets.field import Field
 
@@ -120,8 +121,6 @@ class WizardScreen(Screen):
     @work(thread=True, exclusive=True, group="secrets", exit_on_error=False)
     def store_secrets(self, secrets: dict[str, str]) -> None:
         """Keychain calls block (D-Bus, a locked keychain): a thread, then back to the loop to move on."""
-        from odatui.errors import OdatuiError
-
         try:
             self.session.remember(secrets)
         except OdatuiError as exc:
