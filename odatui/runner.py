@@ -1,4 +1,4 @@
-"""The plain (non-TUI) face of the engine: `odatui plan`, `apply`, `retry` and `status` (the work is odatui.service's).
+"""The plain (non-TUI) face: `odatui plan`, `apply`, `retry` and `status`; the work is odatui.service's.
 
 Progress goes out as plain lines (`[12:00:01] ws1.upload 42% 420 MB/1.0 GB 85 MB/s`), one per event, so the
 output reads well in a CI log, over SSH and in `tee`. Exit codes are the engine's (0 done, 1 a step failed,

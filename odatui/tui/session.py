@@ -247,7 +247,8 @@ class Session:
         """Devices in the smart group and install counts, read live from WS1."""
         from odatui.service.status import rollout_status  # deferred: start-up
 
-        return await rollout_status(self.config, self.secrets, self.outputs(), okta=False)
+        status = await rollout_status(self.config, self.secrets, self.outputs(), okta=False)
+        return {key: status[key] for key in ("devices", "profile_installed", "app_installed")}  # the screen's line
 
     async def device_rows(self, on_rows: Any, *, only: set[int] | None = None, per_device: bool | None = None) -> Any:
         """Every Mac of the smart group with its state and reasons (as `odatui status --devices`); `on_rows(rows,
