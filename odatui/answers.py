@@ -12,6 +12,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+import tomlkit
+
 HEADER = "# odatui answers file: re-run unattended with `odatui apply --config THIS_FILE`. No secrets here.\n"
 
 
@@ -38,8 +40,6 @@ def changes(baseline: dict[str, dict[str, Any]], config: Any) -> dict[tuple[str,
 
 def render(text: str | None, changed: dict[tuple[str, str], Any]) -> str:
     """The file's new text: `text` (None for a new file) with only `changed` set; everything else byte-for-byte."""
-    import tomlkit
-
     doc = tomlkit.parse(text) if text is not None else tomlkit.parse(HEADER)
     for (table, field), value in changed.items():
         if table not in doc:

@@ -18,7 +18,7 @@ from odatui.engine.exits import EXIT_FAILED, EXIT_SIGPIPE, EXIT_USAGE
 # command → "module:function"; each function takes the parsed args and returns an exit code.
 HANDLERS = {
     "wizard": "odatui.tui.launch:run_wizard",
-    "demo": "odatui.tui.launch:run_demo",
+    "demo": "odatui.demo:run_demo",
     "serve": "odatui.tui.launch:run_serve",
     "plan": "odatui.runner:cmd_plan",
     "apply": "odatui.runner:cmd_apply",

@@ -6,10 +6,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from odatui.paths import default_config_path
+
 
 def cmd_config(args: Any) -> int:
-    from odatui.paths import default_config_path
-
     given = getattr(args, "config", None)
     path = Path(given).expanduser().absolute() if given else default_config_path()
     print(path)  # alone on stdout, so `$(odatui config path)` works

@@ -1,7 +1,8 @@
 """`odatui status --devices` and `odatui repush`: the truth per Mac after a rollout, and a second push.
 
 Both read the smart group, organization group, app and profile ids from the last run's state (the ids odatui
-created or adopted), so they ask WS1 about exactly what was rolled out. Rows are written as pages arrive.
+created or adopted), so they ask WS1 about exactly what was rolled out (odatui.service.devices); this prints
+the rows as pages arrive.
 
 Exit codes: 0 listed / all re-pushed · 1 some device could not be listed completely or re-pushed (the others
 are) · 2 bad usage, or no run yet to read the ids from.
@@ -15,39 +16,12 @@ import sys
 from typing import Any, TextIO
 
 from odatui.errors import UsageError
+from odatui.secrets import SecretStore
+from odatui.service.devices import list_devices, repush, rollout_ids, wave_groups  # noqa: F401  (re-export)
+from odatui.service.setup import load_config_at
 
 COLUMNS = (("id", 7), ("serial", 13), ("name", 26), ("macos", 8), ("user", 22), ("profile", 10),
            ("okta_verify", 11), ("certificate", 11))
-
-
-def wave_groups(pre: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every wave's smart group ({id, name, devices…}) from preflight.ws1's outputs (`smart_groups`); a run from
-    before waves recorded only the one."""
-    return pre.get("smart_groups") or [{"id": pre["smart_group_id"], "name": pre.get("smart_group_name"),
-                                        "devices": pre.get("smart_group_devices")}]
-
-
-def rollout_ids(config: Any) -> dict[str, Any]:
-    from odatui.state import StateStore
-
-    outputs = StateStore(config.target_key()).load().outputs()
-    pre = outputs.get("preflight.ws1") or {}
-    if "smart_group_id" not in pre or "og_id" not in pre:
-        raise UsageError("no rollout to look at yet: the last run has no Workspace ONE smart group",
-                         hint="run `odatui apply` (or the wizard) first; status --devices reads its ids")
-    groups = wave_groups(pre)
-    return {"og_id": int(pre["og_id"]), "smart_group_ids": [int(g["id"]) for g in groups],
-            "smart_group_names": [g.get("name") for g in groups],
-            "profile_id": (outputs.get("ws1.profile") or {}).get("profile_id"),
-            "app_id": (outputs.get("ws1.upload") or {}).get("app_id")}
-
-
-def _lister(client: Any, config: Any, ids: dict[str, Any], **kw: Any) -> Any:
-    from odatui.scep import scep_wanted
-    from odatui.ws1.devices import DeviceLister
-
-    return DeviceLister(client, ids["smart_group_ids"], og_id=ids["og_id"], macos_min=config.rollout.macos_min,
-                        profile_id=ids["profile_id"], app_id=ids["app_id"], scep=scep_wanted(config), **kw)
 
 
 class _Writer:
@@ -91,25 +65,14 @@ class _Writer:
         self.out.flush()
 
 
-async def _status_devices(config: Any, ids: dict[str, Any], writer: _Writer, per_device: bool) -> dict[str, Any]:
-    from odatui.secrets import SecretStore
-    from odatui.ws1.client import Ws1Client
-
-    client = await asyncio.to_thread(Ws1Client.from_config, config.ws1, SecretStore())
-    try:
-        summary = await _lister(client, config, ids, per_device=per_device).run(writer.rows)
-    finally:
-        await client.aclose()
-    return summary.as_dict()
-
-
 def cmd_status_devices(args: Any, config: Any) -> int:
     ids = rollout_ids(config)
     failing_only = getattr(args, "filter", None) == "failing"
     as_json = bool(getattr(args, "json", False))
     writer = _Writer(sys.stdout, as_json, failing_only)
     writer.start()
-    summary = asyncio.run(_status_devices(config, ids, writer, not getattr(args, "bulk_only", False)))
+    summary = asyncio.run(list_devices(config, SecretStore(), ids, writer.rows,
+                                       per_device=not getattr(args, "bulk_only", False))).as_dict()
     summary["shown"] = writer.shown
     summary["filter"] = "failing" if failing_only else None
     writer.finish(summary)
@@ -133,67 +96,34 @@ def cmd_status_devices(args: Any, config: Any) -> int:
 # --------------------------------------------------------------------------------------------- repush
 
 
-async def _repush(config: Any, ids: dict[str, Any], device_ids: list[int] | None, confirm: Any) -> int:
-    from odatui.errors import OdatuiError
-    from odatui.secrets import SecretStore
-    from odatui.ws1.client import Ws1Client
+def _repush(config: Any, ids: dict[str, Any], device_ids: list[int] | None, confirm: Any) -> int:
+    problems: list[str] = []
 
-    client = await asyncio.to_thread(Ws1Client.from_config, config.ws1, SecretStore())
-    try:
-        targets: list[int] = []
-        problems = 0
+    def problem(line: str) -> None:
+        problems.append(line)
+        print(f"odatui: {line}", file=sys.stderr)
 
-        def collect(rows: list[Any], lines: list[str]) -> None:
-            nonlocal problems
-            for line in lines:
-                problems += 1
-                print(f"odatui: {line}", file=sys.stderr)
-            targets.extend(r.id for r in rows if device_ids is not None or r.reasons)
-
-        wanted = set(device_ids) if device_ids is not None else None
-        # --device: only those Macs (membership checked); --failing: every member with a reason.
-        await _lister(client, config, ids, per_device=True, only=wanted).run(collect)
-        if wanted is not None:
-            for unknown in sorted(wanted - set(targets)):
-                problems += 1
-                print(f"odatui: device {unknown} is not a Mac of smart group(s) "
-                      f"{', '.join(map(str, ids['smart_group_names']))}; skipped", file=sys.stderr)
-        if not targets:
-            print("No device to re-push the profile to.")
-            return 1 if problems else 0
-        if not confirm(len(targets)):
-            print("Nothing was changed.")
-            return 0
-        sem = asyncio.Semaphore(8)
-        done = 0
-
-        async def push(device_id: int) -> None:
-            nonlocal done, problems
-            async with sem:
-                try:
-                    await client.install_profile(int(ids["profile_id"]), device_id)
-                    done += 1
-                except OdatuiError as exc:
-                    problems += 1
-                    print(f"odatui: device {device_id}: {exc.message}", file=sys.stderr)
-
-        await asyncio.gather(*(push(d) for d in targets))
-        print(f"Profile {ids['profile_id']} re-pushed to {done} of {len(targets)} Macs (WS1 queues an install "
-              "command; each Mac installs it at its next check-in).")
+    targets, done, failed = asyncio.run(repush(config, SecretStore(), ids, device_ids, problem, confirm))
+    if not targets:
+        print("No device to re-push the profile to.")
         return 1 if problems else 0
-    finally:
-        await client.aclose()
+    if done is None:
+        print("Nothing was changed.")
+        return 0
+    for line in failed:
+        print(f"odatui: device {line}", file=sys.stderr)
+    print(f"Profile {ids['profile_id']} re-pushed to {done} of {len(targets)} Macs (WS1 queues an install "
+          "command; each Mac installs it at its next check-in).")
+    return 1 if problems or failed else 0
 
 
 def cmd_repush(args: Any) -> int:
-    from odatui.runner import load
-
     device_ids = getattr(args, "device", None)
     if not device_ids and not getattr(args, "failing", False):
         raise UsageError("say which Macs: --device ID… or --failing", hint="e.g. `odatui repush --failing --yes`")
     if device_ids and getattr(args, "failing", False):
         raise UsageError("give --device or --failing, not both")
-    config = load(args)
+    config = load_config_at(getattr(args, "config", None))
     ids = rollout_ids(config)
     if ids["profile_id"] is None:
         raise UsageError("the last run created no profile to re-push", hint="run `odatui apply` first")
@@ -204,7 +134,7 @@ def cmd_repush(args: Any) -> int:
         answer = input(f"Re-push profile {ids['profile_id']} to {count} Macs? [y/N] ").strip().lower()
         return answer in ("y", "yes")
 
-    return asyncio.run(_repush(config, ids, [int(d) for d in device_ids] if device_ids else None, confirm))
+    return _repush(config, ids, [int(d) for d in device_ids] if device_ids else None, confirm)
 
 
 def _refuse_unattended() -> bool:

@@ -1,297 +1,25 @@
-"""`odatui remove`: a plan of what odatui created for this target, then its removal — the undo of `apply`.
+"""`odatui remove`: a plan of what odatui created for this target, then its removal — the undo of `apply`. The plan
+and the removal are odatui.service.remove's; this prints them and asks.
 
 Exit codes: 0 removed, or nothing to remove · 1 an object could not be checked or removed (run it again: it
 resumes) · 2 no `--yes` and no terminal to confirm at, or another odatui holds the target · 4 secrets unavailable.
-
-What to remove comes from the run state's ledger (odatui.state.StepRecord.created/adopted), never from names in
-the tenant: an object odatui found already there is left alone unless `--include-adopted`. Every item is looked
-up first (an object deleted by hand is "already gone", not an error), removed, and struck from the ledger in the
-state file at once, so a killed `remove` resumes where it stopped and a second one has nothing to do.
-
-Order: the profile and the assignment rules first (they hold the smart groups and the app), then the app's
-versions, then smart groups (WS1 refuses to delete one that is still assigned), then the Okta group assignments.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sys
-from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from odatui.errors import OdatuiError, SecretsUnavailable, UsageError
-
-KIND_ORDER = ("ws1.profile", "ws1.rule", "ws1.app", "ws1.smart_group", "okta.group")
-KIND_WORDS = {"ws1.profile": "Workspace ONE profile", "ws1.rule": "assignment rule", "ws1.app": "Workspace ONE app",
-              "ws1.smart_group": "smart group", "okta.group": "Okta group assignment"}
-RESET_STEPS = ("ws1.upload", "ws1.assign", "ws1.profile", "okta.assign")  # steps whose outputs name removed objects
-
-
-@dataclass
-class Removal:
-    step_id: str
-    entry: dict[str, Any]
-    origin: str  # "created" or "adopted"
-    present: bool | None = None  # None: could not be checked (error says why)
-    error: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def kind(self) -> str:
-        return str(self.entry.get("kind"))
-
-    def describe(self) -> str:
-        e = self.entry
-        if self.kind == "ws1.profile":
-            return f"profile {e.get('name')!r} (id {e.get('id')})"
-        if self.kind == "ws1.app":
-            return f"app {e.get('name')} (id {e.get('id')})"
-        if self.kind == "ws1.rule":
-            return f"assignment rule for smart group {e.get('group')!r} on app {e.get('app_uuid')}"
-        if self.kind == "ws1.smart_group":
-            return f"smart group {e.get('name')!r} (id {e.get('id')})"
-        if self.kind == "okta.group":
-            return f"Okta group {e.get('name')!r} assigned to app {e.get('app_id')}"
-        return f"{self.kind} {e.get('id')}"
-
-
-def ledger_items(state: Any, *, include_adopted: bool) -> list[Removal]:
-    items = []
-    for sid, rec in state.steps.items():
-        items += [Removal(sid, dict(e), "created") for e in rec.created]
-        if include_adopted:
-            items += [Removal(sid, dict(e), "adopted") for e in rec.adopted]
-    rank = {k: n for n, k in enumerate(KIND_ORDER)}
-    return sorted(items, key=lambda i: rank.get(i.kind, len(rank)))
-
-
-# --------------------------------------------------------------------------------------------- look
-
-
-async def _present(ctx: Any, item: Removal, cache: dict[str, Any]) -> bool:
-    from odatui.steps.ws1 import is_our_rule
-
-    e = item.entry
-    if item.kind == "ws1.profile":
-        return await ctx.ws1().profile_exists(int(e["id"]))
-    if item.kind == "ws1.app":
-        return await ctx.ws1().app_exists(int(e["id"]))
-    if item.kind == "ws1.smart_group":
-        return await ctx.ws1().get_smart_group(int(e["id"])) is not None
-    if item.kind == "ws1.rule":
-        rules = await _rules(ctx, e["app_uuid"], cache)
-        if rules is None:
-            return False
-        wanted = str(e["sg_uuid"]).lower()
-        if item.origin == "created":
-            return any(is_our_rule(r, wanted) for r in rules.get("assignments") or [])
-        return any(wanted in [str(g).lower() for g in (r.get("distribution") or {}).get("smart_groups") or []]
-                   for r in rules.get("assignments") or [])
-    if item.kind == "okta.group":
-        key = f"okta:{e['app_id']}"
-        if key not in cache:
-            try:
-                cache[key] = {a["id"] for a in await ctx.okta().app_group_assignments(e["app_id"])}
-            except OdatuiError as exc:
-                if getattr(exc, "status", None) == 404:  # the app itself is gone
-                    cache[key] = set()
-                else:
-                    raise
-        return e["group_id"] in cache[key]
-    raise UsageError(f"the run state lists an object of unknown kind {item.kind!r}",
-                     hint="it was written by a newer odatui; remove it with that version")
-
-
-async def _rules(ctx: Any, app_uuid: str, cache: dict[str, Any]) -> dict[str, Any] | None:
-    from odatui.ws1.client import Ws1ApiError
-
-    key = f"rules:{app_uuid}"
-    if key not in cache:
-        try:
-            cache[key] = await ctx.ws1().get_assignment_rules(app_uuid)
-        except Ws1ApiError as exc:
-            if exc.error_code == 7000 or exc.status == 404:  # the app is gone, and its rules with it
-                cache[key] = None
-            else:
-                raise
-    return cache[key]
-
-
-async def plan_removal(ctx: Any, state: Any, *, include_adopted: bool) -> list[Removal]:
-    """Every ledger item with whether it still exists. Reads only."""
-    items = ledger_items(state, include_adopted=include_adopted)
-    cache: dict[str, Any] = {}
-    for item in items:
-        try:
-            item.present = await _present(ctx, item, cache)
-        except SecretsUnavailable:
-            raise  # exit 4 with its remedy, like apply
-        except OdatuiError as exc:
-            item.error = exc.message
-    return items
-
-
-# --------------------------------------------------------------------------------------------- act
-
-
-async def _remove(ctx: Any, item: Removal) -> None:
-    from odatui.steps.ws1 import is_our_rule
-
-    e = item.entry
-    if item.kind == "ws1.profile":
-        await ctx.ws1().delete_profile(int(e["id"]))
-    elif item.kind == "ws1.app":
-        await ctx.ws1().delete_internal_app(int(e["id"]))
-    elif item.kind == "ws1.smart_group":
-        await ctx.ws1().delete_smart_group(int(e["id"]))
-    elif item.kind == "okta.group":
-        await ctx.okta().unassign_group(e["app_id"], e["group_id"])
-    elif item.kind == "ws1.rule":
-        rules = await _rules(ctx, e["app_uuid"], {})  # read afresh: another item may have changed them
-        if rules is None:
-            return
-        wanted = str(e["sg_uuid"]).lower()
-        kept = []
-        for rule in rules.get("assignments") or []:
-            dist = dict(rule.get("distribution") or {})
-            if item.origin == "created":
-                if is_our_rule(rule, wanted):
-                    continue  # only the rule odatui wrote; the admin's rules stay as they are
-            else:  # --include-adopted: take the group out of whichever rule holds it
-                dist["smart_groups"] = [g for g in dist.get("smart_groups") or [] if str(g).lower() != wanted]
-                if not dist["smart_groups"]:
-                    continue
-            kept.append({k: v for k, v in rule.items() if k not in ("id", "uuid")} | {"distribution": dist})
-        for n, rule in enumerate(kept):
-            rule["priority"] = n
-        body: dict[str, Any] = {"assignments": kept,
-                                # WS1 refuses exclusions without any assignment (422 1012)
-                                "excluded_smart_groups": list(rules.get("excluded_smart_groups") or []) if kept else []}
-        await ctx.ws1().put_assignment_rules(e["app_uuid"], body)
-
-
-def _strike(state: Any, item: Removal) -> None:
-    """Drop the item from the ledger; the steps whose objects went start afresh on the next apply."""
-    rec = state.steps.get(item.step_id)
-    if rec is None:
-        return
-    same = (item.kind, str(item.entry.get("id")))
-    rec.created = [e for e in rec.created if (str(e.get("kind")), str(e.get("id"))) != same]
-    rec.adopted = [e for e in rec.adopted if (str(e.get("kind")), str(e.get("id"))) != same]
-
-
-def _reset(state: Any) -> None:
-    from odatui.state import PENDING
-
-    for sid in RESET_STEPS:
-        rec = state.steps.get(sid)
-        if rec is not None and rec.status != PENDING:
-            rec.status, rec.outputs, rec.summary = PENDING, {}, "removed by `odatui remove`"
-
-
-async def run_removal(ctx: Any, store: Any, state: Any, items: list[Removal], out: TextIO) -> int:
-    """Remove each item still there, striking it from the ledger (saved) as soon as it is gone."""
-    failed = 0
-    for item in items:
-        if item.error is None and item.present:
-            try:
-                await _remove(ctx, item)
-            except OdatuiError as exc:
-                failed += 1
-                out.write(f"  FAILED  {item.describe()}: {exc.message}\n")
-                if exc.hint:
-                    out.write(f"          → {exc.hint}\n")
-                continue
-            out.write(f"  removed {item.describe()}\n")
-        elif item.error is not None:
-            failed += 1
-            continue
-        else:
-            out.write(f"  gone    {item.describe()} (already deleted outside odatui)\n")
-        _strike(state, item)
-        await asyncio.to_thread(store.save, state)
-        out.flush()
-    if not failed:
-        _reset(state)
-        await asyncio.to_thread(store.save, state)
-    return failed
-
-
-# --------------------------------------------------------------------------------------------- CLI
-
-
-def print_removal_plan(items: list[Removal], left: list[Removal], out: TextIO) -> None:
-    if items:
-        out.write("odatui would remove what it created for this target:\n")
-        for item in items:
-            if item.error:
-                state = f"cannot check: {item.error}"
-            elif item.present:
-                state = "remove" + (" (found already there; --include-adopted)" if item.origin == "adopted" else "")
-            else:
-                state = "already gone (deleted outside odatui): forget it"
-            out.write(f"  {KIND_WORDS.get(item.kind, item.kind):<24} {item.describe()}: {state}\n")
-    if left:
-        out.write(f"Left alone ({len(left)} found already there, not created by odatui; "
-                  "`--include-adopted` removes them too):\n")
-        for item in left:
-            out.write(f"  {KIND_WORDS.get(item.kind, item.kind):<24} {item.describe()}\n")
-    out.flush()
-
-
-@dataclass
-class RemovalPlan:
-    items: list[Removal]  # what remove would act on (created; adopted too with --include-adopted)
-    left: list[Removal]  # adopted objects left alone
-    text: str  # the plan as the CLI prints it; the wizard shows the same text
-
-    @property
-    def checked(self) -> bool:
-        return not any(i.error for i in self.items)
-
-    @property
-    def to_delete(self) -> list[Removal]:
-        return [i for i in self.items if i.present]
-
-
-async def removal_plan(config: Any, secrets: Any, state: Any, *, include_adopted: bool = False) -> RemovalPlan:
-    """What `remove` would do for this target. Reads the tenant, changes nothing."""
-    import io
-
-    from odatui.steps.base import Context
-
-    ctx = Context(config, secrets)
-    try:
-        items = await plan_removal(ctx, state, include_adopted=include_adopted)
-    finally:
-        await ctx.aclose()
-    left = [] if include_adopted else [i for i in ledger_items(state, include_adopted=True) if i.origin == "adopted"]
-    out = io.StringIO()
-    print_removal_plan(items, left, out)
-    if not items:
-        out.write("Nothing to remove: the run state lists nothing odatui created for this target.\n")
-        ledgered = any(rec.created or rec.adopted for rec in state.steps.values())
-        if not ledgered and any(rec.status == "succeeded" for rec in state.steps.values()):
-            # A run state from before the ledger: its objects are unknown, so none are taken on a guess.
-            out.write("  → this run state predates odatui's record of what it created: `odatui apply` records what "
-                      "exists (as found), then `odatui remove --include-adopted` removes it\n")
-    return RemovalPlan(items, left, out.getvalue())
-
-
-async def remove_planned(config: Any, secrets: Any, store: Any, state: Any, plan: RemovalPlan, out: TextIO) -> int:
-    """Carry out a plan (the caller holds the store's lock); the number of items that could not be removed."""
-    from odatui.steps.base import Context
-
-    ctx = Context(config, secrets)
-    try:
-        return await run_removal(ctx, store, state, plan.items, out)
-    finally:
-        await ctx.aclose()
+from odatui.errors import UsageError
+from odatui.freshness import live_check
+from odatui.secrets import SecretStore
+from odatui.service.remove import RemovalPlan, removal_plan, remove_planned  # noqa: F401  (RemovalPlan: re-export)
+from odatui.service.setup import load_config_at, make_engine
+from odatui.state import TenantLocks
 
 
 async def _plan_and_maybe_remove(args: Any, config: Any, store: Any, out: TextIO, confirm: Any) -> int:
-    from odatui.secrets import SecretStore
-
     secrets = SecretStore()
     state = store.load()
     plan = await removal_plan(config, secrets, state, include_adopted=bool(getattr(args, "include_adopted", False)))
@@ -313,10 +41,8 @@ async def _plan_and_maybe_remove(args: Any, config: Any, store: Any, out: TextIO
 
 
 def cmd_remove(args: Any, out: TextIO | None = None) -> int:
-    from odatui.runner import load
-
     out = out or sys.stdout
-    config = load(args)
+    config = load_config_at(getattr(args, "config", None))
     interactive = sys.stdin.isatty()  # as apply: the question needs a terminal to answer it
 
     def confirm() -> bool:
@@ -330,10 +56,6 @@ def cmd_remove(args: Any, out: TextIO | None = None) -> int:
 
     # The same tenant locks and canonical run state as apply (odatui.identity), whatever the config's spelling:
     # never alongside an apply on the same tenant, and the ledger read is the one apply wrote.
-    from odatui.freshness import live_check
-    from odatui.runner import make_engine
-    from odatui.state import TenantLocks
-
     check = asyncio.run(live_check(make_engine(config), plan=False))
     names = tuple(n for part, n in zip(("okta", "ws1"), check.identity.lock_names, strict=True)
                   if part in check.identity.confirmed)

@@ -65,7 +65,9 @@ def test_secrets_already_in_the_environment_prefill_and_are_not_stored_again(mon
 
 def test_demo_export_folder_outlives_the_sandbox(isolated_home):
     """The sandbox's folder is temporary; the profiles the demo exported are still there after quitting."""
-    session = Session(demo=True)
+    from odatui.demo import demo_factory
+
+    session = Session(demo_factory=demo_factory())
     session.load()
     sandbox_dir = Path(session.demo.sandbox.data_dir)
     session.config.okta.client_id = "0oa1b2c3d4e5f6g7h8i9"  # as after okta.app found the app

@@ -23,9 +23,9 @@ print(seen["log"])
 
 
 @pytest.mark.parametrize("argv,module,func,opened", [
-    (["demo"], "odatui.tui.launch", "run_demo", False),
+    (["demo"], "odatui.demo", "run_demo", False),
     ([], "odatui.tui.launch", "run_wizard", False),
-    (["demo", "--unattended"], "odatui.tui.launch", "run_demo", True),
+    (["demo", "--unattended"], "odatui.demo", "run_demo", True),
     (["serve"], "odatui.tui.launch", "run_serve", True),
     (["plan"], "odatui.runner", "cmd_plan", True),
 ])

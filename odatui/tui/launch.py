@@ -1,4 +1,5 @@
-"""Entry points the CLI loads lazily: `odatui` (wizard), `odatui demo`, `odatui serve`.
+"""Entry points the CLI loads lazily: `odatui` (wizard), `odatui serve`, and the app runner `odatui demo`
+(odatui.demo) uses.
 
 Only Textual and odatui's light modules load before the first paint; the log file, config, keychain probe and
 sandbox are started by the app in a worker after mount.
@@ -13,7 +14,7 @@ LOOPBACK_HOSTS = {"127.0.0.1", "localhost"}
 
 
 def _exit_code(app: Any) -> int:
-    from odatui import signals
+    from odatui import signals  # deferred: start-up
 
     if signals.caught():  # SIGTERM/SIGHUP: Textual shut down and restored the terminal; say how it ended
         return signals.exit_code()
@@ -23,39 +24,27 @@ def _exit_code(app: Any) -> int:
     return int(finished.exit_code) if finished is not None else int(app.return_code or 0)
 
 
+def run_app(session: Any, *, demo: bool = False) -> int:
+    """The wizard on this session (`odatui`; `odatui demo` hands in its sandbox session from odatui.demo)."""
+    from odatui.tui.app import OdatuiApp  # deferred: start-up
+
+    app = OdatuiApp(session, demo=demo, open_log=True)
+    try:
+        app.run()
+    finally:
+        session.close()
+    return _exit_code(app)
+
+
 def run_wizard(args: Any) -> int:
-    from odatui.tui.app import OdatuiApp
-    from odatui.tui.session import Session
+    from odatui.tui.session import Session  # deferred: start-up
 
-    session = Session(getattr(args, "config", None))
-    app = OdatuiApp(session, open_log=True)
-    try:
-        app.run()
-    finally:
-        session.close()
-    return _exit_code(app)
-
-
-def run_demo(args: Any) -> int:
-    if getattr(args, "unattended", False):
-        from odatui.runner import cmd_demo_unattended
-
-        return cmd_demo_unattended(args)
-    from odatui.tui.app import OdatuiApp
-    from odatui.tui.session import Session
-
-    session = Session(demo=True)
-    app = OdatuiApp(session, demo=True, open_log=True)
-    try:
-        app.run()
-    finally:
-        session.close()
-    return _exit_code(app)
+    return run_app(Session(getattr(args, "config", None)))
 
 
 def serve_command(args: Any) -> str:
     """The command textual-serve starts for each browser visit: this Python, the wizard, the same config."""
-    import shlex
+    import shlex  # deferred: start-up
 
     parts = [sys.executable, "-m", "odatui"]
     if getattr(args, "config", None):
@@ -66,7 +55,7 @@ def serve_command(args: Any) -> str:
 def check_port_free(port: int) -> None:
     """Say so (exit 2) before announcing a URL another program answers; textual-serve would fail later, with a
     traceback, after "serving" was printed."""
-    import errno
+    import errno  # deferred: start-up
     import socket
 
     from odatui.errors import UsageError
@@ -84,7 +73,7 @@ def check_port_free(port: int) -> None:
 
 
 def run_serve(args: Any) -> int:
-    from odatui.errors import UsageError
+    from odatui.errors import UsageError  # deferred: start-up
 
     host = getattr(args, "host", "127.0.0.1") or "127.0.0.1"
     if host not in LOOPBACK_HOSTS:
@@ -97,7 +86,7 @@ def run_serve(args: Any) -> int:
     if not 0 < port < 65536:
         raise UsageError(f"--port must be 1–65535 (got {port})")
     check_port_free(port)
-    from odatui.log import register_secret
+    from odatui.log import register_secret  # deferred: start-up
     from odatui.tui.serve_guard import guarded_server, new_token
 
     # A fresh token per run, printed once (Jupyter's model): without it every request gets 403 and no wizard starts.

@@ -23,7 +23,6 @@ STATUS = {
     "skipped": ("–", "skipped"),
     "cancelled": ("○", "cancelled"),
 }
-FINAL = {"succeeded", "unchanged", "failed", "needs-action", "skipped", "cancelled"}
 
 
 def human_bytes(n: float) -> str:

@@ -1,31 +1,21 @@
 """What the wizard works on: the config being collected, the secrets typed so far, the demo sandbox (if any) and
-the engine. No Textual here, and every heavy import (pydantic, keyring, httpx, the sandbox) happens inside a
-method, so the first screen paints before any of it loads. Blocking methods are called from thread workers.
+the engine. No Textual here, and every heavy import (pydantic, keyring, httpx) happens inside a method, so the
+first screen paints before any of it loads. Blocking methods are called from thread workers. Everything that is
+not the wizard's own (plan, test connection, status, devices, repush, export, bundle, remove) is odatui.service's;
+the demo sandbox is made by the CLI side (odatui.demo) and handed in.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-STEP_TITLES = {
-    "preflight.okta": "Okta org",
-    "preflight.ws1": "Workspace ONE tenant",
-    "preflight.package": "Okta Verify package",
-    "okta.app": "Platform SSO app",
-    "okta.assign": "Assign Okta groups",
-    "ws1.upload": "Upload Okta Verify",
-    "ws1.assign": "Assign app to smart group",
-    "ws1.profile": "Platform SSO profile",
-    "verify": "Verify",
-}
-STEP_IDS = tuple(STEP_TITLES)
 
 # Secret name → where the wizard asks for it (table, input id); values stay in memory until Next stores them.
 SECRET_FIELDS = ("okta.api_token", "okta.private_key", "ws1.password", "ws1.tenant_code", "ws1.client_secret",
                  "okta.scep_challenge")
-PER_DEVICE_MAX = 2_000  # above this, the wizard's device table shows bulk states (seconds, not minutes)
 
 
 @dataclass
@@ -41,14 +31,14 @@ class Loaded:
 
 
 class Session:
-    """One wizard session. `demo=True` starts the in-process sandbox in `load()` and pre-fills from it."""
+    """One wizard session. With `demo_factory` (odatui.demo.demo_factory: starts the in-process sandbox, called in
+    `load()`, after the first paint) or a running `demo_session`, it works on the sandbox and pre-fills from it."""
 
-    def __init__(self, config_path: str | None = None, *, demo: bool = False,
-                 demo_options: dict[str, Any] | None = None, demo_session: Any = None,
-                 engine_options: dict[str, Any] | None = None) -> None:
+    def __init__(self, config_path: str | None = None, *, demo_factory: Callable[[], Any] | None = None,
+                 demo_session: Any = None, engine_options: dict[str, Any] | None = None) -> None:
         self.config_path = config_path
-        self.is_demo = demo or demo_session is not None
-        self.demo_options = dict(demo_options or {})
+        self.is_demo = demo_factory is not None or demo_session is not None
+        self.demo_factory = demo_factory
         self.engine_options = dict(engine_options or {})  # e.g. shorter back-off and polling in tests
         self.demo: Any = demo_session  # odatui.demo.DemoSession; a given one is reused (same sandbox)
         self.config: Any = None  # odatui.config.Config
@@ -63,16 +53,14 @@ class Session:
 
     # --- start-up (thread worker) ---
     def load(self) -> Loaded:
-        from odatui.config import Config, load_config
+        from odatui.config import Config, load_config  # deferred: start-up
         from odatui.errors import OdatuiError
         from odatui.paths import default_config_path
         from odatui.secrets import SecretStore
 
         if self.is_demo:
-            if self.demo is None:
-                from odatui.demo import start_demo
-
-                self.demo = start_demo(**{"psso_app": "absent", **self.demo_options})
+            if self.demo is None and self.demo_factory is not None:
+                self.demo = self.demo_factory()
             self.config = self.demo.config
             self.secrets = self.demo.secrets
             # Pre-filled sandbox credentials, in memory only (the demo's store never uses the keychain).
@@ -105,7 +93,7 @@ class Session:
 
     def load_other(self, path: str) -> str:
         """Load another answers file; returns a one-line result (raises OdatuiError with the fix)."""
-        from odatui.config import load_config
+        from odatui.config import load_config  # deferred: start-up
 
         self.config = load_config(Path(path).expanduser(), must_exist=True)
         self.config_path = str(Path(path).expanduser())
@@ -114,14 +102,14 @@ class Session:
 
     # --- the answers file ---
     def _baseline(self, *, existed: bool) -> None:
-        from odatui.answers import snapshot
+        from odatui.answers import snapshot  # deferred: start-up
 
         self.baseline = snapshot(self.config)
         self.file_existed = existed
 
     def unsaved(self) -> dict[tuple[str, str], Any]:
         """Fields the admin changed in the wizard and the file does not hold yet (never ODATUI_* values)."""
-        from odatui.answers import changes
+        from odatui.answers import changes  # deferred: start-up
 
         if self.config is None:
             return {}
@@ -136,9 +124,7 @@ class Session:
         """Secrets already in the environment or the keychain pre-fill their (masked) fields, so an admin who
         exported ODATUI_* variables or stored them earlier is not asked again. Runs in the load worker: keychain
         reads are bounded but may take a moment."""
-        import os
-
-        from odatui.secrets import SECRETS, target_for
+        from odatui.secrets import SECRETS, target_for  # deferred: start-up
 
         for name in SECRET_FIELDS:
             env = os.environ.get(SECRETS[name][0])
@@ -162,7 +148,7 @@ class Session:
 
     def remember(self, values: dict[str, str]) -> list[str]:
         """Keep typed secrets for this session and, when the keychain works, store them there (thread)."""
-        from odatui.secrets import target_for
+        from odatui.secrets import target_for  # deferred: start-up
 
         stored = []
         for name, value in values.items():
@@ -188,7 +174,7 @@ class Session:
 
     def save(self) -> str:
         """Write the changed fields into the one answers file (comments and the rest kept); thread."""
-        from odatui.answers import write_answers
+        from odatui.answers import write_answers  # deferred: start-up
         from odatui.paths import default_config_path
 
         path = Path(self.config_path).expanduser() if self.config_path else default_config_path()
@@ -198,13 +184,13 @@ class Session:
         return str(path)
 
     # --- engine ---
-    def store(self) -> Any:
-        from odatui.state import StateStore
+    def _runs_dir(self) -> Path | None:
+        return self.demo.runs_dir if self.demo is not None else None  # a demo never mixes with real targets
 
-        directory = None
-        if self.is_demo and self.demo is not None:
-            directory = Path(self.demo.sandbox.data_dir) / "runs"  # a demo never mixes with real targets
-        return StateStore(self.config.target_key(), directory)
+    def store(self) -> Any:
+        from odatui.state import StateStore  # deferred: start-up
+
+        return StateStore(self.config.target_key(), self._runs_dir())
 
     def previous_run(self) -> dict[str, str]:
         """step id → status of the last run on this target ({} when there is none)."""
@@ -212,164 +198,83 @@ class Session:
         return {sid: rec.status for sid, rec in state.steps.items()}
 
     def make_engine(self, **kwargs: Any) -> Any:
-        from odatui.engine import Engine
+        from odatui.service.setup import make_engine  # deferred: start-up
 
         kwargs = {"interactive": True, **self.engine_options, **kwargs}
-        return Engine(self.config, self.secrets, self.store(), **kwargs)
+        return make_engine(self.config, self.secrets, directory=self._runs_dir(), **kwargs)
 
     async def plan(self) -> list[Any]:
-        engine = self.make_engine()
-        try:
-            return await engine.plan()
-        finally:
-            await _close(engine)
+        from odatui.service.plan import plan  # deferred: start-up
+
+        return await plan(self.make_engine())
 
     async def test_connection(self, step_id: str) -> tuple[bool, str]:
         """Run one preflight step's inspect against the tenant; (ok, one readable answer)."""
-        from odatui.errors import OdatuiError
-        from odatui.steps import all_steps
-        from odatui.steps.base import Context
+        from odatui.service.connection import test_connection  # deferred: start-up
 
-        step = next((s for s in all_steps() if s.id == step_id), None)
-        if step is None:
-            return False, f"{step_id} is not available in this build"
-        ctx = Context(self.config, self.secrets)
-        try:
-            # Keychain reads and the TLS context happen in a thread: the screen stays responsive.
-            await ctx.prepare_clients("okta" if step_id.startswith("preflight.okta") else "ws1")
-            change = await step.inspect(ctx)
-            return True, change.summary or "connected"
-        except OdatuiError as exc:
-            return False, str(exc)
-        except Exception as exc:  # a readable line, never a traceback on screen
-            return False, f"{type(exc).__name__}: {exc}"
-        finally:
-            await ctx.aclose()
+        return await test_connection(self.config, self.secrets, step_id)
 
     async def removal_plan(self) -> Any:
-        """`odatui remove`'s plan for this target (odatui.remove.RemovalPlan): what odatui created, checked live."""
-        from odatui.remove import removal_plan
+        """`odatui remove`'s plan for this target (odatui.service.remove.RemovalPlan): what odatui created, checked
+        live."""
+        from odatui.service.remove import removal_plan  # deferred: start-up
 
         return await removal_plan(self.config, self.secrets, self.store().load())
 
     async def remove(self) -> tuple[int, str]:
         """Remove what odatui created (the plan afresh, under the target's lock); (items that failed, report)."""
-        import io
+        from odatui.service.remove import remove_now  # deferred: start-up
 
-        from odatui.remove import remove_planned, removal_plan
-
-        out = io.StringIO()
-        with self.store() as store:
-            state = store.load()
-            plan = await removal_plan(self.config, self.secrets, state)
-            failed = await remove_planned(self.config, self.secrets, store, state, plan, out)
-        return failed, out.getvalue()
+        return await remove_now(self.config, self.secrets, self.store())
 
     def outputs(self) -> dict[str, dict[str, Any]]:
         return self.store().load().outputs()
 
     def export_profiles(self, out_dir: Path | None = None) -> list[Path]:
-        from odatui.export import export_from_values
+        from odatui.service.export import default_dir, wizard_export  # deferred: start-up
 
-        client_id = self.outputs().get("okta.app", {}).get("client_id") or self.config.okta.client_id
-        if out_dir is None:
-            if self.config.rollout.export_dir:
-                out_dir = Path(self.config.rollout.export_dir).expanduser()
-            elif self.is_demo:
-                from odatui.paths import state_dir
-
-                # Not in the sandbox's temporary folder: the exported profiles outlive the demo for a look later.
-                out_dir = state_dir() / "demo-export"
-            else:
-                from odatui.paths import state_dir
-
-                out_dir = state_dir() / "export"
-        rollout = self.config.rollout
-        self.export_paths = export_from_values(self.config.okta.org_url, client_id, rollout.macos_min,
-                                               rollout.user_principal_name, out_dir)
+        out_dir = out_dir if out_dir is not None else default_dir(self.config, demo=self.is_demo)
+        self.export_paths = wizard_export(self.config, self.outputs(), out_dir)
         return self.export_paths
+
+    def write_bundle(self, out: Path) -> list[str]:
+        """The support bundle (as `odatui bundle --out OUT --config` this session's file); its member names."""
+        from odatui.service.bundle import write_bundle  # deferred: start-up
+
+        return write_bundle(out, Path(self.config_path).expanduser() if self.config_path else None)
 
     async def rollout_status(self) -> dict[str, Any]:
         """Devices in the smart group and install counts, read live from WS1."""
-        from odatui.steps.base import Context
+        from odatui.service.status import rollout_status  # deferred: start-up
 
-        outs = self.outputs()
-        ctx = Context(self.config, self.secrets, outs)
-        try:
-            await ctx.prepare_clients("ws1")
-            ws1 = ctx.ws1()
-            pre = outs.get("preflight.ws1", {})
-            group = pre.get("smart_group_id")
-            if group is None:
-                raise RuntimeError("the smart group is not known yet (preflight.ws1 has not succeeded)")
-            app = outs.get("ws1.upload", {}).get("app_id")
-            profile = outs.get("ws1.profile", {}).get("profile_id")
-            status = await ws1.rollout_status(group, app, profile, og_id=pre.get("og_id"))
-            if isinstance(status, dict):
-                return status
-            import dataclasses
-
-            return {k: v for k, v in dataclasses.asdict(status).items() if k != "requests_made"}
-        finally:
-            await ctx.aclose()
+        status = await rollout_status(self.config, self.secrets, self.outputs(), okta=False)
+        return {key: status[key] for key in ("devices", "profile_installed", "app_installed")}  # the screen's line
 
     async def device_rows(self, on_rows: Any, *, only: set[int] | None = None, per_device: bool | None = None) -> Any:
         """Every Mac of the smart group with its state and reasons (as `odatui status --devices`); `on_rows(rows,
-        problems)` gets each page as it arrives. Returns the summary. Per-Mac lookups (profile failures,
-        certificates: a request per Mac) only for smart groups up to PER_DEVICE_MAX Macs unless asked."""
-        from odatui.devices_cli import wave_groups
-        from odatui.scep import scep_wanted
-        from odatui.steps.base import Context
-        from odatui.ws1.devices import DeviceLister
+        problems)` gets each page as it arrives. Returns the summary."""
+        from odatui.service.devices import ids_from_outputs, list_devices  # deferred: start-up
 
-        outs = self.outputs()
-        pre = outs.get("preflight.ws1", {})
-        if pre.get("smart_group_id") is None:
+        ids = ids_from_outputs(self.outputs())
+        if ids is None:
             raise RuntimeError("the smart group is not known yet (preflight.ws1 has not succeeded)")
-        ctx = Context(self.config, self.secrets, outs)
-        try:
-            await ctx.prepare_clients("ws1")
-            groups = wave_groups(pre)  # every wave's smart group
-            if per_device is None:
-                per_device = sum(int(g.get("devices") or 0) for g in groups) <= PER_DEVICE_MAX
-            lister = DeviceLister(ctx.ws1(), [int(g["id"]) for g in groups], scep=scep_wanted(self.config),
-                                  og_id=int(pre["og_id"]), macos_min=self.config.rollout.macos_min,
-                                  profile_id=outs.get("ws1.profile", {}).get("profile_id"),
-                                  app_id=outs.get("ws1.upload", {}).get("app_id"), only=only, per_device=per_device)
-            return await lister.run(on_rows)
-        finally:
-            await ctx.aclose()
+        return await list_devices(self.config, self.secrets, ids, on_rows, only=only, per_device=per_device)
 
     async def repush(self, device_ids: list[int]) -> str:
         """Ask WS1 to install the profile again on these Macs; one line saying what happened."""
-        from odatui.errors import OdatuiError
-        from odatui.steps.base import Context
+        from odatui.service.devices import push_profile  # deferred: start-up
 
-        outs = self.outputs()
-        profile = outs.get("ws1.profile", {}).get("profile_id")
+        profile = self.outputs().get("ws1.profile", {}).get("profile_id")
         if profile is None:
             return "no profile to re-push yet (ws1.profile has not run)"
-        ctx = Context(self.config, self.secrets, outs)
-        try:
-            await ctx.prepare_clients("ws1")
-            done, failed = 0, []
-            for device_id in device_ids:
-                try:
-                    await ctx.ws1().install_profile(int(profile), device_id)
-                    done += 1
-                except OdatuiError as exc:
-                    failed.append(f"{device_id}: {exc.message}")
-            return f"profile re-pushed to {done} Mac(s)" + (f"; failed: {'; '.join(failed)}" if failed else "")
-        finally:
-            await ctx.aclose()
+        done, failed = await push_profile(self.config, self.secrets, int(profile), device_ids)
+        return f"profile re-pushed to {done} Mac(s)" + (f"; failed: {'; '.join(failed)}" if failed else "")
+
+    def demo_admin_action(self) -> None:
+        """The demo's stand-in for the admin's console work (given by odatui.demo): add the PSSO app."""
+        self.demo.add_psso_app()
 
     def close(self) -> None:
         if self.demo is not None:
             self.demo.close()
             self.demo = None
-
-
-async def _close(engine: Any) -> None:
-    close = getattr(engine, "aclose", None)
-    if close is not None:
-        await close()

@@ -3,6 +3,7 @@ the model's one-line message. So the wizard and `odatui apply` can never disagre
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -45,11 +46,6 @@ def field_error(model: Any, field: str, value: Any) -> str | None:
     return None
 
 
-def apply_field(model: Any, field: str, value: Any) -> None:
-    """Set a validated value on the real model (normalised by the rule, e.g. org URL → https origin)."""
-    setattr(model, field, value)
-
-
 class SecretPresent(Validator):
     """A secret the chosen access method needs; only checked for emptiness (the tenant checks the rest)."""
 
@@ -84,8 +80,6 @@ class ReadableFile(Validator):
         self.label, self.needed = label, needed
 
     def validate(self, value: str) -> ValidationResult:
-        import os
-
         if not value.strip():
             return self.failure(f"{self.label} is required") if self.needed() else self.success()
         path = os.path.expanduser(value.strip())

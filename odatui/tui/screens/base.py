@@ -15,11 +15,12 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Select, Static
 
+from odatui.errors import OdatuiError
 from odatui.tui.widgets.banner import SandboxBanner
 from odatui.tui.widgets.field import Field
 
 if TYPE_CHECKING:
-    from odatui.tui.app import OdatuiApp
+    from odatui.tui.host import Wizard
     from odatui.tui.session import Session
 
 
@@ -38,7 +39,7 @@ class WizardScreen(Screen):
     ]
 
     @property
-    def odatui(self) -> OdatuiApp:
+    def odatui(self) -> Wizard:
         return self.app  # type: ignore[return-value]
 
     @property
@@ -120,8 +121,6 @@ class WizardScreen(Screen):
     @work(thread=True, exclusive=True, group="secrets", exit_on_error=False)
     def store_secrets(self, secrets: dict[str, str]) -> None:
         """Keychain calls block (D-Bus, a locked keychain): a thread, then back to the loop to move on."""
-        from odatui.errors import OdatuiError
-
         try:
             self.session.remember(secrets)
         except OdatuiError as exc:

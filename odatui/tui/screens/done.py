@@ -19,7 +19,7 @@ from odatui.tui.widgets.banner import SandboxBanner
 from odatui.tui.widgets.devices import DeviceTable
 
 if TYPE_CHECKING:
-    from odatui.tui.app import OdatuiApp
+    from odatui.tui.host import Wizard
 
 END_USER_STEPS = """\
 What your Mac users will see (after the profile and Okta Verify arrive):
@@ -69,7 +69,7 @@ class DoneScreen(Screen):
     BINDINGS = [Binding("e", "export", "Export again"), Binding("q", "quit_app", "Quit")]
 
     @property
-    def odatui(self) -> OdatuiApp:
+    def odatui(self) -> Wizard:
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Input, Select
@@ -99,8 +101,6 @@ class OktaScreen(ConnectionScreen):
             okta.service_app_client_id = self.query_one("#service_app_client_id", Input).value
             key_file = self.query_one("#private_key_file", Input).value.strip()
             if key_file:
-                import os
-
                 with open(os.path.expanduser(key_file), encoding="utf-8") as fh:  # small; checked readable
                     secrets["okta.private_key"] = fh.read()
         else:

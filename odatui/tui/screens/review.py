@@ -3,6 +3,7 @@ anything is touched. Start runs the plan; a target with a previous run first ask
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from textual import work
@@ -80,8 +81,6 @@ Secrets are shown masked. **Start** runs the steps; you can retry any failed ste
 
     @work(exclusive=True, group="plan", exit_on_error=False)
     async def build_plan(self) -> None:
-        import asyncio
-
         status = self.query_one("#plan-status", Static)
         session = self.session
         try:

@@ -9,6 +9,7 @@ from textual.containers import Horizontal
 from textual.widgets import Button, Input, Select
 
 from odatui.tui.screens.base import WizardScreen
+from odatui.tui.screens.pick_file import PickFileScreen
 from odatui.tui.validators import ConfigField
 from odatui.tui.widgets.field import Choice, Field, FieldInput
 
@@ -59,8 +60,6 @@ class RolloutScreen(WizardScreen):
             event.stop()
             current = Path(self.query_one("#package", Input).value or "~").expanduser()
             start = current.parent if current.is_file() else (current if current.is_dir() else Path.home())
-            from odatui.tui.screens.pick_file import PickFileScreen
-
             self.app.push_screen(PickFileScreen(start), self._picked)
         else:
             super().on_button_pressed(event)

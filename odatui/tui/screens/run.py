@@ -20,7 +20,7 @@ from odatui.tui.widgets.banner import SandboxBanner
 from odatui.tui.widgets.step_pane import StepPane
 
 if TYPE_CHECKING:
-    from odatui.tui.app import OdatuiApp
+    from odatui.tui.host import Wizard
 
 
 class RunScreen(Screen):
@@ -52,7 +52,7 @@ Quitting mid-run asks first, then cancels cleanly; the state is kept and the nex
     ]
 
     @property
-    def odatui(self) -> OdatuiApp:
+    def odatui(self) -> Wizard:
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:

@@ -7,6 +7,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Button, Input, Static
 
+from odatui.errors import OdatuiError
 from odatui.tui.screens.base import WizardScreen
 from odatui.tui.widgets.field import FieldInput
 
@@ -84,8 +85,6 @@ Keys: **Ctrl+N** next, **Esc** back, **F1** this help, **Ctrl+P** commands, **Ct
 
     @work(thread=True, exclusive=True, group="load-config", exit_on_error=False)
     def load_other(self, path: str) -> None:
-        from odatui.errors import OdatuiError
-
         try:
             message = f"✓ {self.session.load_other(path)}"
         except OdatuiError as exc:

@@ -8,6 +8,7 @@ from textual.containers import Vertical
 from textual.widgets import Input, Select, Static
 
 from odatui.tui.screens.base import ConnectionScreen
+from odatui.tui.screens.modals import ConfirmScreen
 from odatui.tui.validators import ConfigField, SecretPresent
 from odatui.tui.widgets.field import Choice, Field, FieldInput, SecretInput
 
@@ -93,8 +94,6 @@ class Ws1Screen(ConnectionScreen):
     @work(exclusive=True, group="test-connection", exit_on_error=False)
     async def _test(self, step_id: str, target: Static) -> None:
         """Test connection; a smart group that does not exist can be created by odatui, after a confirmation."""
-        from odatui.tui.screens.modals import ConfirmScreen
-
         ok, text = await self.session.test_connection(step_id)
         config = self.session.config
         if not ok and text.startswith("No smart group is named exactly") and not config.ws1.create_smart_groups:

@@ -13,6 +13,7 @@ the highlighted Mac.
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from textual import work
@@ -73,8 +74,6 @@ class DeviceTable(Vertical):
     # ------------------------------------------------------------------ loading
     @work(thread=True, exclusive=True, group="devices", exit_on_error=False)
     def load(self) -> None:
-        import time
-
         app = self.app
         app.call_from_thread(self._reset)
         counts = {"n": 0, "failing": 0, "shown": 0, "last": 0.0}

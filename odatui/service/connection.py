@@ -1,0 +1,25 @@
+"""The wizard's "Test connection": one preflight step's read-only inspect against the tenant."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from odatui.errors import OdatuiError
+from odatui.service.clients import clients
+from odatui.steps import all_steps
+
+
+async def test_connection(config: Any, secrets: Any, step_id: str) -> tuple[bool, str]:
+    """(ok, one readable answer): the step's summary, or what stopped it — never a traceback."""
+    step = next((s for s in all_steps() if s.id == step_id), None)
+    if step is None:
+        return False, f"{step_id} is not available in this build"
+    try:
+        kind = "okta" if step_id.startswith("preflight.okta") else "ws1"
+        async with clients(config, secrets, None, kind) as ctx:
+            change = await step.inspect(ctx)
+        return True, change.summary or "connected"
+    except OdatuiError as exc:
+        return False, str(exc)
+    except Exception as exc:  # a readable line, never a traceback on screen
+        return False, f"{type(exc).__name__}: {exc}"

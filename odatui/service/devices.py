@@ -1,0 +1,114 @@
+"""Per-Mac truth after a rollout (`status --devices`, the wizard's device table) and a second push of the profile
+(`repush`, the table's re-push). The ids come from the last run's state: exactly what was rolled out."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from odatui.errors import OdatuiError, UsageError
+from odatui.scep import scep_wanted
+from odatui.service.clients import clients
+from odatui.state import StateStore
+from odatui.ws1.devices import DeviceLister
+
+
+PER_DEVICE_MAX = 2_000  # above this, the wizard's device table shows bulk states (seconds, not minutes)
+REPUSH_PARALLEL = 8  # install commands in flight at once
+
+
+def wave_groups(pre: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every wave's smart group ({id, name, devices…}) from preflight.ws1's outputs (`smart_groups`); a run from
+    before waves recorded only the one."""
+    return pre.get("smart_groups") or [{"id": pre["smart_group_id"], "name": pre.get("smart_group_name"),
+                                        "devices": pre.get("smart_group_devices")}]
+
+
+def ids_from_outputs(outputs: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+    """The rollout's ids (organization group, smart groups, profile, app), None before preflight.ws1 found them."""
+    pre = outputs.get("preflight.ws1") or {}
+    if "smart_group_id" not in pre or "og_id" not in pre:
+        return None
+    groups = wave_groups(pre)
+    return {"og_id": int(pre["og_id"]), "smart_group_ids": [int(g["id"]) for g in groups],
+            "smart_group_names": [g.get("name") for g in groups],
+            "smart_group_devices": sum(int(g.get("devices") or 0) for g in groups),
+            "profile_id": (outputs.get("ws1.profile") or {}).get("profile_id"),
+            "app_id": (outputs.get("ws1.upload") or {}).get("app_id")}
+
+
+def rollout_ids(config: Any) -> dict[str, Any]:
+    """The ids of this target's last run; no run yet is a usage error (exit 2) with the fix."""
+    ids = ids_from_outputs(StateStore(config.target_key()).load().outputs())
+    if ids is None:
+        raise UsageError("no rollout to look at yet: the last run has no Workspace ONE smart group",
+                         hint="run `odatui apply` (or the wizard) first; status --devices reads its ids")
+    return ids
+
+
+def _lister(client: Any, config: Any, ids: dict[str, Any], **kw: Any) -> Any:
+    return DeviceLister(client, ids["smart_group_ids"], og_id=ids["og_id"], macos_min=config.rollout.macos_min,
+                        profile_id=ids["profile_id"], app_id=ids["app_id"], scep=scep_wanted(config), **kw)
+
+
+async def list_devices(config: Any, secrets: Any, ids: dict[str, Any], on_rows: Callable[[list[Any], list[str]], Any],
+                       *, per_device: bool | None = None, only: set[int] | None = None) -> Any:
+    """Every Mac of the smart groups with its state and reasons; `on_rows(rows, problems)` gets each page as it
+    arrives. Returns the summary. Per-Mac lookups (profile failures, certificates: a request per Mac) by
+    default only for smart groups up to PER_DEVICE_MAX Macs."""
+    if per_device is None:
+        per_device = ids.get("smart_group_devices", 0) <= PER_DEVICE_MAX
+    async with clients(config, secrets, None, "ws1") as ctx:
+        return await _lister(ctx.ws1(), config, ids, per_device=per_device, only=only).run(on_rows)
+
+
+async def _push(client: Any, profile_id: int, device_ids: list[int]) -> tuple[int, list[str]]:
+    sem = asyncio.Semaphore(REPUSH_PARALLEL)
+    done, failed = 0, []
+
+    async def push(device_id: int) -> None:
+        nonlocal done
+        async with sem:
+            try:
+                await client.install_profile(int(profile_id), device_id)
+                done += 1
+            except OdatuiError as exc:
+                failed.append(f"{device_id}: {exc.message}")
+
+    await asyncio.gather(*(push(d) for d in device_ids))
+    return done, failed
+
+
+async def push_profile(config: Any, secrets: Any, profile_id: int, device_ids: list[int]) -> tuple[int, list[str]]:
+    """Ask WS1 to install the profile again on these Macs (a few at a time); (done, "device: why" per failure).
+    WS1 queues an install command; each Mac installs it at its next check-in."""
+    async with clients(config, secrets, None, "ws1") as ctx:
+        return await _push(ctx.ws1(), profile_id, device_ids)
+
+
+async def repush(config: Any, secrets: Any, ids: dict[str, Any], device_ids: list[int] | None,
+                 on_problem: Callable[[str], Any],
+                 confirm: Callable[[int], bool]) -> tuple[list[int], int | None, list[str]]:
+    """`odatui repush`: the given Macs that are members (an unknown one is a problem), or, without ids, every
+    member with a reason; `confirm(count)` before anything is pushed. (targets, pushed or None when not
+    confirmed, failures)."""
+    targets: list[int] = []
+    wanted = set(device_ids) if device_ids is not None else None
+
+    def collect(rows: list[Any], lines: list[str]) -> None:
+        for line in lines:
+            on_problem(line)
+        targets.extend(r.id for r in rows if wanted is not None or r.reasons)
+
+    async with clients(config, secrets, None, "ws1") as ctx:
+        # --device: only those Macs (membership checked); --failing: every member with a reason.
+        await _lister(ctx.ws1(), config, ids, per_device=True, only=wanted).run(collect)
+        if wanted is not None:
+            for unknown in sorted(wanted - set(targets)):
+                on_problem(f"device {unknown} is not a Mac of smart group(s) "
+                           f"{', '.join(map(str, ids['smart_group_names']))}; skipped")
+        if not targets or not confirm(len(targets)):
+            return targets, None, []
+        done, failed = await _push(ctx.ws1(), int(ids["profile_id"]), targets)
+        return targets, done, failed

@@ -1,0 +1,65 @@
+"""`odatui status`: the last run as recorded, checked against the live tenant, and the rollout counts — printed
+from odatui.service.status's report (or as JSON). `--devices` is odatui.devices_cli's."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Any
+
+from odatui.devices_cli import cmd_status_devices
+from odatui.errors import UsageError
+from odatui.service.setup import load_config_at
+from odatui.service.status import status_report
+
+
+def cmd_status(args: Any) -> int:
+    config = load_config_at(getattr(args, "config", None))
+    if getattr(args, "devices", False):
+        return cmd_status_devices(args, config)
+    if getattr(args, "filter", None) or getattr(args, "bulk_only", False):
+        raise UsageError("--filter and --bulk-only go with --devices", hint="e.g. `odatui status --devices --filter failing`")
+    report = status_report(config)
+    if getattr(args, "json", False):
+        json.dump(report.as_json(), sys.stdout, indent=2)
+        print()
+        return 0
+    print_status(report)
+    return 0
+
+
+def print_status(report: Any) -> None:
+    steps, stale, rollout = report.steps, report.stale, report.rollout
+    if not steps:
+        print(f"No run yet for {report.target} (state file {report.state_file}). `odatui plan` shows what would happen.")
+        return
+    when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(report.updated)) if report.updated else "?"
+    print(f"Target {report.target} — last update {when}")
+    if report.checked:
+        print("Checked against the live tenant just now" + (f": {len(stale)} step(s) are stale." if stale else "."))
+    else:
+        print(f"Last run as recorded; not checked against the live tenant ({report.live_problem}).")
+    width = max(len(s) for s in steps)
+    for sid, info in steps.items():
+        line = f"  {sid:<{width}}  {info['status']:<12}  attempts {info['attempts']}"
+        if info["stale_reason"]:
+            line += f"  succeeded in the last run, but {info['stale_reason']}"
+        elif info["last_error"] and info["status"] != "succeeded":
+            line += f"  {info['last_error'].splitlines()[0]}"
+        print(line)
+        shown = {k: v for k, v in info["outputs"].items() if not isinstance(v, (dict, list)) or v}
+        if shown and info["status"] == "succeeded":
+            print(f"  {'':<{width}}  " + ", ".join(f"{k}={v}" for k, v in shown.items()))
+    if stale:
+        print("`odatui retry` re-runs the stale steps.")
+    if rollout is not None:
+        print(f"Rollout to smart group {rollout['smart_group']!r}: {rollout['devices']} devices, "
+              f"profile installed on {rollout['profile_installed']}, Okta Verify installed on {rollout['app_installed']}")
+        if rollout.get("okta_registered_macs") is not None:
+            print(f"Okta: {rollout['okta_registered_macs']} Macs registered (Okta Verify registration finished) of "
+                  f"{rollout['profile_installed']} with the profile")
+        elif rollout.get("okta_error"):
+            print(f"Okta registered Macs unavailable: {rollout['okta_error']}")
+    elif report.rollout_error:
+        print(f"Rollout status unavailable: {report.rollout_error}")
