@@ -6,19 +6,26 @@ needs. Every rule gives one message per field that names the fix. Secrets are ne
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
+import json
 import os
 import re
 import tomllib
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
-from odatui.errors import ConfigError, OdatuiError
-from odatui.macos.payloads import CLIENT_ID_RE, MACOS_FLOORS  # one definition, shared with the profiles
+from odatui.domain import CLIENT_ID_RE, MACOS_FLOORS, check_scep_url  # one definition, shared with the profiles
+from odatui.errors import ConfigError, OdatuiError, UsageError
+from odatui.files import CA_LIMIT, CONFIG_LIMIT, atomic_writer, read_bounded, read_text_bounded, write_error
+from odatui.paths import default_config_path
+from odatui.psso_options import normalise
 
 WS1_TOKEN_URLS = {
     "na": "https://na.uemauth.workspaceone.com/connect/token",
@@ -99,9 +106,6 @@ class OktaConfig(_Table):
     def _scep_url(cls, v: str) -> str:
         if not v:
             return v
-        from odatui.errors import UsageError
-        from odatui.macos.payloads import check_scep_url
-
         try:
             return check_scep_url(v)
         except UsageError as exc:
@@ -222,8 +226,6 @@ class Ws1Config(_Table):
     @field_validator("start_dates")
     @classmethod
     def _starts(cls, v: dict[str, str]) -> dict[str, str]:
-        from datetime import datetime
-
         out = {}
         for name, when in v.items():
             try:
@@ -296,9 +298,6 @@ class RolloutConfig(_Table):
     @field_validator("psso")
     @classmethod
     def _psso(cls, v: dict[str, Any], info: Any) -> dict[str, Any]:
-        from odatui.errors import UsageError
-        from odatui.macos.psso_options import normalise
-
         try:
             return normalise(v, info.data.get("macos_min"))
         except UsageError as exc:
@@ -314,7 +313,6 @@ def _ca_bundle(v: str) -> str:
                          "sandbox's CA")
     if not path.is_file():
         raise ValueError(f"no CA bundle at {path}; give the PEM file of your proxy's or sandbox's CA")
-    from odatui.files import CA_LIMIT, read_bounded
 
     try:
         head = read_bounded(path, limit=CA_LIMIT, what="CA bundle")[:65536]
@@ -371,8 +369,6 @@ _KNOWN = {"okta": set(OktaConfig.model_fields), "ws1": set(Ws1Config.model_field
 
 
 def _check_shape(data: dict[str, Any], source: str) -> None:
-    import difflib
-
     for key, table in data.items():
         if key not in _KNOWN:
             guess = difflib.get_close_matches(key, _KNOWN, n=1)
@@ -417,8 +413,6 @@ def format_validation_error(exc: ValidationError, source: str) -> ConfigError:
 
 
 def parse_config(data: dict[str, Any], source: str = "config") -> Config:
-    from pydantic_settings import SettingsError
-
     _check_shape(data, source)
     try:
         return Config(**data)
@@ -430,8 +424,6 @@ def parse_config(data: dict[str, Any], source: str = "config") -> Config:
 
 def _env_list_error(exc: Exception) -> ConfigError:
     """pydantic-settings reads list fields from env vars as JSON; say so for the variable that isn't."""
-    import json
-
     for var, value in os.environ.items():
         if not var.startswith("ODATUI_") or "__" not in var:
             continue
@@ -449,10 +441,6 @@ def _env_list_error(exc: Exception) -> ConfigError:
 
 def load_config(path: Path | None = None, *, must_exist: bool = False) -> Config:
     """Read the TOML at `path` (default location when None), apply env overrides, validate."""
-    from odatui.paths import default_config_path
-
-    from odatui.files import CONFIG_LIMIT, read_text_bounded
-
     path = Path(path).expanduser() if path else default_config_path()
     data: dict[str, Any] = {}
     try:
@@ -477,12 +465,6 @@ def load_config(path: Path | None = None, *, must_exist: bool = False) -> Config
 
 def save_config(config: Config, path: Path | None = None) -> Path:
     """Write the answers file (no secrets: the model has none) atomically, readable by the owner only."""
-    import tomli_w
-
-    from odatui.paths import default_config_path
-
-    from odatui.files import atomic_writer, write_error
-
     path = Path(path).expanduser() if path else default_config_path()
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from odatui.domain import CLIENT_ID_RE, MACOS_FLOORS, check_scep_challenge, check_scep_url  # noqa: F401 (re-exported)
 from odatui.errors import UsageError
 
 TEAM_ID = "B7F62B65BN"
@@ -29,8 +30,6 @@ EXTENSION_ID = "com.okta.mobile.auth-service-extension"
 APP_DOMAIN = "com.okta.mobile"
 EXTENSION_DOMAIN = EXTENSION_ID
 APP_IDS = (f"{TEAM_ID}.{EXTENSION_ID}", f"{TEAM_ID}.{APP_DOMAIN}")
-MACOS_FLOORS = (13, 14, 15, 26)
-CLIENT_ID_RE = re.compile(r"^0oa[A-Za-z0-9]{17}$")
 # host, or host:port (the sandbox listens on 127.0.0.1:PORT); labels are letters, digits and hyphens
 _HOST_RE = re.compile(r"^(?=.{1,253}(:|$))[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*(:[0-9]{1,5})?$")
 
@@ -71,31 +70,6 @@ class ScepSettings:
         check_scep_challenge(self.challenge)
 
 
-def check_scep_url(url: str) -> str:
-    from urllib.parse import urlsplit
-
-    parts = urlsplit((url or "").strip())
-    if parts.scheme.lower() != "https" or not parts.hostname:
-        raise UsageError(f"okta.scep_url {url!r} is not an https URL.",
-                         hint="Copy the SCEP URL Okta shows under Security → Device Integrations → Device Access "
-                              "(it starts with https://).")
-    if any(ord(c) < 33 for c in url.strip()):
-        raise UsageError("okta.scep_url contains spaces or control characters.",
-                         hint="Paste the SCEP URL again exactly as Okta shows it.")
-    return url.strip()
-
-
-def check_scep_challenge(challenge: str) -> str:
-    if not challenge:
-        raise UsageError("okta.scep_challenge (the Device Access SCEP secret key) is empty.",
-                         hint="Run `odatui secrets set okta.scep_challenge`, or set ODATUI_OKTA__SCEP_CHALLENGE.")
-    if any(ord(c) < 32 or ord(c) == 127 for c in challenge):
-        # Never echo the value: it is a secret.
-        raise UsageError("okta.scep_challenge contains control characters (a pasted line break or tab?).",
-                         hint="Copy the secret key again and store it with `odatui secrets set okta.scep_challenge`.")
-    return challenge
-
-
 @dataclass(frozen=True)
 class PssoSettings:
     """Everything the payloads depend on. Build it with `PssoSettings.from_org_url` when you hold a URL."""
@@ -111,7 +85,7 @@ class PssoSettings:
     scep: ScepSettings | None = None  # static Device Access SCEP; None: no SCEP payload (13, or "elsewhere")
 
     def __post_init__(self) -> None:
-        from odatui.macos.psso_options import normalise
+        from odatui.psso_options import normalise
 
         object.__setattr__(self, "psso", normalise(self.psso, self.macos_min))
         if self.psso.get("registration_during_setup"):
@@ -225,7 +199,7 @@ def sso_extension(settings: PssoSettings) -> dict[str, Any]:
         }
         if settings.enable_registration_during_setup:
             psso["EnableRegistrationDuringSetup"] = True
-        from odatui.macos.psso_options import apple_keys
+        from odatui.psso_options import apple_keys
 
         psso.update(apple_keys(settings.psso))  # the admin's [rollout.psso], floor-checked in __post_init__
         payload["PlatformSSO"] = psso
