@@ -199,7 +199,8 @@ class Ws1Config(_Table):
             return v
         origin, _ = _https_origin(v, what="OAuth token URL")
         path = urlsplit(v.strip() if "://" in v else "https://" + v.strip()).path.rstrip("/")
-        # A trailing slash makes the token service answer 404 (reference ws1.md §1.3), so it is dropped.
+        # A trailing slash makes the token service answer 404 (public WS1 OAuth samples warn of it;
+        # unverified on docs.omnissa.com), so it is dropped.
         return origin + (path or "/connect/token")
 
     @field_validator("group_id", "smart_group", "username")

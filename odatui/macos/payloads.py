@@ -1,7 +1,10 @@
 """The Platform SSO payloads Okta Desktop Password Sync needs, as plain dicts ready for plistlib.
 
-Pure functions from one frozen `PssoSettings`; no I/O. Values follow /work/shared/reference/okta.md §1–2 and
-apple.md §1.5–1.7 (Okta's DPS pages, Apple's device-management schema):
+Pure functions from one frozen `PssoSettings`; no I/O. Values follow Okta's "Configure device configuration
+profiles for PSSO using Workspace ONE" (help.okta.com/oie/en-us/content/topics/oda/macos-pw-sync/
+configure-macos-psso-omnissa.htm),
+"Okta Verify configurations for macOS devices" (…/identity-engine/devices/managed-app-configs-macos.htm) and
+Apple's device-management schema (github.com/apple/device-management, mdm/profiles/com.apple.extensiblesso.yaml):
 
 * `com.apple.extensiblesso`  Okta Verify's SSO extension, Type Redirect, nonce + token URLs. macOS 13 (PSSO 1.0)
   uses the top-level AuthenticationMethod; macOS 14+ (PSSO 2.0) the PlatformSSO dict with UseSharedDeviceKeys.
@@ -131,7 +134,8 @@ class PssoSettings:
 
     @property
     def protocol_version(self) -> str:
-        # A string, not a number: Okta Verify reads "2.0"; a <real> is ignored (okta.md §1.2).
+        # A string, not a number: Okta Verify reads "2.0"; a <real> is ignored (Okta Verify configurations
+        # for macOS, help.okta.com/oie/en-us/content/topics/identity-engine/devices/managed-app-configs-macos.htm).
         return "1.0" if self.macos_min == 13 else "2.0"
 
     @property
@@ -174,7 +178,8 @@ def _common(settings: PssoSettings, kind: str, payload_type: str, display_name: 
 def sso_urls(settings: PssoSettings) -> list[str]:
     urls = [f"{settings.org_url}/device-access/api/v1/nonce", f"{settings.org_url}/oauth2/v1/token"]
     if settings.enable_registration_during_setup:
-        # Fleet's macOS 26 guide: Simplified Setup needs the device-sign endpoint too (okta.md §2.1, inferred).
+        # Fleet's macOS 26 guide: Simplified Setup needs the device-sign endpoint too (fleetdm.com/guides/
+        # deploying-okta-platform-sso-with-fleet; inferred, not on help.okta.com).
         urls.append(f"{settings.org_url}/v1/auth/device-sign")
     return urls
 
@@ -249,7 +254,8 @@ def scep_payload(settings: PssoSettings) -> dict[str, Any]:
         "Key Type": "RSA",  # Apple: always RSA
         "Key Usage": SCEP_KEY_USAGE,
         "KeyIsExtractable": False,  # the private key never leaves the Mac's keychain
-        "AllowAllAppsAccess": True,  # Okta Verify and its extension must read the key (Fleet's example; okta.md)
+        "AllowAllAppsAccess": True,  # Okta Verify and its extension must read the key (Fleet's example
+        # okta-device-access-scep-example.mobileconfig)
     }
     return payload
 

@@ -394,8 +394,9 @@ def _int(node: ET.Element, tag: str) -> int | None:
 # --------------------------------------------------------------------------------------------- package semantics
 
 
-# Heuristics for the Mac App Store build (reference/okta.md §6 item 5: "Don't download the Okta Verify package
-# from the Apple App Store"). No identifier of that build is documented, so we do not guess one; instead we look
+# Heuristics for the Mac App Store build (Okta, "Configure Desktop Password Sync for macOS 14",
+# help.okta.com/oie/en-us/Content/Topics/oda/configure-psso-oda.htm: "Don't download the Okta Verify package from
+# the Apple App Store"). No identifier of that build is documented, so we do not guess one; instead we look
 # for what Apple puts in App Store installer packages: a `_MASReceipt` member, or an installer signature made with
 # Apple's App Store certificates. A plain PKG from Okta's Downloads page has neither.
 _MAS_CERT_MARKERS = (b"3rd Party Mac Developer Installer", b"Mac App Store", b"Apple Mac OS Application Signing")

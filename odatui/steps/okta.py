@@ -1,6 +1,8 @@
 """The Okta side: `preflight.okta` (org, engine, credentials, Okta Verify), `okta.app` (find the PSSO app and read
 its client ID) and `okta.assign` (assign the configured groups). With `okta.auth = "none"` the API steps become a
-checklist of Admin Console clicks and the typed client ID is used (reference/okta.md §3, §6).
+checklist of Admin Console clicks and the typed client ID is used. Okta: "Configure device configuration
+profiles for PSSO using Workspace ONE", help.okta.com/oie/en-us/content/topics/oda/macos-pw-sync/
+configure-macos-psso-omnissa.htm.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from odatui.steps.base import OWN_ADOPTED, OWN_CREATED, Change, ChangeKind, Cont
 from odatui.steps.readiness import okta_warnings
 
 PSSO_LABEL = "Platform Single Sign-On for macOS"
-FORMER_LABEL = "Desktop Password Sync"  # the app's name before October 2024 (reference/okta.md §3.2)
+FORMER_LABEL = "Desktop Password Sync"  # the app's name before October 2024 (Okta IAM SE
+# blog, iamse.blog/2024/06/21/desktop-password-sync-meets-platform-sso-2-0-and-jamf-pro)
 ADD_APP_ACTION = ('In the Okta Admin Console: Applications → Browse App Catalog → search "Platform Single Sign-On '
                   'for macOS" → Add integration (keep the defaults and Save). odatui finds it by itself once it is added.')
 

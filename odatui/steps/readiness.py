@@ -26,7 +26,8 @@ async def okta_warnings(client: Any, cfg: Any, *, custom_domain: str | None, ver
 
     warnings: list[str] = []
     if custom_domain and cfg.host != custom_domain:
-        # Okta's DPS profile pages: with a custom domain, use it in the profiles (okta.md §2.3, O2).
+        # Okta's DPS profile pages: with a custom domain, use it in the profiles (help.okta.com/oie/en-us/
+        # content/topics/oda/macos-pw-sync/configure-macos-password-sync-policies.htm).
         warnings.append(f"the org has the custom domain {custom_domain} but odatui is configured for {cfg.host}: users "
                         f"sign in at {custom_domain}, so Platform SSO registration may not match; set "
                         f"okta.org_url = https://{custom_domain} unless you mean to use the {cfg.host} host")

@@ -672,7 +672,8 @@ class Ws1Profile(Step):
             progress(None, f"Updating the profile {name!r}")
             body = {**desired, "General": {**desired["General"], "ProfileId": profile_id, "CreateNewVersion": True}}
             await client.update_macos_profile(body)
-        # Read back: macOS profile updates can answer 200 without saving (reference ws1.md §3.3).
+        # Read back: macOS profile updates can answer 200 without saving (euc-oss/terraform-sdk-uem
+        # docs/troubleshooting.md, "Known API bug"; unverified on docs.omnissa.com).
         saved = await client.get_profile(profile_id)
         diffs = profile_differences(desired, saved)
         if diffs:
