@@ -9,16 +9,21 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from odatui import scep, values
 from odatui.errors import NeedsAction, PackageError, StepError
 from odatui.macos import mobileconfig
 from odatui.macos.lint import errors as lint_errors
 from odatui.macos.lint import lint
 from odatui.macos.payloads import PssoSettings, all_payloads, org_host_from_url
+from odatui.macos.pkg import read_package, version_key
+from odatui.macos.pkginfo import pkginfo_plist
 from odatui.steps.base import OWN_ADOPTED, OWN_CREATED, OWN_RELEASED, Change, ChangeKind, Context, Progress, Step
 from odatui.steps.readiness import ws1_warnings
+from odatui.steps.rollout_warnings import rollout_notes
 
 APP_NAME = "Okta Verify"  # the pkginfo `name`, which WS1 shows as the app name
 RULE_NAME_PREFIX = "Okta Verify (odatui)"
@@ -149,8 +154,6 @@ class Ws1Upload(Step):
         (Add Version, https://docs.vmware.com/en/VMware-Workspace-ONE-UEM/services/Application_Management/
         GUID-InternalApplicationVersions.html): odatui carries the assignment over itself, then retires the old
         version, as the console's "Retire Previous Version" does."""
-        from odatui.macos.pkg import version_key
-
         og_id = ctx.output("preflight.ws1", "og_id")
         version = ctx.output("preflight.package", "version")
         found = [a for a in await ctx.ws1().search_apps(og_id, APP_NAME) if a.name == APP_NAME]
@@ -200,8 +203,6 @@ class Ws1Upload(Step):
         size = ctx.output("preflight.package", "size_bytes")
         creates = ({"kind": "ws1.app", "name": f"{APP_NAME} {version}"},)
         if older or newer:
-            from odatui.macos.pkg import version_key
-
             cur = max(older + newer, key=lambda a: version_key(a.version))
             verb = "upgrade" if not newer else "downgrade"
             return Change(ChangeKind.CREATE, f"{verb} {APP_NAME} {cur.version} → {version}: upload it as a new "
@@ -240,9 +241,6 @@ class Ws1Upload(Step):
         return await self._create(ctx, progress, list(change.found.get("others") or []))
 
     async def _create(self, ctx: Context, progress: Progress, others: list[Any]) -> dict[str, Any]:
-        from odatui.macos.pkg import read_package
-        from odatui.macos.pkginfo import pkginfo_plist
-
         client = ctx.ws1()
         og_id = ctx.output("preflight.ws1", "og_id")
         version = ctx.output("preflight.package", "version")
@@ -263,7 +261,7 @@ class Ws1Upload(Step):
                                           progress=on_bytes)
         meta = await client.upload_blob(pkginfo, file_name=f"{Path(file_name).stem}-{version}.plist", og_id=og_id)
         progress(None, "Creating the macOS app")
-        from odatui.ws1.client import Ws1ApiError
+        from odatui.ws1.client import Ws1ApiError  # deferred: start-up (httpx)
 
         try:
             app_id = await client.create_macos_app(og_id, app_blob_id=binary.id, pkginfo_blob_id=meta.id,
@@ -283,7 +281,7 @@ class Ws1Upload(Step):
         await self._versions(ctx)
         app = await client.get_internal_app(app_id)
         progress(1.0, f"{APP_NAME} {version} created (app id {app_id})")
-        from odatui.ws1.client import AppSummary
+        from odatui.ws1.client import AppSummary  # deferred: start-up (httpx)
 
         summary = AppSummary(app_id, app["uuid"], APP_NAME, version, "Active")
         return self._outputs(summary, version, [a for a in others if a.id != app_id], created=True)
@@ -499,10 +497,8 @@ class Ws1Assign(Step):
 
 
 def _settings(ctx: Context) -> PssoSettings:
-    from odatui import scep
-
     okta = ctx.outputs.get("okta.app") or {}
-    client_id = okta.get("client_id") or ctx.config.okta.client_id
+    client_id = values.client_id(ctx.outputs, ctx.config)
     if not client_id:
         raise StepError("okta.app has not produced the client ID yet", hint="run okta.app first")
     org_host = okta.get("org_host") or org_host_from_url(okta.get("org_url") or ctx.config.okta.org_url)
@@ -512,7 +508,20 @@ def _settings(ctx: Context) -> PssoSettings:
                         scep=scep.settings(ctx.config, ctx.secrets))
 
 
-def desired_profile(ctx: Context) -> dict[str, Any]:
+@dataclass(frozen=True)
+class DesiredProfile:
+    """The profile this attempt wants, built once: the body WS1 takes (payloads as Custom Settings XML) and the same
+    payloads as plist data, which is what WS1's copy is compared with (no XML serialised and parsed back)."""
+
+    body: dict[str, Any]
+    payloads: tuple[dict[str, Any], ...]
+
+    @property
+    def name(self) -> str:
+        return self.body["General"]["Name"]
+
+
+def desired_profile(ctx: Context) -> DesiredProfile:
     """The AppleOsX profile body: Device context, Auto to the smart group, and every payload as Custom Settings,
     byte for byte the `*.ws1.xml` fragments the export writes. Associated Domains go as Custom Settings too: WS1's
     native payload takes one flat list of app ids and one of domains, and how it expands them is undocumented
@@ -526,7 +535,7 @@ def desired_profile(ctx: Context) -> dict[str, Any]:
     if problems:
         raise StepError("The generated profile fails its own checks: " + " ".join(p.message for p in problems),
                         hint="report this as an odatui bug with the settings used")
-    return {
+    body = {
         "General": {
             "Name": ctx.config.rollout.profile_name,
             "Description": f"Okta Desktop Password Sync (Platform SSO) for {settings.org_host}; managed by odatui",
@@ -541,6 +550,7 @@ def desired_profile(ctx: Context) -> dict[str, Any]:
         },
         "CustomSettingsList": [{"CustomSettings": mobileconfig.ws1_custom_settings(payloads[k])} for k in payloads],
     }
+    return DesiredProfile(body, tuple(mobileconfig.plist_data(p) for p in payloads.values()))
 
 
 def _profile_groups(ctx: Context) -> list[dict[str, Any]]:
@@ -555,10 +565,10 @@ _COMPARED_GENERAL = ("Name", "Description", "AssignmentType", "ProfileContext", 
                      "ManagedLocationGroupID")
 
 
-def profile_differences(desired: dict[str, Any], current: dict[str, Any]) -> list[str]:
+def profile_differences(desired: DesiredProfile, current: dict[str, Any]) -> list[str]:
     """What differs, one line each; [] when the profile in WS1 already says what we want."""
     out = []
-    want_g, have_g = desired["General"], current.get("General") or {}
+    want_g, have_g = desired.body["General"], current.get("General") or {}
     for key in _COMPARED_GENERAL:
         if want_g.get(key) != have_g.get(key):
             out.append(f"General.{key}: {have_g.get(key)!r} → {want_g.get(key)!r}")
@@ -567,7 +577,7 @@ def profile_differences(desired: dict[str, Any], current: dict[str, Any]) -> lis
     if want_sg != have_sg:
         out.append(f"assigned smart groups: {sorted(have_sg)} → {sorted(want_sg)}")
     have_dom = current.get("AssociatedDomains") or {}
-    want_dom = desired.get("AssociatedDomains") or {}
+    want_dom = desired.body.get("AssociatedDomains") or {}
     if want_dom:
         for key in ("ApplicationIdentifier", "AssociatedDomains"):
             if sorted(have_dom.get(key) or []) != sorted(want_dom[key]):
@@ -580,7 +590,7 @@ def profile_differences(desired: dict[str, Any], current: dict[str, Any]) -> lis
     except Exception:
         have_cs = []
         out.append("Custom Settings in Workspace ONE are not readable plist")
-    want_cs = [p for e in desired["CustomSettingsList"] for p in mobileconfig.parse_ws1_custom_settings(e["CustomSettings"])]
+    want_cs = desired.payloads
     key = lambda p: (str(p.get("PayloadType")), str(p.get("PayloadIdentifier")))  # noqa: E731
     have_by, want_by = {key(p): p for p in have_cs}, {key(p): p for p in want_cs}
     for k in sorted(set(have_by) | set(want_by)):
@@ -618,11 +628,8 @@ class Ws1Profile(Step):
         return found[0] if found else None
 
     async def inspect(self, ctx: Context) -> Change:
-        from odatui import scep
-        from odatui.steps.rollout_warnings import rollout_notes
-
         desired = desired_profile(ctx)
-        name = desired["General"]["Name"]
+        name = desired.name
         notes = rollout_notes(ctx.config)
         payloads = ("Custom Settings: Associated Domains", "Custom Settings: Extensible SSO with Platform SSO",
                     "Custom Settings: Okta Verify preferences (2 domains)")
@@ -631,7 +638,7 @@ class Ws1Profile(Step):
         existing = await self._find(ctx)
         if existing is None:
             return Change(ChangeKind.CREATE, f"create the macOS profile {name!r} (Device, Auto)",
-                          details=payloads + notes, found=(None, None),
+                          details=payloads + notes, found=(None, None, desired),
                           creates=({"kind": "ws1.profile", "name": name},))
         current = await ctx.ws1().get_profile(existing.id)
         diffs = profile_differences(desired, current)
@@ -640,27 +647,26 @@ class Ws1Profile(Step):
                           outputs={"profile_id": existing.id, "profile_uuid": existing.uuid,
                                    OWN_ADOPTED: [_profile_entry(existing.id, existing.uuid, name)]})
         return Change(ChangeKind.UPDATE, f"update the profile {name!r} (id {existing.id})",
-                      details=tuple(diffs) + notes, found=(existing, current))
+                      details=tuple(diffs) + notes, found=(existing, current, desired))
 
     async def apply(self, ctx: Context, progress: Progress) -> dict[str, Any]:
         existing = await self._find(ctx)
         current = await ctx.ws1().get_profile(existing.id) if existing is not None else None
-        return await self._save(ctx, progress, existing, current)
+        return await self._save(ctx, progress, existing, current, desired_profile(ctx))
 
     async def apply_change(self, ctx: Context, progress: Progress, change: Change) -> dict[str, Any]:
         if change.found is None:
             return await self.apply(ctx, progress)
-        existing, current = change.found  # what inspect found in this attempt
-        return await self._save(ctx, progress, existing, current)
+        existing, current, desired = change.found  # what inspect found and built in this attempt
+        return await self._save(ctx, progress, existing, current, desired)
 
-    async def _save(self, ctx: Context, progress: Progress, existing: Any, current: dict[str, Any] | None
-                    ) -> dict[str, Any]:
+    async def _save(self, ctx: Context, progress: Progress, existing: Any, current: dict[str, Any] | None,
+                    desired: DesiredProfile) -> dict[str, Any]:
         client = ctx.ws1()
-        desired = desired_profile(ctx)
-        name = desired["General"]["Name"]
+        name = desired.name
         if existing is None:
             progress(None, f"Creating the profile {name!r}")
-            profile_id = await client.create_macos_profile(desired)
+            profile_id = await client.create_macos_profile(desired.body)
             await self._find(ctx)  # a second one made at the same time by another odatui is named now
         else:
             profile_id = existing.id
@@ -670,7 +676,8 @@ class Ws1Profile(Step):
                 return {"profile_id": profile_id, "profile_uuid": existing.uuid,
                         OWN_ADOPTED: [_profile_entry(profile_id, existing.uuid, name)]}
             progress(None, f"Updating the profile {name!r}")
-            body = {**desired, "General": {**desired["General"], "ProfileId": profile_id, "CreateNewVersion": True}}
+            general = {**desired.body["General"], "ProfileId": profile_id, "CreateNewVersion": True}
+            body = {**desired.body, "General": general}
             await client.update_macos_profile(body)
         # Read back: macOS profile updates can answer 200 without saving (euc-oss/terraform-sdk-uem
         # docs/troubleshooting.md, "Known API bug"; unverified on docs.omnissa.com).
@@ -694,5 +701,5 @@ def _profile_entry(profile_id: int, uuid: str, name: str) -> dict[str, Any]:
 
 STEPS = [PreflightWs1(), Ws1Upload(), Ws1Assign(), Ws1Profile()]
 
-__all__ = ["STEPS", "PreflightWs1", "Ws1Upload", "Ws1Assign", "Ws1Profile", "desired_profile", "merged_rules",
+__all__ = ["STEPS", "PreflightWs1", "Ws1Upload", "Ws1Assign", "Ws1Profile", "DesiredProfile", "desired_profile", "merged_rules",
            "profile_differences"]
