@@ -300,7 +300,7 @@ async def test_the_profile_is_built_once_per_attempt_and_compared_as_data(sandbo
     """inspect builds the profile and hands it to apply_change (as the engine calls them); only WS1's copies are
     parsed — before and at the read-back — never the XML odatui itself just serialised."""
     from odatui.macos import mobileconfig
-    from odatui.steps import ws1 as ws1_steps
+    from odatui.steps import ws1_profile as ws1_steps
 
     await runs().all(["preflight.ws1", "ws1.profile"])
     run = runs(user_principal_name="{EmailAddress}")
