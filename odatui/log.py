@@ -15,6 +15,7 @@ import traceback
 from pathlib import Path
 
 from odatui.domain import SECRETS
+from odatui.paths import log_dir
 
 REDACTED = "[redacted]"
 _secrets: set[str] = set()
@@ -121,8 +122,6 @@ _configured: Path | None = None
 def setup_logging(level: int = logging.INFO, directory: Path | None = None) -> Path:
     """Route the `odatui` loggers to `odatui.log` (1 MB × 5, files 0600). Returns the log file path."""
     global _configured
-    from odatui.paths import log_dir
-
     directory = directory or log_dir()
     path = directory / "odatui.log"
     if _configured == path:

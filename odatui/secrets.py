@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -46,8 +47,6 @@ class Probe:
 
 
 def remedy(state: KeychainState) -> str:
-    import sys
-
     env = ", ".join(v[0] for v in SECRETS.values())
     if sys.platform == "darwin":
         keychain = (
@@ -93,6 +92,7 @@ def _bounded(fn: Callable[[], T], timeout: float) -> T:
 def probe(timeout: float = PROBE_TIMEOUT) -> Probe:
     """Tell apart: a usable keychain, none at all (typical over SSH on Linux), and a locked one."""
     try:
+        # deferred: start-up (keyring imports and probes its backends)
         import keyring
         import keyring.errors
         from keyring.backends import chainer, fail

@@ -27,6 +27,7 @@ from typing import Any
 
 from odatui.domain import CLIENT_ID_RE, MACOS_FLOORS, check_scep_challenge, check_scep_url  # noqa: F401 (re-exported)
 from odatui.errors import UsageError
+from odatui.psso_options import apple_keys, normalise
 
 TEAM_ID = "B7F62B65BN"
 EXTENSION_ID = "com.okta.mobile.auth-service-extension"
@@ -88,8 +89,6 @@ class PssoSettings:
     scep: ScepSettings | None = None  # static Device Access SCEP; None: no SCEP payload (13, or "elsewhere")
 
     def __post_init__(self) -> None:
-        from odatui.psso_options import normalise
-
         object.__setattr__(self, "psso", normalise(self.psso, self.macos_min))
         if self.psso.get("registration_during_setup"):
             object.__setattr__(self, "enable_registration_during_setup", True)
@@ -204,8 +203,6 @@ def sso_extension(settings: PssoSettings) -> dict[str, Any]:
         }
         if settings.enable_registration_during_setup:
             psso["EnableRegistrationDuringSetup"] = True
-        from odatui.psso_options import apple_keys
-
         psso.update(apple_keys(settings.psso))  # the admin's [rollout.psso], floor-checked in __post_init__
         payload["PlatformSSO"] = psso
     return payload
