@@ -8,34 +8,14 @@ configure-macos-psso-omnissa.htm and …/identity-engine/devices/managed-app-con
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 from urllib.parse import urlsplit
 
-from odatui.domain import CLIENT_ID_RE
-from odatui.macos.payloads import (
-    APP_DOMAIN,
-    APP_IDS,
-    EXTENSION_DOMAIN,
-    EXTENSION_ID,
-    TEAM_ID,
-)
+from odatui.macos.lint_base import Finding, Findings, Hosts, errors, host_of_url
+from odatui.macos.lint_prefs import lint_preferences
+from odatui.macos.payloads import APP_IDS, EXTENSION_ID, TEAM_ID
 
 SSO_PATHS = ("/device-access/api/v1/nonce", "/oauth2/v1/token")
-
-
-@dataclass(frozen=True)
-class Finding:
-    severity: str  # "error" | "warning"
-    code: str  # stable short id, e.g. "team-id"; tests and the verify step match on it
-    message: str  # what is wrong and what to do, as a sentence
-
-    def __str__(self) -> str:
-        return f"{self.severity}: {self.message}"
-
-
-def errors(findings: Iterable[Finding]) -> list[Finding]:
-    return [f for f in findings if f.severity == "error"]
 
 
 def _payloads(profile_or_payloads: dict[str, Any] | list[dict[str, Any]]) -> tuple[dict[str, Any] | None, list]:
@@ -46,59 +26,24 @@ def _payloads(profile_or_payloads: dict[str, Any] | list[dict[str, Any]]) -> tup
     return None, list(profile_or_payloads)
 
 
-def _preference_values(payloads: list[dict[str, Any]], domain: str) -> list[dict[str, Any]]:
-    """Okta Verify settings for a domain: the MCX form (Forced/Set-Once) or the direct form (PayloadType = domain)."""
-    found = []
-    for p in payloads:
-        if p.get("PayloadType") == "com.apple.ManagedClient.preferences":
-            content = (p.get("PayloadContent") or {}).get(domain)
-            if isinstance(content, dict):
-                for group in ("Forced", "Set-Once"):
-                    for item in content.get(group) or []:
-                        if isinstance(item, dict) and isinstance(item.get("mcx_preference_settings"), dict):
-                            found.append(item["mcx_preference_settings"])
-        elif p.get("PayloadType") == domain:
-            found.append(p)
-    return found
-
-
-def _host_of_url(url: Any) -> str | None:
-    if not isinstance(url, str) or "://" not in url:
-        return None
-    return urlsplit(url).netloc.lower() or None
-
-
-class _Findings(list):
-    """The findings of one lint, in the order the rules run; each rule family adds to it."""
-
-    def err(self, code: str, message: str) -> None:
-        self.append(Finding("error", code, message))
-
-    def warn(self, code: str, message: str) -> None:
-        self.append(Finding("warning", code, message))
-
-
-Hosts = list[tuple[str, str]]  # (where, host): every org host the profile names, compared at the end
-
-
 def lint(
     profile_or_payloads: dict[str, Any] | list[dict[str, Any]],
     expected_host: str | None = None,
     expected_client_id: str | None = None,
 ) -> list[Finding]:
     profile, payloads = _payloads(profile_or_payloads)
-    out = _Findings()
+    out = Findings()
     hosts: Hosts = []
     if profile is not None:
         _lint_scope(profile, out)
     psso2 = _lint_sso(payloads, out, hosts)
     _lint_associated_domains(payloads, out, hosts)
-    _lint_preferences(payloads, expected_client_id, psso2, out, hosts)
+    lint_preferences(payloads, expected_client_id, psso2, out, hosts)
     _lint_hosts(hosts, expected_host, out)
     return list(out)
 
 
-def _lint_scope(profile: dict[str, Any], out: _Findings) -> None:
+def _lint_scope(profile: dict[str, Any], out: Findings) -> None:
     scope = profile.get("PayloadScope")
     if scope == "User":
         out.err(
@@ -115,7 +60,7 @@ def _lint_scope(profile: dict[str, Any], out: _Findings) -> None:
         out.err("scope-invalid", f'PayloadScope is {scope!r}, which macOS does not know. Set it to "System".')
 
 
-def _lint_sso(payloads: list[dict[str, Any]], out: _Findings, hosts: Hosts) -> bool | None:
+def _lint_sso(payloads: list[dict[str, Any]], out: Findings, hosts: Hosts) -> bool | None:
     """The Okta Verify SSO extension payload. Returns True for the PSSO 2.0 shape, False for 1.0, None if unknown."""
     sso_all = [p for p in payloads if p.get("PayloadType") == "com.apple.extensiblesso"]
     sso = [p for p in sso_all if p.get("ExtensionIdentifier") == EXTENSION_ID]
@@ -137,7 +82,7 @@ def _lint_sso(payloads: list[dict[str, Any]], out: _Findings, hosts: Hosts) -> b
     return psso2
 
 
-def _lint_sso_identity(p: dict[str, Any], out: _Findings) -> None:
+def _lint_sso_identity(p: dict[str, Any], out: Findings) -> None:
     team = p.get("TeamIdentifier")
     if team != TEAM_ID:
         out.err(
@@ -153,7 +98,7 @@ def _lint_sso_identity(p: dict[str, Any], out: _Findings) -> None:
         )
 
 
-def _lint_sso_urls(p: dict[str, Any], out: _Findings, hosts: Hosts) -> None:
+def _lint_sso_urls(p: dict[str, Any], out: Findings, hosts: Hosts) -> None:
     urls = p.get("URLs") if isinstance(p.get("URLs"), list) else []
     paths = {urlsplit(u).path for u in urls if isinstance(u, str)}
     for needed in SSO_PATHS:
@@ -165,11 +110,11 @@ def _lint_sso_urls(p: dict[str, Any], out: _Findings, hosts: Hosts) -> None:
     for u in urls:
         if isinstance(u, str) and not u.startswith("https://"):
             out.err("sso-url-scheme", f"SSO URL {u!r} is not https. Use https://ORG_HOST/… URLs instead.")
-        if _host_of_url(u):
-            hosts.append((f"SSO URL {u}", _host_of_url(u)))
+        if host_of_url(u):
+            hosts.append((f"SSO URL {u}", host_of_url(u)))
 
 
-def _lint_auth_method(p: dict[str, Any], out: _Findings) -> bool | None:
+def _lint_auth_method(p: dict[str, Any], out: Findings) -> bool | None:
     platform = p.get("PlatformSSO")
     if isinstance(platform, dict):
         if platform.get("UseSharedDeviceKeys") is not True:
@@ -203,7 +148,7 @@ def _lint_auth_method(p: dict[str, Any], out: _Findings) -> bool | None:
     return None
 
 
-def _lint_associated_domains(payloads: list[dict[str, Any]], out: _Findings, hosts: Hosts) -> None:
+def _lint_associated_domains(payloads: list[dict[str, Any]], out: Findings, hosts: Hosts) -> None:
     domain_entries: dict[str, list[str]] = {}
     for p in payloads:
         if p.get("PayloadType") == "com.apple.associated-domains":
@@ -232,33 +177,7 @@ def _lint_associated_domains(payloads: list[dict[str, Any]], out: _Findings, hos
             hosts.append((f"associated domain {d} ({app_id})", host))
 
 
-def _lint_preferences(payloads: list[dict[str, Any]], expected_client_id: str | None, psso2: bool | None,
-                      out: _Findings, hosts: Hosts) -> None:
-    """Okta Verify's managed preferences for both domains: the org URL, and the extension's client ID/version."""
-    for domain in (APP_DOMAIN, EXTENSION_DOMAIN):
-        values_list = _preference_values(payloads, domain)
-        if not values_list:
-            out.err(
-                "prefs-missing",
-                f"No Okta Verify settings for the preference domain {domain}. Add a Custom Settings "
-                f"(com.apple.ManagedClient.preferences) payload for {domain} with OktaVerify.OrgUrl.",
-            )
-        for values in values_list:
-            org_url = values.get("OktaVerify.OrgUrl")
-            if not isinstance(org_url, str) or not org_url:
-                out.err("org-url-missing",
-                        f"{domain}: OktaVerify.OrgUrl is missing. Set it to https://ORG_HOST (your org URL).")
-            else:
-                if not org_url.startswith("https://"):
-                    out.err("org-url-scheme",
-                            f"{domain}: OktaVerify.OrgUrl {org_url!r} is not https. Set it to https://ORG_HOST.")
-                if _host_of_url(org_url):
-                    hosts.append((f"OktaVerify.OrgUrl in {domain}", _host_of_url(org_url)))
-            if domain == EXTENSION_DOMAIN:
-                _lint_extension_values(values, expected_client_id, psso2, out.err)
-
-
-def _lint_hosts(hosts: Hosts, expected_host: str | None, out: _Findings) -> None:
+def _lint_hosts(hosts: Hosts, expected_host: str | None, out: Findings) -> None:
     """One org host everywhere, and never the Admin Console's."""
     for where, host in hosts:
         if "-admin." in host:
@@ -285,51 +204,4 @@ def _lint_hosts(hosts: Hosts, expected_host: str | None, out: _Findings) -> None
         )
 
 
-def _lint_extension_values(values: dict[str, Any], expected_client_id: str | None, psso2: bool | None, err) -> None:
-    where = EXTENSION_DOMAIN
-    client_id = values.get("OktaVerify.PasswordSyncClientID")
-    if client_id is None:
-        err(
-            "client-id-missing",
-            f"{where}: OktaVerify.PasswordSyncClientID is missing. Set it to the client ID of the "
-            '"Platform Single Sign-On for macOS" app.',
-        )
-    elif not isinstance(client_id, str) or not CLIENT_ID_RE.match(client_id):
-        err(
-            "client-id-malformed",
-            f"{where}: OktaVerify.PasswordSyncClientID {client_id!r} is not an Okta client ID (0oa + 17 letters or "
-            "digits). Copy it from the app's Sign On tab.",
-        )
-    elif expected_client_id and client_id != expected_client_id:
-        err(
-            "client-id-mismatch",
-            f"{where}: OktaVerify.PasswordSyncClientID is {client_id}, but the Platform SSO app in Okta has "
-            f"{expected_client_id}. Set it to {expected_client_id}.",
-        )
-
-    version = values.get("PlatformSSO.ProtocolVersion")
-    wanted = {True: "2.0", False: "1.0"}.get(psso2)
-    if version is None:
-        err(
-            "protocol-version-missing",
-            f'{where}: PlatformSSO.ProtocolVersion is missing. Set it to the string "{wanted or "2.0"}".',
-        )
-    elif not isinstance(version, str):
-        shown = wanted or (f"{float(version):.1f}" if isinstance(version, (int, float)) else "2.0")
-        err(
-            "protocol-version-type",
-            f"{where}: PlatformSSO.ProtocolVersion is a {type(version).__name__} ({version!r}); Okta Verify reads a "
-            f'string. Set it to the string "{shown}" (<string>{shown}</string>, not <real>).',
-        )
-    elif version not in ("1.0", "2.0"):
-        err(
-            "protocol-version-value",
-            f'{where}: PlatformSSO.ProtocolVersion is {version!r}. Set it to "2.0" (macOS 14+) or "1.0" (macOS 13).',
-        )
-    elif wanted and version != wanted:
-        shape = "a PlatformSSO dictionary (macOS 14+)" if psso2 else "the macOS 13 top-level AuthenticationMethod"
-        err(
-            "protocol-version-shape",
-            f'{where}: PlatformSSO.ProtocolVersion is "{version}", but the SSO payload uses {shape}. '
-            f'Set it to "{wanted}".',
-        )
+__all__ = ["Finding", "errors", "lint"]
