@@ -15,8 +15,9 @@ from odatui.errors import UsageError
 # compatibility and features", help.okta.com/oie/en-us/content/topics/oda/macos-pw-sync/about-psso-version-history.htm
 MACOS_FLOORS = (13, 14, 15, 26)
 
-# An Okta OIDC client ID: "0oa" and 17 letters or digits (developer.okta.com/docs/reference/api/apps/ — the app's
-# `id`/`client_id`, e.g. 0oa1gjh63g214q0Hq0g4).
+# An Okta OIDC client ID: "0oa" and 17 letters or digits, the shape of every app id in the Apps API examples
+# (developer.okta.com/docs/api/openapi/okta-management/management/tag/Application/, e.g. 0oa1gjh63g214q0Hq0g4);
+# Okta does not document the format as a rule: unverified.
 CLIENT_ID_RE = re.compile(r"^0oa[A-Za-z0-9]{17}$")
 
 # Secret name → (env var, what it is). Names are `table.field`, like the config. The secrets store reads them;
