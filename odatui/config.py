@@ -6,330 +6,26 @@ needs. Every rule gives one message per field that names the fix. Secrets are ne
 
 from __future__ import annotations
 
-import ipaddress
+import difflib
+import json
 import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
-from urllib.parse import urlsplit
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+import tomli_w
+from pydantic import ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
-from odatui.errors import ConfigError, OdatuiError
-from odatui.macos.payloads import CLIENT_ID_RE, MACOS_FLOORS  # one definition, shared with the profiles
+from odatui.config_tables import WS1_TOKEN_URLS, OktaConfig, RolloutConfig, Ws1Config  # noqa: F401 (re-exported)
+from odatui.errors import ConfigError
+from odatui.files import CONFIG_LIMIT, atomic_writer, read_text_bounded, write_error
+from odatui.paths import default_config_path
 
-WS1_TOKEN_URLS = {
-    "na": "https://na.uemauth.workspaceone.com/connect/token",
-    "emea": "https://emea.uemauth.workspaceone.com/connect/token",
-    "apac": "https://apac.uemauth.workspaceone.com/connect/token",
-    "uat": "https://uat.uemauth.workspaceone.com/connect/token",
-}
 # Keys that look like secrets: refused in the file so nobody is tempted to keep a token next to the answers.
 SECRET_KEYS = {"api_token", "private_key", "password", "tenant_code", "client_secret", "token", "secret",
                "scep_challenge"}
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _https_origin(value: str, *, what: str) -> tuple[str, str]:
-    """Normalise a pasted URL to `https://host[:port]`; returns (origin, hostname)."""
-    raw = value.strip()
-    # urlsplit drops tabs and line breaks anywhere (WHATWG URL rules), so "https://acme\n.evil.com" would silently
-    # become another host: refuse every space or control character instead of letting it be rewritten.
-    bad = next((c for c in raw if ord(c) <= 0x20 or 0x7F <= ord(c) <= 0x9F), None)
-    if bad is not None:
-        raise ValueError(f"{what} contains {'a space' if bad == ' ' else f'the control character U+{ord(bad):04X}'} "
-                         f"(got {value!r}); give it like https://host.example.com")
-    if "://" not in raw:
-        raw = "https://" + raw
-    parts = urlsplit(raw)
-    if parts.scheme.lower() != "https":
-        raise ValueError(f"{what} must use https (got {parts.scheme}://); use https://{parts.netloc or '…'}")
-    if parts.username or parts.password:
-        raise ValueError(f"{what} must not contain a user name or password; give just https://host")
-    host = (parts.hostname or "").lower()
-    if not host or not re.fullmatch(r"[a-z0-9.\-]+|\[?[0-9a-f:]+\]?", host) or ".." in host:
-        raise ValueError(f"{what} has no valid host name (got {value!r}); give it like https://host.example.com")
-    try:
-        port = parts.port
-    except ValueError:
-        raise ValueError(f"{what} has an invalid port (got {value!r})") from None
-    if port == 0 or parts.netloc.endswith(":"):  # port 0 means "any port" to a socket; "host:" drops it silently
-        raise ValueError(f"{what} has an invalid port (got {value!r}); give 1–65535 or leave it out")
-    # An IPv6 literal keeps its brackets, or "https://::1:8443" would no longer parse as a host and a port.
-    netloc = f"[{host}]" if ":" in host else host
-    origin = f"https://{netloc}" + (f":{port}" if port and port != 443 else "")
-    return origin, host
-
-
-def _nonblank(value: str, what: str) -> str:
-    value = value.strip()
-    if not value:
-        raise ValueError(f"{what} must not be empty")
-    return value
-
-
-class _Table(BaseModel):
-    # Unknown keys in the file are caught earlier with a "did you mean" message; env secrets are ignored here.
-    model_config = ConfigDict(extra="ignore", validate_assignment=True, str_strip_whitespace=True)
-
-
-class OktaConfig(_Table):
-    org_url: str = ""
-    auth: Literal["api_token", "service_app", "none"] = "api_token"
-    service_app_client_id: str = ""
-    client_id: str = ""
-    app_label: str = "Platform Single Sign-On for macOS"
-    app_id: str = ""
-    groups: list[str] = []
-    ca_bundle: str = ""
-    scep_url: str = ""  # Okta Device Access static SCEP URL (Admin Console only: Okta has no API for it)
-
-    @field_validator("scep_url")
-    @classmethod
-    def _scep_url(cls, v: str) -> str:
-        if not v:
-            return v
-        from odatui.errors import UsageError
-        from odatui.macos.payloads import check_scep_url
-
-        try:
-            return check_scep_url(v)
-        except UsageError as exc:
-            raise ValueError(f"{exc.message.removeprefix('okta.scep_url ')} {exc.hint}") from None
-
-    @field_validator("org_url")
-    @classmethod
-    def _org_url(cls, v: str) -> str:
-        if not v:
-            return v
-        origin, host = _https_origin(v, what="Okta org URL")
-        m = re.fullmatch(r"([a-z0-9\-]+)-admin\.((?:okta|oktapreview|okta-emea|okta-gov|okta\.mil)[a-z.\-]*)", host)
-        if m:
-            raise ValueError(f"that is the Admin Console host; use https://{m.group(1)}.{m.group(2)}")
-        return origin
-
-    @field_validator("client_id", "service_app_client_id")
-    @classmethod
-    def _client_id(cls, v: str) -> str:
-        if v and not CLIENT_ID_RE.match(v):
-            raise ValueError(
-                f"{v!r} is not an Okta client ID: it is '0oa' followed by 17 letters or digits "
-                "(copy it from the app's Sign On tab)"
-            )
-        return v
-
-    @field_validator("app_label")
-    @classmethod
-    def _label(cls, v: str) -> str:
-        return _nonblank(v, "app label")
-
-    @field_validator("groups")
-    @classmethod
-    def _groups(cls, v: list[str]) -> list[str]:
-        cleaned = [g.strip() for g in v]
-        if any(not g for g in cleaned):
-            raise ValueError("Okta group names must not be empty; remove the blank entry")
-        return list(dict.fromkeys(cleaned))
-
-    @field_validator("ca_bundle")
-    @classmethod
-    def _ca(cls, v: str) -> str:
-        return _ca_bundle(v)
-
-    @property
-    def host(self) -> str:
-        return self.org_url.removeprefix("https://")
-
-    @model_validator(mode="after")
-    def _cross(self) -> OktaConfig:
-        _loopback_needs_ca(self.org_url, self.ca_bundle, "okta")
-        return self
-
-
-class Ws1Config(_Table):
-    api_url: str = ""
-    auth: Literal["basic", "oauth"] = "basic"
-    username: str = ""
-    oauth_client_id: str = ""
-    oauth_region: Literal["na", "emea", "apac", "uat"] = "na"
-    oauth_token_url: str = ""
-    group_id: str = ""
-    smart_group: str = ""
-    # Waves: the smart groups the app and the profile cover, exactly. `smart_group` alone is a one-item list.
-    smart_groups: list[str] = []
-    # Create a listed smart group that does not exist (macOS devices of the organization group at or above the
-    # macOS floor) instead of stopping for the admin.
-    create_smart_groups: bool = False
-    # Per wave group, when its Macs may start installing Okta Verify: ISO date-time in the WS1 admin's time zone
-    # (the assignment's effective_date, mamv2 AppAssignmentDistributionV2Model). Profiles have no such date.
-    start_dates: dict[str, str] = {}
-    ca_bundle: str = ""
-
-    @field_validator("api_url")
-    @classmethod
-    def _api_url(cls, v: str) -> str:
-        if not v:
-            return v
-        origin, host = _https_origin(v, what="Workspace ONE API URL")
-        m = re.match(r"^cn(\d+)\.(.+)$", host)
-        if m:
-            raise ValueError(
-                f"{host} is the console host; the REST API lives on the matching API host: use https://as{m.group(1)}.{m.group(2)}"
-            )
-        return origin
-
-    @field_validator("oauth_token_url")
-    @classmethod
-    def _token_url(cls, v: str) -> str:
-        if not v:
-            return v
-        origin, _ = _https_origin(v, what="OAuth token URL")
-        path = urlsplit(v.strip() if "://" in v else "https://" + v.strip()).path.rstrip("/")
-        # A trailing slash makes the token service answer 404 (reference ws1.md §1.3), so it is dropped.
-        return origin + (path or "/connect/token")
-
-    @field_validator("group_id", "smart_group", "username")
-    @classmethod
-    def _trim(cls, v: str) -> str:
-        return v.strip()
-
-    @field_validator("ca_bundle")
-    @classmethod
-    def _ca(cls, v: str) -> str:
-        return _ca_bundle(v)
-
-    @field_validator("smart_groups")
-    @classmethod
-    def _waves(cls, v: list[str]) -> list[str]:
-        names = [n.strip() for n in v]
-        if any(not n for n in names):
-            raise ValueError("smart group names must not be empty")
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"smart group {dupes[0]!r} is listed twice; list each group once")
-        return names
-
-    @field_validator("start_dates")
-    @classmethod
-    def _starts(cls, v: dict[str, str]) -> dict[str, str]:
-        from datetime import datetime
-
-        out = {}
-        for name, when in v.items():
-            try:
-                out[name.strip()] = datetime.fromisoformat(str(when).strip()).replace(tzinfo=None).isoformat()
-            except ValueError:
-                raise ValueError(f"start date of {name!r} is not a date and time like 2026-12-01T09:00 "
-                                 f"(got {when!r})") from None
-        return out
-
-    @property
-    def wave(self) -> list[str]:
-        """The smart groups of this rollout, in order: `smart_groups`, else `smart_group` as a one-item list."""
-        return list(self.smart_groups) or ([self.smart_group] if self.smart_group else [])
-
-    @property
-    def token_url(self) -> str:
-        return self.oauth_token_url or WS1_TOKEN_URLS[self.oauth_region]
-
-    @model_validator(mode="after")
-    def _cross(self) -> Ws1Config:
-        _loopback_needs_ca(self.api_url, self.ca_bundle, "ws1")
-        unknown = sorted(set(self.start_dates) - set(self.wave))
-        if unknown:
-            raise ValueError(f"start_dates names {unknown[0]!r}, which is not one of the smart groups; "
-                             "list it in smart_groups or drop its start date")
-        return self
-
-
-class RolloutConfig(_Table):
-    package: str = ""
-    macos_min: int = 14
-    profile_name: str = "Okta Platform SSO"
-    user_principal_name: str = ""
-    export_dir: str = ""
-    # Floors ≥ 14: "static" adds Okta's Device Access SCEP payload (okta.scep_url + okta.scep_challenge);
-    # "elsewhere": the admin deploys that certificate with another profile. Floor 13 needs none.
-    scep: Literal["static", "elsewhere"] = "static"
-    psso: dict[str, Any] = {}  # [rollout.psso]: odatui.macos.psso_options, gated by macos_min
-    # Set for one run by `odatui apply --allow-downgrade`; never written to the answers file.
-    allow_downgrade: bool = Field(False, exclude=True)
-
-    @field_validator("package")
-    @classmethod
-    def _package(cls, v: str) -> str:
-        if not v:
-            return v
-        path = Path(v).expanduser()
-        if not path.is_file():
-            raise ValueError(f"no file at {path}; download the Okta Verify .pkg and give its path")
-        if not os.access(path, os.R_OK):
-            raise ValueError(f"{path} is not readable by this user; fix its permissions (chmod o+r) or copy it")
-        return str(path)
-
-    @field_validator("macos_min", mode="before")
-    @classmethod
-    def _floor(cls, v: Any) -> int:
-        try:
-            n = int(str(v).strip())
-        except ValueError:
-            raise ValueError(f"macOS floor must be one of 13, 14, 15, 26 (got {v!r})") from None
-        if n not in MACOS_FLOORS:
-            raise ValueError(f"macOS floor must be one of 13, 14, 15, 26 (got {n})")
-        return n
-
-    @field_validator("profile_name")
-    @classmethod
-    def _name(cls, v: str) -> str:
-        return _nonblank(v, "profile name")
-
-    @field_validator("psso")
-    @classmethod
-    def _psso(cls, v: dict[str, Any], info: Any) -> dict[str, Any]:
-        from odatui.errors import UsageError
-        from odatui.macos.psso_options import normalise
-
-        try:
-            return normalise(v, info.data.get("macos_min"))
-        except UsageError as exc:
-            raise ValueError(f"{exc.message.removeprefix('rollout.psso.').replace(': ', ' ', 1)}; {exc.hint}") from None
-
-
-def _ca_bundle(v: str) -> str:
-    if not v:
-        return v
-    path = Path(v).expanduser()
-    if path.exists() and not path.is_file():  # a FIFO would block the read below, /dev/zero never end
-        raise ValueError(f"the CA bundle {path} is not a regular file; give the PEM file of your proxy's or "
-                         "sandbox's CA")
-    if not path.is_file():
-        raise ValueError(f"no CA bundle at {path}; give the PEM file of your proxy's or sandbox's CA")
-    from odatui.files import CA_LIMIT, read_bounded
-
-    try:
-        head = read_bounded(path, limit=CA_LIMIT, what="CA bundle")[:65536]
-    except OdatuiError as exc:
-        raise ValueError(exc.message) from None
-    if b"-----BEGIN CERTIFICATE-----" not in head:
-        raise ValueError(f"{path} holds no PEM certificate (-----BEGIN CERTIFICATE-----)")
-    return str(path)
-
-
-def _loopback_needs_ca(url: str, ca_bundle: str, table: str) -> None:
-    if url and is_loopback(urlsplit(url).hostname or "") and not ca_bundle:
-        raise ValueError(
-            f"{url} is a loopback address, used only by the sandbox: set {table}.ca_bundle to the CA file it printed"
-        )
 
 
 class Config(BaseSettings):
@@ -371,8 +67,6 @@ _KNOWN = {"okta": set(OktaConfig.model_fields), "ws1": set(Ws1Config.model_field
 
 
 def _check_shape(data: dict[str, Any], source: str) -> None:
-    import difflib
-
     for key, table in data.items():
         if key not in _KNOWN:
             guess = difflib.get_close_matches(key, _KNOWN, n=1)
@@ -417,8 +111,6 @@ def format_validation_error(exc: ValidationError, source: str) -> ConfigError:
 
 
 def parse_config(data: dict[str, Any], source: str = "config") -> Config:
-    from pydantic_settings import SettingsError
-
     _check_shape(data, source)
     try:
         return Config(**data)
@@ -430,8 +122,6 @@ def parse_config(data: dict[str, Any], source: str = "config") -> Config:
 
 def _env_list_error(exc: Exception) -> ConfigError:
     """pydantic-settings reads list fields from env vars as JSON; say so for the variable that isn't."""
-    import json
-
     for var, value in os.environ.items():
         if not var.startswith("ODATUI_") or "__" not in var:
             continue
@@ -449,10 +139,6 @@ def _env_list_error(exc: Exception) -> ConfigError:
 
 def load_config(path: Path | None = None, *, must_exist: bool = False) -> Config:
     """Read the TOML at `path` (default location when None), apply env overrides, validate."""
-    from odatui.paths import default_config_path
-
-    from odatui.files import CONFIG_LIMIT, read_text_bounded
-
     path = Path(path).expanduser() if path else default_config_path()
     data: dict[str, Any] = {}
     try:
@@ -477,12 +163,6 @@ def load_config(path: Path | None = None, *, must_exist: bool = False) -> Config
 
 def save_config(config: Config, path: Path | None = None) -> Path:
     """Write the answers file (no secrets: the model has none) atomically, readable by the owner only."""
-    import tomli_w
-
-    from odatui.paths import default_config_path
-
-    from odatui.files import atomic_writer, write_error
-
     path = Path(path).expanduser() if path else default_config_path()
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import os
 import re
 import threading
 import traceback
 from pathlib import Path
+
+from odatui.domain import SECRETS
+from odatui.paths import log_dir
 
 REDACTED = "[redacted]"
 _secrets: set[str] = set()
@@ -51,10 +55,6 @@ def known_secrets() -> set[str]:
 def _register_env_secrets() -> None:
     # A secret handed over in the environment is known from the start: redact it even in lines written before
     # (or without) the store reading it.
-    import os
-
-    from odatui.secrets import SECRETS
-
     for env, _ in SECRETS.values():
         register_secret(os.environ.get(env))
 
@@ -112,8 +112,6 @@ class _PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
     """Every file it opens (the first and each one after a rollover) is created 0600, whatever the umask."""
 
     def _open(self):  # type: ignore[override]
-        import os
-
         fd = os.open(self.baseFilename, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         return os.fdopen(fd, "a", encoding=self.encoding, errors=self.errors)
 
@@ -124,8 +122,6 @@ _configured: Path | None = None
 def setup_logging(level: int = logging.INFO, directory: Path | None = None) -> Path:
     """Route the `odatui` loggers to `odatui.log` (1 MB × 5, files 0600). Returns the log file path."""
     global _configured
-    from odatui.paths import log_dir
-
     directory = directory or log_dir()
     path = directory / "odatui.log"
     if _configured == path:

@@ -8,27 +8,19 @@ from __future__ import annotations
 
 import enum
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from odatui.domain import SECRETS
 from odatui.errors import SecretsUnavailable, UsageError
+from odatui.log import register_secret
 
 SERVICE = "odatui"
 PROBE_TIMEOUT = 4.0  # seconds; the issue allows up to 5 s
-
-# Secret name → (env var, what it is). Names are `table.field`, like the config.
-SECRETS: dict[str, tuple[str, str]] = {
-    "okta.api_token": ("ODATUI_OKTA__API_TOKEN", "Okta API token (SSWS)"),
-    "okta.private_key": ("ODATUI_OKTA__PRIVATE_KEY", "Okta service app private key (PEM or JWK)"),
-    "ws1.password": ("ODATUI_WS1__PASSWORD", "Workspace ONE API user's password"),
-    "ws1.tenant_code": ("ODATUI_WS1__TENANT_CODE", "Workspace ONE REST API key (aw-tenant-code)"),
-    "ws1.client_secret": ("ODATUI_WS1__CLIENT_SECRET", "Workspace ONE OAuth client secret"),
-    # Admin Console → Security → Device Integrations → Device Access → the static SCEP configuration's secret key
-    "okta.scep_challenge": ("ODATUI_OKTA__SCEP_CHALLENGE", "Okta Device Access SCEP secret key (challenge)"),
-}
 
 T = TypeVar("T")
 
@@ -55,8 +47,6 @@ class Probe:
 
 
 def remedy(state: KeychainState) -> str:
-    import sys
-
     env = ", ".join(v[0] for v in SECRETS.values())
     if sys.platform == "darwin":
         keychain = (
@@ -102,6 +92,7 @@ def _bounded(fn: Callable[[], T], timeout: float) -> T:
 def probe(timeout: float = PROBE_TIMEOUT) -> Probe:
     """Tell apart: a usable keychain, none at all (typical over SSH on Linux), and a locked one."""
     try:
+        # deferred: start-up (keyring imports and probes its backends)
         import keyring
         import keyring.errors
         from keyring.backends import chainer, fail
@@ -192,8 +183,6 @@ class SecretStore:
             self._values.pop(name, None)
             return
         check_secret(name, value)
-        from odatui.log import register_secret
-
         register_secret(value)
         self._values[name] = value
 
@@ -224,8 +213,6 @@ class SecretStore:
             return self._values[name]
         env = os.environ.get(SECRETS[name][0])
         if env:
-            from odatui.log import register_secret
-
             register_secret(env)
             check_secret(name, env, source=SECRETS[name][0])
             return env
@@ -235,8 +222,6 @@ class SecretStore:
 
         value = self._call(lambda: keyring.get_password(SERVICE, _account(name, target)))
         if value:
-            from odatui.log import register_secret
-
             register_secret(value)
             check_secret(name, value, source="the keychain")  # stored by an older odatui or another tool
         return value
@@ -261,9 +246,6 @@ class SecretStore:
         check_secret(name, value)
         self._require()
         import keyring
-
-        from odatui.log import register_secret
-
         register_secret(value)
         self._call(lambda: keyring.set_password(SERVICE, _account(name, target), value))
 

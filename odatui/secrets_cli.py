@@ -6,13 +6,14 @@ import getpass
 import sys
 from pathlib import Path
 
+from odatui.config import load_config
+from odatui.domain import check_scep_challenge
 from odatui.errors import UsageError
+from odatui.files import SECRET_LIMIT, read_stream_bounded, read_text_bounded
+from odatui.secrets import SECRETS, SecretStore, target_for
 
 
 def cmd_secrets(args) -> int:
-    from odatui.config import load_config
-    from odatui.secrets import SECRETS, SecretStore, target_for
-
     config = load_config(Path(args.config) if args.config else None)
     store = SecretStore()
     if args.action == "status":
@@ -30,8 +31,6 @@ def cmd_secrets(args) -> int:
         removed = store.delete(args.name, target)
         print(f"{args.name}: {'deleted' if removed else 'was not stored'}")
         return 0
-    from odatui.files import SECRET_LIMIT, read_stream_bounded, read_text_bounded
-
     if args.from_file:  # a regular file of at most 64 KiB: a FIFO or /dev/zero is refused, not waited on
         value = read_text_bounded(args.from_file, limit=SECRET_LIMIT, what="secret file").strip()
     elif sys.stdin.isatty():
@@ -39,8 +38,6 @@ def cmd_secrets(args) -> int:
     else:  # piped in, for scripts: never as an argument, where `ps` would show it
         value = read_stream_bounded(sys.stdin, limit=SECRET_LIMIT, what="secret").strip()
     if args.name == "okta.scep_challenge":
-        from odatui.macos.payloads import check_scep_challenge
-
         check_scep_challenge(value)  # a pasted line break or tab: one line, exit 2, nothing stored
     store.set(args.name, value, target)
     print(f"{args.name}: stored in the keychain for {target or 'this target'}")

@@ -353,14 +353,6 @@ def test_bad_config_through_the_cli(tmp_path, command, case):
     assert not list(state_root.rglob("*.json")) if state_root.exists() else True
 
 
-def test_plan_with_bad_config_once_the_runner_exists(tmp_path):
-    import importlib.util
-
-    if importlib.util.find_spec("odatui.runner") is None:
-        pytest.skip("odatui.runner (plan/apply) has not landed; bad config is checked through secrets and export")
-    # covered by test_bad_config_through_the_cli's `plan` cases
-    assert True
-
 
 def test_config_file_in_the_config_dir_is_not_world_readable(tmp_path):
     path = save_config(parse_config(okta(org_url="https://acme.okta.com")))

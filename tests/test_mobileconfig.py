@@ -447,3 +447,22 @@ def test_refuses_expired_and_not_yet_valid_and_ed25519(tmp_path):
     ed = make_pki(_folder(tmp_path, "ed25519"), leaf_key=ed25519.Ed25519PrivateKey.generate())
     with pytest.raises(UsageError, match="RSA or EC"):
         load_signing_identity(ed["chain"], ed["key"])
+
+
+@pytest.mark.parametrize("floor", [13, 14, 15, 26])
+def test_payloads_as_data_equal_what_their_custom_settings_xml_reads_back(floor):
+    """ws1.profile compares WS1's copy with the payloads as data instead of parsing its own XML: the two must agree
+    for every payload odatui writes (tuples become arrays, nested dicts stay dicts)."""
+    from odatui.macos.mobileconfig import parse_ws1_custom_settings, plist_data, ws1_custom_settings
+    from odatui.macos.payloads import ScepSettings
+
+    settings = PssoSettings(org_host="acme.okta.com", client_id="0oa1b2c3d4e5f6g7h8i9", macos_min=floor,
+                            user_principal_name="{EmailAddress}", enable_registration_during_setup=floor == 26,
+                            scep=ScepSettings("https://acme.okta.com/pki/scep/x", "s3cret-challenge") if floor > 13
+                            else None)
+    payloads = all_payloads(settings)
+    assert len(payloads) >= 4
+    for payload in payloads.values():
+        assert plist_data(payload) == parse_ws1_custom_settings(ws1_custom_settings(payload))[0]
+    changed = dict(plist_data(next(iter(payloads.values()))), PayloadVersion=2)
+    assert changed != parse_ws1_custom_settings(ws1_custom_settings(next(iter(payloads.values()))))[0]

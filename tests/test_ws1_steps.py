@@ -294,3 +294,27 @@ async def test_lifecycle_calls_follow_the_swagger_contract(sandbox, runs):
     assert await client.delete_smart_group(wave3.id) is True  # nothing uses it any more
     assert await client.get_smart_group(wave3.id) is None
     assert await client.delete_smart_group(wave3.id) is False
+
+
+async def test_the_profile_is_built_once_per_attempt_and_compared_as_data(sandbox, runs, monkeypatch):
+    """inspect builds the profile and hands it to apply_change (as the engine calls them); only WS1's copies are
+    parsed — before and at the read-back — never the XML odatui itself just serialised."""
+    from odatui.macos import mobileconfig
+    from odatui.steps import ws1_profile as ws1_steps
+
+    await runs().all(["preflight.ws1", "ws1.profile"])
+    run = runs(user_principal_name="{EmailAddress}")
+    await run.step("preflight.ws1")
+    entries = len(sandbox.state()["ws1"]["profiles"][0]["body"]["CustomSettingsList"])
+    built, parsed = [], []
+    real_build, real_parse = ws1_steps.all_payloads, mobileconfig.parse_ws1_custom_settings
+    monkeypatch.setattr(ws1_steps, "all_payloads", lambda settings: built.append(settings) or real_build(settings))
+    monkeypatch.setattr(mobileconfig, "parse_ws1_custom_settings", lambda text: parsed.append(text) or real_parse(text))
+    step = BY_ID["ws1.profile"]
+    change = await step.inspect(run.ctx)
+    assert change.kind == ChangeKind.UPDATE
+    await step.apply_change(run.ctx, Progress(lambda *a, **k: None), change)
+    assert len(built) == 1
+    # WS1's copy at inspect, the same copy re-checked before the update, and the copy read back after it
+    assert len(parsed) == 3 * entries
+    assert any("{EmailAddress}" in e["CustomSettings"] for e in sandbox.state()["ws1"]["profiles"][0]["body"]["CustomSettingsList"])

@@ -2,39 +2,20 @@
 
 `lint()` takes a whole profile or a list of payloads (e.g. read back from WS1 Custom Settings) and returns
 findings, each a sentence that says what is wrong and how to fix it. No findings with severity "error" means
-the profile has the shape Okta documents (reference/okta.md §1–2).
+the profile has the shape Okta documents: help.okta.com/oie/en-us/content/topics/oda/macos-pw-sync/
+configure-macos-psso-omnissa.htm and …/identity-engine/devices/managed-app-configs-macos.htm.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 from urllib.parse import urlsplit
 
-from odatui.macos.payloads import (
-    APP_DOMAIN,
-    APP_IDS,
-    CLIENT_ID_RE,
-    EXTENSION_DOMAIN,
-    EXTENSION_ID,
-    TEAM_ID,
-)
+from odatui.macos.lint_base import Finding, Findings, Hosts, errors, host_of_url
+from odatui.macos.lint_prefs import lint_preferences
+from odatui.macos.payloads import APP_IDS, EXTENSION_ID, TEAM_ID
 
 SSO_PATHS = ("/device-access/api/v1/nonce", "/oauth2/v1/token")
-
-
-@dataclass(frozen=True)
-class Finding:
-    severity: str  # "error" | "warning"
-    code: str  # stable short id, e.g. "team-id"; tests and the verify step match on it
-    message: str  # what is wrong and what to do, as a sentence
-
-    def __str__(self) -> str:
-        return f"{self.severity}: {self.message}"
-
-
-def errors(findings: Iterable[Finding]) -> list[Finding]:
-    return [f for f in findings if f.severity == "error"]
 
 
 def _payloads(profile_or_payloads: dict[str, Any] | list[dict[str, Any]]) -> tuple[dict[str, Any] | None, list]:
@@ -45,133 +26,129 @@ def _payloads(profile_or_payloads: dict[str, Any] | list[dict[str, Any]]) -> tup
     return None, list(profile_or_payloads)
 
 
-def _preference_values(payloads: list[dict[str, Any]], domain: str) -> list[dict[str, Any]]:
-    """Okta Verify settings for a domain: the MCX form (Forced/Set-Once) or the direct form (PayloadType = domain)."""
-    found = []
-    for p in payloads:
-        if p.get("PayloadType") == "com.apple.ManagedClient.preferences":
-            content = (p.get("PayloadContent") or {}).get(domain)
-            if isinstance(content, dict):
-                for group in ("Forced", "Set-Once"):
-                    for item in content.get(group) or []:
-                        if isinstance(item, dict) and isinstance(item.get("mcx_preference_settings"), dict):
-                            found.append(item["mcx_preference_settings"])
-        elif p.get("PayloadType") == domain:
-            found.append(p)
-    return found
-
-
-def _host_of_url(url: Any) -> str | None:
-    if not isinstance(url, str) or "://" not in url:
-        return None
-    return urlsplit(url).netloc.lower() or None
-
-
 def lint(
     profile_or_payloads: dict[str, Any] | list[dict[str, Any]],
     expected_host: str | None = None,
     expected_client_id: str | None = None,
 ) -> list[Finding]:
     profile, payloads = _payloads(profile_or_payloads)
-    out: list[Finding] = []
-
-    def err(code: str, message: str) -> None:
-        out.append(Finding("error", code, message))
-
-    def warn(code: str, message: str) -> None:
-        out.append(Finding("warning", code, message))
-
-    hosts: list[tuple[str, str]] = []  # (where, host) — compared at the end
-
-    # -- scope --------------------------------------------------------------------------------------------------
+    out = Findings()
+    hosts: Hosts = []
     if profile is not None:
-        scope = profile.get("PayloadScope")
-        if scope == "User":
-            err(
-                "scope-user",
-                'The profile has PayloadScope "User"; Okta requires the SSO payload at the computer level. '
-                'Set PayloadScope to "System" and deploy it as a device (computer-level) profile.',
-            )
-        elif scope is None:
-            warn(
-                "scope-missing",
-                'The profile has no PayloadScope. Set it to "System" so it installs at the computer level.',
-            )
-        elif scope != "System":
-            err("scope-invalid", f'PayloadScope is {scope!r}, which macOS does not know. Set it to "System".')
+        _lint_scope(profile, out)
+    psso2 = _lint_sso(payloads, out, hosts)
+    _lint_associated_domains(payloads, out, hosts)
+    lint_preferences(payloads, expected_client_id, psso2, out, hosts)
+    _lint_hosts(hosts, expected_host, out)
+    return list(out)
 
-    # -- SSO extension ------------------------------------------------------------------------------------------
+
+def _lint_scope(profile: dict[str, Any], out: Findings) -> None:
+    scope = profile.get("PayloadScope")
+    if scope == "User":
+        out.err(
+            "scope-user",
+            'The profile has PayloadScope "User"; Okta requires the SSO payload at the computer level. '
+            'Set PayloadScope to "System" and deploy it as a device (computer-level) profile.',
+        )
+    elif scope is None:
+        out.warn(
+            "scope-missing",
+            'The profile has no PayloadScope. Set it to "System" so it installs at the computer level.',
+        )
+    elif scope != "System":
+        out.err("scope-invalid", f'PayloadScope is {scope!r}, which macOS does not know. Set it to "System".')
+
+
+def _lint_sso(payloads: list[dict[str, Any]], out: Findings, hosts: Hosts) -> bool | None:
+    """The Okta Verify SSO extension payload. Returns True for the PSSO 2.0 shape, False for 1.0, None if unknown."""
     sso_all = [p for p in payloads if p.get("PayloadType") == "com.apple.extensiblesso"]
     sso = [p for p in sso_all if p.get("ExtensionIdentifier") == EXTENSION_ID]
     psso2: bool | None = None
     if not sso:
         other = ", ".join(repr(p.get("ExtensionIdentifier")) for p in sso_all)
-        err(
+        out.err(
             "sso-missing",
             "No Extensible SSO payload for Okta Verify"
             + (f" (found ExtensionIdentifier {other})" if other else "")
             + f'. Add a com.apple.extensiblesso payload with ExtensionIdentifier "{EXTENSION_ID}".',
         )
     for p in sso:
-        team = p.get("TeamIdentifier")
-        if team != TEAM_ID:
-            err(
-                "team-id",
-                f"The SSO payload's TeamIdentifier is {team!r}; Okta Verify is signed by team {TEAM_ID}. "
-                f'Set TeamIdentifier to "{TEAM_ID}".',
-            )
-        if p.get("Type") != "Redirect":
-            err(
-                "sso-type",
-                f"The SSO payload's Type is {p.get('Type')!r}; Desktop Password Sync uses a Redirect extension "
-                '(Credential is the separate FastPass extension). Set Type to "Redirect".',
-            )
-        urls = p.get("URLs") if isinstance(p.get("URLs"), list) else []
-        paths = {urlsplit(u).path for u in urls if isinstance(u, str)}
-        for needed in SSO_PATHS:
-            if needed not in paths:
-                err(
-                    "sso-url-missing",
-                    f"The SSO payload's URLs lack https://ORG{needed}. Add it with the same org host as OrgUrl.",
-                )
-        for u in urls:
-            if isinstance(u, str) and not u.startswith("https://"):
-                err("sso-url-scheme", f"SSO URL {u!r} is not https. Use https://ORG_HOST/… URLs instead.")
-            if _host_of_url(u):
-                hosts.append((f"SSO URL {u}", _host_of_url(u)))
-        platform = p.get("PlatformSSO")
-        if isinstance(platform, dict):
-            psso2 = True
-            if platform.get("UseSharedDeviceKeys") is not True:
-                err(
-                    "shared-device-keys",
-                    "PlatformSSO.UseSharedDeviceKeys is "
-                    + ("missing" if "UseSharedDeviceKeys" not in platform else repr(platform["UseSharedDeviceKeys"]))
-                    + "; Platform SSO 2.0 (macOS 14+) requires it. Set PlatformSSO.UseSharedDeviceKeys to true.",
-                )
-            if platform.get("AuthenticationMethod") != "Password":
-                err(
-                    "auth-method",
-                    f"PlatformSSO.AuthenticationMethod is {platform.get('AuthenticationMethod')!r}; Desktop Password "
-                    'Sync syncs the password. Set it to "Password".',
-                )
-        elif p.get("AuthenticationMethod") is not None:
-            psso2 = False
-            if p.get("AuthenticationMethod") != "Password":
-                err(
-                    "auth-method",
-                    f"AuthenticationMethod is {p.get('AuthenticationMethod')!r}; Desktop Password Sync syncs the "
-                    'password. Set it to "Password".',
-                )
-        else:
-            err(
-                "auth-method",
-                "The SSO payload sets no authentication method. For macOS 14+ add a PlatformSSO dictionary with "
-                'AuthenticationMethod "Password" and UseSharedDeviceKeys true; for macOS 13 add a top-level '
-                'AuthenticationMethod "Password".',
-            )
+        _lint_sso_identity(p, out)
+        _lint_sso_urls(p, out, hosts)
+        shape = _lint_auth_method(p, out)
+        if shape is not None:  # a payload with no method leaves the shape the previous one set
+            psso2 = shape
+    return psso2
 
-    # -- associated domains -------------------------------------------------------------------------------------
+
+def _lint_sso_identity(p: dict[str, Any], out: Findings) -> None:
+    team = p.get("TeamIdentifier")
+    if team != TEAM_ID:
+        out.err(
+            "team-id",
+            f"The SSO payload's TeamIdentifier is {team!r}; Okta Verify is signed by team {TEAM_ID}. "
+            f'Set TeamIdentifier to "{TEAM_ID}".',
+        )
+    if p.get("Type") != "Redirect":
+        out.err(
+            "sso-type",
+            f"The SSO payload's Type is {p.get('Type')!r}; Desktop Password Sync uses a Redirect extension "
+            '(Credential is the separate FastPass extension). Set Type to "Redirect".',
+        )
+
+
+def _lint_sso_urls(p: dict[str, Any], out: Findings, hosts: Hosts) -> None:
+    urls = p.get("URLs") if isinstance(p.get("URLs"), list) else []
+    paths = {urlsplit(u).path for u in urls if isinstance(u, str)}
+    for needed in SSO_PATHS:
+        if needed not in paths:
+            out.err(
+                "sso-url-missing",
+                f"The SSO payload's URLs lack https://ORG{needed}. Add it with the same org host as OrgUrl.",
+            )
+    for u in urls:
+        if isinstance(u, str) and not u.startswith("https://"):
+            out.err("sso-url-scheme", f"SSO URL {u!r} is not https. Use https://ORG_HOST/… URLs instead.")
+        if host_of_url(u):
+            hosts.append((f"SSO URL {u}", host_of_url(u)))
+
+
+def _lint_auth_method(p: dict[str, Any], out: Findings) -> bool | None:
+    platform = p.get("PlatformSSO")
+    if isinstance(platform, dict):
+        if platform.get("UseSharedDeviceKeys") is not True:
+            out.err(
+                "shared-device-keys",
+                "PlatformSSO.UseSharedDeviceKeys is "
+                + ("missing" if "UseSharedDeviceKeys" not in platform else repr(platform["UseSharedDeviceKeys"]))
+                + "; Platform SSO 2.0 (macOS 14+) requires it. Set PlatformSSO.UseSharedDeviceKeys to true.",
+            )
+        if platform.get("AuthenticationMethod") != "Password":
+            out.err(
+                "auth-method",
+                f"PlatformSSO.AuthenticationMethod is {platform.get('AuthenticationMethod')!r}; Desktop Password "
+                'Sync syncs the password. Set it to "Password".',
+            )
+        return True
+    if p.get("AuthenticationMethod") is not None:
+        if p.get("AuthenticationMethod") != "Password":
+            out.err(
+                "auth-method",
+                f"AuthenticationMethod is {p.get('AuthenticationMethod')!r}; Desktop Password Sync syncs the "
+                'password. Set it to "Password".',
+            )
+        return False
+    out.err(
+        "auth-method",
+        "The SSO payload sets no authentication method. For macOS 14+ add a PlatformSSO dictionary with "
+        'AuthenticationMethod "Password" and UseSharedDeviceKeys true; for macOS 13 add a top-level '
+        'AuthenticationMethod "Password".',
+    )
+    return None
+
+
+def _lint_associated_domains(payloads: list[dict[str, Any]], out: Findings, hosts: Hosts) -> None:
     domain_entries: dict[str, list[str]] = {}
     for p in payloads:
         if p.get("PayloadType") == "com.apple.associated-domains":
@@ -184,13 +161,13 @@ def lint(
         authsrv = [d for d in domain_entries.get(app_id, []) if d.startswith("authsrv:")]
         if not authsrv:
             if bare in domain_entries:
-                err(
+                out.err(
                     "associated-domain-team-prefix",
                     f'The associated domain entry uses the bare app identifier "{bare}"; it must carry the team '
                     f'prefix. Change it to "{app_id}".',
                 )
             else:
-                err(
+                out.err(
                     "associated-domain-missing",
                     f"No authsrv: associated domain for {app_id}; Okta Verify registration fails without it. "
                     f'Add ApplicationIdentifier "{app_id}" with AssociatedDomains ["authsrv:ORG_HOST"].',
@@ -199,32 +176,12 @@ def lint(
             host = d.removeprefix("authsrv:").split("?", 1)[0].lower()
             hosts.append((f"associated domain {d} ({app_id})", host))
 
-    # -- Okta Verify managed preferences ------------------------------------------------------------------------
-    for domain in (APP_DOMAIN, EXTENSION_DOMAIN):
-        values_list = _preference_values(payloads, domain)
-        if not values_list:
-            err(
-                "prefs-missing",
-                f"No Okta Verify settings for the preference domain {domain}. Add a Custom Settings "
-                f"(com.apple.ManagedClient.preferences) payload for {domain} with OktaVerify.OrgUrl.",
-            )
-        for values in values_list:
-            org_url = values.get("OktaVerify.OrgUrl")
-            if not isinstance(org_url, str) or not org_url:
-                err("org-url-missing", f"{domain}: OktaVerify.OrgUrl is missing. Set it to https://ORG_HOST (your org URL).")
-            else:
-                if not org_url.startswith("https://"):
-                    err("org-url-scheme", f"{domain}: OktaVerify.OrgUrl {org_url!r} is not https. Set it to https://ORG_HOST.")
-                if _host_of_url(org_url):
-                    hosts.append((f"OktaVerify.OrgUrl in {domain}", _host_of_url(org_url)))
-            if domain != EXTENSION_DOMAIN:
-                continue
-            _lint_extension_values(values, expected_client_id, psso2, err)
 
-    # -- one org host everywhere --------------------------------------------------------------------------------
+def _lint_hosts(hosts: Hosts, expected_host: str | None, out: Findings) -> None:
+    """One org host everywhere, and never the Admin Console's."""
     for where, host in hosts:
         if "-admin." in host:
-            err(
+            out.err(
                 "org-host-admin",
                 f"{where} uses the Admin Console host {host}. Use the org host without -admin, "
                 f"e.g. {host.replace('-admin.', '.')}.",
@@ -233,66 +190,18 @@ def lint(
         expected = expected_host.lower()
         for where, host in hosts:
             if host != expected:
-                err(
+                out.err(
                     "org-host-mismatch",
                     f"{where} uses host {host}, but the Okta org is {expected}. Use {expected} everywhere "
                     "(OktaVerify.OrgUrl, the SSO URLs and authsrv:).",
                 )
     elif len({h for _, h in hosts}) > 1:
         listing = "; ".join(f"{where}: {host}" for where, host in hosts)
-        err(
+        out.err(
             "org-host-mismatch",
             f"The org host differs between OrgUrl, the SSO URLs and authsrv: ({listing}). Use one host everywhere "
             "(the custom domain if the org has one).",
         )
-    return out
 
 
-def _lint_extension_values(values: dict[str, Any], expected_client_id: str | None, psso2: bool | None, err) -> None:
-    where = EXTENSION_DOMAIN
-    client_id = values.get("OktaVerify.PasswordSyncClientID")
-    if client_id is None:
-        err(
-            "client-id-missing",
-            f"{where}: OktaVerify.PasswordSyncClientID is missing. Set it to the client ID of the "
-            '"Platform Single Sign-On for macOS" app.',
-        )
-    elif not isinstance(client_id, str) or not CLIENT_ID_RE.match(client_id):
-        err(
-            "client-id-malformed",
-            f"{where}: OktaVerify.PasswordSyncClientID {client_id!r} is not an Okta client ID (0oa + 17 letters or "
-            "digits). Copy it from the app's Sign On tab.",
-        )
-    elif expected_client_id and client_id != expected_client_id:
-        err(
-            "client-id-mismatch",
-            f"{where}: OktaVerify.PasswordSyncClientID is {client_id}, but the Platform SSO app in Okta has "
-            f"{expected_client_id}. Set it to {expected_client_id}.",
-        )
-
-    version = values.get("PlatformSSO.ProtocolVersion")
-    wanted = {True: "2.0", False: "1.0"}.get(psso2)
-    if version is None:
-        err(
-            "protocol-version-missing",
-            f'{where}: PlatformSSO.ProtocolVersion is missing. Set it to the string "{wanted or "2.0"}".',
-        )
-    elif not isinstance(version, str):
-        shown = wanted or (f"{float(version):.1f}" if isinstance(version, (int, float)) else "2.0")
-        err(
-            "protocol-version-type",
-            f"{where}: PlatformSSO.ProtocolVersion is a {type(version).__name__} ({version!r}); Okta Verify reads a "
-            f'string. Set it to the string "{shown}" (<string>{shown}</string>, not <real>).',
-        )
-    elif version not in ("1.0", "2.0"):
-        err(
-            "protocol-version-value",
-            f'{where}: PlatformSSO.ProtocolVersion is {version!r}. Set it to "2.0" (macOS 14+) or "1.0" (macOS 13).',
-        )
-    elif wanted and version != wanted:
-        shape = "a PlatformSSO dictionary (macOS 14+)" if psso2 else "the macOS 13 top-level AuthenticationMethod"
-        err(
-            "protocol-version-shape",
-            f'{where}: PlatformSSO.ProtocolVersion is "{version}", but the SSO payload uses {shape}. '
-            f'Set it to "{wanted}".',
-        )
+__all__ = ["Finding", "errors", "lint"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import plistlib
 import re
 import uuid
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,16 @@ def ws1_custom_settings(payload: dict[str, Any]) -> str:
     start = xml.index("<dict>")
     end = xml.rindex("</dict>") + len("</dict>")
     return xml[start:end] + "\n"
+
+
+def plist_data(obj: Any) -> Any:
+    """`obj` as a plist reads back: tuples become lists, mappings dicts (plistlib writes both as the same XML). The
+    payloads compared as data equal `parse_ws1_custom_settings(ws1_custom_settings(obj))`, without the XML."""
+    if isinstance(obj, Mapping):
+        return {k: plist_data(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [plist_data(v) for v in obj]
+    return obj
 
 
 _WRAPPERS = re.compile(r"<\?xml[^>]*\?>|<!DOCTYPE[^>]*>|<plist[^>]*>|</plist\s*>", re.IGNORECASE)

@@ -1,7 +1,10 @@
 """The Platform SSO payloads Okta Desktop Password Sync needs, as plain dicts ready for plistlib.
 
-Pure functions from one frozen `PssoSettings`; no I/O. Values follow /work/shared/reference/okta.md §1–2 and
-apple.md §1.5–1.7 (Okta's DPS pages, Apple's device-management schema):
+Pure functions from one frozen `PssoSettings`; no I/O. Values follow Okta's "Configure device configuration
+profiles for PSSO using Workspace ONE" (help.okta.com/oie/en-us/content/topics/oda/macos-pw-sync/
+configure-macos-psso-omnissa.htm),
+"Okta Verify configurations for macOS devices" (…/identity-engine/devices/managed-app-configs-macos.htm) and
+Apple's device-management schema (github.com/apple/device-management, mdm/profiles/com.apple.extensiblesso.yaml):
 
 * `com.apple.extensiblesso`  Okta Verify's SSO extension, Type Redirect, nonce + token URLs. macOS 13 (PSSO 1.0)
   uses the top-level AuthenticationMethod; macOS 14+ (PSSO 2.0) the PlatformSSO dict with UseSharedDeviceKeys.
@@ -22,15 +25,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from odatui.domain import CLIENT_ID_RE, MACOS_FLOORS, check_scep_challenge, check_scep_url  # noqa: F401 (re-exported)
 from odatui.errors import UsageError
+from odatui.psso_options import apple_keys, normalise
 
 TEAM_ID = "B7F62B65BN"
 EXTENSION_ID = "com.okta.mobile.auth-service-extension"
 APP_DOMAIN = "com.okta.mobile"
 EXTENSION_DOMAIN = EXTENSION_ID
 APP_IDS = (f"{TEAM_ID}.{EXTENSION_ID}", f"{TEAM_ID}.{APP_DOMAIN}")
-MACOS_FLOORS = (13, 14, 15, 26)
-CLIENT_ID_RE = re.compile(r"^0oa[A-Za-z0-9]{17}$")
 # host, or host:port (the sandbox listens on 127.0.0.1:PORT); labels are letters, digits and hyphens
 _HOST_RE = re.compile(r"^(?=.{1,253}(:|$))[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*(:[0-9]{1,5})?$")
 
@@ -71,31 +74,6 @@ class ScepSettings:
         check_scep_challenge(self.challenge)
 
 
-def check_scep_url(url: str) -> str:
-    from urllib.parse import urlsplit
-
-    parts = urlsplit((url or "").strip())
-    if parts.scheme.lower() != "https" or not parts.hostname:
-        raise UsageError(f"okta.scep_url {url!r} is not an https URL.",
-                         hint="Copy the SCEP URL Okta shows under Security → Device Integrations → Device Access "
-                              "(it starts with https://).")
-    if any(ord(c) < 33 for c in url.strip()):
-        raise UsageError("okta.scep_url contains spaces or control characters.",
-                         hint="Paste the SCEP URL again exactly as Okta shows it.")
-    return url.strip()
-
-
-def check_scep_challenge(challenge: str) -> str:
-    if not challenge:
-        raise UsageError("okta.scep_challenge (the Device Access SCEP secret key) is empty.",
-                         hint="Run `odatui secrets set okta.scep_challenge`, or set ODATUI_OKTA__SCEP_CHALLENGE.")
-    if any(ord(c) < 32 or ord(c) == 127 for c in challenge):
-        # Never echo the value: it is a secret.
-        raise UsageError("okta.scep_challenge contains control characters (a pasted line break or tab?).",
-                         hint="Copy the secret key again and store it with `odatui secrets set okta.scep_challenge`.")
-    return challenge
-
-
 @dataclass(frozen=True)
 class PssoSettings:
     """Everything the payloads depend on. Build it with `PssoSettings.from_org_url` when you hold a URL."""
@@ -111,8 +89,6 @@ class PssoSettings:
     scep: ScepSettings | None = None  # static Device Access SCEP; None: no SCEP payload (13, or "elsewhere")
 
     def __post_init__(self) -> None:
-        from odatui.macos.psso_options import normalise
-
         object.__setattr__(self, "psso", normalise(self.psso, self.macos_min))
         if self.psso.get("registration_during_setup"):
             object.__setattr__(self, "enable_registration_during_setup", True)
@@ -157,7 +133,8 @@ class PssoSettings:
 
     @property
     def protocol_version(self) -> str:
-        # A string, not a number: Okta Verify reads "2.0"; a <real> is ignored (okta.md §1.2).
+        # A string, not a number: Okta Verify reads "2.0"; a <real> is ignored (Okta Verify configurations
+        # for macOS, help.okta.com/oie/en-us/content/topics/identity-engine/devices/managed-app-configs-macos.htm).
         return "1.0" if self.macos_min == 13 else "2.0"
 
     @property
@@ -200,7 +177,8 @@ def _common(settings: PssoSettings, kind: str, payload_type: str, display_name: 
 def sso_urls(settings: PssoSettings) -> list[str]:
     urls = [f"{settings.org_url}/device-access/api/v1/nonce", f"{settings.org_url}/oauth2/v1/token"]
     if settings.enable_registration_during_setup:
-        # Fleet's macOS 26 guide: Simplified Setup needs the device-sign endpoint too (okta.md §2.1, inferred).
+        # Fleet's macOS 26 guide: Simplified Setup needs the device-sign endpoint too (fleetdm.com/guides/
+        # deploying-okta-platform-sso-with-fleet; inferred, not on help.okta.com).
         urls.append(f"{settings.org_url}/v1/auth/device-sign")
     return urls
 
@@ -225,8 +203,6 @@ def sso_extension(settings: PssoSettings) -> dict[str, Any]:
         }
         if settings.enable_registration_during_setup:
             psso["EnableRegistrationDuringSetup"] = True
-        from odatui.macos.psso_options import apple_keys
-
         psso.update(apple_keys(settings.psso))  # the admin's [rollout.psso], floor-checked in __post_init__
         payload["PlatformSSO"] = psso
     return payload
@@ -275,7 +251,8 @@ def scep_payload(settings: PssoSettings) -> dict[str, Any]:
         "Key Type": "RSA",  # Apple: always RSA
         "Key Usage": SCEP_KEY_USAGE,
         "KeyIsExtractable": False,  # the private key never leaves the Mac's keychain
-        "AllowAllAppsAccess": True,  # Okta Verify and its extension must read the key (Fleet's example; okta.md)
+        "AllowAllAppsAccess": True,  # Okta Verify and its extension must read the key (Fleet's example
+        # okta-device-access-scep-example.mobileconfig)
     }
     return payload
 

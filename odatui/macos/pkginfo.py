@@ -1,5 +1,7 @@
 """The munki-style pkginfo plist that Workspace ONE's macOS software management (munki inside Intelligent Hub)
-takes as the app's metadata (`pkgInfoBlobId`, reference/ws1.md §2.2).
+takes as the app's metadata (`pkgInfoBlobId` of Omnissa's MAM API
+`POST /api/mam/groups/{id}/macos/apps`, MacOsAppsV1_CreateMacOSApplication in the mamv1 OpenAPI spec,
+developer.omnissa.com/workspace-one-uem-apis/).
 
 The key set mirrors what munki's `makepkginfo` writes for a flat package, which is what WS1 importers upload.
 WS1's exact required minimum is undocumented (it answers 7454 MacOsInvalidPkgInfoFile), so we stay close to

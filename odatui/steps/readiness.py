@@ -11,6 +11,8 @@ from collections import Counter
 from typing import Any
 
 from odatui.errors import OdatuiError
+from odatui.macos.payloads import APP_IDS
+from odatui.ws1.devices import DeviceLister
 
 SAMPLE = 3  # logins / device names named per warning
 MAX_USERS = 10_000  # per run: "Everyone" in a large org would make the preflight page for minutes
@@ -22,11 +24,10 @@ def _sample(names: list[str], total: int) -> str:
 
 
 async def okta_warnings(client: Any, cfg: Any, *, custom_domain: str | None, verify: dict[str, Any] | None) -> list[str]:
-    from odatui.macos.payloads import APP_IDS
-
     warnings: list[str] = []
     if custom_domain and cfg.host != custom_domain:
-        # Okta's DPS profile pages: with a custom domain, use it in the profiles (okta.md §2.3, O2).
+        # Okta's DPS profile pages: with a custom domain, use it in the profiles (help.okta.com/oie/en-us/
+        # content/topics/oda/macos-pw-sync/configure-macos-password-sync-policies.htm).
         warnings.append(f"the org has the custom domain {custom_domain} but odatui is configured for {cfg.host}: users "
                         f"sign in at {custom_domain}, so Platform SSO registration may not match; set "
                         f"okta.org_url = https://{custom_domain} unless you mean to use the {cfg.host} host")
@@ -133,8 +134,6 @@ async def _user_warnings(client: Any, groups: list[str]) -> list[str]:
 async def ws1_warnings(client: Any, og_id: int, smart_group_ids: list[int], macos_min: int) -> list[str]:
     """Macs of the smart group(s) below the macOS floor or without user-approved MDM (the profile's Platform SSO
     and SCEP payloads need user-approved or automated enrollment)."""
-    from odatui.ws1.devices import DeviceLister
-
     lister = DeviceLister(client, smart_group_ids, og_id=og_id, macos_min=macos_min, per_device=False, scep=False)
     below: list[str] = []
     unapproved: list[str] = []

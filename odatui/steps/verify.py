@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from odatui import scep, values
 from odatui.errors import StepError
 from odatui.macos.lint import errors as lint_errors
 from odatui.macos.lint import lint
@@ -63,7 +64,7 @@ class Verify(Step):
         checked: list[str] = []
         okta_app = ctx.outputs.get("okta.app") or {}
         org_host = okta_app.get("org_host") or ctx.config.okta.host
-        client_id = okta_app.get("client_id") or ctx.config.okta.client_id
+        client_id = values.client_id(ctx.outputs, ctx.config)
         app_id = okta_app.get("app_id") if not okta_app.get("manual") else None
         want_groups = set(((ctx.outputs.get("okta.assign") or {}).get("group_ids") or {}).values())
         sg_id = ctx.output("preflight.ws1", "smart_group_id")
@@ -111,8 +112,6 @@ class Verify(Step):
         if payloads:
             for finding in lint_errors(lint(payloads, org_host, client_id)):
                 problems.append(f"profile {profile_id}: {finding.message}")
-        from odatui import scep
-
         if scep.scep_wanted(ctx.config) and not any(p.get("PayloadType") == "com.apple.security.scep"
                                                     for p in payloads):
             problems.append(f"profile {profile_id} has no Device Access SCEP payload (Platform SSO 2.0 needs it)")
@@ -158,7 +157,7 @@ class Verify(Step):
 async def _registered_macs(okta: Any) -> str:
     """How many Macs Okta Verify has registered (Okta Devices API): informational, never a problem — a Mac
     registers only once its user signs in after the profile arrives."""
-    from odatui.okta.client import OktaApiError
+    from odatui.okta.client import OktaApiError  # deferred: start-up (httpx)
 
     missing = ("Okta device registrations not read: the credentials lack okta.devices.read "
                "(grant it to the service app to see how many Macs have registered)")

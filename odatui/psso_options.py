@@ -14,6 +14,7 @@ Pure: no I/O. Bad values raise UsageError (exit 2) naming `rollout.psso.<key>` a
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -114,8 +115,6 @@ def check_floor(options: Mapping[str, Any], floor: int) -> None:
 
 def normalise(options: Mapping[str, Any] | None, floor: int | None = None) -> dict[str, Any]:
     """The table as given (snake_case keys) checked and cleaned; with `floor`, also gated by it."""
-    import difflib
-
     out: dict[str, Any] = {}
     for key, value in (options or {}).items():
         spec = KEYS.get(key)
