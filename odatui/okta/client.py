@@ -1,4 +1,5 @@
-"""Async client for exactly the Okta Management API calls odatui's steps need (reference/okta.md §3–4).
+"""Async client for exactly the Okta Management API calls odatui's steps need (Okta Management API reference:
+https://developer.okta.com/docs/api/).
 
 Auth: an SSWS API token, or an OAuth service app with `private_key_jwt` (client assertion signed with the admin's RSA
 or EC key, access token cached until shortly before it expires). A service app that requires DPoP is detected by
@@ -23,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from odatui.errors import ConfigError, StepError
+from odatui.errors import ApiError, ConfigError, StepError
 from odatui.http import (
     IDEMPOTENT,
     RETRY_STATUS,
@@ -46,27 +47,24 @@ ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 _LINK_NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
 
 
-class OktaApiError(StepError):
-    """An Okta call failed. `status` 0 means no HTTP answer (network/TLS); `error_code` is Okta's `errorCode`
-    (E0000011, …), the OAuth `error` (invalid_client, …), or "non_json" for a body that is not Okta's."""
+class OktaApiError(ApiError):
+    """An Okta call failed. `status` 0 means no HTTP answer (network/TLS); `error_code` (also `code`) is Okta's
+    `errorCode` (E0000011, …), the OAuth `error` (invalid_client, …), or "non_json" for a body that is not Okta's."""
 
     def __init__(self, status: int, error_code: str, summary: str, error_id: str = "", *,
                  causes: list[str] | None = None, hint: str | None = None, retryable: bool | None = None,
                  operation: str = "") -> None:
-        if retryable is None:
-            retryable = status == 429 or status >= 500 or status == 0
         where = f" ({operation})" if operation else ""
         code = f" {error_code}" if error_code and error_code != "non_json" else ""
         message = f"Okta answered HTTP {status}{code}{where}: {summary}" if status else f"{summary}{where}"
         if causes:
             message += " — " + "; ".join(causes)
-        super().__init__(message, hint=hint, retryable=retryable)
-        self.status = status
+        super().__init__(message, status=status, code=error_code, operation=operation, hint=hint,
+                         retryable=retryable)
         self.error_code = error_code
         self.summary = summary
         self.error_id = error_id
         self.causes = causes or []
-        self.operation = operation
         self.concurrent = False  # a 429 for too many requests in flight, not for the per-minute limit
 
 
