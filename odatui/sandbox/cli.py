@@ -58,7 +58,7 @@ def is_answers_file(path: Path) -> bool:
 
 
 def banner(sb: Any) -> str:
-    from odatui.sandbox.server import OKTA_SCEP_CHALLENGE, OKTA_TOKEN, WS1_PASSWORD, WS1_TENANT_CODE, WS1_USER
+    from odatui.sandbox.credentials import OKTA_SCEP_CHALLENGE, OKTA_TOKEN, WS1_PASSWORD, WS1_TENANT_CODE, WS1_USER
 
     lines = [
         f"odatui sandbox on {sb.url}",

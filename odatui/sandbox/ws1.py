@@ -29,7 +29,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from odatui.sandbox.fleet import Fleet
-from odatui.sandbox.server import (
+from odatui.sandbox.credentials import (
     WS1_GROUP_ID,
     WS1_OAUTH_CLIENT_ID,
     WS1_OAUTH_SECRET,
