@@ -6,15 +6,14 @@ Uploads are streamed from disk with progress and never re-sent blindly once the 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import inspect
 import os
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-import httpx
-
-from odatui.http import UPLOAD_TIMEOUT, describe_transport_error
+from odatui.http import UPLOAD_TIMEOUT, NetworkError, send
 from odatui.log import get_logger
 from odatui.ws1.base import PAGE_SIZE, Ws1Base
 from odatui.ws1.errors import Ws1ApiError, not_found, shape_guard
@@ -36,43 +35,35 @@ class AppsApi(Ws1Base):
         if module_type:
             params["moduleType"] = module_type
         total = len(source) if isinstance(source, bytes) else os.path.getsize(source)
+
+        async def fresh_headers() -> dict[str, str]:
+            self.requests_made += 1
+            return {**await self.auth.headers(self.http), "Accept": "application/json;version=1",
+                    "Content-Type": "application/octet-stream", "Content-Length": str(total)}
+
+        def body() -> bytes | AsyncIterator[bytes]:  # a stream is read once: a fresh one per attempt
+            return source if isinstance(source, bytes) else _file_chunks(source, total, progress)
+
         keeper = asyncio.create_task(self.auth.keep_fresh(self.http))
         try:
-            for attempt in range(1, self.policy.attempts + 1):
-                headers = {**await self.auth.headers(self.http), "Accept": "application/json;version=1",
-                           "Content-Type": "application/octet-stream", "Content-Length": str(total)}
-                body = source if isinstance(source, bytes) else _file_chunks(source, total, progress)
-                self.requests_made += 1
-                try:
-                    response = await self.http.request("POST", "/api/mam/blobs/uploadblob", params=params,
-                                                       content=body, headers=headers, timeout=UPLOAD_TIMEOUT)
-                except httpx.ConnectError as exc:  # nothing was sent: safe to try again
-                    err = describe_transport_error(exc, self.api_url)
-                    if attempt == self.policy.attempts:
-                        raise Ws1ApiError(None, None, f"{what} failed: {err.message}", hint=err.hint) from None
-                    await asyncio.sleep(self.policy.backoff(attempt))
-                    continue
-                except httpx.TransportError as exc:
-                    err = describe_transport_error(exc, self.api_url)
-                    raise Ws1ApiError(None, None, f"{what} was interrupted: {err.message}", retryable=True,
-                                      hint="the server may have stored part or all of it; odatui looks for the app "
-                                           "before it uploads again") from None
-                if response.status_code in (429, 503) or (response.status_code == 401 and self.auth.kind == "oauth"
-                                                         and attempt == 1):
-                    # Refused before storing anything (rate limit, maintenance, token expired on arrival).
-                    if response.status_code == 401:
-                        self.auth.invalidate()
-                    elif attempt < self.policy.attempts:
-                        await asyncio.sleep(self.policy.wait_for(response, attempt))
-                    if attempt < self.policy.attempts:
-                        continue
-                if response.status_code != 200:
-                    raise self.error(response, what)
-                data = self._body(response, what, expect="Value")
-                return Blob(int(data["Value"]), data.get("uuid"))
-            raise Ws1ApiError(None, None, f"{what} failed after {self.policy.attempts} attempts")
+            # Re-sent only when refused before storing anything (429 rate limit, 503 maintenance, a token that
+            # expired on arrival) or when the connection never opened; a GB body has no overall deadline.
+            response = await send(self.http, "POST", "/api/mam/blobs/uploadblob", params=params, retry=False,
+                                  policy=dataclasses.replace(self.policy, deadline=None), refused=(429, 503),
+                                  resend_unsent=True, fresh_headers=fresh_headers, resend=self._renew_once(),
+                                  body=body, where=self.api_url, timeout=UPLOAD_TIMEOUT)
+        except NetworkError as exc:
+            if not exc.sent:
+                raise Ws1ApiError(None, None, f"{what} failed: {exc.message}", hint=exc.hint) from None
+            raise Ws1ApiError(None, None, f"{what} was interrupted: {exc.message}", retryable=True,
+                              hint="the server may have stored part or all of it; odatui looks for the app "
+                                   "before it uploads again") from None
         finally:
             keeper.cancel()
+        if response.status_code != 200:
+            raise self.error(response, what)
+        data = self._body(response, what, expect="Value")
+        return Blob(int(data["Value"]), data.get("uuid"))
 
     @shape_guard
     async def create_macos_app(self, og_id: int, *, app_blob_id: int, pkginfo_blob_id: int, version: str,

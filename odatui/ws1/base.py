@@ -11,7 +11,7 @@ from typing import Any, Self
 import httpx
 
 from odatui.errors import SecretsUnavailable, StepError
-from odatui.http import RetryPolicy, make_client, send
+from odatui.http import ResendFn, RetryPolicy, make_client, send
 from odatui.ws1.auth import BasicAuth, OAuthClientCredentials
 from odatui.ws1.errors import Ws1ApiError, error_for, json_or_none
 
@@ -71,25 +71,38 @@ class Ws1Base:
         if json_body is not None:
             content = json.dumps(json_body).encode()
             extra["Content-Type"] = "application/json"
-        for attempt in (1, 2):
-            headers = {**await self.auth.headers(self.http), **extra}
-            try:
-                self.requests_made += 1
-                response = await send(self.http, method, path, policy=self.policy, retry=retry, params=params,
-                                      content=content, headers=headers)
-            except Ws1ApiError:
-                raise
-            except StepError as exc:
-                raise Ws1ApiError(None, None, f"{what} failed: {exc.message}", hint=exc.hint,
-                                  retryable=exc.retryable) from None
-            if response.status_code == 401 and self.auth.kind == "oauth" and attempt == 1:
-                # An expired or revoked bearer token was refused before anything was done: renew once.
-                self.auth.invalidate()
-                continue
-            break
+
+        async def fresh_headers() -> dict[str, str]:
+            return {**await self.auth.headers(self.http), **extra}
+
+        self.requests_made += 1
+        try:
+            response = await send(self.http, method, path, policy=self.policy, retry=retry, params=params,
+                                  content=content, fresh_headers=fresh_headers, resend=self._renew_once())
+        except Ws1ApiError:
+            raise
+        except StepError as exc:
+            raise Ws1ApiError(None, None, f"{what} failed: {exc.message}", hint=exc.hint,
+                              retryable=exc.retryable) from None
         if response.status_code in ok or response.status_code == 204:
             return response
         raise self.error(response, what)
+
+    def _renew_once(self) -> ResendFn:
+        """The `resend` hook of one call: an OAuth bearer token refused (expired or revoked) before anything was
+        done is renewed, and the call sent again, once."""
+        renewed = False
+
+        async def resend(response: httpx.Response) -> bool:
+            nonlocal renewed
+            if response.status_code == 401 and self.auth.kind == "oauth" and not renewed:
+                renewed = True
+                self.auth.invalidate()
+                self.requests_made += 1
+                return True
+            return False
+
+        return resend
 
     def error(self, response: httpx.Response, what: str) -> Ws1ApiError:
         return error_for(response, what, self.auth.kind)
