@@ -1,6 +1,7 @@
 """One factory for every HTTP client odatui uses, and one retry policy.
 
-TLS verification is always on; `ca_bundle` adds a corporate (TLS-inspecting proxy) or sandbox CA. Retries are
+TLS verification is always on (tls.py); `ca_bundle` adds a corporate (TLS-inspecting proxy) or sandbox CA;
+paging limits are in paging.py. Retries are
 for idempotent requests only, with exponential backoff and jitter, honouring `Retry-After` and Okta's
 `X-Rate-Limit-Reset`. Non-idempotent requests (POST create, upload) are never re-sent blindly: the caller looks
 before it sends again. `send` is the one retry loop: the Okta and Workspace ONE clients plug their auth (fresh
@@ -13,12 +14,8 @@ import asyncio
 import contextlib
 import contextvars
 import email.utils
-import functools
-import os
 import random
 import re
-import ssl
-import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from dataclasses import dataclass
@@ -37,6 +34,7 @@ except ImportError:  # another anyio layout: the first request pays for it, noth
 from odatui import __version__
 from odatui.errors import StepError
 from odatui.log import get_logger
+from odatui.tls import ssl_context  # also the name callers have always imported from here
 
 log = get_logger("http")
 
@@ -46,40 +44,6 @@ API_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 UPLOAD_TIMEOUT = httpx.Timeout(connect=10.0, read=600.0, write=120.0, pool=30.0)
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
-
-
-def ssl_context(ca_bundle: str | None = None) -> ssl.SSLContext:
-    """The verifying TLS context for `ca_bundle` (or the system store), built once per CA file version.
-
-    Building one costs 30-50 ms of CPU (the system store plus the bundle are parsed), and every client used to
-    build its own. Cached per (path, inode, mtime, size), so an edited or replaced CA file gives a fresh context. The
-    context is shared: callers must not change it. From async code, build it off the loop
-    (`asyncio.to_thread`) when the CA file may be new."""
-    if not ca_bundle:
-        key: tuple[str | None, int, int, int] = (None, 0, 0, 0)
-    else:
-        try:
-            st = os.stat(ca_bundle)
-        except OSError:
-            return _build_context(ca_bundle)  # raises the same error a fresh build would; nothing cached
-        key = (os.path.abspath(ca_bundle), st.st_ino, st.st_mtime_ns, st.st_size)
-    with _build_lock:  # the Okta and WS1 clients are built side by side and often share one CA file: build it once
-        return _cached_context(*key)
-
-
-_build_lock = threading.Lock()
-
-
-@functools.lru_cache(maxsize=8)
-def _cached_context(path: str | None, inode: int, mtime_ns: int, size: int) -> ssl.SSLContext:
-    return _build_context(path)
-
-
-def _build_context(ca_bundle: str | None) -> ssl.SSLContext:
-    ctx = ssl.create_default_context()
-    if ca_bundle:
-        ctx.load_verify_locations(cafile=ca_bundle)
-    return ctx
 
 
 def make_client(
@@ -107,7 +71,6 @@ def make_client(
 # per operation: a server that accepts and never answers, or drips a byte every 29 s, would otherwise hold a step
 # for attempts × timeouts (over ten minutes). Uploads have their own, longer bounds.
 REQUEST_DEADLINE = 180.0
-MAX_PAGES = 1000  # pages followed for one listing (200 items each): far beyond any real org, short of forever
 
 # Who hears about an HTTP-level retry: the engine sets it inside each step's task (a context variable, so two steps
 # running at once each hear only their own calls), and the step's pane shows the retry as it happens.
@@ -205,48 +168,6 @@ async def overall_deadline(policy: RetryPolicy, url: str) -> AsyncIterator[None]
         raise DeadlineExceeded(f"{url} gave no complete answer within the {policy.deadline:g} s limit for one request "
                         "(retries included)", hint="the server or a proxy in between hangs; check it, then "
                         "`odatui retry`") from None
-
-
-def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
-    default = {"https": 443, "http": 80}.get(url.scheme)
-    return url.scheme, url.host, url.port or default
-
-
-class PageGuard:
-    """Follows `Link: rel="next"` (or page numbers) safely: a next link must stay on the origin the client was made
-    for — the API token is sent with it — must not repeat a page already read, and paging stops at `MAX_PAGES`."""
-
-    def __init__(self, base_url: httpx.URL | str, what: str, *, max_pages: int = MAX_PAGES) -> None:
-        self.base = httpx.URL(str(base_url))
-        self.what, self.max_pages = what, max_pages
-        self.seen: set[str] = set()
-        self.pages = 1  # the first page, requested by the caller
-
-    def check(self, next_url: str) -> str:
-        """`next_url` if it is safe to request next; otherwise one StepError (not retryable) saying why."""
-        try:
-            absolute = self.base.join(next_url)
-        except (httpx.InvalidURL, ValueError):
-            raise StepError(f"the next-page link from {self.what} is not a URL; stopped paging") from None
-        if _origin(absolute) != _origin(self.base):
-            raise StepError(f"the next-page link from {self.what} points to another origin "
-                            f"({absolute.scheme}://{absolute.host}); refusing to send the API token there",
-                            hint="a proxy or a hostile server rewrote the Link header; check the org URL and proxy")
-        key = str(absolute)
-        if key in self.seen:
-            raise StepError(f"the next-page link from {self.what} repeats a page already read (a paging loop); "
-                            "stopped paging", hint="the server's paging is broken; try again later")
-        self.count()
-        self.seen.add(key)
-        return next_url
-
-    def count(self) -> None:
-        """One more page; past `max_pages` the listing stops with the limit named."""
-        self.pages += 1
-        if self.pages > self.max_pages:
-            raise StepError(f"{self.what} announced more than the {self.max_pages}-page limit for one listing; "
-                            "stopped paging",
-                            hint="the server keeps announcing more pages; check its answers (or a proxy)")
 
 
 class Pacer(Protocol):

@@ -18,7 +18,8 @@ from typing import Any
 import httpx
 
 from odatui.errors import ConfigError, StepError
-from odatui.http import DeadlineExceeded, NetworkError, PageGuard, RetryPolicy, make_client, send
+from odatui.http import DeadlineExceeded, NetworkError, RetryPolicy, make_client, send
+from odatui.paging import PageGuard
 from odatui.log import register_secret
 from odatui.okta.auth import ASSERTION_TYPE, TOKEN_EARLY_REFRESH, OktaAuth, load_signing_key
 from odatui.okta.errors import OktaApiError, parse_json, raise_for

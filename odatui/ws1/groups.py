@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from odatui.errors import StepError
-from odatui.http import PageGuard
+from odatui.paging import PageGuard
 from odatui.ws1.base import PAGE_SIZE, Ws1Base
 from odatui.ws1.errors import Ws1ApiError, not_found, shape_guard
 from odatui.ws1.models import OrgGroup, SmartGroup

@@ -10,7 +10,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from odatui.http import MAX_PAGES
+from odatui.paging import MAX_PAGES
 from odatui.ws1.base import PAGE_CONCURRENCY, PAGE_SIZE
 from odatui.ws1.errors import Ws1ApiError, shape_guard
 from odatui.ws1.models import RolloutStatus
