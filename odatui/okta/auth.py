@@ -28,6 +28,7 @@ ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 def load_signing_key(text: str) -> tuple[Any, str, str | None]:
     """(key, JWS algorithm, kid) from a PEM private key or a private JWK. Never echoes the key."""
+    # deferred: start-up (jwt and cryptography load only when a service app is configured)
     import jwt
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -100,7 +101,7 @@ class OktaAuth:
                         hint="set okta.auth to api_token or service_app to let odatui read Okta")
 
     def _assertion(self) -> str:
-        import jwt
+        import jwt  # deferred: start-up
 
         assert self._signing is not None and self._client_id
         key, alg, kid = self._signing
@@ -130,7 +131,7 @@ class OktaAuth:
                     continue
                 if error == "invalid_dpop_proof" and self._dpop is None:
                     # The app requires DPoP: Okta refuses a token request that has no proof. Send one from now on.
-                    from odatui.okta.dpop import DPoPKey
+                    from odatui.okta.dpop import DPoPKey  # deferred: start-up (only for DPoP apps)
 
                     self._dpop = DPoPKey()
                     log.info("service app %s requires DPoP; sending DPoP proofs", self._client_id)

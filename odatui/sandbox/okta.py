@@ -21,7 +21,15 @@ from starlette.routing import Route
 
 from odatui.sandbox.okta_apps import OktaApps
 from odatui.sandbox.okta_auth import OktaAuth
-from odatui.sandbox.okta_common import FORMER_PSSO_LABEL, PSSO_LABEL, SIGN_ON_MODES, OAuthError, OktaError, now_iso
+from odatui.sandbox.okta_common import (
+    FORMER_PSSO_LABEL,
+    PSSO_LABEL,
+    SIGN_ON_MODES,
+    OAuthError,
+    OktaError,
+    now_iso,
+)
+from odatui.sandbox.okta_directory import add_devices, add_members
 from odatui.sandbox.okta_org import OktaOrg
 from odatui.sandbox.okta_seed import OktaSeed
 
@@ -95,13 +103,9 @@ class OktaEmulator(OktaSeed, OktaAuth, OktaApps, OktaOrg):
             if "granted_scopes" in body:
                 self.granted_scopes = set(body["granted_scopes"])
             if "group_members" in body:
-                from odatui.sandbox.okta_directory import add_members
-
                 for name, count in dict(body["group_members"]).items():
                     add_members(self, str(name), int(count))
             if "registered_macs" in body:
-                from odatui.sandbox.okta_directory import add_devices
-
                 add_devices(self, int(body["registered_macs"]))
             if "aasa_authsrv" in body:
                 self.aasa_authsrv = bool(body["aasa_authsrv"])

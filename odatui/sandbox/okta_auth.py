@@ -7,11 +7,16 @@ import os
 import secrets
 import time
 from typing import Any
+from urllib.parse import parse_qsl
 
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from odatui.sandbox.credentials import OKTA_TOKEN
+from odatui.sandbox.dpop import ProofError, verify
 from odatui.sandbox.okta_base import OktaBase
 from odatui.sandbox.okta_common import ASSERTION_TYPE, OAuthError, OktaError
 
@@ -21,9 +26,6 @@ class OktaAuth(OktaBase):
     optionally DPoP-bound), and the scope each route needs."""
 
     def _make_service_app(self) -> None:
-        from cryptography.hazmat.primitives import serialization
-        from cryptography.hazmat.primitives.asymmetric import ec, rsa
-
         self.service_app_key_type = getattr(self.options, "service_app_key", "ec")
         if self.service_app_key_type == "rsa":
             # What the Admin Console generates by default for "Public key / Private key" client authentication
@@ -80,8 +82,6 @@ class OktaAuth(OktaBase):
     def _check_resource_proof(self, request: Request, token: str, scheme: str, bound: str | None) -> None:
         """A DPoP-bound token needs scheme DPoP and a proof by the bound key carrying the token's hash; a Bearer token
         is not accepted under scheme DPoP (RFC 9449 §7.1, §7.2)."""
-        from odatui.sandbox.dpop import ProofError, verify
-
         def refuse(description: str) -> OktaError:
             return OktaError(401, "E0000011", "Invalid token provided", headers={
                 "WWW-Authenticate": f'DPoP algs="ES256 RS256", error="invalid_dpop_proof", '
@@ -106,10 +106,6 @@ class OktaAuth(OktaBase):
             raise refuse("The DPoP proof was not signed by the key the access token is bound to.")
 
     async def token(self, request: Request) -> Response:
-        import jwt
-
-        from urllib.parse import parse_qsl
-
         # A plain form body; parsed here so the sandbox needs no multipart library.
         form = dict(parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True))
         if form.get("grant_type") != "client_credentials":
@@ -147,8 +143,6 @@ class OktaAuth(OktaBase):
         if self.require_dpop:
             # Checked before the assertion's jti is spent: a client retrying with a nonce signs a new assertion
             # anyway, but Okta's own SDK (okta/oauth.py) may not, and real Okta serves it.
-            from odatui.sandbox.dpop import ProofError, verify
-
             try:
                 jkt = verify(request.headers.get("dpop"), method="POST", url=audience, seen_jti=self._dpop_jti,
                              nonce=self.dpop_nonce, now=time.time() + self.clock_skew)

@@ -14,7 +14,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from odatui.sandbox.credentials import OKTA_TOKEN
 from odatui.sandbox.okta_common import ALL_SCOPES, ALNUM, DEFAULT_LIMITS, OAuthError, OktaError, FILTER_TERM
 from odatui.sandbox.okta_directory import AUTHSRV_APPS
 
@@ -127,67 +126,6 @@ class OktaBase:
 
         return Route(path, endpoint, methods=methods)
 
-    def _authorize(self, request: Request, scope: str | None) -> None:
-        header = request.headers.get("authorization", "")
-        scheme, _, credential = header.partition(" ")
-        if scheme.startswith("SSWS") and len(scheme) > 4 and not credential:
-            # Okta's own Python SDK 3.x sends `SSWS<token>` with no space (okta/configuration.py auth_settings:
-            # `self.authorization_mode + self.access_token`) and its calls work against real orgs, so Okta accepts it
-            # (field source: okta-sdk-python 3.x as shipped on PyPI; the header grammar Okta documents has the space).
-            scheme, credential = "SSWS", scheme[4:]
-        invalid = OktaError(401, "E0000011", "Invalid token provided")
-        if scheme == "SSWS":
-            if not secrets.compare_digest(credential.strip(), OKTA_TOKEN):
-                raise invalid
-            if self.token_read_only and scope and scope.endswith(".manage"):
-                raise OktaError(403, "E0000006", "You do not have permission to perform the requested action")
-            return
-        if scheme in ("Bearer", "DPoP"):
-            token = credential.strip()
-            entry = self.tokens.get(token)
-            if entry is None or entry[0] < time.time():
-                raise OktaError(401, "E0000011", "Invalid token provided",
-                                headers={"WWW-Authenticate": f'{scheme} error="invalid_token", '
-                                         'error_description="The token is not valid."'})
-            bound = self.token_jkt.get(token)
-            if bound is not None or scheme == "DPoP":
-                self._check_resource_proof(request, token, scheme, bound)
-            if scope and scope not in entry[1]:
-                raise OktaError(403, "E0000006", "You do not have permission to perform the requested action",
-                                headers={"WWW-Authenticate": 'Bearer error="insufficient_scope", error_description='
-                                         '"The access token provided does not contain the required scopes.", '
-                                         f'resource="{request.url.path}"'})
-            return
-        raise invalid
-
-    def _check_resource_proof(self, request: Request, token: str, scheme: str, bound: str | None) -> None:
-        """A DPoP-bound token needs scheme DPoP and a proof by the bound key carrying the token's hash; a Bearer token
-        is not accepted under scheme DPoP (RFC 9449 §7.1, §7.2)."""
-        from odatui.sandbox.dpop import ProofError, verify
-
-        def refuse(description: str) -> OktaError:
-            return OktaError(401, "E0000011", "Invalid token provided", headers={
-                "WWW-Authenticate": f'DPoP algs="ES256 RS256", error="invalid_dpop_proof", '
-                                    f'error_description="{description}"'})
-
-        if bound is None:
-            raise refuse("The access token is not DPoP-bound.")
-        if scheme != "DPoP":
-            raise refuse("A DPoP-bound access token must be sent with the DPoP authorization scheme.")
-        try:
-            jkt = verify(request.headers.get("dpop"), method=request.method, url=str(request.url),
-                         seen_jti=self._dpop_jti, access_token=token, now=time.time() + self.clock_skew,
-                         nonce=self.dpop_nonce if self.resource_nonce else None)
-        except ProofError as err:
-            if err.nonce:
-                raise OktaError(401, "E0000011", "Invalid token provided", headers={
-                    "WWW-Authenticate": 'DPoP error="use_dpop_nonce", '
-                                        'error_description="Resource server requires nonce in DPoP proof"',
-                    "DPoP-Nonce": self.dpop_nonce}) from None
-            raise refuse(err.description) from None
-        if jkt != bound:
-            raise refuse("The DPoP proof was not signed by the key the access token is bound to.")
-
     def _page(self, request: Request, items: list[dict[str, Any]], *, default: int, cap: int,
               response_items: list[Any] | None = None) -> JSONResponse:
         """Cursor paging as Okta does it: `after` is the last id seen; `Link: rel="next"` while more remain."""
@@ -244,9 +182,12 @@ class OktaBase:
                 out.append(item)
         return out
 
-    # Defined by the seed and auth parts (okta_seed, okta_auth); __init__ calls them.
+    # Defined by the seed and auth parts (okta_seed, okta_auth); __init__ and every route call them.
     def _seed(self) -> None:
         raise NotImplementedError
 
     def _make_service_app(self) -> None:
+        raise NotImplementedError
+
+    def _authorize(self, request: Request, scope: str | None) -> None:
         raise NotImplementedError

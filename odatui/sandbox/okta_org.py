@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse, Response
 
 from odatui.sandbox.okta_base import OktaBase
 from odatui.sandbox.okta_common import OktaError, now_iso, not_found
+from odatui.sandbox.okta_directory import aasa_body, fleet_device, fleet_user
 
 
 class OktaOrg(OktaBase):
@@ -67,8 +68,6 @@ class OktaOrg(OktaBase):
     def _fleet_devices(self) -> list[dict[str, Any]]:
         """Macs of the WS1 fleet that finished Okta Verify registration: the fleet's registered share of those
         with the profile installed (cached per fleet listing state, as the WS1 emulator's listings are)."""
-        from odatui.sandbox.okta_directory import fleet_device
-
         ws1 = self.world.emulators.get("ws1")
         if ws1 is None:
             return []
@@ -90,8 +89,6 @@ class OktaOrg(OktaBase):
                 "id": lambda d: d["id"], "profile.displayName": lambda d: d["profile"]["displayName"]})
         expand = request.query_params.get("expand")
         if expand in ("user", "userSummary"):
-            from odatui.sandbox.okta_directory import fleet_user
-
             out = []
             for device in devices:
                 uid = self.device_users.get(device["id"])
@@ -109,8 +106,6 @@ class OktaOrg(OktaBase):
         return self._page(request, devices, default=200, cap=200)
 
     async def aasa(self, request: Request) -> Response:
-        from odatui.sandbox.okta_directory import aasa_body
-
         return JSONResponse(aasa_body(self))
 
     async def users_me(self, request: Request) -> Response:

@@ -71,6 +71,7 @@ class Sandbox:
 
     # --- lifecycle ---
     def start(self) -> Sandbox:
+        # deferred: start-up (the demo imports this module before the first paint; TLS and ASGI load on start)
         import trustme
         import uvicorn
 
@@ -98,7 +99,7 @@ class Sandbox:
         roles: dict[int, str] = {}
         self.okta_url = self.ws1_url = self.ws1_token_url = self.url
         if self.options.split_hosts:
-            from odatui.sandbox.hosts import OKTA, WS1_API, WS1_TOKEN
+            from odatui.sandbox.hosts import OKTA, WS1_API, WS1_TOKEN  # deferred: start-up (Starlette)
 
             for role in (OKTA, WS1_API, WS1_TOKEN):
                 extra = _listen(0)

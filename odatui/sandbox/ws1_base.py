@@ -10,6 +10,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from odatui.macos.pkg import version_key
 from odatui.sandbox.credentials import WS1_GROUP_ID, WS1_SMART_GROUP
 from odatui.sandbox.fleet import Fleet
 from odatui.sandbox.ws1_common import MAX_JSON_BYTES, NS, Ws1Error, error_response, requested_version
@@ -78,8 +79,6 @@ class Ws1Base:
         return group
 
     def sg_devices(self, group: dict[str, Any]) -> list[Any]:
-        from odatui.macos.pkg import version_key
-
         if group["members"] == "rollout":
             return self.fleet.members()
         if group["members"] == "pilot":
