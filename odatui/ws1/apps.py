@@ -16,7 +16,7 @@ from typing import Any
 from odatui.http import UPLOAD_TIMEOUT, NetworkError, send
 from odatui.log import get_logger
 from odatui.ws1.base import PAGE_SIZE, Ws1Base
-from odatui.ws1.errors import Ws1ApiError, not_found, shape_guard
+from odatui.ws1.errors import Ws1ApiError, shape_guard
 from odatui.ws1.models import AppSummary, Blob
 
 log = get_logger("ws1")
@@ -156,16 +156,10 @@ class AppsApi(Ws1Base):
             raise
 
     async def delete_internal_app(self, app_id: int) -> bool:
-        """DELETE /api/mam/apps/internal/{id} (mamv1). True when deleted, False when it was already gone."""
-        try:
-            await self.request("DELETE", f"/api/mam/apps/internal/{app_id}", version=1,
-                               what=f"deleting app {app_id}", ok=(200, 202))
-        except Ws1ApiError as exc:
-            # mamv1: 400 "Application not found or user does not have access to it."
-            if exc.error_code == 7000 or exc.status == 404 or (exc.status == 400 and not_found(exc)):
-                return False
-            raise
-        return True
+        """DELETE /api/mam/apps/internal/{id} (mamv1). True when deleted, False when it was already gone
+        (mamv1: 400 "Application not found or user does not have access to it.", or errorCode 7000)."""
+        return await self.delete(f"/api/mam/apps/internal/{app_id}", version=1, what=f"deleting app {app_id}",
+                                 ok=(200, 202), gone_codes=(7000,))
 
     @shape_guard
     async def get_assignment_rules(self, app_uuid: str) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import httpx
 from odatui.errors import SecretsUnavailable, StepError
 from odatui.http import ResendFn, RetryPolicy, make_client, send
 from odatui.ws1.auth import BasicAuth, OAuthClientCredentials
-from odatui.ws1.errors import Ws1ApiError, error_for, json_or_none
+from odatui.ws1.errors import Ws1ApiError, error_for, json_or_none, not_found
 
 PAGE_SIZE = 500  # the API's maximum for device lists
 PAGE_CONCURRENCY = 8  # pages in flight per listing; well inside WS1's per-minute API quota
@@ -87,6 +87,18 @@ class Ws1Base:
         if response.status_code in ok or response.status_code == 204:
             return response
         raise self.error(response, what)
+
+    async def delete(self, path: str, *, version: int, what: str, ok: tuple[int, ...] = (200,),
+                     gone_codes: tuple[int, ...] = ()) -> bool:
+        """DELETE `path`: True when deleted, False when it was already gone (404, WS1's 400 "… not found …", or an
+        errorCode in `gone_codes`), so removing twice is harmless."""
+        try:
+            await self.request("DELETE", path, version=version, what=what, ok=ok)
+        except Ws1ApiError as exc:
+            if exc.status == 404 or (exc.status == 400 and not_found(exc)) or exc.error_code in gone_codes:
+                return False
+            raise
+        return True
 
     def _renew_once(self) -> ResendFn:
         """The `resend` hook of one call: an OAuth bearer token refused (expired or revoked) before anything was

@@ -5,7 +5,7 @@ from __future__ import annotations
 from odatui.errors import StepError
 from odatui.paging import PageGuard
 from odatui.ws1.base import PAGE_SIZE, Ws1Base
-from odatui.ws1.errors import Ws1ApiError, not_found, shape_guard
+from odatui.ws1.errors import Ws1ApiError, shape_guard
 from odatui.ws1.models import OrgGroup, SmartGroup
 
 
@@ -78,11 +78,5 @@ class GroupsApi(Ws1Base):
 
     async def delete_smart_group(self, smart_group_id: int) -> bool:
         """True when deleted, False when it was already gone."""
-        try:
-            await self.request("DELETE", f"/api/mdm/smartgroups/{smart_group_id}", version=1,
-                               what=f"deleting smart group {smart_group_id}")
-        except Ws1ApiError as exc:
-            if exc.status == 404 or (exc.status == 400 and not_found(exc)):
-                return False
-            raise
-        return True
+        return await self.delete(f"/api/mdm/smartgroups/{smart_group_id}", version=1,
+                                 what=f"deleting smart group {smart_group_id}")

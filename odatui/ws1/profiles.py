@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from odatui.ws1.base import PAGE_SIZE, Ws1Base
-from odatui.ws1.errors import Ws1ApiError, not_found, shape_guard
+from odatui.ws1.errors import Ws1ApiError, shape_guard
 from odatui.ws1.models import ProfileSummary
 
 
@@ -58,16 +58,9 @@ class ProfilesApi(Ws1Base):
                            retry=True)
 
     async def delete_profile(self, profile_id: int) -> bool:
-        """DELETE /api/mdm/profiles/{profileid} (mdmv1). True when deleted, False when it was already gone."""
-        try:
-            await self.request("DELETE", f"/api/mdm/profiles/{profile_id}", version=1,
-                               what=f"deleting profile {profile_id}")
-        except Ws1ApiError as exc:
-            # mdmv1: 400 "Profile not found or User does not have access to the Profile."
-            if exc.status == 404 or (exc.status == 400 and not_found(exc)):
-                return False
-            raise
-        return True
+        """DELETE /api/mdm/profiles/{profileid} (mdmv1). True when deleted, False when it was already gone
+        (mdmv1: 400 "Profile not found or User does not have access to the Profile.")."""
+        return await self.delete(f"/api/mdm/profiles/{profile_id}", version=1, what=f"deleting profile {profile_id}")
 
     async def profile_exists(self, profile_id: int) -> bool:
         try:
