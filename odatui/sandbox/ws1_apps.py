@@ -133,6 +133,16 @@ class Ws1Apps(Ws1Base):
                            "access to it.")
         return app
 
+    def _mamv1_app(self, request: Request) -> dict[str, Any]:
+        """The app a mamv1 delete/retire/unretire names; those answer a missing one with 400, not 401/7000."""
+        try:
+            app = self.apps.get(int(request.path_params["app_id"]))
+        except ValueError:
+            app = None
+        if app is None:
+            raise Ws1Error(400, 400, "Application not found or user does not have access to it.")
+        return app
+
     def _app_counts(self, app: dict[str, Any]) -> tuple[int, int]:
         at = self.assigned_at.get(app["uuid"])
         assigned = self._app_target_devices(app)
@@ -167,12 +177,7 @@ class Ws1Apps(Ws1Base):
 
     async def delete_internal_app(self, request: Request, version: int) -> Response:
         """mamv1 DELETE /apps/internal/{id}: that version goes, with its assignment rules; 202."""
-        try:
-            app = self.apps.get(int(request.path_params["app_id"]))
-        except ValueError:
-            app = None
-        if app is None:
-            raise Ws1Error(400, 400, "Application not found or user does not have access to it.")
+        app = self._mamv1_app(request)
         del self.apps[app["id"]]
         self.assignment_rules.pop(app["uuid"], None)
         self.assigned_at.pop(app["uuid"], None)
@@ -181,12 +186,7 @@ class Ws1Apps(Ws1Base):
     async def retire_internal_app(self, request: Request, version: int) -> Response:
         """mamv1 POST /apps/internal/{id}/retire: 403 when already retired; a retired version is removed from
         devices (and a lower assigned version would be deployed again: the spec's words)."""
-        try:
-            app = self.apps.get(int(request.path_params["app_id"]))
-        except ValueError:
-            app = None
-        if app is None:
-            raise Ws1Error(400, 400, "Application not found or user does not have access to it.")
+        app = self._mamv1_app(request)
         if app["status"] == "Retired":
             raise Ws1Error(403, 403, "Application Id already retired.")
         app["status"] = "Retired"
@@ -195,12 +195,7 @@ class Ws1Apps(Ws1Base):
 
     async def unretire_internal_app(self, request: Request, version: int) -> Response:
         """mamv1 POST /apps/internal/{id}/unretire: 403 when it is not retired."""
-        try:
-            app = self.apps.get(int(request.path_params["app_id"]))
-        except ValueError:
-            app = None
-        if app is None:
-            raise Ws1Error(400, 400, "Application not found or user does not have access to it.")
+        app = self._mamv1_app(request)
         if app["status"] != "Retired":
             raise Ws1Error(403, 403, "Application Id already unretired.")
         app["status"] = "Active"
