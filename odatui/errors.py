@@ -1,7 +1,7 @@
 """One family of errors that the CLI and the TUI turn into a readable message (never a traceback).
 
 Every error carries what went wrong (`message`), what to do about it (`hint`) and the process exit code
-DESIGN.md assigns: 1 a step failed · 2 bad usage or config · 3 a step needs the admin · 4 secrets unavailable.
+(README, "Exit codes"): 1 a step failed · 2 bad usage or config · 3 a step needs the admin · 4 secrets unavailable.
 """
 
 from __future__ import annotations
@@ -55,6 +55,27 @@ class StepError(OdatuiError):
     def __init__(self, message: str, *, hint: str | None = None, retryable: bool = False) -> None:
         super().__init__(message, hint=hint)
         self.retryable = retryable
+
+
+class ApiError(StepError):
+    """A vendor API call failed, in one shape for every client: `status` (the HTTP status; 0 or None when no
+    answer came back), `code` (the vendor's error code, if any), `operation` (what odatui was doing), plus the
+    `message`, `hint` and `retryable` of every StepError. `OktaApiError` and `Ws1ApiError` subclass it and keep
+    their own vendor-specific attributes."""
+
+    def __init__(self, message: str, *, status: int | None, code: object = None, operation: str = "",
+                 hint: str | None = None, retryable: bool | None = None) -> None:
+        if retryable is None:
+            retryable = retryable_status(status)
+        super().__init__(message, hint=hint, retryable=retryable)
+        self.status = status
+        self.code = code
+        self.operation = operation
+
+
+def retryable_status(status: int | None) -> bool:
+    """Whether trying again can help: no answer at all, a rate limit (429) or a server error (5xx)."""
+    return not status or status == 429 or status >= 500
 
 
 class NeedsAction(OdatuiError):

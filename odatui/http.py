@@ -1,9 +1,11 @@
 """One factory for every HTTP client odatui uses, and one retry policy.
 
-TLS verification is always on; `ca_bundle` adds a corporate (TLS-inspecting proxy) or sandbox CA. Retries are
+TLS verification is always on (tls.py); `ca_bundle` adds a corporate (TLS-inspecting proxy) or sandbox CA;
+paging limits are in paging.py. Retries are
 for idempotent requests only, with exponential backoff and jitter, honouring `Retry-After` and Okta's
 `X-Rate-Limit-Reset`. Non-idempotent requests (POST create, upload) are never re-sent blindly: the caller looks
-before it sends again.
+before it sends again. `send` is the one retry loop: the Okta and Workspace ONE clients plug their auth (fresh
+headers per attempt, a renewed token), their pacing (Okta's per-org limiter) and their error type into it.
 """
 
 from __future__ import annotations
@@ -12,15 +14,12 @@ import asyncio
 import contextlib
 import contextvars
 import email.utils
-import functools
-import os
 import random
-import ssl
-import threading
+import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -35,6 +34,7 @@ except ImportError:  # another anyio layout: the first request pays for it, noth
 from odatui import __version__
 from odatui.errors import StepError
 from odatui.log import get_logger
+from odatui.tls import ssl_context  # also the name callers have always imported from here
 
 log = get_logger("http")
 
@@ -44,44 +44,6 @@ API_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 UPLOAD_TIMEOUT = httpx.Timeout(connect=10.0, read=600.0, write=120.0, pool=30.0)
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
-
-
-def ssl_context(ca_bundle: str | None = None) -> ssl.SSLContext:
-    """The verifying TLS context for `ca_bundle` (or the system store), built once per CA file version.
-
-    Building one costs 30-50 ms of CPU (the system store plus the bundle are parsed), and every client used to
-    build its own. Cached per (path, inode, mtime, size), so an edited or replaced CA file gives a fresh context. The
-    context is shared: callers must not change it. Call `ssl_context_off_loop` from async code."""
-    if not ca_bundle:
-        key: tuple[str | None, int, int, int] = (None, 0, 0, 0)
-    else:
-        try:
-            st = os.stat(ca_bundle)
-        except OSError:
-            return _build_context(ca_bundle)  # raises the same error a fresh build would; nothing cached
-        key = (os.path.abspath(ca_bundle), st.st_ino, st.st_mtime_ns, st.st_size)
-    with _build_lock:  # the Okta and WS1 clients are built side by side and often share one CA file: build it once
-        return _cached_context(*key)
-
-
-async def ssl_context_off_loop(ca_bundle: str | None = None) -> ssl.SSLContext:
-    """`ssl_context` built in a worker thread, so a first build never stalls the event loop."""
-    return await asyncio.to_thread(ssl_context, ca_bundle)
-
-
-_build_lock = threading.Lock()
-
-
-@functools.lru_cache(maxsize=8)
-def _cached_context(path: str | None, inode: int, mtime_ns: int, size: int) -> ssl.SSLContext:
-    return _build_context(path)
-
-
-def _build_context(ca_bundle: str | None) -> ssl.SSLContext:
-    ctx = ssl.create_default_context()
-    if ca_bundle:
-        ctx.load_verify_locations(cafile=ca_bundle)
-    return ctx
 
 
 def make_client(
@@ -109,7 +71,6 @@ def make_client(
 # per operation: a server that accepts and never answers, or drips a byte every 29 s, would otherwise hold a step
 # for attempts × timeouts (over ten minutes). Uploads have their own, longer bounds.
 REQUEST_DEADLINE = 180.0
-MAX_PAGES = 1000  # pages followed for one listing (200 items each): far beyond any real org, short of forever
 
 # Who hears about an HTTP-level retry: the engine sets it inside each step's task (a context variable, so two steps
 # running at once each hear only their own calls), and the step's pane shows the retry as it happens.
@@ -158,27 +119,40 @@ def server_wait(response: httpx.Response) -> float | None:
     return None
 
 
-def describe_transport_error(exc: Exception, url: str) -> StepError:
+class NetworkError(StepError):
+    """No HTTP answer came back: connection, TLS or timeout failure. `sent` is False when the connection never
+    opened, so nothing reached the server and any method may be sent again."""
+
+    def __init__(self, message: str, *, hint: str | None = None, retryable: bool = False, sent: bool = True) -> None:
+        super().__init__(message, hint=hint, retryable=retryable)
+        self.sent = sent
+
+
+class DeadlineExceeded(StepError):
+    """One logical call (every attempt and wait) ran past `RetryPolicy.deadline`."""
+
+
+def describe_transport_error(exc: Exception, url: str) -> NetworkError:
     """Turn a connection/TLS/timeout failure into a sentence an admin can act on."""
+    sent = not isinstance(exc, httpx.ConnectError)
     text = str(exc) or type(exc).__name__
     if isinstance(exc, httpx.ConnectError) and ("CERTIFICATE_VERIFY_FAILED" in text or "certificate" in text.lower()):
-        import re
-
         # "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: <reason> (_ssl.c:1006)" → "<reason>"
         found = re.search(r"verify failed:\s*(.*?)\s*(?:\(_ssl\.c:\d+\))?$", text)
         reason = found.group(1) if found and found.group(1) else "verification failed"
-        return StepError(
+        return NetworkError(
             f"TLS certificate of {url} is not trusted ({reason})",
             hint="if a TLS-inspecting proxy sits in between, set ca_bundle to its CA certificate (PEM); "
-            "never turn verification off",
+            "never turn verification off", sent=sent,
         )
     if isinstance(exc, httpx.TimeoutException):
-        return StepError(f"{url} did not answer in time ({type(exc).__name__})",
-                         hint="check the network or proxy; odatui retries idempotent calls by itself", retryable=True)
+        return NetworkError(f"{url} did not answer in time ({type(exc).__name__})",
+                            hint="check the network or proxy; odatui retries idempotent calls by itself",
+                            retryable=True, sent=sent)
     if isinstance(exc, httpx.ConnectError):
-        return StepError(f"cannot connect to {url}: {text}", hint="check the host name, DNS and proxy settings",
-                         retryable=True)
-    return StepError(f"connection to {url} failed: {text}", retryable=True)
+        return NetworkError(f"cannot connect to {url}: {text}", hint="check the host name, DNS and proxy settings",
+                            retryable=True, sent=sent)
+    return NetworkError(f"connection to {url} failed: {text}", retryable=True, sent=sent)
 
 
 @contextlib.asynccontextmanager
@@ -191,51 +165,26 @@ async def overall_deadline(policy: RetryPolicy, url: str) -> AsyncIterator[None]
         async with asyncio.timeout(policy.deadline):
             yield
     except TimeoutError:
-        raise StepError(f"{url} gave no complete answer within the {policy.deadline:g} s limit for one request "
+        raise DeadlineExceeded(f"{url} gave no complete answer within the {policy.deadline:g} s limit for one request "
                         "(retries included)", hint="the server or a proxy in between hangs; check it, then "
                         "`odatui retry`") from None
 
 
-def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
-    default = {"https": 443, "http": 80}.get(url.scheme)
-    return url.scheme, url.host, url.port or default
+class Pacer(Protocol):
+    """Pacing shared by every caller of one server (Okta: per org): waits before a request starts, a slot while it
+    is in flight, and a pause for everyone after a 429."""
+
+    async def wait_turn(self) -> None: ...
+
+    def slot(self) -> contextlib.AbstractAsyncContextManager[Any]: ...
+
+    def observe(self, response: httpx.Response) -> None: ...
+
+    def pause(self, seconds: float) -> None: ...
 
 
-class PageGuard:
-    """Follows `Link: rel="next"` (or page numbers) safely: a next link must stay on the origin the client was made
-    for — the API token is sent with it — must not repeat a page already read, and paging stops at `MAX_PAGES`."""
-
-    def __init__(self, base_url: httpx.URL | str, what: str, *, max_pages: int = MAX_PAGES) -> None:
-        self.base = httpx.URL(str(base_url))
-        self.what, self.max_pages = what, max_pages
-        self.seen: set[str] = set()
-        self.pages = 1  # the first page, requested by the caller
-
-    def check(self, next_url: str) -> str:
-        """`next_url` if it is safe to request next; otherwise one StepError (not retryable) saying why."""
-        try:
-            absolute = self.base.join(next_url)
-        except (httpx.InvalidURL, ValueError):
-            raise StepError(f"the next-page link from {self.what} is not a URL; stopped paging") from None
-        if _origin(absolute) != _origin(self.base):
-            raise StepError(f"the next-page link from {self.what} points to another origin "
-                            f"({absolute.scheme}://{absolute.host}); refusing to send the API token there",
-                            hint="a proxy or a hostile server rewrote the Link header; check the org URL and proxy")
-        key = str(absolute)
-        if key in self.seen:
-            raise StepError(f"the next-page link from {self.what} repeats a page already read (a paging loop); "
-                            "stopped paging", hint="the server's paging is broken; try again later")
-        self.count()
-        self.seen.add(key)
-        return next_url
-
-    def count(self) -> None:
-        """One more page; past `max_pages` the listing stops with the limit named."""
-        self.pages += 1
-        if self.pages > self.max_pages:
-            raise StepError(f"{self.what} announced more than the {self.max_pages}-page limit for one listing; "
-                            "stopped paging",
-                            hint="the server keeps announcing more pages; check its answers (or a proxy)")
+HeadersFn = Callable[[], Awaitable[dict[str, str]]]
+ResendFn = Callable[[httpx.Response], Awaitable[bool]]
 
 
 async def send(
@@ -246,18 +195,37 @@ async def send(
     policy: RetryPolicy = RetryPolicy(),
     retry: bool | None = None,
     on_retry: Callable[[str], Awaitable[None] | None] | None = None,
+    fresh_headers: HeadersFn | None = None,
+    resend: ResendFn | None = None,
+    pacer: Pacer | None = None,
+    refused: Collection[int] = (429,),
+    resend_unsent: bool = False,
+    where: str | None = None,
+    body: Callable[[], Any] | None = None,
     **kwargs: Any,
 ) -> httpx.Response:
     """Send with the retry policy. `retry=None` retries only idempotent methods; retries 429/5xx/network errors.
 
-    Returns the last response (the caller turns error statuses into its own exception type).
+    The hooks let a client plug in without a loop of its own: `fresh_headers()` gives the headers of each attempt
+    (auth, a new DPoP proof); `resend(response)` says "send again now" after the client fixed its auth (a renewed
+    token, a DPoP nonce); `pacer` paces every caller of the server; `refused` are the statuses that mean the server did
+    nothing, so any method may be resent (429; an upload adds 503); `resend_unsent` resends any method when the
+    connection never opened; `body()` gives a fresh request body per attempt (a stream can be read only once);
+    `where` is the URL named in a network error (default: the request's). Returns the last response (the caller
+    turns error statuses into its own exception type); a network failure raises NetworkError, the overall deadline
+    DeadlineExceeded.
     """
-    async with overall_deadline(policy, str(client.base_url.join(url))):
-        return await _send(client, method, url, policy=policy, retry=retry, on_retry=on_retry, **kwargs)
+    # Named without its query: a search term (a group or user name) stays out of the message.
+    async with overall_deadline(policy, str(client.base_url.join(url).copy_with(query=None))):
+        return await _send(client, method, url, policy=policy, retry=retry, on_retry=on_retry,
+                           fresh_headers=fresh_headers, resend=resend, pacer=pacer, refused=refused,
+                           resend_unsent=resend_unsent, where=where, body=body, **kwargs)
 
 
 async def _send(client: httpx.AsyncClient, method: str, url: str, *, policy: RetryPolicy, retry: bool | None,
-                on_retry: Callable[[str], Awaitable[None] | None] | None, **kwargs: Any) -> httpx.Response:
+                on_retry: Callable[[str], Awaitable[None] | None] | None, fresh_headers: HeadersFn | None,
+                resend: ResendFn | None, pacer: Pacer | None, refused: Collection[int], resend_unsent: bool,
+                where: str | None, body: Callable[[], Any] | None, **kwargs: Any) -> httpx.Response:
     method = method.upper()
     may_retry = (method in IDEMPOTENT) if retry is None else retry
     attempt = 0
@@ -265,27 +233,48 @@ async def _send(client: httpx.AsyncClient, method: str, url: str, *, policy: Ret
         attempt += 1
         response: httpx.Response | None = None
         try:
-            response = await client.request(method, url, **kwargs)
+            if pacer is not None:
+                await pacer.wait_turn()
+            if fresh_headers is not None:
+                kwargs["headers"] = await fresh_headers()
+            if body is not None:
+                kwargs["content"] = body()
+            async with pacer.slot() if pacer is not None else contextlib.nullcontext():
+                response = await client.request(method, url, **kwargs)
+        except httpx.TransportError as exc:
+            err = describe_transport_error(exc, where or str(client.base_url.join(url)))
+            retry_this = (may_retry and err.retryable) or (resend_unsent and not err.sent)
+            if not retry_this or attempt >= policy.attempts:
+                raise err from None
+            reason = type(exc).__name__
+        else:
+            if pacer is not None:
+                pacer.observe(response)
+            if resend is not None and await resend(response):
+                continue
             if response.status_code not in RETRY_STATUS:
                 return response
-            # 429 on any method is safe to resend: the server refused it without doing anything.
-            retry_this = may_retry or response.status_code == 429
+            # A refused request (429 on any method) is safe to resend: the server did nothing with it.
+            retry_this = may_retry or response.status_code in refused
             reason = f"HTTP {response.status_code}"
-        except httpx.TransportError as exc:
-            err = describe_transport_error(exc, str(client.base_url.join(url)))
-            if not (may_retry and err.retryable) or attempt >= policy.attempts:
-                raise err from None
-            retry_this, reason = True, type(exc).__name__
-        if not retry_this or attempt >= policy.attempts:
-            return response  # type: ignore[return-value]
-        wait = policy.wait_for(response, attempt)
-        log.info("%s %s: %s, retry %d/%d in %.1fs", method, url, reason, attempt, policy.attempts - 1, wait)
+            if not retry_this or attempt >= policy.attempts:
+                return response
+        paced = pacer is not None and response is not None and response.status_code == 429
+        if paced:
+            # Until the reset time, at least a second; every caller of this server waits, not only this one.
+            hinted = server_wait(response)  # type: ignore[arg-type]
+            wait = min(policy.max_wait, max(1.0, hinted if hinted is not None else 1.0))
+            pacer.pause(wait)  # type: ignore[union-attr]
+        else:
+            wait = policy.wait_for(response, attempt)
+        path = httpx.URL(url).path or url
+        log.info("%s %s: %s, retry %d/%d in %.1fs", method, path, reason, attempt, policy.attempts - 1, wait)
         listener = RETRY_LISTENER.get()
         if listener is not None:
-            path = httpx.URL(url).path or url
             listener(f"{method} {path}: {reason}; retry {attempt}/{policy.attempts - 1} in {wait:.1f}s")
         if on_retry is not None:
             result = on_retry(f"{reason}; retrying in {wait:.0f}s")
             if asyncio.iscoroutine(result):
                 await result
-        await asyncio.sleep(wait)
+        if not paced:  # a paced wait happens in the pacer's next turn
+            await asyncio.sleep(wait)

@@ -759,7 +759,8 @@ async def test_okta_link_back_to_itself_stops_paging(hostile):
 async def test_ws1_total_that_never_ends_is_capped(hostile):
     import json
 
-    from odatui.http import MAX_PAGES, RetryPolicy
+    from odatui.http import RetryPolicy
+    from odatui.paging import MAX_PAGES
     from odatui.ws1.client import Ws1Client, _BasicAuth
 
     urls, ca, script, hits = hostile

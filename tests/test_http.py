@@ -3,6 +3,7 @@ Retry-After and X-Rate-Limit-Reset honoured, only idempotent requests re-sent (a
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import http.server
 import json
@@ -19,7 +20,7 @@ import trustme
 
 from odatui import __version__
 from odatui.errors import StepError
-from odatui.http import RetryPolicy, make_client, send, server_wait, ssl_context, ssl_context_off_loop
+from odatui.http import RetryPolicy, make_client, send, server_wait, ssl_context
 
 FAST = RetryPolicy(attempts=4, base=0.01, cap=0.05)
 
@@ -142,7 +143,7 @@ async def test_the_tls_context_is_built_once_per_ca_file_and_again_when_the_file
     # The admin replaces the CA file in place (a later mtime): the next client trusts the new CA.
     bundle.write_bytes(open(right, "rb").read())
     os.utime(bundle, ns=(bundle.stat().st_atime_ns, bundle.stat().st_mtime_ns + 1_000_000_000))
-    assert await ssl_context_off_loop(str(bundle)) is not first
+    assert await asyncio.to_thread(ssl_context, str(bundle)) is not first
     async with make_client(server.url, ca_bundle=str(bundle)) as c:
         assert (await send(c, "GET", "/api/v1/org")).status_code == 200
 

@@ -16,6 +16,10 @@ import time
 import uuid
 from typing import Any
 
+# Loaded only when a service app requires DPoP (client.py imports this module then), so these cost nothing at start.
+import jwt
+from cryptography.hazmat.primitives.asymmetric import ec
+
 
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
@@ -35,16 +39,12 @@ class DPoPKey:
     """An ephemeral key that signs proofs; never stored, never logged (it only lives as long as its client)."""
 
     def __init__(self) -> None:
-        from cryptography.hazmat.primitives.asymmetric import ec
-
         self._key = ec.generate_private_key(ec.SECP256R1())
         numbers = self._key.public_key().public_numbers()
         self.jwk: dict[str, Any] = {"kty": "EC", "crv": "P-256", "x": _b64(numbers.x.to_bytes(32, "big")),
                                     "y": _b64(numbers.y.to_bytes(32, "big"))}
 
     def proof(self, method: str, url: str, *, nonce: str | None = None, access_token: str | None = None) -> str:
-        import jwt
-
         claims: dict[str, Any] = {"htm": method.upper(), "htu": htu(url), "iat": int(time.time()),
                                   "jti": uuid.uuid4().hex}
         if nonce:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import random
 import re
+import secrets
 import time
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from odatui.sandbox.faults import Faults
+from odatui.sandbox.hosts import host_of, refuse, role_of
+from odatui.sandbox.okta import OktaEmulator
+from odatui.sandbox.ws1 import Ws1Emulator
+
 WS1_PREFIXES = ("/api/mdm", "/api/mam", "/api/system", "/connect")
 SECRET_HEADERS = {"authorization", "aw-tenant-code", "cookie", "dpop"}
 SECRET_FIELDS = re.compile(r"(client_secret|client_assertion|password|access_token)=[^&]*")
@@ -23,8 +29,6 @@ SECRET_FIELDS = re.compile(r"(client_secret|client_assertion|password|access_tok
 def _instance_id(data_dir: Path) -> str:
     """This sandbox's identity (the Okta org id and WS1 group GUIDs derive from it): kept in the data dir, so a
     restart there is the same tenant restored, and a fresh data dir a new tenant."""
-    import secrets
-
     path = Path(data_dir) / "sandbox-instance"
     try:
         kept = path.read_text(encoding="ascii").strip()
@@ -74,22 +78,10 @@ def build_app(options: Any, data_dir: Path, base_url: str, *, roles: dict[int, s
     world = World(options, data_dir, base_url)
     world.ws1_url = ws1_url or base_url  # where WS1 answers point (Location headers)
     routes: list[Route] = []
-    try:
-        from odatui.sandbox.okta import OktaEmulator
-
-        world.emulators["okta"] = OktaEmulator(options, world)
-    except ImportError:
-        pass
-    try:
-        from odatui.sandbox.ws1 import Ws1Emulator
-
-        world.emulators["ws1"] = Ws1Emulator(options, world)
-    except ImportError:
-        pass
+    world.emulators["okta"] = OktaEmulator(options, world)
+    world.emulators["ws1"] = Ws1Emulator(options, world)
     for emulator in world.emulators.values():
         routes.extend(emulator.routes())
-    from odatui.sandbox.faults import Faults
-
     world.faults = Faults(options, world)
 
     async def state(request: Request) -> JSONResponse:
@@ -162,8 +154,6 @@ def build_app(options: Any, data_dir: Path, base_url: str, *, roles: dict[int, s
         if options.latency_ms and not recorded:
             await asyncio.sleep(options.latency_ms / 1000)
         if roles and not recorded:
-            from odatui.sandbox.hosts import host_of, refuse, role_of
-
             role = role_of(scope, roles)
             if role is not None and host_of(scope["path"]) != role:
                 await refuse(role, scope, receive, send_wrapper)

@@ -2,31 +2,36 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shlex
+import shutil
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any
 
+from odatui.config import parse_config, save_config
 from odatui.errors import UsageError
+from odatui.files import refuse_overwrite
+from odatui.paths import cache_dir
+from odatui.sandbox.credentials import OKTA_SCEP_CHALLENGE, OKTA_TOKEN, WS1_PASSWORD, WS1_TENANT_CODE, WS1_USER
+from odatui.sandbox.fleet import MAX_DEVICES
+from odatui.sandbox.samplepkg import make_sample_pkg
+from odatui.sandbox.server import Sandbox, SandboxOptions
 
 
 def _options(args: Any):
-    from odatui.sandbox.server import SandboxOptions
-
     if not 0.0 <= args.fault_rate <= 1.0:
         raise UsageError(f"--fault-rate must be between 0 and 1 (got {args.fault_rate})", hint="e.g. --fault-rate 0.05")
     if args.latency_ms < 0:
         raise UsageError(f"--latency-ms must not be negative (got {args.latency_ms})")
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port must be between 0 and 65535 (got {args.port})")
-    from odatui.sandbox.fleet import MAX_DEVICES
-
     if not 0 <= args.devices <= MAX_DEVICES:
         raise UsageError(f"--devices must be between 0 and {MAX_DEVICES} (got {args.devices})")
     data_dir = None
     if getattr(args, "write_config", None):
-        from odatui.paths import cache_dir
-
         # A fixed place per port, so the written config's ca_bundle still names a file after a restart (the CA is
         # renewed) and a second sandbox on another port does not replace the first one's CA. With --port 0 (any
         # free port) a restart gets another port anyway: each such sandbox gets a folder of its own, so two running
@@ -34,8 +39,6 @@ def _options(args: Any):
         if args.port:
             data_dir = cache_dir() / "sandbox" / f"port-{args.port}"
         else:
-            import tempfile
-
             (cache_dir() / "sandbox").mkdir(parents=True, exist_ok=True)
             data_dir = Path(tempfile.mkdtemp(prefix="any-port-", dir=cache_dir() / "sandbox"))
     custom_domain = getattr(args, "custom_domain", None)
@@ -58,8 +61,6 @@ def is_answers_file(path: Path) -> bool:
 
 
 def banner(sb: Any) -> str:
-    from odatui.sandbox.server import OKTA_SCEP_CHALLENGE, OKTA_TOKEN, WS1_PASSWORD, WS1_TENANT_CODE, WS1_USER
-
     lines = [
         f"odatui sandbox on {sb.url}",
         f"  CA certificate     {sb.ca_path}   (curl --cacert {sb.ca_path} {sb.url}/_sandbox/state)",
@@ -90,13 +91,6 @@ def write_config(sb: Any, path: Path, okta_auth: str = "api_token") -> tuple[Pat
     """A config that `odatui plan` / `apply` accept as written (with a sample Okta Verify package, as the demo
     makes) and, next to it, a 0600 shell file exporting the demo credentials as ODATUI_* variables to source: the
     config file itself never holds a secret."""
-    import os
-    import shlex
-
-    from odatui.config import parse_config, save_config
-    from odatui.sandbox.samplepkg import make_sample_pkg
-    from odatui.sandbox.server import Sandbox
-
     package = sb.data_dir / "OktaVerify-9.52.0.pkg"
     if not package.exists():
         make_sample_pkg(package, version="9.52.0")
@@ -117,12 +111,8 @@ def write_config(sb: Any, path: Path, okta_auth: str = "api_token") -> tuple[Pat
 
 
 def cmd_sandbox(args: Any) -> int:
-    from odatui.sandbox.server import Sandbox
-
     options = _options(args)
     if getattr(args, "write_config", None):  # checked before anything starts: a refused write leaves nothing
-        from odatui.files import refuse_overwrite
-
         refuse_overwrite(Path(args.write_config).expanduser(), what="answers file", ours=is_answers_file,
                          force=getattr(args, "force", False))
     try:
@@ -155,7 +145,5 @@ def cmd_sandbox(args: Any) -> int:
     finally:
         sb.stop()
         if getattr(args, "write_config", None) and not args.port:
-            import shutil
-
             shutil.rmtree(sb.data_dir, ignore_errors=True)  # its own folder; a restart gets another port anyway
     return 0

@@ -13,6 +13,8 @@ import json
 import time
 from typing import Any
 
+import jwt
+
 # Okta's authorization servers advertise these as dpop_signing_alg_values_supported.
 ALGORITHMS = ("RS256", "RS384", "RS512", "ES256", "ES384", "ES512")
 MAX_AGE = 300  # seconds either side of now an `iat` may be (unverified: Okta does not publish its window)
@@ -39,8 +41,6 @@ def verify(proof: str | None, *, method: str, url: str, seen_jti: set[str], nonc
            access_token: str | None = None, now: float | None = None) -> str:
     """Check a proof; return the thumbprint of its key. `nonce`: the nonce the proof must carry (None: no nonce
     required). `access_token`: the token the proof must be bound to through `ath`."""
-    import jwt
-
     if not proof:
         raise ProofError("The DPoP proof JWT header is missing.")
     try:

@@ -14,6 +14,7 @@ The shares are illustrative, not measured (unverified).
 from __future__ import annotations
 
 import hashlib
+import math
 import random
 import time
 import uuid
@@ -161,6 +162,4 @@ def _version(text: str) -> tuple[int, ...]:
 
 
 def _log1m(u: float) -> float:
-    import math
-
     return math.log1p(-u)

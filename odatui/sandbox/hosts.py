@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse
 
 OKTA, WS1_API, WS1_TOKEN = "okta", "ws1_api", "ws1_token"
 _WS1_API_PREFIXES = ("/api/mdm", "/api/mam", "/api/system", "/api/v1/mdm")
@@ -29,8 +30,6 @@ def host_of(path: str) -> str:
 
 async def refuse(role: str, scope: dict[str, Any], receive: Any, send: Any) -> None:
     """The listener's own "not found" for a path another host serves."""
-    from starlette.responses import HTMLResponse, JSONResponse
-
     if role == OKTA:
         response: Any = JSONResponse({"errorCode": "E0000022", "errorSummary": "Not found: Resource not found",
                                       "errorLink": "E0000022", "errorId": "sandbox", "errorCauses": []},

@@ -8,6 +8,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from odatui.sandbox.okta_common import now_iso
+
 # The User schema's status enum (Okta management OpenAPI, UserStatus).
 USER_STATUSES = ("ACTIVE", "STAGED", "PROVISIONED", "RECOVERY", "PASSWORD_EXPIRED", "LOCKED_OUT", "SUSPENDED",
                  "DEPROVISIONED")
@@ -23,8 +25,6 @@ AUTHSRV_APPS = ("B7F62B65BN.com.okta.mobile", "B7F62B65BN.com.okta.mobile.auth-s
 def add_members(okta: Any, group_name: str, count: int, *, passwordless_every: int = 9) -> list[str]:
     """Add `count` users to a group: mostly ACTIVE, one in every few in each other status, and every
     `passwordless_every`-th without a password credential (a federated user: provider FEDERATION)."""
-    from odatui.sandbox.okta import _now_iso
-
     group = okta.group_by_name(group_name)
     everyone = okta.group_by_name("Everyone")
     t0 = time.time() - 86400 * 30
@@ -39,7 +39,7 @@ def add_members(okta: Any, group_name: str, count: int, *, passwordless_every: i
         if status in ("STAGED", "PROVISIONED"):
             user["activated"] = None  # never activated (User: activated is nullable)
         if status == "DEPROVISIONED":
-            user["statusChanged"] = _now_iso()
+            user["statusChanged"] = now_iso()
         if passwordless_every and n % passwordless_every == 0:
             user["credentials"] = {"provider": {"type": "FEDERATION", "name": "FEDERATION"}}
             user["passwordChanged"] = None
@@ -81,8 +81,6 @@ def aasa_body(okta: Any) -> dict[str, Any]:
 
 def _device(okta: Any, did: str, name: str, *, mac: bool, serial: str, os_version: str, model: str,
             created: float, updated: float) -> dict[str, Any]:
-    from odatui.sandbox.okta import _now_iso
-
     profile: dict[str, Any] = {
         "displayName": name, "platform": "MACOS" if mac else "IOS", "registered": True,
         "secureHardwarePresent": True, "manufacturer": "APPLE", "model": model, "osVersion": os_version,
@@ -91,7 +89,7 @@ def _device(okta: Any, did: str, name: str, *, mac: bool, serial: str, os_versio
     if mac:
         profile["diskEncryptionType"] = "ALL_INTERNAL_VOLUMES"
     return {
-        "id": did, "status": "ACTIVE", "created": _now_iso(created), "lastUpdated": _now_iso(updated),
+        "id": did, "status": "ACTIVE", "created": now_iso(created), "lastUpdated": now_iso(updated),
         "profile": profile, "resourceType": "UDDevice", "resourceDisplayName": {"value": name, "sensitive": False},
         "resourceId": did,  # resourceAlternateId: the spec example has null, its schema forbids it: left out
         "_links": {"self": {"href": f"{okta.base_url}/api/v1/devices/{did}"},

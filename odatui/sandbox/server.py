@@ -21,19 +21,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-# Fixed demo credentials, accepted only by the sandbox (DESIGN.md).
-OKTA_TOKEN = "sandbox-okta-token"
-WS1_USER = "sandbox-admin"
-WS1_PASSWORD = "sandbox-password"
-WS1_TENANT_CODE = "sandbox-tenant-code"
-WS1_OAUTH_CLIENT_ID = "sandbox-oauth-client"
-WS1_OAUTH_SECRET = "sandbox-oauth-secret"
-# The Device Access SCEP secret key the demo uses (a demo credential like the others; no SCEP server runs here:
-# only Macs talk to Okta's SCEP URL, odatui never does).
-OKTA_SCEP_CHALLENGE = "sandbox-scep-challenge"
-WS1_GROUP_ID = "ACME"
-WS1_SMART_GROUP = "Okta PSSO Macs"
-OKTA_GROUPS = ("Mac Pilot", "Everyone")
+# The demo credentials live in credentials.py (below the emulators, so nothing imports back up to the server);
+# re-exported here, where tests and the CLI have always found them.
+from odatui.sandbox.credentials import (  # noqa: F401
+    OKTA_GROUPS,
+    OKTA_SCEP_CHALLENGE,
+    OKTA_TOKEN,
+    WS1_GROUP_ID,
+    WS1_OAUTH_CLIENT_ID,
+    WS1_OAUTH_SECRET,
+    WS1_PASSWORD,
+    WS1_SMART_GROUP,
+    WS1_TENANT_CODE,
+    WS1_USER,
+)
 
 
 @dataclass
@@ -70,6 +71,7 @@ class Sandbox:
 
     # --- lifecycle ---
     def start(self) -> Sandbox:
+        # deferred: start-up (the demo imports this module before the first paint; TLS and ASGI load on start)
         import trustme
         import uvicorn
 
@@ -97,7 +99,7 @@ class Sandbox:
         roles: dict[int, str] = {}
         self.okta_url = self.ws1_url = self.ws1_token_url = self.url
         if self.options.split_hosts:
-            from odatui.sandbox.hosts import OKTA, WS1_API, WS1_TOKEN
+            from odatui.sandbox.hosts import OKTA, WS1_API, WS1_TOKEN  # deferred: start-up (Starlette)
 
             for role in (OKTA, WS1_API, WS1_TOKEN):
                 extra = _listen(0)

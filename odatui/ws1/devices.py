@@ -11,115 +11,32 @@ Mac each, bounded, and skipped with `per_device=False` for a quick look at a lar
 from __future__ import annotations
 
 import asyncio
-import functools
-import inspect
 import math
 import time
-from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from odatui.errors import OdatuiError
-
-DETAIL_CONCURRENCY = 8  # per-device lookups in flight (the client's connection pool is 10)
-CERT_WARN_DAYS = 30
-
-INSTALLED, PENDING, FAILED, ABSENT, UNKNOWN = "installed", "pending", "failed", "absent", "unknown"
-NOT_USED = "not used"  # certificate column when odatui's profile carries no SCEP payload (rollout.scep, floor 13)
-# Profiles_GetProfilesByDevice Status values (2604 DeviceProfileApiEntity enum) that mean the Mac could not
-# install or keep the profile; the enum has no "Failed" (mapping unverified).
-PROFILE_FAILED_STATUSES = {"Corrupted"}
-# Which certificate is the Device Access SCEP one: WS1 names it after the profile's SCEP payload; odatui matches
-# "Okta" in Name or IssuedBy (unverified: the names depend on the SCEP payload and the issuing CA).
-CERT_MARKER = "okta"
-
-
-@dataclass
-class DeviceRow:
-    id: int
-    serial: str | None
-    name: str | None
-    macos: str | None
-    user: str | None
-    user_approved_mdm: bool | None
-    profile: str
-    okta_verify: str
-    certificate: str
-    certificate_expires: str | None = None
-    reasons: list[str] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        # By hand, not dataclasses.asdict (which deep-copies): 50,000 rows go through here.
-        return {"id": self.id, "serial": self.serial, "name": self.name, "macos": self.macos, "user": self.user,
-                "user_approved_mdm": self.user_approved_mdm, "profile": self.profile, "okta_verify": self.okta_verify,
-                "certificate": self.certificate, "certificate_expires": self.certificate_expires,
-                "reasons": self.reasons}
-
-
-@dataclass
-class Summary:
-    smart_groups: list[int]
-    devices: int = 0
-    failing: int = 0
-    incomplete: int = 0
-    not_listed: int = 0  # members the OG's device search did not return (another OG?)
-    profile: Counter = field(default_factory=Counter)
-    okta_verify: Counter = field(default_factory=Counter)
-    certificate: Counter = field(default_factory=Counter)
-    reasons: Counter = field(default_factory=Counter)
-    requests: int = 0
-    seconds: float = 0.0
-    per_device: bool = True
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"smart_groups": self.smart_groups, "devices": self.devices, "failing": self.failing,
-                "incomplete": self.incomplete, "not_listed": self.not_listed, "profile": dict(self.profile),
-                "okta_verify": dict(self.okta_verify), "certificate": dict(self.certificate),
-                "reasons": dict(self.reasons), "requests": self.requests, "seconds": round(self.seconds, 2)}
-
-
-async def _deliver(on_rows: Callable[..., Any], rows: list[DeviceRow], problems: list[str]) -> None:
-    """A synchronous callback (the CLI writes and returns) or a coroutine one (the wizard adds rows in batches)."""
-    result = on_rows(rows, problems)
-    if inspect.isawaitable(result):
-        await result
-
-
-@functools.lru_cache(maxsize=256)  # a fleet has a few dozen distinct versions, and 50,000 rows to judge
-def os_tuple(version: str | None) -> tuple[int, ...] | None:
-    try:
-        return tuple(int(p) for p in str(version).split(".")[:3])
-    except ValueError:
-        return None
-
-
-def below_floor(version: str | None, floor: int) -> bool:
-    parts = os_tuple(version)
-    return parts is not None and parts[0] < floor
-
-
-def _id_of(item: dict[str, Any]) -> int | None:
-    value = item.get("Id")
-    if isinstance(value, dict):
-        value = value.get("Value")
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _days_left(expires: str | None, now: float) -> float | None:
-    if not expires:
-        return None
-    try:
-        when = datetime.fromisoformat(str(expires).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)  # WS1 writes UTC without an offset
-    return (when.timestamp() - now) / 86400
+from odatui.ws1.base import PAGE_CONCURRENCY, PAGE_SIZE
+from odatui.ws1.device_rows import (
+    ABSENT,
+    CERT_MARKER,
+    CERT_WARN_DAYS,
+    DETAIL_CONCURRENCY,
+    FAILED,
+    INSTALLED,
+    NOT_USED,
+    PENDING,
+    PROFILE_FAILED_STATUSES,
+    UNKNOWN,
+    DeviceRow,
+    Summary,
+    below_floor,
+    days_left,
+    deliver,
+    id_of,
+    os_tuple,
+)
 
 
 class DeviceLister:
@@ -144,8 +61,6 @@ class DeviceLister:
         self._detail_sem = asyncio.Semaphore(DETAIL_CONCURRENCY)
 
     async def _bulk(self) -> None:
-        from odatui.ws1.client import PAGE_CONCURRENCY
-
         sem = asyncio.Semaphore(PAGE_CONCURRENCY)
         uuid_task = None
         if self.profile_id is not None:
@@ -180,7 +95,7 @@ class DeviceLister:
             return PENDING
         async with self._detail_sem:
             profiles = await self.client.device_profiles(device_id)
-        mine = next((p for p in profiles if _id_of(p) == self.profile_id), None)
+        mine = next((p for p in profiles if id_of(p) == self.profile_id), None)
         if mine is None:
             return PENDING
         return FAILED if mine.get("Status") in PROFILE_FAILED_STATUSES else PENDING
@@ -229,7 +144,7 @@ class DeviceLister:
         elif cert == FAILED:
             row.reasons.append("SCEP certificate failed")
         elif expires:
-            days = _days_left(expires, now)
+            days = days_left(expires, now)
             if days is not None and days < CERT_WARN_DAYS:
                 row.reasons.append(f"SCEP certificate expires in {max(0, int(days))} days")
         return row
@@ -253,7 +168,7 @@ class DeviceLister:
     async def _page_rows(self, items: list[dict[str, Any]], now: float) -> tuple[list[DeviceRow], list[str]]:
         chosen, problems = [], []
         for item in items:
-            device_id = _id_of(item)
+            device_id = id_of(item)
             if device_id is None:
                 problems.append("a device in WS1's answer has no Id; it is left out")
                 continue
@@ -281,8 +196,6 @@ class DeviceLister:
         return rows, problems
 
     async def run(self, on_rows: Callable[[list[DeviceRow], list[str]], Any]) -> Summary:
-        from odatui.ws1.client import PAGE_CONCURRENCY, PAGE_SIZE
-
         started, first_request = time.perf_counter(), self.client.requests_made
         now = time.time()
         self._seen: set[int] = set()
@@ -303,14 +216,18 @@ class DeviceLister:
 
             items, total = await first_page
             rows, problems = await self._page_rows(items, now)
-            await _deliver(on_rows, rows, problems)
+            await deliver(on_rows, rows, problems)
             pages = math.ceil(total / PAGE_SIZE)
             for done in asyncio.as_completed([page(n) for n in range(1, pages)]):
                 rows, problems = await done
-                await _deliver(on_rows, rows, problems)
+                await deliver(on_rows, rows, problems)
         else:
             await first_page
         self.summary.not_listed = len(self.members - self._seen)
         self.summary.requests = self.client.requests_made - first_request
         self.summary.seconds = time.perf_counter() - started
         return self.summary
+
+
+# DeviceRow and Summary have always been imported from here.
+__all__ = ["DeviceLister", "DeviceRow", "Summary", "below_floor", "os_tuple"]

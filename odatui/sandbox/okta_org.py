@@ -1,0 +1,115 @@
+"""The Okta emulator's org-level reads: org metadata, authenticators, groups and their users, registered
+devices, the apple-app-site-association and /users/me (Okta management OpenAPI)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from odatui.sandbox.okta_base import OktaBase
+from odatui.sandbox.okta_common import OktaError, now_iso, not_found
+from odatui.sandbox.okta_directory import aasa_body, fleet_device, fleet_user
+
+
+class OktaOrg(OktaBase):
+    """Org-level reads: metadata, authenticators, groups and members, registered Macs, AASA, /users/me."""
+
+    async def org_metadata(self, request: Request) -> Response:
+        links: dict[str, Any] = {"organization": {"href": self.base_url}}
+        if self.custom_domain:
+            links["alternate"] = {"href": f"https://{self.custom_domain}"}
+        return JSONResponse({"id": self.org_id, "pipeline": self.pipeline, "_links": links})
+
+    async def list_authenticators(self, request: Request) -> Response:
+        if self.pipeline != "idx":
+            # Authenticators are an Identity Engine API; a Classic org answers as for an unlicensed feature.
+            raise OktaError(401, "E0000015", "You do not have permission to access the feature you are requesting")
+        items = []
+        for key, name, kind, status in (("okta_email", "Email", "email", "ACTIVE"),
+                                        ("okta_password", "Password", "password", "ACTIVE"),
+                                        ("okta_verify", "Okta Verify", "app", self.authenticator_status)):
+            aid = "aut" + key.replace("_", "")[:17].ljust(17, "0")
+            item: dict[str, Any] = {
+                "id": aid, "key": key, "name": name, "type": kind, "status": status,
+                "created": now_iso(time.time() - 86400 * 400), "lastUpdated": now_iso(time.time() - 86400 * 10),
+                "_links": {"self": {"href": f"{self.base_url}/api/v1/authenticators/{aid}"}},
+            }
+            if key == "okta_verify":
+                item["settings"] = {"channelBinding": {"style": "NUMBER_CHALLENGE", "required": "HIGH_RISK_ONLY"},
+                                    "userVerification": self.user_verification, "appInstanceId": self.okta_verify_app_id}
+            items.append(item)
+        return JSONResponse(items)
+
+    async def list_groups(self, request: Request) -> Response:
+        groups = list(self.groups.values())
+        params = request.query_params
+        if params.get("q"):
+            # `q` matches name prefixes and cannot be paged (Okta management OpenAPI, listGroups `q`).
+            ql = params["q"].lower()
+            found = [g for g in groups if g["profile"]["name"].lower().startswith(ql)]
+            return JSONResponse(found[: min(int(params.get("limit", 300) or 300), 300)])
+        if params.get("search"):
+            groups = self._filter(groups, params["search"], {
+                "profile.name": lambda g: g["profile"]["name"], "type": lambda g: g["type"], "id": lambda g: g["id"]})
+        return self._page(request, groups, default=200, cap=10000)
+
+    async def list_group_users(self, request: Request) -> Response:
+        group_id = request.path_params["group_id"]
+        if group_id not in self.groups:
+            raise not_found(group_id, "UserGroup")
+        users = [self.users[uid] for uid in self.members[group_id]]
+        # Collections of users carry only the `self` link (spec: Users API, "Links object").
+        items = [{**u, "_links": {"self": u["_links"]["self"]}} for u in users]
+        return self._page(request, items, default=1000, cap=1000)
+
+    def _fleet_devices(self) -> list[dict[str, Any]]:
+        """Macs of the WS1 fleet that finished Okta Verify registration: the fleet's registered share of those
+        with the profile installed (cached per fleet listing state, as the WS1 emulator's listings are)."""
+        ws1 = self.world.emulators.get("ws1")
+        if ws1 is None:
+            return []
+
+        def build() -> list[dict[str, Any]]:
+            installed = {d.id for p in ws1.profiles.values() for d in ws1._profile_devices(p)
+                         if ws1.fleet.installed(d, "profile", p["assigned_at"])}
+            return [fleet_device(self, d) for d in ws1.fleet.devices if d.okta_registered and d.id in installed]
+
+        return ws1._listing(("okta-devices",), build)
+
+    async def list_devices(self, request: Request) -> Response:
+        # Devices registered by hand (admin route `registered_macs`) and the fleet's registered Macs.
+        devices = list(self.devices.values()) + self._fleet_devices()
+        expr = request.query_params.get("search")
+        if expr:
+            devices = self._filter(devices, expr, {
+                "profile.platform": lambda d: d["profile"]["platform"], "status": lambda d: d["status"],
+                "id": lambda d: d["id"], "profile.displayName": lambda d: d["profile"]["displayName"]})
+        expand = request.query_params.get("expand")
+        if expand in ("user", "userSummary"):
+            out = []
+            for device in devices:
+                uid = self.device_users.get(device["id"])
+                user = self.users[uid] if uid else fleet_user(self, device)
+                users = []
+                if user is not None:
+                    summary = {"id": user["id"], "profile": {k: user["profile"][k] for k in
+                                                             ("login", "firstName", "lastName")}}
+                    users.append({"created": device["created"], "managementStatus": "NOT_MANAGED",
+                                  "screenLockType": "BIOMETRIC",
+                                  "user": {**user, "_links": {"self": user["_links"]["self"]}}
+                                  if expand == "user" else summary})
+                out.append({**device, "_embedded": {"users": users}})
+            devices = out
+        return self._page(request, devices, default=200, cap=200)
+
+    async def aasa(self, request: Request) -> Response:
+        return JSONResponse(aasa_body(self))
+
+    async def users_me(self, request: Request) -> Response:
+        if request.headers.get("authorization", "").startswith(("Bearer ", "DPoP ")):
+            # A service app's token has no user behind it.
+            raise not_found("me", "User")
+        return JSONResponse(self.admin)

@@ -1,0 +1,111 @@
+"""What one Mac's per-device status looks like (a row of `odatui status --devices` and the wizard's table), the
+fleet summary, and the rules that turn WS1's answers into a cell (installed, pending, failed, absent, unknown)."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+
+DETAIL_CONCURRENCY = 8  # per-device lookups in flight (the client's connection pool is 10)
+CERT_WARN_DAYS = 30
+
+INSTALLED, PENDING, FAILED, ABSENT, UNKNOWN = "installed", "pending", "failed", "absent", "unknown"
+NOT_USED = "not used"  # certificate column when odatui's profile carries no SCEP payload (rollout.scep, floor 13)
+# Profiles_GetProfilesByDevice Status values (2604 DeviceProfileApiEntity enum) that mean the Mac could not
+# install or keep the profile; the enum has no "Failed" (mapping unverified).
+PROFILE_FAILED_STATUSES = {"Corrupted"}
+# Which certificate is the Device Access SCEP one: WS1 names it after the profile's SCEP payload; odatui matches
+# "Okta" in Name or IssuedBy (unverified: the names depend on the SCEP payload and the issuing CA).
+CERT_MARKER = "okta"
+
+
+@dataclass
+class DeviceRow:
+    id: int
+    serial: str | None
+    name: str | None
+    macos: str | None
+    user: str | None
+    user_approved_mdm: bool | None
+    profile: str
+    okta_verify: str
+    certificate: str
+    certificate_expires: str | None = None
+    reasons: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        # By hand, not dataclasses.asdict (which deep-copies): 50,000 rows go through here.
+        return {"id": self.id, "serial": self.serial, "name": self.name, "macos": self.macos, "user": self.user,
+                "user_approved_mdm": self.user_approved_mdm, "profile": self.profile, "okta_verify": self.okta_verify,
+                "certificate": self.certificate, "certificate_expires": self.certificate_expires,
+                "reasons": self.reasons}
+
+
+@dataclass
+class Summary:
+    smart_groups: list[int]
+    devices: int = 0
+    failing: int = 0
+    incomplete: int = 0
+    not_listed: int = 0  # members the OG's device search did not return (another OG?)
+    profile: Counter = field(default_factory=Counter)
+    okta_verify: Counter = field(default_factory=Counter)
+    certificate: Counter = field(default_factory=Counter)
+    reasons: Counter = field(default_factory=Counter)
+    requests: int = 0
+    seconds: float = 0.0
+    per_device: bool = True
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"smart_groups": self.smart_groups, "devices": self.devices, "failing": self.failing,
+                "incomplete": self.incomplete, "not_listed": self.not_listed, "profile": dict(self.profile),
+                "okta_verify": dict(self.okta_verify), "certificate": dict(self.certificate),
+                "reasons": dict(self.reasons), "requests": self.requests, "seconds": round(self.seconds, 2)}
+
+
+async def deliver(on_rows: Callable[..., Any], rows: list[DeviceRow], problems: list[str]) -> None:
+    """A synchronous callback (the CLI writes and returns) or a coroutine one (the wizard adds rows in batches)."""
+    result = on_rows(rows, problems)
+    if inspect.isawaitable(result):
+        await result
+
+
+@functools.lru_cache(maxsize=256)  # a fleet has a few dozen distinct versions, and 50,000 rows to judge
+def os_tuple(version: str | None) -> tuple[int, ...] | None:
+    try:
+        return tuple(int(p) for p in str(version).split(".")[:3])
+    except ValueError:
+        return None
+
+
+def below_floor(version: str | None, floor: int) -> bool:
+    parts = os_tuple(version)
+    return parts is not None and parts[0] < floor
+
+
+def id_of(item: dict[str, Any]) -> int | None:
+    value = item.get("Id")
+    if isinstance(value, dict):
+        value = value.get("Value")
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def days_left(expires: str | None, now: float) -> float | None:
+    if not expires:
+        return None
+    try:
+        when = datetime.fromisoformat(str(expires).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)  # WS1 writes UTC without an offset
+    return (when.timestamp() - now) / 86400
