@@ -9,8 +9,9 @@ import re
 from typing import Any
 
 # Other MDMs' variable syntax: Jamf $USERNAME / $EMAIL, Kandji/Fleet/Addigy $FLEET_VAR_… / %Email% style. WS1
-# substitutes only its own lookup values in braces, e.g. {EmailAddress} (Okta's WS1 guide and okta.md §1.2 use
-# it for OktaVerify.UserPrincipalName); anything else reaches the Mac literally.
+# substitutes only its own lookup values in braces, e.g. {EmailAddress} (Okta's "Configure device configuration
+# profiles for PSSO using Workspace ONE" uses it for OktaVerify.UserPrincipalName); anything else reaches the Mac
+# literally.
 _FOREIGN_VARIABLE = re.compile(r"\$[A-Za-z_][A-Za-z0-9_]*|\$\{[^}]*\}|%[^%\s]+%")
 
 
