@@ -113,7 +113,7 @@ def build_parser():
 
     plan = sub.add_parser("plan", parents=[common], help="show what each step would do; changes nothing")
     plan.add_argument("--json", action="store_true",
-                      help="one JSON object per step: id, change, summary, warnings")
+                      help="one JSON object per step: id, change, summary, warnings, notes")
 
     apply = sub.add_parser("apply", parents=[common], help="run the plan unattended")
     apply.add_argument("--only", nargs="+", metavar="ID", help="run only these steps (e.g. ws1.profile)")

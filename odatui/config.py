@@ -78,10 +78,14 @@ def _check_shape(data: dict[str, Any], source: str) -> None:
             raise ConfigError(f"{source}: {key} must be a table ([{key}]), not a single value")
         for field in table:
             if field in SECRET_KEYS:
-                raise ConfigError(
-                    f"{source}: {key}.{field} is a secret and never belongs in the config file",
-                    hint=f"remove it and run `odatui secrets set {key}.{field}` (or set ODATUI_{key.upper()}__{field.upper()})",
-                )
+                name = f"{key}.{field}"
+                from odatui.domain import SECRETS
+
+                hint = (f"remove it and run `odatui secrets set {name}` (or set ODATUI_{key.upper()}__{field.upper()})"
+                        if name in SECRETS else
+                        "remove it; secrets go in the keychain: `odatui secrets set NAME` with NAME one of "
+                        + ", ".join(SECRETS))
+                raise ConfigError(f"{source}: {name} is a secret and never belongs in the config file", hint=hint)
             if field not in _KNOWN[key]:
                 guess = difflib.get_close_matches(field, _KNOWN[key], n=1)
                 raise ConfigError(

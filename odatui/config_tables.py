@@ -196,7 +196,7 @@ class RolloutConfig(Table):
     # Floors ≥ 14: "static" adds Okta's Device Access SCEP payload (okta.scep_url + okta.scep_challenge);
     # "elsewhere": the admin deploys that certificate with another profile. Floor 13 needs none.
     scep: Literal["static", "elsewhere"] = "static"
-    psso: dict[str, Any] = {}  # [rollout.psso]: odatui.macos.psso_options, gated by macos_min
+    psso: dict[str, Any] = {}  # [rollout.psso]: odatui.psso_options, gated by macos_min
     # Set for one run by `odatui apply --allow-downgrade`; never written to the answers file.
     allow_downgrade: bool = Field(False, exclude=True)
 

@@ -131,7 +131,10 @@ def cmd_repush(args: Any) -> int:
     def confirm(count: int) -> bool:
         if getattr(args, "yes", False) or not (sys.stdin.isatty() and sys.stdout.isatty()):
             return bool(getattr(args, "yes", False)) or _refuse_unattended()
-        answer = input(f"Re-push profile {ids['profile_id']} to {count} Macs? [y/N] ").strip().lower()
+        try:
+            answer = input(f"Re-push profile {ids['profile_id']} to {count} Macs? [y/N] ").strip().lower()
+        except EOFError:  # Ctrl-D at the question: a no, as for remove
+            return False
         return answer in ("y", "yes")
 
     return _repush(config, ids, [int(d) for d in device_ids] if device_ids else None, confirm)

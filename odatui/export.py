@@ -27,7 +27,7 @@ def cmd_export(args) -> int:
                                       Path(args.sign_key).expanduser() if args.sign_key else None)
     print(f"Wrote {len(paths)} files to {Path(args.out).expanduser()}:")
     for path in paths:
-        held = scep_settings is not None and scep_settings.challenge.encode("utf-8") in path.read_bytes()
+        held = scep_settings is not None and path.stat().st_mode & 0o077 == 0  # written 0600 because it holds it
         private = " (0600: holds the SCEP secret key)" if held else ""
         print(f"  {path.name}{private}")
     if config.rollout.macos_min >= 14 and config.rollout.scep == "elsewhere":

@@ -264,6 +264,20 @@ def test_files_with_the_scep_secret_are_0600_and_the_readme_says_so(tmp_path):
     assert "0600" in readme and all(n in readme for n in private) and GOLDEN_CHALLENGE not in readme
 
 
+def test_a_challenge_with_xml_special_characters_is_still_kept_0600(tmp_path):
+    """plistlib writes & < > as entities: the files holding the challenge are known by how they are built."""
+    import dataclasses
+
+    scep = dataclasses.replace(GOLDEN_SCEP, challenge="ab&c<d>e")
+    export_from_values("https://acme.okta.com", CLIENT_ID, 14, None, tmp_path / "out", scep=scep)
+    written = {p.name: p for p in (tmp_path / "out").iterdir()}
+    holders = {n for n, p in written.items() if b"ab&amp;c&lt;d&gt;e" in p.read_bytes()}
+    assert holders >= {"okta-dps-macos14.mobileconfig", "okta-dps-macos14-device-access-scep.mobileconfig"}
+    for name, path in written.items():
+        mode = path.stat().st_mode & 0o777
+        assert (mode == 0o600) == (name in holders), (name, oct(mode))
+
+
 def test_floor_14_with_a_floor_15_key_is_refused_before_anything_is_written(tmp_path):
     with pytest.raises(UsageError) as info:
         export_from_values("https://acme.okta.com", CLIENT_ID, 14, None, tmp_path / "out",

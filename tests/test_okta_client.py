@@ -232,3 +232,21 @@ async def test_no_secret_in_logs_or_errors(sandbox_factory, caplog, tmp_path):
         assert secret not in file_text
         assert secret not in raw_records
         assert secret not in raised
+
+
+def test_a_public_jwk_is_refused_as_a_signing_key_with_one_line():
+    """A public JWK (no "d") cannot sign the private_key_jwt assertion: say so, instead of an AttributeError later."""
+    import json
+
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from odatui.errors import StepError
+    from odatui.okta.auth import load_signing_key
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    assert load_signing_key(jwt.algorithms.ECAlgorithm.to_jwk(key))[1] == "ES256"
+    with pytest.raises(StepError) as info:
+        load_signing_key(jwt.algorithms.ECAlgorithm.to_jwk(key.public_key()))
+    assert "not an RSA or EC private key" in info.value.message and '"d"' in info.value.hint
+    assert json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key.public_key()))["x"] not in info.value.message

@@ -40,6 +40,11 @@ def load_signing_key(text: str) -> tuple[Any, str, str | None]:
         except (ValueError, jwt.PyJWTError):
             raise StepError("The Okta service app private key is a JSON value but not a usable private JWK.",
                             hint="paste the private key JWK Okta generated (it has \"d\"), or a PEM private key") from None
+        if not isinstance(jwk.key, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey)):
+            # A public JWK (no "d") or a shared-secret ("oct") one cannot sign a private_key_jwt assertion.
+            raise StepError("The Okta service app key is a JWK but not an RSA or EC private key (no \"d\", or an "
+                            "\"oct\" secret key).",
+                            hint="paste the private key JWK Okta generated (it has \"d\"), or a PEM private key")
         return jwk.key, jwk.algorithm_name or "RS256", jwk.key_id
     try:
         key = serialization.load_pem_private_key(text.encode(), password=None)

@@ -13,7 +13,6 @@ lifetimes, advance the fleet's clock and switch on "profile update answers 200 w
 from __future__ import annotations
 
 import json
-import uuid
 from typing import Any
 
 from starlette.requests import Request

@@ -6,7 +6,6 @@ import hashlib
 import os
 import plistlib
 import re
-import uuid
 from typing import Any
 
 from starlette.requests import Request

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-import uuid
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from odatui.errors import OdatuiError
@@ -21,5 +22,8 @@ async def test_connection(config: Any, secrets: Any, step_id: str) -> tuple[bool
         return True, change.summary or "connected"
     except OdatuiError as exc:
         return False, str(exc)
-    except Exception as exc:  # a readable line, never a traceback on screen
-        return False, f"{type(exc).__name__}: {exc}"
+    except Exception as exc:  # a readable, redacted line on screen; the traceback goes to the log
+        from odatui.engine.plan import unexpected
+
+        logging.getLogger("odatui").exception("test connection (%s) failed unexpectedly", step_id)
+        return False, unexpected(exc)

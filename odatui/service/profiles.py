@@ -76,8 +76,11 @@ def secret_files(settings: PssoSettings, files: dict[str, bytes]) -> list[str]:
     """Names of the files that hold the SCEP secret key: written 0600 (owner only)."""
     if settings.scep is None:
         return []
-    secret = settings.scep.challenge.encode("utf-8")
-    return sorted(name for name, data in files.items() if secret in data)
+    # By how each file is built, not by searching its bytes: plistlib writes `&`, `<`, `>` of a challenge as
+    # entities, so a byte search would miss it. The combined profile and the SCEP payload's own files (and their
+    # signed copies) hold the challenge; the others are built without the SCEP payload.
+    prefix = file_prefix(settings)
+    return sorted(n for n in files if n.startswith((f"{prefix}.", f"{prefix}-{KIND_SCEP}.")))
 
 
 def readme(settings: PssoSettings, *, signed: bool, secret_files: list[str] | None = None,

@@ -33,7 +33,9 @@ class PaletteCommands:
         try:
             plan = await self.session.removal_plan()
         except Exception as exc:  # a readable line, never a traceback on screen
-            self.notify(str(exc), title="Remove: plan failed", severity="error", timeout=15)
+            from odatui.service.messages import readable  # deferred: start-up (pulls in the engine)
+            self.notify(readable(exc, "remove: plan"), title="Remove: plan failed", severity="error", timeout=15,
+                        markup=False)
             return
         if not plan.to_delete or not plan.checked:
             if plan.items and plan.checked:  # only objects deleted by hand: forget them
@@ -46,7 +48,8 @@ class PaletteCommands:
         try:
             failed, report = await self.session.remove()
         except Exception as exc:
-            self.notify(str(exc), title="Remove failed", severity="error", timeout=15)
+            from odatui.service.messages import readable  # deferred: start-up (pulls in the engine)
+            self.notify(readable(exc, "remove"), title="Remove failed", severity="error", timeout=15, markup=False)
             return
         self.notify(report.strip() or "done", title="Removed" if not failed else "Remove: some items failed",
                     severity="information" if not failed else "error", timeout=15)
@@ -60,7 +63,9 @@ class PaletteCommands:
             folder = self.display_path(paths[0].parent) if paths else "?"
             self.call_from_thread(self.notify, f"{len(paths)} files in {folder}", title="Profiles exported")
         except Exception as exc:
-            self.call_from_thread(self.notify, str(exc), title="Export failed", severity="error", timeout=15)
+            from odatui.service.messages import readable  # deferred: start-up (pulls in the engine)
+            self.call_from_thread(self.notify, readable(exc, "export"), title="Export failed", severity="error",
+                                  timeout=15, markup=False)
 
     @work(thread=True, exit_on_error=False, group="bundle")
     def support_bundle(self) -> None:
@@ -71,5 +76,7 @@ class PaletteCommands:
             self.session.write_bundle(out)
             self.call_from_thread(self.notify, f"Written to {self.display_path(out)}", title="Support bundle")
         except Exception as exc:
-            self.call_from_thread(self.notify, str(exc), title="Support bundle failed", severity="error")
+            from odatui.service.messages import readable  # deferred: start-up (pulls in the engine)
+            self.call_from_thread(self.notify, readable(exc, "support bundle"), title="Support bundle failed",
+                                  severity="error", markup=False)
 

@@ -135,7 +135,9 @@ class DoneScreen(Screen):
             folder = self.odatui.display_path(paths[0].parent) if paths else "?"
             text, where = exported_text(paths, folder), f"✓ Export folder: {folder} (files below)"
         except Exception as exc:  # shown with its fix; the rest of the screen stays useful
-            text, where = f"✗ {exc}", "✗ Export folder: the export failed (see below)"
+            from odatui.service.messages import readable  # deferred: start-up (pulls in the engine)
+            from textual.markup import escape
+            text, where = f"✗ {escape(readable(exc, 'export'))}", "✗ Export folder: the export failed (see below)"
         self.app.call_from_thread(self._show_export, text, where)
 
     def _show_export(self, text: str, where: str) -> None:
@@ -149,4 +151,6 @@ class DoneScreen(Screen):
             status = await self.odatui.session.rollout_status()
             target.update("Rollout (refreshes every 15 s): " + status_text(status))
         except Exception as exc:
-            target.update(f"Rollout: ! could not read the status: {exc}")
+            from odatui.service.messages import readable  # deferred: start-up (pulls in the engine)
+            from textual.markup import escape
+            target.update(f"Rollout: ! could not read the status: {escape(readable(exc, 'rollout status'))}")

@@ -99,7 +99,9 @@ class DeviceTable(Vertical):
         try:
             summary = asyncio.run(self.session.device_rows(on_rows))
         except Exception as exc:  # noqa: BLE001 - one line; the rest of the Done screen stays useful
-            app.call_from_thread(self._status, f"Macs: ! could not list them: {exc}")
+            from odatui.service.messages import readable  # deferred: start-up (pulls in the engine)
+            from textual.markup import escape
+            app.call_from_thread(self._status, f"Macs: ! could not list them: {escape(readable(exc, 'device list'))}")
             return
         failing = getattr(summary, "failing", counts["failing"])
         devices = getattr(summary, "devices", counts["n"])
@@ -187,5 +189,7 @@ class DeviceTable(Vertical):
         try:
             text = await self.session.repush([device_id])
         except Exception as exc:  # noqa: BLE001 - shown on the status line, never a traceback
-            text = f"could not re-push: {exc}"
+            from odatui.service.messages import readable  # deferred: start-up (pulls in the engine)
+            from textual.markup import escape
+            text = f"could not re-push: {escape(readable(exc, 're-push'))}"
         self._status(f"Mac {device_id}: {text} · {self._label()}")
