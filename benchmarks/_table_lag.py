@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-PROBE_S = 0.010
+from benchmarks.bench_loop_lag import lag_probe  # noqa: E402  (the same probe as the full-run lag benchmark)
 
 
 async def main(config_path: str) -> dict:
@@ -33,24 +33,14 @@ async def main(config_path: str) -> dict:
     lags: list[float] = []
     app = TableApp()
     async with app.run_test(size=(120, 40)) as pilot:
-        stop = asyncio.Event()
-
-        async def probe() -> None:
-            while not stop.is_set():
-                t = time.perf_counter()
-                await asyncio.sleep(PROBE_S)
-                lags.append(time.perf_counter() - t - PROBE_S)
-
-        task = asyncio.create_task(probe())
-        started = time.perf_counter()
-        status = app.query_one("#devices-status")
-        while not str(status.render()).startswith(("Macs:", "Macs: !")):
-            await pilot.pause(0.05)
-            if time.perf_counter() - started > 600:
-                raise TimeoutError("the table did not finish loading in 10 minutes")
-        loaded = time.perf_counter() - started
-        stop.set()
-        await task
+        async with lag_probe(lags):
+            started = time.perf_counter()
+            status = app.query_one("#devices-status")
+            while not str(status.render()).startswith(("Macs:", "Macs: !")):
+                await pilot.pause(0.05)
+                if time.perf_counter() - started > 600:
+                    raise TimeoutError("the table did not finish loading in 10 minutes")
+            loaded = time.perf_counter() - started
         rows = app.query_one("#devices").row_count
     lags.sort()
     return {"rows": rows, "seconds": loaded, "p99_ms": lags[int(len(lags) * 0.99) - 1] * 1000,

@@ -10,12 +10,14 @@ work competes for the GIL; that figure is shown for information.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
+from collections.abc import AsyncIterator
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
@@ -24,8 +26,9 @@ PROBE_S = 0.010
 TARGET_MS = 50
 
 
-async def _probed_run(engine: Any, lags: list[float]) -> float:
-    """Run the engine once with the probe going; the wall time of the run."""
+@contextlib.asynccontextmanager
+async def lag_probe(lags: list[float]) -> AsyncIterator[None]:
+    """While the block runs, a task sleeps PROBE_S over and over and appends how much later than asked it woke."""
     stop = asyncio.Event()
 
     async def probe() -> None:
@@ -35,12 +38,20 @@ async def _probed_run(engine: Any, lags: list[float]) -> float:
             lags.append(time.perf_counter() - t - PROBE_S)
 
     task = asyncio.create_task(probe())
-    await asyncio.sleep(0)  # the probe is running before the engine starts
-    t = time.perf_counter()
-    result = await engine.run()
-    wall = time.perf_counter() - t
-    stop.set()
-    await task
+    await asyncio.sleep(0)  # the probe is running before the measured work starts
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
+
+
+async def _probed_run(engine: Any, lags: list[float]) -> float:
+    """Run the engine once with the probe going; the wall time of the run."""
+    async with lag_probe(lags):
+        t = time.perf_counter()
+        result = await engine.run()
+        wall = time.perf_counter() - t
     if result.exit_code != 0:
         raise RuntimeError(f"the run did not finish cleanly: {result.summary}")
     return wall

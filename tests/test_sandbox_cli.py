@@ -9,9 +9,9 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
+from sandbox_cli import start_sandbox_cli, stop_sandbox_cli
 
 from odatui.config import load_config
 
@@ -20,19 +20,8 @@ def test_sandbox_command_prints_urls_and_curl_trusts_its_ca(tmp_path):
     if shutil.which("curl") is None:
         pytest.skip("curl is not installed")
     config_path = tmp_path / "sandbox.toml"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "odatui", "sandbox", "--port", "0", "--psso-app", "absent",
-         "--write-config", str(config_path)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=os.environ.copy(),
-    )
+    proc, banner = start_sandbox_cli("--psso-app", "absent", "--write-config", str(config_path))
     try:
-        banner = ""
-        deadline = time.monotonic() + 20
-        while "Press Ctrl-C" not in banner:
-            line = proc.stdout.readline()
-            assert line or proc.poll() is None, f"sandbox exited early:\n{banner}"
-            banner += line
-            assert time.monotonic() < deadline, f"no banner in time:\n{banner}"
         url = re.search(r"odatui sandbox on (https://127\.0\.0\.1:\d+)", banner).group(1)
         ca = re.search(r"CA certificate\s+(\S+)", banner).group(1)
         for credential in ("sandbox-okta-token", "sandbox-admin", "sandbox-password", "sandbox-tenant-code"):
@@ -54,42 +43,15 @@ def test_sandbox_command_prints_urls_and_curl_trusts_its_ca(tmp_path):
         written = config_path.read_text()
         assert not [s for s in ("sandbox-okta-token", "sandbox-password", "sandbox-tenant-code") if s in written]
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_sandbox_cli(proc)
     assert proc.returncode in (0, 130, -signal.SIGINT)
-
-
-def _start_sandbox(config_path):
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "odatui", "sandbox", "--port", "0", "--write-config", str(config_path)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=os.environ.copy(),
-    )
-    banner = ""
-    deadline = time.monotonic() + 30
-    while "Press Ctrl-C" not in banner:
-        line = proc.stdout.readline()
-        assert line or proc.poll() is None, f"sandbox exited early:\n{banner}"
-        banner += line
-        assert time.monotonic() < deadline, f"no banner in time:\n{banner}"
-    return proc, banner
-
-
-def _stop(proc):
-    proc.send_signal(signal.SIGINT)
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
 
 
 def test_written_config_and_sourced_secrets_are_enough_for_plan(tmp_path):
     """The README's sandbox route as written: write-config, source the secrets file, plan — exit 0."""
     first_config, second_config = tmp_path / "a" / "sandbox.toml", tmp_path / "b" / "sandbox.toml"
-    first, banner = _start_sandbox(first_config)
-    second, second_banner = _start_sandbox(second_config)
+    first, banner = start_sandbox_cli("--write-config", str(first_config))
+    second, second_banner = start_sandbox_cli("--write-config", str(second_config))
     try:
         secrets_file = first_config.with_name("sandbox.secrets.sh")
         assert f"demo secrets       {secrets_file}" in banner
@@ -120,5 +82,5 @@ def test_written_config_and_sourced_secrets_are_enough_for_plan(tmp_path):
         assert a.okta.ca_bundle != b.okta.ca_bundle and a.rollout.package != b.rollout.package
         assert a.okta.org_url != b.okta.org_url
     finally:
-        _stop(first)
-        _stop(second)
+        stop_sandbox_cli(first)
+        stop_sandbox_cli(second)

@@ -4,41 +4,16 @@ tokens rolls out end to end."""
 
 from __future__ import annotations
 
-import os
 import re
-import signal
 import stat
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 from rollout import odatui_cli
+from sandbox_cli import start_sandbox_cli, stop_sandbox_cli
 
 from odatui.config import load_config, save_config
 from odatui.sandbox.server import OKTA_SCEP_CHALLENGE, WS1_OAUTH_SECRET, WS1_PASSWORD, WS1_TENANT_CODE
-
-
-def start_sandbox_cli(*args: str) -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen([sys.executable, "-m", "odatui", "sandbox", "--port", "0", *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=os.environ.copy())
-    banner = ""
-    deadline = time.monotonic() + 20
-    while "Press Ctrl-C" not in banner:
-        line = proc.stdout.readline()
-        assert line or proc.poll() is None, f"sandbox exited early:\n{banner}"
-        banner += line
-        assert time.monotonic() < deadline, f"no banner in time:\n{banner}"
-    return proc, banner
-
-
-def stop(proc: subprocess.Popen) -> None:
-    proc.send_signal(signal.SIGINT)
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
 
 
 @pytest.mark.parametrize("key,dpop", [("rsa", "required"), ("rsa", "off"), ("ec", "required")])
@@ -83,7 +58,7 @@ def test_apply_with_a_service_app_written_by_the_sandbox_command(tmp_path, key, 
         assert okta_api and all(r["status"] < 400 for r in okta_api)
         assert any(r["method"] == "PUT" for r in okta_api)  # the group assignment went through
     finally:
-        stop(proc)
+        stop_sandbox_cli(proc)
 
 
 def test_split_hosts_from_the_command_line_write_three_urls(tmp_path):
@@ -95,4 +70,4 @@ def test_split_hosts_from_the_command_line_write_three_urls(tmp_path):
         assert len(hosts) == 3 and "split hosts" in banner
         assert all(url in banner for url in hosts)
     finally:
-        stop(proc)
+        stop_sandbox_cli(proc)
