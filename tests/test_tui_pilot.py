@@ -308,16 +308,21 @@ async def test_palette_remove_shows_the_plan_then_removes(tmp_path):
         demo.close()
 
 
+async def to_ws1_screen(app, pilot) -> None:
+    """From start-up to the Workspace ONE screen (Welcome → Okta → WS1)."""
+    await wait_for(pilot, lambda: app.loaded is not None, what="start-up")
+    for _ in range(2):
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+    await wait_for(pilot, lambda: isinstance(app.screen, Ws1Screen), what="WS1 screen")
+
+
 async def test_missing_smart_group_offered_for_creation_with_a_confirmation():
     demo = start_demo(psso_app="present")
     try:
         app = OdatuiApp(Session(demo_session=demo, engine_options=FAST), demo=True, still=True)
         async with app.run_test(size=(100, 40)) as pilot:
-            await wait_for(pilot, lambda: app.loaded is not None, what="start-up")
-            for _ in range(2):
-                await pilot.press("ctrl+n")
-                await pilot.pause()
-            await wait_for(pilot, lambda: isinstance(app.screen, Ws1Screen), what="WS1 screen")
+            await to_ws1_screen(app, pilot)
             field = app.screen.query_one("#smart_group")
             field.value = "Okta PSSO Wave 3"
             app.screen.query_one("#test").focus()
@@ -341,11 +346,7 @@ async def test_ws1_screen_takes_waves_separated_by_semicolons():
     try:
         app = OdatuiApp(Session(demo_session=demo, engine_options=FAST), demo=True, still=True)
         async with app.run_test(size=(100, 40)) as pilot:
-            await wait_for(pilot, lambda: app.loaded is not None, what="start-up")
-            for _ in range(2):
-                await pilot.press("ctrl+n")
-                await pilot.pause()
-            await wait_for(pilot, lambda: isinstance(app.screen, Ws1Screen), what="WS1 screen")
+            await to_ws1_screen(app, pilot)
             app.screen.query_one("#smart_group").value = "Okta PSSO Pilot; Okta PSSO Macs"
             app.screen.query_one("#test").focus()
             await pilot.press("enter")
