@@ -54,15 +54,10 @@ def render(text: str | None, changed: dict[tuple[str, str], Any]) -> str:
 
 def write_answers(path: Path, changed: dict[tuple[str, str], Any]) -> Path:
     """Write `changed` into `path` atomically (owner-only, as every odatui file); other bytes are kept."""
+    from odatui.files import CONFIG_LIMIT, atomic_write, read_text_bounded
+
     path = Path(path).expanduser()
-    text = path.read_text(encoding="utf-8") if path.exists() else None
+    text = read_text_bounded(path, limit=CONFIG_LIMIT, what="answers file") if path.exists() else None
     new = render(text, {k: v for k, v in changed.items() if text is not None or v not in ("", None)})
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(new)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    return path
+    return atomic_write(path, new.encode("utf-8"), what="answers file")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import httpx
 
 from odatui.errors import StepError
@@ -49,3 +51,13 @@ class PageGuard:
             raise StepError(f"{self.what} announced more than the {self.max_pages}-page limit for one listing; "
                             "stopped paging",
                             hint="the server keeps announcing more pages; check its answers (or a proxy)")
+
+
+def page_count(total: int, page_size: int, what: str) -> int:
+    """Pages a listing of `total` items takes; past MAX_PAGES a hostile or broken Total would start millions of
+    requests at once, so the listing stops with one line naming the limit."""
+    pages = max(1, math.ceil(total / page_size))
+    if pages > MAX_PAGES:
+        raise StepError(f"{what}: the server announced {total} items, more than the {MAX_PAGES}-page limit for one "
+                        "listing; stopped paging", retryable=False)
+    return pages

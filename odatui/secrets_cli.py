@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 from odatui.config import load_config
-from odatui.domain import check_scep_challenge
 from odatui.errors import UsageError
 from odatui.files import SECRET_LIMIT, read_stream_bounded, read_text_bounded
 from odatui.secrets import SECRETS, SecretStore, target_for
@@ -37,8 +36,6 @@ def cmd_secrets(args) -> int:
         value = getpass.getpass(f"{SECRETS.get(args.name, ('', args.name))[1]} (not echoed): ").strip()
     else:  # piped in, for scripts: never as an argument, where `ps` would show it
         value = read_stream_bounded(sys.stdin, limit=SECRET_LIMIT, what="secret").strip()
-    if args.name == "okta.scep_challenge":
-        check_scep_challenge(value)  # a pasted line break or tab: one line, exit 2, nothing stored
     store.set(args.name, value, target)
     print(f"{args.name}: stored in the keychain for {target or 'this target'}")
     return 0

@@ -283,7 +283,7 @@ class OktaClient(OktaAuth):
         if self.auth_mode == "service_app":
             await self.access_token()
             await self._get_json("/api/v1/apps", "service app credential check", params={"limit": 1})
-            return f"service app {self._client_id}" + (" (DPoP-bound tokens)" if self._dpop is not None else "")
+            return f"service app {self._client_id}" + (" (DPoP-bound tokens)" if self.uses_dpop else "")
         raise StepError("odatui has no Okta API access in this mode (okta.auth = \"none\").")
 
 

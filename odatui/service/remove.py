@@ -291,8 +291,11 @@ async def remove_now(config: Any, secrets: Any, store: Any) -> tuple[int, str]:
     import io
 
     out = io.StringIO()
-    with store:
-        state = store.load()
+    await asyncio.to_thread(store.acquire)  # a lock file and a state read: off the caller's event loop
+    try:
+        state = await asyncio.to_thread(store.load)
         plan = await removal_plan(config, secrets, state)
         failed = await remove_planned(config, secrets, store, state, plan, out)
+    finally:
+        store.release()
     return failed, out.getvalue()

@@ -12,6 +12,7 @@ from typing import Any
 
 from odatui.errors import OdatuiError
 from odatui.macos.payloads import APP_IDS
+from odatui.ws1.device_rows import below_floor
 from odatui.ws1.devices import DeviceLister
 
 SAMPLE = 3  # logins / device names named per warning
@@ -60,7 +61,6 @@ async def okta_warnings(client: Any, cfg: Any, *, custom_domain: str | None, ver
 # User statuses (Okta Users API, "User status"): STAGED and PROVISIONED users are not activated yet; SUSPENDED and
 # DEPROVISIONED users cannot sign in; the others can sign in but must first finish a recovery, unlock or a password
 # change. https://developer.okta.com/docs/api/openapi/okta-management/management/tag/User/
-CANNOT_SIGN_IN = ("STAGED", "PROVISIONED", "SUSPENDED", "DEPROVISIONED")
 MUST_ACT_FIRST = ("RECOVERY", "LOCKED_OUT", "PASSWORD_EXPIRED")
 
 
@@ -142,7 +142,7 @@ async def ws1_warnings(client: Any, og_id: int, smart_group_ids: list[int], maco
     def take(rows: list[Any], problems: list[str]) -> None:
         for row in rows:
             label = row.name or str(row.id)
-            if any("below the floor" in r for r in row.reasons):
+            if below_floor(row.macos, macos_min):
                 counts["below"] += 1
                 if len(below) < SAMPLE:
                     below.append(f"{label} ({row.macos})")

@@ -117,7 +117,9 @@ class OdatuiApp(PaletteCommands, RunControl, App):
         try:
             loaded = self.session.load()
         except Exception as exc:  # e.g. the demo sandbox could not start: say so on the Welcome screen
-            self.call_from_thread(self._load_failed, f"{type(exc).__name__}: {exc}")
+            from odatui.service.messages import readable  # deferred: start-up (pulls in the engine)
+
+            self.call_from_thread(self._load_failed, readable(exc, "start-up"))
             return
         self.call_from_thread(self._loaded, loaded)
 

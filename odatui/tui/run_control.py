@@ -27,6 +27,8 @@ class RunControl:
             self.notify(str(exc), title="Cannot read the last run", severity="error", timeout=10)
             return
         only = None
+        if self.engine is None:  # it reads the run state and imports every step: off the event loop
+            self.engine = await asyncio.to_thread(self.session.make_engine)
         if any(status != "pending" for status in previous.values()):
             titles = self._titles()
             choice = await self.push_screen_wait(ResumeScreen(previous, dict(titles)))

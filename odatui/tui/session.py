@@ -7,6 +7,7 @@ the demo sandbox is made by the CLI side (odatui.demo) and handed in.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from dataclasses import dataclass
 from collections.abc import Callable
@@ -206,7 +207,8 @@ class Session:
     async def plan(self) -> list[Any]:
         from odatui.service.plan import plan  # deferred: start-up
 
-        return await plan(self.make_engine())
+        # The engine reads the run state and imports every step: off the event loop.
+        return await plan(await asyncio.to_thread(self.make_engine))
 
     async def test_connection(self, step_id: str) -> tuple[bool, str]:
         """Run one preflight step's inspect against the tenant; (ok, one readable answer)."""
@@ -219,7 +221,8 @@ class Session:
         live."""
         from odatui.service.remove import removal_plan  # deferred: start-up
 
-        return await removal_plan(self.config, self.secrets, self.store().load())
+        state = await asyncio.to_thread(lambda: self.store().load())  # a file read: off the event loop
+        return await removal_plan(self.config, self.secrets, state)
 
     async def remove(self) -> tuple[int, str]:
         """Remove what odatui created (the plan afresh, under the target's lock); (items that failed, report)."""
@@ -247,7 +250,8 @@ class Session:
         """Devices in the smart group and install counts, read live from WS1."""
         from odatui.service.status import rollout_status  # deferred: start-up
 
-        status = await rollout_status(self.config, self.secrets, self.outputs(), okta=False)
+        outputs = await asyncio.to_thread(self.outputs)  # a file read, every 15 s: off the event loop
+        status = await rollout_status(self.config, self.secrets, outputs, okta=False)
         return {key: status[key] for key in ("devices", "profile_installed", "app_installed")}  # the screen's line
 
     async def device_rows(self, on_rows: Any, *, only: set[int] | None = None, per_device: bool | None = None) -> Any:
@@ -264,7 +268,7 @@ class Session:
         """Ask WS1 to install the profile again on these Macs; one line saying what happened."""
         from odatui.service.devices import push_profile  # deferred: start-up
 
-        profile = self.outputs().get("ws1.profile", {}).get("profile_id")
+        profile = (await asyncio.to_thread(self.outputs)).get("ws1.profile", {}).get("profile_id")
         if profile is None:
             return "no profile to re-push yet (ws1.profile has not run)"
         done, failed = await push_profile(self.config, self.secrets, int(profile), device_ids)

@@ -15,7 +15,7 @@ import httpx
 from odatui.errors import StepError
 from odatui.http import send
 from odatui.log import get_logger, register_secret
-from odatui.ws1.errors import Ws1ApiError
+from odatui.ws1.errors import Ws1ApiError, json_or_none
 
 log = get_logger("ws1")
 
@@ -92,10 +92,7 @@ class OAuthClientCredentials:
             raise Ws1ApiError(404, None, f"the OAuth token URL {self.token_url} does not exist", retryable=False,
                               hint="pick the region of your tenant's data centre (na, emea, apac, uat) or set "
                                    "ws1.oauth_token_url; OAuth is available for SaaS tenants only")
-        try:
-            data = response.json()
-        except ValueError:
-            data = None
+        data = json_or_none(response)
         if response.status_code != 200 or not isinstance(data, dict) or not data.get("access_token"):
             error = data.get("error") if isinstance(data, dict) else None
             if error == "invalid_client" or response.status_code in (400, 401):

@@ -11,12 +11,12 @@ Mac each, bounded, and skipped with `per_device=False` for a quick look at a lar
 from __future__ import annotations
 
 import asyncio
-import math
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from odatui.errors import OdatuiError
+from odatui.paging import page_count
 from odatui.ws1.base import PAGE_CONCURRENCY, PAGE_SIZE
 from odatui.ws1.device_rows import (
     ABSENT,
@@ -217,7 +217,7 @@ class DeviceLister:
             items, total = await first_page
             rows, problems = await self._page_rows(items, now)
             await deliver(on_rows, rows, problems)
-            pages = math.ceil(total / PAGE_SIZE)
+            pages = page_count(total, PAGE_SIZE, "device list")  # the same guard as every WS1 listing
             for done in asyncio.as_completed([page(n) for n in range(1, pages)]):
                 rows, problems = await done
                 await deliver(on_rows, rows, problems)

@@ -6,13 +6,12 @@ Listings are paged concurrently with bounded concurrency (mdm v1 / mam v1 device
 from __future__ import annotations
 
 import asyncio
-import math
 from collections.abc import Callable
 from typing import Any
 
-from odatui.paging import MAX_PAGES
+from odatui.paging import page_count
 from odatui.ws1.base import PAGE_CONCURRENCY, PAGE_SIZE
-from odatui.ws1.errors import Ws1ApiError, shape_guard
+from odatui.ws1.errors import shape_guard
 from odatui.ws1.models import RolloutStatus
 from odatui.ws1.profiles import ProfilesApi
 
@@ -40,10 +39,7 @@ class RolloutApi(ProfilesApi):
             return set()
         pages = [first]
         total = int(first.get(total_key) or 0)
-        more = math.ceil(total / PAGE_SIZE) - 1
-        if more + 1 > MAX_PAGES:  # a hostile Total would otherwise start millions of requests at once
-            raise Ws1ApiError(None, None, f"{what}: Workspace ONE announced {total} items, more than the "
-                              f"{MAX_PAGES}-page limit for one listing; stopped paging", retryable=False)
+        more = page_count(total, PAGE_SIZE, f"Workspace ONE {what}") - 1
         if more > 0:
             pages += await asyncio.gather(*(page(n) for n in range(1, more + 1)))
         return {id_of(item) for p in pages if p for item in p[list_key] or []}
@@ -64,14 +60,9 @@ class RolloutApi(ProfilesApi):
             og_id = og_id or general.get("ManagedLocationGroupID")
         jobs = []
         if profile_uuid:
-            jobs.append(self._paged_ids(f"/api/mdm/profiles/{profile_uuid}/devices", {"profilestatus": "INSTALLED"},
-                                        list_key="profileAssignedDevices", total_key="TotalResults",
-                                        id_of=lambda d: int(d["id"]), what="profile install status", sem=sem))
+            jobs.append(self.profile_device_ids(profile_uuid, "INSTALLED", sem))
         if app_id is not None and og_id is not None:
-            jobs.append(self._paged_ids(f"/api/mam/apps/internal/{app_id}/devices",
-                                        {"status": "installed", "locationgroupid": og_id},
-                                        list_key="DeviceId", total_key="Total", id_of=int,
-                                        what="app install status", sem=sem))
+            jobs.append(self.app_device_ids(app_id, og_id, sem))
         results = await asyncio.gather(*jobs)
         if profile_uuid:
             profile_ids = results[0]

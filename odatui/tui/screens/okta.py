@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -101,8 +100,14 @@ class OktaScreen(ConnectionScreen):
             okta.service_app_client_id = self.query_one("#service_app_client_id", Input).value
             key_file = self.query_one("#private_key_file", Input).value.strip()
             if key_file:
-                with open(os.path.expanduser(key_file), encoding="utf-8") as fh:  # small; checked readable
-                    secrets["okta.private_key"] = fh.read()
+                from odatui.errors import OdatuiError
+                from odatui.files import SECRET_LIMIT, read_text_bounded
+
+                try:  # a regular file of at most 64 KiB (a FIFO or /dev/zero is refused, not waited on)
+                    secrets["okta.private_key"] = read_text_bounded(key_file, limit=SECRET_LIMIT,
+                                                                    what="private key file")
+                except OdatuiError as exc:
+                    self.notify(str(exc), title="Private key file", severity="error", markup=False)
         else:
             okta.client_id = self.query_one("#client_id", Input).value
         return secrets
