@@ -19,7 +19,8 @@ import httpx
 
 from odatui.errors import ConfigError, StepError
 from odatui.http import DeadlineExceeded, NetworkError, RetryPolicy, make_client, send
-from odatui.paging import PageGuard
+from odatui.http_body import AnswerTooLarge
+from odatui.paging import PageGuard, check_page
 from odatui.log import register_secret
 from odatui.okta.auth import ASSERTION_TYPE, TOKEN_EARLY_REFRESH, OktaAuth, load_signing_key
 from odatui.okta.errors import OktaApiError, parse_json, raise_for
@@ -129,7 +130,7 @@ class OktaClient(OktaAuth):
         try:
             return await send(self._http, method, url, policy=self.policy, fresh_headers=headers, resend=resend,
                               pacer=org_limiter(self.host), where=self.org_url, **kwargs)
-        except NetworkError as exc:
+        except (NetworkError, AnswerTooLarge) as exc:
             raise OktaApiError(0, "network", exc.message, hint=exc.hint, retryable=exc.retryable,
                                operation=operation) from None
         except DeadlineExceeded as exc:  # the deadline, named
@@ -151,6 +152,11 @@ class OktaClient(OktaAuth):
             page = parse_json(response, operation)
             if not isinstance(page, list):
                 raise OktaApiError(response.status_code, "invalid_response", "expected a list", operation=operation)
+            try:  # Okta's largest documented page `limit` is 10000 (List all groups); more is not an Okta answer
+                check_page(page, 10_000, f"Okta {operation}")
+            except StepError as exc:
+                raise OktaApiError(0, "paging", exc.message, hint=exc.hint, retryable=False,
+                                   operation=operation) from None
             yield page
             next_url, first = _next_link(response), False  # opaque: followed as given, never rebuilt
             if next_url is not None:

@@ -12,6 +12,7 @@ import httpx
 
 from odatui.errors import SecretsUnavailable, StepError
 from odatui.http import ResendFn, RetryPolicy, make_client, send
+from odatui.http_body import DEFAULT_LIMIT
 from odatui.ws1.auth import BasicAuth, OAuthClientCredentials
 from odatui.ws1.errors import Ws1ApiError, error_for, json_or_none, not_found
 
@@ -63,9 +64,10 @@ class Ws1Base:
 
     # ------------------------------------------------------------------ core
     async def request(self, method: str, path: str, *, version: int, what: str, params: dict[str, Any] | None = None,
-                      json_body: Any = None, ok: tuple[int, ...] = (200,), retry: bool | None = None) -> httpx.Response:
+                      json_body: Any = None, ok: tuple[int, ...] = (200,), retry: bool | None = None,
+                      limit: int = DEFAULT_LIMIT) -> httpx.Response:
         """One API call with auth, version header and retry policy; error statuses raise Ws1ApiError.
-        A 204 is returned as is (callers treat it as "none")."""
+        A 204 is returned as is (callers treat it as "none"). `limit`: the answer body's cap (odatui.http_body)."""
         content = None
         extra = {"Accept": f"application/json;version={version}"}
         if json_body is not None:
@@ -78,7 +80,8 @@ class Ws1Base:
         self.requests_made += 1
         try:
             response = await send(self.http, method, path, policy=self.policy, retry=retry, params=params,
-                                  content=content, fresh_headers=fresh_headers, resend=self._renew_once())
+                                  content=content, fresh_headers=fresh_headers, resend=self._renew_once(),
+                                  limit=limit)
         except Ws1ApiError:
             raise
         except StepError as exc:
