@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from odatui.errors import StateError
-from odatui.files import read_bounded
+from odatui.files import open_temp_beside, read_bounded
 from odatui.locks import TenantLocks, lock_dir, take_lock
 from odatui.paths import state_dir
 
@@ -257,9 +257,9 @@ class StateStore:
         # A spelling's file is a link to the canonical state (rebind): write through it, never over it, so a
         # writer that opened the state by the config's spelling still updates the one history.
         path = self.path.parent / os.readlink(self.path) if self.path.is_symlink() else self.path
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp = None
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            fd, tmp = open_temp_beside(path, 0o600)  # a random name, O_EXCL | O_NOFOLLOW: never a planted link
             try:
                 view = memoryview(data)
                 while view:
@@ -274,8 +274,9 @@ class StateStore:
             finally:
                 os.close(dir_fd)
         except OSError as exc:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
             hint = "free some disk space" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else None
             raise StateError(f"cannot write the run state {self.path}: {exc.strerror}; the previous state is intact",
                              hint=hint) from None
