@@ -26,12 +26,15 @@ class PlanRow:
 
 
 async def plan(graph: Graph, config: Any, secrets: Any, created: dict[str, list[dict[str, Any]]], *,
-               client_factory: Callable[[str, Context], Any] | None = None) -> list[PlanRow]:
-    """Inspect every step (dependencies first, independent ones concurrently)."""
+               client_factory: Callable[[str, Context], Any] | None = None,
+               target: str | None = None) -> list[PlanRow]:
+    """Inspect every step (dependencies first, independent ones concurrently). `target`: the identity key the
+    markers of a run would name (odatui.markers)."""
     # Live only: a stored output is what the tenant held once, not what it holds now (each step's answer
     # comes from its own inspect, dependencies first; what cannot be known yet says so).
     ctx = Context(config, secrets, {}, client_factory=client_factory)
     ctx.created = created
+    ctx.target = target
     rows: dict[str, PlanRow] = {}
     done: dict[str, asyncio.Event] = {sid: asyncio.Event() for sid in graph.order}
     secrets_error: list[SecretsUnavailable] = []

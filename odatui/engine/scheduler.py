@@ -26,6 +26,7 @@ from odatui.engine.run import StepRunner
 from odatui.engine.target import bind
 from odatui.errors import OdatuiError, UsageError
 from odatui.events import Event, RunFinished
+from odatui.identity import Identity
 from odatui.log import get_logger
 from odatui.state import RunState, StateStore, Status
 from odatui.steps.base import Context, Step, clients_of
@@ -107,8 +108,11 @@ class Engine(StepRunner, Controls):
     # ------------------------------------------------------------------ plan (odatui.engine.plan)
     async def plan(self) -> list[PlanRow]:
         """Inspect every step (dependencies first, independent ones concurrently). Writes nothing anywhere."""
+        known = self.state.identity  # the target this state last ran on: the marker a run would write names it
+        target = Identity(known["okta"], known["ws1"]).key if known and known.get("okta") and known.get("ws1") \
+            else None
         return await plan(self.graph, self.config, self.secrets, self.state.created(),
-                          client_factory=self.client_factory)
+                          client_factory=self.client_factory, target=target)
 
     # ------------------------------------------------------------------ run
     async def run(
@@ -190,6 +194,7 @@ class Engine(StepRunner, Controls):
         assert self._ctx is not None
         bound = await bind(self._ctx, self.store, have_locks=self._tenant_locks is not None)
         self.identity = bound.identity
+        self._ctx.target = bound.identity.key
         if bound.locks is not None:
             self._tenant_locks = bound.locks
         self.store = bound.store

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from odatui.errors import OdatuiError, SecretsUnavailable, UsageError
+from odatui.service.ownership import not_ours
 
 KIND_ORDER = ("ws1.profile", "ws1.rule", "ws1.app", "ws1.smart_group", "okta.group")
 KIND_WORDS = {"ws1.profile": "Workspace ONE profile", "ws1.rule": "assignment rule", "ws1.app": "Workspace ONE app",
@@ -32,6 +33,7 @@ class Removal:
     present: bool | None = None  # None: could not be checked (error says why)
     error: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    refused: str | None = None  # why it is left alone: read back, it is not odatui's (service.ownership)
 
     @property
     def kind(self) -> str:
@@ -121,6 +123,8 @@ async def plan_removal(ctx: Any, state: Any, *, include_adopted: bool) -> list[R
     for item in items:
         try:
             item.present = await _present(ctx, item, cache)
+            if item.present:
+                item.refused = await not_ours(ctx, item, state.target, cache.get(f"rules:{item.entry.get('app_uuid')}"))
         except SecretsUnavailable:
             raise  # exit 4 with its remedy, like apply
         except OdatuiError as exc:
@@ -192,6 +196,12 @@ async def run_removal(ctx: Any, store: Any, state: Any, items: list[Removal], ou
     for item in items:
         if item.error is None and item.present:
             try:
+                # Read back right before the delete, every time: only what is odatui's goes.
+                item.refused = await not_ours(ctx, item, state.target)
+                if item.refused:
+                    failed += 1
+                    out.write(f"  KEPT    {item.describe()}: {item.refused}\n")
+                    continue
                 await _remove(ctx, item)
             except OdatuiError as exc:
                 failed += 1
@@ -223,6 +233,8 @@ def print_removal_plan(items: list[Removal], left: list[Removal], out: TextIO) -
         for item in items:
             if item.error:
                 state = f"cannot check: {item.error}"
+            elif item.refused:
+                state = f"left alone: {item.refused}"
             elif item.present:
                 state = "remove" + (" (found already there; --include-adopted)" if item.origin == "adopted" else "")
             else:
@@ -248,7 +260,7 @@ class RemovalPlan:
 
     @property
     def to_delete(self) -> list[Removal]:
-        return [i for i in self.items if i.present]
+        return [i for i in self.items if i.present and not i.refused]
 
 
 async def removal_plan(config: Any, secrets: Any, state: Any, *, include_adopted: bool = False) -> RemovalPlan:

@@ -120,6 +120,9 @@ class Context:
         # step id → what odatui created in earlier runs (the run state's ledger), so a step can tell its own
         # objects (e.g. the assignment rule it added for a smart group) from the admin's.
         self.created: dict[str, list[dict[str, Any]]] = {}
+        # The canonical identity key of the target (odatui.identity), set once the engine has bound the run: the
+        # marker odatui writes on what it creates names it (odatui.markers).
+        self.target: str | None = None
 
     def output(self, step_id: str, key: str) -> Any:
         try:

@@ -13,6 +13,7 @@ from odatui.macos import mobileconfig
 from odatui.macos.lint import errors as lint_errors
 from odatui.macos.lint import lint
 from odatui.macos.payloads import PssoSettings, all_payloads, org_host_from_url
+from odatui.markers import marker
 from odatui.steps.base import OWN_ADOPTED, OWN_CREATED, Change, ChangeKind, Context, Progress, Step
 from odatui.steps.rollout_warnings import rollout_notes
 from odatui.steps.ws1_common import duplicates_error
@@ -60,7 +61,10 @@ def desired_profile(ctx: Context) -> DesiredProfile:
     body = {
         "General": {
             "Name": ctx.config.rollout.profile_name,
-            "Description": f"Okta Desktop Password Sync (Platform SSO) for {settings.org_host}; managed by odatui",
+            # GeneralPayloadV2Entity.Description (mdmv2) carries odatui's marker: `remove` deletes only a profile
+            # that still says it is odatui's, for this target (odatui.markers).
+            "Description": f"Okta Desktop Password Sync (Platform SSO) for {settings.org_host}; managed by odatui "
+                           f"{marker(ctx.target)}",
             "AssignmentType": "Auto",
             "ProfileContext": "Device",
             "ProfileScope": "Production",
