@@ -48,7 +48,7 @@ HELP = {
                "it made, the Okta group assignments it added), then remove them after you confirm. Objects odatui "
                "found already there stay unless --include-adopted. Safe to run again; resumes after an interruption.",
                ["odatui remove --config answers.toml", "odatui remove --yes --config answers.toml",
-                "odatui remove --yes --include-adopted"]),
+                "odatui remove --yes --include-adopted", "odatui remove --recover"]),
     "retry": ("Run again the steps that failed in the last run of this target, and the steps they held back.",
               ["odatui retry --config answers.toml"]),
     "status": ("The last run of this target, step by step (checked against the live tenant), and the rollout in the "
@@ -129,6 +129,8 @@ def build_parser():
     remove.add_argument("--yes", action="store_true", help="don't ask for confirmation (needed without a terminal)")
     remove.add_argument("--include-adopted", action="store_true",
                         help="also remove what odatui found already there (an app, profile or rule of another admin)")
+    remove.add_argument("--recover", action="store_true",
+                        help="the run state is damaged or gone: find what odatui created by the marker it leaves on it")
 
     status = sub.add_parser("status", parents=[common], help="last run per step, and rollout status")
     status.add_argument("--json", action="store_true", help="machine-readable output")

@@ -30,7 +30,8 @@ def _marker_problem(text: object, target: str | None, origin: str, what: str) ->
     others = [t for t in targets_in(text) if t != target]
     if others:
         return f"its {what} says it is odatui's for another target ({others[0]}), not this one"
-    return f"its {what} does not carry odatui's marker for this target, so it is not known to be odatui's"
+    return (f"its {what} does not carry odatui's marker for this target, so it is not known to be odatui's "
+            "(if it is, `odatui apply` marks it again; else delete it in the console)")
 
 
 async def not_ours(ctx: Any, item: Any, target: str | None, rules: Any = None) -> str | None:
@@ -68,7 +69,11 @@ async def not_ours(ctx: Any, item: Any, target: str | None, rules: Any = None) -
         have = {str(app.get("ActualFileVersion") or ""), str(app.get("BuildVersion") or "")}
         if version and str(version) not in have:
             return f"the app with id {e.get('id')} is version {sorted(have - {''}) or '?'}, not {version}"
-        return None
+        notes = str((app.get("MacOsSoftwareDeploymentSummary") or {}).get("Pkginfo") or "")
+        others = [t for t in targets_in(notes) if t != target]
+        if origin == "created" and others:
+            return f"its pkginfo says it was uploaded by odatui for another target ({others[0]}), not this one"
+        return None  # name and version match; the pkginfo marker is checked where WS1 returns it (unverified)
     if kind == "ws1.smart_group":
         group = await ctx.ws1().get_smart_group(int(e["id"]))
         if group is not None and not _same(group.name, e.get("name")):

@@ -11,6 +11,7 @@ from typing import Any
 from odatui.errors import NeedsAction, PackageError
 from odatui.macos.pkg import read_package, version_key
 from odatui.macos.pkginfo import pkginfo_plist
+from odatui.markers import marker
 from odatui.steps.base import OWN_ADOPTED, OWN_CREATED, Change, ChangeKind, Context, Progress, Step
 from odatui.steps.ws1_common import APP_NAME, duplicates_error
 
@@ -127,7 +128,8 @@ class Ws1Upload(Step):
         facts = await asyncio.to_thread(read_package, path)
         if facts.sha256 != ctx.output("preflight.package", "sha256"):
             raise PackageError(f"{path} changed since it was checked.", hint="run preflight.package again")
-        pkginfo = pkginfo_plist(facts, name=APP_NAME, minimum_os=ctx.config.rollout.macos_min)
+        pkginfo = pkginfo_plist(facts, name=APP_NAME, minimum_os=ctx.config.rollout.macos_min,
+                                notes=f"uploaded by odatui {marker(ctx.target)}")
         file_name = Path(path).name if path.lower().endswith(".pkg") else Path(path).name + ".pkg"
 
         def on_bytes(sent: int, total: int, rate: float) -> None:
