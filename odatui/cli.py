@@ -7,6 +7,7 @@ Exit codes (odatui.engine.exits): 0 done · 1 a step failed · 2 bad usage or co
 
 from __future__ import annotations
 
+import errno
 import importlib
 import sys
 from collections.abc import Sequence
@@ -247,6 +248,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_SIGPIPE
 
 
+_FILE_ERRNOS = frozenset({errno.ENAMETOOLONG, errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EDQUOT, errno.EROFS,
+                          errno.ENOTDIR, errno.ELOOP, errno.EISDIR, errno.EFBIG})
+
+
 def _main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = _wizard_args(argv) or build_parser().parse_args(argv)
@@ -274,6 +279,14 @@ def _main(argv: Sequence[str] | None = None) -> int:
         return code
     except Exception as exc:  # last line of defence: a readable line, the traceback only in the log
         import logging
+
+        if isinstance(exc, OSError) and exc.filename is not None and exc.errno in _FILE_ERRNOS:
+            # A file the admin named that the system refuses (a name too long, no permission, a full or read-only
+            # disk) and no command caught itself: one line naming the file and why, exit 2 (bad input).
+            print(f"odatui: cannot use {exc.filename}: {exc.strerror}; nothing was changed\n"
+                  "  → choose another name or folder (or fix its permissions or free some disk space)",
+                  file=sys.stderr)
+            return EXIT_USAGE
 
         if log_path is None:  # the app failed before its start-up worker opened the log (or could not)
             log_path = _open_log()

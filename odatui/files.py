@@ -151,8 +151,11 @@ def atomic_write(path: Path | str, data: bytes, *, what: str, mode: int = 0o600)
 
 def refuse_overwrite(path: Path, *, what: str, ours: Callable[[Path], bool], force: bool) -> None:
     """Refuse to replace an existing file that is not one of ours (e.g. `bundle --out` onto the config)."""
-    if force or not path.exists() and not path.is_symlink():
-        return
+    try:
+        if force or not path.exists() and not path.is_symlink():
+            return
+    except OSError as exc:  # a name too long, a folder on the way this user may not search
+        raise write_error(path, exc, what) from None
     if path.is_dir():
         raise UsageError(f"{path} is a folder", hint=f"give a file name for the {what}")
     if not path.is_file():  # a FIFO or device: never opened to look inside (a FIFO would block)

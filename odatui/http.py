@@ -141,11 +141,17 @@ def describe_transport_error(exc: Exception, url: str) -> NetworkError:
         # "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: <reason> (_ssl.c:1006)" → "<reason>"
         found = re.search(r"verify failed:\s*(.*?)\s*(?:\(_ssl\.c:\d+\))?$", text)
         reason = found.group(1) if found and found.group(1) else "verification failed"
-        return NetworkError(
-            f"TLS certificate of {url} is not trusted ({reason})",
-            hint="if a TLS-inspecting proxy sits in between, set ca_bundle to its CA certificate (PEM); "
-            "never turn verification off", sent=sent,
-        )
+        low = reason.lower()
+        if "mismatch" in low or "doesn't match" in low or "does not match" in low:
+            hint = ("the certificate is for another host name: check the host in the URL (the tenant's API host), "
+                    "and that no proxy answers in its place; ca_bundle cannot fix this")
+        elif "expired" in low or "not yet valid" in low:
+            hint = ("the server's certificate is outside its validity dates: check this machine's clock, then tell "
+                    "the server's owner; ca_bundle cannot fix this")
+        else:
+            hint = ("if a TLS-inspecting proxy sits in between, set ca_bundle to its CA certificate (PEM); "
+                    "never turn verification off")
+        return NetworkError(f"TLS certificate of {url} is not trusted ({reason})", hint=hint, sent=sent)
     if isinstance(exc, httpx.TimeoutException):
         return NetworkError(f"{url} did not answer in time ({type(exc).__name__})",
                             hint="check the network or proxy; odatui retries idempotent calls by itself",

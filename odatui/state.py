@@ -184,8 +184,10 @@ class StateStore:
             fd = take_lock(self.lock_path, f"target ({self.target})",
                             "wait for it to finish or stop it; two runs on one tenant could create duplicates")
         except OSError as exc:
+            full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
             raise StateError(f"cannot create the run lock {self.lock_path}: {exc.strerror or exc}",
-                             hint=f"make {self.directory} writable") from None
+                             hint="free some disk space, then run again" if full else f"make {self.directory} writable"
+                             ) from None
         self._lock_fd = fd
         # Holding the lock, any temp file left here is from a writer that was killed mid-write.
         for stale in self.directory.glob(f".{self.path.name}.*.tmp"):

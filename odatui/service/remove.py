@@ -129,6 +129,8 @@ async def plan_removal(ctx: Any, state: Any, *, include_adopted: bool) -> list[R
             raise  # exit 4 with its remedy, like apply
         except OdatuiError as exc:
             item.error = exc.message
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:  # an edited or damaged ledger entry
+            item.error = f"the run state's record of it is damaged ({type(exc).__name__}: {exc})"
     return items
 
 
