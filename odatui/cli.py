@@ -145,6 +145,9 @@ def build_parser():
     repush.add_argument("--device", nargs="+", type=int, metavar="ID", help="WS1 device ids")
     repush.add_argument("--failing", action="store_true", help="every Mac that `status --devices` lists with a reason")
     repush.add_argument("--yes", action="store_true", help="don't ask for confirmation")
+    repush.add_argument("--max", type=int, metavar="N",
+                        help="push to at most N Macs in this run (the rest on the next); Macs with an install "
+                             "already queued are always skipped")
 
     export = sub.add_parser("export", parents=[common], help="write .mobileconfig files for any MDM")
     export.add_argument("--out", required=True, metavar="DIR", help="folder to write into")

@@ -89,25 +89,44 @@ async def push_profile(config: Any, secrets: Any, profile_id: int, device_ids: l
 
 async def repush(config: Any, secrets: Any, ids: dict[str, Any], device_ids: list[int] | None,
                  on_problem: Callable[[str], Any],
-                 confirm: Callable[[int], bool]) -> tuple[list[int], int | None, list[str]]:
+                 confirm: Callable[[int], bool], *, limit: int | None = None,
+                 on_note: Callable[[str], Any] | None = None) -> tuple[list[int], int | None, list[str]]:
     """`odatui repush`: the given Macs that are members (an unknown one is a problem), or, without ids, every
-    member with a reason; `confirm(count)` before anything is pushed. (targets, pushed or None when not
+    member with a reason; `confirm(count)` before anything is pushed. A Mac whose profile status is still pending
+    (an install command is queued: DeviceProfileApiEntity.Status PendingInstall) is skipped, as a second command
+    adds nothing but load; `limit` (--max) caps how many are pushed in one run. (targets, pushed or None when not
     confirmed, failures)."""
+    from odatui.ws1.device_rows import PENDING
+
     targets: list[int] = []
+    queued: list[int] = []
+    seen: set[int] = set()
     wanted = set(device_ids) if device_ids is not None else None
 
     def collect(rows: list[Any], lines: list[str]) -> None:
         for line in lines:
             on_problem(line)
-        targets.extend(r.id for r in rows if wanted is not None or r.reasons)
+        for r in rows:
+            seen.add(r.id)
+            if not (wanted is not None or r.reasons):
+                continue
+            (queued if r.profile == PENDING else targets).append(r.id)
 
     async with clients(config, secrets, None, "ws1") as ctx:
         # --device: only those Macs (membership checked); --failing: every member with a reason.
         await _lister(ctx.ws1(), config, ids, per_device=True, only=wanted).run(collect)
         if wanted is not None:
-            for unknown in sorted(wanted - set(targets)):
+            for unknown in sorted(wanted - seen):
                 on_problem(f"device {unknown} is not a Mac of smart group(s) "
                            f"{', '.join(map(str, ids['smart_group_names']))}; skipped")
+        note = on_note or on_problem
+        if queued:
+            note(f"{len(queued)} Mac(s) skipped: an install command is already queued for them (profile status "
+                 "pending); each installs it at its next check-in")
+        if limit is not None and len(targets) > limit:
+            note(f"{len(targets) - limit} of {len(targets)} Mac(s) left for a later run (--max {limit}); "
+                 "`odatui repush` again pushes the next ones")
+            targets = sorted(targets)[:limit]
         if not targets or not confirm(len(targets)):
             return targets, None, []
         done, failed = await _push(ctx.ws1(), int(ids["profile_id"]), targets)
