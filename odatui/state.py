@@ -216,8 +216,16 @@ class StateStore:
         """The saved state, or a fresh one. An unreadable or newer file is kept aside, never overwritten."""
         if not self.path.exists():
             return RunState(self.target)
-        raw = read_bounded(self.path, limit=STATE_LIMIT, what="run state", error=StateError)
         reason = None
+        try:
+            size = self.path.stat().st_size
+        except OSError:
+            size = 0  # read_bounded names the problem
+        if size > STATE_LIMIT:
+            # Never blocking: a run state is a few KB, so this is not one of ours (or it is damaged); set aside.
+            return self._set_aside(f"it is larger than the {STATE_LIMIT >> 20} MiB limit for a run state "
+                                   f"({size} bytes)")
+        raw = read_bounded(self.path, limit=STATE_LIMIT, what="run state", error=StateError)
         try:
             data = json.loads(raw.decode("utf-8"))
             if not isinstance(data, dict) or "schema" not in data:
@@ -233,6 +241,10 @@ class StateStore:
             reason = "it is not UTF-8 text"
         except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
             reason = f"it is damaged ({type(exc).__name__})"
+        return self._set_aside(reason or "it is damaged")
+
+    def _set_aside(self, reason: str) -> RunState:
+        """Keep the unusable file beside it (never overwritten) and start afresh, saying why and where it is."""
         aside = self._aside_path()
         try:
             os.replace(self.path, aside)

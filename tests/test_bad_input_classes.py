@@ -267,3 +267,17 @@ def test_a_ledger_id_that_is_not_a_number_is_named_and_nothing_is_removed(demo_f
     assert "(id abc): cannot check: the run state's record of it is damaged" in said, said
     assert "Nothing was changed" in said and session.sandbox.state()["ws1"] == before
     clean(said)
+
+
+def test_an_oversized_run_state_is_set_aside_never_blocking(tmp_path):
+    from odatui.state import STATE_LIMIT, StateStore
+
+    store = StateStore("okta-x__ws1-y", tmp_path)
+    with open(store.path, "wb") as fh:  # sparse: 17 MiB without writing them
+        fh.truncate(STATE_LIMIT + (1 << 20))
+    state = store.load()
+    assert state.steps == {} and not store.path.exists()
+    (note,) = state.notes
+    assert "16 MiB limit for a run state" in note and "unreadable" in note
+    kept = list(tmp_path.glob("okta-x__ws1-y.unreadable-*.json"))
+    assert len(kept) == 1 and kept[0].stat().st_size == STATE_LIMIT + (1 << 20)
