@@ -124,3 +124,72 @@ def test_the_sandbox_keeps_no_note_on_a_smart_group(applied):
         assert r.status_code == 200, r.text
         got = c.get(f"{sb.url}/api/mdm/smartgroups/{r.json()['Value']}", headers=headers).json()
     assert got.get("Name") == "Marked" and "[odatui-target:x]" not in json.dumps(got)
+
+
+# ------------------------------------------------------------------------------------------ leftovers
+
+
+def _fault(session, rule):
+    import httpx
+
+    from odatui.http import ssl_context
+
+    with httpx.Client(verify=ssl_context(str(session.sandbox.ca_path)), timeout=10) as c:
+        c.post(f"{session.sandbox.url}/_sandbox/faults", json=rule).raise_for_status()
+
+
+def test_remove_deletes_the_uploaded_blobs_too(applied):
+    ws1 = applied.sandbox.world.emulators["ws1"]
+    assert len(ws1.blobs) == 2  # the package and its pkginfo
+    run = odatui_cli("remove", "--yes", "--config", str(applied.config_path))
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert ws1.blobs == {} and ws1.apps == {}, run.stdout
+    assert "removed uploaded file" in run.stdout
+
+
+def _config_creating_groups(session, tmp_path, names):
+    import tomli_w
+
+    data = session.sandbox.config_dict()
+    data["rollout"]["package"] = str(session.package)
+    data["ws1"].update({"smart_groups": names, "create_smart_groups": True})
+    data["ws1"].pop("smart_group", None)
+    config = tmp_path / "answers.toml"
+    config.write_text(tomli_w.dumps(data))
+    return config
+
+
+def test_the_blobs_of_a_failed_app_create_are_removed(demo_factory, sandbox_env, tmp_path):  # noqa: F811
+    session = demo_factory()
+    ws1 = session.sandbox.world.emulators["ws1"]
+    _fault(session, {"method": "POST", "path": "/api/mam/groups/.*/macos/apps", "status": 400, "times": None,
+                     "body": {"errorCode": 7454, "message": "Invalid pkginfo file."}})
+    run = odatui_cli("apply", "--yes", "--config", str(session.config_path))
+    assert run.returncode != 0 and "ws1.upload" in run.stdout, run.stdout
+    assert len(ws1.blobs) == 2 and ws1.apps == {}  # uploaded, then the create failed: two orphans
+    removal = odatui_cli("remove", "--yes", "--config", str(session.config_path))
+    said = removal.stdout + removal.stderr
+    assert removal.returncode == 0, said
+    assert ws1.blobs == {}, said
+
+
+def test_a_smart_group_made_by_a_step_that_failed_is_odatuis_and_removed(demo_factory, sandbox_env,  # noqa: F811
+                                                                          tmp_path):
+    session = demo_factory()
+    config = _config_creating_groups(session, tmp_path, ["Okta PSSO Macs", "Wave Two Macs"])
+    ws1 = session.sandbox.world.emulators["ws1"]
+    before = {g["id"] for g in ws1.smart_groups}
+    # WS1 creates the group, then the read-back is refused: the step fails for good (no retry finds it later)
+    _fault(session, {"method": "GET", "path": "/api/mdm/smartgroups/[0-9]+", "status": 403, "times": 1,
+                     "body": {"errorCode": 403, "message": "User does not have access to this Smart Group."}})
+    run = odatui_cli("apply", "--yes", "--config", str(config))
+    assert run.returncode != 0 and "preflight.ws1 FAILED" in run.stdout, run.stdout
+    made = {g["id"] for g in ws1.smart_groups} - before
+    assert len(made) == 1, ws1.smart_groups
+    path = canonical_state()
+    created = json.loads(path.read_text())["steps"]["preflight.ws1"]["created"]
+    assert {int(e["id"]) for e in created} >= made, created  # odatui's, not "found already there"
+    removal = odatui_cli("remove", "--yes", "--config", str(config))
+    said = removal.stdout + removal.stderr
+    assert removal.returncode == 0, said
+    assert not made & {g["id"] for g in ws1.smart_groups}, said

@@ -7,7 +7,9 @@ up first (an object deleted by hand is "already gone", not an error), removed, a
 state file at once, so a killed `remove` resumes where it stopped and a second one has nothing to do.
 
 Order: the profile and the assignment rules first (they hold the smart groups and the app), then the app's
-versions, then smart groups (WS1 refuses to delete one that is still assigned), then the Okta group assignments.
+versions, then the files odatui uploaded for them (blobs: kept while an app odatui could not remove may use them),
+then smart groups (WS1 refuses to delete one that is still assigned), then the Okta group assignments. Right before
+each delete the object is read back (service.ownership.not_ours): only what is odatui's goes.
 """
 
 from __future__ import annotations
@@ -18,10 +20,10 @@ from typing import Any, TextIO
 
 from odatui.errors import OdatuiError, SecretsUnavailable, UsageError
 from odatui.service.ownership import not_ours
+from odatui.service.remove_report import KIND_WORDS, print_removal_plan  # noqa: F401  (KIND_WORDS: re-export)
 
-KIND_ORDER = ("ws1.profile", "ws1.rule", "ws1.app", "ws1.smart_group", "okta.group")
-KIND_WORDS = {"ws1.profile": "Workspace ONE profile", "ws1.rule": "assignment rule", "ws1.app": "Workspace ONE app",
-              "ws1.smart_group": "smart group", "okta.group": "Okta group assignment"}
+# Blobs after apps: an app's package is a blob, and deleting it under a live app could break that app.
+KIND_ORDER = ("ws1.profile", "ws1.rule", "ws1.app", "ws1.blob", "ws1.smart_group", "okta.group")
 RESET_STEPS = ("ws1.upload", "ws1.assign", "ws1.profile", "okta.assign")  # steps whose outputs name removed objects
 
 
@@ -49,6 +51,8 @@ class Removal:
             return f"assignment rule for smart group {e.get('group')!r} on app {e.get('app_uuid')}"
         if self.kind == "ws1.smart_group":
             return f"smart group {e.get('name')!r} (id {e.get('id')})"
+        if self.kind == "ws1.blob":
+            return f"uploaded file {e.get('name')} (blob {e.get('id')})"
         if self.kind == "okta.group":
             return f"Okta group {e.get('name')!r} assigned to app {e.get('app_id')}"
         return f"{self.kind} {e.get('id')}"
@@ -77,6 +81,9 @@ async def _present(ctx: Any, item: Removal, cache: dict[str, Any]) -> bool:
         return await ctx.ws1().app_exists(int(e["id"]))
     if item.kind == "ws1.smart_group":
         return await ctx.ws1().get_smart_group(int(e["id"])) is not None
+    if item.kind == "ws1.blob":
+        int(e["id"])  # a damaged id is named now; whether it is still there only the delete tells (no read)
+        return True
     if item.kind == "ws1.rule":
         rules = await _rules(ctx, e["app_uuid"], cache)
         if rules is None:
@@ -147,6 +154,8 @@ async def _remove(ctx: Any, item: Removal) -> None:
         await ctx.ws1().delete_internal_app(int(e["id"]))
     elif item.kind == "ws1.smart_group":
         await ctx.ws1().delete_smart_group(int(e["id"]))
+    elif item.kind == "ws1.blob":
+        await ctx.ws1().delete_blob(int(e["id"]))
     elif item.kind == "okta.group":
         await ctx.okta().unassign_group(e["app_id"], e["group_id"])
     elif item.kind == "ws1.rule":
@@ -195,18 +204,23 @@ def _reset(state: Any) -> None:
 async def run_removal(ctx: Any, store: Any, state: Any, items: list[Removal], out: TextIO) -> int:
     """Remove each item still there, striking it from the ledger (saved) as soon as it is gone."""
     failed = 0
+    apps_left = False  # an app odatui could not remove may still use the blobs it was made from
     for item in items:
         if item.error is None and item.present:
             try:
                 # Read back right before the delete, every time: only what is odatui's goes.
                 item.refused = await not_ours(ctx, item, state.target)
+                if item.kind == "ws1.blob" and apps_left and not item.refused:
+                    item.refused = "an app odatui did not remove may still use it"
                 if item.refused:
                     failed += 1
+                    apps_left = apps_left or item.kind == "ws1.app"
                     out.write(f"  KEPT    {item.describe()}: {item.refused}\n")
                     continue
                 await _remove(ctx, item)
             except OdatuiError as exc:
                 failed += 1
+                apps_left = apps_left or item.kind == "ws1.app"
                 out.write(f"  FAILED  {item.describe()}: {exc.message}\n")
                 if exc.hint:
                     out.write(f"          → {exc.hint}\n")
@@ -214,6 +228,7 @@ async def run_removal(ctx: Any, store: Any, state: Any, items: list[Removal], ou
             out.write(f"  removed {item.describe()}\n")
         elif item.error is not None:
             failed += 1
+            apps_left = apps_left or item.kind == "ws1.app"
             continue
         else:
             out.write(f"  gone    {item.describe()} (already deleted outside odatui)\n")
@@ -227,27 +242,6 @@ async def run_removal(ctx: Any, store: Any, state: Any, items: list[Removal], ou
 
 
 # --------------------------------------------------------------------------------------------- CLI
-
-
-def print_removal_plan(items: list[Removal], left: list[Removal], out: TextIO) -> None:
-    if items:
-        out.write("odatui would remove what it created for this target:\n")
-        for item in items:
-            if item.error:
-                state = f"cannot check: {item.error}"
-            elif item.refused:
-                state = f"left alone: {item.refused}"
-            elif item.present:
-                state = "remove" + (" (found already there; --include-adopted)" if item.origin == "adopted" else "")
-            else:
-                state = "already gone (deleted outside odatui): forget it"
-            out.write(f"  {KIND_WORDS.get(item.kind, item.kind):<24} {item.describe()}: {state}\n")
-    if left:
-        out.write(f"Left alone ({len(left)} found already there, not created by odatui; "
-                  "`--include-adopted` removes them too):\n")
-        for item in left:
-            out.write(f"  {KIND_WORDS.get(item.kind, item.kind):<24} {item.describe()}\n")
-    out.flush()
 
 
 @dataclass

@@ -123,12 +123,19 @@ class Context:
         # The canonical identity key of the target (odatui.identity), set once the engine has bound the run: the
         # marker odatui writes on what it creates names it (odatui.markers).
         self.target: str | None = None
+        # step id → what a step created during this call, recorded the moment it exists (made_by_odatui): the
+        # engine adds it to the ledger when the step ends, failed or not, so a failed step leaves no orphan.
+        self.made: dict[str, list[dict[str, Any]]] = {}
 
     def output(self, step_id: str, key: str) -> Any:
         try:
             return self.outputs[step_id][key]
         except KeyError:
             raise StepError(f"{step_id} has not produced {key!r} yet", hint=f"run {step_id} first") from None
+
+    def made_by_odatui(self, step_id: str, entry: dict[str, Any]) -> None:
+        """Record that `step_id` just created `entry` ({"kind", "id", "name", …}) in the tenant."""
+        self.made.setdefault(step_id, []).append(dict(entry))
 
     def created_by_odatui(self, step_id: str, kind: str) -> list[dict[str, Any]]:
         return [e for e in self.created.get(step_id, []) if e.get("kind") == kind]

@@ -35,9 +35,14 @@ class PreflightWs1(Step):
         created: list[dict[str, Any]] = []
         for name in cfg.wave:
             candidates = await client.search_smart_groups(name)
-            exact = [g for g in candidates if g.name == name]
+            # WS1 compares smart group names without case ("Smart Group with the same name already exists" for
+            # "okta psso macs" beside "Okta PSSO Macs"; field report from the hostile review, unverified in docs):
+            # a group differing only by case is that group, adopted, never a second one that WS1 refuses.
+            exact = [g for g in candidates if g.name.casefold() == name.casefold()]
             if not exact and create and cfg.create_smart_groups:
                 sg_id = await client.create_smart_group(name, og, macos_min=ctx.config.rollout.macos_min)
+                # Recorded at once: should a later call of this step fail, `remove` still knows the group is ours.
+                ctx.made_by_odatui(self.id, {"kind": "ws1.smart_group", "id": str(sg_id), "uuid": "", "name": name})
                 sg = await client.get_smart_group(sg_id)
                 if sg is None:
                     raise StepError(f"Workspace ONE created smart group {name!r} (id {sg_id}) but does not show it.",

@@ -140,13 +140,20 @@ class Ws1Upload(Step):
         progress(0.0, f"Uploading {file_name}")
         binary = await client.upload_blob(path, file_name=file_name, og_id=og_id, module_type="Application",
                                           progress=on_bytes)
-        meta = await client.upload_blob(pkginfo, file_name=f"{Path(file_name).stem}-{version}.plist", og_id=og_id)
+        # Each blob is odatui's the moment it exists: `remove` deletes it (BlobsV1_DeleteBlobAsync), also when
+        # creating the app fails and nothing else refers to it.
+        ctx.made_by_odatui(self.id, {"kind": "ws1.blob", "id": str(binary.id), "name": file_name})
+        meta_name = f"{Path(file_name).stem}-{version}.plist"
+        meta = await client.upload_blob(pkginfo, file_name=meta_name, og_id=og_id)
+        ctx.made_by_odatui(self.id, {"kind": "ws1.blob", "id": str(meta.id), "name": meta_name})
         progress(None, "Creating the macOS app")
         from odatui.ws1.client import Ws1ApiError  # deferred: start-up (httpx)
 
         try:
             app_id = await client.create_macos_app(og_id, app_blob_id=binary.id, pkginfo_blob_id=meta.id,
                                                    version=version, name=APP_NAME)
+            ctx.made_by_odatui(self.id, {"kind": "ws1.app", "id": str(app_id), "uuid": "",
+                                         "name": f"{APP_NAME} {version}", "version": version})
         except Ws1ApiError as exc:
             # WS1 refuses a second app of the same version ("you cannot upload duplicate versions", UEM Internal
             # Application Versions): if another run created it meanwhile, adopt that one (look again on conflict).
