@@ -281,3 +281,16 @@ def test_an_oversized_run_state_is_set_aside_never_blocking(tmp_path):
     assert "16 MiB limit for a run state" in note and "unreadable" in note
     kept = list(tmp_path.glob("okta-x__ws1-y.unreadable-*.json"))
     assert len(kept) == 1 and kept[0].stat().st_size == STATE_LIMIT + (1 << 20)
+
+
+def test_the_wizard_never_writes_an_answers_file_odatui_would_refuse(tmp_path):
+    from odatui.answers import write_answers
+    from odatui.config import load_config
+
+    path = tmp_path / "answers.toml"
+    path.write_text("[okta]\norg_url = 'https://acme.okta.com'\n")
+    huge = [f"Group {n:07d} of the whole company, pasted by mistake" for n in range(40_000)]
+    with pytest.raises(UsageError) as caught:
+        write_answers(path, {("okta", "groups"): huge})
+    assert_clear(str(caught.value), "1 MiB limit", str(path), "was not changed")
+    assert load_config(path).okta.org_url == "https://acme.okta.com"  # still the file it was, still readable

@@ -55,6 +55,13 @@ async def plan(graph: Graph, config: Any, secrets: Any, created: dict[str, list[
     try:
         # Secrets and TLS contexts off the loop, as in a run.
         await ctx.prepare_clients(*clients_of(graph.steps.values()))
+        if ctx.target is None and config.okta.org_url and config.ws1.api_url:
+            # No identity known for this spelling yet: ask the tenants (two cheap reads), so what the plan compares
+            # (the marker in a profile's description) is what a run would write.
+            from odatui.identity import resolve
+
+            identity = await resolve(ctx)
+            ctx.target = identity.key if len(identity.confirmed) == 2 else None
         await asyncio.gather(*(one(sid) for sid in graph.order))
     finally:
         await ctx.aclose()

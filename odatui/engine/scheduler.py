@@ -106,11 +106,13 @@ class Engine(StepRunner, Controls):
         return self.graph.select(only, from_step)
 
     # ------------------------------------------------------------------ plan (odatui.engine.plan)
-    async def plan(self) -> list[PlanRow]:
-        """Inspect every step (dependencies first, independent ones concurrently). Writes nothing anywhere."""
-        known = self.state.identity  # the target this state last ran on: the marker a run would write names it
-        target = Identity(known["okta"], known["ws1"]).key if known and known.get("okta") and known.get("ws1") \
-            else None
+    async def plan(self, target: str | None = None) -> list[PlanRow]:
+        """Inspect every step (dependencies first, independent ones concurrently). Writes nothing anywhere.
+        `target`: the tenants' identity key when the caller resolved it (the marker a run would write names it);
+        else the one this state last ran on."""
+        known = self.state.identity
+        if target is None and known and known.get("okta") and known.get("ws1"):
+            target = Identity(known["okta"], known["ws1"]).key
         return await plan(self.graph, self.config, self.secrets, self.state.created(),
                           client_factory=self.client_factory, target=target)
 
