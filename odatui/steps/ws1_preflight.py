@@ -60,6 +60,8 @@ class PreflightWs1(Step):
                                  f"{og.name} ({cfg.group_id})",
                                  hint="check the serial in System Settings > General > About (or the WS1 console's "
                                       "device list), or remove it from serials")
+        if create:
+            await _okta_groups_exist(ctx)  # a wave naming a missing Okta group stops before any smart group is made
         groups: list[dict[str, Any]] = []
         absent: list[str] = []
         created: list[dict[str, Any]] = []
@@ -126,6 +128,22 @@ class PreflightWs1(Step):
         for line in out["warnings"]:
             progress.log(line, level="warning")
         return out
+
+
+async def _okta_groups_exist(ctx: Context) -> None:
+    """Every wave's Okta groups exist (exit 2 naming the wave otherwise), read before anything is created in WS1.
+    Without Okta API access (okta.auth = "none") the admin assigns them by hand: nothing to read."""
+    if not ctx.config.rollout.waves or ctx.config.okta.auth == "none":
+        return
+    client = ctx.okta()
+    for wave in ctx.config.waves():
+        for name in wave.okta_groups:
+            if await client.group_by_name(name) is None:
+                field = f"rollout.waves {wave.name!r} okta_groups" if name not in ctx.config.okta.groups \
+                    else "okta.groups"
+                raise UsageError(f'{field}: the Okta group "{name}" does not exist in {ctx.config.okta.host}',
+                                 hint="check the exact name (it is case-sensitive) in Directory → Groups, or create "
+                                      "the group, then run again")
 
 
 def _check_members(sg: Any, wanted: list[int], members: list[int], fleet: Any, *, made: bool) -> None:
