@@ -66,10 +66,10 @@ class OktaAssign(Step):
         details = tuple(f"{n!r} waits for its wave to start" for n in later)
         if not missing:
             return Change(ChangeKind.NONE, f"already assigned: {', '.join(wanted)}", details,
-                          {"group_ids": ids, "groups": list(wanted), "manual": False,
+                          {"group_ids": ids, "groups": list(wanted), "manual": False, "warnings": list(warnings),
                            OWN_ADOPTED: [_entry(app_id, n, ids[n]) for n in wanted]}, warnings=warnings)
         return Change(ChangeKind.CREATE, f"assign {', '.join(missing)} to the app",
-                      tuple(f'assign "{n}" ({ids[n]})' for n in missing) + details, found=(ids, missing),
+                      tuple(f'assign "{n}" ({ids[n]})' for n in missing) + details, found=(ids, missing, warnings),
                       creates=tuple({"kind": "okta.group", "name": n} for n in missing), warnings=warnings)
 
     async def apply(self, ctx: Context, progress: Progress) -> dict[str, Any]:
@@ -77,16 +77,16 @@ class OktaAssign(Step):
         if cfg.auth == "none" or not groups_now(ctx.config):
             return dict((await self.inspect(ctx)).outputs)
         ids, missing = await self._plan(ctx)  # looked up again: the tenant may have changed since the plan
-        return await self._assign(ctx, progress, ids, missing)
+        return await self._assign(ctx, progress, ids, missing, tuple(await wave_user_warnings(ctx, ids)))
 
     async def apply_change(self, ctx: Context, progress: Progress, change: Change) -> dict[str, Any]:
         if change.found is None:
             return await self.apply(ctx, progress)
-        ids, missing = change.found  # inspect's lookups of this attempt: no second round of reads
-        return await self._assign(ctx, progress, ids, missing)
+        ids, missing, warnings = change.found  # inspect's lookups of this attempt: no second round of reads
+        return await self._assign(ctx, progress, ids, missing, warnings)
 
-    async def _assign(self, ctx: Context, progress: Progress, ids: dict[str, str], missing: list[str]
-                      ) -> dict[str, Any]:
+    async def _assign(self, ctx: Context, progress: Progress, ids: dict[str, str], missing: list[str],
+                      warnings: tuple[str, ...] = ()) -> dict[str, Any]:
         app_id = ctx.output("okta.app", "app_id")
         client = ctx.okta()
         for i, name in enumerate(missing):
@@ -94,8 +94,11 @@ class OktaAssign(Step):
             with explained(ctx):
                 await client.assign_group(app_id, ids[name])
         progress(1.0, "groups assigned")
+        for line in warnings:
+            progress.log(line, level="warning")
         wanted = groups_now(ctx.config)
         return {"group_ids": ids, "groups": list(wanted), "assigned": missing, "manual": False,
+                "warnings": list(warnings),
                 OWN_CREATED: [_entry(app_id, n, ids[n]) for n in missing],
                 OWN_ADOPTED: [_entry(app_id, n, ids[n]) for n in wanted if n not in missing]}
 
