@@ -112,7 +112,7 @@ def readiness(fleet: Fleet, members: dict[str, list[int]], macos_min: int) -> li
     below = [f"{m.name} ({m.macos})" for m in macs if below_floor(m.macos, macos_min)]
     unapproved = [m.name for m in macs if m.user_approved is False]
     intel = [m.name for m in macs if m.intel]
-    where = "the waves' smart groups" if len(members) > 1 else "the smart group"
+    where = "the smart groups" if len(members) > 1 else "the smart group"
     out = []
     if below:
         # A WS1 profile has no minimum-OS field (2604 GeneralPayloadV2Entity): WS1 pushes it to every member.
