@@ -24,6 +24,7 @@ from odatui.sandbox.samplepkg import make_sample_pkg
 from odatui.service.waves import wave_status
 from odatui.state import StateStore
 from odatui.steps.wave_gate import Prerequisite, WaveCounts, decide
+from odatui.tui.screens.done import wave_table
 from odatui.waves_cli import render
 
 PILOT_GROUP, MACS = "DPS Pilot Macs", "Okta PSSO Macs"
@@ -104,9 +105,16 @@ def test_two_waves_stage_the_profile_behind_their_gates(demo_factory, sandbox_en
     assert first["Pilot"]["gate"] == "gated" and first["Pilot"]["reason"].startswith("Okta Verify on 0% < 90%")
     assert first[MACS]["gate"] == "waiting"
     assert "wave 'Pilot' gated: Okta Verify on 0% < 90%" in engine.state.steps["ws1.profile"].summary
+    # plan says which wave moves next (nothing yet), and the wizard's Done screen shows the same waves as a table.
+    plan = {r.step_id: r for r in asyncio.run(make_engine(config, session.secrets).plan())}
+    assert "wave 'Pilot' gated: Okta Verify on 0% < 90%" in plan["ws1.profile"].change.summary
+    table = wave_table(StateStore(config.target_key()).load().outputs())
+    assert table.splitlines()[1].startswith("Pilot") and "gated: Okta Verify on 0% < 90%" in table
 
     # Time passes: Okta Verify reaches the Pilot Macs. The next apply moves Pilot only.
     advance_clock(session, 1300)
+    plan = {r.step_id: r for r in asyncio.run(make_engine(config, session.secrets).plan())}
+    assert "for wave 'Pilot'; wave 'Okta PSSO Macs' gated" in plan["ws1.profile"].change.summary
     result, engine = apply(session, config)
     assert result.exit_code == 0, engine.state.steps
     assert profile_group_names(session) == [PILOT_GROUP]
