@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import field_validator
 
-from odatui.config_fields import Table
+from odatui.config_fields import Table, listed_once, okta_group_names
 
 # Apple serial numbers: 10 or 12 upper-case letters and digits (older Macs 11). Apple documents no format; this is
 # what Apple's "Check Coverage" form accepts (unverified) and all that odatui needs to catch a pasted typo.
@@ -47,18 +47,12 @@ class WaveConfig(Table):
         if bad:
             raise ValueError(f"{bad[0]!r} is not a Mac serial number (8 to 14 letters and digits, as in "
                              "System Settings > General > About); fix or remove it")
-        dupes = sorted({s for s in out if out.count(s) > 1})
-        if dupes:
-            raise ValueError(f"serial {dupes[0]} is listed twice; list each Mac once")
-        return out
+        return listed_once(out, "serial")
 
     @field_validator("okta_groups")
     @classmethod
     def _groups(cls, v: list[str]) -> list[str]:
-        cleaned = [g.strip() for g in v]
-        if any(not g for g in cleaned):
-            raise ValueError("Okta group names must not be empty; remove the blank entry")
-        return list(dict.fromkeys(cleaned))
+        return okta_group_names(v)
 
     @field_validator("start", mode="before")
     @classmethod
