@@ -125,6 +125,12 @@ def test_two_waves_stage_the_profile_behind_their_gates(demo_factory, sandbox_en
     waves = asyncio.run(wave_status(config, session.secrets))
     assert [w["wave"] for w in waves] == ["Pilot", MACS]
     assert waves[0]["gate"] == "open" and waves[0]["devices"] == 5 and waves[0]["okta_verify_installed"] == 5
+    # Registered: by serial, from Okta's Devices API (the sandbox's fleet registers once the profile installs).
+    assert waves[0]["registered"] == 0  # the profile was assigned a moment ago: nothing installed yet
+    advance_clock(session, 1300)
+    waves = asyncio.run(wave_status(config, session.secrets))
+    registered = {d["profile"]["serialNumber"] for d in session.sandbox.world.emulators["okta"]._fleet_devices()}
+    assert waves[0]["registered"] == len(registered & set(serials)) > 0 and waves[0]["profile_installed"] == 5
     # Now that Pilot has it, the big wave waits on its own Okta Verify share (offline Macs never install).
     assert waves[1]["gate"] == "gated" and waves[1]["reason"].startswith("Okta Verify on ")
     assert json.loads(json.dumps(waves)) == waves  # what `odatui waves --json` prints
@@ -348,3 +354,25 @@ def test_gate_override_opens_exactly_that_gate():
     got = decide([wave("P")], [counts("P", ov=1)], GATE, OV, NOW, {"P": {"by": "ada", "at": "2026-12-10T09:00:00Z"}})
     assert got[0].open and got[0].overridden == {"by": "ada", "at": "2026-12-10T09:00:00Z"}
     assert "opened by hand by ada" in got[0].reason and "Okta Verify on 10% < 90%" in got[0].reason
+
+
+# ------------------------------------------------------------------------------------------------ the old way
+def test_a_wave_whose_profile_arrived_before_okta_verify_shows_it(demo_factory, sandbox_env):
+    """[ws1] smart_groups (no gates): the profile goes out with the app, so on many Macs it lands first. The sandbox
+    disagrees with that order: those Macs show failing ("profile before Okta Verify") and never register."""
+    session = demo_factory()
+    data = session.sandbox.config_dict()
+    data["rollout"]["package"] = str(session.package)
+    config = parse_config(data, source="test")
+    save_config(config, session.config_path)
+    assert apply(session, config)[0].exit_code == 0
+    advance_clock(session, 45)  # profiles (mean 25 s) mostly in, Okta Verify (mean 60 s) mostly not
+    [wave] = asyncio.run(wave_status(config, session.secrets))
+    assert wave["gate"] == "no gate" and wave["failing_reasons"].get("profile before Okta Verify", 0) > 0
+    advance_clock(session, 1300)  # now every online Mac has both
+    fleet = session.sandbox.world.emulators["ws1"].fleet
+    early = [d for d in fleet.members() if d.okta_registered and d.arch == "arm64" and d.user_approved
+             and not d.profile_fails and fleet.delay(d, "profile") is not None and fleet.delay(d, "app") is not None
+             and fleet.delay(d, "profile") < fleet.delay(d, "app")]
+    registered = {d["profile"]["serialNumber"] for d in session.sandbox.world.emulators["okta"]._fleet_devices()}
+    assert early and not {d.serial for d in early} & registered
