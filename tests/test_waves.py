@@ -376,3 +376,24 @@ def test_a_wave_whose_profile_arrived_before_okta_verify_shows_it(demo_factory, 
              and fleet.delay(d, "profile") < fleet.delay(d, "app")]
     registered = {d["profile"]["serialNumber"] for d in session.sandbox.world.emulators["okta"]._fleet_devices()}
     assert early and not {d.serial for d in early} & registered
+
+
+def test_the_support_bundle_leaves_out_the_waves_mac_users(demo_factory, sandbox_env, tmp_path):
+    import zipfile
+
+    from odatui.service.bundle import build_bundle
+
+    session = demo_factory()
+    serials = healthy_serials(session)
+    config = waves_config(session, serials)
+    apply(session, config)
+    state = StateStore(config.target_key()).load().outputs()["preflight.ws1"]["smart_groups"]
+    assert len(state[0]["users"]) == 5  # kept locally for the Okta-group check
+    out = tmp_path / "bundle.zip"
+    build_bundle(out, config=config, secrets=session.secrets, targets=[config.target_key()])
+    text = "".join(zipfile.ZipFile(out).read(n).decode() for n in zipfile.ZipFile(out).namelist() if n.startswith("state/"))
+    fleet = session.sandbox.world.emulators["ws1"].fleet
+    assert "5 users left out of the bundle" in text
+    # Only the few a warning names (as readiness names Okta logins) remain; the list itself does not.
+    emails = [d.email for d in fleet.devices if d.serial in serials]
+    assert sum(1 for e in emails if e in text) <= 3
