@@ -136,6 +136,11 @@ def test_two_waves_stage_the_profile_behind_their_gates(demo_factory, sandbox_en
     assert json.loads(json.dumps(waves)) == waves  # what `odatui waves --json` prints
     table = render(waves)
     assert "Pilot" in table and "gated" in table and waves[1]["reason"] in table
+    cli = odatui_cli("waves", "--json", "--config", str(session.config_path))
+    assert cli.returncode == 0, cli.stderr
+    printed = json.loads(cli.stdout)["waves"]
+    assert [(w["wave"], w["gate"]) for w in printed] == [("Pilot", "open"), (MACS, "gated")]
+    assert all(w["reason"] for w in printed)
 
 
 def test_advance_wave_opens_one_gate_and_is_recorded(demo_factory, sandbox_env):
@@ -162,6 +167,8 @@ def test_advance_wave_opens_one_gate_and_is_recorded(demo_factory, sandbox_env):
 def test_advance_wave_needs_yes_without_a_terminal(demo_factory, sandbox_env):
     session = demo_factory()
     waves_config(session, healthy_serials(session))
+    before = odatui_cli("waves", "--config", str(session.config_path))
+    assert before.returncode == 2 and "no waves to look at yet" in before.stderr
     n = session.sandbox.world.requests_total
     run = odatui_cli("apply", "--advance-wave", MACS, "--config", str(session.config_path))
     assert run.returncode == 2, run.stderr
