@@ -145,3 +145,23 @@ def test_wizard_export_cli_export_and_the_ws1_profile_are_byte_identical(tmp_pat
              "prefs-com.okta.mobile.auth-service-extension"]
     assert sent == [cli[f"okta-dps-macos15-{kind}.ws1.xml"] for kind in order]
     assert b"RegistrationToken" in cli["okta-dps-macos15-sso-extension.ws1.xml"]
+
+
+# ------------------------------------------------------------------------------------------ one "group covered" rule
+
+
+def test_ws1_assign_and_verify_share_one_group_covered_rule():
+    import odatui.steps.verify as verify
+    import odatui.steps.ws1_assign as assign
+    from odatui.steps.ws1_common import group_covered
+
+    assert verify.group_covered is group_covered and assign.group_covered is group_covered
+    g = "AAAA-1111"
+    on_demand_first = {"assignments": [
+        {"priority": 1, "distribution": {"smart_groups": [g], "app_delivery_method": "AUTO"}},
+        {"priority": 0, "distribution": {"smart_groups": [g], "app_delivery_method": "ON_DEMAND"}}]}
+    assert not group_covered(on_demand_first, g)  # priority 0 (On-Demand) decides, whatever the list order
+    auto_first = {"assignments": [{**r, "priority": 1 - r["priority"]} for r in on_demand_first["assignments"]]}
+    assert group_covered(auto_first, g)
+    assert not group_covered({**auto_first, "excluded_smart_groups": [g.lower()]}, g)
+    assert not group_covered({"assignments": []}, g)

@@ -20,6 +20,7 @@ from odatui.macos.lint import errors as lint_errors
 from odatui.macos.lint import lint
 from odatui.macos.mobileconfig import parse_ws1_custom_settings
 from odatui.steps.base import Change, ChangeKind, Context, Progress, Step
+from odatui.steps.ws1_common import group_covered
 
 
 def profile_payloads(profile: dict[str, Any]) -> list[dict[str, Any]]:
@@ -40,15 +41,6 @@ def profile_payloads(profile: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _okta_client_id(app: dict[str, Any]) -> str:
     return str(((app.get("credentials") or {}).get("oauthClient") or {}).get("client_id") or app.get("id") or "")
-
-
-def _rule_covers(rules: dict[str, Any], sg_uuid: str) -> bool:
-    excluded = {str(g).lower() for g in rules.get("excluded_smart_groups") or []}
-    for rule in rules.get("assignments") or []:
-        dist = rule.get("distribution") or {}
-        if sg_uuid.lower() in {str(g).lower() for g in dist.get("smart_groups") or []}:
-            return dist.get("app_delivery_method") == "AUTO" and sg_uuid.lower() not in excluded
-    return False
 
 
 class Verify(Step):
@@ -129,7 +121,7 @@ class Verify(Step):
 
         # The app's assignment rule still targets the smart group with Auto delivery.
         for group in wave:
-            if not _rule_covers(rules, group["uuid"]):
+            if not group_covered(rules, group["uuid"]):  # the same rule as ws1.assign
                 problems.append(f"Okta Verify (app {app_uuid}) is no longer assigned (Auto) to smart group "
                                 f"{group['uuid']} ({group['name']!r})")
         checked.append(f"app {app_uuid}: assigned (Auto) to smart group{'s' if len(wave) > 1 else ''} "
