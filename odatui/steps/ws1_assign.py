@@ -138,11 +138,15 @@ class Ws1Assign(Step):
         for old in look["previous"]:  # our rules on a retired version are no longer ours to remove
             released += [e for e in ctx.created_by_odatui(self.id, "ws1.rule")
                          if e.get("app_uuid", "").lower() == old["app_uuid"].lower()]
+        # A rule already there under odatui's own name (e.g. on a version odatui unretired) is odatui's too: remove
+        # takes it, as it takes the rules it adds now.
+        ours = {a.lower() for a in added} | {u.lower() for u, _ in wave
+                                             if any(is_our_rule(r, u) for r in look["current"].get("assignments") or [])}
         return {"app_uuid": app_uuid, "smart_group_uuid": wave[0][0], "smart_group_name": wave[0][1],
                 "smart_group_uuids": [u for u, _ in wave], "smart_group_names": [n for _, n in wave],
                 "retired": [o["app_id"] for o in look["previous"]],
-                OWN_CREATED: [entries[u.lower()] for u in added],
-                OWN_ADOPTED: [e for k, e in entries.items() if k not in {a.lower() for a in added}],
+                OWN_CREATED: [e for k, e in entries.items() if k in ours],
+                OWN_ADOPTED: [e for k, e in entries.items() if k not in ours],
                 OWN_RELEASED: released}
 
     async def inspect(self, ctx: Context) -> Change:
