@@ -163,7 +163,9 @@ async def _registered_macs(okta: Any) -> str:
         raise
     users = {u.get("user", {}).get("id") for m in macs for u in (m.get("_embedded") or {}).get("users") or []}
     users.discard(None)
-    return f"Okta: {len(macs)} Mac(s) registered through Okta Verify, for {len(users)} user(s) (Devices API)"
+    # Every Mac Okta Verify registered, for any feature (FastPass too): not a Password Sync count.
+    return (f"Okta: {len(macs)} Mac(s) registered with Okta Verify (any feature), for {len(users)} user(s) "
+            "(Devices API)")
 
 
 STEPS = [Verify()]
