@@ -8,18 +8,15 @@ from __future__ import annotations
 import asyncio
 import json
 
-import httpx
+from types import SimpleNamespace
+
 import pytest
 from rollout import demo_factory, odatui_cli  # noqa: F401 - demo_factory is a fixture
-
-from odatui.http import ssl_context
+from test_device_status import _admin
 
 
 def admin(sb, path: str, body: dict) -> dict:
-    with httpx.Client(verify=ssl_context(str(sb.ca_path)), timeout=10) as c:
-        r = c.post(f"{sb.url}{path}", json=body)
-        r.raise_for_status()
-        return r.json()
+    return _admin(SimpleNamespace(sandbox=sb), path, body)
 
 
 @pytest.fixture

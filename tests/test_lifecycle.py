@@ -85,8 +85,8 @@ def profile_groups(state):
     return sorted(g["Name"] for g in state["profiles"][0]["body"]["General"]["AssignedSmartGroups"])
 
 
-def add_their_rule(session, app_uuid):
-    """Another admin adds an On-Demand rule for "All Macs" in the console."""
+def add_their_rule(session, app_uuid, name=THEIRS, method="ON_DEMAND"):
+    """Another admin adds a rule (On-Demand unless said) for "All Macs" in the console."""
     from odatui.ws1.client import Ws1Client
 
     async def go():
@@ -95,8 +95,8 @@ def add_their_rule(session, app_uuid):
             all_macs = (await client.search_smart_groups("All Macs"))[0]
             current = await client.get_assignment_rules(app_uuid)
             rules = [{k: v for k, v in r.items() if k not in ("id", "uuid")} for r in current["assignments"]]
-            rules.append({"priority": len(rules), "distribution": {"name": THEIRS, "smart_groups": [all_macs.uuid],
-                                                                   "app_delivery_method": "ON_DEMAND"}})
+            rules.append({"priority": len(rules), "distribution": {"name": name, "smart_groups": [all_macs.uuid],
+                                                                   "app_delivery_method": method}})
             await client.put_assignment_rules(app_uuid, {"assignments": rules, "excluded_smart_groups": []})
         finally:
             await client.aclose()

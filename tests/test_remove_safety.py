@@ -10,7 +10,7 @@ import asyncio
 import pytest
 from pkgs import Comp, needs_bsdtar, product_pkg
 from rollout import demo_factory, odatui_cli  # noqa: F401 - demo_factory is a fixture
-from test_lifecycle import MACS, active_app, apply, config_for, remove, rules_of, ws1
+from test_lifecycle import MACS, active_app, add_their_rule, apply, config_for, remove, rules_of, ws1
 
 from odatui.state import StateStore
 from odatui.steps.ws1 import RULE_NAME_PREFIX
@@ -25,21 +25,7 @@ def session(demo_factory, sandbox_env):
 
 def add_fastpass_rule(session, app_uuid):
     """Another admin delivers Okta Verify (Auto) to every Mac for FastPass, on the same app."""
-    from odatui.ws1.client import Ws1Client
-
-    async def go():
-        client = Ws1Client.from_config(config_for(session).ws1, session.secrets)
-        try:
-            all_macs = (await client.search_smart_groups("All Macs"))[0]
-            current = await client.get_assignment_rules(app_uuid)
-            rules = [{k: v for k, v in r.items() if k not in ("id", "uuid")} for r in current["assignments"]]
-            rules.append({"priority": len(rules), "distribution": {"name": FASTPASS, "smart_groups": [all_macs.uuid],
-                                                                   "app_delivery_method": "AUTO"}})
-            await client.put_assignment_rules(app_uuid, {"assignments": rules, "excluded_smart_groups": []})
-        finally:
-            await client.aclose()
-
-    asyncio.run(go())
+    add_their_rule(session, app_uuid, name=FASTPASS, method="AUTO")
 
 
 def installed(session, app_id):
