@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from odatui.errors import OdatuiError, SecretsUnavailable, UsageError
-from odatui.service.remove_safety import app_rules, okta_verify_users, restorable, why_keep
+from odatui.service.remove_safety import app_rules, breakage, restorable, restore_adopted, why_keep
 
 KIND_ORDER = ("ws1.profile", "ws1.rule", "ws1.app", "ws1.smart_group", "okta.group")
 KIND_WORDS = {"ws1.profile": "Workspace ONE profile", "ws1.rule": "assignment rule", "ws1.app": "Workspace ONE app",
@@ -177,21 +177,6 @@ def _reset(state: Any) -> None:
             rec.status, rec.outputs, rec.summary = PENDING, {}, "removed by `odatui remove`"
 
 
-async def _restore(ctx: Any, restores: list[Removal], out: TextIO) -> int:
-    """Make the adopted versions odatui retired active again, before its own versions go: the Macs are never left
-    without an assigned Okta Verify (WS1: "If a lower version is assigned, it will be deployed")."""
-    failed = 0
-    for item in restores:
-        try:
-            await ctx.ws1().unretire_internal_app(int(item.entry["id"]))
-        except OdatuiError as exc:
-            failed += 1
-            out.write(f"  FAILED  making {item.describe()} active again: {exc.message}\n")
-            continue
-        out.write(f"  restored {item.describe()}: active again (it was active before odatui's version)\n")
-    return failed
-
-
 async def run_removal(ctx: Any, store: Any, state: Any, items: list[Removal], out: TextIO,
                       restores: list[Removal] = ()) -> int:
     """Remove each item still there, striking it from the ledger (saved) as soon as it is gone; items a safety
@@ -200,7 +185,7 @@ async def run_removal(ctx: Any, store: Any, state: Any, items: list[Removal], ou
     pending_restores = list(restores)
     for item in items:
         if item.kind == "ws1.app" and pending_restores:
-            failed += await _restore(ctx, pending_restores, out)
+            failed += await restore_adopted(ctx, pending_restores, out)
             pending_restores = []
         if item.keep and item.error is None:
             out.write(f"  kept    {item.describe()}: {item.keep}\n")
@@ -276,19 +261,6 @@ class RemovalPlan:
         return [i for i in self.items if i.present and not i.keep]
 
 
-async def _breakage(ctx: Any, state: Any, items: list[Removal], restores: list[Removal]) -> list[str]:
-    """What removing Okta Verify would break, when the plan leaves no version of it active."""
-    apps = [i for i in items if i.kind == "ws1.app" and i.present]
-    if not apps or restores or any(i.keep for i in apps):
-        return []
-    og_id = (state.steps.get("preflight.ws1").outputs if state.steps.get("preflight.ws1") else {}).get("og_id")
-    users = await okta_verify_users(ctx, og_id)
-    lines = ["Removing Okta Verify takes it off these Macs (WS1 removes a deleted version from devices): FastPass "
-             "and Desktop MFA stop working on them."]
-    lines += [f"  warning: {u}: those Macs lose Desktop MFA" for u in users]
-    return lines
-
-
 async def removal_plan(config: Any, secrets: Any, state: Any, *, include_adopted: bool = False,
                        named: frozenset[str] = frozenset()) -> RemovalPlan:
     """What `remove` would do for this target. Reads the tenant, changes nothing. `named`: adopted objects the
@@ -303,7 +275,7 @@ async def removal_plan(config: Any, secrets: Any, state: Any, *, include_adopted
         items = await plan_removal(ctx, state, include_adopted=include_adopted, named=named)
         adopted = [i for i in ledger_items(state, include_adopted=True) if i.origin == "adopted"]
         restores = [] if include_adopted else await restorable(ctx, items, adopted)
-        notes = await _breakage(ctx, state, items, restores)
+        notes = await breakage(ctx, state, items, restores)
     finally:
         await ctx.aclose()
     left = [] if include_adopted else [i for i in ledger_items(state, include_adopted=True) if i.origin == "adopted"]

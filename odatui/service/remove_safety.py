@@ -15,7 +15,9 @@ Each check is `async (ctx, item, cache, named) -> str | None`: None lets the ite
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TextIO
+
+from odatui.errors import OdatuiError
 
 DESKTOP_MFA_DOMAIN = "com.okta.deviceaccess.servicedaemon"
 PROFILE_SCAN_MAX = 200  # profiles of the organization group read for Desktop MFA (one page of the search)
@@ -121,3 +123,31 @@ async def okta_verify_users(ctx: Any, og_id: Any) -> list[str]:
         if DESKTOP_MFA_DOMAIN in text:
             found.append(f"profile {summary.name!r} (id {summary.id}) deploys Desktop MFA ({DESKTOP_MFA_DOMAIN})")
     return found
+
+
+async def restore_adopted(ctx: Any, restores: list[Any], out: TextIO) -> int:
+    """Make the adopted versions odatui retired active again, before its own versions go: the Macs are never left
+    without an assigned Okta Verify (WS1: "If a lower version is assigned, it will be deployed")."""
+    failed = 0
+    for item in restores:
+        try:
+            await ctx.ws1().unretire_internal_app(int(item.entry["id"]))
+        except OdatuiError as exc:
+            failed += 1
+            out.write(f"  FAILED  making {item.describe()} active again: {exc.message}\n")
+            continue
+        out.write(f"  restored {item.describe()}: active again (it was active before odatui's version)\n")
+    return failed
+
+
+async def breakage(ctx: Any, state: Any, items: list[Any], restores: list[Any]) -> list[str]:
+    """What removing Okta Verify would break, when the plan leaves no version of it active."""
+    apps = [i for i in items if i.kind == "ws1.app" and i.present]
+    if not apps or restores or any(i.keep for i in apps):
+        return []
+    og_id = (state.steps.get("preflight.ws1").outputs if state.steps.get("preflight.ws1") else {}).get("og_id")
+    users = await okta_verify_users(ctx, og_id)
+    lines = ["Removing Okta Verify takes it off these Macs (WS1 removes a deleted version from devices): FastPass "
+             "and Desktop MFA stop working on them."]
+    lines += [f"  warning: {u}: those Macs lose Desktop MFA" for u in users]
+    return lines
