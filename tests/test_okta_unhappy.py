@@ -205,7 +205,7 @@ async def test_verify_reports_registered_macs_or_the_missing_scope(demo_factory,
     engine = Engine(session.config, session.secrets, StateStore(session.config.target_key(), sb.data_dir / "runs"))
     assert (await engine.run()).exit_code == 0
     [line] = [c for c in engine.state.outputs()["verify"]["checked"] if c.startswith("Okta:")]
-    assert line.startswith("Okta: 12 Mac(s) registered through Okta Verify, for ") and "(Devices API)" in line
+    assert line.startswith("Okta: 12 Mac(s) registered with Okta Verify (any feature), for ") and "(Devices API)" in line
     # A service app is not granted okta.devices.read by odatui's setup: the line says so instead of failing.
     client_id, key_path = sb.okta_service_app()
     async with OktaClient(sb.url, service_app_client_id=client_id, private_key=key_path.read_text(),
