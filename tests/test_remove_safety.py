@@ -56,8 +56,9 @@ def test_remove_after_an_upgrade_keeps_the_version_with_a_foreign_rule_and_okta_
     assert current["version"] == "9.60.1"
     assert (FASTPASS, ["All Macs"]) in rules_of(ws1(session), current["uuid"])  # carried onto the new version
     advance(session)
-    before = installed(session, current["id"])
-    assert before > 0
+    assert installed(session, current["id"]) > 0
+    retired = next(a for a in ws1(session)["apps"] if a["version"] == "9.52.0")
+    assert retired["status"] == "Retired" and installed(session, retired["id"]) == 0  # retiring removes it from Macs
 
     code, out = remove(session)
     assert code == 0, out
