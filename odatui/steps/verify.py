@@ -154,7 +154,10 @@ async def _registered_macs(okta: Any) -> str:
     missing = ("Okta device registrations not read: the credentials lack okta.devices.read "
                "(grant it to the service app to see how many Macs have registered)")
     if okta.auth_mode == "service_app" and "okta.devices.read" not in okta.scopes:
-        return missing  # its token never carries the scope: no call that can only be refused
+        # The run's token asks only for the scopes apply needs (an ungranted one would fail the whole token
+        # request); `odatui status` asks for okta.devices.read in a token of its own (service.registrations).
+        return ("Okta device registrations not read by verify with a service app: `odatui status` reads them "
+                "with their own token (needs okta.devices.read)")
     try:
         macs = await okta.macos_devices()
     except OktaApiError as err:
