@@ -77,3 +77,19 @@ def test_a_service_app_without_okta_logs_read_is_named(sandbox, tmp_path):
     assert error is None and macs == 0
     tokens = [r for r in sandbox.world.requests if r["path"] == "/oauth2/v1/token"]
     assert tokens, "no token was asked for"
+
+
+def test_a_registration_logged_this_second_is_counted(sandbox, sandbox_env):
+    """The System Log read is bounded (`until`), and its bound includes the current second."""
+    from datetime import datetime
+
+    from odatui.config import parse_config
+    from odatui.secrets import SecretStore
+    from odatui.service.registrations import dps_registrations
+
+    okta = sandbox.world.emulators["okta"]
+    okta.add_dps_enrollments("Mac Pilot", 2)
+    published = datetime.fromisoformat(okta.log_events[-1]["published"].replace("Z", "+00:00"))
+    config = parse_config(sandbox.config_dict(), source="test")
+    dps = asyncio.run(dps_registrations(config, SecretStore(), {}, now=published))
+    assert dps["users"] == 2 and dps["rollout_users"] == 5 and dps["other_users"] == 0

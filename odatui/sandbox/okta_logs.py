@@ -64,7 +64,7 @@ class OktaLogs(OktaBase):
         events = self.log_events + self._fleet_events()
         since, until = _when(params.get("since")), _when(params.get("until"))
         events = [e for e in events if (since is None or _when(e["published"]) >= since)
-                  and (until is None or _when(e["published"]) < until)]
+                  and (until is None or _when(e["published"]) <= until)]  # bounds inclusive: unverified
         if params.get("filter"):
             events = self._filter(events, params["filter"], {"eventType": lambda e: e["eventType"]})
         if params.get("sortOrder", "ASCENDING") == "DESCENDING":

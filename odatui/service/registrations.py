@@ -67,7 +67,7 @@ async def dps_registrations(config: Any, secrets: Any, outputs: dict[str, dict[s
     a `device.password_sync.enrollment.create` event in the System Log; events of other users counted apart."""
     now = now or datetime.now(timezone.utc)
     since = (now - timedelta(days=LOG_RETENTION_DAYS)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-    until = now.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    until = (now + timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z")  # whole seconds: this one included
     groups = rollout_groups(config, outputs)
     ids = (outputs.get("okta.assign") or {}).get("group_ids") or {}
 
