@@ -104,11 +104,11 @@ def _repush(config: Any, ids: dict[str, Any], device_ids: list[int] | None, conf
         problems.append(line)
         print(f"odatui: {line}", file=sys.stderr)
 
-    def note(line: str) -> None:  # said, but not a failure (exit 0)
-        print(f"odatui: {line}", file=sys.stderr)
+    def skipped(line: str) -> None:
+        print(line)
 
     targets, done, failed = asyncio.run(repush(config, SecretStore(), ids, device_ids, problem, confirm,
-                                               limit=limit, on_note=note))
+                                               on_skipped=skipped, limit=limit))
     if not targets:
         print("No device to re-push the profile to.")
         return 1 if problems else 0

@@ -105,13 +105,18 @@ def test_status_devices_lists_every_member_with_reasons(rolled_out):
     assert len(lines) == len(members) + 2 and f"{len(members)} Macs in smart group(s) Okta PSSO Macs" in lines[-1]
 
 
-def test_repush_failing_targets_exactly_the_failing_macs(rolled_out):
+def test_repush_failing_targets_exactly_the_macs_a_repush_can_fix(rolled_out):
+    from odatui.service.devices import repush_fixes
+
     session = rolled_out
     status = json.loads(odatui_cli("status", "--devices", "--json", "--config", str(session.config_path)).stdout)
+    fixable = [d for d in status["devices"] if any(repush_fixes(r) for r in d["reasons"])]
     # A Mac whose profile is still pending has an install command queued already: a second one adds nothing.
-    failing = sorted(d["id"] for d in status["devices"] if d["reasons"] and d["profile"] != "pending")
-    queued = [d["id"] for d in status["devices"] if d["reasons"] and d["profile"] == "pending"]
-    assert failing
+    failing = sorted(d["id"] for d in fixable if d["profile"] != "pending")
+    queued = [d["id"] for d in fixable if d["profile"] == "pending"]
+    unfixable = [d for d in status["devices"] if d["reasons"] and not any(repush_fixes(r) for r in d["reasons"])]
+    assert failing and unfixable  # the fleet has both kinds
+    assert any("below the floor" in r for d in unfixable for r in d["reasons"])
     before = len(session.sandbox.world.requests)
     run = odatui_cli("repush", "--failing", "--yes", "--config", str(session.config_path))
     assert run.returncode == 0, run.stderr
@@ -119,8 +124,10 @@ def test_repush_failing_targets_exactly_the_failing_macs(rolled_out):
     assert all(r["path"].endswith("/install") for r in sent) and len(sent) == len(failing)
     installs = session.sandbox.state()["ws1"]["profile_installs"]
     assert sorted(i["device_id"] for i in installs) == failing
+    assert f"skipped {len(unfixable)} Mac(s) whose reasons a re-push cannot fix" in run.stdout
+    assert "macOS below the floor" in run.stdout
     if queued:
-        assert f"{len(queued)} Mac(s) skipped: an install command is already queued" in run.stderr, run.stderr
+        assert f"{len(queued)} Mac(s) skipped: an install command is already queued" in run.stdout, run.stdout
 
 
 def test_a_second_repush_queues_nothing_twice_and_max_caps_a_run(rolled_out):
@@ -130,7 +137,7 @@ def test_a_second_repush_queues_nothing_twice_and_max_caps_a_run(rolled_out):
     assert broken
     first = odatui_cli("repush", "--failing", "--yes", "--max", "5", "--config", str(session.config_path))
     assert first.returncode == 0, first.stderr
-    assert "left for a later run (--max 5)" in first.stderr and "re-pushed to 5 of 5 Macs" in first.stdout
+    assert "left for a later run (--max 5)" in first.stdout and "re-pushed to 5 of 5 Macs" in first.stdout
     second = odatui_cli("repush", "--failing", "--yes", "--config", str(session.config_path))
     assert second.returncode == 0, second.stderr
     third = odatui_cli("repush", "--failing", "--yes", "--config", str(session.config_path))
@@ -140,16 +147,20 @@ def test_a_second_repush_queues_nothing_twice_and_max_caps_a_run(rolled_out):
     # queued command in WS1's status, so each run re-pushes it: unverified how WS1 reports that re-install.)
     again = [d for d in broken if installs.count(d) > 1]
     assert again == [], again
-    assert broken <= set(installs)
     assert third.returncode == 0, third.stderr
     bad = odatui_cli("repush", "--failing", "--yes", "--max", "0", "--config", str(session.config_path))
     assert bad.returncode == 2 and "--max must be 1 or more" in bad.stderr
 
 
 def test_repush_unknown_device_is_one_line_and_the_others_still_go(rolled_out):
+    from odatui.service.devices import repush_fixes
+
     session = rolled_out
     status = json.loads(odatui_cli("status", "--devices", "--json", "--config", str(session.config_path)).stdout)
-    known = next(d["id"] for d in status["devices"] if d["profile"] != "pending")  # no install queued for it yet
+    # a Mac a re-push can help (one whose reasons are all of other kinds is skipped, as repush says), and with no
+    # install command queued for it yet (one that is queued is skipped too)
+    known = next(d["id"] for d in status["devices"] if d["profile"] != "pending"
+                 and (not d["reasons"] or any(repush_fixes(r) for r in d["reasons"])))
     run = odatui_cli("repush", "--device", str(known), "99999", "--yes", "--config", str(session.config_path))
     assert run.returncode == 1
     assert run.stderr.strip().splitlines() == ["odatui: device 99999 is not a Mac of smart group(s) Okta PSSO Macs; skipped"]
@@ -199,8 +210,8 @@ def test_status_reports_okta_registered_macs(rolled_out):
     run = odatui_cli("status", "--json", "--config", str(session.config_path))
     rollout = json.loads(run.stdout)["rollout"]
     fleet = session.sandbox.world.emulators["ws1"].fleet
-    assert rollout["okta_registered_macs"] == len(session.sandbox.world.emulators["okta"]._fleet_devices())
-    assert 0 < rollout["okta_registered_macs"] < rollout["profile_installed"] <= len(fleet.members())
+    assert rollout["okta_verify_macs"] == len(session.sandbox.world.emulators["okta"]._fleet_devices())
+    assert 0 < rollout["okta_verify_macs"] < rollout["profile_installed"] <= len(fleet.members())
 
 
 def test_certificate_is_not_checked_when_another_profile_installs_it(rolled_out):

@@ -21,6 +21,7 @@ from typing import Any, TextIO
 from odatui.errors import OdatuiError, SecretsUnavailable, UsageError
 from odatui.service.ownership import not_ours
 from odatui.service.remove_report import KIND_WORDS, print_removal_plan  # noqa: F401  (KIND_WORDS: re-export)
+from odatui.service.remove_safety import app_rules, breakage, restorable, restore_adopted, why_keep
 
 # Blobs after apps: an app's package is a blob, and deleting it under a live app could break that app.
 KIND_ORDER = ("ws1.profile", "ws1.rule", "ws1.app", "ws1.blob", "ws1.smart_group", "okta.group")
@@ -35,6 +36,7 @@ class Removal:
     present: bool | None = None  # None: could not be checked (error says why)
     error: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    keep: str | None = None  # why a safety check (odatui.service.remove_safety) leaves it where it is
     refused: str | None = None  # why it is left alone: read back, it is not odatui's (service.ownership)
 
     @property
@@ -85,7 +87,7 @@ async def _present(ctx: Any, item: Removal, cache: dict[str, Any]) -> bool:
         int(e["id"])  # a damaged id is named now; whether it is still there only the delete tells (no read)
         return True
     if item.kind == "ws1.rule":
-        rules = await _rules(ctx, e["app_uuid"], cache)
+        rules = await app_rules(ctx, e["app_uuid"], cache)
         if rules is None:
             return False
         wanted = str(e["sg_uuid"]).lower()
@@ -108,30 +110,19 @@ async def _present(ctx: Any, item: Removal, cache: dict[str, Any]) -> bool:
                      hint="it was written by a newer odatui; remove it with that version")
 
 
-async def _rules(ctx: Any, app_uuid: str, cache: dict[str, Any]) -> dict[str, Any] | None:
-    from odatui.ws1.client import Ws1ApiError
-
-    key = f"rules:{app_uuid}"
-    if key not in cache:
-        try:
-            cache[key] = await ctx.ws1().get_assignment_rules(app_uuid)
-        except Ws1ApiError as exc:
-            if exc.error_code == 7000 or exc.status == 404:  # the app is gone, and its rules with it
-                cache[key] = None
-            else:
-                raise
-    return cache[key]
-
-
-async def plan_removal(ctx: Any, state: Any, *, include_adopted: bool) -> list[Removal]:
-    """Every ledger item with whether it still exists. Reads only."""
-    items = ledger_items(state, include_adopted=include_adopted)
+async def plan_removal(ctx: Any, state: Any, *, include_adopted: bool,
+                       named: frozenset[str] = frozenset()) -> list[Removal]:
+    """Every ledger item with whether it still exists and, if it does, whether a safety check keeps it. Reads
+    only."""
+    items = ledger_items(state, include_adopted=include_adopted or bool(named))
     cache: dict[str, Any] = {}
     for item in items:
         try:
             item.present = await _present(ctx, item, cache)
             if item.present:
                 item.refused = await not_ours(ctx, item, state.target, cache.get(f"rules:{item.entry.get('app_uuid')}"))
+                if not item.refused:
+                    item.keep = await why_keep(ctx, item, cache, set(named))
         except SecretsUnavailable:
             raise  # exit 4 with its remedy, like apply
         except OdatuiError as exc:
@@ -159,7 +150,7 @@ async def _remove(ctx: Any, item: Removal) -> None:
     elif item.kind == "okta.group":
         await ctx.okta().unassign_group(e["app_id"], e["group_id"])
     elif item.kind == "ws1.rule":
-        rules = await _rules(ctx, e["app_uuid"], {})  # read afresh: another item may have changed them
+        rules = await app_rules(ctx, e["app_uuid"], {})  # read afresh: another item may have changed them
         if rules is None:
             return
         wanted = str(e["sg_uuid"]).lower()
@@ -201,26 +192,39 @@ def _reset(state: Any) -> None:
             rec.status, rec.outputs, rec.summary = PENDING, {}, "removed by `odatui remove`"
 
 
-async def run_removal(ctx: Any, store: Any, state: Any, items: list[Removal], out: TextIO) -> int:
-    """Remove each item still there, striking it from the ledger (saved) as soon as it is gone."""
+async def run_removal(ctx: Any, store: Any, state: Any, items: list[Removal], out: TextIO,
+                      restores: list[Removal] = ()) -> int:
+    """Remove each item still there, striking it from the ledger (saved) as soon as it is gone; items a safety
+    check keeps stay (and stay in the ledger); `restores` are made active before the first app version goes."""
     failed = 0
-    apps_left = False  # an app odatui could not remove may still use the blobs it was made from
+    pending_restores = list(restores)
+    apps_left: set[str] = set()  # ids of apps that stay: the blobs they were made from stay with them
     for item in items:
+        if item.kind == "ws1.app" and pending_restores:
+            failed += await restore_adopted(ctx, pending_restores, out)
+            pending_restores = []
+        if item.kind == "ws1.blob" and str(item.entry.get("app_id")) in apps_left and item.error is None:
+            item.keep = f"the app it was uploaded for (id {item.entry.get('app_id')}) stays"
+        if item.keep and item.error is None:
+            if item.kind == "ws1.app":
+                apps_left.add(str(item.entry.get("id")))
+            out.write(f"  kept    {item.describe()}: {item.keep}\n")
+            continue
         if item.error is None and item.present:
             try:
                 # Read back right before the delete, every time: only what is odatui's goes.
                 item.refused = await not_ours(ctx, item, state.target)
-                if item.kind == "ws1.blob" and apps_left and not item.refused:
-                    item.refused = "an app odatui did not remove may still use it"
                 if item.refused:
                     failed += 1
-                    apps_left = apps_left or item.kind == "ws1.app"
+                    if item.kind == "ws1.app":
+                        apps_left.add(str(item.entry.get("id")))
                     out.write(f"  KEPT    {item.describe()}: {item.refused}\n")
                     continue
                 await _remove(ctx, item)
             except OdatuiError as exc:
                 failed += 1
-                apps_left = apps_left or item.kind == "ws1.app"
+                if item.kind == "ws1.app":
+                    apps_left.add(str(item.entry.get("id")))
                 out.write(f"  FAILED  {item.describe()}: {exc.message}\n")
                 if exc.hint:
                     out.write(f"          → {exc.hint}\n")
@@ -228,7 +232,8 @@ async def run_removal(ctx: Any, store: Any, state: Any, items: list[Removal], ou
             out.write(f"  removed {item.describe()}\n")
         elif item.error is not None:
             failed += 1
-            apps_left = apps_left or item.kind == "ws1.app"
+            if item.kind == "ws1.app":
+                apps_left.add(str(item.entry.get("id")))
             continue
         else:
             out.write(f"  gone    {item.describe()} (already deleted outside odatui)\n")
@@ -249,6 +254,7 @@ class RemovalPlan:
     items: list[Removal]  # what remove would act on (created; adopted too with --include-adopted)
     left: list[Removal]  # adopted objects left alone
     text: str  # the plan as the CLI prints it; the wizard shows the same text
+    restores: list[Removal] = field(default_factory=list)  # adopted versions made active again
 
     @property
     def checked(self) -> bool:
@@ -256,23 +262,29 @@ class RemovalPlan:
 
     @property
     def to_delete(self) -> list[Removal]:
-        return [i for i in self.items if i.present and not i.refused]
+        return [i for i in self.items if i.present and not i.keep and not i.refused]
 
 
-async def removal_plan(config: Any, secrets: Any, state: Any, *, include_adopted: bool = False) -> RemovalPlan:
-    """What `remove` would do for this target. Reads the tenant, changes nothing."""
+async def removal_plan(config: Any, secrets: Any, state: Any, *, include_adopted: bool = False,
+                       named: frozenset[str] = frozenset()) -> RemovalPlan:
+    """What `remove` would do for this target. Reads the tenant, changes nothing. `named`: adopted objects the
+    admin named one by one (`--include-adopted NAME`), the only adopted ones in use that may go."""
     import io
 
     from odatui.steps.base import Context
 
+    include_adopted = include_adopted or bool(named)
     ctx = Context(config, secrets)
     try:
-        items = await plan_removal(ctx, state, include_adopted=include_adopted)
+        items = await plan_removal(ctx, state, include_adopted=include_adopted, named=named)
+        adopted = [i for i in ledger_items(state, include_adopted=True) if i.origin == "adopted"]
+        restores = [] if include_adopted else await restorable(ctx, items, adopted)
+        notes = await breakage(ctx, state, items, restores)
     finally:
         await ctx.aclose()
     left = [] if include_adopted else [i for i in ledger_items(state, include_adopted=True) if i.origin == "adopted"]
     out = io.StringIO()
-    print_removal_plan(items, left, out)
+    print_removal_plan(items, left, out, restores, notes)
     if not items:
         out.write("Nothing to remove: the run state lists nothing odatui created for this target.\n")
         ledgered = any(rec.created or rec.adopted for rec in state.steps.values())
@@ -280,7 +292,7 @@ async def removal_plan(config: Any, secrets: Any, state: Any, *, include_adopted
             # A run state from before the ledger: its objects are unknown, so none are taken on a guess.
             out.write("  → this run state predates odatui's record of what it created: `odatui apply` records what "
                       "exists (as found), then `odatui remove --include-adopted` removes it\n")
-    return RemovalPlan(items, left, out.getvalue())
+    return RemovalPlan(items, left, out.getvalue(), restores)
 
 
 async def remove_planned(config: Any, secrets: Any, store: Any, state: Any, plan: RemovalPlan, out: TextIO) -> int:
@@ -289,7 +301,7 @@ async def remove_planned(config: Any, secrets: Any, store: Any, state: Any, plan
 
     ctx = Context(config, secrets)
     try:
-        return await run_removal(ctx, store, state, plan.items, out)
+        return await run_removal(ctx, store, state, plan.items, out, plan.restores)
     finally:
         await ctx.aclose()
 
