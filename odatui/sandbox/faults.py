@@ -194,7 +194,8 @@ def _gzip_bomb() -> bytes:
 
 def _gone(send: Any) -> bool:
     cycle = getattr(send, "__self__", None)
-    return bool(getattr(cycle, "disconnected", False))
+    transport = getattr(cycle, "transport", None)
+    return bool(getattr(cycle, "disconnected", False)) or bool(transport is not None and transport.is_closing())
 
 
 async def hostile_answer(kind: str, send: Any) -> None:
