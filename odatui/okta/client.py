@@ -20,7 +20,7 @@ import httpx
 from odatui.errors import ConfigError, StepError
 from odatui.http import DeadlineExceeded, NetworkError, RetryPolicy, make_client, send
 from odatui.http_body import AnswerTooLarge
-from odatui.paging import PageGuard, check_page
+from odatui.paging import MAX_PAGES, PageGuard, check_page
 from odatui.log import register_secret
 from odatui.okta.auth import ASSERTION_TYPE, TOKEN_EARLY_REFRESH, OktaAuth, load_signing_key
 from odatui.okta.errors import OktaApiError, parse_json, raise_for
@@ -38,6 +38,9 @@ def _next_link(response: httpx.Response) -> str | None:
         for match in _LINK_NEXT.finditer(value):
             return match.group(1)
     return None
+
+
+FIND_GROUP_PAGES = 5  # pages an exact group-name search may take (each up to page_size groups)
 
 
 class OktaClient(OktaAuth):
@@ -145,10 +148,12 @@ class OktaClient(OktaAuth):
         raise_for(response, operation)
         return parse_json(response, operation)
 
-    async def _pages(self, url: str, params: dict[str, Any], operation: str) -> AsyncIterator[list[dict[str, Any]]]:
+    async def _pages(self, url: str, params: dict[str, Any], operation: str,
+                     max_pages: int = MAX_PAGES) -> AsyncIterator[list[dict[str, Any]]]:
         next_url: str | None = url
         first = True
-        guard = PageGuard(self._http.base_url, "Okta")  # the token goes with each page: same origin, no loops
+        # the token goes with each page: same origin, no loops, at most `max_pages`
+        guard = PageGuard(self._http.base_url, f"Okta ({operation})", max_pages=max_pages)
         while next_url:
             response = await self._send("GET", next_url, operation=operation, params=params if first else None)
             raise_for(response, operation)
@@ -241,7 +246,9 @@ class OktaClient(OktaAuth):
     async def _group_by_name(self, name: str) -> dict[str, Any] | None:
         escaped = name.replace("\\", "\\\\").replace('"', '\\"')
         params = {"search": f'profile.name eq "{escaped}"', "limit": self.page_size}
-        async for page in self._pages("/api/v1/groups", params, "find group"):
+        # An exact-name search answers a group or two: a server that pages on through thousands (60,000 groups
+        # ran past a minute in the hostile review) ignores the filter, so a few pages are the limit.
+        async for page in self._pages("/api/v1/groups", params, "find group", max_pages=FIND_GROUP_PAGES):
             for group in page:
                 if group.get("profile", {}).get("name") == name:
                     return group
