@@ -143,6 +143,13 @@ class Fleet:
         delay = self.delay(device, kind)
         return delay is not None and self.now() - assigned_at >= delay
 
+    def reached(self, device: Device, kind: str, assigned_at: float | None) -> bool:
+        """The assignment got to the Mac by now (user-approved MDM, online, its delay passed), whatever came of it."""
+        if assigned_at is None or not device.user_approved:
+            return False
+        delay = self.delay(device, kind)
+        return delay is not None and self.now() - assigned_at >= delay
+
     def members(self) -> list[Device]:
         return self._members  # computed once: listings of 50,000 Macs page through it many times
 

@@ -74,7 +74,7 @@ class OktaOrg(OktaBase):
 
         def build() -> list[dict[str, Any]]:
             installed = {d.id for p in ws1.profiles.values() for d in ws1._profile_devices(p)
-                         if ws1.fleet.installed(d, "profile", p["assigned_at"])}
+                         if ws1.profile_installed(p, d)}
             return [fleet_device(self, d) for d in ws1.fleet.devices if d.okta_registered and d.id in installed]
 
         return ws1._listing(("okta-devices",), build)
