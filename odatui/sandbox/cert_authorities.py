@@ -125,7 +125,7 @@ class CertificateAuthorities:
         public Q&A: fleet-safety.md), so the profile that carries it fails, and only that one."""
         for ca, _ in self.issuers(profile):
             if ca.challenge != OKTA_SCEP_CHALLENGE:
-                return f"SCEP enrollment failed: {ca.name!r} sent a challenge Okta's SCEP server rejected"
+                return f"SCEP enrollment failed: Okta's SCEP server rejected the challenge of certificate authority {ca.name!r}"
         return profile.get("static_scep_refused")
 
     @staticmethod
