@@ -83,6 +83,21 @@ def settings(config: Any, secrets: Any) -> Any:
     return ScepSettings(config.okta.scep_url, challenge)
 
 
+def export_settings(config: Any, secrets: Any) -> Any:
+    """The SCEP settings the export writes: "static" as `settings`; "ws1_ca" the separate certificate profile for
+    other MDMs when the SCEP URL and secret key are at hand (odatui's WS1 path never needs them), else None."""
+    if config.rollout.macos_min < 14 or config.rollout.scep == "elsewhere":
+        return None
+    if config.rollout.scep == "static":
+        return settings(config, secrets)
+    from odatui.macos.payloads import ScepSettings
+
+    challenge = secrets.get("okta.scep_challenge", config.okta.host) if secrets is not None else None
+    if not config.okta.scep_url or not challenge:
+        return None
+    return ScepSettings(config.okta.scep_url, challenge)
+
+
 def summary(config: Any) -> str:
     """One line for plan and Done: what odatui does about the certificate."""
     if config.rollout.macos_min < 14:

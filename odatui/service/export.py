@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from odatui import scep
+from odatui.domain import load_ca_certificate
 from odatui.errors import UsageError
 from odatui.paths import state_dir
 from odatui.service.profiles import export_from_values
@@ -44,10 +45,13 @@ def cli_export(config: Any, secrets: Any, out_dir: Path, sign_cert: Path | None,
         )
     if bool(sign_cert) != bool(sign_key):
         raise UsageError("--sign-cert and --sign-key go together", hint="give both PEM files, or neither")
-    scep_settings = scep.settings(config, secrets)  # missing URL / secret key → exit 2, nothing written
+    scep_settings = scep.export_settings(config, secrets)  # "static" without URL / secret key → exit 2
+    ca_path = config.okta.scep_ca_certificate
     paths = export_from_values(
         config.okta.org_url, found, config.rollout.macos_min, config.rollout.user_principal_name, out_dir,
         sign_cert, sign_key, psso=config.rollout.psso, scep=scep_settings,
         scep_elsewhere=config.rollout.macos_min >= 14 and config.rollout.scep == "elsewhere",
+        # "ws1_ca": the certificate goes in its own .mobileconfig (with Okta's intermediate CA when given)
+        certificate_apart=scep.ws1_ca(config), ca_der=load_ca_certificate(ca_path) if ca_path else None,
     )
     return paths, scep_settings
