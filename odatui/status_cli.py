@@ -56,6 +56,9 @@ def print_status(report: Any) -> None:
     if rollout is not None:
         print(f"Rollout to smart group {rollout['smart_group']!r}: {rollout['devices']} devices, "
               f"profile installed on {rollout['profile_installed']}, Okta Verify installed on {rollout['app_installed']}")
+        if rollout.get("certificate_installed") is not None:
+            print(f"Device Access certificate profile installed on {rollout['certificate_installed']} of "
+                  f"{rollout['devices']}")
         if rollout.get("okta_registered_macs") is not None:
             print(f"Okta: {rollout['okta_registered_macs']} Macs registered (Okta Verify registration finished) of "
                   f"{rollout['profile_installed']} with the profile")

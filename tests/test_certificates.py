@@ -31,6 +31,7 @@ from odatui.runner import make_engine
 from odatui.sandbox.cert_authorities import SCEP_ENTITY_KEYS, CertificateAuthorities
 from odatui.sandbox.server import OKTA_SCEP_CHALLENGE
 from odatui.service.devices import ids_from_outputs, list_devices
+from odatui.service.status import rollout_status
 from odatui.service.profiles import build_files, certificate_file, export_from_values
 from odatui.state import StateStore
 from odatui.ws1.device_rows import FAILED, INSTALLED, PENDING, judge_certificate
@@ -167,10 +168,17 @@ def test_a_wrong_challenge_fails_only_the_certificate_profile_and_status_says_wh
     assert {d.id for d in reached} <= lacking
     assert all("certificate profile is not installed" in " ".join(r.reasons) for r in rows if r.id in lacking)
 
+    # The install share a wave's gate reads: the SSO profile on Macs, the certificate profile on none.
+    outputs = StateStore(config.target_key()).load().outputs()
+    roll = asyncio.run(rollout_status(config, session.secrets, outputs, okta=False))
+    assert roll["certificate_installed"] == 0 and roll["profile_installed"] > 0
+
     # The admin fixes the challenge in the CA: the Macs get the certificate.
     add_ca(session)
     advance(session, 1)
     assert all(ws1.profile_installed(cert_p, d) for d in reached)
+    roll = asyncio.run(rollout_status(config, session.secrets, outputs, okta=False))
+    assert roll["certificate_installed"] >= len(reached)
 
 
 def test_judge_certificate_by_ca_and_template_names_not_by_guessing():

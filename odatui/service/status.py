@@ -49,6 +49,11 @@ async def rollout_status(config: Any, secrets: Any, outputs: dict[str, dict[str,
             status = await ctx.ws1().rollout_status(
                 int(pre["smart_group_id"]), (outputs.get("ws1.upload") or {}).get("app_id"),
                 (outputs.get("ws1.profile") or {}).get("profile_id"), og_id=pre.get("og_id"))
+            cert_id = (outputs.get("ws1.certificate") or {}).get("certificate_profile_id")
+            cert_installed = None
+            if cert_id is not None:  # rollout.scep = "ws1_ca": the certificate profile's install count (bulk)
+                members = set(await ctx.ws1().smart_group_device_ids(int(pre["smart_group_id"])))
+                cert_installed = len(await ctx.ws1().certificate_profile_installed(int(cert_id), members))
     except BaseException:
         if okta_task is not None:
             okta_task.cancel()
@@ -56,6 +61,7 @@ async def rollout_status(config: Any, secrets: Any, outputs: dict[str, dict[str,
     okta_registered, okta_error = await okta_task if okta_task is not None else (None, None)
     return {"smart_group": pre.get("smart_group_name"), "devices": status.devices,
             "profile_installed": status.profile_installed, "app_installed": status.app_installed,
+            "certificate_installed": cert_installed,
             "okta_registered_macs": okta_registered, "okta_error": okta_error}
 
 

@@ -4,7 +4,9 @@ Groups & Settings › All Settings › Enterprise Integration › Certificate Au
 
 from __future__ import annotations
 
-from odatui.ws1.base import Ws1Base
+import asyncio
+
+from odatui.ws1.base import PAGE_CONCURRENCY, Ws1Base
 from odatui.ws1.errors import Ws1ApiError, shape_guard
 from odatui.ws1.models import PickItem
 
@@ -37,3 +39,14 @@ class CertificatesApi(Ws1Base):
         return await self._picklist(
             f"/api/mdm/picklists/organizationgroups/{og_id}/certificateauthorities/{ca_id}/certificatetemplates",
             f"listing the templates of certificate authority {ca_id}")
+
+    async def certificate_profile_installed(self, profile_id: int, members: set[int] | None = None) -> set[int]:
+        """Ids of the Macs that installed the certificate profile (bulk listing, no request per Mac), limited to
+        `members` when given: the certificate's install share of a wave, for its gate and for `status`."""
+        general = (await self.get_profile(profile_id)).get("General") or {}  # type: ignore[attr-defined]
+        uuid = general.get("ProfileUuid")
+        if not uuid:
+            return set()
+        installed = await self.profile_device_ids(uuid, "INSTALLED",  # type: ignore[attr-defined]
+                                                  asyncio.Semaphore(PAGE_CONCURRENCY))
+        return installed & members if members is not None else installed
