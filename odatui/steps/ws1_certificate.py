@@ -59,6 +59,8 @@ def _org(ctx: Context) -> certificate.Org:
 
 
 def _groups(ctx: Context) -> list[dict[str, Any]]:
+    """Every wave's smart group at once: the certificate reaches each wave before its (gated) SSO profile, which is
+    Okta's order; a certificate on a Mac without Platform SSO yet is harmless."""
     groups = (ctx.outputs.get("preflight.ws1") or {}).get("smart_groups")
     if groups is None:
         return [{"SmartGroupId": ctx.output("preflight.ws1", "smart_group_id"),
