@@ -36,11 +36,8 @@ class OktaScreen(ConnectionScreen):
 * **Device Access SCEP** (Platform SSO 2.0, macOS 14+; Okta has no API for it): in the Admin Console go to
   *Security › Device Integrations › Device Access* tab › **Add SCEP configuration** › SCEP URL challenge type
   **Static SCEP URL** › **Generate**; copy the **SCEP URL** and the **Secret key** (shown only this once) › Save.
-  The secret key goes to the keychain. On Workspace ONE (`[rollout] scep = "ws1_ca"`, the default) you type
-  it only into the WS1 certificate authority (Groups & Settings › All Settings › Enterprise Integration ›
-  Certificate Authorities, Generic SCEP, static challenge) and its template; odatui deploys the certificate in
-  its own profile and asks for the secret key here only for the export to other MDMs. If another profile
-  already deploys that certificate, set `[rollout] scep = "elsewhere"` in the answers file instead.
+  The secret key goes to the keychain. If another profile already deploys that certificate, set
+  `[rollout] scep = "elsewhere"` in the answers file instead.
 
 **Test connection** checks the org (Identity Engine, Okta Verify active) with what you typed."""
 
