@@ -132,6 +132,15 @@ def test_without_the_ca_exit_3_names_the_console_clicks_then_two_profiles_certif
     assert writes == []
 
 
+def test_a_template_that_does_not_exist_needs_action_naming_the_field(session):
+    add_ca(session, templates=["Some other template"])
+    config = config_for(session)
+    assert apply(session, config).exit_code == 3
+    error = StateStore(config.target_key()).load().steps["ws1.certificate"].last_error
+    assert "no request template named 'Okta Device Access' (ws1.certificate_template)" in error
+    assert profiles(session) == {}
+
+
 # ------------------------------------------------------------------------------------------ done when 2
 
 
@@ -173,12 +182,18 @@ def test_a_wrong_challenge_fails_only_the_certificate_profile_and_status_says_wh
     roll = asyncio.run(rollout_status(config, session.secrets, outputs, okta=False))
     assert roll["certificate_installed"] == 0 and roll["profile_installed"] > 0
 
+    # Without the certificate no Mac can register for Desktop Password Sync (Okta's registered devices).
+    okta = session.sandbox.world.emulators["okta"]
+    assert okta._fleet_devices() == []
+
     # The admin fixes the challenge in the CA: the Macs get the certificate.
     add_ca(session)
     advance(session, 1)
     assert all(ws1.profile_installed(cert_p, d) for d in reached)
     roll = asyncio.run(rollout_status(config, session.secrets, outputs, okta=False))
     assert roll["certificate_installed"] >= len(reached)
+    advance(session, 2)  # a new listing second: the Okta side sees the certificates
+    assert okta._fleet_devices()
 
 
 def test_judge_certificate_by_ca_and_template_names_not_by_guessing():

@@ -75,6 +75,13 @@ class OktaOrg(OktaBase):
         def build() -> list[dict[str, Any]]:
             installed = {d.id for p in ws1.profiles.values() for d in ws1._profile_devices(p)
                          if ws1.profile_installed(p, d)}
+            # Platform SSO 2.0 registration needs Okta's Device Access certificate on the Mac (Okta, "Device Access
+            # SCEP certificates": required on macOS 14 and later): when a WS1 CA issues it (a native SCEP
+            # profile exists), a Mac without that profile installed cannot register.
+            cert_profiles = [p for p in ws1.profiles.values() if ws1.cas.issuers(p)]
+            if cert_profiles:
+                installed &= {d.id for p in cert_profiles for d in ws1._profile_devices(p)
+                              if ws1.profile_installed(p, d)}
             return [fleet_device(self, d) for d in ws1.fleet.devices if d.okta_registered and d.id in installed]
 
         return ws1._listing(("okta-devices",), build)
