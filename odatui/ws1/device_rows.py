@@ -147,5 +147,5 @@ def judge_certificate(installed: bool, assigned: bool, certs: list[dict[str, Any
                               f"{' / '.join(repr(n) for n in names)}")
     if assigned:
         return PENDING, None, ("no Device Access certificate: the certificate profile is not installed (pending, "
-                               "or failed: `odatui status --devices --device ID` shows WS1's error)")
+                               "or failed: the Mac's own lookup shows WS1's error)")
     return ABSENT, None, "no Device Access certificate: the certificate profile is not assigned to this Mac"
