@@ -403,3 +403,16 @@ def test_a_bad_ca_certificate_is_one_line_naming_the_field_exit_2_nothing_sent(s
     lines = [line for line in run.stderr.strip().splitlines() if line.strip()]
     assert "scep_ca_certificate" in lines[0] and "Traceback" not in run.stderr
     assert sandbox.world.requests_total == before  # nothing sent
+
+
+def test_static_is_an_explicit_choice_with_a_plan_warning_naming_its_risks(session):
+    run = odatui_cli("plan", "--json", "--config", str(config_for(session, scep="static") and session.config_path))
+    assert run.returncode == 0, run.stderr
+    profile = next(r for r in json.loads(run.stdout) if r["id"] == "ws1.profile")
+    warning = next(w for w in profile["warnings"] if "rollout.scep" in w)
+    for risk in ("rolls back the whole profile", "expires unrenewed", "read the secret", "intermediate CA"):
+        assert risk in warning, risk
+    run = odatui_cli("plan", "--json", "--config", str(config_for(session) and session.config_path))
+    rows = {r["id"]: r for r in json.loads(run.stdout)}
+    assert not any("rollout.scep" in w for w in rows["ws1.profile"]["warnings"])
+    assert rows["ws1.certificate"]["change"] == "needs-action" and "Generic SCEP" in rows["ws1.certificate"]["action"]

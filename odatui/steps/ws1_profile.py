@@ -165,8 +165,6 @@ class Ws1Profile(Step):
                     "Custom Settings: Okta Verify preferences (2 domains)")
         if scep.scep_wanted(ctx.config) or scep.ws1_ca(ctx.config):
             payloads = (scep.summary(ctx.config),) + payloads
-        if scep.scep_wanted(ctx.config):
-            notes = (scep.STATIC_RISKS,) + tuple(notes)
         existing = await self._find(ctx)
         if existing is None:
             return Change(ChangeKind.CREATE, f"create the macOS profile {name!r} (Device, Auto)",
