@@ -3,6 +3,8 @@ which settings go in (the files themselves: odatui.service.profiles)."""
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +12,8 @@ from odatui import scep
 from odatui.domain import load_ca_certificate
 from odatui.errors import UsageError
 from odatui.paths import state_dir
-from odatui.service.profiles import export_from_values
+from odatui.service.profiles import PASSPHRASE_ENV, export
+from odatui.sso_profile import sso_settings
 from odatui.state import StateStore
 from odatui.values import client_id
 
@@ -23,11 +26,32 @@ def default_dir(config: Any, *, demo: bool = False) -> Path:
     return state_dir() / ("demo-export" if demo else "export")
 
 
-def wizard_export(config: Any, outputs: dict[str, dict[str, Any]], out_dir: Path) -> list[Path]:
-    """The wizard's export: the profiles from the org, the client ID and the rollout's floor and UPN."""
-    rollout = config.rollout
-    return export_from_values(config.okta.org_url, client_id(outputs, config), rollout.macos_min,
-                              rollout.user_principal_name, out_dir)
+def wizard_export(config: Any, outputs: dict[str, dict[str, Any]], out_dir: Path, secrets: Any = None) -> list[Path]:
+    """The wizard's export: every setting of the config, as `odatui export` and `ws1.profile` build it
+    (odatui.sso_profile), unsigned."""
+    settings, apart, ca_der = _settings(config, secrets, client_id(outputs, config), outputs)
+    return export(settings, out_dir, scep_elsewhere=_scep_elsewhere(config), certificate_apart=apart, ca_der=ca_der)
+
+
+def _settings(config: Any, secrets: Any, found: str, outputs: dict[str, dict[str, Any]]) -> tuple[Any, bool, Any]:
+    """(the SSO settings, whether the certificate goes in its own file, Okta's intermediate CA as DER or None).
+    rollout.scep = "ws1_ca": the SSO profile holds no SCEP (as ws1.profile sends it); the export adds the separate
+    certificate profile for other MDMs when the SCEP URL and secret key are at hand (odatui.scep.export_settings)."""
+    settings = sso_settings(config, secrets, found, _org_host(outputs))
+    if not scep.ws1_ca(config):
+        return settings, False, None
+    path = config.okta.scep_ca_certificate
+    return (dataclasses.replace(settings, scep=scep.export_settings(config, secrets)), True,
+            load_ca_certificate(path) if path else None)
+
+
+def _org_host(outputs: dict[str, dict[str, Any]]) -> str | None:
+    """The host okta.app found (as ws1.profile uses it), else None: the config's org URL."""
+    return (outputs.get("okta.app") or {}).get("org_host") or None
+
+
+def _scep_elsewhere(config: Any) -> bool:
+    return config.rollout.macos_min >= 14 and config.rollout.scep == "elsewhere"
 
 
 def cli_export(config: Any, secrets: Any, out_dir: Path, sign_cert: Path | None,
@@ -45,13 +69,9 @@ def cli_export(config: Any, secrets: Any, out_dir: Path, sign_cert: Path | None,
         )
     if bool(sign_cert) != bool(sign_key):
         raise UsageError("--sign-cert and --sign-key go together", hint="give both PEM files, or neither")
-    scep_settings = scep.export_settings(config, secrets)  # "static" without URL / secret key → exit 2
-    ca_path = config.okta.scep_ca_certificate
-    paths = export_from_values(
-        config.okta.org_url, found, config.rollout.macos_min, config.rollout.user_principal_name, out_dir,
-        sign_cert, sign_key, psso=config.rollout.psso, scep=scep_settings,
-        scep_elsewhere=config.rollout.macos_min >= 14 and config.rollout.scep == "elsewhere",
-        # "ws1_ca": the certificate goes in its own .mobileconfig (with Okta's intermediate CA when given)
-        certificate_apart=scep.ws1_ca(config), ca_der=load_ca_certificate(ca_path) if ca_path else None,
-    )
-    return paths, scep_settings
+    outputs = StateStore(config.target_key()).load().outputs()
+    # missing SCEP URL / secret key → exit 2, nothing written
+    settings, apart, ca_der = _settings(config, secrets, found, outputs)
+    paths = export(settings, out_dir, sign_cert, sign_key, sign_key_passphrase=os.environ.get(PASSPHRASE_ENV),
+                   scep_elsewhere=_scep_elsewhere(config), certificate_apart=apart, ca_der=ca_der)
+    return paths, settings.scep
