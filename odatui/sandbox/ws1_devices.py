@@ -23,6 +23,9 @@ class Ws1Devices(Ws1Base):
                 "LocationGroupName": "ACME Corp", "UserName": d.user, "UserEmailAddress": d.email,
                 "Ownership": "C", "Platform": "AppleOsX", "Model": d.model, "OperatingSystem": d.os_version,
                 "EnrollmentStatus": "Enrolled", "ComplianceStatus": "Compliant",
+                # An int32 in 2604 (DeviceExtended) with no documented values; the emulator answers Windows'
+                # PROCESSOR_ARCHITECTURE codes (9 x64, 12 ARM64), which odatui reads the same way (unverified).
+                "ProcessorArchitecture": 12 if d.arch == "arm64" else 9,
                 "UserApprovedEnrollment": d.user_approved,
                 # ADE (DEP) enrollments are user-approved by definition, so a Mac without it was enrolled otherwise
                 # (Apple Platform Deployment, "User Approved MDM"); supervision comes with ADE on macOS.
@@ -91,10 +94,10 @@ class Ws1Devices(Ws1Base):
             if issuers:
                 refused = self.cas.refused(p)
                 for ca, template in issuers:
-                    if refused and self.fleet.reached(device, "profile", p["assigned_at"]):
+                    if refused and self.fleet.reached(device, "profile", self.profile_at(p, device)):
                         certs.append(self.cas.failed_certificate(ca, template, device, refused))
                     elif not refused and self.profile_installed(p, device):
-                        at = p["assigned_at"] + (self.fleet.delay(device, "profile") or 0.0)
+                        at = (self.profile_at(p, device) or 0.0) + (self.fleet.delay(device, "profile") or 0.0)
                         certs.append(self.cas.certificate(ca, template, device, at, now, wall))
             elif p.get("static_scep") and self.profile_installed(p, device) and device.cert != "missing":
                 days = 12 if device.cert == "expiring" else 300

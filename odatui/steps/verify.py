@@ -116,10 +116,16 @@ class Verify(Step):
         assigned = {int(s.get("SmartGroupId") or 0) for s in general.get("AssignedSmartGroups") or []}
         wave = (ctx.outputs.get("preflight.ws1") or {}).get("smart_groups") or \
             [{"id": sg_id, "uuid": sg_uuid, "name": ctx.output("preflight.ws1", "smart_group_name")}]
-        for group in wave:  # every wave group, exactly: a group left out would never get the profile
-            if int(group["id"]) not in assigned:
+        # The wave groups ws1.profile chose (gated waves: those whose gate holds); without gates, every wave group.
+        chosen = (ctx.outputs.get("ws1.profile") or {}).get("assigned_smart_group_ids")
+        expected = {int(i) for i in chosen} if chosen is not None else {int(g["id"]) for g in wave}
+        for group in wave:  # a group left out would never get the profile; one the gate holds back must not have it
+            if int(group["id"]) in expected and int(group["id"]) not in assigned:
                 problems.append(f"profile {profile_id} is not assigned to smart group {group['id']} "
                                 f"({group['name']!r})")
+            elif int(group["id"]) not in expected and int(group["id"]) in assigned:
+                problems.append(f"profile {profile_id} is assigned to smart group {group['id']} "
+                                f"({group['name']!r}) whose wave gate does not hold")
         if general.get("IsActive") is False:
             problems.append(f"profile {profile_id} is inactive")
         checked.append(f"profile {profile_id}: one org host {org_host}, client ID {client_id}, smart group {sg_id}")
