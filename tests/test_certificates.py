@@ -416,3 +416,14 @@ def test_static_is_an_explicit_choice_with_a_plan_warning_naming_its_risks(sessi
     rows = {r["id"]: r for r in json.loads(run.stdout)}
     assert not any("rollout.scep" in w for w in rows["ws1.profile"]["warnings"])
     assert rows["ws1.certificate"]["change"] == "needs-action" and "Generic SCEP" in rows["ws1.certificate"]["action"]
+
+
+def test_the_wave_gate_counts_the_certificate_profile_as_a_prerequisite():
+    from odatui.config_waves import GateConfig
+    from odatui.steps.wave_gate import prerequisites
+
+    outputs = {"ws1.upload": {"app_id": 3001},
+               "ws1.certificate": {"certificate_profile_id": 901, "certificate_profile_uuid": "u"}}
+    found = {p.label: p for p in prerequisites(GateConfig(), outputs)}
+    assert found["certificate profile"].profile_id == 901
+    assert "certificate profile" not in {p.label for p in prerequisites(GateConfig(), {"ws1.upload": {}})}
