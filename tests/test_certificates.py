@@ -427,3 +427,29 @@ def test_the_wave_gate_counts_the_certificate_profile_as_a_prerequisite():
     found = {p.label: p for p in prerequisites(GateConfig(), outputs)}
     assert found["certificate profile"].profile_id == 901
     assert "certificate profile" not in {p.label for p in prerequisites(GateConfig(), {"ws1.upload": {}})}
+
+
+@pytest.mark.parametrize("challenge_ok", [False, True])
+def test_a_wave_gets_the_sso_profile_only_once_its_macs_hold_the_certificate(demo_factory, sandbox_env,  # noqa: F811
+                                                                             challenge_ok):
+    from test_waves import advance_clock, healthy_serials, waves_config
+
+    session = demo_factory()
+    add_ca(session, **({} if challenge_ok else {"challenge": "typo"}))
+    config = waves_config(session, healthy_serials(session))
+    data = config.to_toml_dict()
+    data["rollout"]["scep"] = "ws1_ca"
+    config = parse_config(data, source="test")
+    save_config(config, session.config_path)
+    assert apply(session, config).exit_code == 0
+    cert = profiles(session)[CERT_PROFILE]  # at once, to every wave: it precedes the gated SSO profile
+    assert len(cert["body"]["General"]["AssignedSmartGroups"]) == 2
+    advance_clock(session, 1300)  # Okta Verify and the certificate profile reach the Pilot Macs (or fail there)
+    assert apply(session, config).exit_code == 0
+    waves = {w["wave"]: w for w in StateStore(config.target_key()).load().outputs()["ws1.profile"]["waves"]}
+    sso_groups = profiles(session)["Okta Platform SSO"]["body"]["General"]["AssignedSmartGroups"]
+    if challenge_ok:
+        assert waves["Pilot"]["gate"] != "gated" and len(sso_groups) == 1
+    else:
+        assert waves["Pilot"]["gate"] == "gated" and "certificate profile on 0%" in waves["Pilot"]["reason"]
+        assert sso_groups == []
