@@ -260,13 +260,18 @@ def test_an_sso_profile_with_the_embedded_scep_payload_is_migrated_certificate_p
     assert writes == ["/api/mdm/profiles/platforms/appleosx/create", "/api/mdm/profiles/platforms/appleosx/update"]
 
 
-def test_remove_deletes_the_certificate_profile_too(session):
+def test_remove_deletes_the_certificate_profile_too_after_the_sso_profile(session):
     add_ca(session)
     assert apply(session, config_for(session)).exit_code == 0
+    ids = {name: p["id"] for name, p in profiles(session).items()}
+    before = session.sandbox.world.requests_total
     out = io.StringIO()
     code = cmd_remove(SimpleNamespace(config=str(session.config_path), yes=True, include_adopted=False), out=out)
     assert code == 0, out.getvalue()
     assert CERT_PROFILE in out.getvalue() and profiles(session) == {}
+    deletes = [r["path"] for r in requests_log(session) if r["n"] > before and r["method"] == "DELETE"
+               and "/mdm/profiles/" in r["path"]]
+    assert deletes == [f"/api/mdm/profiles/{ids['Okta Platform SSO']}", f"/api/mdm/profiles/{ids[CERT_PROFILE]}"]
 
 
 # ------------------------------------------------------------------------------------------ the sandbox disagrees

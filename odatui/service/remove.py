@@ -61,7 +61,9 @@ def ledger_items(state: Any, *, include_adopted: bool) -> list[Removal]:
         if include_adopted:
             items += [Removal(sid, dict(e), "adopted") for e in rec.adopted]
     rank = {k: n for n, k in enumerate(KIND_ORDER)}
-    return sorted(items, key=lambda i: rank.get(i.kind, len(rank)))
+    # Within profiles, the SSO profile before the certificate profile it relies on: Okta's install order
+    # (certificate, then SSO profile) reversed, so no Mac is left with Platform SSO and no certificate.
+    return sorted(items, key=lambda i: (rank.get(i.kind, len(rank)), i.step_id == "ws1.certificate"))
 
 
 # --------------------------------------------------------------------------------------------- look
