@@ -458,3 +458,26 @@ def test_a_wave_gets_the_sso_profile_only_once_its_macs_hold_the_certificate(dem
     else:
         assert waves["Pilot"]["gate"] == "gated" and "certificate profile on 0%" in waves["Pilot"]["reason"]
         assert sso_groups == []
+
+
+def test_odatui_export_with_ws1_ca_writes_the_certificate_profile_apart(sandbox, sandbox_env, tmp_path):
+    import tomli_w
+
+    pem, der = _ca_pem(tmp_path)
+    data = sandbox.config_dict()
+    data["okta"].update(client_id=CLIENT_ID, scep_ca_certificate=str(pem))
+    data["rollout"]["scep"] = "ws1_ca"
+    cfg_path = tmp_path / "odatui.toml"
+    cfg_path.write_text(tomli_w.dumps(data))
+    run = odatui_cli("export", "--out", str(tmp_path / "out"), "--config", str(cfg_path))
+    assert run.returncode == 0, run.stderr
+    [cert] = list((tmp_path / "out").glob("*-device-access-certificate.mobileconfig"))
+    assert stat.S_IMODE(os.stat(cert).st_mode) == 0o600 and f"{cert.name} (0600" in run.stdout
+    profile = plistlib.loads(cert.read_bytes())
+    assert [p["PayloadType"] for p in profile["PayloadContent"]] == ["com.apple.security.pkcs1",
+                                                                     "com.apple.security.scep"]
+    assert profile["PayloadContent"][0]["PayloadContent"] == der
+    assert profile["PayloadContent"][1]["PayloadContent"]["Challenge"] == OKTA_SCEP_CHALLENGE
+    for other in (tmp_path / "out").glob("*.mobileconfig"):
+        if other != cert:
+            assert OKTA_SCEP_CHALLENGE.encode() not in other.read_bytes(), other.name
