@@ -481,3 +481,21 @@ def test_odatui_export_with_ws1_ca_writes_the_certificate_profile_apart(sandbox,
     for other in (tmp_path / "out").glob("*.mobileconfig"):
         if other != cert:
             assert OKTA_SCEP_CHALLENGE.encode() not in other.read_bytes(), other.name
+
+
+def test_the_wizard_run_polls_until_the_admin_adds_the_ca_then_carries_on(session):
+    from odatui.events import StepNeedsAction
+
+    config = config_for(session)
+    engine = make_engine(config, session.secrets, interactive=True, poll_interval=(0.2, 0.5))
+    seen = []
+
+    def on_event(event):
+        if isinstance(event, StepNeedsAction) and event.step_id == "ws1.certificate":
+            seen.append(event)
+            if len(seen) == 2:  # polled once without the CA; now the admin adds it in the console
+                add_ca(session)
+
+    result = asyncio.run(engine.run(on_event=on_event))
+    assert result.exit_code == 0 and all(e.polling for e in seen) and len(seen) == 2
+    assert set(profiles(session)) == {CERT_PROFILE, "Okta Platform SSO"}
