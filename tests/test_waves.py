@@ -425,3 +425,17 @@ def test_a_future_start_holds_okta_verify_okta_groups_and_the_gate(demo_factory,
     advance_clock(session, 7200 + 1300)  # past the start, and every Mac's install delay
     [pilot, _] = asyncio.run(wave_status(config, session.secrets))
     assert pilot["okta_verify_installed"] == 5
+
+
+def test_waves_round_trip_through_the_answers_file(tmp_path):
+    from odatui.config import load_config
+
+    config = parse_config({"rollout": {"waves": [
+        {"name": "Pilot", "smart_group": "P", "create": True, "serials": ["c02abc123xyz"], "okta_groups": ["DPS"],
+         "start": "2026-12-10T09:00:00Z"}, {"name": "All", "smart_group": "A"}], "gate": {"max_failing": 0.1}}})
+    path = save_config(config, tmp_path / "answers.toml")
+    text = path.read_text()
+    assert "[[rollout.waves]]" in text and "[rollout.gate]" in text and "null" not in text
+    again = load_config(path)
+    assert again.waves() == config.waves() and again.rollout.gate.max_failing == 0.1
+    assert again.waves()[0].serials == ("C02ABC123XYZ",) and again.waves()[1].start is None
