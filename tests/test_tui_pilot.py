@@ -122,7 +122,7 @@ async def test_demo_walkthrough_keys_only(demo):
         await wait_for(pilot, lambda: isinstance(app.screen, ReviewScreen), what="review")
         await wait_for(pilot, lambda: "⧗" not in str(app.screen.query_one("#plan-status").render()), what="plan")
         plan = app.screen.query_one("#plan")
-        assert plan.row_count == 9  # one row per step
+        assert plan.row_count == 10  # one row per step
         warnings = app.screen.query_one("#plan-warnings")  # the demo group has a user without an Okta password
         assert warnings.display and "have no Okta password" in str(warnings.render())
         await pilot.press("ctrl+n")  # Start

@@ -155,6 +155,13 @@ class Fleet:
         delay = self.delay(device, kind)
         return delay is not None and self.now() - assigned_at >= delay
 
+    def reached(self, device: Device, kind: str, assigned_at: float | None) -> bool:
+        """The assignment got to the Mac by now (user-approved MDM, online, its delay passed), whatever came of it."""
+        if assigned_at is None or not device.user_approved:
+            return False
+        delay = self.delay(device, kind)
+        return delay is not None and self.now() - assigned_at >= delay
+
     def registers(self, device: Device, app_at: float | None, profile_at: float | None) -> bool:
         """The user finished Platform SSO registration: the profile is installed, Okta Verify was there first, and
         the Mac has Apple silicon. A profile that lands before Okta Verify points at an extension that is not there

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from odatui.macos.pkg import version_key
+from odatui.sandbox.cert_authorities import CertificateAuthorities
 from odatui.sandbox.credentials import WS1_GROUP_ID, WS1_SMART_GROUP
 from odatui.sandbox.fleet import Fleet
 from odatui.sandbox.ws1_common import MAX_JSON_BYTES, NS, Ws1Error, error_response, requested_version
@@ -63,6 +64,7 @@ class Ws1Base:
         self.assigned_at: dict[str, float] = {}  # app uuid → when an AUTO rule reached the rollout group
         self.profiles: dict[int, dict[str, Any]] = {}
         self.profile_installs: list[dict[str, int]] = []  # install commands queued (repush), in order
+        self.cas = CertificateAuthorities()  # added by the admin route, as in the console (no API in 2604)
         self._listings: dict[tuple[Any, ...], list[Any]] = {}  # paged listings, rebuilt at most once a second
 
     # ------------------------------------------------------------------ helpers
@@ -179,6 +181,19 @@ class Ws1Base:
                 self._listings.clear()
             found = self._listings[full] = build()
         return found
+
+    # ------------------------------------------------------------------ a profile on a Mac
+    def profile_installed(self, profile: dict[str, Any], device: Any) -> bool:
+        """Installed by now: the fleet's timing, unless its certificate cannot be issued (then it never installs)."""
+        if self.cas.refused(profile):
+            return False
+        return self.fleet.installed(device, "profile", self.profile_at(profile, device))
+
+    def profile_failed(self, profile: dict[str, Any], device: Any) -> bool:
+        """The profile reached the Mac and broke: the fleet's share of broken installs, or a refused certificate."""
+        if self.cas.refused(profile):
+            return self.fleet.reached(device, "profile", self.profile_at(profile, device))
+        return self.fleet.failed(device, "profile", self.profile_at(profile, device))
 
     def _og(self, og_id: Any) -> dict[str, Any] | None:
         try:

@@ -22,7 +22,7 @@ from odatui.service.remove_safety import app_rules, breakage, restorable, restor
 KIND_ORDER = ("ws1.profile", "ws1.rule", "ws1.app", "ws1.smart_group", "okta.group")
 KIND_WORDS = {"ws1.profile": "Workspace ONE profile", "ws1.rule": "assignment rule", "ws1.app": "Workspace ONE app",
               "ws1.smart_group": "smart group", "okta.group": "Okta group assignment"}
-RESET_STEPS = ("ws1.upload", "ws1.assign", "ws1.profile", "okta.assign")  # steps whose outputs name removed objects
+RESET_STEPS = ("ws1.upload", "ws1.assign", "ws1.certificate", "ws1.profile", "okta.assign")  # steps whose outputs name removed objects
 
 
 @dataclass
