@@ -112,6 +112,10 @@ class Fleet:
     def now(self) -> float:
         return self._clock() + self._offset
 
+    def wall_now(self) -> float:
+        """The wall clock as the fleet sees it: real time plus what the admin route advanced."""
+        return time.time() + self._offset
+
     def advance(self, seconds: float) -> float:
         self._offset += max(0.0, float(seconds))
         return self.now()
