@@ -107,3 +107,10 @@ def load_ca_certificate(path: str, *, now: float | None = None) -> bytes:
     from cryptography.hazmat.primitives.serialization import Encoding
 
     return cert.public_bytes(Encoding.DER)
+
+
+def certificate_expiry(der: bytes) -> float:
+    """When a DER certificate stops being valid (POSIX seconds): for the plan's warning before it does."""
+    from cryptography import x509
+
+    return x509.load_der_x509_certificate(der).not_valid_after_utc.timestamp()

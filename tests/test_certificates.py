@@ -499,3 +499,19 @@ def test_the_wizard_run_polls_until_the_admin_adds_the_ca_then_carries_on(sessio
     result = asyncio.run(engine.run(on_event=on_event))
     assert result.exit_code == 0 and all(e.polling for e in seen) and len(seen) == 2
     assert set(profiles(session)) == {CERT_PROFILE, "Okta Platform SSO"}
+
+
+
+def test_the_plan_warns_when_okta_intermediate_ca_expires_soon(session, tmp_path):
+    add_ca(session)
+    soon, _ = _ca_pem(tmp_path, days=10, name="soon.pem")
+    later, _ = _ca_pem(tmp_path, days=400, name="later.pem")
+    rows = {}
+    for name, path in (("soon", soon), ("later", later)):
+        data = config_for(session).to_toml_dict()
+        data["okta"]["scep_ca_certificate"] = str(path)
+        plan = asyncio.run(make_engine(parse_config(data, source="test"), session.secrets).plan())
+        rows[name] = next(r for r in plan if r.step_id == "ws1.certificate").change
+    assert any("expires in 9 days" in d or "expires in 10 days" in d for d in rows["soon"].details)
+    assert not any("expires in" in d for d in rows["later"].details)
+    assert any("included (okta.scep_ca_certificate)" in d for d in rows["later"].details)

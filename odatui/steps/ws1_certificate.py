@@ -11,12 +11,13 @@ issues through a CA with a template (Okta's CA does not renew).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from odatui import scep
-from odatui.domain import load_ca_certificate
+from odatui.domain import certificate_expiry, load_ca_certificate
 from odatui.errors import NeedsAction, StepError
 from odatui.macos import certificate
 from odatui.macos.payloads import org_host_from_url
@@ -167,6 +168,7 @@ class Ws1Certificate(Step):
                    "note: Workspace ONE's API does not show whether the template has Automatic Certificate Renewal "
                    "on (2604 PickListItem: Key and Description only): check it in the console, or every Mac's "
                    "certificate expires unrenewed")
+        details += _ca_expiry_warning(ctx)
         existing = await self._find(ctx)
         if existing is None:
             return Change(ChangeKind.CREATE, f"create the certificate profile {name!r} (Device, Auto), before the "
@@ -209,6 +211,21 @@ class Ws1Certificate(Step):
         uuid = (saved.get("General") or {}).get("ProfileUuid", "")
         progress(1.0, f"Certificate profile {name!r} saved and verified (id {profile_id})")
         return _outputs(profile_id, uuid, name, found.ref, OWN_CREATED if found.existing is None else OWN_ADOPTED)
+
+
+CA_WARN_DAYS = 30
+
+
+def _ca_expiry_warning(ctx: Context) -> tuple[str, ...]:
+    """A plan warning when Okta's intermediate CA runs out within CA_WARN_DAYS: Macs stop trusting the chain."""
+    path = ctx.config.okta.scep_ca_certificate
+    if not path:
+        return ()
+    days = (certificate_expiry(load_ca_certificate(path)) - time.time()) / 86400
+    if days >= CA_WARN_DAYS:
+        return ()
+    return (f"warning: Okta's intermediate CA certificate ({path}) expires in {int(days)} days: download the "
+            "current one from Okta's SCEP configuration and set okta.scep_ca_certificate to it",)
 
 
 def _outputs(profile_id: int, uuid: str, name: str, ref: certificate.CertificateAuthorityRef,
