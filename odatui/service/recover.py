@@ -30,6 +30,7 @@ class Recovered:
 async def recover_ledger(ctx: Any, target: str | None) -> Recovered:
     """Find what carries `target`'s marker in the WS1 organization group of the config."""
     from odatui.errors import StepError
+    from odatui.macos.certificate import certificate_profile_name
     from odatui.steps.ws1 import is_our_rule
     from odatui.steps.ws1_common import APP_NAME
 
@@ -41,11 +42,13 @@ async def recover_ledger(ctx: Any, target: str | None) -> Recovered:
     og = await ws1.find_org_group(ctx.config.ws1.group_id)
     if og is None:
         raise StepError(f"the Workspace ONE organization group {ctx.config.ws1.group_id} was not found")
+    certificate_name = certificate_profile_name(ctx.config.rollout.profile_name)  # ws1.certificate's profile
     for summary in await ws1.search_profiles(og.id, ctx.config.rollout.profile_name):
         general = (await ws1.get_profile(summary.id)).get("General") or {}
         if carries(general.get("Description"), target):
-            found.add("ws1.profile", {"kind": "ws1.profile", "id": str(summary.id), "uuid": summary.uuid,
-                                      "name": general.get("Name")})
+            step = "ws1.certificate" if general.get("Name") == certificate_name else "ws1.profile"
+            found.add(step, {"kind": "ws1.profile", "id": str(summary.id), "uuid": summary.uuid,
+                             "name": general.get("Name")})
     groups: set[str] = set()
     for app in await ws1.search_apps(og.id, APP_NAME):
         if app.name != APP_NAME:
