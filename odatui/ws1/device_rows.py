@@ -87,7 +87,7 @@ class Summary:
                 "okta_verify": dict(self.okta_verify), "certificate": dict(self.certificate),
                 "reasons": dict(self.reasons), "requests": self.requests, "seconds": round(self.seconds, 2),
                 "mode": "detail" if self.per_device else "bulk", "undecided": dict(self.undecided),
-                "lookups": self.lookups, "max_requests": self.max_requests,
+                "lookups": self.lookups, "max_requests": self.max_requests, "device_pages": self.pages_total,
                 "by_group": {str(g): dict(c) for g, c in self.by_group.items()}}
 
 
