@@ -16,11 +16,10 @@ import httpx
 import pytest
 from rollout import REPO, demo_factory, odatui_cli  # noqa: F401 - demo_factory is a fixture
 from test_ws1_client import contract, make_client  # noqa: F401 - fixtures
-from ws1_contract import admin
+from ws1_contract import admin, roll_out
 
 from odatui.http import RetryPolicy, ssl_context
 from odatui.sandbox.fleet import Fleet
-from odatui.sandbox.server import WS1_SMART_GROUP
 from odatui.ws1.device_rows import OwnedProfile
 from odatui.ws1.devices import DeviceLister
 from odatui.ws1.pacing import Ws1RateLimit
@@ -146,39 +145,12 @@ async def test_rate_limit_holds_in_any_window():
         assert sum(1 for u in starts[i:] if u - t < 0.4 - 1e-3) <= 5
 
 
-async def _rolled_out_client(sb, make_client, tmp_path, **kw):
-    """App and two profiles (the Platform SSO one and a second one odatui owns) assigned to the smart group, and
-    a fleet that had a day to check in: what the bulk reader reads."""
-    from odatui.macos.pkg import read_package
-    from odatui.macos.pkginfo import pkginfo_plist
-    from odatui.sandbox.samplepkg import make_sample_pkg
-
-    client = make_client(sb, **kw)
-    pkg = make_sample_pkg(tmp_path / "OktaVerify.pkg", payload_size=1024)
-    facts = read_package(pkg)
-    app_blob = await client.upload_blob(pkg, file_name="OktaVerify.pkg", og_id=570, module_type="Application")
-    meta = await client.upload_blob(pkginfo_plist(facts), file_name="OktaVerify.plist", og_id=570)
-    app_id = await client.create_macos_app(570, app_blob_id=app_blob.id, pkginfo_blob_id=meta.id,
-                                           version=facts.version, name="Okta Verify")
-    app = await client.get_internal_app(app_id)
-    sg = [g for g in await client.search_smart_groups(WS1_SMART_GROUP) if g.name == WS1_SMART_GROUP][0]
-    await client.put_assignment_rules(app["uuid"], {"assignments": [{"priority": 0, "distribution": {
-        "name": "auto", "smart_groups": [sg.uuid], "app_delivery_method": "AUTO"}}], "excluded_smart_groups": []})
-    profiles = []
-    for name in ("P", "Q"):
-        profiles.append(await client.create_macos_profile({
-            "General": {"Name": name, "ProfileContext": "Device", "AssignmentType": "Auto", "IsActive": True,
-                        "ManagedLocationGroupID": 570, "AssignedSmartGroups": [{"SmartGroupId": sg.id}]},
-            "CustomSettingsList": [{"CustomSettings": "<dict><key>PayloadType</key><string>x.y</string></dict>"}]}))
-    admin(sb, "/_sandbox/ws1/clock", {"advance_s": 100_000})
-    return client, sg.id, app_id, profiles
-
-
 async def test_429_retry_after_pauses_every_listing_of_the_look(sandbox_factory, make_client, tmp_path):
     devices = 2500
     sb = sandbox_factory(devices=devices, seed=7)
-    client, sg_id, app_id, (psso, second) = await _rolled_out_client(sb, make_client, tmp_path,
-                                                                          policy=RetryPolicy())  # Retry-After as is
+    client = make_client(sb, policy=RetryPolicy())  # Retry-After as the server says, not a test's short cap
+    # The app and two profiles (the Platform SSO one and a second one odatui owns) on the smart group.
+    sg_id, app_id, (psso, second) = await roll_out(client, sb, tmp_path, profiles=("P", "Q"))
     # The first profile-status page is refused with Retry-After: 2 (WS1's 429, errorCode 1020).
     admin(sb, "/_sandbox/faults", [{"method": "GET", "path": "/api/mdm/profiles/.*/devices", "status": 429,
                                     "headers": {"Retry-After": "2"}, "times": 1,
