@@ -179,3 +179,17 @@ async def test_429_retry_after_pauses_every_listing_of_the_look(sandbox_factory,
     assert all(set(r.profiles) == {"profile", "ws1.second"} for r in rows)
     assert all(r.certificate == r.profiles["ws1.second"] for r in rows)
     assert summary.by_group[sg_id]["devices"] == len(members)
+
+
+def test_rate_limit_setting_is_checked_and_reaches_the_client():
+    from test_config import bad, ws1
+    from ws1_contract import sandbox_secrets
+
+    from odatui.config import parse_config
+    from odatui.ws1.client import Ws1Client
+
+    bad(ws1(requests_per_minute=0), "ws1.requests_per_minute", "at least 1", "default is 1000")
+    config = parse_config(ws1(api_url="https://as1.awmdm.com", username="a", requests_per_minute=120), source="t")
+    client = Ws1Client.from_config(config.ws1, sandbox_secrets())
+    assert client.requests_per_minute == 120
+    assert parse_config({}, source="t").ws1.requests_per_minute == 1000  # Omnissa's Go SDK's default
