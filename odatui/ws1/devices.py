@@ -259,10 +259,12 @@ class DeviceLister:
             sem = asyncio.Semaphore(PAGE_CONCURRENCY)
 
             async def page(n: int) -> tuple[list[DeviceRow], list[str]]:
+                # The slot is held while the page's Macs are judged (and looked up): at most PAGE_CONCURRENCY
+                # pages of WS1 records are in memory, whatever the fleet size.
                 async with sem:
                     self._reserve = max(0, self._reserve - 1)  # this page's request starts now
                     items, _ = await self.client.device_page(self.og_id, n)
-                return await self._page_rows(items, now)
+                    return await self._page_rows(items, now)
 
             items, total = await first_page
             pages = page_count(total, PAGE_SIZE, "device list")  # the same guard as every WS1 listing
