@@ -219,3 +219,8 @@ def test_every_wave_group_is_checked_and_listed(demo_factory, sandbox_env):
     assert status.returncode == 0, status.stderr
     doc = json.loads(status.stdout)
     assert {d["id"] for d in doc["devices"]} == {d.id for d in fleet.devices}
+    # Counted per wave group too (the bulk reader's by_group): "Lab Macs" holds every Mac, the pilot group fewer.
+    by_group = doc["summary"]["by_group"]
+    assert sorted(c["devices"] for c in by_group.values()) == sorted(
+        [len(fleet.members()), len(fleet.devices)])
+    assert sum(c["failing"] for c in by_group.values()) >= doc["summary"]["failing"]

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -93,6 +92,8 @@ class DeviceLister:
 
     async def _look_up(self, call: Any) -> Any:
         """One per-Mac lookup, or None when the budget has no room (left undecided)."""
+        if not self.per_device:  # bulk: no lookup, and no semaphore to pass for each of 50,000 Macs
+            return None
         async with self._detail_sem:
             if not self._may_look_up():  # checked where the request starts: nothing runs in between
                 return None
@@ -148,8 +149,9 @@ class DeviceLister:
         row = DeviceRow(device_id, item.get("SerialNumber"), item.get("DeviceFriendlyName"),
                         item.get("OperatingSystem"), item.get("UserName"),
                         approved if isinstance(approved, bool) else None, profile, app, cert, expires)
-        row.profiles = {p.key: (profile if p.key == MAIN else self.bulk.profile_state(p.key, device_id))
-                        for p in self.bulk.profiles}
+        if len(self.bulk.profiles) > 1:  # the row's `profile` column says it all when there is only one
+            row.profiles = {p.key: (profile if p.key == MAIN else self.bulk.profile_state(p.key, device_id))
+                            for p in self.bulk.profiles}
         if missing:
             row.reasons.append("incomplete WS1 record (no " + ", ".join(missing) + ")")
         if below_floor(row.macos, self.macos_min):
@@ -170,27 +172,9 @@ class DeviceLister:
                 row.reasons.append(f"SCEP certificate expires in {max(0, int(days))} days")
         return row
 
-    def _count(self, row: DeviceRow) -> None:
-        s = self.summary
-        s.devices += 1
-        s.failing += bool(row.reasons)
-        s.profile[row.profile] += 1
-        s.okta_verify[row.okta_verify] += 1
-        s.certificate[row.certificate] += 1
-        for reason in row.reasons:
-            # Counted by kind ("macOS 13.6 is below…" → one key), not by the exact text.
-            key = ("below macOS floor" if "below the floor" in reason else
-                   "certificate expiring" if "expires in" in reason else
-                   "incomplete WS1 record" if reason.startswith("incomplete") else reason)
-            s.reasons[key] += 1
-        if any(r.startswith("incomplete") for r in row.reasons):
-            s.incomplete += 1
-        for group in self.bulk.groups_of(row.id):
-            counts = s.by_group.setdefault(group, Counter())
-            counts["devices"] += 1
-            counts["failing"] += bool(row.reasons)
-            counts["profile_installed"] += row.profile == INSTALLED
-            counts["okta_verify_installed"] += row.okta_verify == INSTALLED
+    def _groups_of(self, device_id: int) -> list[int]:
+        # One smart group: its counts are the totals, filled in at the end (run), not counted again per Mac.
+        return self.bulk.groups_of(device_id) if len(self.bulk.sg_ids) > 1 else []
 
     async def _page_rows(self, items: list[dict[str, Any]], now: float) -> tuple[list[DeviceRow], list[str]]:
         chosen, problems = [], []
@@ -219,7 +203,7 @@ class DeviceLister:
         else:  # nothing waits: no task per device
             rows = [await one(i, d) for i, d in chosen]
         for row in rows:
-            self._count(row)
+            self.summary.count(row, self._groups_of(row.id))
         return rows, problems
 
     def _set_budget(self, pages: int) -> None:
@@ -279,6 +263,8 @@ class DeviceLister:
                 await self._delivered(on_rows, done)
         else:
             await first_page
+        if len(self.bulk.sg_ids) == 1:
+            self.summary.group_is_total(self.bulk.sg_ids[0])
         self.summary.not_listed = len(self.bulk.members - self._seen)
         self.summary.requests = self.client.requests_made - first_request
         self.summary.seconds = time.perf_counter() - started
