@@ -31,6 +31,7 @@ HANDLERS = {
     "remove": "odatui.remove:cmd_remove",
     "config": "odatui.config_cli:cmd_config",
     "repush": "odatui.devices_cli:cmd_repush",
+    "waves": "odatui.waves_cli:cmd_waves",
 }
 
 # command → (description, examples) for `odatui COMMAND --help`.
@@ -41,9 +42,15 @@ HELP = {
     "plan": ("Read both tenants and show what each step would create, update or leave alone. Changes nothing.",
              ["odatui plan", "odatui plan --config ~/rollouts/berlin.toml", "odatui plan --json | jq '.[].warnings'"]),
     "apply": ("Run the plan without the wizard. Without --yes it shows the plan and asks on the terminal; when stdin "
-              "is not a terminal (cron, CI, a pipe) it refuses unless --yes is given. Resumes an interrupted run.",
+              "is not a terminal (cron, CI, a pipe) it refuses unless --yes is given. Resumes an interrupted run. "
+              "With [[rollout.waves]] it goes as far as the wave gates allow and says why it stopped (exit 0); "
+              "--advance-wave NAME opens one gate by hand, recorded in the run state.",
               ["odatui apply --config answers.toml", "odatui apply --yes --config answers.toml",
-               "odatui apply --yes --only ws1.profile", "odatui apply --yes --from ws1.upload"]),
+               "odatui apply --yes --only ws1.profile", "odatui apply --yes --from ws1.upload",
+               "odatui apply --advance-wave 'Okta PSSO Macs' --yes"]),
+    "waves": ("Per wave: Macs, eligible Macs (Apple silicon at or above the floor), Okta Verify installed, profile "
+              "installed, registered, failing, and the gate's state with its reason. Read live, bulk listings only.",
+              ["odatui waves", "odatui waves --json | jq '.waves[] | {wave, gate, reason}'"]),
     "remove": ("List what odatui created for this target (the WS1 profile, its assignment rules, the app, smart groups "
                "it made, the Okta group assignments it added), then remove them after you confirm. Objects odatui "
                "found already there stay unless --include-adopted. Safe to run again; resumes after an interruption.",
@@ -122,13 +129,19 @@ def build_parser():
 
     apply.add_argument("--allow-downgrade", action="store_true",
                        help="make an older Okta Verify package the assigned version")
+    apply.add_argument("--advance-wave", metavar="NAME",
+                       help="open this wave's gate by hand (needs --yes without a terminal; recorded in the run state)")
+
+    waves = sub.add_parser("waves", parents=[common], help="per wave: Macs, Okta Verify, profile, failing, gate")
+    waves.add_argument("--json", action="store_true", help="machine-readable output")
 
     sub.add_parser("retry", parents=[common], help="re-run the steps that failed last time")
 
     remove = sub.add_parser("remove", parents=[common], help="plan, then remove what odatui created for this target")
     remove.add_argument("--yes", action="store_true", help="don't ask for confirmation (needed without a terminal)")
-    remove.add_argument("--include-adopted", action="store_true",
-                        help="also remove what odatui found already there (an app, profile or rule of another admin)")
+    remove.add_argument("--include-adopted", nargs="*", metavar="NAME", default=None,
+                        help="also remove what odatui found already there (an app, profile or rule of another "
+                             "admin); a smart group that still has Macs only when named here one by one")
 
     status = sub.add_parser("status", parents=[common], help="last run per step, and rollout status")
     status.add_argument("--json", action="store_true", help="machine-readable output")

@@ -11,7 +11,16 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
-from odatui.config_fields import Table, ca_bundle_file, https_origin, loopback_needs_ca, nonblank
+from odatui.config_fields import (
+    Table,
+    ca_bundle_file,
+    https_origin,
+    listed_once,
+    loopback_needs_ca,
+    nonblank,
+    okta_group_names,
+)
+from odatui.config_waves import GateConfig, WaveConfig, check_waves
 from odatui.domain import CLIENT_ID_RE, MACOS_FLOORS, check_scep_url  # one definition, shared with the profiles
 from odatui.errors import UsageError
 from odatui.psso_options import normalise
@@ -72,10 +81,7 @@ class OktaConfig(Table):
     @field_validator("groups")
     @classmethod
     def _groups(cls, v: list[str]) -> list[str]:
-        cleaned = [g.strip() for g in v]
-        if any(not g for g in cleaned):
-            raise ValueError("Okta group names must not be empty; remove the blank entry")
-        return list(dict.fromkeys(cleaned))
+        return okta_group_names(v)
 
     @field_validator("ca_bundle")
     @classmethod
@@ -161,10 +167,7 @@ class Ws1Config(Table):
         names = [n.strip() for n in v]
         if any(not n for n in names):
             raise ValueError("smart group names must not be empty")
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"smart group {dupes[0]!r} is listed twice; list each group once")
-        return names
+        return listed_once(names, "smart group")
 
     @field_validator("start_dates")
     @classmethod
@@ -207,6 +210,10 @@ class RolloutConfig(Table):
     # "elsewhere": the admin deploys that certificate with another profile. Floor 13 needs none.
     scep: Literal["static", "elsewhere"] = "static"
     psso: dict[str, Any] = {}  # [rollout.psso]: odatui.psso_options, gated by macos_min
+    waves: list[WaveConfig] = []  # [[rollout.waves]]: a staged rollout (odatui.config_waves)
+    gate: GateConfig = GateConfig()  # [rollout.gate]: when the next wave gets the profile
+    # Set for one run by `odatui apply --advance-wave NAME --yes`; never written to the answers file.
+    advance_wave: str = Field("", exclude=True)
     # Set for one run by `odatui apply --allow-downgrade`; never written to the answers file.
     allow_downgrade: bool = Field(False, exclude=True)
 
@@ -237,6 +244,12 @@ class RolloutConfig(Table):
     @classmethod
     def _name(cls, v: str) -> str:
         return nonblank(v, "profile name")
+
+    @field_validator("waves")
+    @classmethod
+    def _waves(cls, v: list[WaveConfig]) -> list[WaveConfig]:
+        check_waves(v)
+        return v
 
     @field_validator("psso")
     @classmethod

@@ -209,7 +209,26 @@ def cmd_apply(args: Any) -> int:
     check_step_ids([*(getattr(args, "only", None) or []), *([args.from_step] if getattr(args, "from_step", None) else [])])
     config = load(args)
     if getattr(args, "allow_downgrade", False):
+        if not getattr(args, "yes", False):
+            # A downgrade uninstalls Okta Verify from the Macs before the older one installs (ws1_upload's
+            # DOWNGRADE_ON_MACOS): it is asked for in writing, never answered at a prompt by habit.
+            raise UsageError("--allow-downgrade needs --yes: on macOS a downgrade removes Okta Verify from the Macs "
+                             "and installs the older one (FastPass and Desktop MFA stop in between), or does nothing",
+                             hint="`odatui plan` with the older package shows the steps; then `odatui apply "
+                                  "--allow-downgrade --yes`")
         config.rollout.allow_downgrade = True  # this run only: the field is never saved
+    advance = getattr(args, "advance_wave", None)
+    if advance is not None:
+        names = [w.name for w in config.waves() if w.gated]
+        if advance not in names:
+            raise UsageError(f"--advance-wave {advance!r} is not a gated wave of this rollout",
+                             hint=("the waves are: " + ", ".join(repr(n) for n in names)) if names else
+                             "only [[rollout.waves]] have gates")
+        if not getattr(args, "yes", False) and not sys.stdin.isatty():
+            # Opening a gate by hand pushes the SSO profile to a wave's Macs: never without an explicit yes.
+            raise UsageError("--advance-wave changes the tenant and stdin is not a terminal; add --yes to confirm",
+                             hint="`odatui waves` shows why the wave is gated")
+        config.rollout.advance_wave = advance  # this run only: the field is never saved
     if not getattr(args, "yes", False) and not sys.stdin.isatty():
         # Nobody can answer the confirmation (a pipe, cron, CI): refuse rather than change a tenant unasked, as
         # `terraform apply` does without -auto-approve. Before any request is made.

@@ -31,6 +31,9 @@ PSSO2_MACOS_FLOOR = 14
 # Desktop Password Sync for macOS 15" asks only for "the latest version of Okta Verify" and names no number, so the
 # PSSO 2.0 minimum applies (no documented 15-specific number: unverified).
 OKTA_VERIFY_FLOORS = {14: PSSO2_MIN_VERSION, 15: PSSO2_MIN_VERSION, 26: "9.52"}
+# Okta, "Just-In-Time Local Account Creation for macOS" (help.okta.com/oie/en-us/content/topics/oda/
+# jit-provisioning-oda.htm): Okta Verify 9.25.0 or later.
+JIT_MIN_VERSION = "9.25.0"
 
 
 @dataclass(frozen=True)
@@ -91,17 +94,52 @@ def read_package(path: str | os.PathLike[str], *, expect_identifier: str | None 
     return replace(facts, sha256=digest)
 
 
-def required_okta_verify(macos_min: int) -> str | None:
-    """The least Okta Verify version for this macOS floor, or None (macOS 13, Platform SSO 1.0)."""
-    return OKTA_VERIFY_FLOORS.get(macos_min) or (PSSO2_MIN_VERSION if macos_min >= PSSO2_MACOS_FLOOR else None)
+def required_okta_verify(macos_min: int, *, jit: bool = False) -> str | None:
+    """The least Okta Verify version for this macOS floor (and JIT account creation), or None (macOS 13, Platform
+    SSO 1.0, no JIT). One rule: every minimum odatui knows is the highest of those that apply."""
+    floor = OKTA_VERIFY_FLOORS.get(macos_min) or (PSSO2_MIN_VERSION if macos_min >= PSSO2_MACOS_FLOOR else None)
+    if jit and (floor is None or version_key(floor) < version_key(JIT_MIN_VERSION)):
+        return JIT_MIN_VERSION
+    return floor
 
 
-def require_okta_verify_version(facts: PackageFacts, macos_min: int) -> None:
-    """Refuse a package too old for the floor, and one that itself needs a newer macOS than the floor (WS1 would
-    then skip Macs between the two floors: they get the profile but never the app)."""
-    needed = required_okta_verify(macos_min)
+MACOS26_MAJOR = 26
+
+
+def fleet_minimums(macos_min: int, *, macos26_macs: int = 0) -> list[tuple[str, str]]:
+    """Every Okta Verify minimum this rollout imposes, as (version, why), the floor's first. The one place for them:
+    the floor (required_okta_verify, which also holds JIT's 9.25 and is checked by preflight.package), and macOS 26
+    Macs present in a wave whatever the floor (Okta: "Okta Verify 9.52 or later on macOS 26 devices", "Configure
+    Desktop Password Sync for macOS 26")."""
+    out = []
+    floor = required_okta_verify(macos_min)
+    if floor:
+        out.append((floor, f"the macOS {macos_min} floor"))
+    if macos26_macs and macos_min < MACOS26_MAJOR:
+        out.append((OKTA_VERIFY_FLOORS[MACOS26_MAJOR], f"{macos26_macs} macOS 26 Mac{'s' if macos26_macs > 1 else ''} "
+                    "in the waves"))
+    return out
+
+
+def require_okta_verify_for_fleet(version: str, path: str, macos_min: int, *, macos26_macs: int,
+                                  where: str = "") -> None:
+    """Refuse a package older than any minimum the waves' Macs impose (exit 2), naming the version and why."""
+    for needed, why in fleet_minimums(macos_min, macos26_macs=macos26_macs):
+        if version_key(version) < version_key(needed):
+            raise PackageError(
+                f"Okta Verify {version} is too old for this rollout: {why}{where} need Okta Verify {needed} "
+                f"or later ({path}).",
+                hint=f"{DOWNLOAD_HINT} (the current version), or take those Macs out of the waves")
+
+
+def require_okta_verify_version(facts: PackageFacts, macos_min: int, *, jit: bool = False) -> None:
+    """Refuse a package too old for the floor (or for JIT account creation), and one that itself needs a newer
+    macOS than the floor (WS1 would then skip Macs between the two floors: they get the profile but never the
+    app)."""
+    needed = required_okta_verify(macos_min, jit=jit)
     if needed and version_key(facts.version) < version_key(needed):
-        why = "Platform SSO 2.0" if needed == PSSO2_MIN_VERSION else f"macOS {macos_min} (Simplified Setup)"
+        why = ("just-in-time account creation (rollout.psso.enable_create_user_at_login)" if needed == JIT_MIN_VERSION
+               else "Platform SSO 2.0" if needed == PSSO2_MIN_VERSION else f"macOS {macos_min} (Simplified Setup)")
         raise PackageError(
             f"Okta Verify {facts.version} is too old for macOS {macos_min}: {why} needs "
             f"Okta Verify {needed} or later ({facts.path}).",

@@ -73,9 +73,15 @@ class OktaOrg(OktaBase):
             return []
 
         def build() -> list[dict[str, Any]]:
-            installed = {d.id for p in ws1.profiles.values() for d in ws1._profile_devices(p)
-                         if ws1.fleet.installed(d, "profile", p["assigned_at"])}
-            return [fleet_device(self, d) for d in ws1.fleet.devices if d.okta_registered and d.id in installed]
+            # Registered: the profile installed after Okta Verify, on Apple silicon (odatui.sandbox.fleet.registers).
+            first = {}
+            for p in ws1.profiles.values():
+                for d in ws1._profile_devices(p):
+                    at = ws1.profile_at(p, d)
+                    if at is not None and (d.id not in first or at < first[d.id][1]):
+                        first[d.id] = (d, at)
+            return [fleet_device(self, d) for d in ws1.fleet.devices
+                    if d.id in first and ws1.fleet.registers(d, ws1.app_at(d), first[d.id][1])]
 
         return ws1._listing(("okta-devices",), build)
 

@@ -30,6 +30,9 @@ class Ws1Base:
         self.settings: dict[str, Any] = {
             "token_lifetime_s": 3600,
             "profile_update_noop": False,  # the known bug: update answers 200 without saving
+            # A tenant that silently leaves out explicitly added devices when it creates a smart group (so odatui's
+            # read-back must catch it); how often this happens for real is unverified.
+            "smartgroup_drop_additions": 0,
             "max_blob_bytes": 5 << 30,
         }
         self.tokens: dict[str, float] = {}
@@ -85,10 +88,62 @@ class Ws1Base:
             return self.fleet.members()[:3]
         if group["members"] == "all":
             return list(self.fleet.devices)
-        if group["members"] == "criteria":  # created through the API: platform and an OS floor
-            floor = group.get("os_floor") or ""
-            return [d for d in self.fleet.devices if version_key(d.os_version) >= version_key(floor)]
+        if group["members"] == "explicit":  # CriteriaType UserDevice: the DeviceAdditions, nothing else
+            return [self.fleet.by_id[i] for i in group.get("device_ids", ()) if i in self.fleet.by_id]
+        if group["members"] == "criteria":  # created through the API: platform, OS and CPU criteria
+            return [d for d in self.fleet.devices if self._matches(group, d)]
         return []
+
+    def in_group(self, group: dict[str, Any], device: Any) -> bool:
+        """Membership of one device without listing the group (50,000 Macs, asked per device)."""
+        kind = group["members"]
+        if kind == "all":
+            return True
+        if kind == "rollout":
+            return device.id in self.fleet.member_ids
+        if kind == "pilot":
+            return device in self.fleet.members()[:3]
+        if kind == "explicit":
+            return device.id in set(group.get("device_ids", ()))
+        if kind == "criteria":
+            return self._matches(group, device)
+        return False
+
+    @staticmethod
+    def _matches(group: dict[str, Any], device: Any) -> bool:
+        """The criteria the emulator evaluates: OS version against each OperatingSystems rule (GreaterThan /
+        LessThan, compared as versions) and CPUArchitectures (case-insensitive: UEM echoes what it was sent,
+        Omnissa terraform-provider-uem internal/smartgroup/resource_test.go)."""
+        for rule in group.get("operating_systems") or []:
+            have, value = version_key(device.os_version), version_key(str(rule.get("Value") or "0"))
+            op = str(rule.get("Operator"))
+            if (op == "GreaterThan" and not have > value) or (op == "LessThan" and not have < value):
+                return False
+        arches = [str(a).lower() for a in group.get("cpu_architectures") or []]
+        return not arches or device.arch.lower() in arches
+
+    def profile_at(self, profile: dict[str, Any], device: Any) -> float | None:
+        """When the profile reached this device: the earliest assignment among its smart groups that hold the
+        device (a wave added later starts its own clock), or None when it is not assigned to the device."""
+        times = profile.get("group_at") or {}
+        found = [times[str(sg.get("SmartGroupId"))] for sg in profile["body"]["General"].get("AssignedSmartGroups") or []
+                 if str(sg.get("SmartGroupId")) in times
+                 and (group := self._sg_by_id(sg.get("SmartGroupId"))) is not None and self.in_group(group, device)]
+        return min(found) if found else None
+
+    def app_at(self, device: Any) -> float | None:
+        """When Okta Verify's assignment reached this device (any active app version whose rules cover it)."""
+        found = []
+        for app in self.apps.values():
+            at = self.assigned_at.get(app["uuid"])
+            if at is None or app.get("status", "Active") == "Retired":
+                continue
+            for rule in self.assignment_rules.get(app["uuid"], {}).get("assignments", []):
+                for sg_uuid in rule.get("distribution", {}).get("smart_groups") or []:
+                    group = self._sg_by_uuid(sg_uuid)
+                    if group is not None and self.in_group(group, device):
+                        found.append(at)
+        return min(found) if found else None
 
     def _listing(self, key: tuple[Any, ...], build: Any) -> list[Any]:
         """A filtered device list, built once per second of fleet time: a client pages through 100 pages of a
@@ -124,8 +179,7 @@ class Ws1Base:
         """Whether the profile is assigned to this device (without listing every member)."""
         for sg in profile["body"]["General"].get("AssignedSmartGroups") or []:
             group = self._sg_by_id(sg.get("SmartGroupId"))
-            if group is not None and (group["members"] == "all"
-                                      or (group["members"] == "rollout" and device.id in self.fleet.member_ids)):
+            if group is not None and self.in_group(group, device):
                 return True
         return False
 

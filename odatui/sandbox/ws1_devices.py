@@ -23,6 +23,9 @@ class Ws1Devices(Ws1Base):
                 "LocationGroupName": "ACME Corp", "UserName": d.user, "UserEmailAddress": d.email,
                 "Ownership": "C", "Platform": "AppleOsX", "Model": d.model, "OperatingSystem": d.os_version,
                 "EnrollmentStatus": "Enrolled", "ComplianceStatus": "Compliant",
+                # An int32 in 2604 (DeviceExtended) with no documented values; the emulator answers Windows'
+                # PROCESSOR_ARCHITECTURE codes (9 x64, 12 ARM64), which odatui reads the same way (unverified).
+                "ProcessorArchitecture": 12 if d.arch == "arm64" else 9,
                 "UserApprovedEnrollment": d.user_approved,
                 # ADE (DEP) enrollments are user-approved by definition, so a Mac without it was enrolled otherwise
                 # (Apple Platform Deployment, "User Approved MDM"); supervision comes with ADE on macOS.
@@ -57,11 +60,12 @@ class Ws1Devices(Ws1Base):
             if not self._targets(p, device):
                 continue
             g = p["body"]["General"]
-            installed = self.fleet.installed(device, "profile", p["assigned_at"])
+            at = self.profile_at(p, device)
+            installed = self.fleet.installed(device, "profile", at)
             # The 2604 DeviceProfileApiEntity.Status enum has no "Failed"; a profile the Mac could not install is
             # reported here as "Corrupted" (unverified: the enum is documented, this mapping is not).
             status = ("ConfirmedInstall" if installed else
-                      "Corrupted" if self.fleet.failed(device, "profile", p["assigned_at"]) else "PendingInstall")
+                      "Corrupted" if self.fleet.failed(device, "profile", at) else "PendingInstall")
             items.append({"Status": status, "Name": g["Name"],
                           "Description": g.get("Description") or "", "CurrentVersion": g["Version"],
                           "AssignmentType": g.get("AssignmentType", "Auto"),
@@ -79,8 +83,8 @@ class Ws1Devices(Ws1Base):
         device = self.fleet.by_id.get(request.path_params["device_id"])
         if device is None:
             raise Ws1Error(404, 5002, f"Device not found for specified id: {request.path_params['device_id']}")
-        installed = any(self.fleet.installed(device, "profile", p["assigned_at"]) for p in self.profiles.values()
-                        if self._targets(p, device))
+        installed = any(self.fleet.installed(device, "profile", self.profile_at(p, device))
+                        for p in self.profiles.values() if self._targets(p, device))
         certs = []
         if installed and device.cert != "missing":
             days = 12 if device.cert == "expiring" else 300

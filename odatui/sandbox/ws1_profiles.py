@@ -63,11 +63,14 @@ class Ws1Profiles(Ws1Base):
         stored = {k: v for k, v in body.items() if k != "General"}
         stored["General"] = general
         active_auto = general["IsActive"] and general["AssignmentType"] == "Auto"
-        assigned_at = (previous or {}).get("assigned_at")
-        if active_auto and general.get("AssignedSmartGroups"):
-            assigned_at = assigned_at or self.fleet.now()
+        # Per smart group: when the profile reached it. A group added by a later update starts its own clock, so a
+        # second wave does not inherit the first wave's head start.
+        before = (previous or {}).get("group_at") or {}
+        group_at = {str(sg.get("SmartGroupId")): before.get(str(sg.get("SmartGroupId"))) or self.fleet.now()
+                    for sg in general.get("AssignedSmartGroups") or []} if active_auto else {}
         self.profiles[profile_id] = {"id": profile_id, "uuid": general["ProfileUuid"], "og_id": og["Id"],
-                                     "body": stored, "assigned_at": assigned_at}
+                                     "body": stored, "group_at": group_at,
+                                     "assigned_at": min(group_at.values()) if group_at else None}
 
     async def create_profile(self, request: Request, version: int) -> Response:
         body = await self._json(request)
@@ -171,9 +174,10 @@ class Ws1Profiles(Ws1Base):
             want = status == "INSTALLED"
             targets = tuple(str(sg.get("SmartGroupId"))
                             for sg in profile["body"]["General"].get("AssignedSmartGroups") or [])
-            devices = self._listing(("profile", profile["id"], status, profile["assigned_at"], targets), lambda: [
+            times = tuple(sorted((profile.get("group_at") or {}).items()))
+            devices = self._listing(("profile", profile["id"], status, times, targets), lambda: [
                 d for d in devices
-                if self.fleet.installed(d, "profile", profile["assigned_at"]) == want])
+                if self.fleet.installed(d, "profile", self.profile_at(profile, d)) == want])
         if not devices:
             return Response(status_code=204)
         window = devices[page * size:(page + 1) * size]

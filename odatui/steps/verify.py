@@ -20,6 +20,7 @@ from odatui.macos.lint import errors as lint_errors
 from odatui.macos.lint import lint
 from odatui.macos.mobileconfig import parse_ws1_custom_settings
 from odatui.steps.base import Change, ChangeKind, Context, Progress, Step
+from odatui.steps.ws1_common import group_covered
 
 
 def profile_payloads(profile: dict[str, Any]) -> list[dict[str, Any]]:
@@ -40,15 +41,6 @@ def profile_payloads(profile: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _okta_client_id(app: dict[str, Any]) -> str:
     return str(((app.get("credentials") or {}).get("oauthClient") or {}).get("client_id") or app.get("id") or "")
-
-
-def _rule_covers(rules: dict[str, Any], sg_uuid: str) -> bool:
-    excluded = {str(g).lower() for g in rules.get("excluded_smart_groups") or []}
-    for rule in rules.get("assignments") or []:
-        dist = rule.get("distribution") or {}
-        if sg_uuid.lower() in {str(g).lower() for g in dist.get("smart_groups") or []}:
-            return dist.get("app_delivery_method") == "AUTO" and sg_uuid.lower() not in excluded
-    return False
 
 
 class Verify(Step):
@@ -119,17 +111,23 @@ class Verify(Step):
         assigned = {int(s.get("SmartGroupId") or 0) for s in general.get("AssignedSmartGroups") or []}
         wave = (ctx.outputs.get("preflight.ws1") or {}).get("smart_groups") or \
             [{"id": sg_id, "uuid": sg_uuid, "name": ctx.output("preflight.ws1", "smart_group_name")}]
-        for group in wave:  # every wave group, exactly: a group left out would never get the profile
-            if int(group["id"]) not in assigned:
+        # The wave groups ws1.profile chose (gated waves: those whose gate holds); without gates, every wave group.
+        chosen = (ctx.outputs.get("ws1.profile") or {}).get("assigned_smart_group_ids")
+        expected = {int(i) for i in chosen} if chosen is not None else {int(g["id"]) for g in wave}
+        for group in wave:  # a group left out would never get the profile; one the gate holds back must not have it
+            if int(group["id"]) in expected and int(group["id"]) not in assigned:
                 problems.append(f"profile {profile_id} is not assigned to smart group {group['id']} "
                                 f"({group['name']!r})")
+            elif int(group["id"]) not in expected and int(group["id"]) in assigned:
+                problems.append(f"profile {profile_id} is assigned to smart group {group['id']} "
+                                f"({group['name']!r}) whose wave gate does not hold")
         if general.get("IsActive") is False:
             problems.append(f"profile {profile_id} is inactive")
         checked.append(f"profile {profile_id}: one org host {org_host}, client ID {client_id}, smart group {sg_id}")
 
         # The app's assignment rule still targets the smart group with Auto delivery.
         for group in wave:
-            if not _rule_covers(rules, group["uuid"]):
+            if not group_covered(rules, group["uuid"]):  # the same rule as ws1.assign
                 problems.append(f"Okta Verify (app {app_uuid}) is no longer assigned (Auto) to smart group "
                                 f"{group['uuid']} ({group['name']!r})")
         checked.append(f"app {app_uuid}: assigned (Auto) to smart group{'s' if len(wave) > 1 else ''} "
@@ -162,7 +160,10 @@ async def _registered_macs(okta: Any) -> str:
     missing = ("Okta device registrations not read: the credentials lack okta.devices.read "
                "(grant it to the service app to see how many Macs have registered)")
     if okta.auth_mode == "service_app" and "okta.devices.read" not in okta.scopes:
-        return missing  # its token never carries the scope: no call that can only be refused
+        # The run's token asks only for the scopes apply needs (an ungranted one would fail the whole token
+        # request); `odatui status` asks for okta.devices.read in a token of its own (service.registrations).
+        return ("Okta device registrations not read by verify with a service app: `odatui status` reads them "
+                "with their own token (needs okta.devices.read)")
     try:
         macs = await okta.macos_devices()
     except OktaApiError as err:
@@ -171,7 +172,9 @@ async def _registered_macs(okta: Any) -> str:
         raise
     users = {u.get("user", {}).get("id") for m in macs for u in (m.get("_embedded") or {}).get("users") or []}
     users.discard(None)
-    return f"Okta: {len(macs)} Mac(s) registered through Okta Verify, for {len(users)} user(s) (Devices API)"
+    # Every Mac Okta Verify registered, for any feature (FastPass too): not a Password Sync count.
+    return (f"Okta: {len(macs)} Mac(s) registered with Okta Verify (any feature), for {len(users)} user(s) "
+            "(Devices API)")
 
 
 STEPS = [Verify()]

@@ -14,8 +14,10 @@ from odatui.macos.lint import errors as lint_errors
 from odatui.macos.lint import lint
 from odatui.macos.payloads import PssoSettings, all_payloads, org_host_from_url
 from odatui.steps.base import OWN_ADOPTED, OWN_CREATED, Change, ChangeKind, Context, Progress, Step
+from odatui.steps.profile_waves import ProfileWaves, profile_waves
 from odatui.steps.rollout_warnings import rollout_notes
 from odatui.steps.ws1_common import duplicates_error
+from odatui.sso_profile import sso_settings, ws1_fragments
 
 
 def _settings(ctx: Context) -> PssoSettings:
@@ -24,10 +26,7 @@ def _settings(ctx: Context) -> PssoSettings:
     if not client_id:
         raise StepError("okta.app has not produced the client ID yet", hint="run okta.app first")
     org_host = okta.get("org_host") or org_host_from_url(okta.get("org_url") or ctx.config.okta.org_url)
-    rollout = ctx.config.rollout
-    return PssoSettings(org_host=org_host, client_id=client_id, macos_min=rollout.macos_min,
-                        user_principal_name=rollout.user_principal_name or None, psso=rollout.psso,
-                        scep=scep.settings(ctx.config, ctx.secrets))
+    return sso_settings(ctx.config, ctx.secrets, client_id, org_host)  # the one builder the exports use too
 
 
 @dataclass(frozen=True)
@@ -43,7 +42,7 @@ class DesiredProfile:
         return self.body["General"]["Name"]
 
 
-def desired_profile(ctx: Context) -> DesiredProfile:
+def desired_profile(ctx: Context, groups: list[dict[str, Any]] | None = None) -> DesiredProfile:
     """The AppleOsX profile body: Device context, Auto to the smart group, and every payload as Custom Settings,
     byte for byte the `*.ws1.xml` fragments the export writes. Associated Domains go as Custom Settings too: WS1's
     native payload takes one flat list of app ids and one of domains, and how it expands them is undocumented
@@ -67,10 +66,11 @@ def desired_profile(ctx: Context) -> DesiredProfile:
             "IsActive": True,
             "AllowRemoval": "Always",
             "ManagedLocationGroupID": ctx.output("preflight.ws1", "og_id"),
-            "AssignedSmartGroups": _profile_groups(ctx),
+            # The wave groups whose gate holds (odatui.steps.profile_waves); all of them without gates.
+            "AssignedSmartGroups": groups if groups is not None else _profile_groups(ctx),
             "ExcludedSmartGroups": [],
         },
-        "CustomSettingsList": [{"CustomSettings": mobileconfig.ws1_custom_settings(payloads[k])} for k in payloads],
+        "CustomSettingsList": [{"CustomSettings": text} for text in ws1_fragments(settings)],
     }
     return DesiredProfile(body, tuple(mobileconfig.plist_data(p) for p in payloads.values()))
 
@@ -137,6 +137,8 @@ class Ws1Profile(Step):
     def done(self, change: Change, outputs: Mapping[str, Any]) -> str:
         verb = "updated" if change.kind is ChangeKind.UPDATE else "created"
         line = f"{verb} profile {outputs.get('profile_id')} and read it back: it matches"
+        if outputs.get("stopped"):  # exit 0: the run went as far as the gates allow, and says where it stopped
+            line += f"; {outputs['stopped']}"
         if any(d.startswith("note: Device Access SCEP") for d in change.details):
             line += " (no SCEP payload: rollout.scep = \"elsewhere\", another profile must deploy it)"
         return line
@@ -152,40 +154,46 @@ class Ws1Profile(Step):
         return found[0] if found else None
 
     async def inspect(self, ctx: Context) -> Change:
-        desired = desired_profile(ctx)
-        name = desired.name
         notes = rollout_notes(ctx.config)
         payloads = ("Custom Settings: Associated Domains", "Custom Settings: Extensible SSO with Platform SSO",
                     "Custom Settings: Okta Verify preferences (2 domains)")
         if scep.scep_wanted(ctx.config):
             payloads = (scep.summary(ctx.config),) + payloads
         existing = await self._find(ctx)
+        current = await ctx.ws1().get_profile(existing.id) if existing is not None else None
+        waves = await profile_waves(ctx, current)
+        desired = desired_profile(ctx, waves.groups)
+        name = desired.name
+        gates = waves.lines()
+        extra = _wave_outputs(waves)
         if existing is None:
-            return Change(ChangeKind.CREATE, f"create the macOS profile {name!r} (Device, Auto)",
-                          details=payloads + notes, found=(None, None, desired),
+            return Change(ChangeKind.CREATE, f"create the macOS profile {name!r} (Device, Auto)" + _to(waves),
+                          details=payloads + gates + notes, found=(None, None, desired, waves),
                           creates=({"kind": "ws1.profile", "name": name},))
-        current = await ctx.ws1().get_profile(existing.id)
+        assert current is not None
         diffs = profile_differences(desired, current)
         if not diffs:
-            return Change(ChangeKind.NONE, f"profile {name!r} (id {existing.id}) is up to date", details=notes,
-                          outputs={"profile_id": existing.id, "profile_uuid": existing.uuid,
+            return Change(ChangeKind.NONE, f"profile {name!r} (id {existing.id}) is up to date" + _stop(waves),
+                          details=gates + notes,
+                          outputs={"profile_id": existing.id, "profile_uuid": existing.uuid, **extra,
                                    OWN_ADOPTED: [_profile_entry(existing.id, existing.uuid, name)]})
-        return Change(ChangeKind.UPDATE, f"update the profile {name!r} (id {existing.id})",
-                      details=tuple(diffs) + notes, found=(existing, current, desired))
+        return Change(ChangeKind.UPDATE, f"update the profile {name!r} (id {existing.id})" + _to(waves),
+                      details=tuple(diffs) + gates + notes, found=(existing, current, desired, waves))
 
     async def apply(self, ctx: Context, progress: Progress) -> dict[str, Any]:
         existing = await self._find(ctx)
         current = await ctx.ws1().get_profile(existing.id) if existing is not None else None
-        return await self._save(ctx, progress, existing, current, desired_profile(ctx))
+        waves = await profile_waves(ctx, current)
+        return await self._save(ctx, progress, existing, current, desired_profile(ctx, waves.groups), waves)
 
     async def apply_change(self, ctx: Context, progress: Progress, change: Change) -> dict[str, Any]:
         if change.found is None:
             return await self.apply(ctx, progress)
-        existing, current, desired = change.found  # what inspect found and built in this attempt
-        return await self._save(ctx, progress, existing, current, desired)
+        existing, current, desired, waves = change.found  # what inspect found and decided in this attempt
+        return await self._save(ctx, progress, existing, current, desired, waves)
 
     async def _save(self, ctx: Context, progress: Progress, existing: Any, current: dict[str, Any] | None,
-                    desired: DesiredProfile) -> dict[str, Any]:
+                    desired: DesiredProfile, waves: ProfileWaves) -> dict[str, Any]:
         client = ctx.ws1()
         name = desired.name
         if existing is None:
@@ -197,7 +205,7 @@ class Ws1Profile(Step):
             assert current is not None
             if not profile_differences(desired, current):
                 progress(1.0, f"Profile {name!r} is up to date")
-                return {"profile_id": profile_id, "profile_uuid": existing.uuid,
+                return {"profile_id": profile_id, "profile_uuid": existing.uuid, **_wave_outputs(waves),
                         OWN_ADOPTED: [_profile_entry(profile_id, existing.uuid, name)]}
             progress(None, f"Updating the profile {name!r}")
             general = {**desired.body["General"], "ProfileId": profile_id, "CreateNewVersion": True}
@@ -214,9 +222,29 @@ class Ws1Profile(Step):
                                  "(Resources > Profiles & Baselines) and run `odatui apply --only ws1.profile` to "
                                  "create it afresh")
         progress(1.0, f"Profile {name!r} saved and verified (id {profile_id})")
+        if waves.stopped:
+            progress.log(waves.stopped)
         uuid = (saved.get("General") or {}).get("ProfileUuid", "")
-        return {"profile_id": profile_id, "profile_uuid": uuid,
+        return {"profile_id": profile_id, "profile_uuid": uuid, **_wave_outputs(waves),
                 OWN_CREATED if existing is None else OWN_ADOPTED: [_profile_entry(profile_id, uuid, name)]}
+
+
+def _wave_outputs(waves: ProfileWaves) -> dict[str, Any]:
+    """What the run state keeps: the groups the profile went to, each wave's gate, every override so far."""
+    return {"assigned_smart_group_ids": [int(g["SmartGroupId"]) for g in waves.groups], "waves": waves.waves,
+            "overrides": waves.overrides, "stopped": waves.stopped}
+
+
+def _to(waves: ProfileWaves) -> str:
+    if waves.waves is None:
+        return ""
+    names = [w["wave"] for w in waves.waves if w["gate"] == "open"]
+    return (" for wave" + ("s " if len(names) > 1 else " ") + ", ".join(repr(n) for n in names) if names
+            else " assigned to no wave yet") + _stop(waves)
+
+
+def _stop(waves: ProfileWaves) -> str:
+    return f"; {waves.stopped}" if waves.stopped else ""
 
 
 def _profile_entry(profile_id: int, uuid: str, name: str) -> dict[str, Any]:

@@ -9,10 +9,22 @@ from pathlib import Path
 from typing import Any
 
 from odatui.errors import NeedsAction, PackageError
-from odatui.macos.pkg import read_package, version_key
+from odatui.macos.pkg import read_package, require_okta_verify_for_fleet, version_key
 from odatui.macos.pkginfo import pkginfo_plist
 from odatui.steps.base import OWN_ADOPTED, OWN_CREATED, Change, ChangeKind, Context, Progress, Step
 from odatui.steps.ws1_common import APP_NAME, duplicates_error
+
+
+# A downgrade is not a version move on macOS. WS1: retiring the current version removes it from devices, "If a lower
+# version is assigned, it will be deployed" (UEM 2604 mamv1 retire); a Munki-style install of an older package
+# over a newer installed one is skipped as already installed (munki "installs" items compare versions: unverified
+# for the WS1 Intelligent Hub agent). So each Mac either uninstalls Okta Verify and installs the older one (FastPass,
+# Desktop MFA and Password Sync are down in between) or keeps the newer one (a no-op).
+DOWNGRADE_ON_MACOS = (
+    "warning: on macOS a downgrade is an uninstall and reinstall, or nothing: retiring the newer version removes "
+    "Okta Verify from the Macs, then the older one installs (FastPass, Desktop MFA and Password Sync stop until it "
+    "does); a Mac that still has the newer one may keep it (unverified). Needs --allow-downgrade --yes.",
+)
 
 
 class Ws1Upload(Step):
@@ -62,7 +74,19 @@ class Ws1Upload(Step):
                 "previous": [{"app_id": a.id, "app_uuid": a.uuid, "version": a.version} for a in previous],
                 OWN_CREATED if created else OWN_ADOPTED: [entry]}
 
+    def _fleet_floor(self, ctx: Context) -> None:
+        """The Okta Verify minimum follows the Macs, not only the floor: checked before anything is uploaded."""
+        groups = (ctx.outputs.get("preflight.ws1") or {}).get("smart_groups") or []
+        with_26 = [g for g in groups if g.get("macos26")]
+        pkg = ctx.outputs.get("preflight.package") or {}
+        where = (" (wave" + ("s " if len(with_26) > 1 else " ") + ", ".join(repr(g.get("wave") or g["name"])
+                                                                            for g in with_26) + ")") if with_26 else ""
+        require_okta_verify_for_fleet(str(pkg.get("version")), str(pkg.get("path") or ctx.config.rollout.package),
+                                      ctx.config.rollout.macos_min,
+                                      macos26_macs=sum(int(g["macos26"]) for g in with_26), where=where)
+
     async def inspect(self, ctx: Context) -> Change:
+        self._fleet_floor(ctx)
         version = ctx.output("preflight.package", "version")
         app, older, newer, retired = await self._versions(ctx)
         if app is not None and app.status.lower() == "inactive":
@@ -78,7 +102,8 @@ class Ws1Upload(Step):
         if retired is not None:
             return Change(ChangeKind.UPDATE, f"{'downgrade' if newer else 'restore'} {APP_NAME} → {version}: "
                           f"unretire app {retired.id} (WS1 takes no second upload of a version), then move the "
-                          "assignment to it", found={"unretire": retired, "others": older + newer})
+                          "assignment to it", details=DOWNGRADE_ON_MACOS if newer else (),
+                          found={"unretire": retired, "others": older + newer})
         size = ctx.output("preflight.package", "size_bytes")
         creates = ({"kind": "ws1.app", "name": f"{APP_NAME} {version}"},)
         if older or newer:
@@ -88,7 +113,8 @@ class Ws1Upload(Step):
                           f"version of the app (app id {cur.id}), then move the assignment and retire {cur.version}",
                           details=(f"blob: the .pkg ({size / 1e6:,.1f} MB, streamed)",
                                    "blob: munki pkginfo generated from the package",
-                                   f"macOS app {APP_NAME} {version} next to {cur.version}"),
+                                   f"macOS app {APP_NAME} {version} next to {cur.version}")
+                          + (DOWNGRADE_ON_MACOS if newer else ()),
                           found={"app": None, "others": older + newer}, creates=creates)
         return Change(ChangeKind.CREATE, f"upload {APP_NAME} {version} ({size / 1e6:,.1f} MB) and create the macOS app",
                       details=("blob: the .pkg (streamed)", "blob: munki pkginfo generated from the package",
