@@ -21,7 +21,14 @@ from odatui.config_fields import (
     okta_group_names,
 )
 from odatui.config_waves import GateConfig, WaveConfig, check_waves
-from odatui.domain import CLIENT_ID_RE, MACOS_FLOORS, check_scep_url  # one definition, shared with the profiles
+from odatui.domain import (  # one definition, shared with the profiles
+    CLIENT_ID_RE,
+    DEFAULT_CA_NAME,
+    DEFAULT_TEMPLATE_NAME,
+    MACOS_FLOORS,
+    check_scep_url,
+    load_ca_certificate,
+)
 from odatui.errors import UsageError
 from odatui.psso_options import normalise
 
@@ -41,6 +48,20 @@ class OktaConfig(Table):
     groups: list[str] = []
     ca_bundle: str = ""
     scep_url: str = ""  # Okta Device Access static SCEP URL (Admin Console only: Okta has no API for it)
+    # The Okta intermediate CA (PEM) downloaded from Okta's SCEP configuration, deployed in the certificate
+    # profile when rollout.scep = "ws1_ca" (Okta, "Static SCEP for macOS with Workspace ONE", steps 2 and 5).
+    scep_ca_certificate: str = ""
+
+    @field_validator("scep_ca_certificate")
+    @classmethod
+    def _scep_ca(cls, v: str) -> str:
+        if not v.strip():
+            return ""
+        try:
+            load_ca_certificate(v.strip())
+        except UsageError as exc:
+            raise ValueError(f"{exc.message.removeprefix('okta.scep_ca_certificate: ')} {exc.hint}") from None
+        return v.strip()
 
     @field_validator("scep_url")
     @classmethod
@@ -119,6 +140,11 @@ class Ws1Config(Table):
     # Client-side rate limit: WS1 requests odatui starts in any one minute, shared by everything one command does
     # (odatui.ws1.pacing; the default is Omnissa's Go SDK's). Lower it when other tools share the tenant's budget.
     requests_per_minute: int = 1000
+    # rollout.scep = "ws1_ca": the WS1 certificate authority (Generic SCEP, static challenge) and its request
+    # template, made by the admin in the console (2604 has no API to create them; found by name through the
+    # picklist APIs).
+    certificate_authority: str = DEFAULT_CA_NAME
+    certificate_template: str = DEFAULT_TEMPLATE_NAME
 
     @field_validator("api_url")
     @classmethod
@@ -150,6 +176,11 @@ class Ws1Config(Table):
         # A trailing slash makes the token service answer 404 (public WS1 OAuth samples warn of it;
         # unverified on docs.omnissa.com), so it is dropped.
         return origin + (path or "/connect/token")
+
+    @field_validator("certificate_authority", "certificate_template")
+    @classmethod
+    def _cert_names(cls, v: str) -> str:
+        return nonblank(v, "certificate authority / template name")
 
     @field_validator("group_id", "smart_group", "username")
     @classmethod
@@ -206,9 +237,11 @@ class RolloutConfig(Table):
     profile_name: str = "Okta Platform SSO"
     user_principal_name: str = ""
     export_dir: str = ""
-    # Floors ≥ 14: "static" adds Okta's Device Access SCEP payload (okta.scep_url + okta.scep_challenge);
-    # "elsewhere": the admin deploys that certificate with another profile. Floor 13 needs none.
-    scep: Literal["static", "elsewhere"] = "static"
+    # Floors ≥ 14: "ws1_ca" (default) deploys Okta's Device Access certificate through a WS1 certificate authority
+    # and template in its own profile (Okta, "Static SCEP for macOS with Workspace ONE"); "static" puts the SCEP
+    # payload with the challenge into the Platform SSO profile (okta.scep_url + okta.scep_challenge; for other
+    # MDMs' exports); "elsewhere": the admin deploys that certificate with another profile. Floor 13 needs none.
+    scep: Literal["ws1_ca", "static", "elsewhere"] = "ws1_ca"
     psso: dict[str, Any] = {}  # [rollout.psso]: odatui.psso_options, gated by macos_min
     waves: list[WaveConfig] = []  # [[rollout.waves]]: a staged rollout (odatui.config_waves)
     gate: GateConfig = GateConfig()  # [rollout.gate]: when the next wave gets the profile

@@ -404,3 +404,38 @@ def test_the_support_bundle_leaves_out_the_waves_mac_users(demo_factory, sandbox
     # Only the few a warning names (as readiness names Okta logins) remain; the list itself does not.
     emails = [d.email for d in fleet.devices if d.serial in serials]
     assert sum(1 for e in emails if e in text) <= 3
+
+
+def test_a_future_start_holds_okta_verify_okta_groups_and_the_gate(demo_factory, sandbox_env):
+    """The wave's start is the app rule's effective_date: the sandbox installs nothing before it, odatui assigns the
+    wave's Okta groups only once it has passed, and the gate names it."""
+    session = demo_factory()
+    start = (datetime.now(UTC) + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    config = waves_config(session, healthy_serials(session), start=start)
+    result, engine = apply(session, config)
+    assert result.exit_code == 0, engine.state.steps
+    [rules] = ws1(session)["assignment_rules"]
+    dates = sorted(str(r["distribution"].get("effective_date")) for r in rules["assignments"])
+    assert dates[0] == start.replace("Z", "")[:19]
+    okta = session.sandbox.state()["okta"]
+    assert sorted(a["group_name"] for a in okta["group_assignments"]) == ["Mac Pilot Wave 2"]  # Pilot's waits
+    advance_clock(session, 1300)
+    [pilot, _] = asyncio.run(wave_status(config, session.secrets))
+    assert pilot["okta_verify_installed"] == 0 and pilot["reason"].startswith("starts ")
+    advance_clock(session, 7200 + 1300)  # past the start, and every Mac's install delay
+    [pilot, _] = asyncio.run(wave_status(config, session.secrets))
+    assert pilot["okta_verify_installed"] == 5
+
+
+def test_waves_round_trip_through_the_answers_file(tmp_path):
+    from odatui.config import load_config
+
+    config = parse_config({"rollout": {"waves": [
+        {"name": "Pilot", "smart_group": "P", "create": True, "serials": ["c02abc123xyz"], "okta_groups": ["DPS"],
+         "start": "2026-12-10T09:00:00Z"}, {"name": "All", "smart_group": "A"}], "gate": {"max_failing": 0.1}}})
+    path = save_config(config, tmp_path / "answers.toml")
+    text = path.read_text()
+    assert "[[rollout.waves]]" in text and "[rollout.gate]" in text and "null" not in text
+    again = load_config(path)
+    assert again.waves() == config.waves() and again.rollout.gate.max_failing == 0.1
+    assert again.waves()[0].serials == ("C02ABC123XYZ",) and again.waves()[1].start is None

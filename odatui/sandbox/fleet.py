@@ -112,6 +112,10 @@ class Fleet:
     def now(self) -> float:
         return self._clock() + self._offset
 
+    def wall_now(self) -> float:
+        """The wall clock as the fleet sees it: real time plus what the admin route advanced."""
+        return time.time() + self._offset
+
     def advance(self, seconds: float) -> float:
         self._offset += max(0.0, float(seconds))
         return self.now()
@@ -148,6 +152,13 @@ class Fleet:
         """The profile reached the Mac and broke (it never counts as installed)."""
         if assigned_at is None or kind != "profile" or not device.profile_fails or not device.user_approved:
             return False  # without user-approved MDM the profile never reaches the Mac
+        delay = self.delay(device, kind)
+        return delay is not None and self.now() - assigned_at >= delay
+
+    def reached(self, device: Device, kind: str, assigned_at: float | None) -> bool:
+        """The assignment got to the Mac by now (user-approved MDM, online, its delay passed), whatever came of it."""
+        if assigned_at is None or not device.user_approved:
+            return False
         delay = self.delay(device, kind)
         return delay is not None and self.now() - assigned_at >= delay
 

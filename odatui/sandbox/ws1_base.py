@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from odatui.macos.pkg import version_key
+from odatui.sandbox.cert_authorities import CertificateAuthorities
 from odatui.sandbox.credentials import WS1_GROUP_ID, WS1_SMART_GROUP
 from odatui.sandbox.fleet import Fleet
 from odatui.sandbox.ws1_common import MAX_JSON_BYTES, NS, Ws1Error, error_response, requested_version
@@ -62,6 +64,7 @@ class Ws1Base:
         self.assigned_at: dict[str, float] = {}  # app uuid → when an AUTO rule reached the rollout group
         self.profiles: dict[int, dict[str, Any]] = {}
         self.profile_installs: list[dict[str, int]] = []  # install commands queued (repush), in order
+        self.cas = CertificateAuthorities()  # added by the admin route, as in the console (no API in 2604)
         self._listings: dict[tuple[Any, ...], list[Any]] = {}  # paged listings, rebuilt at most once a second
 
     # ------------------------------------------------------------------ helpers
@@ -133,17 +136,40 @@ class Ws1Base:
 
     def app_at(self, device: Any) -> float | None:
         """When Okta Verify's assignment reached this device (any active app version whose rules cover it)."""
-        found = []
-        for app in self.apps.values():
-            at = self.assigned_at.get(app["uuid"])
-            if at is None or app.get("status", "Active") == "Retired":
-                continue
-            for rule in self.assignment_rules.get(app["uuid"], {}).get("assignments", []):
-                for sg_uuid in rule.get("distribution", {}).get("smart_groups") or []:
-                    group = self._sg_by_uuid(sg_uuid)
-                    if group is not None and self.in_group(group, device):
-                        found.append(at)
+        found = [at for app in self.apps.values() if app.get("status", "Active") != "Retired"
+                 and (at := self.app_rule_at(app, device)) is not None]
         return min(found) if found else None
+
+    def app_rule_at(self, app: dict[str, Any], device: Any) -> float | None:
+        """Fleet time from which this app may install on this device: the AUTO assignment, or the effective_date
+        of the rule that applies to the device when later. Of several rules whose groups hold the device, the one
+        with the highest priority (lowest number) applies (UEM flexible deployment: "the assignment with the
+        highest priority" wins for a device in several assignment groups; VMware docs, Application Management,
+        "Add Assignments and Exclusions", unverified for 2604). effective_date is taken as UTC (mamv2 says "in
+        Admin's timezone", which the emulator does not model)."""
+        at = self.assigned_at.get(app["uuid"])
+        if at is None:
+            return None
+        rules = sorted(self.assignment_rules.get(app["uuid"], {}).get("assignments", []),
+                       key=lambda r: r.get("priority", 0))
+        for rule in rules:
+            dist = rule.get("distribution", {})
+            if any((g := self._sg_by_uuid(u)) is not None and self.in_group(g, device)
+                   for u in dist.get("smart_groups") or []):
+                return max(at, self._fleet_time(dist.get("effective_date")))
+        return None
+
+    def _fleet_time(self, when: Any) -> float:
+        """A wall-clock date-time as fleet time (the fleet's clock runs on from now, advanced by the admin route)."""
+        if not when:
+            return float("-inf")
+        try:
+            moment = datetime.fromisoformat(str(when).replace("Z", "+00:00"))
+        except ValueError:
+            return float("-inf")
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return self.fleet.now() + (moment.timestamp() - self.fleet.wall_now())
 
     def _listing(self, key: tuple[Any, ...], build: Any) -> list[Any]:
         """A filtered device list, built once per second of fleet time: a client pages through 100 pages of a
@@ -155,6 +181,19 @@ class Ws1Base:
                 self._listings.clear()
             found = self._listings[full] = build()
         return found
+
+    # ------------------------------------------------------------------ a profile on a Mac
+    def profile_installed(self, profile: dict[str, Any], device: Any) -> bool:
+        """Installed by now: the fleet's timing, unless its certificate cannot be issued (then it never installs)."""
+        if self.cas.refused(profile):
+            return False
+        return self.fleet.installed(device, "profile", self.profile_at(profile, device))
+
+    def profile_failed(self, profile: dict[str, Any], device: Any) -> bool:
+        """The profile reached the Mac and broke: the fleet's share of broken installs, or a refused certificate."""
+        if self.cas.refused(profile):
+            return self.fleet.reached(device, "profile", self.profile_at(profile, device))
+        return self.fleet.failed(device, "profile", self.profile_at(profile, device))
 
     def _og(self, og_id: Any) -> dict[str, Any] | None:
         try:

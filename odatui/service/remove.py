@@ -22,7 +22,7 @@ from odatui.service.remove_safety import app_rules, breakage, restorable, restor
 KIND_ORDER = ("ws1.profile", "ws1.rule", "ws1.app", "ws1.smart_group", "okta.group")
 KIND_WORDS = {"ws1.profile": "Workspace ONE profile", "ws1.rule": "assignment rule", "ws1.app": "Workspace ONE app",
               "ws1.smart_group": "smart group", "okta.group": "Okta group assignment"}
-RESET_STEPS = ("ws1.upload", "ws1.assign", "ws1.profile", "okta.assign")  # steps whose outputs name removed objects
+RESET_STEPS = ("ws1.upload", "ws1.assign", "ws1.certificate", "ws1.profile", "okta.assign")  # steps whose outputs name removed objects
 
 
 @dataclass
@@ -61,7 +61,9 @@ def ledger_items(state: Any, *, include_adopted: bool) -> list[Removal]:
         if include_adopted:
             items += [Removal(sid, dict(e), "adopted") for e in rec.adopted]
     rank = {k: n for n, k in enumerate(KIND_ORDER)}
-    return sorted(items, key=lambda i: rank.get(i.kind, len(rank)))
+    # Within profiles, the SSO profile before the certificate profile it relies on: Okta's install order
+    # (certificate, then SSO profile) reversed, so no Mac is left with Platform SSO and no certificate.
+    return sorted(items, key=lambda i: (rank.get(i.kind, len(rank)), i.step_id == "ws1.certificate"))
 
 
 # --------------------------------------------------------------------------------------------- look

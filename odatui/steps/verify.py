@@ -107,6 +107,11 @@ class Verify(Step):
         if scep.scep_wanted(ctx.config) and not any(p.get("PayloadType") == "com.apple.security.scep"
                                                     for p in payloads):
             problems.append(f"profile {profile_id} has no Device Access SCEP payload (Platform SSO 2.0 needs it)")
+        if scep.ws1_ca(ctx.config) and any(p.get("PayloadType") == "com.apple.security.scep" for p in payloads):
+            # With its own profile the certificate must not ride in the SSO profile too: a SCEP failure there
+            # would roll Platform SSO back (fleet-safety.md), the thing ws1_ca exists to avoid.
+            problems.append(f"profile {profile_id} still holds a Device Access SCEP payload; the certificate "
+                            "profile (ws1.certificate) deploys it")
         general = profile.get("General") or {}
         assigned = {int(s.get("SmartGroupId") or 0) for s in general.get("AssignedSmartGroups") or []}
         wave = (ctx.outputs.get("preflight.ws1") or {}).get("smart_groups") or \

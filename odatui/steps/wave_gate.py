@@ -40,7 +40,7 @@ class Prerequisite:
 def prerequisites(gate: Any, outputs: dict[str, Any]) -> list[Prerequisite]:
     """Okta Verify, and every odatui-owned profile that must precede the SSO profile (one line each)."""
     out = [Prerequisite("Okta Verify", gate.okta_verify_installed, app_id=(outputs.get("ws1.upload") or {}).get("app_id"))]
-    cert = (outputs.get("ws1.certificate") or {}).get("profile_id")
+    cert = (outputs.get("ws1.certificate") or {}).get("certificate_profile_id")
     if cert is not None:  # issue 22's certificate profile: its install share gates the wave like Okta Verify's
         out.append(Prerequisite("certificate profile", gate.okta_verify_installed, profile_id=int(cert)))
     return out

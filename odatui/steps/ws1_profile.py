@@ -118,6 +118,10 @@ def profile_differences(desired: DesiredProfile, current: dict[str, Any]) -> lis
     for k in sorted(set(have_by) | set(want_by)):
         if k not in have_by:
             out.append(f"Custom Settings: {k[0]} ({k[1]}) missing")
+        elif k not in want_by and k[0] == "com.apple.security.scep":
+            # Migration to rollout.scep = "ws1_ca": ws1.certificate (run first) deploys the certificate now.
+            out.append(f"Custom Settings: the embedded Device Access SCEP payload ({k[1]}) is removed: the "
+                       "certificate profile deploys the certificate now")
         elif k not in want_by:
             out.append(f"Custom Settings: {k[0]} ({k[1]}) not ours, will be removed")
         elif have_by[k] != want_by[k]:
@@ -130,7 +134,9 @@ class Ws1Profile(Step):
     title = "Platform SSO profile in Workspace ONE"
     # After ws1.assign: Okta Verify must be on the Mac before the profile that points at its extension (Okta,
     # "Configure Desktop Password Sync for macOS 14": "Follow these steps in sequence", Okta Verify first).
-    needs = ("okta.app", "preflight.ws1", "ws1.assign")
+    # After ws1.certificate (when rollout.scep = "ws1_ca"): Okta's order is the Device Access certificate, then the
+    # SSO profile ("Configure Platform Single Sign-on for macOS 14": the steps "must be followed in the order").
+    needs = ("okta.app", "preflight.ws1", "ws1.assign", "ws1.certificate")
     required_fields = ("ws1.api_url", "ws1.smart_group", "rollout.profile_name")
     clients = ("ws1",)
 
@@ -157,7 +163,7 @@ class Ws1Profile(Step):
         notes = rollout_notes(ctx.config)
         payloads = ("Custom Settings: Associated Domains", "Custom Settings: Extensible SSO with Platform SSO",
                     "Custom Settings: Okta Verify preferences (2 domains)")
-        if scep.scep_wanted(ctx.config):
+        if scep.scep_wanted(ctx.config) or scep.ws1_ca(ctx.config):
             payloads = (scep.summary(ctx.config),) + payloads
         existing = await self._find(ctx)
         current = await ctx.ws1().get_profile(existing.id) if existing is not None else None

@@ -37,12 +37,14 @@ from odatui.ws1.device_rows import (
     days_left,
     deliver,
     id_of,
+    judge_certificate,
     os_tuple,
 )
 from odatui.ws1.fleet_bulk import FleetBulk
 from odatui.ws1.pacing import BudgetSpent, RequestBudget
 
 MAIN = "profile"  # OwnedProfile.key of the Platform SSO profile (ws1.profile): the row's `profile` column
+CERT_PROFILE = "ws1.certificate"  # the certificate profile of rollout.scep = "ws1_ca" (issue 22)
 DETAIL_MULTIPLE = 4  # default request budget of a detailed look: this many times what the bulk listing needs,
 DETAIL_FLOOR = 1_000  # and at least one minute of the default rate limit (a small fleet is looked up in full)
 
@@ -54,7 +56,8 @@ class DeviceLister:
                  profile_id: int | None = None, app_id: int | None = None, per_device: bool = True,
                  only: set[int] | None = None, scep: bool = True, profiles: Iterable[OwnedProfile] | None = None,
                  certificate_from: str | None = None, budgeted: bool = False, max_requests: int | None = None,
-                 progress: Callable[[Summary], Any] | None = None) -> None:
+                 progress: Callable[[Summary], Any] | None = None, cert_profile_id: int | None = None,
+                 cert_names: tuple[str, ...] = ()) -> None:
         self.client = client
         self.og_id = og_id
         self.macos_min = macos_min
@@ -62,13 +65,18 @@ class DeviceLister:
         if profile_id is not None and not any(p.key == MAIN for p in owned):
             owned.insert(0, OwnedProfile(MAIN, int(profile_id)))
         self.main_id = next((p.profile_id for p in owned if p.key == MAIN), None)
+        # rollout.scep = "ws1_ca": the certificate profile (ws1.certificate) and the CA/template names on its
+        # certificates; judge_certificate judges them from that profile's bulk install state (and lookups).
+        self.cert_names = cert_names
+        if cert_profile_id is not None:
+            if not any(p.key == CERT_PROFILE for p in owned):
+                owned.append(OwnedProfile(CERT_PROFILE, int(cert_profile_id)))
+            certificate_from = CERT_PROFILE
         self.app_id = app_id
         self.per_device = per_device
         # The Device Access SCEP certificate is checked only when odatui installs it (odatui.scep.scep_wanted).
         self.scep = scep
-        # The key of an owned profile whose install state is the certificate's (a profile of its own): judged in
-        # bulk, never looked up per Mac.
-        self.certificate_from = certificate_from
+        self.certificate_from = certificate_from  # the key of an owned profile that carries the certificate
         # With per_device: keep every request of the look within max_requests (None: DETAIL_MULTIPLE × the bulk
         # listing); without `budgeted`, every undecided Mac is looked up (repush, a few named Macs).
         self.budgeted = budgeted or max_requests is not None
@@ -118,11 +126,20 @@ class DeviceLister:
             return PENDING
         return FAILED if mine.get("Status") in PROFILE_FAILED_STATUSES else PENDING
 
+    async def _ca_cert_state(self, device_id: int, now: float) -> tuple[str, str | None, str | None]:
+        """The certificate of its own profile: judged from that profile's bulk install state; the Mac's
+        certificates are looked up (within the budget) only where bulk cannot tell."""
+        state = self.bulk.profile_state(self.certificate_from, device_id)  # type: ignore[arg-type]
+        certs = None
+        if state != ABSENT:
+            certs = await self._look_up(lambda: self.client.device_certificates(device_id))
+            if certs is None:
+                self.summary.undecided["certificate"] += 1  # installed: which certificate? pending: or failed?
+        return judge_certificate(state == INSTALLED, state != ABSENT, certs, self.cert_names, now)
+
     async def _cert_state(self, device_id: int, profile: str) -> tuple[str, str | None]:
         if not self.scep:
             return NOT_USED, None  # another profile (or nothing) installs it: no request, no reason
-        if self.certificate_from is not None:
-            return self.bulk.profile_state(self.certificate_from, device_id), None
         if profile != INSTALLED:
             return (PENDING if profile == PENDING else ABSENT), None
         certs = await self._look_up(lambda: self.client.device_certificates(device_id))
@@ -144,7 +161,11 @@ class DeviceLister:
                                "UserApprovedEnrollment") if item.get(k) is None]
         approved = item.get("UserApprovedEnrollment")
         profile = await self._profile_state(device_id)
-        cert, expires = await self._cert_state(device_id, profile)
+        cert_reason = None
+        if self.certificate_from is not None:
+            cert, expires, cert_reason = await self._ca_cert_state(device_id, now)
+        else:
+            cert, expires = await self._cert_state(device_id, profile)
         app = (INSTALLED if device_id in self.bulk.app_installed else PENDING) if self.app_id is not None else ABSENT
         row = DeviceRow(device_id, item.get("SerialNumber"), item.get("DeviceFriendlyName"),
                         item.get("OperatingSystem"), item.get("UserName"),
@@ -162,7 +183,10 @@ class DeviceLister:
             row.reasons.append("profile failed")
         if self.app_id is not None and app != INSTALLED:
             row.reasons.append("Okta Verify not installed")
-        if cert == ABSENT and profile == INSTALLED:
+        if self.certificate_from is not None:
+            if cert_reason:
+                row.reasons.append(cert_reason)
+        elif cert == ABSENT and profile == INSTALLED:
             row.reasons.append("SCEP certificate missing")
         elif cert == FAILED:
             row.reasons.append("SCEP certificate failed")
