@@ -210,11 +210,7 @@ def cmd_apply(args: Any) -> int:
     config = load(args)
     if getattr(args, "allow_downgrade", False):
         config.rollout.allow_downgrade = True  # this run only: the field is never saved
-    if not getattr(args, "yes", False) and not sys.stdin.isatty():
-        # Nobody can answer the confirmation (a pipe, cron, CI): refuse rather than change a tenant unasked, as
-        # `terraform apply` does without -auto-approve. Before any request is made.
-        raise UsageError("apply needs a confirmation and stdin is not a terminal; use --yes to apply unattended",
-                         hint="`odatui plan` shows what would change")
+    # Without a terminal and --yes, odatui.cli.refuse_unconfirmed has already refused (exit 2), before any request.
     engine = make_engine(config)
     only, from_step = getattr(args, "only", None), getattr(args, "from_step", None)
     selected = engine.select(only, from_step)

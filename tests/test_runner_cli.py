@@ -112,7 +112,7 @@ def test_exit_3_when_the_psso_app_is_missing_the_other_branch_finishes(demo_fact
     assert summary["ws1.profile"] == "skipped" and summary["verify"] == "skipped"
 
     session.add_psso_app()  # the admin adds it in the Admin Console
-    again = odatui_cli("retry", "--config", str(session.config_path))
+    again = odatui_cli("retry", "--yes", "--config", str(session.config_path))
     assert again.returncode == 0, again.stdout + again.stderr
     started = re.findall(r"\] (\S+) started", again.stdout)
     retried = ["okta.app", "okta.assign", "ws1.profile", "verify"]
@@ -130,7 +130,7 @@ def test_exit_1_when_a_step_fails_then_retry_reruns_it(demo_factory, sandbox_env
     assert "Traceback" not in run.stdout + run.stderr
 
     fixed = config_file(session, tmp_path, okta={"groups": ["Mac Pilot"]})
-    retry = odatui_cli("retry", "--config", str(fixed))
+    retry = odatui_cli("retry", "--yes", "--config", str(fixed))
     assert retry.returncode == 0, retry.stdout + retry.stderr
     assert "Retrying: okta.assign, verify" in retry.stdout
     assert tenant(session.sandbox.state())["okta_assignments"] == [("Mac Pilot",)]
