@@ -116,6 +116,7 @@ def test_restart_on_the_same_port_keeps_the_admins_edits_and_comments(tmp_path, 
     written = config_path.read_text()
     # The admin edits the file: two comments, another group, and a URL the restart must refresh.
     edited = (written.replace('groups = ["Mac Pilot"]', '# the pilot and IT\ngroups = ["Mac Pilot", "IT Macs"]')
+              .replace("[rollout]", "[rollout]\n# keep 14: our fleet", 1)
               .replace(f"https://127.0.0.1:{port}", "https://127.0.0.1:1", 1))
     assert edited != written
     config_path.write_text(edited)
