@@ -167,6 +167,17 @@ async def _remove(ctx: Any, item: Removal) -> None:
         await ctx.ws1().put_assignment_rules(e["app_uuid"], body)
 
 
+async def undo_entry(ctx: Any, step_id: str, entry: Any) -> str:
+    """Remove one object the ledger says odatui created, exactly as `odatui remove` would (its look first, then
+    its removal): "removed", or "gone" when it was deleted already. A step replacing an object (a renamed
+    profile) calls this through Context.undo; the caller strikes it from the ledger (OWN_RELEASED)."""
+    item = Removal(step_id, dict(entry), "created")
+    if not await _present(ctx, item, {}):
+        return "gone"
+    await _remove(ctx, item)
+    return "removed"
+
+
 def _strike(state: Any, item: Removal) -> None:
     """Drop the item from the ledger; the steps whose objects went start afresh on the next apply."""
     rec = state.steps.get(item.step_id)

@@ -61,5 +61,8 @@ def make_engine(config: Any, secrets: Any = None, *, directory: Path | None = No
     from odatui.secrets import SecretStore
     from odatui.state import StateStore
 
+    from odatui.service.remove import undo_entry
+
     store = StateStore(config.target_key(), directory)
+    kw.setdefault("undo", undo_entry)  # a replaced object goes the way `odatui remove` removes it
     return Engine(config, secrets if secrets is not None else SecretStore(), store, **kw)

@@ -12,7 +12,7 @@ from textual.widgets import DataTable, Static
 
 from odatui.tui.screens.base import WizardScreen
 
-ACTION_TEXT = {"create": "+ create", "update": "~ update", "none": "= no change", "needs-action": "! by hand"}
+ACTION_TEXT = {"create": "+ create", "update": "~ update", "replace": "± replace", "none": "= no change", "needs-action": "! by hand"}
 MASK = "●●●●●●●●"
 
 
