@@ -49,7 +49,7 @@ def test_apply_without_yes_and_no_terminal_refuses_and_changes_nothing(demo_fact
     before = session.config_path.read_bytes()
     run = odatui_cli("apply", "--config", str(session.config_path))  # stdin is /dev/null
     assert run.returncode == 2, run.stdout + run.stderr
-    assert "use --yes" in run.stderr and "Traceback" not in run.stderr
+    assert "add --yes" in run.stderr and "Traceback" not in run.stderr
     assert session.sandbox.world.requests == []  # not even a read: refused before the engine starts
     assert session.config_path.read_bytes() == before
 

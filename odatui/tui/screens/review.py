@@ -10,6 +10,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Static
 
+from odatui.errors import UsageError
 from odatui.tui.screens.base import WizardScreen
 
 ACTION_TEXT = {"create": "+ create", "update": "~ update", "replace": "± replace", "none": "= no change", "needs-action": "! by hand"}
@@ -36,6 +37,10 @@ def settings_lines(session: Any) -> list[str]:
         f"WS1      {ws1.api_url.removeprefix('https://')} · {ws1.group_id} · {', '.join(f'“{n}”' for n in ws1.wave)} · {login}",
         f"Rollout  {Path(ro.package).name} · macOS {ro.macos_min}+ · profile “{ro.profile_name}”",
     ]
+
+
+def refused_text(exc: UsageError) -> str:
+    return f"✗ Start refused, as `odatui apply` refuses it: {exc}\nNothing was sent. Go back (Esc) to fix it."
 
 
 class ReviewScreen(WizardScreen):
@@ -94,6 +99,9 @@ Secrets are shown masked. **Start** runs the steps; you can retry any failed ste
                 head = (f"{len(changed)} changed answer(s) not written yet: Start asks before "
                         f"{self.odatui.display_path(session.config_path or '')} is touched.")
             rows = await self.odatui.plan_rows()
+        except UsageError as exc:  # what `odatui plan` / `apply` refuse (exit 2): Start is refused with it too
+            status.update(refused_text(exc))
+            return
         except Exception as exc:  # shown, never a traceback: the admin may still go back and fix
             status.update(f"✗ could not build the plan: {exc}")
             return
@@ -147,6 +155,18 @@ Secrets are shown masked. **Start** runs the steps; you can retry any failed ste
         self.on_descendant_focus()
 
     def commit(self) -> None:
+        self._check_then_start()
+
+    @work(exclusive=True, group="start", exit_on_error=False)
+    async def _check_then_start(self) -> None:
+        """The service's checks first, as `odatui apply` runs them: a config the CLI refuses never starts here
+        (nothing is sent), and the screen says why in the CLI's words."""
+        try:
+            await asyncio.to_thread(self.session.check_start)
+        except UsageError as exc:
+            self.query_one("#plan-status", Static).update(refused_text(exc))
+            self.notify(exc.message, title="Start refused", severity="error", timeout=10)
+            return
         if self.session.must_ask_to_save():
             self._ask_to_save_then_run()
         else:
