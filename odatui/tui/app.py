@@ -18,6 +18,8 @@ from textual.screen import Screen
 from odatui.tui.palette import PaletteCommands
 from odatui.tui.run_control import RunControl
 from odatui.tui.screens.welcome import WelcomeScreen
+from odatui.tui.drafts import Drafts
+from odatui.tui.typeahead import TypeAhead
 
 DEFAULT_HELP = """\
 # odatui
@@ -49,6 +51,8 @@ class OdatuiApp(PaletteCommands, RunControl, App):
         self.engine: Any = None
         self.model: Any = None  # odatui.tui.progress.RunModel, made when a run starts
         self.running = False
+        self.typeahead = TypeAhead(self)  # keys typed while Next replaces the screen reach the next one
+        self.drafts = Drafts()  # what was typed on a screen left with Back, put back when it shows again
         if still:
             self.animation_level = "none"
 
@@ -147,6 +151,7 @@ class OdatuiApp(PaletteCommands, RunControl, App):
     def advance(self, screen: Screen) -> None:
         order = self._order()
         index = order.index(type(screen))
+        self.typeahead.hold()  # released by the new screen once its first field has the focus
         self.push_screen(order[index + 1]())
 
     def can_go_back(self, screen: Screen) -> bool:
@@ -154,6 +159,17 @@ class OdatuiApp(PaletteCommands, RunControl, App):
 
     def go_back(self) -> None:
         self.pop_screen()
+
+    # ------------------------------------------------------------------ keys typed ahead
+    async def on_event(self, event: Any) -> None:
+        if self.typeahead.take(event):
+            return
+        await super().on_event(event)
+
+    async def deliver_key(self, event: Any) -> None:
+        """A held key, handled as App.on_event would have: priority bindings, else the focused widget."""
+        if not await self._check_bindings(event.key, priority=True):
+            (self.focused or self.screen)._forward_event(event)
 
     async def plan_rows(self) -> list[Any]:
         return await self.session.plan()

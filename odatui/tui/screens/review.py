@@ -47,6 +47,7 @@ class ReviewScreen(WizardScreen):
     TITLE_TEXT = "Review"
     EXCERPT = "Nothing has changed yet: this plan comes from reading your tenants."
     NEXT_LABEL = "Start"
+    NEXT_IS_A_FORM = False  # Start opens the run (or a question), not another form
     HELP = """\
 # Review
 
