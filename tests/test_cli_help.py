@@ -91,3 +91,44 @@ def test_secrets_set_refuses_a_file_that_is_not_a_private_key(tmp_path, isolated
     assert done.returncode == 2, done.stdout + done.stderr
     assert "okta.private_key" in done.stderr and "Nothing was stored" in done.stderr
     assert "BEGIN CERTIFICATE" not in done.stderr + done.stdout and "Traceback" not in done.stderr
+
+
+def test_plan_and_apply_give_one_exit_code_for_one_bad_secret(isolated_home, sandbox, sandbox_env, tmp_path):
+    """A secret with an escape in it is refused input: exit 2 from `plan` as from `apply` (plan said 1)."""
+    import tomli_w
+
+    from odatui.sandbox.samplepkg import make_sample_pkg
+
+    data = sandbox.config_dict()
+    data["rollout"]["package"] = str(make_sample_pkg(tmp_path / "OktaVerify-9.52.0.pkg", version="9.52.0"))
+    config = tmp_path / "answers.toml"
+    config.write_text(tomli_w.dumps(data))
+    env = {"ODATUI_OKTA__API_TOKEN": "abc\x1bdef"}
+    plan = odatui("plan", "--config", str(config), env=env)
+    apply = odatui("apply", "--yes", "--config", str(config), env=env)
+    assert plan.returncode == apply.returncode == 2, (plan.stdout, apply.stdout)
+    assert "escape character" in plan.stdout and "abc\x1bdef" not in plan.stdout + plan.stderr
+    wrong = odatui("plan", "--config", str(config), env={"ODATUI_OKTA__API_TOKEN": "not-the-token"})
+    assert wrong.returncode == 1  # a token the org refuses is a failed step, as in a run
+
+
+def test_the_okta_scopes_are_written_once():
+    """F1 on the Okta screen and the README list the same scopes the client asks for (F1 listed 2 of 5)."""
+    from odatui.domain import OKTA_SCOPES
+    from odatui.okta.client import SCOPES
+    from odatui.tui.screens.okta import OktaScreen
+
+    assert SCOPES == OKTA_SCOPES
+    assert " ".join(OKTA_SCOPES) in " ".join(OktaScreen.HELP.split())
+    assert " ".join(OKTA_SCOPES) in (REPO / "README.md").read_text(encoding="utf-8")
+
+
+def test_every_field_label_fits_its_column():
+    """Labels are drawn in an 18-column cell (app.tcss .field-label): a longer one ran into its value."""
+    import ast
+
+    for path in (REPO / "odatui" / "tui" / "screens").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("Field", "Choice") and node.args \
+                    and isinstance(node.args[0], ast.Constant):
+                assert len(node.args[0].value) <= 17, f"{path.name}: {node.args[0].value!r} is too long for 18 columns"

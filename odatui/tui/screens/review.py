@@ -168,6 +168,9 @@ Secrets are shown masked. **Start** runs the steps; you can retry any failed ste
             self.query_one("#plan-status", Static).update(refused_text(exc))
             self.notify(exc.message, title="Start refused", severity="error", timeout=10)
             return
+        except Exception as exc:  # noqa: BLE001 - shown, never a traceback; nothing starts unchecked
+            self.query_one("#plan-status", Static).update(f"✗ could not check the answers: {exc}")
+            return
         if self.session.must_ask_to_save():
             self._ask_to_save_then_run()
         else:
