@@ -50,16 +50,31 @@ def print_status(report: Any) -> None:
         print(line)
         shown = {k: v for k, v in info["outputs"].items() if not isinstance(v, (dict, list)) or v}
         if shown and info["status"] == "succeeded":
-            print(f"  {'':<{width}}  " + ", ".join(f"{k}={v}" for k, v in shown.items()))
+            print(f"  {'':<{width}}  " + "; ".join(f"{k.replace('_', ' ')} {words(v)}" for k, v in shown.items()))
     if stale:
         print("`odatui retry` re-runs the stale steps.")
     if rollout is not None:
         print(f"Rollout to smart group {rollout['smart_group']!r}: {rollout['devices']} devices, "
               f"profile installed on {rollout['profile_installed']}, Okta Verify installed on {rollout['app_installed']}")
         if rollout.get("okta_registered_macs") is not None:
-            print(f"Okta: {rollout['okta_registered_macs']} Macs registered (Okta Verify registration finished) of "
-                  f"{rollout['profile_installed']} with the profile")
+            # Two sources that need not agree (a Mac registers with Okta before WS1 reports its profile, or was
+            # registered by an earlier rollout): both counts side by side, never "16 of 0".
+            print(f"Okta: {rollout['okta_registered_macs']} Mac(s) registered through Okta Verify; Workspace ONE "
+                  f"reports the profile installed on {rollout['profile_installed']}")
         elif rollout.get("okta_error"):
             print(f"Okta registered Macs unavailable: {rollout['okta_error']}")
     elif report.rollout_error:
         print(f"Rollout status unavailable: {report.rollout_error}")
+
+
+def words(value: Any) -> str:
+    """An output value as a person reads it, never a Python repr: names of listed objects, `key value` pairs."""
+    if isinstance(value, dict):
+        if "name" in value:
+            return str(value["name"]) + (f" (id {value['id']})" if "id" in value else "")
+        return ", ".join(f"{k.replace('_', ' ')} {words(v)}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return ", ".join(words(v) for v in value) or "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return "none" if value is None else str(value)

@@ -132,3 +132,13 @@ def test_every_field_label_fits_its_column():
             if isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("Field", "Choice") and node.args \
                     and isinstance(node.args[0], ast.Constant):
                 assert len(node.args[0].value) <= 17, f"{path.name}: {node.args[0].value!r} is too long for 18 columns"
+
+
+def test_status_prints_words_never_python_reprs():
+    from odatui.status_cli import words
+
+    shown = words({"smart_groups": [{"id": 4711, "name": "Okta PSSO Macs"}, {"id": 4712, "name": "Pilot"}],
+                   "custom_domain": None, "manual": False, "group_ids": {"Mac Pilot": "00g1"}, "warnings": []})
+    assert shown == ("smart groups Okta PSSO Macs (id 4711), Pilot (id 4712), custom domain none, manual no, "
+                     "group ids Mac Pilot 00g1, warnings none")
+    assert not set("{}[]'") & set(shown)
