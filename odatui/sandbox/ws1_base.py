@@ -124,9 +124,22 @@ class Ws1Base:
         """Whether the profile is assigned to this device (without listing every member)."""
         for sg in profile["body"]["General"].get("AssignedSmartGroups") or []:
             group = self._sg_by_id(sg.get("SmartGroupId"))
-            if group is not None and (group["members"] == "all"
-                                      or (group["members"] == "rollout" and device.id in self.fleet.member_ids)):
+            if group is not None and self.is_member(group, device):
                 return True
+        return False
+
+    def is_member(self, group: dict[str, Any], device: Any) -> bool:
+        """`device in sg_devices(group)` without listing the group: the same rule for every kind of group, so a
+        Mac of a group odatui created (criteria) can be re-pushed as the device table lists it (issue 26: 422)."""
+        members = group["members"]
+        if members == "all":
+            return True
+        if members == "rollout":
+            return device.id in self.fleet.member_ids
+        if members == "pilot":
+            return device.id in {d.id for d in self.fleet.members()[:3]}
+        if members == "criteria":
+            return version_key(device.os_version) >= version_key(group.get("os_floor") or "")
         return False
 
     def _endpoint(self, methods: dict[str, tuple[Any, tuple[int, ...]]]):

@@ -21,7 +21,9 @@ from odatui.errors import OdatuiError, SecretsUnavailable, UsageError
 KIND_ORDER = ("ws1.profile", "ws1.rule", "ws1.app", "ws1.smart_group", "okta.group")
 KIND_WORDS = {"ws1.profile": "Workspace ONE profile", "ws1.rule": "assignment rule", "ws1.app": "Workspace ONE app",
               "ws1.smart_group": "smart group", "okta.group": "Okta group assignment"}
-RESET_STEPS = ("ws1.upload", "ws1.assign", "ws1.profile", "okta.assign")  # steps whose outputs name removed objects
+# Steps whose outputs name removed objects, and verify, whose ✓ vouched for them: after a removal none of them may
+# show as done (the wizard's Resume read "Verify ✓" after `odatui remove`).
+RESET_STEPS = ("ws1.upload", "ws1.assign", "ws1.profile", "okta.assign", "verify")
 
 
 @dataclass
