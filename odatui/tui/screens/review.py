@@ -55,6 +55,7 @@ The plan comes from looking at your tenants now (read-only):
 
 * **+ create** — the object does not exist and will be created.
 * **~ update** — it exists but differs; it will be updated.
+* **± replace** — renamed: the new one is created, then the old one odatui created is removed.
 * **= no change** — it already matches; the step adopts it.
 * **! your action** — odatui cannot do this through the API; the run screen shows the exact clicks.
 
@@ -62,7 +63,8 @@ The plan comes from looking at your tenants now (read-only):
 active, a custom domain odatui does not use, Macs below the macOS floor or without user-approved MDM.
 
 The line under the table shows the highlighted step's whole text (**Tab** to the table, **↑/↓** to move).
-Secrets are shown masked. **Start** runs the steps; you can retry any failed step there."""
+Secrets are shown masked. **Start** runs the steps; you can retry any failed step there. Start first runs the
+checks `odatui apply` runs: answers the command line would refuse are named here and nothing is sent."""
 
     def compose_form(self) -> ComposeResult:
         yield Static("\n".join(settings_lines(self.session)), id="settings")
