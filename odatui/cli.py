@@ -65,8 +65,9 @@ def build_parser():
     sub.add_parser("retry", parents=[common], help="re-run the steps that failed last time")
 
     remove = sub.add_parser("remove", parents=[common], help="plan, then remove what odatui created for this target")
-    remove.add_argument("--include-adopted", action="store_true",
-                        help="also remove what odatui found already there (an app, profile or rule of another admin)")
+    remove.add_argument("--include-adopted", nargs="*", metavar="NAME", default=None,
+                        help="also remove what odatui found already there (an app, profile or rule of another "
+                             "admin); a smart group that still has Macs only when named here one by one")
 
     status = sub.add_parser("status", parents=[common], help="last run per step, and rollout status")
     status.add_argument("--json", action="store_true", help="machine-readable output")

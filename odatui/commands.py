@@ -48,7 +48,8 @@ COMMANDS: tuple[Command, ...] = (
             ("odatui apply --config answers.toml", "odatui apply --yes --config answers.toml",
              "odatui apply --yes --only ws1.profile", "odatui apply --yes --from ws1.upload"),
             changes_tenant=True),
-    Command("remove", "odatui.remove:cmd_remove", "plan, then remove what odatui created for this target",
+    Command("remove", "odatui.remove:cmd_remove", "plan, then remove what odatui created for this target (never an "
+            "Okta Verify version that carries another admin's rule)",
             "List what odatui created for this target (the WS1 profile, its assignment rules, the app, smart groups "
             "it made, the Okta group assignments it added), then remove them after you confirm. Objects odatui "
             "found already there stay unless --include-adopted. Safe to run again; resumes after an interruption.",
@@ -62,15 +63,18 @@ COMMANDS: tuple[Command, ...] = (
             ("odatui retry --config answers.toml", "odatui retry --yes --config answers.toml"),
             changes_tenant=True),
     Command("status", "odatui.runner:cmd_status", "last run per step, checked against the live tenant (a success it "
-            "no longer holds shows as `stale`; offline, says it is unchecked), rollout status, and how many Macs are "
-            "registered with Okta; `--devices`: every Mac of the smart groups (every wave): macOS, user, profile / "
+            "no longer holds shows as `stale`; offline, says it is unchecked), rollout status; "
+            "`rollout.dps_registrations`: Desktop Password Sync registrations of the rollout's users (Okta System "
+            "Log), apart from `okta_verify_macs`, the org-wide \"Macs registered with Okta Verify (any feature)\"; "
+            "`--devices`: every Mac of the smart groups (every wave): macOS, user, profile / "
             "Okta Verify / SCEP certificate state, `reasons`",
             "The last run of this target, step by step (checked against the live tenant), and the rollout in the "
             "smart groups. --devices lists every Mac with its profile, Okta Verify and certificate state and the "
             "reasons it is not ready.",
             ("odatui status", "odatui status --json | jq .steps", "odatui status --devices --filter failing",
              "odatui status --devices --json > macs.json")),
-    Command("repush", "odatui.devices_cli:cmd_repush", "ask Workspace ONE to install the profile again on those Macs",
+    Command("repush", "odatui.devices_cli:cmd_repush", "ask Workspace ONE to install the profile again on those Macs, "
+            "only where a re-push can fix the reason (says which it skipped)",
             "Ask Workspace ONE to install the profile again on some Macs: those named with --device, or every Mac "
             "that `status --devices` lists as failing. Asks first unless --yes; without a terminal it needs --yes "
             "(exit 2 otherwise).",

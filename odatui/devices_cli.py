@@ -103,7 +103,11 @@ def _repush(config: Any, ids: dict[str, Any], device_ids: list[int] | None, conf
         problems.append(line)
         print(f"odatui: {line}", file=sys.stderr)
 
-    targets, done, failed = asyncio.run(repush(config, SecretStore(), ids, device_ids, problem, confirm))
+    def skipped(line: str) -> None:
+        print(line)
+
+    targets, done, failed = asyncio.run(repush(config, SecretStore(), ids, device_ids, problem, confirm,
+                                               on_skipped=skipped))
     if not targets:
         print("No device to re-push the profile to.")
         return 1 if problems else 0

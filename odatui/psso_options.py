@@ -50,6 +50,15 @@ KEYS: dict[str, Key] = {
     "account_display_name": Key("AccountDisplayName", 14, "text"),
     "registration_during_setup": Key("EnableRegistrationDuringSetup", 26, "bool"),
 }
+# odatui's own switches in [rollout.psso]: never written into the profile.
+ACCEPT_LOCKOUT = "accept_lockout_risk"
+OWN_KEYS = {ACCEPT_LOCKOUT: Key("", 13, "bool")}
+# Apple (com.apple.extensiblesso.yaml, PlatformSSO.OfflineGracePeriod / AuthenticationGracePeriod): "Required when
+# 'AllowOfflineGracePeriod' is set" / "… when 'AllowAuthenticationGracePeriod' is set". The policy names the grace,
+# the companion key gives its length: a policy without it is one Apple's schema calls incomplete.
+COMPANIONS = {"AllowOfflineGracePeriod": "offline_grace_period",
+              "AllowAuthenticationGracePeriod": "authentication_grace_period"}
+_POLICY_KEYS = ("login_policy", "unlock_policy", "file_vault_policy")
 # TokenToUserMapping subkeys (Apple: AccountName, FullName), snake_case in the config.
 _MAPPING_KEYS = {"account_name": "AccountName", "full_name": "FullName"}
 
@@ -117,7 +126,7 @@ def normalise(options: Mapping[str, Any] | None, floor: int | None = None) -> di
     """The table as given (snake_case keys) checked and cleaned; with `floor`, also gated by it."""
     out: dict[str, Any] = {}
     for key, value in (options or {}).items():
-        spec = KEYS.get(key)
+        spec = KEYS.get(key) or OWN_KEYS.get(key)
         if spec is None:
             guess = difflib.get_close_matches(key, KEYS, n=1)
             raise _fail(key, "is not a Platform SSO key odatui knows",
@@ -125,9 +134,53 @@ def normalise(options: Mapping[str, Any] | None, floor: int | None = None) -> di
         out[key] = _check_value(key, spec, value)
     if floor is not None:
         check_floor(out, floor)
+    check_companions(out)
+    check_lockout(out)
     return out
+
+
+def check_companions(options: Mapping[str, Any]) -> None:
+    """A policy that allows a grace period needs the grace period's length (Apple: "Required when …")."""
+    for key in _POLICY_KEYS:
+        for policy in options.get(key) or ():
+            companion = COMPANIONS.get(policy)
+            if companion and companion not in options:
+                raise _fail(key, f"{policy} needs {companion} (Apple: \"Required when '{policy}' is set\")",
+                            f"add {companion} = 86400 (seconds) to [rollout.psso], or drop {policy}")
+
+
+def lockout_policies(options: Mapping[str, Any]) -> list[str]:
+    """The policies that lock users out when Okta cannot be reached: RequireAuthentication with no offline grace
+    period in that policy and no NonPlatformSSOAccounts (Okta, "PSSO for macOS: version compatibility",
+    help.okta.com/oie/en-us/content/topics/oda/macos-pw-sync/about-psso-version-history.htm: RequireAuthentication
+    "can lock users and unregistered local accounts out when Okta is unreachable")."""
+    if options.get("non_platform_sso_accounts"):
+        return []
+    return [key for key in _POLICY_KEYS if "RequireAuthentication" in (options.get(key) or ())
+            and "AllowOfflineGracePeriod" not in (options.get(key) or ())]
+
+
+def check_lockout(options: Mapping[str, Any]) -> None:
+    """Refuse a lock-out policy unless the admin accepted the risk in writing (accept_lockout_risk = true)."""
+    risky = lockout_policies(options)
+    if risky and not options.get(ACCEPT_LOCKOUT):
+        raise _fail(risky[0], "RequireAuthentication without a grace period or non_platform_sso_accounts locks "
+                              "users (and local admins not registered) out of their Macs whenever Okta is unreachable",
+                    f'add "AllowOfflineGracePeriod" to {risky[0]} with offline_grace_period = 86400, or list a local '
+                    'admin in non_platform_sso_accounts = ["localadmin"]; or set accept_lockout_risk = true '
+                    "to accept it")
+
+
+def lockout_warning(options: Mapping[str, Any]) -> str | None:
+    """The plan's warning when the admin accepted a lock-out policy."""
+    risky = lockout_policies(options)
+    if not risky:
+        return None
+    return (f"warning: rollout.psso.{risky[0]} requires Okta at the login window with no grace period and no "
+            "non_platform_sso_accounts (accept_lockout_risk = true): when Okta is unreachable, users and unregistered "
+            "local admins cannot sign in to these Macs.")
 
 
 def apple_keys(options: Mapping[str, Any]) -> dict[str, Any]:
     """Checked snake_case options → the PlatformSSO dictionary entries (Apple's names)."""
-    return {KEYS[k].apple: v for k, v in options.items()}
+    return {KEYS[k].apple: v for k, v in options.items() if k in KEYS}

@@ -22,7 +22,10 @@ from odatui.state import TenantLocks
 async def _plan_and_maybe_remove(args: Any, config: Any, store: Any, out: TextIO, confirm: Any) -> int:
     secrets = SecretStore()
     state = store.load()
-    plan = await removal_plan(config, secrets, state, include_adopted=bool(getattr(args, "include_adopted", False)))
+    adopted = getattr(args, "include_adopted", None)  # None: no flag; True/[]: the flag; [NAME…]: those too
+    named = frozenset(adopted) if isinstance(adopted, list) else frozenset()
+    plan = await removal_plan(config, secrets, state, include_adopted=adopted is not None and adopted is not False,
+                              named=named)
     out.write(plan.text)
     if not plan.items:
         return 0
@@ -36,7 +39,14 @@ async def _plan_and_maybe_remove(args: Any, config: Any, store: Any, out: TextIO
     if failed:
         out.write(f"Result: {failed} item(s) could not be removed (exit 1); `odatui remove` again resumes.\n")
         return 1
-    out.write("Result: removed (exit 0). `odatui apply` rolls out again.\n")
+    kept = [i for i in plan.items if i.keep and i.present]
+    if kept and not plan.to_delete:
+        out.write(f"Result: Nothing was removed; {len(kept)} item(s) kept for the reasons above (exit 0).\n")
+    elif kept:
+        out.write(f"Result: removed (exit 0), except {len(kept)} item(s) kept for the reasons above. "
+                  "`odatui apply` rolls out again.\n")
+    else:
+        out.write("Result: removed (exit 0). `odatui apply` rolls out again.\n")
     return 0
 
 

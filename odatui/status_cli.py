@@ -56,13 +56,19 @@ def print_status(report: Any) -> None:
     if rollout is not None:
         print(f"Rollout to smart group {rollout['smart_group']!r}: {rollout['devices']} devices, "
               f"profile installed on {rollout['profile_installed']}, Okta Verify installed on {rollout['app_installed']}")
-        if rollout.get("okta_registered_macs") is not None:
-            # Two sources that need not agree (a Mac registers with Okta before WS1 reports its profile, or was
-            # registered by an earlier rollout): both counts side by side, never "16 of 0".
-            print(f"Okta: {rollout['okta_registered_macs']} Mac(s) registered through Okta Verify; Workspace ONE "
-                  f"reports the profile installed on {rollout['profile_installed']}")
+        dps = rollout.get("dps_registrations") or {}
+        if dps.get("users") is not None:
+            print(f"Desktop Password Sync registrations: {dps['users']} of the rollout's {dps['rollout_users']} "
+                  f"Okta user(s) (System Log, since {dps['since'][:10]})"
+                  + (f"; {dps['other_users']} other user(s) outside the rollout's groups" if dps.get("other_users")
+                     else ""))
+        elif dps.get("error"):
+            print(f"Desktop Password Sync registrations unavailable: {dps['error']}")
+        if rollout.get("okta_verify_macs") is not None:
+            print(f"{rollout['okta_verify_macs_label']}: {rollout['okta_verify_macs']} (org-wide; FastPass Macs "
+                  "included, so not a rollout count)")
         elif rollout.get("okta_error"):
-            print(f"Okta registered Macs unavailable: {rollout['okta_error']}")
+            print(f"Macs registered with Okta Verify unavailable: {rollout['okta_error']}")
     elif report.rollout_error:
         print(f"Rollout status unavailable: {report.rollout_error}")
 

@@ -105,10 +105,15 @@ def test_status_devices_lists_every_member_with_reasons(rolled_out):
     assert len(lines) == len(members) + 2 and f"{len(members)} Macs in smart group(s) Okta PSSO Macs" in lines[-1]
 
 
-def test_repush_failing_targets_exactly_the_failing_macs(rolled_out):
+def test_repush_failing_targets_exactly_the_macs_a_repush_can_fix(rolled_out):
+    from odatui.service.devices import repush_fixes
+
     session = rolled_out
     status = json.loads(odatui_cli("status", "--devices", "--json", "--config", str(session.config_path)).stdout)
-    failing = sorted(d["id"] for d in status["devices"] if d["reasons"])
+    failing = sorted(d["id"] for d in status["devices"] if any(repush_fixes(r) for r in d["reasons"]))
+    unfixable = [d for d in status["devices"] if d["reasons"] and not any(repush_fixes(r) for r in d["reasons"])]
+    assert failing and unfixable  # the fleet has both kinds
+    assert any("below the floor" in r for d in unfixable for r in d["reasons"])
     before = len(session.sandbox.world.requests)
     run = odatui_cli("repush", "--failing", "--yes", "--config", str(session.config_path))
     assert run.returncode == 0, run.stderr
@@ -116,11 +121,17 @@ def test_repush_failing_targets_exactly_the_failing_macs(rolled_out):
     assert all(r["path"].endswith("/install") for r in sent) and len(sent) == len(failing)
     installs = session.sandbox.state()["ws1"]["profile_installs"]
     assert sorted(i["device_id"] for i in installs) == failing
+    assert f"skipped {len(unfixable)} Mac(s) whose reasons a re-push cannot fix" in run.stdout
+    assert "macOS below the floor" in run.stdout
 
 
 def test_repush_unknown_device_is_one_line_and_the_others_still_go(rolled_out):
+    from odatui.service.devices import repush_fixes
+
     session = rolled_out
-    known = session.sandbox.world.emulators["ws1"].fleet.members()[0].id
+    status = json.loads(odatui_cli("status", "--devices", "--json", "--config", str(session.config_path)).stdout)
+    # a Mac a re-push can help (one whose reasons are all of other kinds is skipped, as repush says)
+    known = next(d["id"] for d in status["devices"] if not d["reasons"] or any(repush_fixes(r) for r in d["reasons"]))
     run = odatui_cli("repush", "--device", str(known), "99999", "--yes", "--config", str(session.config_path))
     assert run.returncode == 1
     assert run.stderr.strip().splitlines() == ["odatui: device 99999 is not a Mac of smart group(s) Okta PSSO Macs; skipped"]
@@ -170,8 +181,8 @@ def test_status_reports_okta_registered_macs(rolled_out):
     run = odatui_cli("status", "--json", "--config", str(session.config_path))
     rollout = json.loads(run.stdout)["rollout"]
     fleet = session.sandbox.world.emulators["ws1"].fleet
-    assert rollout["okta_registered_macs"] == len(session.sandbox.world.emulators["okta"]._fleet_devices())
-    assert 0 < rollout["okta_registered_macs"] < rollout["profile_installed"] <= len(fleet.members())
+    assert rollout["okta_verify_macs"] == len(session.sandbox.world.emulators["okta"]._fleet_devices())
+    assert 0 < rollout["okta_verify_macs"] < rollout["profile_installed"] <= len(fleet.members())
 
 
 def test_certificate_is_not_checked_when_another_profile_installs_it(rolled_out):

@@ -85,8 +85,8 @@ def profile_groups(state):
     return sorted(g["Name"] for g in state["profiles"][0]["body"]["General"]["AssignedSmartGroups"])
 
 
-def add_their_rule(session, app_uuid):
-    """Another admin adds an On-Demand rule for "All Macs" in the console."""
+def add_their_rule(session, app_uuid, name=THEIRS, method="ON_DEMAND"):
+    """Another admin adds a rule (On-Demand unless said) for "All Macs" in the console."""
     from odatui.ws1.client import Ws1Client
 
     async def go():
@@ -95,8 +95,8 @@ def add_their_rule(session, app_uuid):
             all_macs = (await client.search_smart_groups("All Macs"))[0]
             current = await client.get_assignment_rules(app_uuid)
             rules = [{k: v for k, v in r.items() if k not in ("id", "uuid")} for r in current["assignments"]]
-            rules.append({"priority": len(rules), "distribution": {"name": THEIRS, "smart_groups": [all_macs.uuid],
-                                                                   "app_delivery_method": "ON_DEMAND"}})
+            rules.append({"priority": len(rules), "distribution": {"name": name, "smart_groups": [all_macs.uuid],
+                                                                   "app_delivery_method": method}})
             await client.put_assignment_rules(app_uuid, {"assignments": rules, "excluded_smart_groups": []})
         finally:
             await client.aclose()
@@ -235,9 +235,14 @@ def test_upgrade_adds_a_version_moves_the_assignment_and_retires_the_old_one(ses
     assert rules_of(state, active_app(state)["uuid"])[0] == (f"{RULE_NAME_PREFIX} {MACS}", [MACS])
     assert "allow_downgrade" not in session.config_path.read_text()  # a flag for one run: never saved
 
-    # Removing it all takes every version: no odatui app is left behind.
-    assert remove(session)[0] == 0
-    assert ws1(session)["apps"] == [] and ws1(session)["profiles"] == []
+    # Removing it takes odatui's rules and profile; every version carrying the other admin's rule stays, with it
+    # (deleting one would take Okta Verify off their Macs).
+    code, out = remove(session)
+    assert code == 0 and "KEEP" in out and THEIRS in out, out
+    state = ws1(session)
+    assert state["profiles"] == [] and len(state["apps"]) == 2
+    assert all((THEIRS, ["All Macs"]) in rules_of(state, a["uuid"]) for a in state["apps"])
+    assert rules_of(state, active_app(state)["uuid"]) == [(THEIRS, ["All Macs"])]
 
 
 # --------------------------------------------------------------------------------------------- remove
@@ -254,12 +259,16 @@ def test_remove_undoes_apply_is_idempotent_and_apply_works_again(session):
     assert code == 0, out
     assert "profile 'Okta Platform SSO'" in out and "removed" in out
     state = session.sandbox.state()
-    assert state["ws1"]["profiles"] == [] and state["ws1"]["apps"] == [] and state["ws1"]["assignment_rules"] == []
+    assert state["ws1"]["profiles"] == []
+    # The app carries the other admin's rule: it stays, with only their rule (issue 23).
+    assert len(state["ws1"]["apps"]) == 1 and "KEEP" in out and THEIRS in out
+    assert rules_of(state["ws1"], state["ws1"]["apps"][0]["uuid"]) == [(THEIRS, ["All Macs"])]
     assert sorted(a["group_name"] for a in state["okta"]["group_assignments"]) == okta_before
     assert {g["name"] for g in state["ws1"]["smart_groups"]} >= {MACS, PILOT, "All Macs"}  # adopted: kept
 
-    code, out = remove(session)
-    assert code == 0 and "Nothing to remove" in out
+    code, out = remove(session)  # again: nothing more goes, the kept app is named again
+    assert code == 0 and "kept" in out and "Nothing was removed" in out
+    assert len(ws1(session)["apps"]) == 1
 
     assert apply(session, config)[0].exit_code == 0
     assert len(ws1(session)["profiles"]) == 1 and len(ws1(session)["apps"]) == 1

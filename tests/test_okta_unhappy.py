@@ -205,13 +205,14 @@ async def test_verify_reports_registered_macs_or_the_missing_scope(demo_factory,
     engine = Engine(session.config, session.secrets, StateStore(session.config.target_key(), sb.data_dir / "runs"))
     assert (await engine.run()).exit_code == 0
     [line] = [c for c in engine.state.outputs()["verify"]["checked"] if c.startswith("Okta:")]
-    assert line.startswith("Okta: 12 Mac(s) registered through Okta Verify, for ") and "(Devices API)" in line
-    # A service app is not granted okta.devices.read by odatui's setup: the line says so instead of failing.
+    assert line.startswith("Okta: 12 Mac(s) registered with Okta Verify (any feature), for ") and "(Devices API)" in line
+    # The run's service-app token carries only apply's scopes: the line says where the count is read instead.
     client_id, key_path = sb.okta_service_app()
     async with OktaClient(sb.url, service_app_client_id=client_id, private_key=key_path.read_text(),
                           ca_bundle=str(sb.ca_path)) as okta:
         note = await _registered_macs(okta)
-    assert note.startswith("Okta device registrations not read: the credentials lack okta.devices.read")
+    assert note.startswith("Okta device registrations not read by verify with a service app: `odatui status`")
+    assert "okta.devices.read" in note
     # And an API token whose admin cannot read devices gets the same line from Okta's 403.
     httpx.post(f"{sb.url}/_sandbox/faults", verify=tls(sb), json={
         "method": "GET", "path": "/api/v1/devices", "status": 403, "body": {

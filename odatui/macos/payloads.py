@@ -87,6 +87,9 @@ class PssoSettings:
     # [rollout.psso] as given (snake_case), checked against the floor; see odatui.macos.psso_options
     psso: Mapping[str, Any] = field(default_factory=dict)
     scep: ScepSettings | None = None  # static Device Access SCEP; None: no SCEP payload (13, or "elsewhere")
+    # JIT local accounts (enable_create_user_at_login): Okta's RegistrationToken "must be populated" with a random
+    # value (odatui.jit keeps one per org); never in repr.
+    registration_token: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "psso", normalise(self.psso, self.macos_min))
@@ -117,6 +120,11 @@ class PssoSettings:
                 "Registration during Setup Assistant needs macOS 26 or later.",
                 hint="Set rollout.macos_min = 26, or turn registration during setup off.",
             )
+        if self.psso.get("enable_create_user_at_login") and not self.registration_token:
+            # Okta, "Just-In-Time Local Account Creation for macOS" (…/oda/jit-provisioning-oda.htm): "the field
+            # must be populated"; a profile without it would not create accounts.
+            raise UsageError("Just-in-time account creation needs a RegistrationToken.",
+                             hint="build the profile through odatui.sso_profile, which supplies this org's token")
         if self.user_principal_name is not None and not self.user_principal_name.strip():
             raise UsageError(
                 "The user principal name is empty.",
@@ -193,6 +201,10 @@ def sso_extension(settings: PssoSettings) -> dict[str, Any]:
             "URLs": sso_urls(settings),
         }
     )
+    if settings.registration_token and settings.psso.get("enable_create_user_at_login"):
+        # Apple: a top-level key of the Extensible SSO payload (com.apple.extensiblesso.yaml, RegistrationToken);
+        # Okta's JIT page: a random value, required for JIT.
+        payload["RegistrationToken"] = settings.registration_token
     if settings.macos_min == 13:
         payload["AuthenticationMethod"] = "Password"  # PSSO 1.0 form; deprecated in macOS 14
     else:

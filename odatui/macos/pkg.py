@@ -31,6 +31,9 @@ PSSO2_MACOS_FLOOR = 14
 # Desktop Password Sync for macOS 15" asks only for "the latest version of Okta Verify" and names no number, so the
 # PSSO 2.0 minimum applies (no documented 15-specific number: unverified).
 OKTA_VERIFY_FLOORS = {14: PSSO2_MIN_VERSION, 15: PSSO2_MIN_VERSION, 26: "9.52"}
+# Okta, "Just-In-Time Local Account Creation for macOS" (help.okta.com/oie/en-us/content/topics/oda/
+# jit-provisioning-oda.htm): Okta Verify 9.25.0 or later.
+JIT_MIN_VERSION = "9.25.0"
 
 
 @dataclass(frozen=True)
@@ -91,17 +94,23 @@ def read_package(path: str | os.PathLike[str], *, expect_identifier: str | None 
     return replace(facts, sha256=digest)
 
 
-def required_okta_verify(macos_min: int) -> str | None:
-    """The least Okta Verify version for this macOS floor, or None (macOS 13, Platform SSO 1.0)."""
-    return OKTA_VERIFY_FLOORS.get(macos_min) or (PSSO2_MIN_VERSION if macos_min >= PSSO2_MACOS_FLOOR else None)
+def required_okta_verify(macos_min: int, *, jit: bool = False) -> str | None:
+    """The least Okta Verify version for this macOS floor (and JIT account creation), or None (macOS 13, Platform
+    SSO 1.0, no JIT). One rule: every minimum odatui knows is the highest of those that apply."""
+    floor = OKTA_VERIFY_FLOORS.get(macos_min) or (PSSO2_MIN_VERSION if macos_min >= PSSO2_MACOS_FLOOR else None)
+    if jit and (floor is None or version_key(floor) < version_key(JIT_MIN_VERSION)):
+        return JIT_MIN_VERSION
+    return floor
 
 
-def require_okta_verify_version(facts: PackageFacts, macos_min: int) -> None:
-    """Refuse a package too old for the floor, and one that itself needs a newer macOS than the floor (WS1 would
-    then skip Macs between the two floors: they get the profile but never the app)."""
-    needed = required_okta_verify(macos_min)
+def require_okta_verify_version(facts: PackageFacts, macos_min: int, *, jit: bool = False) -> None:
+    """Refuse a package too old for the floor (or for JIT account creation), and one that itself needs a newer
+    macOS than the floor (WS1 would then skip Macs between the two floors: they get the profile but never the
+    app)."""
+    needed = required_okta_verify(macos_min, jit=jit)
     if needed and version_key(facts.version) < version_key(needed):
-        why = "Platform SSO 2.0" if needed == PSSO2_MIN_VERSION else f"macOS {macos_min} (Simplified Setup)"
+        why = ("just-in-time account creation (rollout.psso.enable_create_user_at_login)" if needed == JIT_MIN_VERSION
+               else "Platform SSO 2.0" if needed == PSSO2_MIN_VERSION else f"macOS {macos_min} (Simplified Setup)")
         raise PackageError(
             f"Okta Verify {facts.version} is too old for macOS {macos_min}: {why} needs "
             f"Okta Verify {needed} or later ({facts.path}).",

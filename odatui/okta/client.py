@@ -27,6 +27,9 @@ from odatui.okta.errors import OktaApiError, parse_json, raise_for
 from odatui.okta.pacing import MAX_IN_FLIGHT, OrgLimiter, org_limiter
 
 SCOPES = OKTA_SCOPES  # what the service app's token asks for (odatui.domain: the help and README name the same)
+# Okta tracks Desktop Password Sync registrations with this System Log event ("Configure Platform Single Sign-on for
+# macOS 14", help.okta.com/oie/en-us/content/topics/oda/configure-psso-oda.htm).
+DPS_ENROLLMENT_EVENT = "device.password_sync.enrollment.create"
 _LINK_NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
 
 
@@ -275,6 +278,16 @@ class OktaClient(OktaAuth):
         async for page in self.macos_device_pages():
             total += len(page)
         return total
+
+    async def dps_enrollment_pages(self, since: str, until: str) -> AsyncIterator[list[dict[str, Any]]]:
+        """System Log events `device.password_sync.enrollment.create` between `since` and `until` (ISO 8601; with
+        an `until` the request is bounded, so its Link: next ends), 1,000 a page (the API's maximum). Scope
+        okta.logs.read (Okta System Log API, developer.okta.com/docs/api/openapi/okta-management/management/tag/
+        SystemLog/)."""
+        params = {"filter": f'eventType eq "{DPS_ENROLLMENT_EVENT}"', "since": since, "until": until,
+                  "limit": 1000, "sortOrder": "ASCENDING"}
+        async for page in self._pages("/api/v1/logs", params, "read the System Log (Password Sync registrations)"):
+            yield page
 
     async def check_credentials(self) -> str:
         """The cheapest call that proves the credentials work; returns who or what they belong to."""

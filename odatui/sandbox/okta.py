@@ -30,11 +30,12 @@ from odatui.sandbox.okta_common import (
     now_iso,
 )
 from odatui.sandbox.okta_directory import add_devices, add_members
+from odatui.sandbox.okta_logs import OktaLogs
 from odatui.sandbox.okta_org import OktaOrg
 from odatui.sandbox.okta_seed import OktaSeed
 
 
-class OktaEmulator(OktaSeed, OktaAuth, OktaApps, OktaOrg):
+class OktaEmulator(OktaSeed, OktaAuth, OktaApps, OktaOrg, OktaLogs):
     """The whole emulator: state and plumbing (okta_base), seed (okta_seed), auth (okta_auth), apps (okta_apps),
     org-level reads (okta_org); here the route table and the sandbox admin switches."""
 
@@ -55,6 +56,7 @@ class OktaEmulator(OktaSeed, OktaAuth, OktaApps, OktaOrg):
             r("/api/v1/groups", self.list_groups, ["GET"], "groups", "okta.groups.read"),
             r("/api/v1/groups/{group_id}/users", self.list_group_users, ["GET"], "groups", "okta.groups.read"),
             r("/api/v1/devices", self.list_devices, ["GET"], "devices", "okta.devices.read"),
+            r("/api/v1/logs", self.list_logs, ["GET"], "logs", "okta.logs.read"),
             r("/.well-known/apple-app-site-association", self.aasa, ["GET"], "org", None, auth=False),
             r("/api/v1/users/me", self.users_me, ["GET"], "users", "okta.users.read"),
             r("/oauth2/v1/token", self.token, ["POST"], "token", None, auth=False),
@@ -107,6 +109,8 @@ class OktaEmulator(OktaSeed, OktaAuth, OktaApps, OktaOrg):
                     add_members(self, str(name), int(count))
             if "registered_macs" in body:
                 add_devices(self, int(body["registered_macs"]))
+            if "dps_enrollments" in body:  # {"group": name, "count": n}: those users register Password Sync
+                self.add_dps_enrollments(str(body["dps_enrollments"]["group"]), int(body["dps_enrollments"]["count"]))
             if "aasa_authsrv" in body:
                 self.aasa_authsrv = bool(body["aasa_authsrv"])
             if "busy_in_flight" in body:

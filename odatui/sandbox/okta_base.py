@@ -69,6 +69,7 @@ class OktaBase:
         self.apps: dict[str, dict[str, Any]] = {}
         self.assignments: dict[str, dict[str, dict[str, Any]]] = {}
         self.devices: dict[str, dict[str, Any]] = {}
+        self.log_events: list[dict[str, Any]] = []  # System Log events added by admin tests (okta_logs)
         self.device_users: dict[str, str | None] = {}
         self.fleet_owners: dict[str, Any] = {}  # Okta device id → the WS1 fleet Mac it is (okta_directory.fleet_device)
         self.started = time.time()

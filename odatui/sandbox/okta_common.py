@@ -12,10 +12,10 @@ from datetime import datetime, timezone
 PSSO_LABEL = "Platform Single Sign-On for macOS"
 FORMER_PSSO_LABEL = "Desktop Password Sync"
 ALL_SCOPES = ("okta.apps.read", "okta.apps.manage", "okta.groups.read", "okta.users.read", "okta.authenticators.read",
-              "okta.devices.read")
+              "okta.devices.read", "okta.logs.read")
 # Requests per minute per route class; close to Okta's defaults for a small org.
 DEFAULT_LIMITS = {"apps": 100, "groups": 500, "authenticators": 100, "users": 600, "token": 600, "org": 1000,
-                  "devices": 500}  # devices: unverified
+                  "devices": 500, "logs": 120}  # devices, logs: unverified
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ALNUM = string.ascii_letters + string.digits
 OTHER_APPS = (

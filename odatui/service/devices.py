@@ -87,25 +87,64 @@ async def push_profile(config: Any, secrets: Any, profile_id: int, device_ids: l
         return await _push(ctx.ws1(), profile_id, device_ids)
 
 
+# Reasons a second push of the profile can fix: the profile broke on the Mac, or its SCEP payload's certificate is
+# missing, failed or near expiry (Okta's CA does not renew: the MDM redistributes the profile, Okta "Static SCEP for
+# macOS with Workspace ONE"). Not fixable by a push: macOS below the floor, no user-approved MDM (the Extensible SSO
+# payload needs it: developer.apple.com/documentation/devicemanagement/extensiblesinglesignon), Okta Verify not
+# installed (the app's assignment, not the profile), an incomplete WS1 record, a failed lookup.
+REPUSH_FIXES = ("profile failed", "SCEP certificate missing", "SCEP certificate failed", "SCEP certificate expires")
+
+
+def repush_fixes(reason: str) -> bool:
+    return reason.startswith(REPUSH_FIXES)
+
+
+def reason_kind(reason: str) -> str:
+    """"macOS 13.6 is below the floor 14" → "macOS below the floor": one name per kind, for the skipped counts."""
+    if reason.startswith("macOS ") and "below the floor" in reason:
+        return "macOS below the floor"
+    return reason.split(" (")[0].split(":")[0]
+
+
+def skipped_line(macs: int, skipped: dict[str, int]) -> str:
+    """One line: how many Macs were skipped, and how many had each kind of reason (a Mac may have several)."""
+    kinds = ", ".join(f"{kind} ({n})" for kind, n in sorted(skipped.items(), key=lambda kv: (-kv[1], kv[0])))
+    return f"skipped {macs} Mac(s) whose reasons a re-push cannot fix: {kinds}"
+
+
 async def repush(config: Any, secrets: Any, ids: dict[str, Any], device_ids: list[int] | None,
                  on_problem: Callable[[str], Any],
-                 confirm: Callable[[int], bool]) -> tuple[list[int], int | None, list[str]]:
+                 confirm: Callable[[int], bool], *,
+                 on_skipped: Callable[[str], Any] | None = None) -> tuple[list[int], int | None, list[str]]:
     """`odatui repush`: the given Macs that are members (an unknown one is a problem), or, without ids, every
-    member with a reason; `confirm(count)` before anything is pushed. (targets, pushed or None when not
-    confirmed, failures)."""
+    member with a reason a re-push fixes; a Mac whose reasons are all of other kinds is skipped and counted in one
+    line to `on_skipped`. `confirm(count)` before anything is pushed. (targets, pushed or None when not confirmed,
+    failures)."""
     targets: list[int] = []
+    seen: set[int] = set()
+    skipped: dict[str, int] = {}
+    skipped_macs: list[int] = []
     wanted = set(device_ids) if device_ids is not None else None
 
     def collect(rows: list[Any], lines: list[str]) -> None:
         for line in lines:
             on_problem(line)
-        targets.extend(r.id for r in rows if wanted is not None or r.reasons)
+        for row in rows:
+            seen.add(row.id)
+            if any(repush_fixes(r) for r in row.reasons) or (wanted is not None and not row.reasons):
+                targets.append(row.id)
+            elif row.reasons:
+                skipped_macs.append(row.id)
+                for kind in {reason_kind(r) for r in row.reasons}:
+                    skipped[kind] = skipped.get(kind, 0) + 1
 
     async with clients(config, secrets, None, "ws1") as ctx:
         # --device: only those Macs (membership checked); --failing: every member with a reason.
         await _lister(ctx.ws1(), config, ids, per_device=True, only=wanted).run(collect)
+        if skipped:  # not a problem: said, and the rest go
+            (on_skipped or on_problem)(skipped_line(len(skipped_macs), skipped))
         if wanted is not None:
-            for unknown in sorted(wanted - set(targets)):
+            for unknown in sorted(wanted - seen):
                 on_problem(f"device {unknown} is not a Mac of smart group(s) "
                            f"{', '.join(map(str, ids['smart_group_names']))}; skipped")
         if not targets or not confirm(len(targets)):

@@ -6,10 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from odatui import scep
+import os
+
 from odatui.errors import UsageError
 from odatui.paths import state_dir
-from odatui.service.profiles import export_from_values
+from odatui.service.profiles import PASSPHRASE_ENV, export
+from odatui.sso_profile import sso_settings
 from odatui.state import StateStore
 from odatui.values import client_id
 
@@ -24,11 +26,20 @@ def default_dir(config: Any, *, demo: bool = False) -> Path:
     return state_dir() / ("demo-export" if demo else "export") / config.target_key()
 
 
-def wizard_export(config: Any, outputs: dict[str, dict[str, Any]], out_dir: Path) -> list[Path]:
-    """The wizard's export: the profiles from the org, the client ID and the rollout's floor and UPN."""
-    rollout = config.rollout
-    return export_from_values(config.okta.org_url, client_id(outputs, config), rollout.macos_min,
-                              rollout.user_principal_name, out_dir)
+def wizard_export(config: Any, outputs: dict[str, dict[str, Any]], out_dir: Path, secrets: Any = None) -> list[Path]:
+    """The wizard's export: every setting of the config, as `odatui export` and `ws1.profile` build it
+    (odatui.sso_profile), unsigned."""
+    settings = sso_settings(config, secrets, client_id(outputs, config), _org_host(outputs))
+    return export(settings, out_dir, scep_elsewhere=_scep_elsewhere(config))
+
+
+def _org_host(outputs: dict[str, dict[str, Any]]) -> str | None:
+    """The host okta.app found (as ws1.profile uses it), else None: the config's org URL."""
+    return (outputs.get("okta.app") or {}).get("org_host") or None
+
+
+def _scep_elsewhere(config: Any) -> bool:
+    return config.rollout.macos_min >= 14 and config.rollout.scep == "elsewhere"
 
 
 def cli_export(config: Any, secrets: Any, out_dir: Path, sign_cert: Path | None,
@@ -46,10 +57,9 @@ def cli_export(config: Any, secrets: Any, out_dir: Path, sign_cert: Path | None,
         )
     if bool(sign_cert) != bool(sign_key):
         raise UsageError("--sign-cert and --sign-key go together", hint="give both PEM files, or neither")
-    scep_settings = scep.settings(config, secrets)  # missing URL / secret key → exit 2, nothing written
-    paths = export_from_values(
-        config.okta.org_url, found, config.rollout.macos_min, config.rollout.user_principal_name, out_dir,
-        sign_cert, sign_key, psso=config.rollout.psso, scep=scep_settings,
-        scep_elsewhere=config.rollout.macos_min >= 14 and config.rollout.scep == "elsewhere",
-    )
-    return paths, scep_settings
+    outputs = StateStore(config.target_key()).load().outputs()
+    # missing SCEP URL / secret key → exit 2, nothing written
+    settings = sso_settings(config, secrets, found, _org_host(outputs))
+    paths = export(settings, out_dir, sign_cert, sign_key, sign_key_passphrase=os.environ.get(PASSPHRASE_ENV),
+                   scep_elsewhere=_scep_elsewhere(config))
+    return paths, settings.scep

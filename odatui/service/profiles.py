@@ -16,6 +16,7 @@ from pathlib import Path
 from odatui.errors import OdatuiError, UsageError
 from odatui.macos import mobileconfig
 from odatui.macos.lint import errors, lint
+from odatui.sso_profile import ws1_fragments
 from odatui.macos.payloads import (
     APP_DOMAIN,
     EXTENSION_DOMAIN,
@@ -60,10 +61,11 @@ def build_files(settings: PssoSettings, identity: mobileconfig.SigningIdentity |
         )
 
     files: dict[str, bytes] = {f"{prefix}.mobileconfig": mobileconfig.to_xml(combined)}
-    for kind, payload in payloads.items():
+    # The fragments ws1.profile sends, from the same builder (odatui.sso_profile): byte for byte the same.
+    for (kind, payload), fragment in zip(payloads.items(), ws1_fragments(settings), strict=True):
         single = mobileconfig.profile(settings, [payload], name=f"Okta DPS {floor}: {_TITLES[kind]}", kind=kind)
         files[f"{prefix}-{kind}.mobileconfig"] = mobileconfig.to_xml(single)
-        files[f"{prefix}-{kind}.ws1.xml"] = mobileconfig.ws1_custom_settings(payload).encode("utf-8")
+        files[f"{prefix}-{kind}.ws1.xml"] = fragment.encode("utf-8")
     if identity is not None:
         for name in [n for n in files if n.endswith(".mobileconfig")]:
             files[name.removesuffix(".mobileconfig") + ".signed.mobileconfig"] = mobileconfig.sign(files[name], identity)
@@ -73,14 +75,15 @@ def build_files(settings: PssoSettings, identity: mobileconfig.SigningIdentity |
 
 
 def secret_files(settings: PssoSettings, files: dict[str, bytes]) -> list[str]:
-    """Names of the files that hold the SCEP secret key: written 0600 (owner only)."""
-    if settings.scep is None:
-        return []
+    """Names of the files that hold the SCEP secret key or the JIT RegistrationToken: written 0600 (owner only)."""
     # By how each file is built, not by searching its bytes: plistlib writes `&`, `<`, `>` of a challenge as
     # entities, so a byte search would miss it. The combined profile and the SCEP payload's own files (and their
-    # signed copies) hold the challenge; the others are built without the SCEP payload.
+    # signed copies) hold the challenge, the SSO payload's own files the token; the others hold neither.
     prefix = file_prefix(settings)
-    return sorted(n for n in files if n.startswith((f"{prefix}.", f"{prefix}-{KIND_SCEP}.")))
+    kinds = ([KIND_SCEP] if settings.scep is not None else []) + ([KIND_SSO] if settings.registration_token else [])
+    if not kinds:
+        return []
+    return sorted(n for n in files if n.startswith((f"{prefix}.", *(f"{prefix}-{k}." for k in kinds))))
 
 
 def readme(settings: PssoSettings, *, signed: bool, secret_files: list[str] | None = None,

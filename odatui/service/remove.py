@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from odatui.errors import OdatuiError, SecretsUnavailable, UsageError
+from odatui.service.remove_safety import app_rules, breakage, restorable, restore_adopted, why_keep
 
 KIND_ORDER = ("ws1.profile", "ws1.rule", "ws1.app", "ws1.smart_group", "okta.group")
 KIND_WORDS = {"ws1.profile": "Workspace ONE profile", "ws1.rule": "assignment rule", "ws1.app": "Workspace ONE app",
@@ -34,6 +35,7 @@ class Removal:
     present: bool | None = None  # None: could not be checked (error says why)
     error: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    keep: str | None = None  # why a safety check (odatui.service.remove_safety) leaves it where it is
 
     @property
     def kind(self) -> str:
@@ -78,7 +80,7 @@ async def _present(ctx: Any, item: Removal, cache: dict[str, Any]) -> bool:
     if item.kind == "ws1.smart_group":
         return await ctx.ws1().get_smart_group(int(e["id"])) is not None
     if item.kind == "ws1.rule":
-        rules = await _rules(ctx, e["app_uuid"], cache)
+        rules = await app_rules(ctx, e["app_uuid"], cache)
         if rules is None:
             return False
         wanted = str(e["sg_uuid"]).lower()
@@ -101,28 +103,17 @@ async def _present(ctx: Any, item: Removal, cache: dict[str, Any]) -> bool:
                      hint="it was written by a newer odatui; remove it with that version")
 
 
-async def _rules(ctx: Any, app_uuid: str, cache: dict[str, Any]) -> dict[str, Any] | None:
-    from odatui.ws1.client import Ws1ApiError
-
-    key = f"rules:{app_uuid}"
-    if key not in cache:
-        try:
-            cache[key] = await ctx.ws1().get_assignment_rules(app_uuid)
-        except Ws1ApiError as exc:
-            if exc.error_code == 7000 or exc.status == 404:  # the app is gone, and its rules with it
-                cache[key] = None
-            else:
-                raise
-    return cache[key]
-
-
-async def plan_removal(ctx: Any, state: Any, *, include_adopted: bool) -> list[Removal]:
-    """Every ledger item with whether it still exists. Reads only."""
-    items = ledger_items(state, include_adopted=include_adopted)
+async def plan_removal(ctx: Any, state: Any, *, include_adopted: bool,
+                       named: frozenset[str] = frozenset()) -> list[Removal]:
+    """Every ledger item with whether it still exists and, if it does, whether a safety check keeps it. Reads
+    only."""
+    items = ledger_items(state, include_adopted=include_adopted or bool(named))
     cache: dict[str, Any] = {}
     for item in items:
         try:
             item.present = await _present(ctx, item, cache)
+            if item.present:
+                item.keep = await why_keep(ctx, item, cache, set(named))
         except SecretsUnavailable:
             raise  # exit 4 with its remedy, like apply
         except OdatuiError as exc:
@@ -146,7 +137,7 @@ async def _remove(ctx: Any, item: Removal) -> None:
     elif item.kind == "okta.group":
         await ctx.okta().unassign_group(e["app_id"], e["group_id"])
     elif item.kind == "ws1.rule":
-        rules = await _rules(ctx, e["app_uuid"], {})  # read afresh: another item may have changed them
+        rules = await app_rules(ctx, e["app_uuid"], {})  # read afresh: another item may have changed them
         if rules is None:
             return
         wanted = str(e["sg_uuid"]).lower()
@@ -173,9 +164,15 @@ async def undo_entry(ctx: Any, step_id: str, entry: Any) -> str:
     """Remove one object the ledger says odatui created, exactly as `odatui remove` would (its look first, then
     its removal): "removed", or "gone" when it was deleted already. A step replacing an object (a renamed
     profile) calls this through Context.undo; the caller strikes it from the ledger (OWN_RELEASED)."""
-    item = Removal(step_id, dict(entry), "created")
-    if not await _present(ctx, item, {}):
+    from odatui.errors import StepError
+
+    item, cache = Removal(step_id, dict(entry), "created"), {}
+    if not await _present(ctx, item, cache):
         return "gone"
+    keep = await why_keep(ctx, item, cache, set())  # remove's safety checks (odatui.service.remove_safety) apply
+    if keep:
+        raise StepError(f"the old {item.describe()} was not removed: {keep}",
+                        hint="remove it in the console if it should go, then run `odatui apply` again")
     await _remove(ctx, item)
     return "removed"
 
@@ -199,10 +196,19 @@ def _reset(state: Any) -> None:
             rec.status, rec.outputs, rec.summary = PENDING, {}, "removed by `odatui remove`"
 
 
-async def run_removal(ctx: Any, store: Any, state: Any, items: list[Removal], out: TextIO) -> int:
-    """Remove each item still there, striking it from the ledger (saved) as soon as it is gone."""
+async def run_removal(ctx: Any, store: Any, state: Any, items: list[Removal], out: TextIO,
+                      restores: list[Removal] = ()) -> int:
+    """Remove each item still there, striking it from the ledger (saved) as soon as it is gone; items a safety
+    check keeps stay (and stay in the ledger); `restores` are made active before the first app version goes."""
     failed = 0
+    pending_restores = list(restores)
     for item in items:
+        if item.kind == "ws1.app" and pending_restores:
+            failed += await restore_adopted(ctx, pending_restores, out)
+            pending_restores = []
+        if item.keep and item.error is None:
+            out.write(f"  kept    {item.describe()}: {item.keep}\n")
+            continue
         if item.error is None and item.present:
             try:
                 await _remove(ctx, item)
@@ -230,12 +236,15 @@ async def run_removal(ctx: Any, store: Any, state: Any, items: list[Removal], ou
 # --------------------------------------------------------------------------------------------- CLI
 
 
-def print_removal_plan(items: list[Removal], left: list[Removal], out: TextIO) -> None:
+def print_removal_plan(items: list[Removal], left: list[Removal], out: TextIO, restores: list[Removal] = (),
+                       notes: list[str] = ()) -> None:
     if items:
         out.write("odatui would remove what it created for this target:\n")
         for item in items:
             if item.error:
                 state = f"cannot check: {item.error}"
+            elif item.present and item.keep:
+                state = f"KEEP: {item.keep}"
             elif item.present:
                 state = "remove" + (" (found already there; --include-adopted)" if item.origin == "adopted" else "")
             else:
@@ -246,6 +255,12 @@ def print_removal_plan(items: list[Removal], left: list[Removal], out: TextIO) -
                   "`--include-adopted` removes them too):\n")
         for item in left:
             out.write(f"  {KIND_WORDS.get(item.kind, item.kind):<24} {item.describe()}\n")
+    if restores:
+        out.write("Made active again (odatui retired them when it moved the assignment to its own version):\n")
+        for item in restores:
+            out.write(f"  {KIND_WORDS.get(item.kind, item.kind):<24} {item.describe()}\n")
+    for note in notes:
+        out.write(f"{note}\n")
     out.flush()
 
 
@@ -254,6 +269,7 @@ class RemovalPlan:
     items: list[Removal]  # what remove would act on (created; adopted too with --include-adopted)
     left: list[Removal]  # adopted objects left alone
     text: str  # the plan as the CLI prints it; the wizard shows the same text
+    restores: list[Removal] = field(default_factory=list)  # adopted versions made active again
 
     @property
     def checked(self) -> bool:
@@ -261,23 +277,29 @@ class RemovalPlan:
 
     @property
     def to_delete(self) -> list[Removal]:
-        return [i for i in self.items if i.present]
+        return [i for i in self.items if i.present and not i.keep]
 
 
-async def removal_plan(config: Any, secrets: Any, state: Any, *, include_adopted: bool = False) -> RemovalPlan:
-    """What `remove` would do for this target. Reads the tenant, changes nothing."""
+async def removal_plan(config: Any, secrets: Any, state: Any, *, include_adopted: bool = False,
+                       named: frozenset[str] = frozenset()) -> RemovalPlan:
+    """What `remove` would do for this target. Reads the tenant, changes nothing. `named`: adopted objects the
+    admin named one by one (`--include-adopted NAME`), the only adopted ones in use that may go."""
     import io
 
     from odatui.steps.base import Context
 
+    include_adopted = include_adopted or bool(named)
     ctx = Context(config, secrets)
     try:
-        items = await plan_removal(ctx, state, include_adopted=include_adopted)
+        items = await plan_removal(ctx, state, include_adopted=include_adopted, named=named)
+        adopted = [i for i in ledger_items(state, include_adopted=True) if i.origin == "adopted"]
+        restores = [] if include_adopted else await restorable(ctx, items, adopted)
+        notes = await breakage(ctx, state, items, restores)
     finally:
         await ctx.aclose()
     left = [] if include_adopted else [i for i in ledger_items(state, include_adopted=True) if i.origin == "adopted"]
     out = io.StringIO()
-    print_removal_plan(items, left, out)
+    print_removal_plan(items, left, out, restores, notes)
     if not items:
         out.write("Nothing to remove: the run state lists nothing odatui created for this target.\n")
         ledgered = any(rec.created or rec.adopted for rec in state.steps.values())
@@ -285,7 +307,7 @@ async def removal_plan(config: Any, secrets: Any, state: Any, *, include_adopted
             # A run state from before the ledger: its objects are unknown, so none are taken on a guess.
             out.write("  → this run state predates odatui's record of what it created: `odatui apply` records what "
                       "exists (as found), then `odatui remove --include-adopted` removes it\n")
-    return RemovalPlan(items, left, out.getvalue())
+    return RemovalPlan(items, left, out.getvalue(), restores)
 
 
 async def remove_planned(config: Any, secrets: Any, store: Any, state: Any, plan: RemovalPlan, out: TextIO) -> int:
@@ -294,7 +316,7 @@ async def remove_planned(config: Any, secrets: Any, store: Any, state: Any, plan
 
     ctx = Context(config, secrets)
     try:
-        return await run_removal(ctx, store, state, plan.items, out)
+        return await run_removal(ctx, store, state, plan.items, out, plan.restores)
     finally:
         await ctx.aclose()
 

@@ -10,30 +10,12 @@ from typing import Any
 from odatui.errors import OdatuiError
 from odatui.freshness import live_check
 from odatui.log import redact
-from odatui.okta.client import OktaClient
 from odatui.secrets import SecretStore
 from odatui.service.clients import clients
+from odatui.service.registrations import OKTA_VERIFY_MACS_LABEL, dps_registrations, okta_verify_macs
 from odatui.service.setup import make_engine
 from odatui.state import StateStore
 from odatui.steps import STEP_IDS
-
-
-async def okta_macs(config: Any, secrets: Any) -> tuple[int | None, str | None]:
-    """Macs registered with Okta (Devices API, platform MACOS): how many users finished Okta Verify
-    registration, against how many Macs have the profile. Read-only; a failure is reported, not raised."""
-    if config.okta.auth == "none":
-        return None, "no Okta API access (okta.auth = \"none\")"
-    try:
-        client = await asyncio.to_thread(OktaClient.from_config, config.okta, secrets)
-        try:
-            if client.auth_mode == "service_app" and "okta.devices.read" not in client.scopes:
-                # As verify does: its token never carries the scope, so no call that can only be refused.
-                return None, "the credentials lack okta.devices.read (grant it to the service app to see them)"
-            return await client.count_devices(), None
-        finally:
-            await client.aclose()
-    except OdatuiError as exc:
-        return None, redact(exc.message)
 
 
 async def rollout_status(config: Any, secrets: Any, outputs: dict[str, dict[str, Any]], *,
@@ -43,7 +25,7 @@ async def rollout_status(config: Any, secrets: Any, outputs: dict[str, dict[str,
     pre = outputs.get("preflight.ws1") or {}
     if pre.get("smart_group_id") is None:
         raise RuntimeError("the smart group is not known yet (preflight.ws1 has not succeeded)")
-    okta_task = asyncio.create_task(okta_macs(config, secrets)) if okta else None
+    okta_task = asyncio.create_task(_okta_counts(config, secrets, outputs)) if okta else None
     try:
         async with clients(config, secrets, outputs, "ws1") as ctx:
             status = await ctx.ws1().rollout_status(
@@ -53,10 +35,18 @@ async def rollout_status(config: Any, secrets: Any, outputs: dict[str, dict[str,
         if okta_task is not None:
             okta_task.cancel()
         raise
-    okta_registered, okta_error = await okta_task if okta_task is not None else (None, None)
+    (macs, macs_error), dps = await okta_task if okta_task is not None else ((None, None), None)
+    # Okta's device count is every Mac Okta Verify registered (FastPass ones too): never shown as Password Sync
+    # registrations, which come from the System Log per user of the rollout (odatui.service.registrations).
     return {"smart_group": pre.get("smart_group_name"), "devices": status.devices,
             "profile_installed": status.profile_installed, "app_installed": status.app_installed,
-            "okta_registered_macs": okta_registered, "okta_error": okta_error}
+            "okta_verify_macs": macs, "okta_verify_macs_label": OKTA_VERIFY_MACS_LABEL, "okta_error": macs_error,
+            "dps_registrations": dps}
+
+
+async def _okta_counts(config: Any, secrets: Any, outputs: dict[str, dict[str, Any]]) -> tuple[Any, Any]:
+    """Both Okta counts side by side: ((Okta Verify Macs, why not), Password Sync registrations)."""
+    return await asyncio.gather(okta_verify_macs(config, secrets), dps_registrations(config, secrets, outputs))
 
 
 @dataclass

@@ -52,7 +52,8 @@ class PackagePreflight(Step):
             facts = await asyncio.to_thread(read_package, path)  # hashing is CPU + I/O: keep the loop free
             if key is not None:
                 self._cache = (key, facts)
-        require_okta_verify_version(facts, rollout.macos_min)
+        require_okta_verify_version(facts, rollout.macos_min,
+                                    jit=bool(rollout.psso.get("enable_create_user_at_login")))
         return facts
 
     async def inspect(self, ctx: Context) -> Change:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from odatui.psso_options import lockout_warning
+
 # Other MDMs' variable syntax: Jamf $USERNAME / $EMAIL, Kandji/Fleet/Addigy $FLEET_VAR_… / %Email% style. WS1
 # substitutes only its own lookup values in braces, e.g. {EmailAddress} (Okta's "Configure device configuration
 # profiles for PSSO using Workspace ONE" uses it for OktaVerify.UserPrincipalName); anything else reaches the Mac
@@ -24,12 +26,34 @@ def upn_warning(user_principal_name: str) -> str | None:
             "(or {EnrollmentUser}).")
 
 
+def jit_notes(psso: dict[str, Any]) -> list[str]:
+    """What Okta's JIT page asks of the admin that odatui cannot do (Okta, "Just-In-Time Local Account Creation for
+    macOS", help.okta.com/oie/en-us/content/topics/oda/jit-provisioning-oda.htm: an Early Access feature turned on
+    in the Admin Console; the app-user attributes macOSAccountUsername / macOSAccountFullName)."""
+    if not psso.get("enable_create_user_at_login"):
+        return []
+    out = ["note: just-in-time account creation: turn on the Early Access feature in the Okta Admin Console "
+           "(Settings > Features) and keep Okta Verify 9.25 or later; the profile carries a random "
+           "RegistrationToken (kept for this target, never shown)."]
+    mapping = psso.get("token_to_user_mapping") or {}
+    attrs = [a for a in mapping.values() if a in ("macOSAccountUsername", "macOSAccountFullName")]
+    if attrs:
+        out.append("note: token_to_user_mapping uses the Okta app-user attribute(s) " + ", ".join(attrs)
+                   + ": add them to the Platform SSO app's user profile (Profile Editor) and fill them for each "
+                   "user, or the Mac account gets no name.")
+    return out
+
+
 def profile_warnings(config: Any) -> tuple[str, ...]:
     out: list[str] = []
     rollout = config.rollout
     upn = upn_warning(rollout.user_principal_name)
     if upn:
         out.append(upn)
+    lockout = lockout_warning(rollout.psso)
+    if lockout:
+        out.append(lockout)
+    out += jit_notes(rollout.psso)
     if rollout.psso.get("registration_during_setup"):
         # aftersixcomputers.com "How to Troubleshoot Apple Platform SSO" (a WS1 practitioner): consoles 2410, 2506
         # and 2509 "will brick your macOS 26 device during Setup Assistant" with these keys on; built-in PSSO

@@ -20,6 +20,7 @@ from odatui.macos.lint import errors as lint_errors
 from odatui.macos.lint import lint
 from odatui.macos.mobileconfig import parse_ws1_custom_settings
 from odatui.steps.base import Change, ChangeKind, Context, Progress, Step
+from odatui.steps.ws1_common import group_covered
 
 
 def profile_payloads(profile: dict[str, Any]) -> list[dict[str, Any]]:
@@ -40,15 +41,6 @@ def profile_payloads(profile: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _okta_client_id(app: dict[str, Any]) -> str:
     return str(((app.get("credentials") or {}).get("oauthClient") or {}).get("client_id") or app.get("id") or "")
-
-
-def _rule_covers(rules: dict[str, Any], sg_uuid: str) -> bool:
-    excluded = {str(g).lower() for g in rules.get("excluded_smart_groups") or []}
-    for rule in rules.get("assignments") or []:
-        dist = rule.get("distribution") or {}
-        if sg_uuid.lower() in {str(g).lower() for g in dist.get("smart_groups") or []}:
-            return dist.get("app_delivery_method") == "AUTO" and sg_uuid.lower() not in excluded
-    return False
 
 
 class Verify(Step):
@@ -130,7 +122,7 @@ class Verify(Step):
 
         # The app's assignment rule still targets the smart group with Auto delivery.
         for group in wave:
-            if not _rule_covers(rules, group["uuid"]):
+            if not group_covered(rules, group["uuid"]):  # the same rule as ws1.assign
                 problems.append(f"Okta Verify (app {app_uuid}) is no longer assigned (Auto) to smart group "
                                 f"{group['uuid']} ({group['name']!r})")
         checked.append(f"app {app_uuid}: assigned (Auto) to smart group{'s' if len(wave) > 1 else ''} "
@@ -181,7 +173,10 @@ async def _registered_macs(okta: Any) -> str:
     missing = ("Okta device registrations not read: the credentials lack okta.devices.read "
                "(grant it to the service app to see how many Macs have registered)")
     if okta.auth_mode == "service_app" and "okta.devices.read" not in okta.scopes:
-        return missing  # its token never carries the scope: no call that can only be refused
+        # The run's token asks only for the scopes apply needs (an ungranted one would fail the whole token
+        # request); `odatui status` asks for okta.devices.read in a token of its own (service.registrations).
+        return ("Okta device registrations not read by verify with a service app: `odatui status` reads them "
+                "with their own token (needs okta.devices.read)")
     try:
         macs = await okta.macos_devices()
     except OktaApiError as err:
@@ -190,7 +185,9 @@ async def _registered_macs(okta: Any) -> str:
         raise
     users = {u.get("user", {}).get("id") for m in macs for u in (m.get("_embedded") or {}).get("users") or []}
     users.discard(None)
-    return f"Okta: {len(macs)} Mac(s) registered through Okta Verify, for {len(users)} user(s) (Devices API)"
+    # Every Mac Okta Verify registered, for any feature (FastPass too): not a Password Sync count.
+    return (f"Okta: {len(macs)} Mac(s) registered with Okta Verify (any feature), for {len(users)} user(s) "
+            "(Devices API)")
 
 
 STEPS = [Verify()]

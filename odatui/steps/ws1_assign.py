@@ -7,7 +7,7 @@ from typing import Any
 
 from odatui.errors import StepError
 from odatui.steps.base import OWN_ADOPTED, OWN_CREATED, OWN_RELEASED, Change, ChangeKind, Context, Progress, Step
-from odatui.steps.ws1_common import RULE_NAME_PREFIX
+from odatui.steps.ws1_common import RULE_NAME_PREFIX, group_covered
 
 
 def _our_rule(sg_uuid: str, sg_name: str, start: str | None = None) -> dict[str, Any]:
@@ -36,8 +36,8 @@ def _when(start: str) -> str:
 
 def _theirs_cover(rules: dict[str, Any], sg_uuid: str) -> bool:
     """Another admin's AUTO rule already delivers to this group: odatui leaves that rule (and the group) alone."""
-    return _covered({**rules, "assignments": [r for r in rules.get("assignments") or [] if not is_our_rule(r)]},
-                    sg_uuid)
+    return group_covered({**rules, "assignments": [r for r in rules.get("assignments") or [] if not is_our_rule(r)]},
+                         sg_uuid)
 
 
 def _stale_start(rules: dict[str, Any], sg_uuid: str, start: str | None) -> bool:
@@ -46,15 +46,6 @@ def _stale_start(rules: dict[str, Any], sg_uuid: str, start: str | None) -> bool
         return False
     return any(is_our_rule(r, sg_uuid) and str((r.get("distribution") or {}).get("effective_date") or "")[:19]
                != start[:19] for r in rules.get("assignments") or [])
-
-
-def _covered(rules: dict[str, Any], sg_uuid: str) -> bool:
-    for rule in rules.get("assignments") or []:
-        dist = rule.get("distribution") or {}
-        if sg_uuid.lower() in [str(g).lower() for g in dist.get("smart_groups") or []] \
-                and dist.get("app_delivery_method") == "AUTO":
-            return sg_uuid.lower() not in [str(g).lower() for g in rules.get("excluded_smart_groups") or []]
-    return False
 
 
 def is_our_rule(rule: dict[str, Any], sg_uuid: str | None = None) -> bool:
@@ -147,18 +138,22 @@ class Ws1Assign(Step):
         for old in look["previous"]:  # our rules on a retired version are no longer ours to remove
             released += [e for e in ctx.created_by_odatui(self.id, "ws1.rule")
                          if e.get("app_uuid", "").lower() == old["app_uuid"].lower()]
+        # A rule already there under odatui's own name (e.g. on a version odatui unretired) is odatui's too: remove
+        # takes it, as it takes the rules it adds now.
+        ours = {a.lower() for a in added} | {u.lower() for u, _ in wave
+                                             if any(is_our_rule(r, u) for r in look["current"].get("assignments") or [])}
         return {"app_uuid": app_uuid, "smart_group_uuid": wave[0][0], "smart_group_name": wave[0][1],
                 "smart_group_uuids": [u for u, _ in wave], "smart_group_names": [n for _, n in wave],
                 "retired": [o["app_id"] for o in look["previous"]],
-                OWN_CREATED: [entries[u.lower()] for u in added],
-                OWN_ADOPTED: [e for k, e in entries.items() if k not in {a.lower() for a in added}],
+                OWN_CREATED: [e for k, e in entries.items() if k in ours],
+                OWN_ADOPTED: [e for k, e in entries.items() if k not in ours],
                 OWN_RELEASED: released}
 
     async def inspect(self, ctx: Context) -> Change:
         look = await self._look(ctx)
         current, wave = look["current"], look["wave"]
         starts = ctx.config.ws1.start_dates
-        missing = [(u, n) for u, n in wave if not _covered(current, u)]
+        missing = [(u, n) for u, n in wave if not group_covered(current, u)]
         restart = [(u, n) for u, n in wave if (u, n) not in missing and _stale_start(current, u, starts.get(n))]
         app_uuid = ctx.output("ws1.upload", "app_uuid")
         if not missing and not restart and not look["drop"] and not look["previous"]:
@@ -193,7 +188,7 @@ class Ws1Assign(Step):
         app_uuid = ctx.output("ws1.upload", "app_uuid")
         current, wave = look["current"], look["wave"]
         starts = ctx.config.ws1.start_dates
-        missing = [u for u, _ in wave if not _covered(current, u)]
+        missing = [u for u, _ in wave if not group_covered(current, u)]
         restart = [u for u, n in wave if _stale_start(current, u, starts.get(n))]
         carried = [r for old in look["previous"] for r in old["rules"]]
         names = ", ".join(repr(n) for _, n in wave)
@@ -203,7 +198,7 @@ class Ws1Assign(Step):
             await client.put_assignment_rules(app_uuid, merged_rules(current, ours, drop=look["drop"],
                                                                      carried=carried, starts=starts))
             saved = await client.get_assignment_rules(app_uuid)
-            if not all(_covered(saved, u) for u, _ in wave):
+            if not all(group_covered(saved, u) for u, _ in wave):
                 raise StepError("Workspace ONE accepted the assignment rules but does not show them.",
                                 hint="open the app's Assignments in the console and Save & Publish; then re-run",
                                 retryable=True)

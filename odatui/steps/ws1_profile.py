@@ -17,6 +17,7 @@ from odatui.macos.payloads import PssoSettings, all_payloads, org_host_from_url
 from odatui.steps.base import OWN_ADOPTED, OWN_CREATED, OWN_RELEASED, Change, ChangeKind, Context, Progress, Step
 from odatui.steps.rollout_warnings import rollout_notes
 from odatui.steps.ws1_common import duplicates_error
+from odatui.sso_profile import sso_settings, ws1_fragments
 
 
 def _settings(ctx: Context) -> PssoSettings:
@@ -25,10 +26,7 @@ def _settings(ctx: Context) -> PssoSettings:
     if not client_id:
         raise StepError("okta.app has not produced the client ID yet", hint="run okta.app first")
     org_host = okta.get("org_host") or org_host_from_url(okta.get("org_url") or ctx.config.okta.org_url)
-    rollout = ctx.config.rollout
-    return PssoSettings(org_host=org_host, client_id=client_id, macos_min=rollout.macos_min,
-                        user_principal_name=rollout.user_principal_name or None, psso=rollout.psso,
-                        scep=scep.settings(ctx.config, ctx.secrets))
+    return sso_settings(ctx.config, ctx.secrets, client_id, org_host)  # the one builder the exports use too
 
 
 @dataclass(frozen=True)
@@ -71,7 +69,7 @@ def desired_profile(ctx: Context) -> DesiredProfile:
             "AssignedSmartGroups": _profile_groups(ctx),
             "ExcludedSmartGroups": [],
         },
-        "CustomSettingsList": [{"CustomSettings": mobileconfig.ws1_custom_settings(payloads[k])} for k in payloads],
+        "CustomSettingsList": [{"CustomSettings": text} for text in ws1_fragments(settings)],
     }
     return DesiredProfile(body, tuple(mobileconfig.plist_data(p) for p in payloads.values()))
 

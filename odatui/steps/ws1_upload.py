@@ -15,6 +15,18 @@ from odatui.steps.base import OWN_ADOPTED, OWN_CREATED, Change, ChangeKind, Cont
 from odatui.steps.ws1_common import APP_NAME, duplicates_error
 
 
+# A downgrade is not a version move on macOS. WS1: retiring the current version removes it from devices, "If a lower
+# version is assigned, it will be deployed" (UEM 2604 mamv1 retire); a Munki-style install of an older package
+# over a newer installed one is skipped as already installed (munki "installs" items compare versions: unverified
+# for the WS1 Intelligent Hub agent). So each Mac either uninstalls Okta Verify and installs the older one (FastPass,
+# Desktop MFA and Password Sync are down in between) or keeps the newer one (a no-op).
+DOWNGRADE_ON_MACOS = (
+    "warning: on macOS a downgrade is an uninstall and reinstall, or nothing: retiring the newer version removes "
+    "Okta Verify from the Macs, then the older one installs (FastPass, Desktop MFA and Password Sync stop until it "
+    "does); a Mac that still has the newer one may keep it (unverified). Needs --allow-downgrade --yes.",
+)
+
+
 class Ws1Upload(Step):
     id = "ws1.upload"
     title = "Upload Okta Verify to Workspace ONE"
@@ -78,7 +90,8 @@ class Ws1Upload(Step):
         if retired is not None:
             return Change(ChangeKind.UPDATE, f"{'downgrade' if newer else 'restore'} {APP_NAME} → {version}: "
                           f"unretire app {retired.id} (WS1 takes no second upload of a version), then move the "
-                          "assignment to it", found={"unretire": retired, "others": older + newer})
+                          "assignment to it", details=DOWNGRADE_ON_MACOS if newer else (),
+                          found={"unretire": retired, "others": older + newer})
         size = ctx.output("preflight.package", "size_bytes")
         creates = ({"kind": "ws1.app", "name": f"{APP_NAME} {version}"},)
         if older or newer:
@@ -88,7 +101,8 @@ class Ws1Upload(Step):
                           f"version of the app (app id {cur.id}), then move the assignment and retire {cur.version}",
                           details=(f"blob: the .pkg ({size / 1e6:,.1f} MB, streamed)",
                                    "blob: munki pkginfo generated from the package",
-                                   f"macOS app {APP_NAME} {version} next to {cur.version}"),
+                                   f"macOS app {APP_NAME} {version} next to {cur.version}")
+                          + (DOWNGRADE_ON_MACOS if newer else ()),
                           found={"app": None, "others": older + newer}, creates=creates)
         return Change(ChangeKind.CREATE, f"upload {APP_NAME} {version} ({size / 1e6:,.1f} MB) and create the macOS app",
                       details=("blob: the .pkg (streamed)", "blob: munki pkginfo generated from the package",

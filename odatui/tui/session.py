@@ -246,7 +246,7 @@ class Session:
         from odatui.service.export import default_dir, wizard_export  # deferred: start-up
 
         out_dir = out_dir if out_dir is not None else default_dir(self.config, demo=self.is_demo)
-        self.export_paths = wizard_export(self.config, self.outputs(), out_dir)
+        self.export_paths = wizard_export(self.config, self.outputs(), out_dir, self.secrets)
         return self.export_paths
 
     def write_bundle(self, out: Path) -> list[str]:
