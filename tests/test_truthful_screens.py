@@ -89,3 +89,33 @@ def test_repush_reaches_the_macs_of_a_group_odatui_created(demo_factory, sandbox
     pushed = odatui_cli("repush", "--device", *map(str, ids), "--yes", "--config", str(session.config_path))
     assert pushed.returncode == 0, pushed.stdout + pushed.stderr
     assert f"to {len(ids)} of {len(ids)} Macs" in pushed.stdout
+
+
+def test_resume_statuses_come_from_the_live_tenant(demo_factory, sandbox_env):
+    """The wizard's Resume asks service.retry.live_statuses: a ✓ for a profile deleted since shows as stale."""
+    import asyncio
+
+    from odatui.runner import make_engine
+    from odatui.service.retry import live_statuses
+    from odatui.steps.base import Context
+
+    session = demo_factory()
+    config = _config(session)
+    assert odatui_cli("apply", "--yes", "--config", str(session.config_path)).returncode == 0
+    engine = make_engine(config, session.secrets)
+    previous = {sid: rec.status for sid, rec in engine.state.steps.items()}
+    assert previous["ws1.profile"] == "succeeded"
+
+    async def delete_profile_by_hand() -> None:
+        ctx = Context(config, session.secrets)
+        try:
+            await ctx.ws1().delete_profile(int(engine.state.outputs()["ws1.profile"]["profile_id"]))
+        finally:
+            await ctx.aclose()
+
+    same, offline = asyncio.run(live_statuses(engine, previous))
+    assert offline is None and same == previous  # nothing changed: every ✓ stands
+    asyncio.run(delete_profile_by_hand())
+    now, offline = asyncio.run(live_statuses(make_engine(config, session.secrets), previous))
+    assert offline is None and now["ws1.profile"] == "stale", now
+    assert now["okta.app"] == "succeeded"
