@@ -61,6 +61,11 @@ def build_parser():
 
     apply.add_argument("--allow-downgrade", action="store_true",
                        help="make an older Okta Verify package the assigned version")
+    apply.add_argument("--advance-wave", metavar="NAME",
+                       help="open this wave's gate by hand (needs --yes without a terminal; recorded in the run state)")
+
+    waves = sub.add_parser("waves", parents=[common], help="per wave: Macs, Okta Verify, profile, failing, gate")
+    waves.add_argument("--json", action="store_true", help="machine-readable output")
 
     sub.add_parser("retry", parents=[common], help="re-run the steps that failed last time")
 

@@ -44,10 +44,17 @@ COMMANDS: tuple[Command, ...] = (
     Command("apply", "odatui.runner:cmd_apply", "run the plan unattended",
             "Run the plan without the wizard. Without --yes it shows the plan and asks on the terminal; when stdin "
             "is not a terminal (cron, CI, a pipe) it refuses (exit 2) unless --yes is given. Resumes an interrupted "
-            "run.",
+            "run. With [[rollout.waves]] it goes as far as the wave gates allow and says why it stopped (exit 0); "
+            "--advance-wave NAME opens one gate by hand, recorded in the run state.",
             ("odatui apply --config answers.toml", "odatui apply --yes --config answers.toml",
-             "odatui apply --yes --only ws1.profile", "odatui apply --yes --from ws1.upload"),
+             "odatui apply --yes --only ws1.profile", "odatui apply --yes --from ws1.upload",
+             "odatui apply --advance-wave 'Okta PSSO Macs' --yes"),
             changes_tenant=True),
+    Command("waves", "odatui.waves_cli:cmd_waves", "per wave: Macs, eligible Macs, Okta Verify installed, profile "
+            "installed, registered, failing, and the gate's state with its reason (read live)",
+            "Per wave: Macs, eligible Macs (Apple silicon at or above the floor), Okta Verify installed, profile "
+            "installed, registered, failing, and the gate's state with its reason. Read live, bulk listings only.",
+            ("odatui waves", "odatui waves --json | jq '.waves[] | {wave, gate, reason}'")),
     Command("remove", "odatui.remove:cmd_remove", "plan, then remove what odatui created for this target (never an "
             "Okta Verify version that carries another admin's rule)",
             "List what odatui created for this target (the WS1 profile, its assignment rules, the app, smart groups "

@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import tomli_w
-from pydantic import ValidationError
+from pydantic import ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from odatui.config_tables import WS1_TOKEN_URLS, OktaConfig, RolloutConfig, Ws1Config  # noqa: F401 (re-exported)
+from odatui.config_waves import Wave, waves_of
 from odatui.errors import ConfigError
 from odatui.files import CONFIG_LIMIT, atomic_writer, read_text_bounded, write_error
 from odatui.paths import default_config_path
@@ -47,11 +48,22 @@ class Config(BaseSettings):
         out = []
         for dotted in fields:
             table, name = dotted.split(".")
-            if dotted == "ws1.smart_group" and self.ws1.smart_groups:
+            if dotted == "ws1.smart_group" and (self.ws1.smart_groups or self.rollout.waves):
                 continue  # the list of waves stands in for the single group
             if getattr(getattr(self, table), name) in ("", [], None):
                 out.append(dotted)
         return out
+
+    def waves(self) -> list[Wave]:
+        """The rollout's waves in order, from `[[rollout.waves]]` or `[ws1] smart_groups` (odatui.config_waves)."""
+        return waves_of(self)
+
+    @model_validator(mode="after")
+    def _one_wave_form(self) -> Config:
+        if self.rollout.waves and self.ws1.smart_groups:
+            raise ValueError("rollout.waves and ws1.smart_groups both list waves; keep [[rollout.waves]] and drop "
+                             "ws1.smart_groups")
+        return self
 
     def target_key(self) -> str:
         """One run state per target: Okta org host + WS1 organization group."""
@@ -60,7 +72,7 @@ class Config(BaseSettings):
         return re.sub(r"[^A-Za-z0-9.\-]+", "_", f"{okta}__{group}")
 
     def to_toml_dict(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
+        return self.model_dump(mode="json", exclude_none=True)  # TOML has no null: an unset start is left out
 
 
 _KNOWN = {"okta": set(OktaConfig.model_fields), "ws1": set(Ws1Config.model_fields), "rollout": set(RolloutConfig.model_fields)}

@@ -95,3 +95,19 @@ def loopback_needs_ca(url: str, ca_bundle: str, table: str) -> None:
         raise ValueError(
             f"{url} is a loopback address, used only by the sandbox: set {table}.ca_bundle to the CA file it printed"
         )
+
+
+def listed_once(items: list[str], what: str) -> list[str]:
+    """The list as given, or ValueError naming the first item listed twice."""
+    dupes = sorted({n for n in items if items.count(n) > 1})
+    if dupes:
+        raise ValueError(f"{what} {dupes[0]!r} is listed twice; list each once")
+    return items
+
+
+def okta_group_names(v: list[str]) -> list[str]:
+    """Okta group names trimmed, blanks refused, repeats dropped (order kept)."""
+    cleaned = [g.strip() for g in v]
+    if any(not g for g in cleaned):
+        raise ValueError("Okta group names must not be empty; remove the blank entry")
+    return list(dict.fromkeys(cleaned))

@@ -11,8 +11,24 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
-from odatui.config_fields import Table, ca_bundle_file, https_origin, loopback_needs_ca, nonblank
-from odatui.domain import CLIENT_ID_RE, MACOS_FLOORS, check_scep_url  # one definition, shared with the profiles
+from odatui.config_fields import (
+    Table,
+    ca_bundle_file,
+    https_origin,
+    listed_once,
+    loopback_needs_ca,
+    nonblank,
+    okta_group_names,
+)
+from odatui.config_waves import GateConfig, WaveConfig, check_waves
+from odatui.domain import (  # one definition, shared with the profiles
+    CLIENT_ID_RE,
+    DEFAULT_CA_NAME,
+    DEFAULT_TEMPLATE_NAME,
+    MACOS_FLOORS,
+    check_scep_url,
+    load_ca_certificate,
+)
 from odatui.errors import UsageError
 from odatui.psso_options import normalise
 
@@ -32,6 +48,20 @@ class OktaConfig(Table):
     groups: list[str] = []
     ca_bundle: str = ""
     scep_url: str = ""  # Okta Device Access static SCEP URL (Admin Console only: Okta has no API for it)
+    # The Okta intermediate CA (PEM) downloaded from Okta's SCEP configuration, deployed in the certificate
+    # profile when rollout.scep = "ws1_ca" (Okta, "Static SCEP for macOS with Workspace ONE", steps 2 and 5).
+    scep_ca_certificate: str = ""
+
+    @field_validator("scep_ca_certificate")
+    @classmethod
+    def _scep_ca(cls, v: str) -> str:
+        if not v.strip():
+            return ""
+        try:
+            load_ca_certificate(v.strip())
+        except UsageError as exc:
+            raise ValueError(f"{exc.message.removeprefix('okta.scep_ca_certificate: ')} {exc.hint}") from None
+        return v.strip()
 
     @field_validator("scep_url")
     @classmethod
@@ -72,10 +102,7 @@ class OktaConfig(Table):
     @field_validator("groups")
     @classmethod
     def _groups(cls, v: list[str]) -> list[str]:
-        cleaned = [g.strip() for g in v]
-        if any(not g for g in cleaned):
-            raise ValueError("Okta group names must not be empty; remove the blank entry")
-        return list(dict.fromkeys(cleaned))
+        return okta_group_names(v)
 
     @field_validator("ca_bundle")
     @classmethod
@@ -110,6 +137,11 @@ class Ws1Config(Table):
     # (the assignment's effective_date, mamv2 AppAssignmentDistributionV2Model). Profiles have no such date.
     start_dates: dict[str, str] = {}
     ca_bundle: str = ""
+    # rollout.scep = "ws1_ca": the WS1 certificate authority (Generic SCEP, static challenge) and its request
+    # template, made by the admin in the console (2604 has no API to create them; found by name through the
+    # picklist APIs).
+    certificate_authority: str = DEFAULT_CA_NAME
+    certificate_template: str = DEFAULT_TEMPLATE_NAME
 
     @field_validator("api_url")
     @classmethod
@@ -135,6 +167,11 @@ class Ws1Config(Table):
         # unverified on docs.omnissa.com), so it is dropped.
         return origin + (path or "/connect/token")
 
+    @field_validator("certificate_authority", "certificate_template")
+    @classmethod
+    def _cert_names(cls, v: str) -> str:
+        return nonblank(v, "certificate authority / template name")
+
     @field_validator("group_id", "smart_group", "username")
     @classmethod
     def _trim(cls, v: str) -> str:
@@ -151,10 +188,7 @@ class Ws1Config(Table):
         names = [n.strip() for n in v]
         if any(not n for n in names):
             raise ValueError("smart group names must not be empty")
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"smart group {dupes[0]!r} is listed twice; list each group once")
-        return names
+        return listed_once(names, "smart group")
 
     @field_validator("start_dates")
     @classmethod
@@ -193,10 +227,16 @@ class RolloutConfig(Table):
     profile_name: str = "Okta Platform SSO"
     user_principal_name: str = ""
     export_dir: str = ""
-    # Floors ≥ 14: "static" adds Okta's Device Access SCEP payload (okta.scep_url + okta.scep_challenge);
-    # "elsewhere": the admin deploys that certificate with another profile. Floor 13 needs none.
-    scep: Literal["static", "elsewhere"] = "static"
+    # Floors ≥ 14: "ws1_ca" (default) deploys Okta's Device Access certificate through a WS1 certificate authority
+    # and template in its own profile (Okta, "Static SCEP for macOS with Workspace ONE"); "static" puts the SCEP
+    # payload with the challenge into the Platform SSO profile (okta.scep_url + okta.scep_challenge; for other
+    # MDMs' exports); "elsewhere": the admin deploys that certificate with another profile. Floor 13 needs none.
+    scep: Literal["ws1_ca", "static", "elsewhere"] = "ws1_ca"
     psso: dict[str, Any] = {}  # [rollout.psso]: odatui.psso_options, gated by macos_min
+    waves: list[WaveConfig] = []  # [[rollout.waves]]: a staged rollout (odatui.config_waves)
+    gate: GateConfig = GateConfig()  # [rollout.gate]: when the next wave gets the profile
+    # Set for one run by `odatui apply --advance-wave NAME --yes`; never written to the answers file.
+    advance_wave: str = Field("", exclude=True)
     # Set for one run by `odatui apply --allow-downgrade`; never written to the answers file.
     allow_downgrade: bool = Field(False, exclude=True)
 
@@ -227,6 +267,12 @@ class RolloutConfig(Table):
     @classmethod
     def _name(cls, v: str) -> str:
         return nonblank(v, "profile name")
+
+    @field_validator("waves")
+    @classmethod
+    def _waves(cls, v: list[WaveConfig]) -> list[WaveConfig]:
+        check_waves(v)
+        return v
 
     @field_validator("psso")
     @classmethod

@@ -61,3 +61,61 @@ def check_scep_challenge(challenge: str) -> str:
         raise UsageError("okta.scep_challenge contains control characters (a pasted line break or tab?).",
                          hint="Copy the secret key again and store it with `odatui secrets set okta.scep_challenge`.")
     return challenge
+
+
+# The WS1 certificate authority and template Okta's procedure has the admin create (Okta, "Static SCEP for macOS with
+# Workspace ONE", help.okta.com/oie/en-us/content/topics/oda/ca/oda-ca-scep-macos-ws1-static.htm): the default names.
+DEFAULT_CA_NAME = "Okta Device Access"
+DEFAULT_TEMPLATE_NAME = "Okta Device Access"
+
+
+def load_ca_certificate(path: str, *, now: float | None = None) -> bytes:
+    """The Okta intermediate CA (PEM, downloaded from Okta's Device Access SCEP page) as DER bytes, for the
+    certificate profile's credential payload. Refuses, with one line each: no file, not PEM, not a CA certificate
+    (basicConstraints CA:TRUE, RFC 5280 4.2.1.9), expired or not yet valid. Okta: "download the x509 certificate"
+    of the SCEP configuration (…/oda-ca-scep-macos-ws1-static.htm, step 2)."""
+    import time
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from cryptography import x509
+
+    from odatui.files import CA_LIMIT, read_bounded
+
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise UsageError(f"okta.scep_ca_certificate: no file at {file}.",
+                         hint="Download Okta's x509 certificate (Security → Device Integrations → Device Access → "
+                              "the SCEP configuration → Download) and give its path.")
+    data = read_bounded(file, limit=CA_LIMIT, what="okta.scep_ca_certificate")
+    try:
+        cert = x509.load_pem_x509_certificate(data)
+    except ValueError:
+        raise UsageError(f"okta.scep_ca_certificate: {file} is not a PEM certificate "
+                         "(-----BEGIN CERTIFICATE-----).",
+                         hint="Download Okta's x509 certificate again as PEM, or convert it: "
+                              "openssl x509 -inform der -in FILE -out okta-ca.pem") from None
+    try:
+        is_ca = cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    except x509.ExtensionNotFound:
+        is_ca = False
+    if not is_ca:
+        raise UsageError(f"okta.scep_ca_certificate: {file} is not a CA certificate (no basicConstraints CA:TRUE; "
+                         f"subject {cert.subject.rfc4514_string()}).",
+                         hint="Give the Okta intermediate CA certificate from Okta's SCEP configuration, not a "
+                              "device's certificate.")
+    moment = datetime.fromtimestamp(time.time() if now is None else now, UTC)
+    if cert.not_valid_after_utc <= moment or cert.not_valid_before_utc > moment:
+        raise UsageError(f"okta.scep_ca_certificate: {file} is valid only from {cert.not_valid_before_utc:%Y-%m-%d} "
+                         f"to {cert.not_valid_after_utc:%Y-%m-%d}.",
+                         hint="Download the current Okta intermediate CA certificate from Okta and give its path.")
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    return cert.public_bytes(Encoding.DER)
+
+
+def certificate_expiry(der: bytes) -> float:
+    """When a DER certificate stops being valid (POSIX seconds): for the plan's warning before it does."""
+    from cryptography import x509
+
+    return x509.load_der_x509_certificate(der).not_valid_after_utc.timestamp()

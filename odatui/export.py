@@ -32,4 +32,7 @@ def cmd_export(args) -> int:
         print(f"  {path.name}{private}")
     if config.rollout.macos_min >= 14 and config.rollout.scep == "elsewhere":
         print('No Device Access SCEP payload (rollout.scep = "elsewhere"): another profile must deploy it.')
+    elif config.rollout.macos_min >= 14 and config.rollout.scep == "ws1_ca" and scep_settings is None:
+        print("No Device Access certificate profile for other MDMs: it needs okta.scep_url and the secret key "
+              "(`odatui secrets set okta.scep_challenge`). On Workspace ONE, ws1.certificate deploys it without them.")
     return 0

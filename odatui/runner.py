@@ -218,6 +218,18 @@ def cmd_apply(args: Any) -> int:
                                   "--allow-downgrade --yes`")
         config.rollout.allow_downgrade = True  # this run only: the field is never saved
     # Without a terminal and --yes, odatui.cli.refuse_unconfirmed has already refused (exit 2), before any request.
+    advance = getattr(args, "advance_wave", None)
+    if advance is not None:
+        names = [w.name for w in config.waves() if w.gated]
+        if advance not in names:
+            raise UsageError(f"--advance-wave {advance!r} is not a gated wave of this rollout",
+                             hint=("the waves are: " + ", ".join(repr(n) for n in names)) if names else
+                             "only [[rollout.waves]] have gates")
+        if not getattr(args, "yes", False) and not sys.stdin.isatty():
+            # Opening a gate by hand pushes the SSO profile to a wave's Macs: never without an explicit yes.
+            raise UsageError("--advance-wave changes the tenant and stdin is not a terminal; add --yes to confirm",
+                             hint="`odatui waves` shows why the wave is gated")
+        config.rollout.advance_wave = advance  # this run only: the field is never saved
     engine = make_engine(config)
     only, from_step = getattr(args, "only", None), getattr(args, "from_step", None)
     selected = engine.select(only, from_step)

@@ -20,6 +20,19 @@ ADMIN_CONSOLE_CLICKS = ("Okta Admin Console → Security → Device Integrations
                         "and the Secret key (shown only this once) → Save")
 
 
+def ws1_ca(config: Any) -> bool:
+    """True when the certificate comes from a WS1 certificate authority in its own profile (ws1.certificate)."""
+    return config.rollout.macos_min >= 14 and config.rollout.scep == "ws1_ca"
+
+
+# Why "static" is not the default for Workspace ONE (Okta, "Static SCEP for macOS with Workspace ONE"; fleet-safety.md).
+STATIC_RISKS = ("warning: rollout.scep = \"static\" puts the SCEP payload, with Okta's secret key, into the Platform "
+                "SSO profile: a SCEP failure (a reset secret, /pki blocked by a proxy) rolls back the whole profile, "
+                "Platform SSO included; Workspace ONE has no certificate to renew, so every Mac's certificate "
+                "expires unrenewed (Okta's CA does not renew); every WS1 admin and API reader can read the secret; "
+                "Okta's intermediate CA is not deployed. rollout.scep = \"ws1_ca\" (the default) avoids all four.")
+
+
 def scep_wanted(config: Any) -> bool:
     """True when odatui itself must add the Device Access SCEP payload."""
     return config.rollout.macos_min >= 14 and config.rollout.scep == "static"
@@ -70,6 +83,21 @@ def settings(config: Any, secrets: Any) -> Any:
     return ScepSettings(config.okta.scep_url, challenge)
 
 
+def export_settings(config: Any, secrets: Any) -> Any:
+    """The SCEP settings the export writes: "static" as `settings`; "ws1_ca" the separate certificate profile for
+    other MDMs when the SCEP URL and secret key are at hand (odatui's WS1 path never needs them), else None."""
+    if config.rollout.macos_min < 14 or config.rollout.scep == "elsewhere":
+        return None
+    if config.rollout.scep == "static":
+        return settings(config, secrets)
+    from odatui.macos.payloads import ScepSettings
+
+    challenge = secrets.get("okta.scep_challenge", config.okta.host) if secrets is not None else None
+    if not config.okta.scep_url or not challenge:
+        return None
+    return ScepSettings(config.okta.scep_url, challenge)
+
+
 def summary(config: Any) -> str:
     """One line for plan and Done: what odatui does about the certificate."""
     if config.rollout.macos_min < 14:
@@ -77,4 +105,7 @@ def summary(config: Any) -> str:
     if config.rollout.scep == "elsewhere":
         return ("note: Device Access SCEP is not added by odatui (rollout.scep = \"elsewhere\"): another profile "
                 "must deploy Okta's Device Access certificate to these Macs, or registration fails")
+    if config.rollout.scep == "ws1_ca":
+        return ("Device Access SCEP: not in this profile; the certificate profile (ws1.certificate) deploys it "
+                "through the WS1 certificate authority first")
     return "Custom Settings: Okta Device Access SCEP certificate (static)"

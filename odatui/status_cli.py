@@ -56,6 +56,9 @@ def print_status(report: Any) -> None:
     if rollout is not None:
         print(f"Rollout to smart group {rollout['smart_group']!r}: {rollout['devices']} devices, "
               f"profile installed on {rollout['profile_installed']}, Okta Verify installed on {rollout['app_installed']}")
+        if rollout.get("certificate_installed") is not None:
+            print(f"Device Access certificate profile installed on {rollout['certificate_installed']} of "
+                  f"{rollout['devices']}")
         dps = rollout.get("dps_registrations") or {}
         if dps.get("users") is not None:
             print(f"Desktop Password Sync registrations: {dps['users']} of the rollout's {dps['rollout_users']} "

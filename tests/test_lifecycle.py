@@ -180,12 +180,15 @@ def test_create_smart_groups_creates_exactly_one_then_adopts_it(session):
     assert [r for r in sandbox_requests(session.sandbox, "/api/(mdm|mam)/.*") if r["n"] > n and r["method"] != "GET"] == []
 
     on = config_for(session, ws1__smart_groups=[MACS, wave3], ws1__create_smart_groups=True)
-    assert "create smart group 'Okta PSSO Wave 3' (macOS 14 or later" in plan(session, on)["preflight.ws1"].change.summary
+    assert "create smart group 'Okta PSSO Wave 3' (Apple silicon Macs on macOS 14 or later" \
+        in plan(session, on)["preflight.ws1"].change.summary
     assert apply(session, on)[0].exit_code == 0
     state = ws1(session)
     assert len(state["smart_groups"]) == before + 1
     created = [g for g in state["smart_groups"] if g["name"] == wave3]
-    assert len(created) == 1 and created[0]["os_floor"] == "14.0" and created[0]["platforms"] == ["AppleOsX"]
+    # The criteria as Omnissa's terraform provider spells them: the floor as "greater than 13.99", Apple silicon.
+    assert len(created) == 1 and created[0]["platforms"] == ["AppleOsX"] and created[0]["cpu_architectures"] == ["Arm64"]
+    assert created[0]["operating_systems"] == [{"DeviceType": "AppleOsX", "Operator": "GreaterThan", "Value": "13.99"}]
     assert profile_groups(state) == sorted([MACS, wave3])
 
     assert apply(session, on)[0].exit_code == 0

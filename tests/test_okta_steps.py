@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from odatui.config import parse_config
-from odatui.errors import ConfigError, NeedsAction, StepError
+from odatui.errors import UsageError, ConfigError, NeedsAction, StepError
 from odatui.http import RetryPolicy
 from odatui.okta.client import OktaApiError, OktaClient
 from odatui.secrets import SecretStore
@@ -43,7 +43,8 @@ async def run(step, ctx):
 
 def test_step_ids():
     assert [s.id for s in STEPS] == ["preflight.okta", "okta.app", "okta.assign"]
-    assert OktaAssign.needs == ("okta.app",) and OktaApp.needs == ("preflight.okta",)
+    # okta.assign waits for preflight.ws1: each wave's Okta groups are checked against its Macs' users.
+    assert OktaAssign.needs == ("okta.app", "preflight.ws1") and OktaApp.needs == ("preflight.okta",)
 
 
 @pytest.mark.parametrize("mode", ["api_token", "service_app"])
@@ -188,11 +189,11 @@ async def test_missing_group_is_an_error_naming_it(sandbox, sandbox_env):
     ctx = context(sandbox, groups=["Mac Pilot", "Mac Pilots"])
     try:
         _, app = await run(OktaApp(), ctx)
-        with pytest.raises(StepError) as info:
+        with pytest.raises(UsageError) as info:  # bad input: exit 2, naming the field
             await OktaAssign().inspect(ctx)
     finally:
         await ctx.aclose()
-    assert '"Mac Pilots" does not exist' in str(info.value)
+    assert '"Mac Pilots" does not exist' in str(info.value) and "okta.groups" in str(info.value)
     assert sandbox.state()["okta"]["group_assignments"] == []
 
 

@@ -283,18 +283,36 @@ def test_smart_group_create_refuses_what_the_spec_lists_and_members_follow_the_c
     def create(**body):
         base = {"Name": "Wave 3", "CriteriaType": "All", "ManagedByOrganizationGroupId": "570",
                 "Platforms": ["AppleOsX"],
-                "OperatingSystems": [{"DeviceType": "AppleOsX", "Operator": "GreaterThanOrEqualTo", "Value": "15.0"}]}
+                "OperatingSystems": [{"DeviceType": "AppleOsX", "Operator": "GreaterThan", "Value": "14.99"}],
+                "CPUArchitectures": ["Arm64"]}
         return api("POST", "/api/mdm/smartgroups", json={**base, **body})
 
     assert create(Name="").status_code == 400
     assert "same name already exists" in create(Name=WS1_SMART_GROUP).json()["message"]
     assert "Criteia Type is incorrect" in create(CriteriaType="Devices").json()["message"]
     assert create(ManagedByOrganizationGroupId="9").status_code == 400
+    # Only the operator spelling Omnissa's own terraform provider uses is taken; an unconfirmed one is refused.
+    unconfirmed = [{"DeviceType": "AppleOsX", "Operator": "GreaterThanOrEqualTo", "Value": "15.0"}]
+    assert "is not valid" in create(Name="Wave 3b", OperatingSystems=unconfirmed).json()["message"]
+    assert "need CriteriaType UserDevice" in create(Name="Wave 3c", DeviceAdditions=[{"Id": "10001"}]).json()["message"]
     made = create()
     assert made.status_code == 200
     sg_id = made.json()["Value"]
     group = api("GET", f"/api/mdm/smartgroups/{sg_id}").json()
-    floor_ok = [d for d in sandbox.world.emulators["ws1"].fleet.devices if int(d.os_version.split(".")[0]) >= 15]
+    fleet = sandbox.world.emulators["ws1"].fleet
+    floor_ok = [d for d in fleet.devices if int(d.os_version.split(".")[0]) >= 15 and d.arch == "arm64"]
     assert group["Name"] == "Wave 3" and group["Devices"] == len(floor_ok) > 0
+    assert group["CpuArchitectures"] == ["Arm64"] and group["OperatingSystems"][0]["Operator"] == "GreaterThan"
+    # Explicit devices: exactly those members, echoed as DeviceAdditions.
+    some = [d.id for d in fleet.devices[:3]]
+    explicit = api("POST", "/api/mdm/smartgroups", json={"Name": "Wave 4", "CriteriaType": "UserDevice",
+                                                         "ManagedByOrganizationGroupId": "570",
+                                                         "DeviceAdditions": [{"Id": str(i)} for i in some]})
+    listed = api("GET", f"/api/mdm/smartgroups/{explicit.json()['Value']}/devices").json()["Devices"]
+    assert sorted(int(d["Id"]) for d in listed) == sorted(some)
+    bad = api("POST", "/api/mdm/smartgroups", json={"Name": "Wave 5", "CriteriaType": "UserDevice",
+                                                    "ManagedByOrganizationGroupId": "570",
+                                                    "DeviceAdditions": [{"Id": "99"}]})
+    assert bad.status_code == 400 and "Device '99' not found" in bad.json()["message"]
     assert api("DELETE", f"/api/mdm/smartgroups/{sg_id}").status_code == 200
     assert api("GET", f"/api/mdm/smartgroups/{sg_id}").status_code == 404

@@ -122,7 +122,7 @@ async def test_demo_walkthrough_keys_only(demo):
         await wait_for(pilot, lambda: isinstance(app.screen, ReviewScreen), what="review")
         await wait_for(pilot, lambda: "⧗" not in str(app.screen.query_one("#plan-status").render()), what="plan")
         plan = app.screen.query_one("#plan")
-        assert plan.row_count == 9  # one row per step
+        assert plan.row_count == 10  # one row per step
         warnings = app.screen.query_one("#plan-warnings")  # the demo group has a user without an Okta password
         assert warnings.display and "have no Okta password" in str(warnings.render())
         await pilot.press("ctrl+n")  # Start
@@ -353,6 +353,11 @@ async def test_ws1_screen_takes_waves_separated_by_semicolons():
             result = app.screen.query_one("#test-result")
             await wait_for(pilot, lambda: str(result.render()).startswith(("✓", "✗")), what="test answer")
             assert "'Okta PSSO Pilot' (id" in str(result.render()) and "'Okta PSSO Macs' (id" in str(result.render())
-            assert app.session.config.ws1.wave == ["Okta PSSO Pilot", "Okta PSSO Macs"]
+            # Written in the new form: [[rollout.waves]] (with gates), not [ws1] smart_groups.
+            config = app.session.config
+            assert [(w.smart_group, w.gated) for w in config.waves()] == [("Okta PSSO Pilot", True),
+                                                                          ("Okta PSSO Macs", True)]
+            assert config.ws1.smart_groups == [] and [w.name for w in config.rollout.waves] == ["Okta PSSO Pilot",
+                                                                                               "Okta PSSO Macs"]
     finally:
         demo.close()

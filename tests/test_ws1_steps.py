@@ -23,11 +23,13 @@ ORDER = ["preflight.package", "preflight.ws1", "ws1.upload", "ws1.assign", "ws1.
 
 
 def test_step_table_matches_design():
-    assert [s.id for s in STEPS] == ["preflight.ws1", "ws1.upload", "ws1.assign", "ws1.profile"]
+    assert [s.id for s in STEPS] == ["preflight.ws1", "ws1.upload", "ws1.assign", "ws1.certificate", "ws1.profile"]
     assert BY_ID["preflight.ws1"].needs == ()
     assert set(BY_ID["ws1.upload"].needs) == {"preflight.ws1", "preflight.package"}
     assert BY_ID["ws1.assign"].needs == ("ws1.upload",)
-    assert set(BY_ID["ws1.profile"].needs) == {"okta.app", "preflight.ws1", "ws1.assign"}  # Okta Verify first
+    # Okta Verify first, and the Device Access certificate profile before the SSO profile (Okta's order)
+    assert set(BY_ID["ws1.profile"].needs) == {"okta.app", "preflight.ws1", "ws1.assign", "ws1.certificate"}
+    assert BY_ID["ws1.certificate"].needs == ("preflight.ws1",)
 
 
 @pytest.fixture

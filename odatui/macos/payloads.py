@@ -148,7 +148,12 @@ class PssoSettings:
     @property
     def identifier(self) -> str:
         """Top-level PayloadIdentifier; payload identifiers append the kind."""
-        return "odatui.psso." + self.org_host.replace(":", "-")
+        return org_identifier(self.org_host)
+
+
+def org_identifier(org_host: str) -> str:
+    """The PayloadIdentifier prefix of every profile odatui builds for one org (the certificate profile too)."""
+    return "odatui.psso." + org_host.replace(":", "-")
 
 
 def org_host_from_url(org_url: str) -> str:
@@ -168,7 +173,8 @@ def org_host_from_url(org_url: str) -> str:
     return host.removesuffix(":443")  # the default port is implied by https
 
 
-def payload_uuid(settings: PssoSettings, kind: str) -> str:
+def payload_uuid(settings: Any, kind: str) -> str:
+    """A function of (org host, kind): `settings` is anything with `org_host` (PssoSettings, certificate.Org)."""
     return str(uuid.uuid5(UUID_NAMESPACE, f"{settings.org_host}|{kind}")).upper()
 
 

@@ -103,6 +103,35 @@ def required_okta_verify(macos_min: int, *, jit: bool = False) -> str | None:
     return floor
 
 
+MACOS26_MAJOR = 26
+
+
+def fleet_minimums(macos_min: int, *, macos26_macs: int = 0) -> list[tuple[str, str]]:
+    """Every Okta Verify minimum this rollout imposes, as (version, why), the floor's first. The one place for them:
+    the floor (required_okta_verify, which also holds JIT's 9.25 and is checked by preflight.package), and macOS 26
+    Macs present in a wave whatever the floor (Okta: "Okta Verify 9.52 or later on macOS 26 devices", "Configure
+    Desktop Password Sync for macOS 26")."""
+    out = []
+    floor = required_okta_verify(macos_min)
+    if floor:
+        out.append((floor, f"the macOS {macos_min} floor"))
+    if macos26_macs and macos_min < MACOS26_MAJOR:
+        out.append((OKTA_VERIFY_FLOORS[MACOS26_MAJOR], f"{macos26_macs} macOS 26 Mac{'s' if macos26_macs > 1 else ''} "
+                    "in the waves"))
+    return out
+
+
+def require_okta_verify_for_fleet(version: str, path: str, macos_min: int, *, macos26_macs: int,
+                                  where: str = "") -> None:
+    """Refuse a package older than any minimum the waves' Macs impose (exit 2), naming the version and why."""
+    for needed, why in fleet_minimums(macos_min, macos26_macs=macos26_macs):
+        if version_key(version) < version_key(needed):
+            raise PackageError(
+                f"Okta Verify {version} is too old for this rollout: {why}{where} need Okta Verify {needed} "
+                f"or later ({path}).",
+                hint=f"{DOWNLOAD_HINT} (the current version), or take those Macs out of the waves")
+
+
 def require_okta_verify_version(facts: PackageFacts, macos_min: int, *, jit: bool = False) -> None:
     """Refuse a package too old for the floor (or for JIT account creation), and one that itself needs a newer
     macOS than the floor (WS1 would then skip Macs between the two floors: they get the profile but never the

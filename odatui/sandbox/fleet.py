@@ -24,6 +24,10 @@ MODELS = ("MacBook Air (M2, 2022)", "MacBook Pro (14-inch, M3, 2023)", "MacBook 
           "Mac mini (M2, 2023)", "iMac (24-inch, M3, 2023)", "MacBook Pro (16-inch, M4 Pro, 2024)")
 OS_VERSIONS = ("13.6.9", "14.6.1", "14.7", "15.1", "15.3.2", "26.0")
 FIRST_NAMES = ("alex", "sam", "kim", "jo", "lee", "pat", "robin", "taylor", "morgan", "casey", "drew", "jamie")
+# Intel Macs still enrolled in many fleets; Okta: Platform SSO "is supported only on physical Macs with Apple
+# silicon" ("Configure Desktop Password Sync for macOS 26"). The share is a guess.
+INTEL_MODELS = ("MacBook Pro (16-inch, 2019)", "iMac (Retina 5K, 27-inch, 2020)")
+INTEL_SHARE = 0.06
 LAST_NAMES = ("smith", "nguyen", "garcia", "muller", "rossi", "tanaka", "okafor", "silva", "kowalski", "dubois")
 
 # Per-kind install delays (seconds after the assignment reaches the device); real Macs check in every few
@@ -63,6 +67,8 @@ class Device:
     profile_fails: bool = False
     cert: str = "ok"  # "ok", "missing" or "expiring"
     okta_registered: bool = False
+    # WS1 DeviceExtended.ProcessorArchitecture; the values the real API reports are unverified.
+    arch: str = "arm64"
 
 
 class Fleet:
@@ -77,6 +83,7 @@ class Fleet:
         self.devices: list[Device] = []
         for i in range(count):
             first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+            intel = _unit(seed, i, "intel") < INTEL_SHARE  # its own hash: the rng sequence stays as it was
             serial = "C02" + "".join(rng.choice("ABCDEFGHJKLMNPQRSTUVWXYZ0123456789") for _ in range(9))
             self.devices.append(Device(
                 id=first_id + i,
@@ -84,7 +91,7 @@ class Fleet:
                 serial=serial,
                 udid=uuid.uuid5(ns, f"udid-{i}").hex.upper(),
                 name=f"{first}-{last}-mac-{i:05d}",
-                model=rng.choice(MODELS),
+                model=_intel_model(rng.choice(MODELS), i) if intel else rng.choice(MODELS),
                 os_version=rng.choice(OS_VERSIONS),
                 user=f"{first}.{last}{i}",
                 email=f"{first}.{last}{i}@acme.example",
@@ -94,6 +101,7 @@ class Fleet:
                 profile_fails=_unit(seed, i, "pfail") < PROFILE_FAIL_SHARE,
                 cert=_cert_state(_unit(seed, i, "cert")),
                 okta_registered=_unit(seed, i, "okta") < OKTA_REGISTERED_SHARE,
+                arch="x86_64" if intel else "arm64",
             ))
         self.by_id = {d.id: d for d in self.devices}
         self._members = [d for d in self.devices if d.in_smart_group]
@@ -103,6 +111,10 @@ class Fleet:
     # --- time ---
     def now(self) -> float:
         return self._clock() + self._offset
+
+    def wall_now(self) -> float:
+        """The wall clock as the fleet sees it: real time plus what the admin route advanced."""
+        return time.time() + self._offset
 
     def advance(self, seconds: float) -> float:
         self._offset += max(0.0, float(seconds))
@@ -143,8 +155,33 @@ class Fleet:
         delay = self.delay(device, kind)
         return delay is not None and self.now() - assigned_at >= delay
 
+    def reached(self, device: Device, kind: str, assigned_at: float | None) -> bool:
+        """The assignment got to the Mac by now (user-approved MDM, online, its delay passed), whatever came of it."""
+        if assigned_at is None or not device.user_approved:
+            return False
+        delay = self.delay(device, kind)
+        return delay is not None and self.now() - assigned_at >= delay
+
+    def registers(self, device: Device, app_at: float | None, profile_at: float | None) -> bool:
+        """The user finished Platform SSO registration: the profile is installed, Okta Verify was there first, and
+        the Mac has Apple silicon. A profile that lands before Okta Verify points at an extension that is not there
+        (Okta: the steps "must be followed in the order they're listed"); such a Mac stays unregistered here until
+        the profile is installed again (unverified: what a real Mac does later depends on the user)."""
+        if not device.okta_registered or device.arch != "arm64" or profile_at is None:
+            return False
+        if not self.installed(device, "profile", profile_at):
+            return False
+        app_delay = self.delay(device, "app")
+        if app_at is None or app_delay is None:
+            return False
+        return app_at + app_delay <= profile_at + (self.delay(device, "profile") or 0.0)
+
     def members(self) -> list[Device]:
         return self._members  # computed once: listings of 50,000 Macs page through it many times
+
+
+def _intel_model(_ignored: str, index: int) -> str:
+    return INTEL_MODELS[index % len(INTEL_MODELS)]
 
 
 def _cert_state(u: float) -> str:

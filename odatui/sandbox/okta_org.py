@@ -73,9 +73,30 @@ class OktaOrg(OktaBase):
             return []
 
         def build() -> list[dict[str, Any]]:
-            installed = {d.id for p in ws1.profiles.values() for d in ws1._profile_devices(p)
-                         if ws1.fleet.installed(d, "profile", p["assigned_at"])}
-            return [fleet_device(self, d) for d in ws1.fleet.devices if d.okta_registered and d.id in installed]
+            # Registered: the profile installed after Okta Verify, on Apple silicon (odatui.sandbox.fleet.registers).
+            first = {}
+            for p in ws1.profiles.values():
+                for d in ws1._profile_devices(p):
+                    at = ws1.profile_at(p, d)
+                    if at is not None and (d.id not in first or at < first[d.id][1]):
+                        first[d.id] = (d, at)
+            # Platform SSO 2.0 registration needs Okta's Device Access certificate on the Mac (Okta, "Device Access
+            # SCEP certificates": required on macOS 14 and later): when a WS1 CA issues it (a native SCEP
+            # profile exists), a Mac without that profile installed cannot register; the SSO profile (the one
+            # without the native SCEP payload) is the one whose timing counts.
+            cert_profiles = [p for p in ws1.profiles.values() if ws1.cas.issuers(p)]
+            if cert_profiles:
+                certified = {d.id for p in cert_profiles for d in ws1._profile_devices(p) if ws1.profile_installed(p, d)}
+                first = {}
+                for p in ws1.profiles.values():
+                    if p in cert_profiles:
+                        continue
+                    for d in ws1._profile_devices(p):
+                        at = ws1.profile_at(p, d)
+                        if d.id in certified and at is not None and (d.id not in first or at < first[d.id][1]):
+                            first[d.id] = (d, at)
+            return [fleet_device(self, d) for d in ws1.fleet.devices
+                    if d.id in first and ws1.fleet.registers(d, ws1.app_at(d), first[d.id][1])]
 
         return ws1._listing(("okta-devices",), build)
 

@@ -173,7 +173,10 @@ class Sandbox:
             "ws1": {"api_url": self.ws1_url or self.url, "auth": "basic", "username": WS1_USER,
                     "group_id": WS1_GROUP_ID, "smart_group": WS1_SMART_GROUP, "ca_bundle": str(self.ca_path),
                     "oauth_token_url": f"{self.ws1_token_url or self.url}/connect/token"},
-            "rollout": {"macos_min": 14, "profile_name": "Okta Platform SSO"},
+            # scep "static": the sandbox's written config keeps the SCEP payload in the SSO profile so a fresh
+            # sandbox applies without the console step the WS1 CA needs (add one with POST
+            # /_sandbox/ws1/certificate-authorities and set scep = "ws1_ca", the default outside the sandbox).
+            "rollout": {"macos_min": 14, "profile_name": "Okta Platform SSO", "scep": "static"},
         }
 
     @staticmethod

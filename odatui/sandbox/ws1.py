@@ -21,6 +21,7 @@ from starlette.routing import Route
 
 from odatui.sandbox.ws1_apps import Ws1Apps
 from odatui.sandbox.ws1_auth import Ws1Auth
+from odatui.sandbox.ws1_certificates import Ws1Certificates
 from odatui.sandbox.ws1_common import Ws1Error, error_response, requested_version, pad_version
 from odatui.sandbox.ws1_devices import Ws1Devices
 from odatui.sandbox.ws1_groups import Ws1Groups
@@ -28,7 +29,7 @@ from odatui.sandbox.ws1_profiles import Ws1Profiles
 from odatui.sandbox.ws1_rules import Ws1Rules
 
 
-class Ws1Emulator(Ws1Auth, Ws1Groups, Ws1Apps, Ws1Rules, Ws1Profiles, Ws1Devices):
+class Ws1Emulator(Ws1Auth, Ws1Groups, Ws1Apps, Ws1Rules, Ws1Profiles, Ws1Devices, Ws1Certificates):
     """The whole emulator: state and plumbing (ws1_base) and one part per resource; here the route table,
     the sandbox admin switches and the state snapshot."""
 
@@ -61,6 +62,10 @@ class Ws1Emulator(Ws1Auth, Ws1Groups, Ws1Apps, Ws1Rules, Ws1Profiles, Ws1Devices
             ("/mdm/devices/search", "GET", self.devices_search, (1, 2)),
             ("/mdm/devices/{device_id:int}/profiles", "GET", self.device_profiles, (1,)),
             ("/mdm/devices/{device_id:int}/certificates", "GET", self.device_certificates, (1,)),
+            ("/mdm/picklists/organizationgroups/{og_id}/certificateauthorities", "GET",
+             self.certificate_authorities, (1,)),
+            ("/mdm/picklists/organizationgroups/{og_id}/certificateauthorities/{ca_id:int}/certificatetemplates",
+             "GET", self.certificate_templates, (1,)),
         ]
         # Group by path so GET and PUT of one path share a Route.
         by_path: dict[str, dict[str, tuple[Any, tuple[int, ...]]]] = {}
@@ -81,6 +86,7 @@ class Ws1Emulator(Ws1Auth, Ws1Groups, Ws1Apps, Ws1Rules, Ws1Profiles, Ws1Devices
             Route("/_sandbox/ws1/clock", self.admin_clock, methods=["POST"]),
             Route("/_sandbox/ws1/smartgroups", self.admin_smartgroup, methods=["POST"]),
             Route("/_sandbox/ws1/app-status", self.admin_app_status, methods=["POST"]),
+            Route("/_sandbox/ws1/certificate-authorities", self.admin_certificate_authority, methods=["POST"]),
         ]
 
     # ------------------------------------------------------------------ admin
@@ -137,6 +143,7 @@ class Ws1Emulator(Ws1Auth, Ws1Groups, Ws1Apps, Ws1Rules, Ws1Profiles, Ws1Devices
             "smart_groups": [{k: v for k, v in g.items()} for g in self.smart_groups],
             "devices": len(self.fleet.devices),
             "profile_installs": list(self.profile_installs),
+            "certificate_authorities": [c.public() for c in self.cas.by_id.values()],  # never the challenge
         }
 
 

@@ -143,9 +143,9 @@ class Ws1Apps(Ws1Base):
         return app
 
     def _app_counts(self, app: dict[str, Any]) -> tuple[int, int]:
-        at = self.assigned_at.get(app["uuid"])
         assigned = self._app_target_devices(app)
-        installed = sum(1 for d in assigned if self.fleet.installed(d, "app", at, min_os=app["minimum_os"]))
+        installed = sum(1 for d in assigned
+                        if self.fleet.installed(d, "app", self.app_rule_at(app, d), min_os=app["minimum_os"]))
         return len(assigned), installed
 
     def _app_target_devices(self, app: dict[str, Any]) -> list[Any]:
@@ -242,8 +242,11 @@ class Ws1Apps(Ws1Base):
             # Keyed on what decides the answer (assignment time, minimum OS, target groups), not just the app.
             targets = tuple(str(g) for rule in self.assignment_rules.get(app["uuid"], {}).get("assignments", [])
                             for g in rule.get("distribution", {}).get("smart_groups") or [])
-            devices = self._listing(("app", app["uuid"], at, app["minimum_os"], targets), lambda: [
-                d for d in devices if self.fleet.installed(d, "app", at, min_os=app["minimum_os"])])
+            dates = tuple(str(rule.get("distribution", {}).get("effective_date"))
+                          for rule in self.assignment_rules.get(app["uuid"], {}).get("assignments", []))
+            devices = self._listing(("app", app["uuid"], at, app["minimum_os"], targets, dates), lambda: [
+                d for d in devices if self.fleet.installed(d, "app", self.app_rule_at(app, d),
+                                                           min_os=app["minimum_os"])])
         if not devices:
             return Response(status_code=204)
         window = devices[page * size:(page + 1) * size]

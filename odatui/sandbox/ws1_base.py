@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from odatui.macos.pkg import version_key
+from odatui.sandbox.cert_authorities import CertificateAuthorities
 from odatui.sandbox.credentials import WS1_GROUP_ID, WS1_SMART_GROUP
 from odatui.sandbox.fleet import Fleet
 from odatui.sandbox.ws1_common import MAX_JSON_BYTES, NS, Ws1Error, error_response, requested_version
@@ -30,6 +32,9 @@ class Ws1Base:
         self.settings: dict[str, Any] = {
             "token_lifetime_s": 3600,
             "profile_update_noop": False,  # the known bug: update answers 200 without saving
+            # A tenant that silently leaves out explicitly added devices when it creates a smart group (so odatui's
+            # read-back must catch it); how often this happens for real is unverified.
+            "smartgroup_drop_additions": 0,
             "max_blob_bytes": 5 << 30,
         }
         self.tokens: dict[str, float] = {}
@@ -59,6 +64,7 @@ class Ws1Base:
         self.assigned_at: dict[str, float] = {}  # app uuid → when an AUTO rule reached the rollout group
         self.profiles: dict[int, dict[str, Any]] = {}
         self.profile_installs: list[dict[str, int]] = []  # install commands queued (repush), in order
+        self.cas = CertificateAuthorities()  # added by the admin route, as in the console (no API in 2604)
         self._listings: dict[tuple[Any, ...], list[Any]] = {}  # paged listings, rebuilt at most once a second
 
     # ------------------------------------------------------------------ helpers
@@ -85,10 +91,85 @@ class Ws1Base:
             return self.fleet.members()[:3]
         if group["members"] == "all":
             return list(self.fleet.devices)
-        if group["members"] == "criteria":  # created through the API: platform and an OS floor
-            floor = group.get("os_floor") or ""
-            return [d for d in self.fleet.devices if version_key(d.os_version) >= version_key(floor)]
+        if group["members"] == "explicit":  # CriteriaType UserDevice: the DeviceAdditions, nothing else
+            return [self.fleet.by_id[i] for i in group.get("device_ids", ()) if i in self.fleet.by_id]
+        if group["members"] == "criteria":  # created through the API: platform, OS and CPU criteria
+            return [d for d in self.fleet.devices if self._matches(group, d)]
         return []
+
+    def in_group(self, group: dict[str, Any], device: Any) -> bool:
+        """Membership of one device without listing the group (50,000 Macs, asked per device)."""
+        kind = group["members"]
+        if kind == "all":
+            return True
+        if kind == "rollout":
+            return device.id in self.fleet.member_ids
+        if kind == "pilot":
+            return device in self.fleet.members()[:3]
+        if kind == "explicit":
+            return device.id in set(group.get("device_ids", ()))
+        if kind == "criteria":
+            return self._matches(group, device)
+        return False
+
+    @staticmethod
+    def _matches(group: dict[str, Any], device: Any) -> bool:
+        """The criteria the emulator evaluates: OS version against each OperatingSystems rule (GreaterThan /
+        LessThan, compared as versions) and CPUArchitectures (case-insensitive: UEM echoes what it was sent,
+        Omnissa terraform-provider-uem internal/smartgroup/resource_test.go)."""
+        for rule in group.get("operating_systems") or []:
+            have, value = version_key(device.os_version), version_key(str(rule.get("Value") or "0"))
+            op = str(rule.get("Operator"))
+            if (op == "GreaterThan" and not have > value) or (op == "LessThan" and not have < value):
+                return False
+        arches = [str(a).lower() for a in group.get("cpu_architectures") or []]
+        return not arches or device.arch.lower() in arches
+
+    def profile_at(self, profile: dict[str, Any], device: Any) -> float | None:
+        """When the profile reached this device: the earliest assignment among its smart groups that hold the
+        device (a wave added later starts its own clock), or None when it is not assigned to the device."""
+        times = profile.get("group_at") or {}
+        found = [times[str(sg.get("SmartGroupId"))] for sg in profile["body"]["General"].get("AssignedSmartGroups") or []
+                 if str(sg.get("SmartGroupId")) in times
+                 and (group := self._sg_by_id(sg.get("SmartGroupId"))) is not None and self.in_group(group, device)]
+        return min(found) if found else None
+
+    def app_at(self, device: Any) -> float | None:
+        """When Okta Verify's assignment reached this device (any active app version whose rules cover it)."""
+        found = [at for app in self.apps.values() if app.get("status", "Active") != "Retired"
+                 and (at := self.app_rule_at(app, device)) is not None]
+        return min(found) if found else None
+
+    def app_rule_at(self, app: dict[str, Any], device: Any) -> float | None:
+        """Fleet time from which this app may install on this device: the AUTO assignment, or the effective_date
+        of the rule that applies to the device when later. Of several rules whose groups hold the device, the one
+        with the highest priority (lowest number) applies (UEM flexible deployment: "the assignment with the
+        highest priority" wins for a device in several assignment groups; VMware docs, Application Management,
+        "Add Assignments and Exclusions", unverified for 2604). effective_date is taken as UTC (mamv2 says "in
+        Admin's timezone", which the emulator does not model)."""
+        at = self.assigned_at.get(app["uuid"])
+        if at is None:
+            return None
+        rules = sorted(self.assignment_rules.get(app["uuid"], {}).get("assignments", []),
+                       key=lambda r: r.get("priority", 0))
+        for rule in rules:
+            dist = rule.get("distribution", {})
+            if any((g := self._sg_by_uuid(u)) is not None and self.in_group(g, device)
+                   for u in dist.get("smart_groups") or []):
+                return max(at, self._fleet_time(dist.get("effective_date")))
+        return None
+
+    def _fleet_time(self, when: Any) -> float:
+        """A wall-clock date-time as fleet time (the fleet's clock runs on from now, advanced by the admin route)."""
+        if not when:
+            return float("-inf")
+        try:
+            moment = datetime.fromisoformat(str(when).replace("Z", "+00:00"))
+        except ValueError:
+            return float("-inf")
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return self.fleet.now() + (moment.timestamp() - self.fleet.wall_now())
 
     def _listing(self, key: tuple[Any, ...], build: Any) -> list[Any]:
         """A filtered device list, built once per second of fleet time: a client pages through 100 pages of a
@@ -100,6 +181,19 @@ class Ws1Base:
                 self._listings.clear()
             found = self._listings[full] = build()
         return found
+
+    # ------------------------------------------------------------------ a profile on a Mac
+    def profile_installed(self, profile: dict[str, Any], device: Any) -> bool:
+        """Installed by now: the fleet's timing, unless its certificate cannot be issued (then it never installs)."""
+        if self.cas.refused(profile):
+            return False
+        return self.fleet.installed(device, "profile", self.profile_at(profile, device))
+
+    def profile_failed(self, profile: dict[str, Any], device: Any) -> bool:
+        """The profile reached the Mac and broke: the fleet's share of broken installs, or a refused certificate."""
+        if self.cas.refused(profile):
+            return self.fleet.reached(device, "profile", self.profile_at(profile, device))
+        return self.fleet.failed(device, "profile", self.profile_at(profile, device))
 
     def _og(self, og_id: Any) -> dict[str, Any] | None:
         try:
@@ -124,22 +218,8 @@ class Ws1Base:
         """Whether the profile is assigned to this device (without listing every member)."""
         for sg in profile["body"]["General"].get("AssignedSmartGroups") or []:
             group = self._sg_by_id(sg.get("SmartGroupId"))
-            if group is not None and self.is_member(group, device):
+            if group is not None and self.in_group(group, device):
                 return True
-        return False
-
-    def is_member(self, group: dict[str, Any], device: Any) -> bool:
-        """`device in sg_devices(group)` without listing the group: the same rule for every kind of group, so a
-        Mac of a group odatui created (criteria) can be re-pushed as the device table lists it (issue 26: 422)."""
-        members = group["members"]
-        if members == "all":
-            return True
-        if members == "rollout":
-            return device.id in self.fleet.member_ids
-        if members == "pilot":
-            return device.id in {d.id for d in self.fleet.members()[:3]}
-        if members == "criteria":
-            return version_key(device.os_version) >= version_key(group.get("os_floor") or "")
         return False
 
     def _endpoint(self, methods: dict[str, tuple[Any, tuple[int, ...]]]):

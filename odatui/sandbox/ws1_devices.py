@@ -23,6 +23,9 @@ class Ws1Devices(Ws1Base):
                 "LocationGroupName": "ACME Corp", "UserName": d.user, "UserEmailAddress": d.email,
                 "Ownership": "C", "Platform": "AppleOsX", "Model": d.model, "OperatingSystem": d.os_version,
                 "EnrollmentStatus": "Enrolled", "ComplianceStatus": "Compliant",
+                # An int32 in 2604 (DeviceExtended) with no documented values; the emulator answers Windows'
+                # PROCESSOR_ARCHITECTURE codes (9 x64, 12 ARM64), which odatui reads the same way (unverified).
+                "ProcessorArchitecture": 12 if d.arch == "arm64" else 9,
                 "UserApprovedEnrollment": d.user_approved,
                 # ADE (DEP) enrollments are user-approved by definition, so a Mac without it was enrolled otherwise
                 # (Apple Platform Deployment, "User Approved MDM"); supervision comes with ADE on macOS.
@@ -57,11 +60,11 @@ class Ws1Devices(Ws1Base):
             if not self._targets(p, device):
                 continue
             g = p["body"]["General"]
-            installed = self.fleet.installed(device, "profile", p["assigned_at"])
+            installed = self.profile_installed(p, device)
             # The 2604 DeviceProfileApiEntity.Status enum has no "Failed"; a profile the Mac could not install is
             # reported here as "Corrupted" (unverified: the enum is documented, this mapping is not).
             status = ("ConfirmedInstall" if installed else
-                      "Corrupted" if self.fleet.failed(device, "profile", p["assigned_at"]) else "PendingInstall")
+                      "Corrupted" if self.profile_failed(p, device) else "PendingInstall")
             items.append({"Status": status, "Name": g["Name"],
                           "Description": g.get("Description") or "", "CurrentVersion": g["Version"],
                           "AssignmentType": g.get("AssignmentType", "Auto"),
@@ -74,21 +77,35 @@ class Ws1Devices(Ws1Base):
                              "Page": 0, "PageSize": 500, "Total": len(items)})
 
     async def device_certificates(self, request: Request, version: int) -> Response:
-        """Certificates_GetCertificatesByDeviceAsync (mdm v1): the Device Access SCEP certificate once a profile
-        that carries it is installed. Names and issuer are illustrative (unverified)."""
+        """Certificates_GetCertificatesByDeviceAsync (mdm v1). A profile with a native SCEP payload: the certificate
+        its WS1 CA issued (named after the template, issued by the CA as WS1 shows them: unverified naming), renewed
+        or expired by the fleet's clock, or a failed one with WS1's error when the CA's challenge is refused. A
+        profile with the static SCEP payload in Custom Settings: Okta's certificate once installed (names
+        illustrative, unverified)."""
         device = self.fleet.by_id.get(request.path_params["device_id"])
         if device is None:
             raise Ws1Error(404, 5002, f"Device not found for specified id: {request.path_params['device_id']}")
-        installed = any(self.fleet.installed(device, "profile", p["assigned_at"]) for p in self.profiles.values()
-                        if self._targets(p, device))
         certs = []
-        if installed and device.cert != "missing":
-            days = 12 if device.cert == "expiring" else 300
-            expires = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(time.time() + days * 86400))
-            certs.append({"Name": f"Okta Device Access {device.udid[:8]}", "IssuedBy": "Okta Device Access CA",
-                          "ExpiresOn": expires, "Status": "Active", "IsIdentity": "true", "Error": "",
-                          "CertificateContext": "Device", "DeviceId": {"Id": {"Value": device.id}},
-                          "Id": {"Value": device.id * 10}, "Uuid": str(uuid.uuid5(NS, f"cert-{device.id}"))})
+        now, wall = self.fleet.now(), time.time()
+        for p in self.profiles.values():
+            if not self._targets(p, device):
+                continue
+            issuers = self.cas.issuers(p)
+            if issuers:
+                refused = self.cas.refused(p)
+                for ca, template in issuers:
+                    if refused and self.fleet.reached(device, "profile", self.profile_at(p, device)):
+                        certs.append(self.cas.failed_certificate(ca, template, device, refused))
+                    elif not refused and self.profile_installed(p, device):
+                        at = (self.profile_at(p, device) or 0.0) + (self.fleet.delay(device, "profile") or 0.0)
+                        certs.append(self.cas.certificate(ca, template, device, at, now, wall))
+            elif p.get("static_scep") and self.profile_installed(p, device) and device.cert != "missing":
+                days = 12 if device.cert == "expiring" else 300
+                expires = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(wall + days * 86400))
+                certs.append({"Name": f"Okta Device Access {device.udid[:8]}", "IssuedBy": "Okta Device Access CA",
+                              "ExpiresOn": expires, "Status": "Active", "IsIdentity": "true", "Error": "",
+                              "CertificateContext": "Device", "DeviceId": {"Id": {"Value": device.id}},
+                              "Id": {"Value": device.id * 10}, "Uuid": str(uuid.uuid5(NS, f"cert-{device.id}"))})
         return JSONResponse({"DeviceCertificates": certs, "Page": 0, "PageSize": 500, "Total": len(certs)})
 
     async def install_profile(self, request: Request, version: int) -> Response:

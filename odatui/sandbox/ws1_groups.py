@@ -65,7 +65,11 @@ class Ws1Groups(Ws1Base):
             raise Ws1Error(404, 404, "Smart Group not found with Id or User does not have access to it.")
         return JSONResponse({**self._sg_model(group), "CriteriaType": group.get("criteria_type", "All"),
                              "Platforms": group.get("platforms", []),
-                             "OperatingSystems": group.get("operating_systems", [])})
+                             "OperatingSystems": group.get("operating_systems", []),
+                             "CpuArchitectures": group.get("cpu_architectures", []),
+                             "DeviceAdditions": [{"Id": str(d.id), "Name": d.name}
+                                                 for d in self.sg_devices(group)] if group["members"] == "explicit"
+                             else []})
 
     async def create_smartgroup(self, request: Request, version: int) -> Response:
         """mdmv1 POST /smartgroups (SmartGroupEditV1Model → EntityId), with the 400s the spec lists."""
@@ -82,18 +86,33 @@ class Ws1Groups(Ws1Base):
         if og is None:
             raise Ws1Error(400, 400, "Smart Groups cannot be created outside of Customer Organization Group "
                            "hierarchy.")
-        systems = body.get("OperatingSystems") or []
-        floor = ""
-        for item in systems:  # the Operator's spelling is not enumerated by the spec: accept the >= forms
-            if not isinstance(item, dict) or item.get("DeviceType") != "AppleOsX":
-                continue
-            if str(item.get("Operator")) not in ("GreaterThanOrEqualTo", "GreaterThanOrEqual", "GreaterThan"):
+        systems = [item for item in body.get("OperatingSystems") or [] if isinstance(item, dict)]
+        for item in systems:
+            # "Greater Than, Less Than etc." (SmartGroupOperatingSystem.Operator); the spelling "GreaterThan" is the
+            # one Omnissa's terraform-provider-uem uses (docs/resources/smart_group.md). Any other is refused here
+            # (unverified: what UEM does with other spellings), so odatui cannot rely on an unconfirmed one.
+            if str(item.get("Operator")) not in ("GreaterThan", "LessThan"):
                 raise Ws1Error(400, 400, f"Operator {item.get('Operator')!r} is not valid.")
-            floor = str(item.get("Value") or "")
-        group = self.add_smart_group(name, members="criteria" if "AppleOsX" in (body.get("Platforms") or [])
-                                     else "none", og_id=og["Id"])
-        group.update({"os_floor": floor, "criteria_type": body["CriteriaType"],
-                      "platforms": list(body.get("Platforms") or []), "operating_systems": systems,
+        additions = body.get("DeviceAdditions") or []
+        if body["CriteriaType"] == "UserDevice":
+            ids = []
+            for item in additions:
+                raw = item.get("Id") if isinstance(item, dict) else None
+                if not str(raw or "").isdigit() or int(raw) not in self.fleet.by_id:
+                    raise Ws1Error(400, 400, f"Device {raw!r} not found or user does not have access to it.")
+                ids.append(int(raw))
+            if not ids and not body.get("UserAdditions"):
+                raise Ws1Error(400, 400, "A smart group of criteria type UserDevice needs devices or users.")
+            drop = int(self.settings.get("smartgroup_drop_additions") or 0)
+            group = self.add_smart_group(name, members="explicit", og_id=og["Id"])
+            group["device_ids"] = ids[:len(ids) - drop] if drop else ids
+        else:
+            if additions:  # the provider leaves the pairing to UEM; the emulator refuses it (unverified)
+                raise Ws1Error(400, 400, "DeviceAdditions need CriteriaType UserDevice.")
+            group = self.add_smart_group(name, members="criteria" if "AppleOsX" in (body.get("Platforms") or [])
+                                         else "none", og_id=og["Id"])
+        group.update({"criteria_type": body["CriteriaType"], "platforms": list(body.get("Platforms") or []),
+                      "operating_systems": systems, "cpu_architectures": list(body.get("CPUArchitectures") or []),
                       "created_via_api": True})
         return JSONResponse({"Value": group["id"]})
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import plistlib
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from odatui.sandbox.credentials import OKTA_SCEP_CHALLENGE
 from odatui.sandbox.ws1_base import Ws1Base
 from odatui.sandbox.ws1_common import Ws1Error, is_bare_dict
 
@@ -35,6 +37,8 @@ class Ws1Profiles(Ws1Base):
         for sg in general.get("AssignedSmartGroups") or []:
             if not isinstance(sg, dict) or self._sg_by_id(sg.get("SmartGroupId")) is None:
                 raise Ws1Error(400, 400, f"Smart group {sg!r} not found or user does not have access to it.")
+        if body.get("ScepList"):
+            self.cas.validate(body["ScepList"], self._og_and_ancestors(og["Id"]))
         payloads = 0
         for entry in body.get("CustomSettingsList") or []:
             text = entry.get("CustomSettings") if isinstance(entry, dict) else None
@@ -63,11 +67,16 @@ class Ws1Profiles(Ws1Base):
         stored = {k: v for k, v in body.items() if k != "General"}
         stored["General"] = general
         active_auto = general["IsActive"] and general["AssignmentType"] == "Auto"
-        assigned_at = (previous or {}).get("assigned_at")
-        if active_auto and general.get("AssignedSmartGroups"):
-            assigned_at = assigned_at or self.fleet.now()
+        # Per smart group: when the profile reached it. A group added by a later update starts its own clock, so a
+        # second wave does not inherit the first wave's head start.
+        before = (previous or {}).get("group_at") or {}
+        group_at = {str(sg.get("SmartGroupId")): before.get(str(sg.get("SmartGroupId"))) or self.fleet.now()
+                    for sg in general.get("AssignedSmartGroups") or []} if active_auto else {}
+        static_scep, refused = _static_scep(stored)
         self.profiles[profile_id] = {"id": profile_id, "uuid": general["ProfileUuid"], "og_id": og["Id"],
-                                     "body": stored, "assigned_at": assigned_at}
+                                     "body": stored, "group_at": group_at,
+                                     "assigned_at": min(group_at.values()) if group_at else None,
+                                     "static_scep": static_scep, "static_scep_refused": refused}
 
     async def create_profile(self, request: Request, version: int) -> Response:
         body = await self._json(request)
@@ -171,11 +180,32 @@ class Ws1Profiles(Ws1Base):
             want = status == "INSTALLED"
             targets = tuple(str(sg.get("SmartGroupId"))
                             for sg in profile["body"]["General"].get("AssignedSmartGroups") or [])
-            devices = self._listing(("profile", profile["id"], status, profile["assigned_at"], targets), lambda: [
+            times = tuple(sorted((profile.get("group_at") or {}).items()))
+            devices = self._listing(("profile", profile["id"], status, times, targets), lambda: [
                 d for d in devices
-                if self.fleet.installed(d, "profile", profile["assigned_at"]) == want])
+                if self.profile_installed(profile, d) == want])
         if not devices:
             return Response(status_code=204)
         window = devices[page * size:(page + 1) * size]
         return JSONResponse({"profileAssignedDevices": [{"id": d.id, "uuid": d.uuid} for d in window],
                              "TotalResults": len(devices)})
+
+
+def _static_scep(body: dict[str, Any]) -> tuple[bool, str | None]:
+    """Whether the profile carries Apple's SCEP payload in Custom Settings, and why Okta would refuse it (a
+    challenge other than the sandbox Okta's secret): the whole profile then fails on the Mac (fleet-safety.md, the
+    `profiled` field report)."""
+    found, refused = False, None
+    for entry in body.get("CustomSettingsList") or []:
+        text = entry.get("CustomSettings") if isinstance(entry, dict) else None
+        if not isinstance(text, str) or "com.apple.security.scep" not in text:
+            continue
+        try:
+            payload = plistlib.loads(f'<plist version="1.0">{text}</plist>'.encode())
+        except Exception:  # noqa: BLE001 - an unreadable payload is not a SCEP payload
+            continue
+        if isinstance(payload, dict) and payload.get("PayloadType") == "com.apple.security.scep":
+            found = True
+            if (payload.get("PayloadContent") or {}).get("Challenge") != OKTA_SCEP_CHALLENGE:
+                refused = "SCEP enrollment failed: Okta's SCEP server rejected the profile's challenge"
+    return found, refused

@@ -52,6 +52,20 @@ def _config_member(config: Any, config_path: Path | None, config_error: str | No
     return text
 
 
+def without_mac_users(text: str) -> str:
+    """A run state without the enrolled users of each wave's Macs (preflight.ws1 keeps up to 2,000 per wave for the
+    Okta-group check): support needs the counts, not the people. Text that is not a run state goes as it is."""
+    try:
+        data = json.loads(text)
+        for step in (data.get("steps") or {}).values():
+            for group in ((step or {}).get("outputs") or {}).get("smart_groups") or []:
+                if isinstance(group, dict) and "users" in group:
+                    group["users"] = f"{len(group['users'])} users left out of the bundle"
+    except (ValueError, AttributeError, TypeError):
+        return text
+    return json.dumps(data, indent=2) + "\n"
+
+
 def secret_values(config: Any, secrets: Any) -> dict[str, str]:
     """Every secret value odatui can know of (value → what it is): registered in the log, in the environment,
     in the secret store (whose in-memory values, e.g. the demo's, are never registered)."""
@@ -108,7 +122,7 @@ def build_bundle(out: Path, *, config: Any, secrets: Any, config_path: Path | No
             continue  # a config spelling's link to its target's state (odatui.identity): that file is included
         if targets is not None and not state.name.startswith(tuple(f"{w.removesuffix('.json')}." for w in wanted)):
             continue  # another target's (its state, or one set aside next to it)
-        members[f"state/{state.name}"] = state.read_text(encoding="utf-8", errors="replace")
+        members[f"state/{state.name}"] = without_mac_users(state.read_text(encoding="utf-8", errors="replace"))
     for name in LOG_FILES:
         log = log_dir / name
         if log.is_file():

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from odatui.errors import OdatuiError, UsageError
-from odatui.scep import scep_wanted
+from odatui.scep import scep_wanted, ws1_ca
 from odatui.service.clients import clients
 from odatui.state import StateStore
 from odatui.ws1.devices import DeviceLister
@@ -31,10 +31,15 @@ def ids_from_outputs(outputs: dict[str, dict[str, Any]]) -> dict[str, Any] | Non
     if "smart_group_id" not in pre or "og_id" not in pre:
         return None
     groups = wave_groups(pre)
+    cert = outputs.get("ws1.certificate") or {}
     return {"og_id": int(pre["og_id"]), "smart_group_ids": [int(g["id"]) for g in groups],
             "smart_group_names": [g.get("name") for g in groups],
             "smart_group_devices": sum(int(g.get("devices") or 0) for g in groups),
             "profile_id": (outputs.get("ws1.profile") or {}).get("profile_id"),
+            # rollout.scep = "ws1_ca": the certificate profile and the CA/template names its certificates carry
+            "certificate_profile_id": cert.get("certificate_profile_id"),
+            "certificate_names": tuple(n for n in (cert.get("certificate_template"), cert.get("certificate_authority"))
+                                       if n),
             "app_id": (outputs.get("ws1.upload") or {}).get("app_id")}
 
 
@@ -49,7 +54,9 @@ def rollout_ids(config: Any) -> dict[str, Any]:
 
 def _lister(client: Any, config: Any, ids: dict[str, Any], **kw: Any) -> Any:
     return DeviceLister(client, ids["smart_group_ids"], og_id=ids["og_id"], macos_min=config.rollout.macos_min,
-                        profile_id=ids["profile_id"], app_id=ids["app_id"], scep=scep_wanted(config), **kw)
+                        profile_id=ids["profile_id"], app_id=ids["app_id"], scep=scep_wanted(config),
+                        cert_profile_id=ids.get("certificate_profile_id") if ws1_ca(config) else None,
+                        cert_names=tuple(ids.get("certificate_names") or ()), **kw)
 
 
 async def list_devices(config: Any, secrets: Any, ids: dict[str, Any], on_rows: Callable[[list[Any], list[str]], Any],

@@ -3,11 +3,13 @@ which settings go in (the files themselves: odatui.service.profiles)."""
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from pathlib import Path
 from typing import Any
 
-import os
-
+from odatui import scep
+from odatui.domain import load_ca_certificate
 from odatui.errors import UsageError
 from odatui.paths import state_dir
 from odatui.service.profiles import PASSPHRASE_ENV, export
@@ -29,8 +31,20 @@ def default_dir(config: Any, *, demo: bool = False) -> Path:
 def wizard_export(config: Any, outputs: dict[str, dict[str, Any]], out_dir: Path, secrets: Any = None) -> list[Path]:
     """The wizard's export: every setting of the config, as `odatui export` and `ws1.profile` build it
     (odatui.sso_profile), unsigned."""
-    settings = sso_settings(config, secrets, client_id(outputs, config), _org_host(outputs))
-    return export(settings, out_dir, scep_elsewhere=_scep_elsewhere(config))
+    settings, apart, ca_der = _settings(config, secrets, client_id(outputs, config), outputs)
+    return export(settings, out_dir, scep_elsewhere=_scep_elsewhere(config), certificate_apart=apart, ca_der=ca_der)
+
+
+def _settings(config: Any, secrets: Any, found: str, outputs: dict[str, dict[str, Any]]) -> tuple[Any, bool, Any]:
+    """(the SSO settings, whether the certificate goes in its own file, Okta's intermediate CA as DER or None).
+    rollout.scep = "ws1_ca": the SSO profile holds no SCEP (as ws1.profile sends it); the export adds the separate
+    certificate profile for other MDMs when the SCEP URL and secret key are at hand (odatui.scep.export_settings)."""
+    settings = sso_settings(config, secrets, found, _org_host(outputs))
+    if not scep.ws1_ca(config):
+        return settings, False, None
+    path = config.okta.scep_ca_certificate
+    return (dataclasses.replace(settings, scep=scep.export_settings(config, secrets)), True,
+            load_ca_certificate(path) if path else None)
 
 
 def _org_host(outputs: dict[str, dict[str, Any]]) -> str | None:
@@ -59,7 +73,7 @@ def cli_export(config: Any, secrets: Any, out_dir: Path, sign_cert: Path | None,
         raise UsageError("--sign-cert and --sign-key go together", hint="give both PEM files, or neither")
     outputs = StateStore(config.target_key()).load().outputs()
     # missing SCEP URL / secret key → exit 2, nothing written
-    settings = sso_settings(config, secrets, found, _org_host(outputs))
+    settings, apart, ca_der = _settings(config, secrets, found, outputs)
     paths = export(settings, out_dir, sign_cert, sign_key, sign_key_passphrase=os.environ.get(PASSPHRASE_ENV),
-                   scep_elsewhere=_scep_elsewhere(config))
+                   scep_elsewhere=_scep_elsewhere(config), certificate_apart=apart, ca_der=ca_der)
     return paths, settings.scep

@@ -8,13 +8,14 @@ a full disk never leaves a half set behind.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import tempfile
 from pathlib import Path
 
 from odatui.errors import OdatuiError, UsageError
-from odatui.macos import mobileconfig
+from odatui.macos import certificate, mobileconfig
 from odatui.macos.lint import errors, lint
 from odatui.sso_profile import ws1_fragments
 from odatui.macos.payloads import (
@@ -46,9 +47,23 @@ def file_prefix(settings: PssoSettings) -> str:
     return f"okta-dps-macos{settings.macos_min}"
 
 
+def certificate_file(settings: PssoSettings) -> str:
+    """The separate Device Access certificate profile (static SCEP + Okta's intermediate CA): holds the challenge."""
+    return f"{file_prefix(settings)}-{certificate.KIND_CERT_PROFILE}.mobileconfig"
+
+
 def build_files(settings: PssoSettings, identity: mobileconfig.SigningIdentity | None = None, *,
-                scep_elsewhere: bool = False) -> dict[str, bytes]:
-    """Every exported file by name → bytes. Pure apart from signing (which stamps a signing time)."""
+                scep_elsewhere: bool = False, certificate_apart: bool = False,
+                ca_der: bytes | None = None) -> dict[str, bytes]:
+    """Every exported file by name → bytes. Pure apart from signing (which stamps a signing time).
+
+    `certificate_apart` (rollout.scep = "ws1_ca"): the SCEP payload goes into its own certificate profile, with the
+    Okta intermediate CA (`ca_der`) when given, and not into the Platform SSO files: Okta deploys the certificate
+    with a separate profile before the SSO one ("Static SCEP for macOS with Workspace ONE"), so a SCEP failure does
+    not roll Platform SSO back with it (fleet-safety.md)."""
+    cert_settings = None
+    if certificate_apart and settings.scep is not None:
+        cert_settings, settings = settings, dataclasses.replace(settings, scep=None)
     payloads = all_payloads(settings)
     prefix = file_prefix(settings)
     floor = f"macOS {settings.macos_min}+"
@@ -61,6 +76,8 @@ def build_files(settings: PssoSettings, identity: mobileconfig.SigningIdentity |
         )
 
     files: dict[str, bytes] = {f"{prefix}.mobileconfig": mobileconfig.to_xml(combined)}
+    if cert_settings is not None:
+        files[certificate_file(settings)] = mobileconfig.to_xml(certificate.export_profile(cert_settings, ca_der))
     # The fragments ws1.profile sends, from the same builder (odatui.sso_profile): byte for byte the same.
     for (kind, payload), fragment in zip(payloads.items(), ws1_fragments(settings), strict=True):
         single = mobileconfig.profile(settings, [payload], name=f"Okta DPS {floor}: {_TITLES[kind]}", kind=kind)
@@ -70,24 +87,27 @@ def build_files(settings: PssoSettings, identity: mobileconfig.SigningIdentity |
         for name in [n for n in files if n.endswith(".mobileconfig")]:
             files[name.removesuffix(".mobileconfig") + ".signed.mobileconfig"] = mobileconfig.sign(files[name], identity)
     files["README.txt"] = readme(settings, signed=identity is not None, secret_files=secret_files(settings, files),
-                                 scep_elsewhere=scep_elsewhere).encode("utf-8")
+                                 scep_elsewhere=scep_elsewhere, certificate_apart=cert_settings is not None
+                                 ).encode("utf-8")
     return dict(sorted(files.items()))
 
 
 def secret_files(settings: PssoSettings, files: dict[str, bytes]) -> list[str]:
     """Names of the files that hold the SCEP secret key or the JIT RegistrationToken: written 0600 (owner only)."""
+    apart = certificate_file(settings).removesuffix(".mobileconfig")
+    held = {n for n in files if n.startswith(apart + ".")}  # the certificate profile and its signed copy
     # By how each file is built, not by searching its bytes: plistlib writes `&`, `<`, `>` of a challenge as
     # entities, so a byte search would miss it. The combined profile and the SCEP payload's own files (and their
     # signed copies) hold the challenge, the SSO payload's own files the token; the others hold neither.
     prefix = file_prefix(settings)
     kinds = ([KIND_SCEP] if settings.scep is not None else []) + ([KIND_SSO] if settings.registration_token else [])
     if not kinds:
-        return []
-    return sorted(n for n in files if n.startswith((f"{prefix}.", *(f"{prefix}-{k}." for k in kinds))))
+        return sorted(held)
+    return sorted(held | {n for n in files if n.startswith((f"{prefix}.", *(f"{prefix}-{k}." for k in kinds)))})
 
 
 def readme(settings: PssoSettings, *, signed: bool, secret_files: list[str] | None = None,
-           scep_elsewhere: bool = False) -> str:
+           scep_elsewhere: bool = False, certificate_apart: bool = False) -> str:
     prefix = file_prefix(settings)
     kinds = [k for k in _TITLES if k != KIND_SCEP or settings.scep is not None]
     per_payload = "\n".join(f"  {prefix}-{kind}.mobileconfig   {_TITLES[kind]}" for kind in kinds)
@@ -102,6 +122,18 @@ wanted (e.g. hand-off to another team); MDMs sign what they push, and most expec
     )
     if settings.macos_min == 13:
         scep = ""
+    elif certificate_apart:
+        held = "\n".join(f"    {name}" for name in secret_files or [])
+        scep = (
+            f"* Okta's Device Access certificate is a separate profile, {certificate_file(settings)}: the static\n"
+            "  SCEP payload with the secret key (and Okta's intermediate CA when you gave okta.scep_ca_certificate).\n"
+            "  Deploy it to the same Macs BEFORE the Platform SSO profile. The files holding the secret are\n"
+            "  readable by you only (mode 0600); share them only with your MDM and delete them when done:\n"
+            f"{held}\n"
+            f"  Its subject is CN={SCEP_SUBJECT_CN}; on another MDM replace {{DeviceUid}} with that MDM's\n"
+            "  hardware-UUID variable (Jamf $UDID, Fleet %HardwareUUID%). Okta does not renew these certificates:\n"
+            "  redeploy before they expire. On Workspace ONE odatui uses a WS1 certificate authority instead.\n"
+        )
     elif settings.scep is not None:
         held = "\n".join(f"    {name}" for name in secret_files or [])
         scep = (
@@ -162,6 +194,8 @@ def export(
     *,
     sign_key_passphrase: str | None = None,
     scep_elsewhere: bool = False,
+    certificate_apart: bool = False,
+    ca_der: bytes | None = None,
 ) -> list[Path]:
     """Write the export set into `out_dir` (created if needed); returns the written paths, sorted."""
     if (sign_cert is None) != (sign_key is None):
@@ -175,7 +209,8 @@ def export(
         passphrase = sign_key_passphrase.encode("utf-8") if sign_key_passphrase else None
         identity = mobileconfig.load_signing_identity(Path(sign_cert), Path(sign_key), passphrase)
 
-    files = build_files(settings, identity, scep_elsewhere=scep_elsewhere)
+    files = build_files(settings, identity, scep_elsewhere=scep_elsewhere, certificate_apart=certificate_apart,
+                        ca_der=ca_der)
 
     out_dir = Path(out_dir).expanduser()
     if out_dir.exists() and not out_dir.is_dir():
@@ -194,7 +229,7 @@ def export(
             f"Cannot create the export folder {str(out_dir)!r}: {exc.strerror or exc}.",
             hint="Choose a folder this user can write to with --out.",
         ) from None
-    private = set(secret_files(settings, files))
+    private = set(secret_files(dataclasses.replace(settings, scep=None) if certificate_apart else settings, files))
     try:
         for name, data in files.items():
             (staging / name).write_bytes(data)
@@ -229,6 +264,8 @@ def export_from_values(
     psso: dict | None = None,
     scep: object = None,
     scep_elsewhere: bool = False,
+    certificate_apart: bool = False,
+    ca_der: bytes | None = None,
 ) -> list[Path]:
     """For the CLI: config values + okta.app's client ID → files. The key passphrase comes from the environment."""
     try:
@@ -239,4 +276,4 @@ def export_from_values(
                                          user_principal_name=(user_principal_name or None),
                                          psso=dict(psso or {}), scep=scep)
     return export(settings, out_dir, sign_cert, sign_key, sign_key_passphrase=os.environ.get(PASSPHRASE_ENV),
-                  scep_elsewhere=scep_elsewhere)
+                  scep_elsewhere=scep_elsewhere, certificate_apart=certificate_apart, ca_der=ca_der)

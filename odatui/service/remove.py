@@ -24,7 +24,7 @@ KIND_WORDS = {"ws1.profile": "Workspace ONE profile", "ws1.rule": "assignment ru
               "ws1.smart_group": "smart group", "okta.group": "Okta group assignment"}
 # Steps whose outputs name removed objects, and verify, whose ✓ vouched for them: after a removal none of them may
 # show as done (the wizard's Resume read "Verify ✓" after `odatui remove`).
-RESET_STEPS = ("ws1.upload", "ws1.assign", "ws1.profile", "okta.assign", "verify")
+RESET_STEPS = ("ws1.upload", "ws1.assign", "ws1.certificate", "ws1.profile", "okta.assign", "verify")
 
 
 @dataclass
@@ -63,7 +63,9 @@ def ledger_items(state: Any, *, include_adopted: bool) -> list[Removal]:
         if include_adopted:
             items += [Removal(sid, dict(e), "adopted") for e in rec.adopted]
     rank = {k: n for n, k in enumerate(KIND_ORDER)}
-    return sorted(items, key=lambda i: rank.get(i.kind, len(rank)))
+    # Within profiles, the SSO profile before the certificate profile it relies on: Okta's install order
+    # (certificate, then SSO profile) reversed, so no Mac is left with Platform SSO and no certificate.
+    return sorted(items, key=lambda i: (rank.get(i.kind, len(rank)), i.step_id == "ws1.certificate"))
 
 
 # --------------------------------------------------------------------------------------------- look

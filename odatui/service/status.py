@@ -31,6 +31,11 @@ async def rollout_status(config: Any, secrets: Any, outputs: dict[str, dict[str,
             status = await ctx.ws1().rollout_status(
                 int(pre["smart_group_id"]), (outputs.get("ws1.upload") or {}).get("app_id"),
                 (outputs.get("ws1.profile") or {}).get("profile_id"), og_id=pre.get("og_id"))
+            cert_id = (outputs.get("ws1.certificate") or {}).get("certificate_profile_id")
+            cert_installed = None
+            if cert_id is not None:  # rollout.scep = "ws1_ca": the certificate profile's install count (bulk)
+                members = set(await ctx.ws1().smart_group_device_ids(int(pre["smart_group_id"])))
+                cert_installed = len(await ctx.ws1().certificate_profile_installed(int(cert_id), members))
     except BaseException:
         if okta_task is not None:
             okta_task.cancel()
@@ -40,6 +45,7 @@ async def rollout_status(config: Any, secrets: Any, outputs: dict[str, dict[str,
     # registrations, which come from the System Log per user of the rollout (odatui.service.registrations).
     return {"smart_group": pre.get("smart_group_name"), "devices": status.devices,
             "profile_installed": status.profile_installed, "app_installed": status.app_installed,
+            "certificate_installed": cert_installed,
             "okta_verify_macs": macs, "okta_verify_macs_label": OKTA_VERIFY_MACS_LABEL, "okta_error": macs_error,
             "dps_registrations": dps}
 

@@ -7,7 +7,7 @@ from odatui.steps.base import Step
 
 STEP_IDS = (
     "preflight.okta", "preflight.ws1", "preflight.package",
-    "okta.app", "okta.assign", "ws1.upload", "ws1.assign", "ws1.profile", "verify",
+    "okta.app", "okta.assign", "ws1.upload", "ws1.assign", "ws1.certificate", "ws1.profile", "verify",
 )
 
 

@@ -2,7 +2,8 @@
 
 None of these stop the run (the admin may fix them later, or they concern a few users or Macs); each is one
 line for the plan, the Review and Done screens and `plan --json`. A check that cannot run says so as a warning
-too, instead of failing the preflight.
+too, instead of failing the preflight. The Macs' side (below the floor, no user-approved MDM, Intel) is read with
+the waves in odatui.steps.wave_facts.
 """
 
 from __future__ import annotations
@@ -12,8 +13,6 @@ from typing import Any
 
 from odatui.errors import OdatuiError
 from odatui.macos.payloads import APP_IDS
-from odatui.ws1.device_rows import below_floor
-from odatui.ws1.devices import DeviceLister
 
 SAMPLE = 3  # logins / device names named per warning
 MAX_USERS = 10_000  # per run: "Everyone" in a large org would make the preflight page for minutes
@@ -128,39 +127,4 @@ async def _user_warnings(client: Any, groups: list[str]) -> list[str]:
         counts = _kinds(Counter({s: statuses[s] for s in MUST_ACT_FIRST if statuses[s]}))
         out.append(f"{total_held} user(s) of the assigned groups are not ACTIVE: they must finish a step at their "
                    f"next sign-in ({counts}) before the Mac registers: {_sample(held, total_held)}")
-    return out
-
-
-async def ws1_warnings(client: Any, og_id: int, smart_group_ids: list[int], macos_min: int) -> list[str]:
-    """Macs of the smart group(s) below the macOS floor or without user-approved MDM (the profile's Platform SSO
-    and SCEP payloads need user-approved or automated enrollment)."""
-    lister = DeviceLister(client, smart_group_ids, og_id=og_id, macos_min=macos_min, per_device=False, scep=False)
-    below: list[str] = []
-    unapproved: list[str] = []
-    counts = {"below": 0, "unapproved": 0}
-
-    def take(rows: list[Any], problems: list[str]) -> None:
-        for row in rows:
-            label = row.name or str(row.id)
-            if below_floor(row.macos, macos_min):
-                counts["below"] += 1
-                if len(below) < SAMPLE:
-                    below.append(f"{label} ({row.macos})")
-            if row.user_approved_mdm is False:
-                counts["unapproved"] += 1
-                if len(unapproved) < SAMPLE:
-                    unapproved.append(label)
-
-    try:
-        summary = await lister.run(take)
-    except OdatuiError as exc:
-        return [f"could not list the Macs of the smart group{'s' if len(smart_group_ids) > 1 else ''}: {exc.message}"]
-    out = []
-    if counts["below"]:
-        where = "the smart groups" if len(smart_group_ids) > 1 else "the smart group"
-        out.append(f"{counts['below']} of {summary.devices} Macs in {where} run macOS below the floor "
-                   f"{macos_min} (the profile will not apply there): {_sample(below, counts['below'])}")
-    if counts["unapproved"]:
-        out.append(f"{counts['unapproved']} of {summary.devices} Macs are not enrolled with user-approved MDM: "
-                   f"{_sample(unapproved, counts['unapproved'])}")
     return out

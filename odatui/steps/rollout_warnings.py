@@ -75,4 +75,5 @@ def rollout_notes(config: Any) -> tuple[str, ...]:
     from odatui import scep
 
     line = scep.summary(config)
-    return ((line,) if line.startswith("note:") else ()) + profile_warnings(config)
+    static = (scep.STATIC_RISKS,) if scep.scep_wanted(config) else ()  # rollout.scep = "static": its four risks
+    return ((line,) if line.startswith("note:") else ()) + static + profile_warnings(config)

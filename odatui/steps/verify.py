@@ -107,14 +107,25 @@ class Verify(Step):
         if scep.scep_wanted(ctx.config) and not any(p.get("PayloadType") == "com.apple.security.scep"
                                                     for p in payloads):
             problems.append(f"profile {profile_id} has no Device Access SCEP payload (Platform SSO 2.0 needs it)")
+        if scep.ws1_ca(ctx.config) and any(p.get("PayloadType") == "com.apple.security.scep" for p in payloads):
+            # With its own profile the certificate must not ride in the SSO profile too: a SCEP failure there
+            # would roll Platform SSO back (fleet-safety.md), the thing ws1_ca exists to avoid.
+            problems.append(f"profile {profile_id} still holds a Device Access SCEP payload; the certificate "
+                            "profile (ws1.certificate) deploys it")
         general = profile.get("General") or {}
         assigned = {int(s.get("SmartGroupId") or 0) for s in general.get("AssignedSmartGroups") or []}
         wave = (ctx.outputs.get("preflight.ws1") or {}).get("smart_groups") or \
             [{"id": sg_id, "uuid": sg_uuid, "name": ctx.output("preflight.ws1", "smart_group_name")}]
-        for group in wave:  # every wave group, exactly: a group left out would never get the profile
-            if int(group["id"]) not in assigned:
+        # The wave groups ws1.profile chose (gated waves: those whose gate holds); without gates, every wave group.
+        chosen = (ctx.outputs.get("ws1.profile") or {}).get("assigned_smart_group_ids")
+        expected = {int(i) for i in chosen} if chosen is not None else {int(g["id"]) for g in wave}
+        for group in wave:  # a group left out would never get the profile; one the gate holds back must not have it
+            if int(group["id"]) in expected and int(group["id"]) not in assigned:
                 problems.append(f"profile {profile_id} is not assigned to smart group {group['id']} "
                                 f"({group['name']!r})")
+            elif int(group["id"]) not in expected and int(group["id"]) in assigned:
+                problems.append(f"profile {profile_id} is assigned to smart group {group['id']} "
+                                f"({group['name']!r}) whose wave gate does not hold")
         if general.get("IsActive") is False:
             problems.append(f"profile {profile_id} is inactive")
         problems += await _overlapping_profiles(ctx, profile_id, assigned)

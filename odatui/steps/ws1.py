@@ -1,4 +1,4 @@
-"""The Workspace ONE steps: preflight.ws1, ws1.upload, ws1.assign, ws1.profile.
+"""The Workspace ONE steps: preflight.ws1, ws1.upload, ws1.assign, ws1.certificate, ws1.profile.
 
 Each `inspect` reads the tenant and says what `apply` would do, writing nothing; each `apply` looks again
 first, so a re-run after a crash adopts what exists (the app of the same name and version, our assignment
@@ -8,12 +8,13 @@ rule, the profile of the same name) instead of duplicating it.
 from __future__ import annotations
 
 from odatui.steps.ws1_assign import Ws1Assign, is_our_rule, merged_rules
+from odatui.steps.ws1_certificate import Ws1Certificate
 from odatui.steps.ws1_common import APP_NAME, RULE_NAME_PREFIX, duplicates_error
 from odatui.steps.ws1_preflight import PreflightWs1
 from odatui.steps.ws1_profile import DesiredProfile, Ws1Profile, desired_profile, profile_differences
 from odatui.steps.ws1_upload import Ws1Upload
 
-STEPS = [PreflightWs1(), Ws1Upload(), Ws1Assign(), Ws1Profile()]
+STEPS = [PreflightWs1(), Ws1Upload(), Ws1Assign(), Ws1Certificate(), Ws1Profile()]
 
-__all__ = ["STEPS", "PreflightWs1", "Ws1Upload", "Ws1Assign", "Ws1Profile", "DesiredProfile", "desired_profile",
+__all__ = ["STEPS", "PreflightWs1", "Ws1Upload", "Ws1Assign", "Ws1Certificate", "Ws1Profile", "DesiredProfile", "desired_profile",
            "merged_rules", "profile_differences", "is_our_rule", "APP_NAME", "RULE_NAME_PREFIX", "duplicates_error"]

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
-from odatui.errors import StepError
+from odatui.errors import StepError, UsageError
 from odatui.steps.base import OWN_ADOPTED, OWN_CREATED, OWN_RELEASED, Change, ChangeKind, Context, Progress, Step
 from odatui.steps.ws1_common import RULE_NAME_PREFIX, group_covered
 
@@ -96,6 +97,23 @@ def _wave(ctx: Context) -> list[tuple[str, str]]:
     return [(g["uuid"], g["name"]) for g in groups]
 
 
+def wave_starts(ctx: Context) -> dict[str, str]:
+    """Smart group name → the wave's start as the rule's effective_date. The mamv2 field is "in Admin's timezone";
+    odatui writes the UTC time (unverified: the API admin's time zone is not readable through the API), so an admin
+    outside UTC sees it shifted in the console."""
+    return {w.smart_group: w.start.strftime("%Y-%m-%dT%H:%M:%S") for w in ctx.config.waves() if w.start is not None}
+
+
+def _refuse_past_starts(ctx: Context, new_groups: list[str]) -> None:
+    """A start already in the past for a wave odatui has not assigned yet is a typo, not a schedule (exit 2)."""
+    now = datetime.now(UTC)
+    for w in ctx.config.waves():
+        if w.gated and w.smart_group in new_groups and w.start is not None and w.start < now:
+            raise UsageError(f"rollout.waves {w.name!r}: start {w.start.strftime('%Y-%m-%dT%H:%M:%SZ')} is in the "
+                             "past and the wave has not started", hint="give a future start, or remove start to begin "
+                             "the wave now")
+
+
 def _rule_entry(app_uuid: str, sg_uuid: str, sg_name: str) -> dict[str, Any]:
     key = f"{app_uuid}:{sg_uuid}".lower()
     return {"kind": "ws1.rule", "id": key, "name": key, "app_uuid": app_uuid, "sg_uuid": sg_uuid, "group": sg_name}
@@ -152,8 +170,9 @@ class Ws1Assign(Step):
     async def inspect(self, ctx: Context) -> Change:
         look = await self._look(ctx)
         current, wave = look["current"], look["wave"]
-        starts = ctx.config.ws1.start_dates
+        starts = wave_starts(ctx)
         missing = [(u, n) for u, n in wave if not group_covered(current, u)]
+        _refuse_past_starts(ctx, [n for _, n in missing])
         restart = [(u, n) for u, n in wave if (u, n) not in missing and _stale_start(current, u, starts.get(n))]
         app_uuid = ctx.output("ws1.upload", "app_uuid")
         if not missing and not restart and not look["drop"] and not look["previous"]:
@@ -187,7 +206,7 @@ class Ws1Assign(Step):
         client = ctx.ws1()
         app_uuid = ctx.output("ws1.upload", "app_uuid")
         current, wave = look["current"], look["wave"]
-        starts = ctx.config.ws1.start_dates
+        starts = wave_starts(ctx)
         missing = [u for u, _ in wave if not group_covered(current, u)]
         restart = [u for u, n in wave if _stale_start(current, u, starts.get(n))]
         carried = [r for old in look["previous"] for r in old["rules"]]

@@ -15,6 +15,7 @@ from odatui.macos.lint import errors as lint_errors
 from odatui.macos.lint import lint
 from odatui.macos.payloads import PssoSettings, all_payloads, org_host_from_url
 from odatui.steps.base import OWN_ADOPTED, OWN_CREATED, OWN_RELEASED, Change, ChangeKind, Context, Progress, Step
+from odatui.steps.profile_waves import ProfileWaves, profile_waves
 from odatui.steps.rollout_warnings import rollout_notes
 from odatui.steps.ws1_common import duplicates_error
 from odatui.sso_profile import sso_settings, ws1_fragments
@@ -42,7 +43,7 @@ class DesiredProfile:
         return self.body["General"]["Name"]
 
 
-def desired_profile(ctx: Context) -> DesiredProfile:
+def desired_profile(ctx: Context, groups: list[dict[str, Any]] | None = None) -> DesiredProfile:
     """The AppleOsX profile body: Device context, Auto to the smart group, and every payload as Custom Settings,
     byte for byte the `*.ws1.xml` fragments the export writes. Associated Domains go as Custom Settings too: WS1's
     native payload takes one flat list of app ids and one of domains, and how it expands them is undocumented
@@ -66,7 +67,8 @@ def desired_profile(ctx: Context) -> DesiredProfile:
             "IsActive": True,
             "AllowRemoval": "Always",
             "ManagedLocationGroupID": ctx.output("preflight.ws1", "og_id"),
-            "AssignedSmartGroups": _profile_groups(ctx),
+            # The wave groups whose gate holds (odatui.steps.profile_waves); all of them without gates.
+            "AssignedSmartGroups": groups if groups is not None else _profile_groups(ctx),
             "ExcludedSmartGroups": [],
         },
         "CustomSettingsList": [{"CustomSettings": text} for text in ws1_fragments(settings)],
@@ -117,6 +119,10 @@ def profile_differences(desired: DesiredProfile, current: dict[str, Any]) -> lis
     for k in sorted(set(have_by) | set(want_by)):
         if k not in have_by:
             out.append(f"Custom Settings: {k[0]} ({k[1]}) missing")
+        elif k not in want_by and k[0] == "com.apple.security.scep":
+            # Migration to rollout.scep = "ws1_ca": ws1.certificate (run first) deploys the certificate now.
+            out.append(f"Custom Settings: the embedded Device Access SCEP payload ({k[1]}) is removed: the "
+                       "certificate profile deploys the certificate now")
         elif k not in want_by:
             out.append(f"Custom Settings: {k[0]} ({k[1]}) not ours, will be removed")
         elif have_by[k] != want_by[k]:
@@ -129,7 +135,9 @@ class Ws1Profile(Step):
     title = "Platform SSO profile in Workspace ONE"
     # After ws1.assign: Okta Verify must be on the Mac before the profile that points at its extension (Okta,
     # "Configure Desktop Password Sync for macOS 14": "Follow these steps in sequence", Okta Verify first).
-    needs = ("okta.app", "preflight.ws1", "ws1.assign")
+    # After ws1.certificate (when rollout.scep = "ws1_ca"): Okta's order is the Device Access certificate, then the
+    # SSO profile ("Configure Platform Single Sign-on for macOS 14": the steps "must be followed in the order").
+    needs = ("okta.app", "preflight.ws1", "ws1.assign", "ws1.certificate")
     required_fields = ("ws1.api_url", "ws1.smart_group", "rollout.profile_name")
     clients = ("ws1",)
 
@@ -138,6 +146,8 @@ class Ws1Profile(Step):
         line = f"{verb} profile {outputs.get('profile_id')} and read it back: it matches"
         if outputs.get(OWN_RELEASED):
             line += "; removed the old " + ", ".join(_describe(e) for e in outputs[OWN_RELEASED])
+        if outputs.get("stopped"):  # exit 0: the run went as far as the gates allow, and says where it stopped
+            line += f"; {outputs['stopped']}"
         if any(d.startswith("note: Device Access SCEP") for d in change.details):
             line += " (no SCEP payload: rollout.scep = \"elsewhere\", another profile must deploy it)"
         return line
@@ -162,49 +172,56 @@ class Ws1Profile(Step):
         return [e for e, there in zip(old, exists, strict=True) if there]
 
     async def inspect(self, ctx: Context) -> Change:
-        desired = desired_profile(ctx)
-        name = desired.name
         notes = rollout_notes(ctx.config)
         payloads = ("Custom Settings: Associated Domains", "Custom Settings: Extensible SSO with Platform SSO",
                     "Custom Settings: Okta Verify preferences (2 domains)")
-        if scep.scep_wanted(ctx.config):
+        if scep.scep_wanted(ctx.config) or scep.ws1_ca(ctx.config):
             payloads = (scep.summary(ctx.config),) + payloads
         existing = await self._find(ctx)
+        current = await ctx.ws1().get_profile(existing.id) if existing is not None else None
+        waves = await profile_waves(ctx, current)
+        desired = desired_profile(ctx, waves.groups)
+        name = desired.name
+        gates = waves.lines()
+        extra = _wave_outputs(waves)
         old = await self._replaced(ctx, existing)
         gone = ", ".join(_describe(e) for e in old)
         if existing is None:
             if old:
                 return Change(ChangeKind.REPLACE, f"replace the {gone} with {name!r}: create the new profile, then "
-                              "remove the old one odatui created", details=payloads + notes,
-                              found=(None, None, desired, old), creates=({"kind": "ws1.profile", "name": name},))
-            return Change(ChangeKind.CREATE, f"create the macOS profile {name!r} (Device, Auto)",
-                          details=payloads + notes, found=(None, None, desired, ()),
+                              "remove the old one odatui created" + _to(waves), details=payloads + gates + notes,
+                              found=(None, None, desired, waves, old), creates=({"kind": "ws1.profile", "name": name},))
+            return Change(ChangeKind.CREATE, f"create the macOS profile {name!r} (Device, Auto)" + _to(waves),
+                          details=payloads + gates + notes, found=(None, None, desired, waves, ()),
                           creates=({"kind": "ws1.profile", "name": name},))
-        current = await ctx.ws1().get_profile(existing.id)
+        assert current is not None
         diffs = profile_differences(desired, current)
         if old:  # an interrupted replace: the new one is there, the old one still to go
             return Change(ChangeKind.REPLACE, f"replace: remove the {gone} odatui created; {name!r} (id "
                           f"{existing.id}) is {'updated first' if diffs else 'up to date'}",
-                          details=tuple(diffs) + notes, found=(existing, current, desired, old))
+                          details=tuple(diffs) + gates + notes, found=(existing, current, desired, waves, old))
         if not diffs:
-            return Change(ChangeKind.NONE, f"profile {name!r} (id {existing.id}) is up to date", details=notes,
-                          outputs={"profile_id": existing.id, "profile_uuid": existing.uuid,
+            return Change(ChangeKind.NONE, f"profile {name!r} (id {existing.id}) is up to date" + _stop(waves),
+                          details=gates + notes,
+                          outputs={"profile_id": existing.id, "profile_uuid": existing.uuid, **extra,
                                    OWN_ADOPTED: [_profile_entry(existing.id, existing.uuid, name)]})
-        return Change(ChangeKind.UPDATE, f"update the profile {name!r} (id {existing.id})",
-                      details=tuple(diffs) + notes, found=(existing, current, desired, ()))
+        return Change(ChangeKind.UPDATE, f"update the profile {name!r} (id {existing.id})" + _to(waves),
+                      details=tuple(diffs) + gates + notes, found=(existing, current, desired, waves, ()))
 
     async def apply(self, ctx: Context, progress: Progress) -> dict[str, Any]:
         existing = await self._find(ctx)
         current = await ctx.ws1().get_profile(existing.id) if existing is not None else None
+        waves = await profile_waves(ctx, current)
         old = await self._replaced(ctx, existing)
-        return await self._replace(ctx, progress, old, await self._save(ctx, progress, existing, current,
-                                                                       desired_profile(ctx)))
+        saved = await self._save(ctx, progress, existing, current, desired_profile(ctx, waves.groups), waves)
+        return await self._replace(ctx, progress, old, saved)
 
     async def apply_change(self, ctx: Context, progress: Progress, change: Change) -> dict[str, Any]:
         if change.found is None:
             return await self.apply(ctx, progress)
-        existing, current, desired, old = change.found  # what inspect found and built in this attempt
-        return await self._replace(ctx, progress, old, await self._save(ctx, progress, existing, current, desired))
+        existing, current, desired, waves, old = change.found  # what inspect found and decided in this attempt
+        return await self._replace(ctx, progress, old,
+                                   await self._save(ctx, progress, existing, current, desired, waves))
 
     async def _replace(self, ctx: Context, progress: Progress, old: Any, outputs: dict[str, Any]) -> dict[str, Any]:
         """After the new profile is saved and read back: remove the old ones odatui created (create before
@@ -223,7 +240,7 @@ class Ws1Profile(Step):
         return {**outputs, OWN_RELEASED: released}
 
     async def _save(self, ctx: Context, progress: Progress, existing: Any, current: dict[str, Any] | None,
-                    desired: DesiredProfile) -> dict[str, Any]:
+                    desired: DesiredProfile, waves: ProfileWaves) -> dict[str, Any]:
         client = ctx.ws1()
         name = desired.name
         if existing is None:
@@ -235,7 +252,7 @@ class Ws1Profile(Step):
             assert current is not None
             if not profile_differences(desired, current):
                 progress(1.0, f"Profile {name!r} is up to date")
-                return {"profile_id": profile_id, "profile_uuid": existing.uuid,
+                return {"profile_id": profile_id, "profile_uuid": existing.uuid, **_wave_outputs(waves),
                         OWN_ADOPTED: [_profile_entry(profile_id, existing.uuid, name)]}
             progress(None, f"Updating the profile {name!r}")
             general = {**desired.body["General"], "ProfileId": profile_id, "CreateNewVersion": True}
@@ -252,9 +269,29 @@ class Ws1Profile(Step):
                                  "(Resources > Profiles & Baselines) and run `odatui apply --only ws1.profile` to "
                                  "create it afresh")
         progress(1.0, f"Profile {name!r} saved and verified (id {profile_id})")
+        if waves.stopped:
+            progress.log(waves.stopped)
         uuid = (saved.get("General") or {}).get("ProfileUuid", "")
-        return {"profile_id": profile_id, "profile_uuid": uuid,
+        return {"profile_id": profile_id, "profile_uuid": uuid, **_wave_outputs(waves),
                 OWN_CREATED if existing is None else OWN_ADOPTED: [_profile_entry(profile_id, uuid, name)]}
+
+
+def _wave_outputs(waves: ProfileWaves) -> dict[str, Any]:
+    """What the run state keeps: the groups the profile went to, each wave's gate, every override so far."""
+    return {"assigned_smart_group_ids": [int(g["SmartGroupId"]) for g in waves.groups], "waves": waves.waves,
+            "overrides": waves.overrides, "stopped": waves.stopped}
+
+
+def _to(waves: ProfileWaves) -> str:
+    if waves.waves is None:
+        return ""
+    names = [w["wave"] for w in waves.waves if w["gate"] == "open"]
+    return (" for wave" + ("s " if len(names) > 1 else " ") + ", ".join(repr(n) for n in names) if names
+            else " assigned to no wave yet") + _stop(waves)
+
+
+def _stop(waves: ProfileWaves) -> str:
+    return f"; {waves.stopped}" if waves.stopped else ""
 
 
 def _describe(entry: Mapping[str, Any]) -> str:

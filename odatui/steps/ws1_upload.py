@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from odatui.errors import NeedsAction, PackageError
-from odatui.macos.pkg import read_package, version_key
+from odatui.macos.pkg import read_package, require_okta_verify_for_fleet, version_key
 from odatui.macos.pkginfo import pkginfo_plist
 from odatui.steps.base import OWN_ADOPTED, OWN_CREATED, Change, ChangeKind, Context, Progress, Step
 from odatui.steps.ws1_common import APP_NAME, duplicates_error
@@ -74,7 +74,19 @@ class Ws1Upload(Step):
                 "previous": [{"app_id": a.id, "app_uuid": a.uuid, "version": a.version} for a in previous],
                 OWN_CREATED if created else OWN_ADOPTED: [entry]}
 
+    def _fleet_floor(self, ctx: Context) -> None:
+        """The Okta Verify minimum follows the Macs, not only the floor: checked before anything is uploaded."""
+        groups = (ctx.outputs.get("preflight.ws1") or {}).get("smart_groups") or []
+        with_26 = [g for g in groups if g.get("macos26")]
+        pkg = ctx.outputs.get("preflight.package") or {}
+        where = (" (wave" + ("s " if len(with_26) > 1 else " ") + ", ".join(repr(g.get("wave") or g["name"])
+                                                                            for g in with_26) + ")") if with_26 else ""
+        require_okta_verify_for_fleet(str(pkg.get("version")), str(pkg.get("path") or ctx.config.rollout.package),
+                                      ctx.config.rollout.macos_min,
+                                      macos26_macs=sum(int(g["macos26"]) for g in with_26), where=where)
+
     async def inspect(self, ctx: Context) -> Change:
+        self._fleet_floor(ctx)
         version = ctx.output("preflight.package", "version")
         app, older, newer, retired = await self._versions(ctx)
         if app is not None and app.status.lower() == "inactive":

@@ -17,6 +17,7 @@ from __future__ import annotations
 from odatui.ws1.apps import CHUNK, AppsApi, ProgressFn
 from odatui.ws1.auth import BasicAuth, OAuthClientCredentials
 from odatui.ws1.base import PAGE_CONCURRENCY, PAGE_SIZE
+from odatui.ws1.certificates import CertificatesApi
 from odatui.ws1.errors import Ws1ApiError
 from odatui.ws1.groups import GroupsApi
 from odatui.ws1.models import AppSummary, Blob, OrgGroup, ProfileSummary, RolloutStatus, SmartGroup
@@ -27,7 +28,7 @@ _BasicAuth = BasicAuth
 _OAuth = OAuthClientCredentials
 
 
-class Ws1Client(GroupsApi, AppsApi, RolloutApi):
+class Ws1Client(GroupsApi, AppsApi, RolloutApi, CertificatesApi):
     """The whole client: one connection and auth (Ws1Base), the calls grouped by resource in their modules."""
 
 

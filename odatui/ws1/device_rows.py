@@ -109,3 +109,43 @@ def days_left(expires: str | None, now: float) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)  # WS1 writes UTC without an offset
     return (when.timestamp() - now) / 86400
+
+
+# Device certificate Status values that mean no usable certificate (2604 DeviceCertificate.Status is a plain string;
+# "Failed" and "Expired" are the sandbox's words: unverified).
+CERT_BAD_STATUSES = {"Failed", "RevokeError", "Revoked", "Expired"}
+
+
+def issued_by(cert: dict[str, Any], names: tuple[str, ...]) -> bool:
+    """A certificate of the WS1 CA/template: its Name or IssuedBy is one of their names as WS1 shows them, exactly
+    (not a guess at "okta" in a name)."""
+    wanted = {n.strip().lower() for n in names if n}
+    return bool(wanted) and (str(cert.get("Name") or "").strip().lower() in wanted
+                             or str(cert.get("IssuedBy") or "").strip().lower() in wanted)
+
+
+def judge_certificate(installed: bool, assigned: bool, certs: list[dict[str, Any]] | None, names: tuple[str, ...],
+                      now: float) -> tuple[str, str | None, str | None]:
+    """The Device Access certificate cell of one Mac when a WS1 CA issues it (rollout.scep = "ws1_ca"):
+    (state, expires, reason or None). `installed`/`assigned`: the certificate profile's bulk install listings.
+    `certs`: the Mac's certificates when looked up (--device ID, per-device detail), else None."""
+    mine = [c for c in certs or [] if issued_by(c, names)]
+    if mine:
+        cert = max(mine, key=lambda c: (str(c.get("Status")) not in CERT_BAD_STATUSES, str(c.get("ExpiresOn") or "")))
+        expires = cert.get("ExpiresOn")
+        days = days_left(expires, now)
+        if cert.get("Error") or cert.get("Status") in CERT_BAD_STATUSES or (days is not None and days < 0):
+            why = cert.get("Error") or f"WS1 reports it {cert.get('Status')}"
+            return FAILED, expires, f"Device Access certificate failed: {why}"
+        if days is not None and days < CERT_WARN_DAYS:
+            return INSTALLED, expires, f"Device Access certificate expires in {max(0, int(days))} days"
+        return INSTALLED, expires, None
+    if installed:
+        if certs is None:
+            return INSTALLED, None, None
+        return ABSENT, None, (f"certificate profile installed but WS1 lists no certificate from "
+                              f"{' / '.join(repr(n) for n in names)}")
+    if assigned:
+        return PENDING, None, ("no Device Access certificate: the certificate profile is not installed (pending, "
+                               "or failed: the Mac's own lookup shows WS1's error)")
+    return ABSENT, None, "no Device Access certificate: the certificate profile is not assigned to this Mac"

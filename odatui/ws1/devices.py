@@ -35,6 +35,7 @@ from odatui.ws1.device_rows import (
     days_left,
     deliver,
     id_of,
+    judge_certificate,
     os_tuple,
 )
 
@@ -44,7 +45,8 @@ class DeviceLister:
 
     def __init__(self, client: Any, smart_group_ids: Iterable[int], *, og_id: int, macos_min: int,
                  profile_id: int | None = None, app_id: int | None = None, per_device: bool = True,
-                 only: set[int] | None = None, scep: bool = True) -> None:
+                 only: set[int] | None = None, scep: bool = True, cert_profile_id: int | None = None,
+                 cert_names: tuple[str, ...] = ()) -> None:
         self.client = client
         self.sg_ids = list(smart_group_ids)
         self.og_id = og_id
@@ -56,6 +58,13 @@ class DeviceLister:
         # The Device Access SCEP certificate is checked only when odatui's profile installs it
         # (odatui.scep.scep_wanted: rollout.scep = "static" and a floor of 14 or later).
         self.scep = scep
+        # rollout.scep = "ws1_ca": the certificate profile (ws1.certificate) and the CA/template names its
+        # certificates carry in WS1; judged by judge_certificate from the bulk listings (and the Mac's certificates
+        # when looked up one by one).
+        self.cert_profile_id = cert_profile_id
+        self.cert_names = cert_names
+        self.cert_installed: set[int] = set()
+        self.cert_assigned: set[int] = set()
         self.summary = Summary(self.sg_ids, per_device=per_device)
         self.members: set[int] = set()
         self._detail_sem = asyncio.Semaphore(DETAIL_CONCURRENCY)
@@ -78,11 +87,18 @@ class DeviceLister:
                 jobs["p_out"] = self.client.profile_device_ids(profile_uuid, "NOT_INSTALLED", sem)
         if self.app_id is not None:
             jobs["app"] = self.client.app_device_ids(self.app_id, self.og_id, sem)
+        if self.cert_profile_id is not None:
+            cert_uuid = ((await self.client.get_profile(self.cert_profile_id)).get("General") or {}).get("ProfileUuid")
+            if cert_uuid:
+                jobs["c_in"] = self.client.profile_device_ids(cert_uuid, "INSTALLED", sem)
+                jobs["c_out"] = self.client.profile_device_ids(cert_uuid, "NOT_INSTALLED", sem)
         found = dict(zip(jobs, await asyncio.gather(*jobs.values())))
         # Only members matter: the rest of the sets is dropped here.
         self.profile_installed = found.get("p_in", set()) & self.members
         self.profile_assigned = (found.get("p_out", set()) & self.members) | self.profile_installed
         self.app_installed = found.get("app", set()) & self.members
+        self.cert_installed = found.get("c_in", set()) & self.members
+        self.cert_assigned = (found.get("c_out", set()) & self.members) | self.cert_installed
 
     async def _profile_state(self, device_id: int) -> str:
         if self.profile_id is None:
@@ -99,6 +115,14 @@ class DeviceLister:
         if mine is None:
             return PENDING
         return FAILED if mine.get("Status") in PROFILE_FAILED_STATUSES else PENDING
+
+    async def _ca_cert_state(self, device_id: int, now: float) -> tuple[str, str | None, str | None]:
+        certs = None
+        if self.per_device:
+            async with self._detail_sem:
+                certs = await self.client.device_certificates(device_id)
+        return judge_certificate(device_id in self.cert_installed, device_id in self.cert_assigned, certs,
+                                 self.cert_names, now)
 
     async def _cert_state(self, device_id: int, profile: str, now: float) -> tuple[str, str | None]:
         if not self.scep:
@@ -124,7 +148,11 @@ class DeviceLister:
                                "UserApprovedEnrollment") if item.get(k) is None]
         approved = item.get("UserApprovedEnrollment")
         profile = await self._profile_state(device_id)
-        cert, expires = await self._cert_state(device_id, profile, now)
+        cert_reason = None
+        if self.cert_profile_id is not None:
+            cert, expires, cert_reason = await self._ca_cert_state(device_id, now)
+        else:
+            cert, expires = await self._cert_state(device_id, profile, now)
         app = (INSTALLED if device_id in self.app_installed else PENDING) if self.app_id is not None else ABSENT
         row = DeviceRow(device_id, item.get("SerialNumber"), item.get("DeviceFriendlyName"),
                         item.get("OperatingSystem"), item.get("UserName"),
@@ -139,7 +167,10 @@ class DeviceLister:
             row.reasons.append("profile failed")
         if self.app_id is not None and app != INSTALLED:
             row.reasons.append("Okta Verify not installed")
-        if cert == ABSENT and profile == INSTALLED:
+        if self.cert_profile_id is not None:
+            if cert_reason:
+                row.reasons.append(cert_reason)
+        elif cert == ABSENT and profile == INSTALLED:
             row.reasons.append("SCEP certificate missing")
         elif cert == FAILED:
             row.reasons.append("SCEP certificate failed")
@@ -160,6 +191,7 @@ class DeviceLister:
             # Counted by kind ("macOS 13.6 is below…" → one key), not by the exact text.
             key = ("below macOS floor" if "below the floor" in reason else
                    "certificate expiring" if "expires in" in reason else
+                   "Device Access certificate failed" if reason.startswith("Device Access certificate failed") else
                    "incomplete WS1 record" if reason.startswith("incomplete") else reason)
             s.reasons[key] += 1
         if any(r.startswith("incomplete") for r in row.reasons):

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from odatui.errors import StepError
 from odatui.paging import PageGuard
 from odatui.ws1.base import PAGE_SIZE, Ws1Base
 from odatui.ws1.errors import Ws1ApiError, shape_guard
 from odatui.ws1.models import OrgGroup, SmartGroup
+
+
+def below_floor_version(macos_min: int) -> str:
+    """The version a "GreaterThan" criterion compares with so that the floor itself matches: the last possible
+    version of the macOS before it (13 → "12.99", 26 → "15.99": Apple went from 15 to 26)."""
+    before = {13: 12, 14: 13, 15: 14, 26: 15}.get(macos_min, macos_min - 1)
+    return f"{before}.99"
 
 
 class GroupsApi(Ws1Base):
@@ -63,18 +72,37 @@ class GroupsApi(Ws1Base):
                           str(g.get("ManagedByOrganizationGroupName") or ""), int(g.get("Devices") or 0))
 
     @shape_guard
-    async def create_smart_group(self, name: str, og: OrgGroup, *, macos_min: int) -> int:
-        """POST /api/mdm/smartgroups (mdmv1 SmartGroupEditV1Model): macOS devices of the organization group at or
-        above the floor; returns the new id (EntityId). The Operator spelling is not enumerated by the spec
-        (\"Greater Than, Less Than etc.\"): "GreaterThanOrEqualTo" is unverified."""
-        body = {"Name": name, "CriteriaType": "All", "ManagedByOrganizationGroupId": str(og.id),
-                "OrganizationGroups": [{"Id": str(og.id), "Uuid": og.uuid, "Name": og.name}],
-                "Platforms": ["AppleOsX"],
-                "OperatingSystems": [{"DeviceType": "AppleOsX", "Operator": "GreaterThanOrEqualTo",
-                                      "Value": f"{macos_min}.0"}]}
+    async def create_smart_group(self, name: str, og: OrgGroup, *, macos_min: int,
+                                 device_ids: list[int] | None = None) -> int:
+        """POST /api/mdm/smartgroups (mdmv1 SmartGroupEditV1Model); returns the new id (EntityId).
+
+        With `device_ids`: CriteriaType "UserDevice" and exactly those DeviceAdditions (ids as strings), no
+        criteria: Omnissa's terraform-provider-uem (docs/resources/smart_group.md) says a group either matches by
+        criteria ("All") or lists devices ("UserDevice"). Without: "All" with the macOS platform, the OS floor and
+        Apple silicon. Spellings: "AppleOsX" is the spec's own example; "GreaterThan" and "Arm64" are what the
+        provider's docs and tests send (internal/smartgroup/resource_test.go) — unverified against a live tenant,
+        so the caller reads the group back and checks its members. The spec has no "at or above": the floor is
+        written as "greater than the last version before it" (e.g. 13.99 for 14), also unverified."""
+        body: dict[str, Any] = {"Name": name, "ManagedByOrganizationGroupId": str(og.id)}
+        if device_ids is not None:
+            body.update({"CriteriaType": "UserDevice", "DeviceAdditions": [{"Id": str(i)} for i in device_ids]})
+        else:
+            body.update({"CriteriaType": "All",
+                         "OrganizationGroups": [{"Id": str(og.id), "Uuid": og.uuid, "Name": og.name}],
+                         "Platforms": ["AppleOsX"],
+                         "OperatingSystems": [{"DeviceType": "AppleOsX", "Operator": "GreaterThan",
+                                               "Value": below_floor_version(macos_min)}],
+                         "CPUArchitectures": ["Arm64"]})
         what = f"creating smart group {name!r}"
         r = await self.request("POST", "/api/mdm/smartgroups", version=1, what=what, json_body=body, retry=False)
         return int(self._body(r, what, expect="Value")["Value"])
+
+    @shape_guard
+    async def smart_group_detail(self, smart_group_id: int) -> dict[str, Any]:
+        """GET /api/mdm/smartgroups/{id} as WS1 answers it (mdmv1 SmartGroup): criteria and explicit devices."""
+        what = f"reading smart group {smart_group_id}"
+        r = await self.request("GET", f"/api/mdm/smartgroups/{smart_group_id}", version=1, what=what)
+        return self._body(r, what, expect="SmartGroupID")
 
     async def delete_smart_group(self, smart_group_id: int) -> bool:
         """True when deleted, False when it was already gone."""

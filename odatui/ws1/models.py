@@ -54,3 +54,11 @@ class RolloutStatus:
     app_installed: int
     requests_made: int
 
+
+
+@dataclass(frozen=True)
+class PickItem:
+    """A 2604 PickListItem: the numeric id (Key) and the name the console shows (Description)."""
+
+    id: int
+    name: str

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.markup import escape
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Static
@@ -42,6 +43,17 @@ def status_text(status: dict[str, Any]) -> str:
              "app_pending"}
     parts += [f"{k.replace('_', ' ')}: {v}" for k, v in status.items() if k not in known and isinstance(v, (int, str))]
     return " · ".join(parts)
+
+
+def wave_table(outputs: dict[str, dict[str, Any]]) -> str:
+    """The waves as the last run left them (`odatui waves` reads the same live): one aligned line per wave."""
+    waves = (outputs.get("ws1.profile") or {}).get("waves") or []
+    if not waves:
+        return ""
+    head = f"{'WAVE':<18} {'MACS':>5} {'ELIGIBLE':>8} {'OKTA VERIFY':>11} {'PROFILE':>7} {'FAILING':>7}  GATE"
+    rows = [f"{str(w['wave'])[:18]:<18} {w['devices']:>5} {w['eligible']:>8} {w['okta_verify_installed']:>11} "
+            f"{w['profile_installed']:>7} {w['failing']:>7}  {w['gate']}: {w['reason']}" for w in waves]
+    return "\n".join([head, *rows])
 
 
 def readiness_warnings(outputs: dict[str, dict[str, Any]]) -> list[str]:
@@ -89,6 +101,11 @@ class DoneScreen(Screen):
             if warnings:
                 yield Static("Readiness warnings (the run went on; these need a look):", classes="section")
                 yield Static("\n".join(f"! {w}" for w in warnings), id="warnings")
+            waves = wave_table(self._outputs())
+            if waves:
+                yield Static("Waves (the profile goes to a wave once its gate holds; re-run apply to move on):",
+                             classes="section")
+                yield Static(escape(waves), id="waves")
             yield Static("⧗ Asking Workspace ONE how far the Macs got…", id="rollout")
             if hasattr(self.odatui.session, "device_rows"):
                 yield DeviceTable(self.odatui.session, id="device-table")
@@ -156,6 +173,8 @@ class DoneScreen(Screen):
         created.mount_all([Static(line, classes="created-line") for line in report.strip().splitlines()])
         self.query_one("#rollout", Static).update("Rollout: removed — run odatui again (or `odatui apply`) to roll "
                                                   "out again.")
+        for stale in self.query("#waves"):  # the waves as the run left them: no longer so
+            stale.update("(removed with the rollout)")
 
     @work(exclusive=True, group="rollout-status", exit_on_error=False)
     async def refresh_status(self) -> None:

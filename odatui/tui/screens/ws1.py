@@ -7,6 +7,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Input, Select, Static
 
+from odatui.config_waves import WaveConfig
 from odatui.tui.screens.base import ConnectionScreen
 from odatui.tui.screens.modals import ConfirmScreen
 from odatui.tui.validators import ConfigField, SecretPresent
@@ -68,7 +69,8 @@ class Ws1Screen(ConnectionScreen):
             value=cfg.group_id, placeholder="ACME", id="group_id",
             validators=[ConfigField("ws1", "group_id", self._ws1, label="Group ID", required=True)]))
         yield Field("Smart group", FieldInput(
-            value="; ".join(cfg.wave), placeholder="Okta PSSO Macs", id="smart_group",
+            value="; ".join(w.smart_group for w in self.session.config.waves()), placeholder="Okta PSSO Macs",
+            id="smart_group",
             validators=[ConfigField("ws1", "smart_group", self._ws1, label="Smart group", required=True)]),
             hint="exact name of the smart group with the Macs")
         yield from self.compose_test_row()
@@ -79,10 +81,16 @@ class Ws1Screen(ConnectionScreen):
         ws1.api_url = self.query_one("#api_url", Input).value
         ws1.group_id = self.query_one("#group_id", Input).value
         names = [n.strip() for n in self.query_one("#smart_group", Input).value.split(";") if n.strip()]
-        if len(names) > 1:  # waves: `; `-separated names
-            ws1.smart_groups, ws1.smart_group = names, names[0]
+        rollout = self.session.config.rollout
+        ws1.smart_groups = []  # the older form of waves is read, never written
+        if len(names) > 1:  # waves, `; `-separated: written as [[rollout.waves]] (with gates), keeping what a
+            # wave already had (serials, Okta groups, start) when its smart group is listed again
+            known = {w.smart_group: w for w in rollout.waves}
+            rollout.waves = [known.get(n) or WaveConfig(name=n, smart_group=n) for n in names]
+            ws1.smart_group = ""
         else:
-            ws1.smart_groups, ws1.smart_group = [], names[0] if names else ""
+            rollout.waves = []
+            ws1.smart_group = names[0] if names else ""
         if self.auth == "basic":
             ws1.username = self.query_one("#username", Input).value
             return {"ws1.password": self.query_one("#password", Input).value,
@@ -102,6 +110,8 @@ class Ws1Screen(ConnectionScreen):
                         "Create missing smart groups?")
             if await self.app.push_screen_wait(ConfirmScreen(question, yes="Create it", no="No")):
                 config.ws1.create_smart_groups = True
+                for wave in config.rollout.waves:  # gated waves say it per wave
+                    wave.create = True
                 ok, text = await self.session.test_connection(step_id)
         target.update(("✓ " if ok else "✗ ") + text)
         target.set_class(ok, "-ok")
