@@ -226,5 +226,6 @@ def cmd_repush(args: Any) -> int:
 
 
 def _refuse_unattended() -> bool:
-    print("odatui: not a terminal and no --yes: nothing was re-pushed", file=sys.stderr)
-    return False
+    # stdin is a terminal (odatui.cli refused otherwise) but stdout is not: the question would go unseen.
+    raise UsageError("repush asks for a confirmation and stdout is not a terminal; add --yes to re-push unattended",
+                     hint="nothing was re-pushed")

@@ -52,7 +52,7 @@ def print_status(report: Any) -> None:
         print(line)
         shown = {k: v for k, v in info["outputs"].items() if not isinstance(v, (dict, list)) or v}
         if shown and info["status"] == "succeeded":
-            print(f"  {'':<{width}}  " + ", ".join(f"{k}={v}" for k, v in shown.items()))
+            print(f"  {'':<{width}}  " + "; ".join(f"{k.replace('_', ' ')} {words(v)}" for k, v in shown.items()))
     if stale:
         print("`odatui retry` re-runs the stale steps.")
     if rollout is not None:
@@ -76,3 +76,16 @@ def print_status(report: Any) -> None:
             print(f"Macs registered with Okta Verify unavailable: {rollout['okta_error']}")
     elif report.rollout_error:
         print(f"Rollout status unavailable: {report.rollout_error}")
+
+
+def words(value: Any) -> str:
+    """An output value as a person reads it, never a Python repr: names of listed objects, `key value` pairs."""
+    if isinstance(value, dict):
+        if "name" in value:
+            return str(value["name"]) + (f" (id {value['id']})" if "id" in value else "")
+        return ", ".join(f"{k.replace('_', ' ')} {words(v)}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return ", ".join(words(v) for v in value) or "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return "none" if value is None else str(value)

@@ -88,6 +88,9 @@ class StaticSession:
     def must_ask_to_save(self):
         return False
 
+    def check_start(self, engine=None):
+        """The service's start checks: these answers pass them (a refused config is tests/test_tui_review_refuses)."""
+
     async def plan(self):
         from odatui.engine import PlanRow
         from odatui.steps.base import Change, ChangeKind

@@ -205,10 +205,19 @@ class Session:
         return make_engine(self.config, self.secrets, directory=self._runs_dir(), **kwargs)
 
     async def plan(self) -> list[Any]:
+        """The plan, after the same checks as `odatui plan` (a refused config raises its UsageError, no request)."""
         from odatui.service.plan import plan  # deferred: start-up
 
         # The engine reads the run state and imports every step: off the event loop.
-        return await plan(await asyncio.to_thread(self.make_engine))
+        engine = await asyncio.to_thread(self.make_engine)
+        await asyncio.to_thread(self.check_start, engine)
+        return await plan(engine)
+
+    def check_start(self, engine: Any = None) -> None:
+        """Raise the UsageError `odatui apply` would refuse this config with (odatui.service.setup.check_start)."""
+        from odatui.service.setup import check_start  # deferred: start-up
+
+        check_start(self.config, engine or self.make_engine(), self.config_path)
 
     async def test_connection(self, step_id: str) -> tuple[bool, str]:
         """Run one preflight step's inspect against the tenant; (ok, one readable answer)."""
