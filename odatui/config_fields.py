@@ -47,6 +47,10 @@ def https_origin(value: str, *, what: str) -> tuple[str, str]:
     numeric = numeric_host_problem(host)
     if numeric:
         raise ValueError(f"{what} {numeric}; give the host name (or the plain dotted address, e.g. 127.0.0.1)")
+    if "." not in host and ":" not in host and host != "localhost":
+        # An Okta org and a WS1 API host are always full domain names (acme.okta.com, as1831.awmdm.com): a bare
+        # word is a slip (a stray "Q" typed into the field), not a host worth saving as https://q.
+        raise ValueError(f"{what} needs a full host name (got {value!r}); give it like https://host.example.com")
     try:
         port = parts.port
     except ValueError:

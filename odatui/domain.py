@@ -20,6 +20,11 @@ MACOS_FLOORS = (13, 14, 15, 26)
 # Okta does not document the format as a rule: unverified.
 CLIENT_ID_RE = re.compile(r"^0oa[A-Za-z0-9]{17}$")
 
+# The scopes odatui asks an Okta service app's token for (every read and write its steps make; Okta OAuth 2.0
+# scopes for the Management API, developer.okta.com/docs/api/oauth2/). One list: the client requests it, and the
+# wizard's help (F1) and the README name it (tests/test_cli_help.py checks both).
+OKTA_SCOPES = ("okta.apps.read", "okta.apps.manage", "okta.groups.read", "okta.users.read", "okta.authenticators.read")
+
 # Secret name → (env var, what it is). Names are `table.field`, like the config. The secrets store reads them;
 # the log filter registers the env values for redaction before any store exists.
 SECRETS: dict[str, tuple[str, str]] = {

@@ -200,7 +200,7 @@ def test_a_sandbox_replaced_on_the_same_port_never_gets_the_old_client_id(sandbo
         assert old_client not in verify.stdout
 
         # retry picks up what is stale (or failed) and finishes the rollout on the new tenant.
-        retry = odatui_cli("retry", "--config", str(config))
+        retry = odatui_cli("retry", "--yes", "--config", str(config))
         assert retry.returncode == 0, retry.stdout + retry.stderr
         assert _client_ids_in_profiles(new) == [new_client] and duplicates(new.state()) == []
         final = json.loads(odatui_cli("status", "--json", "--config", str(config)).stdout)

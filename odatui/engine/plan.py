@@ -23,6 +23,9 @@ class PlanRow:
     change: Change | None  # None when it cannot be known yet (see hint) or inspect failed (see error)
     error: str | None = None
     hint: str | None = None
+    # The exit code the error means (odatui.engine.exits), as a run failing the same way would end: a secret or
+    # config value refused is 2 in `plan` as in `apply` (one exit code for one cause).
+    exit_code: int = 1
 
 
 async def plan(graph: Graph, config: Any, secrets: Any, created: dict[str, list[dict[str, Any]]], *,
@@ -87,7 +90,8 @@ async def _row(step: Step, ctx: Context, config: Any, na: set[str]) -> PlanRow:
         if unknown:
             return PlanRow(sid, step.title, step.needs, None,
                            hint=f"decided once {', '.join(unknown)} {'have' if len(unknown) > 1 else 'has'} run")
-        return PlanRow(sid, step.title, step.needs, None, error=redact(exc.message), hint=exc.hint)
+        return PlanRow(sid, step.title, step.needs, None, error=redact(exc.message), hint=exc.hint,
+                       exit_code=exc.exit_code)
     except Exception as exc:  # a bug in a step must not hide the rest of the plan
         log.exception("inspect of %s failed", sid)
         return PlanRow(sid, step.title, step.needs, None, error=unexpected(exc), hint="details are in the log")

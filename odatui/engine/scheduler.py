@@ -54,6 +54,7 @@ class Engine(StepRunner, Controls):
         interactive: bool = False,
         retry_limit: int = 3,
         client_factory: Callable[[str, Context], Any] | None = None,
+        undo: Callable[..., Any] | None = None,
         poll_interval: tuple[float, float] = (2.0, 30.0),
         retry_backoff: tuple[float, float] = (1.0, 30.0),
     ) -> None:
@@ -70,6 +71,7 @@ class Engine(StepRunner, Controls):
         self.interactive = interactive
         self.retry_limit = retry_limit
         self.client_factory = client_factory
+        self.undo = undo  # Context.undo for the run: how a step removes an object it replaced
         self.poll_interval = poll_interval
         self.retry_backoff = retry_backoff
         self.state: RunState = store.load()
@@ -141,6 +143,7 @@ class Engine(StepRunner, Controls):
         locked_here = False
         try:
             self._ctx = Context(self.config, self.secrets, {}, client_factory=self.client_factory)
+            self._ctx.undo = self.undo
             await self._ctx.preload_clients(*clients_of(self.steps.values()))
             locked_here = await self._bind_target()
             self.state = self.store.load()

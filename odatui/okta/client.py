@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from odatui.domain import OKTA_SCOPES
 from odatui.errors import ConfigError, StepError
 from odatui.http import DeadlineExceeded, NetworkError, RetryPolicy, make_client, send
 from odatui.http_body import AnswerTooLarge
@@ -26,7 +27,7 @@ from odatui.okta.auth import ASSERTION_TYPE, TOKEN_EARLY_REFRESH, OktaAuth, load
 from odatui.okta.errors import OktaApiError, parse_json, raise_for
 from odatui.okta.pacing import MAX_IN_FLIGHT, OrgLimiter, org_limiter
 
-SCOPES = ("okta.apps.read", "okta.apps.manage", "okta.groups.read", "okta.users.read", "okta.authenticators.read")
+SCOPES = OKTA_SCOPES  # what the service app's token asks for (odatui.domain: the help and README name the same)
 # Okta tracks Desktop Password Sync registrations with this System Log event ("Configure Platform Single Sign-on for
 # macOS 14", help.okta.com/oie/en-us/content/topics/oda/configure-psso-oda.htm).
 DPS_ENROLLMENT_EVENT = "device.password_sync.enrollment.create"

@@ -25,7 +25,9 @@ from odatui.service.remove_safety import app_rules, breakage, restorable, restor
 
 # Blobs after apps: an app's package is a blob, and deleting it under a live app could break that app.
 KIND_ORDER = ("ws1.profile", "ws1.rule", "ws1.app", "ws1.blob", "ws1.smart_group", "okta.group")
-RESET_STEPS = ("ws1.upload", "ws1.assign", "ws1.certificate", "ws1.profile", "okta.assign")  # steps whose outputs name removed objects
+# Steps whose outputs name removed objects, and verify, whose ✓ vouched for them: after a removal none of them may
+# show as done (the wizard's Resume read "Verify ✓" after `odatui remove`).
+RESET_STEPS = ("ws1.upload", "ws1.assign", "ws1.certificate", "ws1.profile", "okta.assign", "verify")
 
 
 @dataclass
@@ -173,6 +175,23 @@ async def _remove(ctx: Any, item: Removal) -> None:
                                 # WS1 refuses exclusions without any assignment (422 1012)
                                 "excluded_smart_groups": list(rules.get("excluded_smart_groups") or []) if kept else []}
         await ctx.ws1().put_assignment_rules(e["app_uuid"], body)
+
+
+async def undo_entry(ctx: Any, step_id: str, entry: Any) -> str:
+    """Remove one object the ledger says odatui created, exactly as `odatui remove` would (its look first, then
+    its removal): "removed", or "gone" when it was deleted already. A step replacing an object (a renamed
+    profile) calls this through Context.undo; the caller strikes it from the ledger (OWN_RELEASED)."""
+    from odatui.errors import StepError
+
+    item, cache = Removal(step_id, dict(entry), "created"), {}
+    if not await _present(ctx, item, cache):
+        return "gone"
+    keep = await why_keep(ctx, item, cache, set())  # remove's safety checks (odatui.service.remove_safety) apply
+    if keep:
+        raise StepError(f"the old {item.describe()} was not removed: {keep}",
+                        hint="remove it in the console if it should go, then run `odatui apply` again")
+    await _remove(ctx, item)
+    return "removed"
 
 
 def _strike(state: Any, item: Removal) -> None:

@@ -64,10 +64,20 @@ def require_fields(config: Any, engine: Any, step_ids: list[str], where: str | N
         scep.settings(config, getattr(engine, "secrets", None))  # a malformed secret key: one line, exit 2
 
 
+def check_start(config: Any, engine: Any, where: str | None = None) -> None:
+    """Everything `odatui plan` / `apply` refuse a whole run for, before any request (exit 2 in the CLI): the
+    wizard's Review runs exactly this, so Start never begins a run the CLI would refuse (e.g. floor 14 without the
+    Device Access SCEP values: the run would upload and assign Okta Verify, then fail at the profile)."""
+    require_fields(config, engine, list(engine.order), where)
+
+
 def make_engine(config: Any, secrets: Any = None, *, directory: Path | None = None, **kw: Any) -> Any:
     from odatui.engine import Engine
     from odatui.secrets import SecretStore
     from odatui.state import StateStore
 
+    from odatui.service.remove import undo_entry
+
     store = StateStore(config.target_key(), directory)
+    kw.setdefault("undo", undo_entry)  # a replaced object goes the way `odatui remove` removes it
     return Engine(config, secrets if secrets is not None else SecretStore(), store, **kw)
