@@ -193,3 +193,18 @@ def test_a_smart_group_made_by_a_step_that_failed_is_odatuis_and_removed(demo_fa
     said = removal.stdout + removal.stderr
     assert removal.returncode == 0, said
     assert not made & {g["id"] for g in ws1.smart_groups}, said
+
+
+def test_replace_on_rename_takes_the_old_profile_only_when_it_carries_the_marker(applied):
+    """Issue 26's rename path removes the old profile through remove's own checks: one whose marker an admin took
+    out (or an edited ledger pointing at theirs) stays, and the run says why."""
+    session = applied
+    ws1 = session.sandbox.world.emulators["ws1"]
+    (old_id,) = ws1.profiles
+    general = ws1.profiles[old_id]["body"]["General"]
+    general["Description"] = "Taken over by the desktop team"  # no marker any more
+    renamed = {"ODATUI_ROLLOUT__PROFILE_NAME": "Okta Platform SSO (2026)"}
+    run = odatui_cli("apply", "--yes", "--config", str(session.config_path), env=renamed)
+    said = run.stdout + run.stderr
+    assert old_id in ws1.profiles, said  # the old one stays
+    assert "does not carry odatui's marker" in said and "Traceback" not in said, said

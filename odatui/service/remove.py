@@ -186,7 +186,9 @@ async def undo_entry(ctx: Any, step_id: str, entry: Any) -> str:
     item, cache = Removal(step_id, dict(entry), "created"), {}
     if not await _present(ctx, item, cache):
         return "gone"
-    keep = await why_keep(ctx, item, cache, set())  # remove's safety checks (odatui.service.remove_safety) apply
+    # remove's checks apply: the object read back must be odatui's (service.ownership), and the safety checks
+    # (odatui.service.remove_safety) must let it go
+    keep = await not_ours(ctx, item, getattr(ctx, "target", None)) or await why_keep(ctx, item, cache, set())
     if keep:
         raise StepError(f"the old {item.describe()} was not removed: {keep}",
                         hint="remove it in the console if it should go, then run `odatui apply` again")
