@@ -79,8 +79,11 @@ def build_parser():
     status.add_argument("--devices", action="store_true",
                         help="every Mac of the smart group(s): OS, profile, Okta Verify, SCEP certificate, reasons")
     status.add_argument("--filter", choices=["failing"], help="(--devices) only Macs with a reason")
-    status.add_argument("--bulk-only", action="store_true",
-                        help="(--devices) skip the per-Mac lookups (profile failures, certificates): fast at any size")
+    status.add_argument("--detail", action="store_true", help="(--devices) look up undecided Macs too")
+    status.add_argument("--max-requests", type=int, metavar="N", help="(--devices --detail) WS1 requests in all "
+                        "(default 4× the bulk listing, at least 1000); the rest is reported undecided")
+    status.add_argument("--device", nargs="+", type=int, metavar="ID", help="(--devices) only these Macs, in full")
+    status.add_argument("--bulk-only", action="store_true", help=argparse.SUPPRESS)  # the default now; kept working
 
     repush = sub.add_parser("repush", parents=[common], help="ask Workspace ONE to install the profile again")
     repush.add_argument("--device", nargs="+", type=int, metavar="ID", help="WS1 device ids")

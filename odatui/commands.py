@@ -77,9 +77,11 @@ COMMANDS: tuple[Command, ...] = (
             "Okta Verify / SCEP certificate state, `reasons`",
             "The last run of this target, step by step (checked against the live tenant), and the rollout in the "
             "smart groups. --devices lists every Mac with its profile, Okta Verify and certificate state and the "
-            "reasons it is not ready.",
+            "reasons it is not ready, from bulk listings (a few hundred requests for 50,000 Macs); --detail looks "
+            "up per Mac what they leave undecided, within --max-requests.",
             ("odatui status", "odatui status --json | jq .steps", "odatui status --devices --filter failing",
-             "odatui status --devices --json > macs.json")),
+             "odatui status --devices --json > macs.json",
+             "odatui status --devices --detail --max-requests 2000")),
     Command("repush", "odatui.devices_cli:cmd_repush", "ask Workspace ONE to install the profile again on those Macs, "
             "only where a re-push can fix the reason (says which it skipped)",
             "Ask Workspace ONE to install the profile again on some Macs: those named with --device, or every Mac "

@@ -18,8 +18,10 @@ def cmd_status(args: Any) -> int:
     config = load_config_at(getattr(args, "config", None))
     if getattr(args, "devices", False):
         return cmd_status_devices(args, config)
-    if getattr(args, "filter", None) or getattr(args, "bulk_only", False):
-        raise UsageError("--filter and --bulk-only go with --devices", hint="e.g. `odatui status --devices --filter failing`")
+    if getattr(args, "filter", None) or getattr(args, "bulk_only", False) or getattr(args, "detail", False) \
+            or getattr(args, "max_requests", None) is not None or getattr(args, "device", None):
+        raise UsageError("--filter, --detail, --max-requests and --device go with --devices",
+                         hint="e.g. `odatui status --devices --filter failing`")
     report = status_report(config)
     if getattr(args, "json", False):
         json.dump(report.as_json(), sys.stdout, indent=2)

@@ -71,7 +71,7 @@ def test_plan_json_carries_the_profile_warnings_and_notes(demo_factory, sandbox_
 
 def test_status_devices_lists_every_member_with_reasons(rolled_out):
     session = rolled_out
-    run = odatui_cli("status", "--devices", "--json", "--config", str(session.config_path))
+    run = odatui_cli("status", "--devices", "--detail", "--json", "--config", str(session.config_path))
     assert run.returncode == 0, run.stderr
     doc = json.loads(run.stdout)
     fleet = session.sandbox.world.emulators["ws1"].fleet
@@ -93,13 +93,15 @@ def test_status_devices_lists_every_member_with_reasons(rolled_out):
         if row["profile"] == "installed" and d.cert == "expiring":
             assert any(r.startswith("SCEP certificate expires in") for r in row["reasons"])
 
-    failing = odatui_cli("status", "--devices", "--json", "--filter", "failing", "--config", str(session.config_path))
+    assert doc["summary"]["mode"] == "detail" and doc["summary"]["undecided"] == {}  # a small fleet: all looked up
+    failing = odatui_cli("status", "--devices", "--detail", "--json", "--filter", "failing", "--config",
+                         str(session.config_path))
     assert failing.returncode == 0, failing.stderr
     listed = json.loads(failing.stdout)["devices"]
     assert {d["id"] for d in listed} == {i for i, row in devices.items() if row["reasons"]}
     assert listed and all(d["reasons"] for d in listed)
 
-    text = odatui_cli("status", "--devices", "--config", str(session.config_path))  # the table for people
+    text = odatui_cli("status", "--devices", "--detail", "--config", str(session.config_path))  # for people
     lines = text.stdout.splitlines()
     assert text.returncode == 0 and lines[0].split()[:4] == ["ID", "SERIAL", "NAME", "MACOS"]
     assert len(lines) == len(members) + 2 and f"{len(members)} Macs in smart group(s) Okta PSSO Macs" in lines[-1]
@@ -109,7 +111,8 @@ def test_repush_failing_targets_exactly_the_macs_a_repush_can_fix(rolled_out):
     from odatui.service.devices import repush_fixes
 
     session = rolled_out
-    status = json.loads(odatui_cli("status", "--devices", "--json", "--config", str(session.config_path)).stdout)
+    status = json.loads(odatui_cli("status", "--devices", "--detail", "--json", "--config",
+                                   str(session.config_path)).stdout)
     failing = sorted(d["id"] for d in status["devices"] if any(repush_fixes(r) for r in d["reasons"]))
     unfixable = [d for d in status["devices"] if d["reasons"] and not any(repush_fixes(r) for r in d["reasons"])]
     assert failing and unfixable  # the fleet has both kinds
@@ -147,7 +150,7 @@ def test_status_devices_before_any_run_is_exit_2(demo_factory, sandbox_env):
     run = odatui_cli("status", "--devices", "--config", str(session.config_path))
     assert run.returncode == 2 and "no rollout to look at yet" in run.stderr and "Traceback" not in run.stderr
     alone = odatui_cli("status", "--filter", "failing", "--config", str(session.config_path))
-    assert alone.returncode == 2 and "--filter and --bulk-only go with --devices" in alone.stderr
+    assert alone.returncode == 2 and "--filter, --detail, --max-requests and --device go with --devices" in alone.stderr
     bad = odatui_cli("status", "--devices", "--filter", "broken", "--config", str(session.config_path))
     assert bad.returncode == 2 and "invalid choice: 'broken'" in bad.stderr
 
@@ -172,8 +175,10 @@ def test_one_incomplete_device_record_is_named_and_the_rest_listed(rolled_out):
     assert len(doc["devices"]) == len(ws1.fleet.members()) and doc["summary"]["incomplete"] == 1
     row = next(d for d in doc["devices"] if d["id"] == broken.id)
     assert row["macos"] is None and "incomplete WS1 record (no SerialNumber, OperatingSystem)" in row["reasons"]
-    assert run.stderr.strip().splitlines() == [
-        f"odatui: device {broken.id}: incomplete WS1 record (no SerialNumber, OperatingSystem); listed with what WS1 sent"]
+    lines = run.stderr.strip().splitlines()
+    assert lines[0] == (f"odatui: device {broken.id}: incomplete WS1 record (no SerialNumber, OperatingSystem); "
+                        "listed with what WS1 sent")
+    assert [line for line in lines[1:] if not line.startswith("odatui: left undecided: ")] == []  # bulk: the note
 
 
 def test_status_reports_okta_registered_macs(rolled_out):
@@ -225,3 +230,8 @@ def test_every_wave_group_is_checked_and_listed(demo_factory, sandbox_env):
     assert status.returncode == 0, status.stderr
     doc = json.loads(status.stdout)
     assert {d["id"] for d in doc["devices"]} == {d.id for d in fleet.devices}
+    # Counted per wave group too (the bulk reader's by_group): "Lab Macs" holds every Mac, the pilot group fewer.
+    by_group = doc["summary"]["by_group"]
+    assert sorted(c["devices"] for c in by_group.values()) == sorted(
+        [len(fleet.members()), len(fleet.devices)])
+    assert sum(c["failing"] for c in by_group.values()) >= doc["summary"]["failing"]

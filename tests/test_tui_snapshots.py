@@ -126,7 +126,7 @@ class StaticSession:
     async def rollout_status(self):
         return {"devices": 36, "profile_installed": 12, "app_installed": 20}
 
-    async def device_rows(self, on_rows):
+    async def device_rows(self, on_rows, **kw):
         from odatui.ws1.devices import DeviceRow, Summary
 
         rows = [DeviceRow(10001, "C02ABC123DEF", "grace-mac", "15.3.2", "grace.hopper", True, "installed",

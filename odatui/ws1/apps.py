@@ -51,7 +51,7 @@ class AppsApi(Ws1Base):
             response = await send(self.http, "POST", "/api/mam/blobs/uploadblob", params=params, retry=False,
                                   policy=dataclasses.replace(self.policy, deadline=None), refused=(429, 503),
                                   resend_unsent=True, fresh_headers=fresh_headers, resend=self._renew_once(),
-                                  body=body, where=self.api_url, timeout=UPLOAD_TIMEOUT)
+                                  body=body, where=self.api_url, timeout=UPLOAD_TIMEOUT, pacer=self.pacer())
         except NetworkError as exc:
             if not exc.sent:
                 raise Ws1ApiError(None, None, f"{what} failed: {exc.message}", hint=exc.hint) from None
