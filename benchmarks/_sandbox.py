@@ -65,10 +65,11 @@ class SandboxProcess:
         from odatui.sandbox.server import Sandbox
         from odatui.secrets import SecretStore
 
-        env = Sandbox.secret_env()
-        return SecretStore(use_keychain=False, values={
-            "okta.api_token": env["ODATUI_OKTA__API_TOKEN"], "ws1.password": env["ODATUI_WS1__PASSWORD"],
-            "ws1.tenant_code": env["ODATUI_WS1__TENANT_CODE"]})
+        # Every secret the sandbox's demo config needs, read from the one list the sandbox gives (its env vars),
+        # so a secret a later default needs (okta.scep_challenge for PSSO 2.0) is never missing here again.
+        values = {name.removeprefix("ODATUI_").lower().replace("__", "."): value
+                  for name, value in Sandbox.secret_env().items()}
+        return SecretStore(use_keychain=False, values=values)
 
     def engine(self, runs_dir: Path) -> Any:
         from odatui.engine import Engine

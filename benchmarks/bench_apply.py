@@ -2,9 +2,9 @@
 whole rollout compared to the sum of latencies along the longest dependency chain (target ≤ 1.2×).
 
 The sandbox runs in its own process (`odatui sandbox`), as a tenant would, so it does not share odatui's
-interpreter. Requests per step come from `/_sandbox/requests` in a first pass at 0 ms that runs the steps one at
-a time (`Engine.run(only=[step])`, in dependency order); the longest chain is the path through the `needs` DAG
-with the most requests. The timed pass is one ordinary `Engine.run()` on a fresh sandbox at 100 ms.
+interpreter. Requests per step are counted in a first whole apply at 0 ms, each request for the step whose task
+sent it; the longest chain is the path through the `needs` DAG with the most requests. The timed pass is one
+ordinary `Engine.run()` on a fresh sandbox at 100 ms.
 
     /tmp/venv/bin/python benchmarks/bench_apply.py
 """
@@ -38,16 +38,38 @@ def critical_chain(engine: Any, counts: dict[str, int]) -> tuple[int, list[str]]
 
 
 def count_requests(work: Path) -> tuple[dict[str, int], int, list[str]]:
-    with SandboxProcess(work / "count", 0) as sb:
-        counts: dict[str, int] = {}
-        runs = work / "count" / "runs"
-        for sid in sb.engine(runs).order:
-            before = sb.requests_total()
-            result = asyncio.run(sb.engine(runs).run(only=[sid]))
+    """Requests per step in one whole apply at 0 ms, counted where they are sent: each step's task carries its id
+    in a context variable, and every HTTP request of the odatui clients is counted for the step that sent it. (Steps
+    run one at a time with `only=[step]` re-check what earlier steps created, and counted three times as many.)"""
+    import contextvars
+
+    import httpx
+
+    from odatui.engine.run import StepRunner as Engine  # the mixin that runs one step in its own task
+
+    step: contextvars.ContextVar[str] = contextvars.ContextVar("bench_step", default="(none)")
+    counts: dict[str, int] = {}
+    run_step, send = Engine._run_step, httpx.AsyncClient.send
+
+    async def counted_step(self: Any, sid: str) -> None:
+        step.set(sid)  # the step's own task: its context only
+        await run_step(self, sid)
+
+    async def counted_send(self: Any, request: Any, **kw: Any) -> Any:
+        counts[step.get()] = counts.get(step.get(), 0) + 1
+        return await send(self, request, **kw)
+
+    Engine._run_step, httpx.AsyncClient.send = counted_step, counted_send  # type: ignore[method-assign]
+    try:
+        with SandboxProcess(work / "count", 0) as sb:
+            engine = sb.engine(work / "count" / "runs")
+            result = asyncio.run(engine.run())
             if result.exit_code != 0:
-                raise RuntimeError(f"{sid} did not succeed in the counting pass: {result.summary}")
-            counts[sid] = sb.requests_total() - before
-        chain_requests, chain = critical_chain(sb.engine(runs), counts)
+                raise RuntimeError(f"the counting apply did not succeed: {result.summary}")
+            counts = {sid: counts.get(sid, 0) for sid in engine.order}
+            chain_requests, chain = critical_chain(engine, counts)
+    finally:
+        Engine._run_step, httpx.AsyncClient.send = run_step, send  # type: ignore[method-assign]
     return counts, chain_requests, chain
 
 

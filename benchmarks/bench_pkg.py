@@ -18,6 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
 from odatui.macos import pkg as pkgmod
+from odatui.macos.pkg_xar import Xar  # the reader split out of pkg.py (issue 17)
 from odatui.macos.pkginfo import pkginfo_plist
 from odatui.sandbox.samplepkg import make_sample_pkg
 
@@ -41,7 +42,7 @@ def run(quick: bool = False, mb: int | None = None) -> list[dict]:
 
         t = time.perf_counter()
         with path.open("rb") as f:  # header + TOC + Distribution + PackageInfo, no hashing
-            pkgmod._package_facts(pkgmod._Xar(f, size, str(path)), str(path), size, pkgmod.OKTA_VERIFY_ID)
+            pkgmod._package_facts(Xar(f, size, str(path)), str(path), size, pkgmod.OKTA_VERIFY_ID)
         parse_ms = (time.perf_counter() - t) * 1000
 
         reads = []

@@ -2,6 +2,9 @@
 
     python -m benchmarks.run [--quick] [--only NAME ...] [--no-write]
 
+The three fleet-scale goals (status --devices at 50,000 Macs, the wizard's device table, --detail within
+--max-requests) are one module: `python -m benchmarks.run --only devices` re-runs exactly them.
+
 Each module exposes `run() -> list[dict]` (rows `{name, value, unit, target}`, optionally `better` = "lower" |
 "higher", `ratio`, `note`). It runs in its own Python process, so one module's memory (peak-RSS figures), threads
 or crash cannot touch the next; a module that fails becomes an "error: …" row, never a crash of the whole run.
@@ -27,6 +30,10 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 BENCH_DIR = REPO / "benchmarks"
 PERFORMANCE_MD = REPO / "docs" / "PERFORMANCE.md"
+# Every module's last rows with the commit, time and machine load they were measured at: `--only NAME` re-measures
+# those modules and keeps the others' figures (each still labelled with its own commit and load).
+RESULTS_JSON = REPO / "docs" / "performance.json"
+NOTES_MD = BENCH_DIR / "NOTES.md"  # hand-written notes appended to PERFORMANCE.md on every write
 README = REPO / "README.md"
 README_START, README_END = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"
 QUICK_ENV = "ODATUI_BENCH_QUICK"
@@ -251,19 +258,40 @@ def _descriptions(names: list[str]) -> dict[str, str]:
     return out
 
 
-def performance_md(rows: list[dict[str, Any]], *, quick: bool, names: list[str], took: dict[str, float],
-                   when: dt.datetime) -> str:
+def load_results() -> dict[str, Any]:
+    try:
+        data = json.loads(RESULTS_JSON.read_text(encoding="utf-8"))
+        return data if isinstance(data, dict) and isinstance(data.get("modules"), dict) else {"modules": {}}
+    except (OSError, ValueError):
+        return {"modules": {}}
+
+
+def record(results: dict[str, Any], name: str, rows: list[dict[str, Any]], *, took: float, quick: bool,
+           load: tuple[float, float], when: dt.datetime) -> None:
+    results["modules"][name] = {"rows": rows, "seconds": round(took, 1), "quick": quick,
+                                "when": when.strftime("%Y-%m-%d %H:%M UTC"), "commit": _commit(),
+                                "load_before": round(load[0], 2), "load_after": round(load[1], 2)}
+
+
+def performance_md(results: dict[str, Any], *, when: dt.datetime) -> str:
     info = machine()
+    modules = results["modules"]
+    names = [n for n in discover() if n in modules] + sorted(set(modules) - set(discover()))
+    rows = [r for n in names for r in modules[n]["rows"]]
+    loads = [m["load_before"] for m in modules.values()] + [m["load_after"] for m in modules.values()]
     parts = [
         "# odatui performance",
         "",
-        "Written by `python -m benchmarks.run" + (" --quick" if quick else "") + "` — do not edit by hand; re-run it.",
+        "Written by `python -m benchmarks.run` — do not edit by hand; re-run it (notes: `benchmarks/NOTES.md`).",
         "Figures are measured against the embedded sandbox (real HTTPS on loopback), each module in its own process.",
-        "" if not quick else "\n**Quick mode**: smaller sizes (e.g. 100 MB instead of 1 GB); not the published figures.",
+        "`--only NAME` re-measures those modules and keeps the others' rows; each module below names the commit and",
+        "the machine load it was measured at.",
         "",
-        f"Measured {when.strftime('%Y-%m-%d %H:%M UTC')} on:",
+        f"Last written {when.strftime('%Y-%m-%d %H:%M UTC')} on:",
         "",
         *(f"- **{k}**: {v}" for k, v in info.items()),
+        f"- **load average (1 min) during the runs**: {min(loads):.1f}–{max(loads):.1f} on {info['cores']} cores"
+        if loads else "",
         "",
         "## Results",
         "",
@@ -272,16 +300,30 @@ def performance_md(rows: list[dict[str, Any]], *, quick: bool, names: list[str],
         "`ratio` is value ÷ target; `ok` means the target holds, `MISS` that it does not, `info` a figure without a "
         "target, `ERROR` that the module failed (its message is in the value column).",
         "",
-        "## What each module measures",
+        "## What each module measures, and when it was measured",
         "",
     ]
     desc = _descriptions(names)
     for name in names:
-        seconds = took.get(name)
-        parts.append(f"- `benchmarks/bench_{name}.py`" + (f" ({seconds:.1f} s)" if seconds is not None else "")
+        m = modules[name]
+        parts.append(f"- `benchmarks/bench_{name}.py` ({m['seconds']:.1f} s; {m['when']}, commit {m['commit']}, load "
+                     f"average {m['load_before']:.1f} before / {m['load_after']:.1f} after"
+                     + ("; **quick sizes**" if m.get("quick") else "") + ")"
                      + (f": {desc[name]}" if desc.get(name) else ""))
     parts.append("")
+    try:
+        parts += ["", NOTES_MD.read_text(encoding="utf-8").rstrip(), ""]
+    except OSError:
+        pass
     return "\n".join(parts)
+
+
+def _commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
+                              timeout=5).stdout.strip() or "?"
+    except (OSError, subprocess.SubprocessError):
+        return "?"
 
 
 def update_readme(rows: list[dict[str, Any]], when: dt.datetime) -> bool:
@@ -327,22 +369,28 @@ def main(argv: list[str] | None = None) -> int:
         names = wanted
 
     rows: list[dict[str, Any]] = []
-    took: dict[str, float] = {}
+    results = load_results()
+    started = time.perf_counter()
     for name in names:
-        print(f"· {name} …", file=sys.stderr, flush=True)
-        module_rows, took[name] = run_module(name, args.quick, args.timeout)
+        print(f"· {name} … (load average {os.getloadavg()[0]:.1f})", file=sys.stderr, flush=True)
+        load_before = os.getloadavg()[0]
+        module_rows, took = run_module(name, args.quick, args.timeout)
+        record(results, name, module_rows, took=took, quick=args.quick, load=(load_before, os.getloadavg()[0]),
+               when=dt.datetime.now(dt.timezone.utc))
         rows += module_rows
         for _, value, _, _, _, verdict in table_rows(module_rows):
             if verdict == "ERROR":
                 print(f"  {name}: {value}", file=sys.stderr)
     print(text_table(rows))
+    print(f"\n{len(names)} module(s) in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     if not args.no_write:
         when = dt.datetime.now(dt.timezone.utc)
         PERFORMANCE_MD.parent.mkdir(parents=True, exist_ok=True)
-        PERFORMANCE_MD.write_text(performance_md(rows, quick=args.quick, names=names, took=took, when=when),
-                                  encoding="utf-8")
-        print(f"\nwrote {PERFORMANCE_MD.relative_to(REPO)}", file=sys.stderr)
-        if not args.quick and not args.only and update_readme(rows, when):
+        RESULTS_JSON.write_text(json.dumps(results, indent=1, default=str) + "\n", encoding="utf-8")
+        PERFORMANCE_MD.write_text(performance_md(results, when=when), encoding="utf-8")
+        print(f"wrote {PERFORMANCE_MD.relative_to(REPO)} and {RESULTS_JSON.relative_to(REPO)}", file=sys.stderr)
+        every = [r for m in results["modules"].values() for r in m["rows"]]
+        if not args.quick and update_readme(every, when):
             print("updated the figures in README.md", file=sys.stderr)
     return 1 if any(judge(r)[1] == "ERROR" for r in rows) else 0
 

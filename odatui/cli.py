@@ -7,6 +7,7 @@ Exit codes (odatui.engine.exits): 0 done · 1 a step failed · 2 bad usage or co
 
 from __future__ import annotations
 
+import errno
 import importlib
 import sys
 from collections.abc import Sequence
@@ -15,87 +16,20 @@ from odatui import __version__
 
 from odatui.engine.exits import EXIT_FAILED, EXIT_SIGPIPE, EXIT_USAGE
 
-# command → "module:function"; each function takes the parsed args and returns an exit code.
-HANDLERS = {
-    "wizard": "odatui.tui.launch:run_wizard",
-    "demo": "odatui.demo:run_demo",
-    "serve": "odatui.tui.launch:run_serve",
-    "plan": "odatui.runner:cmd_plan",
-    "apply": "odatui.runner:cmd_apply",
-    "retry": "odatui.runner:cmd_retry",
-    "status": "odatui.runner:cmd_status",
-    "bundle": "odatui.bundle:cmd_bundle",
-    "export": "odatui.export:cmd_export",
-    "sandbox": "odatui.sandbox.cli:cmd_sandbox",
-    "secrets": "odatui.secrets_cli:cmd_secrets",
-    "remove": "odatui.remove:cmd_remove",
-    "config": "odatui.config_cli:cmd_config",
-    "repush": "odatui.devices_cli:cmd_repush",
-    "waves": "odatui.waves_cli:cmd_waves",
-}
+from odatui.commands import BY_NAME, COMMANDS, YES_HELP
 
-# command → (description, examples) for `odatui COMMAND --help`.
-HELP = {
-    "demo": ("The whole wizard against the embedded Okta and Workspace ONE emulators: no tenant, keychain or network "
-             "needed. Nothing real is changed.",
-             ["odatui demo", "odatui demo --unattended    # the whole plan headless, one line per event"]),
-    "plan": ("Read both tenants and show what each step would create, update or leave alone. Changes nothing.",
-             ["odatui plan", "odatui plan --config ~/rollouts/berlin.toml", "odatui plan --json | jq '.[].warnings'"]),
-    "apply": ("Run the plan without the wizard. Without --yes it shows the plan and asks on the terminal; when stdin "
-              "is not a terminal (cron, CI, a pipe) it refuses unless --yes is given. Resumes an interrupted run. "
-              "With [[rollout.waves]] it goes as far as the wave gates allow and says why it stopped (exit 0); "
-              "--advance-wave NAME opens one gate by hand, recorded in the run state.",
-              ["odatui apply --config answers.toml", "odatui apply --yes --config answers.toml",
-               "odatui apply --yes --only ws1.profile", "odatui apply --yes --from ws1.upload",
-               "odatui apply --advance-wave 'Okta PSSO Macs' --yes"]),
-    "waves": ("Per wave: Macs, eligible Macs (Apple silicon at or above the floor), Okta Verify installed, profile "
-              "installed, registered, failing, and the gate's state with its reason. Read live, bulk listings only.",
-              ["odatui waves", "odatui waves --json | jq '.waves[] | {wave, gate, reason}'"]),
-    "remove": ("List what odatui created for this target (the WS1 profile, its assignment rules, the app, smart groups "
-               "it made, the Okta group assignments it added), then remove them after you confirm. Objects odatui "
-               "found already there stay unless --include-adopted. Safe to run again; resumes after an interruption.",
-               ["odatui remove --config answers.toml", "odatui remove --yes --config answers.toml",
-                "odatui remove --yes --include-adopted"]),
-    "retry": ("Run again the steps that failed in the last run of this target, and the steps they held back.",
-              ["odatui retry --config answers.toml"]),
-    "status": ("The last run of this target, step by step (checked against the live tenant), and the rollout in the "
-               "smart groups. --devices lists every Mac with its profile, Okta Verify and certificate state and the "
-               "reasons it is not ready.",
-               ["odatui status", "odatui status --json | jq .steps", "odatui status --devices --filter failing",
-                "odatui status --devices --json > macs.json"]),
-    "repush": ("Ask Workspace ONE to install the profile again on some Macs: those named with --device, or every Mac "
-               "that `status --devices` lists as failing. Asks first unless --yes.",
-               ["odatui repush --failing", "odatui repush --device 10021 10022 --yes"]),
-    "export": ("Write the Platform SSO .mobileconfig files (and WS1 Custom Settings fragments) for any MDM.",
-               ["odatui export --out ~/psso-profiles",
-                "odatui export --out out/ --sign-cert signer.pem --sign-key signer-key.pem"]),
-    "sandbox": ("Run the Okta and Workspace ONE emulators in the foreground, over HTTPS on 127.0.0.1, until Ctrl-C. "
-                "--write-config FILE writes a config for them, a sample Okta Verify package and FILE's "
-                "sibling <name>.secrets.sh (0600) with the demo credentials to source.",
-                ["odatui sandbox --port 8443 --write-config ~/sandbox.toml",
-                 ". ~/sandbox.secrets.sh && odatui plan --config ~/sandbox.toml",
-                 "odatui sandbox --fault-rate 0.2 --seed 7 --write-config ~/flaky.toml"]),
-    "secrets": ("Store, delete or check the secrets odatui uses, in the OS keychain (never in the config file). "
-                "Values are read without echo, from stdin or from a file, never from the command line.",
-                ["odatui secrets status", "odatui secrets set okta.api_token",
-                 "odatui secrets set okta.private_key --from-file key.pem", "odatui secrets delete ws1.password"]),
-    "serve": ("The same wizard in a browser (textual-serve), on 127.0.0.1 only: reach it from elsewhere through an "
-              "SSH tunnel.",
-              ["odatui serve", "odatui serve --port 8010", "ssh -L 8000:127.0.0.1:8000 admin-host   # from your laptop"]),
-    "bundle": ("A zip for support: the config with secrets removed, the run state of this target (every target with "
-               "--all), the logs (redacted) and versions.",
-               ["odatui bundle --out support.zip", "odatui bundle --out support.zip --config answers.toml",
-                "odatui bundle --out everything.zip --all"]),
-    "config": ("Where the answers (config) file lives: the one given with --config, or the default in the user "
-               "config folder. Printed alone on stdout.",
-               ["odatui config path", "${EDITOR:-vi} \"$(odatui config path)\""]),
-}
+# command → "module:function" (odatui.commands is the one source of every command's handler and words)
+HANDLERS = {c.name: c.handler for c in COMMANDS}
 
 
 def build_parser():
     import argparse
 
     class _Parser(argparse.ArgumentParser):
+        def __init__(self, *args, **kwargs) -> None:
+            # No abbreviations: `apply --y` or `remove --inc` must not silently mean --yes / --include-adopted.
+            super().__init__(*args, **{"allow_abbrev": False, **kwargs})
+
         def error(self, message: str) -> None:  # one line and exit 2, as for every other bad input
             self.exit(EXIT_USAGE, f"odatui: {message}\n  → see `{self.prog} --help`\n")
 
@@ -125,7 +59,6 @@ def build_parser():
     apply = sub.add_parser("apply", parents=[common], help="run the plan unattended")
     apply.add_argument("--only", nargs="+", metavar="ID", help="run only these steps (e.g. ws1.profile)")
     apply.add_argument("--from", dest="from_step", metavar="ID", help="start at this step and run what follows it")
-    apply.add_argument("--yes", action="store_true", help="don't ask for confirmation")
 
     apply.add_argument("--allow-downgrade", action="store_true",
                        help="make an older Okta Verify package the assigned version")
@@ -138,23 +71,29 @@ def build_parser():
     sub.add_parser("retry", parents=[common], help="re-run the steps that failed last time")
 
     remove = sub.add_parser("remove", parents=[common], help="plan, then remove what odatui created for this target")
-    remove.add_argument("--yes", action="store_true", help="don't ask for confirmation (needed without a terminal)")
     remove.add_argument("--include-adopted", nargs="*", metavar="NAME", default=None,
                         help="also remove what odatui found already there (an app, profile or rule of another "
                              "admin); a smart group that still has Macs only when named here one by one")
+    remove.add_argument("--recover", action="store_true",
+                        help="the run state is damaged or gone: find what odatui created by the marker it leaves on it")
 
     status = sub.add_parser("status", parents=[common], help="last run per step, and rollout status")
     status.add_argument("--json", action="store_true", help="machine-readable output")
     status.add_argument("--devices", action="store_true",
                         help="every Mac of the smart group(s): OS, profile, Okta Verify, SCEP certificate, reasons")
     status.add_argument("--filter", choices=["failing"], help="(--devices) only Macs with a reason")
-    status.add_argument("--bulk-only", action="store_true",
-                        help="(--devices) skip the per-Mac lookups (profile failures, certificates): fast at any size")
+    status.add_argument("--detail", action="store_true", help="(--devices) look up undecided Macs too")
+    status.add_argument("--max-requests", type=int, metavar="N", help="(--devices --detail) WS1 requests in all "
+                        "(default 4× the bulk listing, at least 1000); the rest is reported undecided")
+    status.add_argument("--device", nargs="+", type=int, metavar="ID", help="(--devices) only these Macs, in full")
+    status.add_argument("--bulk-only", action="store_true", help=argparse.SUPPRESS)  # the default now; kept working
 
     repush = sub.add_parser("repush", parents=[common], help="ask Workspace ONE to install the profile again")
     repush.add_argument("--device", nargs="+", type=int, metavar="ID", help="WS1 device ids")
     repush.add_argument("--failing", action="store_true", help="every Mac that `status --devices` lists with a reason")
-    repush.add_argument("--yes", action="store_true", help="don't ask for confirmation")
+    repush.add_argument("--max", type=int, metavar="N",
+                        help="push to at most N Macs in this run (the rest on the next); Macs with an install "
+                             "already queued are always skipped")
 
     export = sub.add_parser("export", parents=[common], help="write .mobileconfig files for any MDM")
     export.add_argument("--out", required=True, metavar="DIR", help="folder to write into")
@@ -202,13 +141,25 @@ def build_parser():
     config.add_argument("action", choices=["path"], help="path: print the config file's path")
 
     for name, command in sub.choices.items():
-        if name not in HELP:  # a command without its entry still works; test_cli_basics asks for one
-            continue
-        description, examples = HELP[name]
-        command.description = description
-        command.epilog = "examples:\n" + "\n".join(f"  {line}" for line in examples)
+        entry = BY_NAME[name]  # a subcommand without its entry in odatui.commands fails here, at every start
+        if entry.changes_tenant:
+            command.add_argument("--yes", action="store_true", help=YES_HELP)
+        command.description = entry.description or entry.summary
+        command.epilog = "examples:\n" + "\n".join(f"  {line}" for line in entry.examples) if entry.examples else None
         command.formatter_class = argparse.RawDescriptionHelpFormatter
     return parser
+
+
+def refuse_unconfirmed(command: str, args) -> None:
+    """The one rule for every command that changes a tenant: no terminal to ask at and no --yes → exit 2, before
+    any request (as `terraform apply` without -auto-approve)."""
+    entry = BY_NAME.get(command)
+    if entry is None or not entry.changes_tenant or getattr(args, "yes", False) or sys.stdin.isatty():
+        return
+    from odatui.errors import UsageError
+
+    raise UsageError(f"`odatui {command}` changes the tenant and there is no terminal to confirm at (stdin); "
+                     "add --yes to run it unattended", hint="`odatui plan` shows what would change")
 
 
 def _handler(command: str):
@@ -258,6 +209,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_SIGPIPE
 
 
+_FILE_ERRNOS = frozenset({errno.ENAMETOOLONG, errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EDQUOT, errno.EROFS,
+                          errno.ENOTDIR, errno.ELOOP, errno.EISDIR, errno.EFBIG})
+
+
 def _main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = _wizard_args(argv) or build_parser().parse_args(argv)
@@ -270,6 +225,7 @@ def _main(argv: Sequence[str] | None = None) -> int:
 
         signals.install()
     try:
+        refuse_unconfirmed(command, args)
         return int(_handler(command)(args) or 0)
     except OdatuiError as exc:
         print(f"odatui: {exc}", file=sys.stderr)
@@ -285,6 +241,14 @@ def _main(argv: Sequence[str] | None = None) -> int:
         return code
     except Exception as exc:  # last line of defence: a readable line, the traceback only in the log
         import logging
+
+        if isinstance(exc, OSError) and exc.filename is not None and exc.errno in _FILE_ERRNOS:
+            # A file the admin named that the system refuses (a name too long, no permission, a full or read-only
+            # disk) and no command caught itself: one line naming the file and why, exit 2 (bad input).
+            print(f"odatui: cannot use {exc.filename}: {exc.strerror}; nothing was changed\n"
+                  "  → choose another name or folder (or fix its permissions or free some disk space)",
+                  file=sys.stderr)
+            return EXIT_USAGE
 
         if log_path is None:  # the app failed before its start-up worker opened the log (or could not)
             log_path = _open_log()

@@ -133,10 +133,24 @@ class Ws1Config(Table):
     # Create a listed smart group that does not exist (macOS devices of the organization group at or above the
     # macOS floor) instead of stopping for the admin.
     create_smart_groups: bool = False
+
+    @field_validator("create_smart_groups", mode="before")
+    @classmethod
+    def _strict_bool(cls, v: Any) -> bool:
+        # Booleans are booleans: pydantic alone would take "yes", "on", 1 or 0. The text "true"/"false" stays
+        # accepted because an ODATUI_WS1__CREATE_SMART_GROUPS environment variable can only be text.
+        if isinstance(v, bool):
+            return v
+        if isinstance(v, str) and v.strip().lower() in ("true", "false"):
+            return v.strip().lower() == "true"
+        raise ValueError(f"must be true or false (got {v!r}); write create_smart_groups = true")
     # Per wave group, when its Macs may start installing Okta Verify: ISO date-time in the WS1 admin's time zone
     # (the assignment's effective_date, mamv2 AppAssignmentDistributionV2Model). Profiles have no such date.
     start_dates: dict[str, str] = {}
     ca_bundle: str = ""
+    # Client-side rate limit: WS1 requests odatui starts in any one minute, shared by everything one command does
+    # (odatui.ws1.pacing; the default is Omnissa's Go SDK's). Lower it when other tools share the tenant's budget.
+    requests_per_minute: int = 1000
     # rollout.scep = "ws1_ca": the WS1 certificate authority (Generic SCEP, static challenge) and its request
     # template, made by the admin in the console (2604 has no API to create them; found by name through the
     # picklist APIs).
@@ -155,6 +169,13 @@ class Ws1Config(Table):
                 f"{host} is the console host; the REST API lives on the matching API host: use https://as{m.group(1)}.{m.group(2)}"
             )
         return origin
+
+    @field_validator("requests_per_minute")
+    @classmethod
+    def _rate(cls, v: int) -> int:
+        if v < 1:
+            raise ValueError(f"requests_per_minute must be at least 1 (got {v}); the default is 1000")
+        return v
 
     @field_validator("oauth_token_url")
     @classmethod

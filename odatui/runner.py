@@ -13,6 +13,7 @@ import sys
 import time
 from typing import Any, TextIO
 
+from odatui.engine.exits import MEANING
 from odatui.errors import UsageError
 from odatui.events import (
     RunFinished,
@@ -109,8 +110,7 @@ def progress_text(event: StepProgress) -> str:
     return " ".join(parts) or "working"
 
 
-EXIT_WORDS = {0: "done", 1: "a step failed", 2: "a step failed on its input (config or package)", 3: "a step needs your action",
-              4: "secrets unavailable", 130: "cancelled"}
+EXIT_WORDS = MEANING  # the one exit-code table's words (odatui.engine.exits)
 
 
 def print_summary(result: Any, state: Any, out: TextIO | None = None, ran: Any = None) -> None:
@@ -217,6 +217,7 @@ def cmd_apply(args: Any) -> int:
                              hint="`odatui plan` with the older package shows the steps; then `odatui apply "
                                   "--allow-downgrade --yes`")
         config.rollout.allow_downgrade = True  # this run only: the field is never saved
+    # Without a terminal and --yes, odatui.cli.refuse_unconfirmed has already refused (exit 2), before any request.
     advance = getattr(args, "advance_wave", None)
     if advance is not None:
         names = [w.name for w in config.waves() if w.gated]
@@ -229,11 +230,6 @@ def cmd_apply(args: Any) -> int:
             raise UsageError("--advance-wave changes the tenant and stdin is not a terminal; add --yes to confirm",
                              hint="`odatui waves` shows why the wave is gated")
         config.rollout.advance_wave = advance  # this run only: the field is never saved
-    if not getattr(args, "yes", False) and not sys.stdin.isatty():
-        # Nobody can answer the confirmation (a pipe, cron, CI): refuse rather than change a tenant unasked, as
-        # `terraform apply` does without -auto-approve. Before any request is made.
-        raise UsageError("apply needs a confirmation and stdin is not a terminal; use --yes to apply unattended",
-                         hint="`odatui plan` shows what would change")
     engine = make_engine(config)
     only, from_step = getattr(args, "only", None), getattr(args, "from_step", None)
     selected = engine.select(only, from_step)

@@ -36,6 +36,22 @@ def cmd_secrets(args) -> int:
         value = getpass.getpass(f"{SECRETS.get(args.name, ('', args.name))[1]} (not echoed): ").strip()
     else:  # piped in, for scripts: never as an argument, where `ps` would show it
         value = read_stream_bounded(sys.stdin, limit=SECRET_LIMIT, what="secret").strip()
+    check_kind(args.name, value)
     store.set(args.name, value, target)
     print(f"{args.name}: stored in the keychain for {target or 'this target'}")
     return 0
+
+
+def check_kind(name: str, value: str) -> None:
+    """A value that cannot be what its name says is refused before the keychain sees it (exit 2): a private key
+    must load as the signing key the Okta service app uses, exactly as a run would load it."""
+    if name != "okta.private_key":
+        return
+    from odatui.errors import OdatuiError
+    from odatui.okta.auth import load_signing_key
+
+    try:
+        load_signing_key(value)
+    except OdatuiError as exc:
+        raise UsageError(f"okta.private_key: {exc.message} Nothing was stored.",
+                         hint=getattr(exc, "hint", None) or "give a PEM private key or a private JWK") from None

@@ -18,8 +18,10 @@ def cmd_status(args: Any) -> int:
     config = load_config_at(getattr(args, "config", None))
     if getattr(args, "devices", False):
         return cmd_status_devices(args, config)
-    if getattr(args, "filter", None) or getattr(args, "bulk_only", False):
-        raise UsageError("--filter and --bulk-only go with --devices", hint="e.g. `odatui status --devices --filter failing`")
+    if getattr(args, "filter", None) or getattr(args, "bulk_only", False) or getattr(args, "detail", False) \
+            or getattr(args, "max_requests", None) is not None or getattr(args, "device", None):
+        raise UsageError("--filter, --detail, --max-requests and --device go with --devices",
+                         hint="e.g. `odatui status --devices --filter failing`")
     report = status_report(config)
     if getattr(args, "json", False):
         json.dump(report.as_json(), sys.stdout, indent=2)
@@ -50,7 +52,7 @@ def print_status(report: Any) -> None:
         print(line)
         shown = {k: v for k, v in info["outputs"].items() if not isinstance(v, (dict, list)) or v}
         if shown and info["status"] == "succeeded":
-            print(f"  {'':<{width}}  " + ", ".join(f"{k}={v}" for k, v in shown.items()))
+            print(f"  {'':<{width}}  " + "; ".join(f"{k.replace('_', ' ')} {words(v)}" for k, v in shown.items()))
     if stale:
         print("`odatui retry` re-runs the stale steps.")
     if rollout is not None:
@@ -74,3 +76,16 @@ def print_status(report: Any) -> None:
             print(f"Macs registered with Okta Verify unavailable: {rollout['okta_error']}")
     elif report.rollout_error:
         print(f"Rollout status unavailable: {report.rollout_error}")
+
+
+def words(value: Any) -> str:
+    """An output value as a person reads it, never a Python repr: names of listed objects, `key value` pairs."""
+    if isinstance(value, dict):
+        if "name" in value:
+            return str(value["name"]) + (f" (id {value['id']})" if "id" in value else "")
+        return ", ".join(f"{k.replace('_', ' ')} {words(v)}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return ", ".join(words(v) for v in value) or "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return "none" if value is None else str(value)

@@ -52,6 +52,16 @@ async def _wait(pilot, predicate, what, timeout=20.0):
         await pilot.pause(0.05)
 
 
+async def _add_it_group(pilot) -> None:
+    """Start-up, Next to the Okta screen, and ", IT" typed after the groups."""
+    app = pilot.app
+    await _wait(pilot, lambda: app.loaded is not None, "start-up")
+    await pilot.press("ctrl+n")
+    await _wait(pilot, lambda: isinstance(app.screen, OktaScreen), "the Okta screen")
+    app.screen.query_one("#groups", FieldInput).focus()
+    await pilot.press("end", *", IT")
+
+
 async def test_wizard_run_keeps_comments_asks_first_and_never_writes_env_values(monkeypatch, tmp_path,
                                                                                isolated_home):
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
@@ -62,12 +72,7 @@ async def test_wizard_run_keeps_comments_asks_first_and_never_writes_env_values(
     session = Session(str(config))
     app = OdatuiApp(session, still=True)
     async with app.run_test(size=(80, 24)) as pilot:
-        await _wait(pilot, lambda: app.loaded is not None, "start-up")
-        await pilot.press("ctrl+n")
-        await _wait(pilot, lambda: isinstance(app.screen, OktaScreen), "the Okta screen")
-        groups = app.screen.query_one("#groups", FieldInput)
-        groups.focus()
-        await pilot.press("end", *", IT")
+        await _add_it_group(pilot)
         await pilot.press("ctrl+q")
         await _wait(pilot, lambda: isinstance(app.screen, ChoiceScreen), "the save/discard/cancel question")
         assert "okta.groups" in str(app.screen.query_one("#question").render())
@@ -125,3 +130,28 @@ async def test_review_never_writes_an_existing_file_and_start_asks_first():
         assert saved == []
         await pilot.press("ctrl+q")  # the declined changes are not asked about again
         await _wait(pilot, lambda: not app.is_running, "quit")
+
+
+async def test_ctrl_q_save_writes_only_values_that_pass_and_names_the_dropped_ones(monkeypatch, tmp_path,
+                                                                                 isolated_home):
+    """A stray "Q" in the org URL (Ctrl+Q typed as text) was saved as https://q: it fails its rule, so the file keeps
+    the org URL it had, the question names it, and the valid change beside it is saved."""
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    config = tmp_path / "pilot.toml"
+    config.write_text(COMMENTED)
+    app = OdatuiApp(Session(str(config)), still=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _add_it_group(pilot)
+        org = app.screen.query_one("#org_url", FieldInput)
+        org.focus()
+        await pilot.press("end", "ctrl+u", "Q")
+        await pilot.press("ctrl+q")
+        await _wait(pilot, lambda: isinstance(app.screen, ChoiceScreen), "the save question")
+        question = " ".join(str(app.screen.query_one("#question").render()).split())
+        assert "okta.groups" in question and "okta.org_url" not in question.split("Not saved")[0]
+        assert "Not saved, they do not pass their rule: Okta org URL" in question and "'Q'" in question
+        app.screen.query_one("#choice-save").press()
+        await _wait(pilot, lambda: not app.is_running, "the app to quit after saving")
+    written = config.read_text()
+    assert written == COMMENTED.replace('groups = ["Mac Pilot"]', 'groups = ["Mac Pilot", "IT"]')
+    assert "https://q" not in written

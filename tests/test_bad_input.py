@@ -923,7 +923,7 @@ def test_sandbox_write_config_onto_a_foreign_file_refuses(tmp_path, isolated_hom
     notes = tmp_path / "notes.txt"
     notes.write_text("my notes\n")
     proc = timed_odatui("sandbox", "--port", "0", "--write-config", str(notes))
-    one_line_exit_2(proc, str(notes), "not an odatui answers file", "--force")
+    one_line_exit_2(proc, str(notes), "not an odatui sandbox config", "--force")
     assert notes.read_text() == "my notes\n"
 
 

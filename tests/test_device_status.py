@@ -71,7 +71,7 @@ def test_plan_json_carries_the_profile_warnings_and_notes(demo_factory, sandbox_
 
 def test_status_devices_lists_every_member_with_reasons(rolled_out):
     session = rolled_out
-    run = odatui_cli("status", "--devices", "--json", "--config", str(session.config_path))
+    run = odatui_cli("status", "--devices", "--detail", "--json", "--config", str(session.config_path))
     assert run.returncode == 0, run.stderr
     doc = json.loads(run.stdout)
     fleet = session.sandbox.world.emulators["ws1"].fleet
@@ -93,13 +93,15 @@ def test_status_devices_lists_every_member_with_reasons(rolled_out):
         if row["profile"] == "installed" and d.cert == "expiring":
             assert any(r.startswith("SCEP certificate expires in") for r in row["reasons"])
 
-    failing = odatui_cli("status", "--devices", "--json", "--filter", "failing", "--config", str(session.config_path))
+    assert doc["summary"]["mode"] == "detail" and doc["summary"]["undecided"] == {}  # a small fleet: all looked up
+    failing = odatui_cli("status", "--devices", "--detail", "--json", "--filter", "failing", "--config",
+                         str(session.config_path))
     assert failing.returncode == 0, failing.stderr
     listed = json.loads(failing.stdout)["devices"]
     assert {d["id"] for d in listed} == {i for i, row in devices.items() if row["reasons"]}
     assert listed and all(d["reasons"] for d in listed)
 
-    text = odatui_cli("status", "--devices", "--config", str(session.config_path))  # the table for people
+    text = odatui_cli("status", "--devices", "--detail", "--config", str(session.config_path))  # for people
     lines = text.stdout.splitlines()
     assert text.returncode == 0 and lines[0].split()[:4] == ["ID", "SERIAL", "NAME", "MACOS"]
     assert len(lines) == len(members) + 2 and f"{len(members)} Macs in smart group(s) Okta PSSO Macs" in lines[-1]
@@ -109,8 +111,12 @@ def test_repush_failing_targets_exactly_the_macs_a_repush_can_fix(rolled_out):
     from odatui.service.devices import repush_fixes
 
     session = rolled_out
-    status = json.loads(odatui_cli("status", "--devices", "--json", "--config", str(session.config_path)).stdout)
-    failing = sorted(d["id"] for d in status["devices"] if any(repush_fixes(r) for r in d["reasons"]))
+    status = json.loads(odatui_cli("status", "--devices", "--detail", "--json", "--config",
+                                   str(session.config_path)).stdout)
+    fixable = [d for d in status["devices"] if any(repush_fixes(r) for r in d["reasons"])]
+    # A Mac whose profile is still pending has an install command queued already: a second one adds nothing.
+    failing = sorted(d["id"] for d in fixable if d["profile"] != "pending")
+    queued = [d["id"] for d in fixable if d["profile"] == "pending"]
     unfixable = [d for d in status["devices"] if d["reasons"] and not any(repush_fixes(r) for r in d["reasons"])]
     assert failing and unfixable  # the fleet has both kinds
     assert any("below the floor" in r for d in unfixable for r in d["reasons"])
@@ -123,6 +129,36 @@ def test_repush_failing_targets_exactly_the_macs_a_repush_can_fix(rolled_out):
     assert sorted(i["device_id"] for i in installs) == failing
     assert f"skipped {len(unfixable)} Mac(s) whose reasons a re-push cannot fix" in run.stdout
     assert "macOS below the floor" in run.stdout
+    if queued:
+        assert f"{len(queued)} Mac(s) skipped: an install command is already queued" in run.stdout, run.stdout
+
+
+def test_a_second_repush_queues_nothing_twice_and_max_caps_a_run(rolled_out):
+    session = rolled_out
+    status = json.loads(odatui_cli("status", "--devices", "--detail", "--json", "--config",
+                                   str(session.config_path)).stdout)
+    broken = {d["id"] for d in status["devices"] if d["profile"] == "failed"}
+    assert broken
+    first = odatui_cli("repush", "--failing", "--yes", "--max", "5", "--config", str(session.config_path))
+    assert first.returncode == 0, first.stderr
+    assert "left for a later run (--max 5)" in first.stdout and "re-pushed to 5 of 5 Macs" in first.stdout
+    second = odatui_cli("repush", "--failing", "--yes", "--config", str(session.config_path))
+    assert second.returncode == 0, second.stderr
+    third = odatui_cli("repush", "--failing", "--yes", "--config", str(session.config_path))
+    installs = [i["device_id"] for i in session.sandbox.state()["ws1"]["profile_installs"]]
+    # A Mac whose profile broke shows PendingInstall once a command is queued: never a second one while it waits.
+    # (A Mac whose profile is installed but fails for another reason, the certificate or the app, shows no
+    # queued command in WS1's status, so each run re-pushes it: unverified how WS1 reports that re-install.)
+    # (The sandbox's Mac fetches a queued command after its own install delay, under two seconds for a quick one,
+    # then fails again and may be re-pushed; only Macs slower than this test are sure to be still waiting.)
+    fleet = session.sandbox.world.emulators["ws1"].fleet
+    waiting = {d for d in broken if (fleet.delay(fleet.by_id[d], "profile") or 1e9) > 60}
+    assert waiting
+    again = [d for d in waiting if installs.count(d) > 1]
+    assert again == [], again
+    assert third.returncode == 0, third.stderr
+    bad = odatui_cli("repush", "--failing", "--yes", "--max", "0", "--config", str(session.config_path))
+    assert bad.returncode == 2 and "--max must be 1 or more" in bad.stderr
 
 
 def test_repush_unknown_device_is_one_line_and_the_others_still_go(rolled_out):
@@ -130,8 +166,10 @@ def test_repush_unknown_device_is_one_line_and_the_others_still_go(rolled_out):
 
     session = rolled_out
     status = json.loads(odatui_cli("status", "--devices", "--json", "--config", str(session.config_path)).stdout)
-    # a Mac a re-push can help (one whose reasons are all of other kinds is skipped, as repush says)
-    known = next(d["id"] for d in status["devices"] if not d["reasons"] or any(repush_fixes(r) for r in d["reasons"]))
+    # a Mac a re-push can help (one whose reasons are all of other kinds is skipped, as repush says), and with no
+    # install command queued for it yet (one that is queued is skipped too)
+    known = next(d["id"] for d in status["devices"] if d["profile"] != "pending"
+                 and (not d["reasons"] or any(repush_fixes(r) for r in d["reasons"])))
     run = odatui_cli("repush", "--device", str(known), "99999", "--yes", "--config", str(session.config_path))
     assert run.returncode == 1
     assert run.stderr.strip().splitlines() == ["odatui: device 99999 is not a Mac of smart group(s) Okta PSSO Macs; skipped"]
@@ -147,7 +185,7 @@ def test_status_devices_before_any_run_is_exit_2(demo_factory, sandbox_env):
     run = odatui_cli("status", "--devices", "--config", str(session.config_path))
     assert run.returncode == 2 and "no rollout to look at yet" in run.stderr and "Traceback" not in run.stderr
     alone = odatui_cli("status", "--filter", "failing", "--config", str(session.config_path))
-    assert alone.returncode == 2 and "--filter and --bulk-only go with --devices" in alone.stderr
+    assert alone.returncode == 2 and "--filter, --detail, --max-requests and --device go with --devices" in alone.stderr
     bad = odatui_cli("status", "--devices", "--filter", "broken", "--config", str(session.config_path))
     assert bad.returncode == 2 and "invalid choice: 'broken'" in bad.stderr
 
@@ -172,8 +210,10 @@ def test_one_incomplete_device_record_is_named_and_the_rest_listed(rolled_out):
     assert len(doc["devices"]) == len(ws1.fleet.members()) and doc["summary"]["incomplete"] == 1
     row = next(d for d in doc["devices"] if d["id"] == broken.id)
     assert row["macos"] is None and "incomplete WS1 record (no SerialNumber, OperatingSystem)" in row["reasons"]
-    assert run.stderr.strip().splitlines() == [
-        f"odatui: device {broken.id}: incomplete WS1 record (no SerialNumber, OperatingSystem); listed with what WS1 sent"]
+    lines = run.stderr.strip().splitlines()
+    assert lines[0] == (f"odatui: device {broken.id}: incomplete WS1 record (no SerialNumber, OperatingSystem); "
+                        "listed with what WS1 sent")
+    assert [line for line in lines[1:] if not line.startswith("odatui: left undecided: ")] == []  # bulk: the note
 
 
 def test_status_reports_okta_registered_macs(rolled_out):
@@ -225,3 +265,8 @@ def test_every_wave_group_is_checked_and_listed(demo_factory, sandbox_env):
     assert status.returncode == 0, status.stderr
     doc = json.loads(status.stdout)
     assert {d["id"] for d in doc["devices"]} == {d.id for d in fleet.devices}
+    # Counted per wave group too (the bulk reader's by_group): "Lab Macs" holds every Mac, the pilot group fewer.
+    by_group = doc["summary"]["by_group"]
+    assert sorted(c["devices"] for c in by_group.values()) == sorted(
+        [len(fleet.members()), len(fleet.devices)])
+    assert sum(c["failing"] for c in by_group.values()) >= doc["summary"]["failing"]

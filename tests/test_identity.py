@@ -43,7 +43,7 @@ def spawn(config: Path, env: dict[str, str], *args: str) -> subprocess.Popen[str
 
 @pytest.fixture
 def runtime_dir(tmp_path, monkeypatch):
-    """The per-user folder the tenant locks live in, private to this test (shared by its child processes)."""
+    """A per-login-session folder private to this test (the tenant locks no longer live there: see test_locks)."""
     path = tmp_path / "xdg-runtime"
     path.mkdir(mode=0o700)
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(path))
@@ -101,7 +101,7 @@ def test_a_run_on_another_spelling_is_refused_while_the_tenant_is_locked(demo_fa
     finally:
         locks.release()
     assert run.returncode == 2, run.stdout + run.stderr
-    assert f"another odatui (pid {os.getpid()})" in run.stderr and "Traceback" not in run.stderr
+    assert f"another odatui (pid {os.getpid()} on " in run.stderr and "Traceback" not in run.stderr
     assert writes(session.sandbox.world.requests) == []
 
 
@@ -202,7 +202,7 @@ def test_a_sandbox_replaced_on_the_same_port_never_gets_the_old_client_id(sandbo
         assert old_client not in verify.stdout
 
         # retry picks up what is stale (or failed) and finishes the rollout on the new tenant.
-        retry = odatui_cli("retry", "--config", str(config))
+        retry = odatui_cli("retry", "--yes", "--config", str(config))
         assert retry.returncode == 0, retry.stdout + retry.stderr
         assert _client_ids_in_profiles(new) == [new_client] and duplicates(new.state()) == []
         final = json.loads(odatui_cli("status", "--json", "--config", str(config)).stdout)
@@ -256,9 +256,9 @@ def test_two_runs_the_locks_cannot_see_never_end_silently_with_duplicates(demo_f
     procs = []
     for n, group in enumerate(("ACME", "acme")):
         cfg = write_config(session.sandbox, session.package, tmp_path / f"{n}.toml", group_id=group)
-        run_dir = tmp_path / f"runtime-{n}"
-        run_dir.mkdir(mode=0o700)
-        procs.append(spawn(cfg, {"XDG_STATE_HOME": str(tmp_path / f"state-{n}"), "XDG_RUNTIME_DIR": str(run_dir)}))
+        lock_dir = tmp_path / f"locks-{n}"  # what two machines have: two lock folders
+        lock_dir.mkdir(mode=0o700)
+        procs.append(spawn(cfg, {"XDG_STATE_HOME": str(tmp_path / f"state-{n}"), "ODATUI_LOCK_DIR": str(lock_dir)}))
     results = [(p.wait(timeout=120), *p.communicate()) for p in procs]
     ws1 = session.sandbox.state()["ws1"]
     for code, out, err in results:

@@ -113,7 +113,7 @@ def test_sigterm_and_sighup_end_like_ctrl_c_and_retry_reruns_the_interrupted_ste
     cancelled = sorted(sid for sid, status in statuses.items() if status == "cancelled")
     assert cancelled and "running" not in statuses.values(), statuses
 
-    retried = odatui_cli("retry", "--config", str(session.config_path))
+    retried = odatui_cli("retry", "--yes", "--config", str(session.config_path))
     assert retried.returncode == 0, retried.stdout + retried.stderr
     line = next(x for x in retried.stdout.splitlines() if x.startswith("Retrying: "))
     assert set(cancelled) <= set(line.removeprefix("Retrying: ").split(", ")), (cancelled, line)
@@ -149,7 +149,7 @@ def test_step_left_running_by_kill_9_is_retried(demo_factory, sandbox_env, refer
                      if rec["status"] == "running")
     assert running
 
-    retried = odatui_cli("retry", "--config", str(session.config_path))
+    retried = odatui_cli("retry", "--yes", "--config", str(session.config_path))
     assert retried.returncode == 0, retried.stdout + retried.stderr
     line = next(x for x in retried.stdout.splitlines() if x.startswith("Retrying: "))
     assert set(running) <= set(line.removeprefix("Retrying: ").split(", ")), (running, line)

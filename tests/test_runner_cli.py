@@ -49,7 +49,7 @@ def test_apply_without_yes_and_no_terminal_refuses_and_changes_nothing(demo_fact
     before = session.config_path.read_bytes()
     run = odatui_cli("apply", "--config", str(session.config_path))  # stdin is /dev/null
     assert run.returncode == 2, run.stdout + run.stderr
-    assert "use --yes" in run.stderr and "Traceback" not in run.stderr
+    assert "add --yes" in run.stderr and "Traceback" not in run.stderr
     assert session.sandbox.world.requests == []  # not even a read: refused before the engine starts
     assert session.config_path.read_bytes() == before
 
@@ -112,7 +112,7 @@ def test_exit_3_when_the_psso_app_is_missing_the_other_branch_finishes(demo_fact
     assert summary["ws1.profile"] == "skipped" and summary["verify"] == "skipped"
 
     session.add_psso_app()  # the admin adds it in the Admin Console
-    again = odatui_cli("retry", "--config", str(session.config_path))
+    again = odatui_cli("retry", "--yes", "--config", str(session.config_path))
     assert again.returncode == 0, again.stdout + again.stderr
     started = re.findall(r"\] (\S+) started", again.stdout)
     retried = ["okta.app", "okta.assign", "ws1.profile", "verify"]
@@ -131,7 +131,7 @@ def test_a_missing_okta_group_fails_its_step_with_exit_2_then_retry_reruns_it(de
     assert "Traceback" not in run.stdout + run.stderr
 
     fixed = config_file(session, tmp_path, okta={"groups": ["Mac Pilot"]})
-    retry = odatui_cli("retry", "--config", str(fixed))
+    retry = odatui_cli("retry", "--yes", "--config", str(fixed))
     assert retry.returncode == 0, retry.stdout + retry.stderr
     assert "Retrying: okta.assign, verify" in retry.stdout
     assert tenant(session.sandbox.state())["okta_assignments"] == [("Mac Pilot",)]

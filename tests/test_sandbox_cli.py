@@ -84,3 +84,53 @@ def test_written_config_and_sourced_secrets_are_enough_for_plan(tmp_path):
     finally:
         stop_sandbox_cli(first)
         stop_sandbox_cli(second)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_write_config_refuses_an_answers_file_it_did_not_write(tmp_path, isolated_home):
+    """The admin's own answers file (the wizard's header, comments and all) is never the sandbox's to replace."""
+    from odatui.answers import HEADER
+
+    answers = tmp_path / "sandbox.toml"
+    answers.write_text(HEADER + '# my production tenant\n[okta]\norg_url = "https://acme.okta.com"\n')
+    before = answers.read_bytes()
+    done = subprocess.run([sys.executable, "-m", "odatui", "sandbox", "--port", "0", "--write-config", str(answers)],
+                          capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert str(answers) in done.stderr and "--force" in done.stderr and "Traceback" not in done.stderr
+    assert answers.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sandbox.toml"]  # no secrets file either
+
+
+def test_restart_on_the_same_port_keeps_the_admins_edits_and_comments(tmp_path, isolated_home):
+    config_path, port = tmp_path / "sandbox.toml", str(_free_port())
+    first, _ = start_sandbox_cli("--port", port, "--write-config", str(config_path))
+    stop_sandbox_cli(first)
+    written = config_path.read_text()
+    # The admin edits the file: two comments, another group, and a URL the restart must refresh.
+    edited = (written.replace('groups = ["Mac Pilot"]', '# the pilot and IT\ngroups = ["Mac Pilot", "IT Macs"]')
+              .replace("[rollout]", "[rollout]\n# keep 14: our fleet", 1)
+              .replace(f"https://127.0.0.1:{port}", "https://127.0.0.1:1", 1))
+    assert edited != written
+    config_path.write_text(edited)
+    second, banner = start_sandbox_cli("--port", port, "--write-config", str(config_path))
+    try:
+        after = config_path.read_text()
+        assert "# the pilot and IT\n" in after and "# keep 14: our fleet\n" in after
+        config = load_config(config_path, must_exist=True)
+        assert config.okta.groups == ["Mac Pilot", "IT Macs"]
+        url = re.search(r"odatui sandbox on (https://127\.0\.0\.1:\d+)", banner).group(1)
+        assert config.okta.org_url == url and config.ws1.api_url == url  # the fields it owns, refreshed
+        assert config.okta.ca_bundle == re.search(r"CA certificate\s+(\S+)", banner).group(1)
+        # Nothing else moved: the file differs from the edited one only on the line the sandbox owns.
+        changed = [(a, b) for a, b in zip(edited.splitlines(), after.splitlines(), strict=True) if a != b]
+        assert changed == [(f'org_url = "https://127.0.0.1:1"', f'org_url = "{url}"')], changed
+    finally:
+        stop_sandbox_cli(second)

@@ -181,7 +181,7 @@ async def test_demo_walkthrough_keys_only(demo):
         reasons = [str(row[6]) for row in failing]  # the Reasons column
         assert failing and len(failing) < len(members) and all(reasons)
         await pilot.press("s")  # sort by the next column (Name): the highlighted row changes with the order
-        await pilot.pause()
+        await wait_for(pilot, lambda: "sorted by Name" in str(status_line.render()), what="sort")
         names = [str(table.get_row_at(i)[1]) for i in range(table.row_count)]
         assert names == sorted(names, key=str.casefold)
         await pilot.press("p")

@@ -88,6 +88,9 @@ class StaticSession:
     def must_ask_to_save(self):
         return False
 
+    def check_start(self, engine=None):
+        """The service's start checks: these answers pass them (a refused config is tests/test_tui_review_refuses)."""
+
     async def plan(self):
         from odatui.engine import PlanRow
         from odatui.steps.base import Change, ChangeKind
@@ -123,7 +126,7 @@ class StaticSession:
     async def rollout_status(self):
         return {"devices": 36, "profile_installed": 12, "app_installed": 20}
 
-    async def device_rows(self, on_rows):
+    async def device_rows(self, on_rows, **kw):
         from odatui.ws1.devices import DeviceRow, Summary
 
         rows = [DeviceRow(10001, "C02ABC123DEF", "grace-mac", "15.3.2", "grace.hopper", True, "installed",

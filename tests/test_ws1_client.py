@@ -9,7 +9,7 @@ import os
 import time
 
 import pytest
-from ws1_contract import (Ws1Contract, admin, record, sandbox_requests, sandbox_secrets, ws1_config)
+from ws1_contract import (Ws1Contract, admin, record, roll_out, sandbox_requests, sandbox_secrets, ws1_config)
 
 from conftest import vendor_path
 from odatui.http import RetryPolicy
@@ -191,31 +191,12 @@ async def test_unknown_ids_are_explained(sandbox, make_client):
 
 
 async def test_rollout_status_pages_concurrently(sandbox_factory, make_client, tmp_path):
-    from odatui.sandbox.samplepkg import make_sample_pkg
-
     devices = 2000
     sb = sandbox_factory(devices=devices, seed=7)
     client = make_client(sb)
-    pkg = make_sample_pkg(tmp_path / "OktaVerify.pkg", payload_size=1024)
-    from odatui.macos.pkg import read_package
-    from odatui.macos.pkginfo import pkginfo_plist
+    sg_id, app_id, (profile_id,) = await roll_out(client, sb, tmp_path)
 
-    facts = read_package(pkg)
-    app_blob = await client.upload_blob(pkg, file_name="OktaVerify.pkg", og_id=570, module_type="Application")
-    meta = await client.upload_blob(pkginfo_plist(facts), file_name="OktaVerify.plist", og_id=570)
-    app_id = await client.create_macos_app(570, app_blob_id=app_blob.id, pkginfo_blob_id=meta.id,
-                                           version=facts.version, name="Okta Verify")
-    app = await client.get_internal_app(app_id)
-    sg = [g for g in await client.search_smart_groups(WS1_SMART_GROUP) if g.name == WS1_SMART_GROUP][0]
-    await client.put_assignment_rules(app["uuid"], {"assignments": [{"priority": 0, "distribution": {
-        "name": "auto", "smart_groups": [sg.uuid], "app_delivery_method": "AUTO"}}], "excluded_smart_groups": []})
-    profile_id = await client.create_macos_profile({
-        "General": {"Name": "P", "ProfileContext": "Device", "AssignmentType": "Auto", "IsActive": True,
-                    "ManagedLocationGroupID": 570, "AssignedSmartGroups": [{"SmartGroupId": sg.id}]},
-        "CustomSettingsList": [{"CustomSettings": "<dict><key>PayloadType</key><string>x.y</string></dict>"}]})
-    admin(sb, "/_sandbox/ws1/clock", {"advance_s": 100_000})
-
-    status = await client.rollout_status(sg.id, app_id, profile_id)
+    status = await client.rollout_status(sg_id, app_id, profile_id)
     fleet = Fleet(7, devices)
     members = fleet.members()
     # Every member that is not offline has installed both after a long time; offline ones never do, the profile

@@ -235,3 +235,31 @@ def admin(sb: Any, path: str, body: Any) -> Any:
         r = c.post(path, json=body)
         r.raise_for_status()
         return r.json()
+
+
+async def roll_out(client: Any, sb: Any, tmp_path: Any, profiles: tuple[str, ...] = ("P",)) -> tuple[int, int, list[int]]:
+    """The app and these profiles assigned to the sandbox's smart group, then a day for the fleet to check in, with
+    the client's own calls: (smart group id, app id, profile ids)."""
+    from odatui.macos.pkg import read_package
+    from odatui.macos.pkginfo import pkginfo_plist
+    from odatui.sandbox.samplepkg import make_sample_pkg
+    from odatui.sandbox.server import WS1_SMART_GROUP
+
+    pkg = make_sample_pkg(tmp_path / "OktaVerify.pkg", payload_size=1024)
+    facts = read_package(pkg)
+    app_blob = await client.upload_blob(pkg, file_name="OktaVerify.pkg", og_id=570, module_type="Application")
+    meta = await client.upload_blob(pkginfo_plist(facts), file_name="OktaVerify.plist", og_id=570)
+    app_id = await client.create_macos_app(570, app_blob_id=app_blob.id, pkginfo_blob_id=meta.id,
+                                           version=facts.version, name="Okta Verify")
+    app = await client.get_internal_app(app_id)
+    sg = [g for g in await client.search_smart_groups(WS1_SMART_GROUP) if g.name == WS1_SMART_GROUP][0]
+    await client.put_assignment_rules(app["uuid"], {"assignments": [{"priority": 0, "distribution": {
+        "name": "auto", "smart_groups": [sg.uuid], "app_delivery_method": "AUTO"}}], "excluded_smart_groups": []})
+    ids = []
+    for name in profiles:
+        ids.append(await client.create_macos_profile({
+            "General": {"Name": name, "ProfileContext": "Device", "AssignmentType": "Auto", "IsActive": True,
+                        "ManagedLocationGroupID": 570, "AssignedSmartGroups": [{"SmartGroupId": sg.id}]},
+            "CustomSettingsList": [{"CustomSettings": "<dict><key>PayloadType</key><string>x.y</string></dict>"}]}))
+    admin(sb, "/_sandbox/ws1/clock", {"advance_s": 100_000})
+    return sg.id, app_id, ids

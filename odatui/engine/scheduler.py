@@ -26,6 +26,7 @@ from odatui.engine.run import StepRunner
 from odatui.engine.target import bind
 from odatui.errors import OdatuiError, UsageError
 from odatui.events import Event, RunFinished
+from odatui.identity import Identity
 from odatui.log import get_logger
 from odatui.state import RunState, StateStore, Status
 from odatui.steps.base import Context, Step, clients_of
@@ -53,6 +54,7 @@ class Engine(StepRunner, Controls):
         interactive: bool = False,
         retry_limit: int = 3,
         client_factory: Callable[[str, Context], Any] | None = None,
+        undo: Callable[..., Any] | None = None,
         poll_interval: tuple[float, float] = (2.0, 30.0),
         retry_backoff: tuple[float, float] = (1.0, 30.0),
     ) -> None:
@@ -69,6 +71,7 @@ class Engine(StepRunner, Controls):
         self.interactive = interactive
         self.retry_limit = retry_limit
         self.client_factory = client_factory
+        self.undo = undo  # Context.undo for the run: how a step removes an object it replaced
         self.poll_interval = poll_interval
         self.retry_backoff = retry_backoff
         self.state: RunState = store.load()
@@ -105,10 +108,15 @@ class Engine(StepRunner, Controls):
         return self.graph.select(only, from_step)
 
     # ------------------------------------------------------------------ plan (odatui.engine.plan)
-    async def plan(self) -> list[PlanRow]:
-        """Inspect every step (dependencies first, independent ones concurrently). Writes nothing anywhere."""
+    async def plan(self, target: str | None = None) -> list[PlanRow]:
+        """Inspect every step (dependencies first, independent ones concurrently). Writes nothing anywhere.
+        `target`: the tenants' identity key when the caller resolved it (the marker a run would write names it);
+        else the one this state last ran on."""
+        known = self.state.identity
+        if target is None and known and known.get("okta") and known.get("ws1"):
+            target = Identity(known["okta"], known["ws1"]).key
         return await plan(self.graph, self.config, self.secrets, self.state.created(),
-                          client_factory=self.client_factory)
+                          client_factory=self.client_factory, target=target)
 
     # ------------------------------------------------------------------ run
     async def run(
@@ -135,6 +143,7 @@ class Engine(StepRunner, Controls):
         locked_here = False
         try:
             self._ctx = Context(self.config, self.secrets, {}, client_factory=self.client_factory)
+            self._ctx.undo = self.undo
             await self._ctx.preload_clients(*clients_of(self.steps.values()))
             locked_here = await self._bind_target()
             self.state = self.store.load()
@@ -190,6 +199,7 @@ class Engine(StepRunner, Controls):
         assert self._ctx is not None
         bound = await bind(self._ctx, self.store, have_locks=self._tenant_locks is not None)
         self.identity = bound.identity
+        self._ctx.target = bound.identity.key
         if bound.locks is not None:
             self._tenant_locks = bound.locks
         self.store = bound.store

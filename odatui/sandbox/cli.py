@@ -11,9 +11,12 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from odatui.config import parse_config, save_config
+import tomllib
+
+from odatui import answers
+from odatui.config import parse_config
 from odatui.errors import UsageError
-from odatui.files import refuse_overwrite
+from odatui.files import CONFIG_LIMIT, atomic_write, read_text_bounded, refuse_overwrite
 from odatui.paths import cache_dir
 from odatui.sandbox.credentials import OKTA_SCEP_CHALLENGE, OKTA_TOKEN, WS1_PASSWORD, WS1_TENANT_CODE, WS1_USER
 from odatui.sandbox.fleet import MAX_DEVICES
@@ -51,13 +54,31 @@ def _options(args: Any):
                           custom_domain=custom_domain, split_hosts=bool(getattr(args, "split_hosts", False)))
 
 
-def is_answers_file(path: Path) -> bool:
-    """A file odatui wrote with save_config (its first line says so): safe for --write-config to replace."""
+# The first line of every config `--write-config` writes: how a restart recognises its own file (and any other
+# existing file, an admin's answers file included, is refused unless --force).
+SANDBOX_HEADER = ("# odatui sandbox config, written by `odatui sandbox --write-config`. A restart updates only the "
+                  "URLs, CA bundles, package and service app id below; your other edits and comments stay.\n")
+
+# (table, field) the sandbox owns in its file: what a restart changes (the CA is renewed, the port may differ).
+OWNED = (("okta", "org_url"), ("okta", "ca_bundle"), ("okta", "scep_url"), ("okta", "service_app_client_id"),
+         ("okta", "client_id"), ("ws1", "api_url"), ("ws1", "ca_bundle"), ("ws1", "oauth_token_url"),
+         ("rollout", "package"))
+
+
+SECRETS_HEADER = "# odatui sandbox demo credentials"
+
+
+def _starts_with(path: Path, header: str) -> bool:
     try:
         with open(path, "rb") as fh:
-            return fh.read(64).startswith(b"# odatui answers file")
+            return fh.read(len(header)) == header.encode()
     except OSError:
         return False
+
+
+def is_sandbox_config(path: Path) -> bool:
+    """A file `odatui sandbox --write-config` wrote (its first line says so)."""
+    return _starts_with(path, SANDBOX_HEADER[:40])
 
 
 def banner(sb: Any) -> str:
@@ -87,6 +108,27 @@ def banner(sb: Any) -> str:
     return "\n".join(lines)
 
 
+def _write_or_update(path: Path, data: dict[str, Any], *, update: bool) -> Path:
+    """A new file (the whole config), or, onto one the sandbox wrote before, only the OWNED fields changed in place
+    (odatui.answers keeps every other byte: the admin's edits and comments)."""
+    path = Path(path).expanduser()
+    if update:
+        text = read_text_bounded(path, limit=CONFIG_LIMIT, what="sandbox config", error=UsageError)
+        owned = {(t, f): data[t].get(f, "") for t, f in OWNED}
+        new = answers.render(text, owned)
+    else:
+        config = parse_config(data, source="sandbox")
+        new = answers.render(SANDBOX_HEADER, {(t, f): v for t, fields in config.to_toml_dict().items()
+                                              for f, v in fields.items()})
+    try:
+        parse_config(tomllib.loads(new), source=str(path))
+    except tomllib.TOMLDecodeError as exc:  # the admin's edits broke the TOML: say so, write nothing
+        raise UsageError(f"{path}: not valid TOML ({exc}); the sandbox did not update it",
+                         hint="fix the line it names, or move the file away") from None
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return atomic_write(path, new.encode("utf-8"), what="sandbox config")
+
+
 def write_config(sb: Any, path: Path, okta_auth: str = "api_token") -> tuple[Path, Path]:
     """A config that `odatui plan` / `apply` accept as written (with a sample Okta Verify package, as the demo
     makes) and, next to it, a 0600 shell file exporting the demo credentials as ODATUI_* variables to source: the
@@ -96,12 +138,12 @@ def write_config(sb: Any, path: Path, okta_auth: str = "api_token") -> tuple[Pat
         make_sample_pkg(package, version="9.52.0")
     data = sb.config_dict(okta_auth)
     data["rollout"]["package"] = str(package)
-    written = save_config(parse_config(data, source="sandbox"), path)
+    written = _write_or_update(path, data, update=is_sandbox_config(Path(path).expanduser()))
     secrets_path = written.with_name(f"{written.stem}.secrets.sh")
     fd = os.open(secrets_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         os.fchmod(fh.fileno(), 0o600)  # also when the file existed with wider rights
-        fh.write("# odatui sandbox demo credentials (not real secrets); source this file: . " + str(secrets_path) + "\n")
+        fh.write(SECRETS_HEADER + " (not real secrets); source this file: . " + str(secrets_path) + "\n")
         env = Sandbox.secret_env()
         if okta_auth == "service_app":  # the emulated service app's private key (PEM), as odatui reads it
             env["ODATUI_OKTA__PRIVATE_KEY"] = sb.okta_service_app()[1].read_text(encoding="utf-8")
@@ -113,8 +155,13 @@ def write_config(sb: Any, path: Path, okta_auth: str = "api_token") -> tuple[Pat
 def cmd_sandbox(args: Any) -> int:
     options = _options(args)
     if getattr(args, "write_config", None):  # checked before anything starts: a refused write leaves nothing
-        refuse_overwrite(Path(args.write_config).expanduser(), what="answers file", ours=is_answers_file,
+        # Ours: a file this command wrote (a restart updates it in place). An admin's answers file is not.
+        refuse_overwrite(Path(args.write_config).expanduser(), what="sandbox config", ours=is_sandbox_config,
                          force=getattr(args, "force", False))
+        secrets_path = Path(args.write_config).expanduser()
+        secrets_path = secrets_path.with_name(f"{secrets_path.stem}.secrets.sh")
+        refuse_overwrite(secrets_path, what="sandbox secrets file", force=getattr(args, "force", False),
+                         ours=lambda p: _starts_with(p, SECRETS_HEADER))
     try:
         sb = Sandbox(options).start()
     except OSError as exc:

@@ -11,7 +11,7 @@ from odatui.errors import OdatuiError, UsageError
 from odatui.scep import scep_wanted, ws1_ca
 from odatui.service.clients import clients
 from odatui.state import StateStore
-from odatui.ws1.devices import DeviceLister
+from odatui.ws1.devices import DeviceLister, OwnedProfile
 
 
 PER_DEVICE_MAX = 2_000  # above this, the wizard's device table shows bulk states (seconds, not minutes)
@@ -36,11 +36,25 @@ def ids_from_outputs(outputs: dict[str, dict[str, Any]]) -> dict[str, Any] | Non
             "smart_group_names": [g.get("name") for g in groups],
             "smart_group_devices": sum(int(g.get("devices") or 0) for g in groups),
             "profile_id": (outputs.get("ws1.profile") or {}).get("profile_id"),
+            "profiles": owned_profiles(outputs),
             # rollout.scep = "ws1_ca": the certificate profile and the CA/template names its certificates carry
             "certificate_profile_id": cert.get("certificate_profile_id"),
             "certificate_names": tuple(n for n in (cert.get("certificate_template"), cert.get("certificate_authority"))
                                        if n),
             "app_id": (outputs.get("ws1.upload") or {}).get("app_id")}
+
+
+def owned_profiles(outputs: dict[str, dict[str, Any]]) -> list[OwnedProfile]:
+    """Every WS1 profile the run created or adopted: each ws1.* step's `…profile_id` output. The Platform SSO
+    profile (ws1.profile) is the key "profile"; any other (ws1.certificate's certificate profile) its step's id."""
+    owned = []
+    for step_id, out in outputs.items():
+        if not (step_id.startswith("ws1.") and isinstance(out, dict)):
+            continue
+        for name, value in out.items():  # profile_id (ws1.profile), certificate_profile_id (ws1.certificate), …
+            if name.endswith("profile_id") and isinstance(value, int):
+                owned.append(OwnedProfile("profile" if step_id == "ws1.profile" else step_id, int(value)))
+    return owned
 
 
 def rollout_ids(config: Any) -> dict[str, Any]:
@@ -54,20 +68,25 @@ def rollout_ids(config: Any) -> dict[str, Any]:
 
 def _lister(client: Any, config: Any, ids: dict[str, Any], **kw: Any) -> Any:
     return DeviceLister(client, ids["smart_group_ids"], og_id=ids["og_id"], macos_min=config.rollout.macos_min,
-                        profile_id=ids["profile_id"], app_id=ids["app_id"], scep=scep_wanted(config),
+                        profile_id=ids["profile_id"], profiles=ids.get("profiles"), app_id=ids["app_id"],
+                        scep=scep_wanted(config),
                         cert_profile_id=ids.get("certificate_profile_id") if ws1_ca(config) else None,
                         cert_names=tuple(ids.get("certificate_names") or ()), **kw)
 
 
 async def list_devices(config: Any, secrets: Any, ids: dict[str, Any], on_rows: Callable[[list[Any], list[str]], Any],
-                       *, per_device: bool | None = None, only: set[int] | None = None) -> Any:
+                       *, per_device: bool | None = None, only: set[int] | None = None, budgeted: bool = False,
+                       max_requests: int | None = None, progress: Callable[[Any], Any] | None = None) -> Any:
     """Every Mac of the smart groups with its state and reasons; `on_rows(rows, problems)` gets each page as it
-    arrives. Returns the summary. Per-Mac lookups (profile failures, certificates: a request per Mac) by
-    default only for smart groups up to PER_DEVICE_MAX Macs."""
+    arrives, `progress(summary)` the counts after each page. Returns the summary. Per-Mac lookups (profile
+    failures, certificates: a request per Mac) when `per_device` (None: only for smart groups up to
+    PER_DEVICE_MAX Macs), within a request budget when `budgeted` (`max_requests`, or a multiple of the bulk
+    listing); what they leave undecided is counted in the summary."""
     if per_device is None:
         per_device = ids.get("smart_group_devices", 0) <= PER_DEVICE_MAX
     async with clients(config, secrets, None, "ws1") as ctx:
-        return await _lister(ctx.ws1(), config, ids, per_device=per_device, only=only).run(on_rows)
+        return await _lister(ctx.ws1(), config, ids, per_device=per_device, only=only, budgeted=budgeted,
+                             max_requests=max_requests, progress=progress).run(on_rows)
 
 
 async def _push(client: Any, profile_id: int, device_ids: list[int]) -> tuple[int, list[str]]:
@@ -121,13 +140,18 @@ def skipped_line(macs: int, skipped: dict[str, int]) -> str:
 
 async def repush(config: Any, secrets: Any, ids: dict[str, Any], device_ids: list[int] | None,
                  on_problem: Callable[[str], Any],
-                 confirm: Callable[[int], bool], *,
+                 confirm: Callable[[int], bool], *, limit: int | None = None,
                  on_skipped: Callable[[str], Any] | None = None) -> tuple[list[int], int | None, list[str]]:
     """`odatui repush`: the given Macs that are members (an unknown one is a problem), or, without ids, every
     member with a reason a re-push fixes; a Mac whose reasons are all of other kinds is skipped and counted in one
-    line to `on_skipped`. `confirm(count)` before anything is pushed. (targets, pushed or None when not confirmed,
-    failures)."""
+    line to `on_skipped`. A Mac whose profile status is still pending (an install command is queued:
+    DeviceProfileApiEntity.Status PendingInstall) is skipped too, as a second command adds nothing but load; `limit`
+    (--max) caps how many are pushed in one run. `confirm(count)` before anything is pushed. (targets, pushed or
+    None when not confirmed, failures)."""
+    from odatui.ws1.device_rows import PENDING
+
     targets: list[int] = []
+    queued: list[int] = []
     seen: set[int] = set()
     skipped: dict[str, int] = {}
     skipped_macs: list[int] = []
@@ -139,7 +163,7 @@ async def repush(config: Any, secrets: Any, ids: dict[str, Any], device_ids: lis
         for row in rows:
             seen.add(row.id)
             if any(repush_fixes(r) for r in row.reasons) or (wanted is not None and not row.reasons):
-                targets.append(row.id)
+                (queued if row.profile == PENDING else targets).append(row.id)
             elif row.reasons:
                 skipped_macs.append(row.id)
                 for kind in {reason_kind(r) for r in row.reasons}:
@@ -154,6 +178,14 @@ async def repush(config: Any, secrets: Any, ids: dict[str, Any], device_ids: lis
             for unknown in sorted(wanted - seen):
                 on_problem(f"device {unknown} is not a Mac of smart group(s) "
                            f"{', '.join(map(str, ids['smart_group_names']))}; skipped")
+        note = on_skipped or on_problem
+        if queued:
+            note(f"{len(queued)} Mac(s) skipped: an install command is already queued for them (profile status "
+                 "pending); each installs it at its next check-in")
+        if limit is not None and len(targets) > limit:
+            note(f"{len(targets) - limit} of {len(targets)} Mac(s) left for a later run (--max {limit}); "
+                 "`odatui repush` again pushes the next ones")
+            targets = sorted(targets)[:limit]
         if not targets or not confirm(len(targets)):
             return targets, None, []
         done, failed = await _push(ctx.ws1(), int(ids["profile_id"]), targets)

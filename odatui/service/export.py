@@ -22,8 +22,10 @@ def default_dir(config: Any, *, demo: bool = False) -> Path:
     """[rollout] export_dir, else a folder under odatui's state directory (the demo's outlives its sandbox)."""
     if config.rollout.export_dir:
         return Path(config.rollout.export_dir).expanduser()
-    # Not in the sandbox's temporary folder: the exported profiles outlive the demo for a look later.
-    return state_dir() / ("demo-export" if demo else "export")
+    # Not in the sandbox's temporary folder: the exported profiles outlive the demo for a look later. One folder
+    # per target (the run state's key: Okta org + WS1 organization group), so two targets never overwrite each
+    # other's files.
+    return state_dir() / ("demo-export" if demo else "export") / config.target_key()
 
 
 def wizard_export(config: Any, outputs: dict[str, dict[str, Any]], out_dir: Path, secrets: Any = None) -> list[Path]:

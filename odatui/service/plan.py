@@ -59,7 +59,14 @@ def plan_json(rows: list[Any], pending: tuple[str, ...] = ()) -> list[dict[str, 
 
 
 def plan_exit_code(rows: list[Any]) -> int:
-    return 1 if any(r.error for r in rows) else 0
+    """As a run that failed the same way would exit (odatui.engine.exits.run_exit): 2 when a step's input (a config
+    value, a secret, the package) was refused, 1 for any other error, 0 when every step could be planned."""
+    from odatui.engine.exits import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+
+    errors = [getattr(r, "exit_code", EXIT_FAILED) for r in rows if r.error]
+    if not errors:
+        return EXIT_OK
+    return EXIT_USAGE if EXIT_USAGE in errors else EXIT_FAILED
 
 
 async def plan(engine: Any) -> list[Any]:

@@ -47,3 +47,15 @@ async def retry_plan(engine: Any) -> tuple[list[str], Any]:
     check = await live_check(engine)
     engine.store = check.store
     return retry_ids(engine, check.store.load(), check.stale), check
+
+
+async def live_statuses(engine: Any, previous: dict[str, str]) -> tuple[dict[str, str], str | None]:
+    """The last run's statuses with every success the live tenant no longer holds marked "stale", for the wizard's
+    Resume (it showed "Verify ✓" for objects `odatui remove` or an admin had deleted): (statuses, why the tenant
+    could not be asked, or None). Offline, the recorded statuses stand and the reason says so."""
+    if not any(status == "succeeded" for status in previous.values()):
+        return previous, None
+    check = await live_check(engine)
+    if check.problem:
+        return previous, check.problem
+    return {sid: "stale" if sid in check.stale else status for sid, status in previous.items()}, None

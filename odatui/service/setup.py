@@ -16,6 +16,14 @@ def load_config_at(path: str | Path | None) -> Any:
     config = load_config(Path(path) if path else None)  # a bad ODATUI_* override is named even without a file
     if path and not Path(path).expanduser().exists():
         load_config(Path(path), must_exist=True)  # raises: no config file at PATH (a mistyped --config)
+    if not (config.okta.org_url or config.ws1.api_url):
+        # An empty (or tenant-less) config is a usage error (exit 2), named before secrets are opened (exit 4).
+        from odatui.errors import ConfigError
+
+        where = Path(path).expanduser() if path else "the config"
+        raise ConfigError(f"{where} names no tenant: neither okta.org_url nor ws1.api_url is set",
+                          hint="run `odatui` for the wizard, or set [okta] org_url and [ws1] api_url "
+                               "(or ODATUI_OKTA__ORG_URL / ODATUI_WS1__API_URL)")
     return config
 
 
@@ -56,10 +64,20 @@ def require_fields(config: Any, engine: Any, step_ids: list[str], where: str | N
         scep.settings(config, getattr(engine, "secrets", None))  # a malformed secret key: one line, exit 2
 
 
+def check_start(config: Any, engine: Any, where: str | None = None) -> None:
+    """Everything `odatui plan` / `apply` refuse a whole run for, before any request (exit 2 in the CLI): the
+    wizard's Review runs exactly this, so Start never begins a run the CLI would refuse (e.g. floor 14 without the
+    Device Access SCEP values: the run would upload and assign Okta Verify, then fail at the profile)."""
+    require_fields(config, engine, list(engine.order), where)
+
+
 def make_engine(config: Any, secrets: Any = None, *, directory: Path | None = None, **kw: Any) -> Any:
     from odatui.engine import Engine
     from odatui.secrets import SecretStore
     from odatui.state import StateStore
 
+    from odatui.service.remove import undo_entry
+
     store = StateStore(config.target_key(), directory)
+    kw.setdefault("undo", undo_entry)  # a replaced object goes the way `odatui remove` removes it
     return Engine(config, secrets if secrets is not None else SecretStore(), store, **kw)

@@ -11,7 +11,7 @@ import asyncio
 import enum
 import importlib
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -32,6 +32,9 @@ OWN_CREATED, OWN_ADOPTED, OWN_RELEASED = "_created", "_adopted", "_released"
 class ChangeKind(str, enum.Enum):
     CREATE = "create"
     UPDATE = "update"
+    # Create the new object, then remove the old one odatui created (the ledger says so): a rename, as Terraform
+    # plans a change it cannot make in place ("replace", create_before_destroy).
+    REPLACE = "replace"
     NONE = "none"
     NEEDS_ACTION = "needs-action"
 
@@ -120,12 +123,25 @@ class Context:
         # step id → what odatui created in earlier runs (the run state's ledger), so a step can tell its own
         # objects (e.g. the assignment rule it added for a smart group) from the admin's.
         self.created: dict[str, list[dict[str, Any]]] = {}
+        # The canonical identity key of the target (odatui.identity), set once the engine has bound the run: the
+        # marker odatui writes on what it creates names it (odatui.markers).
+        self.target: str | None = None
+        # step id → what a step created during this call, recorded the moment it exists (made_by_odatui): the
+        # engine adds it to the ledger when the step ends, failed or not, so a failed step leaves no orphan.
+        self.made: dict[str, list[dict[str, Any]]] = {}
+        # Removes one object the ledger says odatui created (step id, ledger entry) → "removed" or "gone", through
+        # the same path as `odatui remove` (its checks included); set by the service, None where nothing may go.
+        self.undo: Callable[[Context, str, Mapping[str, Any]], Awaitable[str]] | None = None
 
     def output(self, step_id: str, key: str) -> Any:
         try:
             return self.outputs[step_id][key]
         except KeyError:
             raise StepError(f"{step_id} has not produced {key!r} yet", hint=f"run {step_id} first") from None
+
+    def made_by_odatui(self, step_id: str, entry: dict[str, Any]) -> None:
+        """Record that `step_id` just created `entry` ({"kind", "id", "name", …}) in the tenant."""
+        self.made.setdefault(step_id, []).append(dict(entry))
 
     def created_by_odatui(self, step_id: str, kind: str) -> list[dict[str, Any]]:
         return [e for e in self.created.get(step_id, []) if e.get("kind") == kind]

@@ -128,6 +128,7 @@ class Verify(Step):
                                 f"({group['name']!r}) whose wave gate does not hold")
         if general.get("IsActive") is False:
             problems.append(f"profile {profile_id} is inactive")
+        problems += await _overlapping_profiles(ctx, profile_id, assigned)
         checked.append(f"profile {profile_id}: one org host {org_host}, client ID {client_id}, smart group {sg_id}")
 
         # The app's assignment rule still targets the smart group with Auto delivery.
@@ -155,6 +156,24 @@ class Verify(Step):
         change = await self.inspect(ctx)  # inspect never answers anything but NONE; kept for the contract
         progress(1.0, change.summary)
         return dict(change.outputs)
+
+
+async def _overlapping_profiles(ctx: Context, profile_id: Any, assigned: set[int]) -> list[str]:
+    """Another profile odatui created (the ledger says so; e.g. the one before a rename) still assigned to a smart
+    group of this one: its Macs get two Platform SSO profiles with the same SSO URLs, which Apple forbids across two
+    installed Extensible SSO payloads (as odatui.macos.payloads notes for its UUIDs)."""
+    others = [e for e in ctx.created_by_odatui("ws1.profile", "ws1.profile") if str(e.get("id")) != str(profile_id)]
+    problems = []
+    for entry in others:
+        if not await ctx.ws1().profile_exists(int(entry["id"])):
+            continue
+        other = (await ctx.ws1().get_profile(int(entry["id"]))).get("General") or {}
+        shared = assigned & {int(s.get("SmartGroupId") or 0) for s in other.get("AssignedSmartGroups") or []}
+        if shared:
+            problems.append(f"profile {entry['id']} ({entry.get('name')!r}), which odatui also created, targets the "
+                            f"same smart group(s) {', '.join(map(str, sorted(shared)))} as profile {profile_id}: "
+                            "those Macs get two Platform SSO profiles; `odatui apply` replaces the old one")
+    return problems
 
 
 async def _registered_macs(okta: Any) -> str:

@@ -3,6 +3,7 @@ and read back."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -13,7 +14,8 @@ from odatui.macos import mobileconfig
 from odatui.macos.lint import errors as lint_errors
 from odatui.macos.lint import lint
 from odatui.macos.payloads import PssoSettings, all_payloads, org_host_from_url
-from odatui.steps.base import OWN_ADOPTED, OWN_CREATED, Change, ChangeKind, Context, Progress, Step
+from odatui.markers import marker
+from odatui.steps.base import OWN_ADOPTED, OWN_CREATED, OWN_RELEASED, Change, ChangeKind, Context, Progress, Step
 from odatui.steps.profile_waves import ProfileWaves, profile_waves
 from odatui.steps.rollout_warnings import rollout_notes
 from odatui.steps.ws1_common import duplicates_error
@@ -59,7 +61,10 @@ def desired_profile(ctx: Context, groups: list[dict[str, Any]] | None = None) ->
     body = {
         "General": {
             "Name": ctx.config.rollout.profile_name,
-            "Description": f"Okta Desktop Password Sync (Platform SSO) for {settings.org_host}; managed by odatui",
+            # GeneralPayloadV2Entity.Description (mdmv2) carries odatui's marker: `remove` deletes only a profile
+            # that still says it is odatui's, for this target (odatui.markers).
+            "Description": f"Okta Desktop Password Sync (Platform SSO) for {settings.org_host}; managed by odatui "
+                           f"{marker(ctx.target)}",
             "AssignmentType": "Auto",
             "ProfileContext": "Device",
             "ProfileScope": "Production",
@@ -141,8 +146,10 @@ class Ws1Profile(Step):
     clients = ("ws1",)
 
     def done(self, change: Change, outputs: Mapping[str, Any]) -> str:
-        verb = "updated" if change.kind is ChangeKind.UPDATE else "created"
+        verb = {ChangeKind.UPDATE: "updated", ChangeKind.REPLACE: "replaced"}.get(change.kind, "created")
         line = f"{verb} profile {outputs.get('profile_id')} and read it back: it matches"
+        if outputs.get(OWN_RELEASED):
+            line += "; removed the old " + ", ".join(_describe(e) for e in outputs[OWN_RELEASED])
         if outputs.get("stopped"):  # exit 0: the run went as far as the gates allow, and says where it stopped
             line += f"; {outputs['stopped']}"
         if any(d.startswith("note: Device Access SCEP") for d in change.details):
@@ -159,6 +166,15 @@ class Ws1Profile(Step):
                                    also="or set rollout.profile_name to another name")
         return found[0] if found else None
 
+    async def _replaced(self, ctx: Context, keep: Any) -> list[dict[str, Any]]:
+        """Profiles odatui created in earlier runs (the ledger says so) other than `keep` that still exist: after a
+        rename of rollout.profile_name they would stay assigned next to the new one, and Macs would get two
+        Platform SSO profiles. Only the ledger counts, never a name: someone else's profile is never taken."""
+        keep_id = str(keep.id) if keep is not None else None
+        old = [e for e in ctx.created_by_odatui(self.id, "ws1.profile") if str(e.get("id")) != keep_id]
+        exists = await asyncio.gather(*(ctx.ws1().profile_exists(int(e["id"])) for e in old))
+        return [e for e, there in zip(old, exists, strict=True) if there]
+
     async def inspect(self, ctx: Context) -> Change:
         notes = rollout_notes(ctx.config)
         payloads = ("Custom Settings: Associated Domains", "Custom Settings: Extensible SSO with Platform SSO",
@@ -172,31 +188,60 @@ class Ws1Profile(Step):
         name = desired.name
         gates = waves.lines()
         extra = _wave_outputs(waves)
+        old = await self._replaced(ctx, existing)
+        gone = ", ".join(_describe(e) for e in old)
         if existing is None:
+            if old:
+                return Change(ChangeKind.REPLACE, f"replace the {gone} with {name!r}: create the new profile, then "
+                              "remove the old one odatui created" + _to(waves), details=payloads + gates + notes,
+                              found=(None, None, desired, waves, old), creates=({"kind": "ws1.profile", "name": name},))
             return Change(ChangeKind.CREATE, f"create the macOS profile {name!r} (Device, Auto)" + _to(waves),
-                          details=payloads + gates + notes, found=(None, None, desired, waves),
+                          details=payloads + gates + notes, found=(None, None, desired, waves, ()),
                           creates=({"kind": "ws1.profile", "name": name},))
         assert current is not None
         diffs = profile_differences(desired, current)
+        if old:  # an interrupted replace: the new one is there, the old one still to go
+            return Change(ChangeKind.REPLACE, f"replace: remove the {gone} odatui created; {name!r} (id "
+                          f"{existing.id}) is {'updated first' if diffs else 'up to date'}",
+                          details=tuple(diffs) + gates + notes, found=(existing, current, desired, waves, old))
         if not diffs:
             return Change(ChangeKind.NONE, f"profile {name!r} (id {existing.id}) is up to date" + _stop(waves),
                           details=gates + notes,
                           outputs={"profile_id": existing.id, "profile_uuid": existing.uuid, **extra,
                                    OWN_ADOPTED: [_profile_entry(existing.id, existing.uuid, name)]})
         return Change(ChangeKind.UPDATE, f"update the profile {name!r} (id {existing.id})" + _to(waves),
-                      details=tuple(diffs) + gates + notes, found=(existing, current, desired, waves))
+                      details=tuple(diffs) + gates + notes, found=(existing, current, desired, waves, ()))
 
     async def apply(self, ctx: Context, progress: Progress) -> dict[str, Any]:
         existing = await self._find(ctx)
         current = await ctx.ws1().get_profile(existing.id) if existing is not None else None
         waves = await profile_waves(ctx, current)
-        return await self._save(ctx, progress, existing, current, desired_profile(ctx, waves.groups), waves)
+        old = await self._replaced(ctx, existing)
+        saved = await self._save(ctx, progress, existing, current, desired_profile(ctx, waves.groups), waves)
+        return await self._replace(ctx, progress, old, saved)
 
     async def apply_change(self, ctx: Context, progress: Progress, change: Change) -> dict[str, Any]:
         if change.found is None:
             return await self.apply(ctx, progress)
-        existing, current, desired, waves = change.found  # what inspect found and decided in this attempt
-        return await self._save(ctx, progress, existing, current, desired, waves)
+        existing, current, desired, waves, old = change.found  # what inspect found and decided in this attempt
+        return await self._replace(ctx, progress, old,
+                                   await self._save(ctx, progress, existing, current, desired, waves))
+
+    async def _replace(self, ctx: Context, progress: Progress, old: Any, outputs: dict[str, Any]) -> dict[str, Any]:
+        """After the new profile is saved and read back: remove the old ones odatui created (create before
+        destroy, so the Macs are never without a profile), through `odatui remove`'s own path."""
+        if not old:
+            return outputs
+        if ctx.undo is None:
+            raise StepError("the old profile cannot be removed from here", hint="run `odatui remove` for it")
+        released = []
+        for entry in old:
+            progress(None, f"Removing the {_describe(entry)} that odatui created (replaced by "
+                           f"{ctx.config.rollout.profile_name!r})")
+            how = await ctx.undo(ctx, self.id, entry)
+            progress.log(f"{_describe(entry)}: {how}")
+            released.append(entry)
+        return {**outputs, OWN_RELEASED: released}
 
     async def _save(self, ctx: Context, progress: Progress, existing: Any, current: dict[str, Any] | None,
                     desired: DesiredProfile, waves: ProfileWaves) -> dict[str, Any]:
@@ -205,6 +250,7 @@ class Ws1Profile(Step):
         if existing is None:
             progress(None, f"Creating the profile {name!r}")
             profile_id = await client.create_macos_profile(desired.body)
+            ctx.made_by_odatui(self.id, {"kind": "ws1.profile", "id": str(profile_id), "uuid": "", "name": name})
             await self._find(ctx)  # a second one made at the same time by another odatui is named now
         else:
             profile_id = existing.id
@@ -251,6 +297,10 @@ def _to(waves: ProfileWaves) -> str:
 
 def _stop(waves: ProfileWaves) -> str:
     return f"; {waves.stopped}" if waves.stopped else ""
+
+
+def _describe(entry: Mapping[str, Any]) -> str:
+    return f"profile {entry.get('name')!r} (id {entry.get('id')})"
 
 
 def _profile_entry(profile_id: int, uuid: str, name: str) -> dict[str, Any]:

@@ -18,6 +18,8 @@ from textual.screen import Screen
 from odatui.tui.palette import PaletteCommands
 from odatui.tui.run_control import RunControl
 from odatui.tui.screens.welcome import WelcomeScreen
+from odatui.tui.drafts import Drafts
+from odatui.tui.typeahead import TypeAhead
 
 DEFAULT_HELP = """\
 # odatui
@@ -49,6 +51,8 @@ class OdatuiApp(PaletteCommands, RunControl, App):
         self.engine: Any = None
         self.model: Any = None  # odatui.tui.progress.RunModel, made when a run starts
         self.running = False
+        self.typeahead = TypeAhead(self)  # keys typed while Next replaces the screen reach the next one
+        self.drafts = Drafts()  # what was typed on a screen left with Back, put back when it shows again
         if still:
             self.animation_level = "none"
 
@@ -147,6 +151,7 @@ class OdatuiApp(PaletteCommands, RunControl, App):
     def advance(self, screen: Screen) -> None:
         order = self._order()
         index = order.index(type(screen))
+        self.typeahead.hold()  # released by the new screen once its first field has the focus
         self.push_screen(order[index + 1]())
 
     def can_go_back(self, screen: Screen) -> bool:
@@ -154,6 +159,17 @@ class OdatuiApp(PaletteCommands, RunControl, App):
 
     def go_back(self) -> None:
         self.pop_screen()
+
+    # ------------------------------------------------------------------ keys typed ahead
+    async def on_event(self, event: Any) -> None:
+        if self.typeahead.take(event):
+            return
+        await super().on_event(event)
+
+    async def deliver_key(self, event: Any) -> None:
+        """A held key, handled as App.on_event would have: priority bindings, else the focused widget."""
+        if not await self._check_bindings(event.key, priority=True):
+            (self.focused or self.screen)._forward_event(event)
 
     async def plan_rows(self) -> list[Any]:
         return await self.session.plan()
@@ -180,7 +196,8 @@ class OdatuiApp(PaletteCommands, RunControl, App):
         if not self.running:
             self._take_typed_answers()
             unsaved = self.session.unsaved() if self.session.config is not None and not self.demo else {}
-            if unsaved and unsaved != self._declined:  # not asked again about the very changes they declined
+            asks = unsaved or (self._dropped and not self.demo)  # a refused value is named, never dropped silently
+            if asks and unsaved != self._declined:  # not asked again about the very changes they declined
                 self._save_then_quit()  # a filled form: keep, drop or go back — never lost silently
                 return
             self.exit(0)
@@ -188,14 +205,34 @@ class OdatuiApp(PaletteCommands, RunControl, App):
         self._confirm_quit()
 
     def _take_typed_answers(self) -> None:
-        """What is typed on the current screen counts as changed even before Next (secrets are not kept here)."""
+        """What is typed on the current screen counts as changed even before Next (secrets are not kept here), but
+        only what passes its field's rule: a field that fails keeps the answer it had, and the save question names
+        it (Ctrl+Q's "Save" wrote a stray "Q" as https://q)."""
         collect = getattr(self.screen, "collect", None)
+        self._dropped: list[str] = []
         if collect is None or self.session.config is None:
             return
+        from odatui.tui.validators import ConfigField  # deferred: start-up
+        from odatui.tui.widgets.field import Field
+
+        typed: list[tuple[Any, str]] = []
+        for field in self.screen.query(Field):
+            rule = next((v for v in field.input.validators if isinstance(v, ConfigField)), None)
+            if rule is None or not field.display or field.check() is None:
+                continue
+            kept = getattr(getattr(self.session.config, rule.table), rule.field)
+            if not isinstance(kept, str):
+                continue
+            typed.append((field.input, field.input.value))
+            field.input.value = kept  # for collect(): the answer as it was
+            self._dropped.append(f"{field.label} ({field.input.value!r} kept; typed {typed[-1][1]!r})")
         try:
             collect()
         except Exception:  # a value the model refuses, an unreadable key file: it is not an answer yet
             pass
+        finally:
+            for widget, value in typed:
+                widget.value = value  # the screen still shows what was typed (Cancel goes back to it)
 
     async def ask_to_save(self, go: str, discard: str) -> str | None:
         """Ask whether to write the changed answers; "save" (written), "discard", or None (cancelled)."""
@@ -206,7 +243,11 @@ class OdatuiApp(PaletteCommands, RunControl, App):
         where = self.display_path(self.session.config_path or "")
         keep = ("Only these values are written; its comments and other lines stay as they are."
                 if getattr(self.session, "file_existed", False) else "The file does not exist yet; it is created.")
-        question = f"You changed {len(changed)} answer(s): {names}.\nSave them to {where}? {keep}"
+        question = (f"You changed {len(changed)} answer(s): {names}.\nSave them to {where}? {keep}" if changed else
+                    f"Nothing you typed here can be saved to {where}.")
+        dropped = getattr(self, "_dropped", [])
+        if dropped:
+            question += "\nNot saved, they do not pass their rule: " + "; ".join(dropped) + "."
         choice = await self.push_screen_wait(ChoiceScreen(question, [
             ("save", f"Save answers and {go[0].lower()}{go[1:]}"), ("discard", discard), ("cancel", "Cancel")]))
         if choice == "save":
@@ -215,7 +256,9 @@ class OdatuiApp(PaletteCommands, RunControl, App):
             except Exception as exc:  # e.g. the file is no longer valid TOML, or not writable
                 self.notify(f"{exc}", title="Answers not saved", severity="error", timeout=15)
                 return None
-            self.notify(f"Saved to {self.display_path(saved)}", title="Answers saved")
+            self.notify(f"Saved to {self.display_path(saved)}" + (
+                f" (not saved: {', '.join(d.split(' (')[0] for d in dropped)})" if dropped else ""),
+                title="Answers saved")
             return "save"
         if choice == "discard":
             self._declined = changed

@@ -18,6 +18,8 @@ class Wizard(Protocol):
     engine: Any
     model: Any  # odatui.tui.progress.RunModel
     running: bool
+    typeahead: Any  # odatui.tui.typeahead.TypeAhead
+    drafts: Any  # odatui.tui.drafts.Drafts
     exit: Callable[..., None]
 
     def advance(self, screen: Screen) -> None: ...

@@ -53,6 +53,10 @@ class PaletteCommands:
             return
         self.notify(report.strip() or "done", title="Removed" if not failed else "Remove: some items failed",
                     severity="information" if not failed else "error", timeout=15)
+        from odatui.tui.screens.done import DoneScreen  # deferred: start-up
+
+        if isinstance(self.screen, DoneScreen):  # it said "Rollout configured": say what is true now
+            self.screen.show_removed(failed, report)
 
     @work(thread=True, exit_on_error=False, group="export")
     def export_profiles(self) -> None:

@@ -62,11 +62,16 @@ def created_lines(steps: Mapping[str, Any], outputs: Mapping[str, Mapping[str, A
 
     if done("preflight.ws1"):
         o = out("preflight.ws1")
-        name = o.get("smart_group_name") or getattr(ws1_cfg, "smart_group", "") or "?"
-        devices = f", {o['smart_group_devices']} devices" if o.get("smart_group_devices") is not None else ""
         assigned = "; Okta Verify assigned to it (Auto)" if done("ws1.assign") else ""
         og = f" in {o['og_name']} (id {o['og_id']})" if o.get("og_name") else ""
-        lines.append(f"✓ Smart group “{name}” (id {o.get('smart_group_id', '?')}{devices}){og}{assigned}")
+        # Every smart group (wave) of the rollout, not only the first: the profile and the app go to each.
+        groups = o.get("smart_groups") or [{"name": o.get("smart_group_name") or getattr(ws1_cfg, "smart_group", "")
+                                            or "?", "id": o.get("smart_group_id", "?"),
+                                            "devices": o.get("smart_group_devices")}]
+        for n, group in enumerate(groups):
+            devices = f", {group['devices']} devices" if group.get("devices") is not None else ""
+            wave = f"Wave {n + 1}: smart group" if len(groups) > 1 else "Smart group"
+            lines.append(f"✓ {wave} “{group.get('name', '?')}” (id {group.get('id', '?')}{devices}){og}{assigned}")
 
     if view := done("ws1.profile"):
         o = out("ws1.profile")

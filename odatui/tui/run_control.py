@@ -29,6 +29,13 @@ class RunControl:
         only = None
         if self.engine is None:  # it reads the run state and imports every step: off the event loop
             self.engine = await asyncio.to_thread(self.session.make_engine)
+        if any(status == "succeeded" for status in previous.values()):
+            from odatui.service.retry import live_statuses  # deferred: start-up
+
+            try:  # a ✓ the live tenant contradicts is shown as stale, and Resume re-runs it
+                previous, _offline = await live_statuses(self.engine, previous)
+            except Exception:  # noqa: BLE001 - the recorded statuses stand; the run checks the tenant anyway
+                pass
         if any(status != "pending" for status in previous.values()):
             titles = self._titles()
             choice = await self.push_screen_wait(ResumeScreen(previous, dict(titles)))

@@ -205,10 +205,19 @@ class Session:
         return make_engine(self.config, self.secrets, directory=self._runs_dir(), **kwargs)
 
     async def plan(self) -> list[Any]:
+        """The plan, after the same checks as `odatui plan` (a refused config raises its UsageError, no request)."""
         from odatui.service.plan import plan  # deferred: start-up
 
         # The engine reads the run state and imports every step: off the event loop.
-        return await plan(await asyncio.to_thread(self.make_engine))
+        engine = await asyncio.to_thread(self.make_engine)
+        await asyncio.to_thread(self.check_start, engine)
+        return await plan(engine)
+
+    def check_start(self, engine: Any = None) -> None:
+        """Raise the UsageError `odatui apply` would refuse this config with (odatui.service.setup.check_start)."""
+        from odatui.service.setup import check_start  # deferred: start-up
+
+        check_start(self.config, engine or self.make_engine(), self.config_path)
 
     async def test_connection(self, step_id: str) -> tuple[bool, str]:
         """Run one preflight step's inspect against the tenant; (ok, one readable answer)."""
@@ -254,15 +263,17 @@ class Session:
         status = await rollout_status(self.config, self.secrets, outputs, okta=False)
         return {key: status[key] for key in ("devices", "profile_installed", "app_installed")}  # the screen's line
 
-    async def device_rows(self, on_rows: Any, *, only: set[int] | None = None, per_device: bool | None = None) -> Any:
+    async def device_rows(self, on_rows: Any, *, only: set[int] | None = None, per_device: bool | None = None,
+                          progress: Any = None) -> Any:
         """Every Mac of the smart group with its state and reasons (as `odatui status --devices`); `on_rows(rows,
-        problems)` gets each page as it arrives. Returns the summary."""
+        problems)` gets each page as it arrives, `progress(summary)` the counts. Returns the summary."""
         from odatui.service.devices import ids_from_outputs, list_devices  # deferred: start-up
 
         ids = ids_from_outputs(self.outputs())
         if ids is None:
             raise RuntimeError("the smart group is not known yet (preflight.ws1 has not succeeded)")
-        return await list_devices(self.config, self.secrets, ids, on_rows, only=only, per_device=per_device)
+        return await list_devices(self.config, self.secrets, ids, on_rows, only=only, per_device=per_device,
+                                  progress=progress)
 
     async def repush(self, device_ids: list[int]) -> str:
         """Ask WS1 to install the profile again on these Macs; one line saying what happened."""

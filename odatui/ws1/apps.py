@@ -51,7 +51,7 @@ class AppsApi(Ws1Base):
             response = await send(self.http, "POST", "/api/mam/blobs/uploadblob", params=params, retry=False,
                                   policy=dataclasses.replace(self.policy, deadline=None), refused=(429, 503),
                                   resend_unsent=True, fresh_headers=fresh_headers, resend=self._renew_once(),
-                                  body=body, where=self.api_url, timeout=UPLOAD_TIMEOUT)
+                                  body=body, where=self.api_url, timeout=UPLOAD_TIMEOUT, pacer=self.pacer())
         except NetworkError as exc:
             if not exc.sent:
                 raise Ws1ApiError(None, None, f"{what} failed: {exc.message}", hint=exc.hint) from None
@@ -89,6 +89,11 @@ class AppsApi(Ws1Base):
             raise Ws1ApiError(r.status_code, None, f"{what}: no app id in the Location header ({location!r})",
                               retryable=False)
         return int(tail)
+
+    async def delete_blob(self, blob_id: int) -> bool:
+        """BlobsV1_DeleteBlobAsync (mamv1 DELETE /blobs/blob/{blobId}): True deleted, False already gone."""
+        return await self.delete(f"/api/mam/blobs/blob/{blob_id}", version=1, what=f"deleting blob {blob_id}",
+                                 ok=(200, 204))
 
     @shape_guard
     async def get_internal_app(self, app_id: int) -> dict[str, Any]:

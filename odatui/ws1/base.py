@@ -11,9 +11,11 @@ from typing import Any, Self
 import httpx
 
 from odatui.errors import SecretsUnavailable, StepError
-from odatui.http import ResendFn, RetryPolicy, make_client, send
+from odatui.http import Pacer, ResendFn, RetryPolicy, make_client, send
+from odatui.http_body import DEFAULT_LIMIT
 from odatui.ws1.auth import BasicAuth, OAuthClientCredentials
 from odatui.ws1.errors import Ws1ApiError, error_for, json_or_none, not_found
+from odatui.ws1.pacing import DEFAULT_PER_MINUTE, Budgeted, BudgetSpent, RequestBudget, tenant_limiter
 
 PAGE_SIZE = 500  # the API's maximum for device lists
 PAGE_CONCURRENCY = 8  # pages in flight per listing; well inside WS1's per-minute API quota
@@ -23,12 +25,20 @@ class Ws1Base:
     """Connection, auth and the one `request` every WS1 call goes through; the resource modules build on it."""
 
     def __init__(self, api_url: str, auth: BasicAuth | OAuthClientCredentials, *, ca_bundle: str | None = None,
-                 policy: RetryPolicy = RetryPolicy()) -> None:
+                 policy: RetryPolicy = RetryPolicy(), requests_per_minute: int = DEFAULT_PER_MINUTE) -> None:
         self.api_url = api_url.rstrip("/")
         self.auth = auth
         self.policy = policy
         self.http = make_client(self.api_url, ca_bundle=ca_bundle, max_connections=PAGE_CONCURRENCY + 2)
         self.requests_made = 0
+        self.requests_per_minute = requests_per_minute
+        # A cap on the requests this client sends (every attempt counted), set for `status --devices --detail`.
+        self.budget: RequestBudget | None = None
+
+    def pacer(self) -> Pacer:
+        """The tenant's rate limit (shared in this event loop), with this client's request budget when one is set."""
+        limiter = tenant_limiter(self.api_url, self.requests_per_minute)
+        return limiter if self.budget is None else Budgeted(limiter, self.budget)
 
     @classmethod
     def from_config(cls, cfg: Any, secrets: Any, *, policy: RetryPolicy = RetryPolicy()) -> Self:
@@ -50,7 +60,8 @@ class Ws1Base:
                 raise StepError("ws1.auth is basic but ws1.username is empty.", hint="set [ws1] username")
             auth = BasicAuth(cfg.username, secrets.require("ws1.password", target),
                               secrets.require("ws1.tenant_code", target))
-        return cls(cfg.api_url, auth, ca_bundle=cfg.ca_bundle or None, policy=policy)
+        return cls(cfg.api_url, auth, ca_bundle=cfg.ca_bundle or None, policy=policy,
+                   requests_per_minute=getattr(cfg, "requests_per_minute", DEFAULT_PER_MINUTE))
 
     async def aclose(self) -> None:
         await self.http.aclose()
@@ -63,9 +74,10 @@ class Ws1Base:
 
     # ------------------------------------------------------------------ core
     async def request(self, method: str, path: str, *, version: int, what: str, params: dict[str, Any] | None = None,
-                      json_body: Any = None, ok: tuple[int, ...] = (200,), retry: bool | None = None) -> httpx.Response:
+                      json_body: Any = None, ok: tuple[int, ...] = (200,), retry: bool | None = None,
+                      limit: int = DEFAULT_LIMIT) -> httpx.Response:
         """One API call with auth, version header and retry policy; error statuses raise Ws1ApiError.
-        A 204 is returned as is (callers treat it as "none")."""
+        A 204 is returned as is (callers treat it as "none"). `limit`: the answer body's cap (odatui.http_body)."""
         content = None
         extra = {"Accept": f"application/json;version={version}"}
         if json_body is not None:
@@ -78,8 +90,9 @@ class Ws1Base:
         self.requests_made += 1
         try:
             response = await send(self.http, method, path, policy=self.policy, retry=retry, params=params,
-                                  content=content, fresh_headers=fresh_headers, resend=self._renew_once())
-        except Ws1ApiError:
+                                  content=content, fresh_headers=fresh_headers, resend=self._renew_once(),
+                                  pacer=self.pacer(), limit=limit)
+        except (Ws1ApiError, BudgetSpent):
             raise
         except StepError as exc:
             raise Ws1ApiError(None, None, f"{what} failed: {exc.message}", hint=exc.hint,

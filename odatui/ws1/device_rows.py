@@ -25,6 +25,14 @@ PROFILE_FAILED_STATUSES = {"Corrupted"}
 CERT_MARKER = "okta"
 
 
+@dataclass(frozen=True)
+class OwnedProfile:
+    """A WS1 profile odatui created for this rollout, from the run state: `key` names it in a row's `profiles`
+    ("profile" is the Platform SSO profile of ws1.profile; another step's profile gets that step's name)."""
+    key: str
+    profile_id: int
+
+
 @dataclass
 class DeviceRow:
     id: int
@@ -38,13 +46,16 @@ class DeviceRow:
     certificate: str
     certificate_expires: str | None = None
     reasons: list[str] = field(default_factory=list)
+    # Install state of every profile odatui owns, by OwnedProfile.key, as the bulk listings (and lookups) judged it;
+    # empty (and left out of the JSON) when the Platform SSO profile is the only one: its `profile` column says it.
+    profiles: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         # By hand, not dataclasses.asdict (which deep-copies): 50,000 rows go through here.
         return {"id": self.id, "serial": self.serial, "name": self.name, "macos": self.macos, "user": self.user,
                 "user_approved_mdm": self.user_approved_mdm, "profile": self.profile, "okta_verify": self.okta_verify,
                 "certificate": self.certificate, "certificate_expires": self.certificate_expires,
-                "reasons": self.reasons}
+                "reasons": self.reasons, **({"profiles": self.profiles} if self.profiles else {})}
 
 
 @dataclass
@@ -61,12 +72,53 @@ class Summary:
     requests: int = 0
     seconds: float = 0.0
     per_device: bool = True
+    # What the bulk listings could not decide and no per-Mac lookup settled (bulk mode, or the budget ran out):
+    # "profile" (assigned, not installed: pending or failed?), "certificate" (installed: which certificate?).
+    undecided: Counter = field(default_factory=Counter)
+    lookups: int = 0  # per-Mac lookups made
+    max_requests: int | None = None  # the request budget of a detailed look
+    pages_done: int = 0  # device pages judged so far, of pages_total (progress)
+    pages_total: int = 0
+    # Per smart group (waves): {group id: {"devices", "failing", "profile_installed", "okta_verify_installed"}}.
+    by_group: dict[int, Counter] = field(default_factory=dict)
+
+    def count(self, row: DeviceRow, groups: list[int]) -> None:
+        """One judged Mac into the counts (and into each of `groups`' counts)."""
+        self.devices += 1
+        self.failing += bool(row.reasons)
+        self.profile[row.profile] += 1
+        self.okta_verify[row.okta_verify] += 1
+        self.certificate[row.certificate] += 1
+        for reason in row.reasons:
+            # Counted by kind ("macOS 13.6 is below…" → one key), not by the exact text.
+            key = ("below macOS floor" if "below the floor" in reason else
+                   "certificate expiring" if "expires in" in reason else
+                   "Device Access certificate failed" if reason.startswith("Device Access certificate failed") else
+                   "incomplete WS1 record" if reason.startswith("incomplete") else reason)
+            self.reasons[key] += 1
+        if any(r.startswith("incomplete") for r in row.reasons):
+            self.incomplete += 1
+        for group in groups:
+            counts = self.by_group.setdefault(group, Counter())
+            counts["devices"] += 1
+            counts["failing"] += bool(row.reasons)
+            counts["profile_installed"] += row.profile == INSTALLED
+            counts["okta_verify_installed"] += row.okta_verify == INSTALLED
+
+    def group_is_total(self, group: int) -> None:
+        """The counts of a look at one smart group are its totals (not counted twice per Mac)."""
+        self.by_group[group] = Counter(devices=self.devices, failing=self.failing,
+                                       profile_installed=self.profile[INSTALLED],
+                                       okta_verify_installed=self.okta_verify[INSTALLED])
 
     def as_dict(self) -> dict[str, Any]:
         return {"smart_groups": self.smart_groups, "devices": self.devices, "failing": self.failing,
                 "incomplete": self.incomplete, "not_listed": self.not_listed, "profile": dict(self.profile),
                 "okta_verify": dict(self.okta_verify), "certificate": dict(self.certificate),
-                "reasons": dict(self.reasons), "requests": self.requests, "seconds": round(self.seconds, 2)}
+                "reasons": dict(self.reasons), "requests": self.requests, "seconds": round(self.seconds, 2),
+                "mode": "detail" if self.per_device else "bulk", "undecided": dict(self.undecided),
+                "lookups": self.lookups, "max_requests": self.max_requests, "device_pages": self.pages_total,
+                "by_group": {str(g): dict(c) for g, c in self.by_group.items()}}
 
 
 async def deliver(on_rows: Callable[..., Any], rows: list[DeviceRow], problems: list[str]) -> None:

@@ -1,18 +1,19 @@
 """Per-device status of the Macs in the rollout's smart group(s), streamed.
 
-Bulk listings first, side by side (members of each smart group, the profile's INSTALLED and NOT_INSTALLED
-devices, the app's installed devices: sets of ids, a few MB at 50,000 Macs), then the organization group's
-device pages (serial, name, OS, user, user-approved MDM) concurrently; each page becomes rows that go to the
-caller as soon as it arrives, so nothing holds more than the page being shown. Per-device lookups (profile
-status of the Macs that have not installed it, certificates of those that have) are optional: one request per
-Mac each, bounded, and skipped with `per_device=False` for a quick look at a large fleet.
+Bulk first (odatui.ws1.fleet_bulk: members, the install states of every profile odatui owns, the app's installed
+devices), then the organization group's device pages (serial, name, OS, user, user-approved MDM) PAGE_CONCURRENCY at
+a time; each page becomes rows that go to the caller as soon as they are judged, so nothing holds more than the pages
+in flight. What the bulk answers cannot decide (a profile assigned but not installed: pending or failed? the SCEP
+certificate of a Mac that installed the profile) is looked up per Mac only with `per_device=True`, one request per
+Mac, DETAIL_CONCURRENCY at a time, within the client's request budget (`--max-requests`); what is left undecided is
+counted in the summary.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from odatui.errors import OdatuiError
@@ -30,6 +31,7 @@ from odatui.ws1.device_rows import (
     PROFILE_FAILED_STATUSES,
     UNKNOWN,
     DeviceRow,
+    OwnedProfile,
     Summary,
     below_floor,
     days_left,
@@ -38,6 +40,13 @@ from odatui.ws1.device_rows import (
     judge_certificate,
     os_tuple,
 )
+from odatui.ws1.fleet_bulk import FleetBulk
+from odatui.ws1.pacing import BudgetSpent, RequestBudget
+
+MAIN = "profile"  # OwnedProfile.key of the Platform SSO profile (ws1.profile): the row's `profile` column
+CERT_PROFILE = "ws1.certificate"  # the certificate profile of rollout.scep = "ws1_ca" (issue 22)
+DETAIL_MULTIPLE = 4  # default request budget of a detailed look: this many times what the bulk listing needs,
+DETAIL_FLOOR = 1_000  # and at least one minute of the default rate limit (a small fleet is looked up in full)
 
 
 class DeviceLister:
@@ -45,94 +54,98 @@ class DeviceLister:
 
     def __init__(self, client: Any, smart_group_ids: Iterable[int], *, og_id: int, macos_min: int,
                  profile_id: int | None = None, app_id: int | None = None, per_device: bool = True,
-                 only: set[int] | None = None, scep: bool = True, cert_profile_id: int | None = None,
+                 only: set[int] | None = None, scep: bool = True, profiles: Iterable[OwnedProfile] | None = None,
+                 certificate_from: str | None = None, budgeted: bool = False, max_requests: int | None = None,
+                 progress: Callable[[Summary], Any] | None = None, cert_profile_id: int | None = None,
                  cert_names: tuple[str, ...] = ()) -> None:
         self.client = client
-        self.sg_ids = list(smart_group_ids)
         self.og_id = og_id
         self.macos_min = macos_min
-        self.profile_id = profile_id
+        owned = list(profiles) if profiles is not None else []
+        if profile_id is not None and not any(p.key == MAIN for p in owned):
+            owned.insert(0, OwnedProfile(MAIN, int(profile_id)))
+        self.main_id = next((p.profile_id for p in owned if p.key == MAIN), None)
+        # rollout.scep = "ws1_ca": the certificate profile (ws1.certificate) and the CA/template names on its
+        # certificates; judge_certificate judges them from that profile's bulk install state (and lookups).
+        self.cert_names = cert_names
+        if cert_profile_id is not None:
+            if not any(p.key == CERT_PROFILE for p in owned):
+                owned.append(OwnedProfile(CERT_PROFILE, int(cert_profile_id)))
+            certificate_from = CERT_PROFILE
         self.app_id = app_id
         self.per_device = per_device
-        self.only = only  # restrict to these device ids (repush --device, status of a few Macs)
-        # The Device Access SCEP certificate is checked only when odatui's profile installs it
-        # (odatui.scep.scep_wanted: rollout.scep = "static" and a floor of 14 or later).
+        # The Device Access SCEP certificate is checked only when odatui installs it (odatui.scep.scep_wanted).
         self.scep = scep
-        # rollout.scep = "ws1_ca": the certificate profile (ws1.certificate) and the CA/template names its
-        # certificates carry in WS1; judged by judge_certificate from the bulk listings (and the Mac's certificates
-        # when looked up one by one).
-        self.cert_profile_id = cert_profile_id
-        self.cert_names = cert_names
-        self.cert_installed: set[int] = set()
-        self.cert_assigned: set[int] = set()
-        self.summary = Summary(self.sg_ids, per_device=per_device)
-        self.members: set[int] = set()
+        self.certificate_from = certificate_from  # the key of an owned profile that carries the certificate
+        # With per_device: keep every request of the look within max_requests (None: DETAIL_MULTIPLE × the bulk
+        # listing); without `budgeted`, every undecided Mac is looked up (repush, a few named Macs).
+        self.budgeted = budgeted or max_requests is not None
+        self.max_requests = max_requests
+        self.progress = progress
+        self.bulk = FleetBulk(client, smart_group_ids, og_id=og_id, profiles=owned, app_id=app_id, only=only)
+        self.summary = Summary(self.bulk.sg_ids, per_device=per_device)
         self._detail_sem = asyncio.Semaphore(DETAIL_CONCURRENCY)
+        self._reserve = 0  # requests kept for the device pages not yet asked for
 
-    async def _bulk(self) -> None:
-        sem = asyncio.Semaphore(PAGE_CONCURRENCY)
-        uuid_task = None
-        if self.profile_id is not None:
-            uuid_task = asyncio.create_task(self.client.get_profile(self.profile_id))
-        member_lists = await asyncio.gather(*(self.client.smart_group_device_ids(sg) for sg in self.sg_ids))
-        self.members = set().union(*member_lists) if member_lists else set()
-        if self.only is not None:
-            self.members &= self.only
-        jobs: dict[str, Awaitable[set[int]]] = {}
-        if uuid_task is not None:
-            general = (await uuid_task).get("General") or {}
-            profile_uuid = general.get("ProfileUuid")
-            if profile_uuid:
-                jobs["p_in"] = self.client.profile_device_ids(profile_uuid, "INSTALLED", sem)
-                jobs["p_out"] = self.client.profile_device_ids(profile_uuid, "NOT_INSTALLED", sem)
-        if self.app_id is not None:
-            jobs["app"] = self.client.app_device_ids(self.app_id, self.og_id, sem)
-        if self.cert_profile_id is not None:
-            cert_uuid = ((await self.client.get_profile(self.cert_profile_id)).get("General") or {}).get("ProfileUuid")
-            if cert_uuid:
-                jobs["c_in"] = self.client.profile_device_ids(cert_uuid, "INSTALLED", sem)
-                jobs["c_out"] = self.client.profile_device_ids(cert_uuid, "NOT_INSTALLED", sem)
-        found = dict(zip(jobs, await asyncio.gather(*jobs.values())))
-        # Only members matter: the rest of the sets is dropped here.
-        self.profile_installed = found.get("p_in", set()) & self.members
-        self.profile_assigned = (found.get("p_out", set()) & self.members) | self.profile_installed
-        self.app_installed = found.get("app", set()) & self.members
-        self.cert_installed = found.get("c_in", set()) & self.members
-        self.cert_assigned = (found.get("c_out", set()) & self.members) | self.cert_installed
+    @property
+    def members(self) -> set[int]:
+        return self.bulk.members
+
+    # ------------------------------------------------------------------ per-Mac lookups, within the budget
+    def _may_look_up(self) -> bool:
+        if not self.per_device:
+            return False
+        budget: RequestBudget | None = getattr(self.client, "budget", None)
+        return budget is None or budget.left > self._reserve
+
+    async def _look_up(self, call: Any) -> Any:
+        """One per-Mac lookup, or None when the budget has no room (left undecided)."""
+        if not self.per_device:  # bulk: no lookup, and no semaphore to pass for each of 50,000 Macs
+            return None
+        async with self._detail_sem:
+            if not self._may_look_up():  # checked where the request starts: nothing runs in between
+                return None
+            self.summary.lookups += 1
+            try:
+                return await call()
+            except BudgetSpent:  # a retry of this lookup found the budget spent
+                return None
 
     async def _profile_state(self, device_id: int) -> str:
-        if self.profile_id is None:
+        if self.main_id is None:
             return ABSENT
-        if device_id in self.profile_installed:
-            return INSTALLED
-        if device_id not in self.profile_assigned:
-            return ABSENT
-        if not self.per_device:
+        state = self.bulk.profile_state(MAIN, device_id)
+        if state != PENDING:
+            return state
+        profiles = await self._look_up(lambda: self.client.device_profiles(device_id))
+        if profiles is None:
+            self.summary.undecided["profile"] += 1  # pending, or failed: only a per-Mac lookup tells
             return PENDING
-        async with self._detail_sem:
-            profiles = await self.client.device_profiles(device_id)
-        mine = next((p for p in profiles if id_of(p) == self.profile_id), None)
+        mine = next((p for p in profiles if id_of(p) == self.main_id), None)
         if mine is None:
             return PENDING
         return FAILED if mine.get("Status") in PROFILE_FAILED_STATUSES else PENDING
 
     async def _ca_cert_state(self, device_id: int, now: float) -> tuple[str, str | None, str | None]:
+        """The certificate of its own profile: judged from that profile's bulk install state; the Mac's
+        certificates are looked up (within the budget) only where bulk cannot tell."""
+        state = self.bulk.profile_state(self.certificate_from, device_id)  # type: ignore[arg-type]
         certs = None
-        if self.per_device:
-            async with self._detail_sem:
-                certs = await self.client.device_certificates(device_id)
-        return judge_certificate(device_id in self.cert_installed, device_id in self.cert_assigned, certs,
-                                 self.cert_names, now)
+        if state != ABSENT:
+            certs = await self._look_up(lambda: self.client.device_certificates(device_id))
+            if certs is None:
+                self.summary.undecided["certificate"] += 1  # installed: which certificate? pending: or failed?
+        return judge_certificate(state == INSTALLED, state != ABSENT, certs, self.cert_names, now)
 
-    async def _cert_state(self, device_id: int, profile: str, now: float) -> tuple[str, str | None]:
+    async def _cert_state(self, device_id: int, profile: str) -> tuple[str, str | None]:
         if not self.scep:
             return NOT_USED, None  # another profile (or nothing) installs it: no request, no reason
         if profile != INSTALLED:
             return (PENDING if profile == PENDING else ABSENT), None
-        if not self.per_device:
+        certs = await self._look_up(lambda: self.client.device_certificates(device_id))
+        if certs is None:
+            self.summary.undecided["certificate"] += 1
             return UNKNOWN, None
-        async with self._detail_sem:
-            certs = await self.client.device_certificates(device_id)
         ours = [c for c in certs if CERT_MARKER in f"{c.get('Name', '')} {c.get('IssuedBy', '')}".lower()]
         if not ours:
             return ABSENT, None
@@ -149,14 +162,17 @@ class DeviceLister:
         approved = item.get("UserApprovedEnrollment")
         profile = await self._profile_state(device_id)
         cert_reason = None
-        if self.cert_profile_id is not None:
+        if self.certificate_from is not None:
             cert, expires, cert_reason = await self._ca_cert_state(device_id, now)
         else:
-            cert, expires = await self._cert_state(device_id, profile, now)
-        app = (INSTALLED if device_id in self.app_installed else PENDING) if self.app_id is not None else ABSENT
+            cert, expires = await self._cert_state(device_id, profile)
+        app = (INSTALLED if device_id in self.bulk.app_installed else PENDING) if self.app_id is not None else ABSENT
         row = DeviceRow(device_id, item.get("SerialNumber"), item.get("DeviceFriendlyName"),
                         item.get("OperatingSystem"), item.get("UserName"),
                         approved if isinstance(approved, bool) else None, profile, app, cert, expires)
+        if len(self.bulk.profiles) > 1:  # the row's `profile` column says it all when there is only one
+            row.profiles = {p.key: (profile if p.key == MAIN else self.bulk.profile_state(p.key, device_id))
+                            for p in self.bulk.profiles}
         if missing:
             row.reasons.append("incomplete WS1 record (no " + ", ".join(missing) + ")")
         if below_floor(row.macos, self.macos_min):
@@ -167,7 +183,7 @@ class DeviceLister:
             row.reasons.append("profile failed")
         if self.app_id is not None and app != INSTALLED:
             row.reasons.append("Okta Verify not installed")
-        if self.cert_profile_id is not None:
+        if self.certificate_from is not None:
             if cert_reason:
                 row.reasons.append(cert_reason)
         elif cert == ABSENT and profile == INSTALLED:
@@ -180,22 +196,9 @@ class DeviceLister:
                 row.reasons.append(f"SCEP certificate expires in {max(0, int(days))} days")
         return row
 
-    def _count(self, row: DeviceRow) -> None:
-        s = self.summary
-        s.devices += 1
-        s.failing += bool(row.reasons)
-        s.profile[row.profile] += 1
-        s.okta_verify[row.okta_verify] += 1
-        s.certificate[row.certificate] += 1
-        for reason in row.reasons:
-            # Counted by kind ("macOS 13.6 is below…" → one key), not by the exact text.
-            key = ("below macOS floor" if "below the floor" in reason else
-                   "certificate expiring" if "expires in" in reason else
-                   "Device Access certificate failed" if reason.startswith("Device Access certificate failed") else
-                   "incomplete WS1 record" if reason.startswith("incomplete") else reason)
-            s.reasons[key] += 1
-        if any(r.startswith("incomplete") for r in row.reasons):
-            s.incomplete += 1
+    def _groups_of(self, device_id: int) -> list[int]:
+        # One smart group: its counts are the totals, filled in at the end (run), not counted again per Mac.
+        return self.bulk.groups_of(device_id) if len(self.bulk.sg_ids) > 1 else []
 
     async def _page_rows(self, items: list[dict[str, Any]], now: float) -> tuple[list[DeviceRow], list[str]]:
         chosen, problems = [], []
@@ -204,7 +207,7 @@ class DeviceLister:
             if device_id is None:
                 problems.append("a device in WS1's answer has no Id; it is left out")
                 continue
-            if device_id in self.members and device_id not in self._seen:
+            if device_id in self.bulk.members and device_id not in self._seen:
                 self._seen.add(device_id)
                 chosen.append((item, device_id))
 
@@ -224,42 +227,73 @@ class DeviceLister:
         else:  # nothing waits: no task per device
             rows = [await one(i, d) for i, d in chosen]
         for row in rows:
-            self._count(row)
+            self.summary.count(row, self._groups_of(row.id))
         return rows, problems
+
+    def _set_budget(self, pages: int) -> None:
+        """Keep one request per device page still to come; with --detail and no --max-requests, the budget is
+        DETAIL_MULTIPLE times what the bulk listing needs (known now: the listings are done, the pages counted)."""
+        budget: RequestBudget | None = getattr(self.client, "budget", None)
+        if budget is None:
+            return
+        self._reserve = pages - 1
+        if self.max_requests is None:
+            budget.limit = max(DETAIL_FLOOR, DETAIL_MULTIPLE * (budget.used + self._reserve))
+        self.summary.max_requests = budget.limit
+
+    async def _delivered(self, on_rows: Callable[..., Any], done: Any) -> None:
+        rows, problems = await done
+        self.summary.pages_done += 1
+        await deliver(on_rows, rows, problems)
+        if self.progress is not None:
+            self.progress(self.summary)
 
     async def run(self, on_rows: Callable[[list[DeviceRow], list[str]], Any]) -> Summary:
         started, first_request = time.perf_counter(), self.client.requests_made
         now = time.time()
         self._seen: set[int] = set()
+        if self.per_device and self.budgeted:
+            # Every request of the look counts, the bulk listing's too; without --max-requests the limit is set
+            # once the bulk listing's size is known (_set_budget).
+            self.client.budget = RequestBudget(self.max_requests if self.max_requests is not None else 10 ** 9)
         # The first device page (it tells how many there are) travels alongside the bulk listings.
         first_page = asyncio.create_task(self.client.device_page(self.og_id, 0))
         try:
-            await self._bulk()
+            await self.bulk.read()
         except BaseException:
             first_page.cancel()
             raise
-        if self.members:
+        if self.bulk.members:
             sem = asyncio.Semaphore(PAGE_CONCURRENCY)
 
             async def page(n: int) -> tuple[list[DeviceRow], list[str]]:
+                # The slot is held while the page's Macs are judged (and looked up): at most PAGE_CONCURRENCY
+                # pages of WS1 records are in memory, whatever the fleet size.
                 async with sem:
+                    self._reserve = max(0, self._reserve - 1)  # this page's request starts now
                     items, _ = await self.client.device_page(self.og_id, n)
-                return await self._page_rows(items, now)
+                    return await self._page_rows(items, now)
 
             items, total = await first_page
-            rows, problems = await self._page_rows(items, now)
-            await deliver(on_rows, rows, problems)
             pages = page_count(total, PAGE_SIZE, "device list")  # the same guard as every WS1 listing
+            self.summary.pages_total = pages
+            self._set_budget(pages)
+
+            async def first() -> tuple[list[DeviceRow], list[str]]:
+                return await self._page_rows(items, now)
+
+            await self._delivered(on_rows, first())
             for done in asyncio.as_completed([page(n) for n in range(1, pages)]):
-                rows, problems = await done
-                await deliver(on_rows, rows, problems)
+                await self._delivered(on_rows, done)
         else:
             await first_page
-        self.summary.not_listed = len(self.members - self._seen)
+        if len(self.bulk.sg_ids) == 1:
+            self.summary.group_is_total(self.bulk.sg_ids[0])
+        self.summary.not_listed = len(self.bulk.members - self._seen)
         self.summary.requests = self.client.requests_made - first_request
         self.summary.seconds = time.perf_counter() - started
         return self.summary
 
 
 # DeviceRow and Summary have always been imported from here.
-__all__ = ["DeviceLister", "DeviceRow", "Summary", "below_floor", "os_tuple"]
+__all__ = ["DeviceLister", "DeviceRow", "OwnedProfile", "Summary", "below_floor", "os_tuple"]

@@ -29,6 +29,7 @@ class WizardScreen(Screen):
     EXCERPT = ""
     HELP = ""
     NEXT_LABEL = "Next"
+    NEXT_IS_A_FORM = True  # Next mounts another form: keys typed ahead are held for its first field
     BINDINGS = [
         Binding("ctrl+n", "next", "Next", priority=True),
         Binding("escape", "back", "Back"),
@@ -69,6 +70,16 @@ class WizardScreen(Screen):
             for inp in self.query(Input):
                 inp.cursor_blink = False
         self.query_one("#back", Button).display = self.odatui.can_go_back(self)
+        self.odatui.drafts.restore(self)  # what was typed here before Back
+        # After the subclass has focused its first field (its on_mount runs this first, then focuses): the keys
+        # typed ahead since Next go there.
+        self.call_after_refresh(self.odatui.typeahead.release)
+
+    def on_screen_resume(self) -> None:
+        """Back to this screen: the focus where it was, or on the first field (never nowhere)."""
+        if self.app.focused is None or self.app.focused.screen is not self:
+            first = next((i for i in self.query(Input) if i.display and i.parent.display), None)
+            (first or self.query_one("#next", Button)).focus()
 
     # --- navigation ---
     def on_button_pressed(self, event: Button.Pressed) -> None:
@@ -80,6 +91,7 @@ class WizardScreen(Screen):
             self.action_back()
 
     def refuse(self, reason: str, focus: Any = None) -> None:
+        self.call_after_refresh(self.odatui.typeahead.release)  # staying here: keys typed ahead stay here too
         self.query_one("#nav-reason", Static).update(f"✗ {reason}")
         self.query_one("#nav-reason", Static).add_class("-error")
         if focus is not None:
@@ -105,6 +117,8 @@ class WizardScreen(Screen):
     def action_next(self) -> None:
         if not self.check_fields():
             return
+        if self.NEXT_IS_A_FORM:  # keys typed from here on belong to the next screen (odatui.tui.typeahead)
+            self.odatui.typeahead.hold()
         self.commit()
 
     def collect(self) -> dict[str, str]:
@@ -151,6 +165,7 @@ class WizardScreen(Screen):
 
     def action_back(self) -> None:
         if self.odatui.can_go_back(self):
+            self.odatui.drafts.keep(self)  # Back keeps what was typed here, as subiquity does
             self.odatui.go_back()
 
 

@@ -161,8 +161,25 @@ class DoneScreen(Screen):
         self.query_one("#exported", Static).update(text)
         self.query_one("#export-folder", Static).update(where)
 
+    def show_removed(self, failed: int, report: str) -> None:
+        """After the palette's removal: the real outcome, in place of what the run had created (never a stale
+        "Rollout configured" over a tenant that no longer holds it)."""
+        self._removed = True
+        self.query_one(".screen-title", Static).update(
+            "Removed: what odatui created for this target is gone" if not failed else
+            f"Removal incomplete: {failed} item(s) could not be removed (run the removal again: it resumes)")
+        created = self.query_one("#created", Vertical)
+        created.remove_children()
+        created.mount_all([Static(line, classes="created-line") for line in report.strip().splitlines()])
+        self.query_one("#rollout", Static).update("Rollout: removed — run odatui again (or `odatui apply`) to roll "
+                                                  "out again.")
+        for stale in self.query("#waves"):  # the waves as the run left them: no longer so
+            stale.update("(removed with the rollout)")
+
     @work(exclusive=True, group="rollout-status", exit_on_error=False)
     async def refresh_status(self) -> None:
+        if getattr(self, "_removed", False):
+            return  # nothing of odatui's is left to count
         target = self.query_one("#rollout", Static)
         try:
             status = await self.odatui.session.rollout_status()

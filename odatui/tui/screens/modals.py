@@ -62,7 +62,8 @@ class ConfirmScreen(ModalScreen[bool]):
 def _last_run(status: str | None) -> str:
     """How a step ended in the previous run, said as the past: nothing has run yet in this session."""
     words = {"succeeded": "done", "unchanged": "already there", "failed": "failed", "needs-action": "needed you",
-             "skipped": "skipped", "cancelled": "cancelled", "running": "stopped mid-step"}
+             "skipped": "skipped", "cancelled": "cancelled", "running": "stopped mid-step",
+             "stale": "done, but the tenant no longer holds it"}
     return f"last run: {words.get(status or '', status)}" if status and status != "pending" else "never run"
 
 

@@ -7,6 +7,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Input, Select
 
+from odatui.domain import OKTA_SCOPES
 from odatui.tui.screens.base import ConnectionScreen
 from odatui.tui.validators import ConfigField, NoControlChars, ReadableFile, SecretPresent, groups_from_text
 from odatui.tui.widgets.field import Choice, Field, FieldInput, SecretInput
@@ -28,8 +29,8 @@ class OktaScreen(ConnectionScreen):
 * **Org URL**: `https://<org>.okta.com` or your custom domain — not the `-admin` console host.
 * **Access**:
   * *API token*: a token of an admin with app and group rights (Security › API › Tokens).
-  * *OAuth service app*: an API Services app with `okta.apps.manage okta.groups.read`, private_key_jwt;
-    give its client ID and the private key file (PEM or JWK).
+  * *OAuth service app*: an API Services app, client authentication private_key_jwt, granted the scopes
+    `{scopes}`; give its client ID and the private key file (PEM or JWK).
   * *No API access*: odatui cannot look the app up; type the **Platform Single Sign-On for macOS**
     app's client ID from its *Sign On* tab, and confirm the Okta checklist yourself.
 * **Groups**: comma-separated Okta group names to assign the app to, e.g. `Mac Pilot`.
@@ -39,7 +40,8 @@ class OktaScreen(ConnectionScreen):
   The secret key goes to the keychain. If another profile already deploys that certificate, set
   `[rollout] scep = "elsewhere"` in the answers file instead.
 
-**Test connection** checks the org (Identity Engine, Okta Verify active) with what you typed."""
+**Test connection** checks the org (Identity Engine, Okta Verify active) with what you typed.""".format(
+        scopes=" ".join(OKTA_SCOPES))
 
     def _okta(self):
         return self.session.config.okta
@@ -58,9 +60,9 @@ class OktaScreen(ConnectionScreen):
                 validators=[SecretPresent("API token", lambda: self.auth == "api_token")]),
                 hint="goes to the keychain, never to the answers file")
         with Vertical(id="group-service_app", classes="auth-group"):
-            yield Field("Service app client ID", FieldInput(
+            yield Field("Service app ID", FieldInput(
                 value=cfg.service_app_client_id if cfg else "", placeholder="0oa…", id="service_app_client_id",
-                validators=[ConfigField("okta", "service_app_client_id", self._okta, label="Service app client ID",
+                validators=[ConfigField("okta", "service_app_client_id", self._okta, label="Service app ID",
                                         required=True)]))
             yield Field("Private key file", FieldInput(
                 placeholder="~/okta-service-app.pem", id="private_key_file",

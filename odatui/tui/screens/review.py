@@ -10,9 +10,10 @@ from textual import work
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Static
 
+from odatui.errors import UsageError
 from odatui.tui.screens.base import WizardScreen
 
-ACTION_TEXT = {"create": "+ create", "update": "~ update", "none": "= no change", "needs-action": "! by hand"}
+ACTION_TEXT = {"create": "+ create", "update": "~ update", "replace": "± replace", "none": "= no change", "needs-action": "! by hand"}
 MASK = "●●●●●●●●"
 
 
@@ -38,10 +39,15 @@ def settings_lines(session: Any) -> list[str]:
     ]
 
 
+def refused_text(exc: UsageError) -> str:
+    return f"✗ Start refused, as `odatui apply` refuses it: {exc}\nNothing was sent. Go back (Esc) to fix it."
+
+
 class ReviewScreen(WizardScreen):
     TITLE_TEXT = "Review"
     EXCERPT = "Nothing has changed yet: this plan comes from reading your tenants."
     NEXT_LABEL = "Start"
+    NEXT_IS_A_FORM = False  # Start opens the run (or a question), not another form
     HELP = """\
 # Review
 
@@ -49,6 +55,7 @@ The plan comes from looking at your tenants now (read-only):
 
 * **+ create** — the object does not exist and will be created.
 * **~ update** — it exists but differs; it will be updated.
+* **± replace** — renamed: the new one is created, then the old one odatui created is removed.
 * **= no change** — it already matches; the step adopts it.
 * **! your action** — odatui cannot do this through the API; the run screen shows the exact clicks.
 
@@ -56,7 +63,8 @@ The plan comes from looking at your tenants now (read-only):
 active, a custom domain odatui does not use, Macs below the macOS floor or without user-approved MDM.
 
 The line under the table shows the highlighted step's whole text (**Tab** to the table, **↑/↓** to move).
-Secrets are shown masked. **Start** runs the steps; you can retry any failed step there."""
+Secrets are shown masked. **Start** runs the steps; you can retry any failed step there. Start first runs the
+checks `odatui apply` runs: answers the command line would refuse are named here and nothing is sent."""
 
     def compose_form(self) -> ComposeResult:
         yield Static("\n".join(settings_lines(self.session)), id="settings")
@@ -94,6 +102,9 @@ Secrets are shown masked. **Start** runs the steps; you can retry any failed ste
                 head = (f"{len(changed)} changed answer(s) not written yet: Start asks before "
                         f"{self.odatui.display_path(session.config_path or '')} is touched.")
             rows = await self.odatui.plan_rows()
+        except UsageError as exc:  # what `odatui plan` / `apply` refuse (exit 2): Start is refused with it too
+            status.update(refused_text(exc))
+            return
         except Exception as exc:  # shown, never a traceback: the admin may still go back and fix
             status.update(f"✗ could not build the plan: {exc}")
             return
@@ -147,6 +158,21 @@ Secrets are shown masked. **Start** runs the steps; you can retry any failed ste
         self.on_descendant_focus()
 
     def commit(self) -> None:
+        self._check_then_start()
+
+    @work(exclusive=True, group="start", exit_on_error=False)
+    async def _check_then_start(self) -> None:
+        """The service's checks first, as `odatui apply` runs them: a config the CLI refuses never starts here
+        (nothing is sent), and the screen says why in the CLI's words."""
+        try:
+            await asyncio.to_thread(self.session.check_start)
+        except UsageError as exc:
+            self.query_one("#plan-status", Static).update(refused_text(exc))
+            self.notify(exc.message, title="Start refused", severity="error", timeout=10)
+            return
+        except Exception as exc:  # noqa: BLE001 - shown, never a traceback; nothing starts unchecked
+            self.query_one("#plan-status", Static).update(f"✗ could not check the answers: {exc}")
+            return
         if self.session.must_ask_to_save():
             self._ask_to_save_then_run()
         else:

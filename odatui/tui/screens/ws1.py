@@ -60,7 +60,7 @@ class Ws1Screen(ConnectionScreen):
             yield Field("OAuth client ID", FieldInput(
                 value=cfg.oauth_client_id, id="oauth_client_id",
                 validators=[ConfigField("ws1", "oauth_client_id", self._ws1, label="OAuth client ID", required=True)]))
-            yield Field("OAuth client secret", SecretInput(
+            yield Field("OAuth secret", SecretInput(
                 value=self.session.secret("ws1.client_secret"), id="client_secret",
                 validators=[SecretPresent("Client secret", lambda: self.auth == "oauth")]))
             yield Choice("Token region", Select(REGIONS, value=cfg.oauth_region, allow_blank=False,
