@@ -59,5 +59,14 @@ def write_answers(path: Path, changed: dict[tuple[str, str], Any]) -> Path:
     path = Path(path).expanduser()
     text = read_text_bounded(path, limit=CONFIG_LIMIT, what="answers file") if path.exists() else None
     new = render(text, {k: v for k, v in changed.items() if text is not None or v not in ("", None)})
+    data = new.encode("utf-8")
+    if len(data) > CONFIG_LIMIT:
+        # Never write what `load` refuses (files.CONFIG_LIMIT): the wizard would leave an answers file no odatui
+        # command can read. Nothing is written; the value that made it so large is the admin's to shorten.
+        from odatui.errors import UsageError
+
+        raise UsageError(f"the answers file would be {len(data):,} bytes, over the {CONFIG_LIMIT >> 20} MiB limit "
+                         f"odatui reads; {path} was not changed",
+                         hint="shorten the longest value (a group list, a path or a note pasted by mistake)")
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return atomic_write(path, new.encode("utf-8"), what="answers file")
+    return atomic_write(path, data, what="answers file")

@@ -7,6 +7,7 @@ Exit codes (odatui.engine.exits): 0 done · 1 a step failed · 2 bad usage or co
 
 from __future__ import annotations
 
+import errno
 import importlib
 import sys
 from collections.abc import Sequence
@@ -73,6 +74,8 @@ def build_parser():
     remove.add_argument("--include-adopted", nargs="*", metavar="NAME", default=None,
                         help="also remove what odatui found already there (an app, profile or rule of another "
                              "admin); a smart group that still has Macs only when named here one by one")
+    remove.add_argument("--recover", action="store_true",
+                        help="the run state is damaged or gone: find what odatui created by the marker it leaves on it")
 
     status = sub.add_parser("status", parents=[common], help="last run per step, and rollout status")
     status.add_argument("--json", action="store_true", help="machine-readable output")
@@ -88,6 +91,9 @@ def build_parser():
     repush = sub.add_parser("repush", parents=[common], help="ask Workspace ONE to install the profile again")
     repush.add_argument("--device", nargs="+", type=int, metavar="ID", help="WS1 device ids")
     repush.add_argument("--failing", action="store_true", help="every Mac that `status --devices` lists with a reason")
+    repush.add_argument("--max", type=int, metavar="N",
+                        help="push to at most N Macs in this run (the rest on the next); Macs with an install "
+                             "already queued are always skipped")
 
     export = sub.add_parser("export", parents=[common], help="write .mobileconfig files for any MDM")
     export.add_argument("--out", required=True, metavar="DIR", help="folder to write into")
@@ -203,6 +209,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_SIGPIPE
 
 
+_FILE_ERRNOS = frozenset({errno.ENAMETOOLONG, errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EDQUOT, errno.EROFS,
+                          errno.ENOTDIR, errno.ELOOP, errno.EISDIR, errno.EFBIG})
+
+
 def _main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = _wizard_args(argv) or build_parser().parse_args(argv)
@@ -231,6 +241,14 @@ def _main(argv: Sequence[str] | None = None) -> int:
         return code
     except Exception as exc:  # last line of defence: a readable line, the traceback only in the log
         import logging
+
+        if isinstance(exc, OSError) and exc.filename is not None and exc.errno in _FILE_ERRNOS:
+            # A file the admin named that the system refuses (a name too long, no permission, a full or read-only
+            # disk) and no command caught itself: one line naming the file and why, exit 2 (bad input).
+            print(f"odatui: cannot use {exc.filename}: {exc.strerror}; nothing was changed\n"
+                  "  → choose another name or folder (or fix its permissions or free some disk space)",
+                  file=sys.stderr)
+            return EXIT_USAGE
 
         if log_path is None:  # the app failed before its start-up worker opened the log (or could not)
             log_path = _open_log()

@@ -56,12 +56,15 @@ COMMANDS: tuple[Command, ...] = (
             "installed, registered, failing, and the gate's state with its reason. Read live, bulk listings only.",
             ("odatui waves", "odatui waves --json | jq '.waves[] | {wave, gate, reason}'")),
     Command("remove", "odatui.remove:cmd_remove", "plan, then remove what odatui created for this target (never an "
-            "Okta Verify version that carries another admin's rule)",
+            "Okta Verify version that carries another admin's rule; nothing that lacks odatui's marker; `--recover`: "
+            "the run state is damaged or gone, find what odatui made by its marker in the tenant)",
             "List what odatui created for this target (the WS1 profile, its assignment rules, the app, smart groups "
             "it made, the Okta group assignments it added), then remove them after you confirm. Objects odatui "
-            "found already there stay unless --include-adopted. Safe to run again; resumes after an interruption.",
+            "found already there stay unless --include-adopted. Each object is read back first and removed only "
+            "when it carries odatui's marker for this target. --recover rebuilds a damaged or lost run state's list "
+            "from those markers. Safe to run again; resumes after an interruption.",
             ("odatui remove --config answers.toml", "odatui remove --yes --config answers.toml",
-             "odatui remove --yes --include-adopted"),
+             "odatui remove --yes --include-adopted", "odatui remove --recover"),
             changes_tenant=True),
     Command("retry", "odatui.runner:cmd_retry", "re-run the steps that failed last time, and those the live tenant "
             "no longer agrees with (stale)",
@@ -83,11 +86,13 @@ COMMANDS: tuple[Command, ...] = (
              "odatui status --devices --json > macs.json",
              "odatui status --devices --detail --max-requests 2000")),
     Command("repush", "odatui.devices_cli:cmd_repush", "ask Workspace ONE to install the profile again on those Macs, "
-            "only where a re-push can fix the reason (says which it skipped)",
+            "only where a re-push can fix the reason (says which it skipped); a Mac whose profile status shows an "
+            "install already queued (PendingInstall) is skipped; `--max N` pushes to at most N in this run",
             "Ask Workspace ONE to install the profile again on some Macs: those named with --device, or every Mac "
             "that `status --devices` lists as failing. Asks first unless --yes; without a terminal it needs --yes "
             "(exit 2 otherwise).",
-            ("odatui repush --failing", "odatui repush --device 10021 10022 --yes"),
+            ("odatui repush --failing", "odatui repush --device 10021 10022 --yes",
+             "odatui repush --failing --max 500 --yes"),
             changes_tenant=True),
     Command("export", "odatui.export:cmd_export", "`.mobileconfig` files + WS1 Custom Settings fragments",
             "Write the Platform SSO .mobileconfig files (and WS1 Custom Settings fragments) for any MDM.",

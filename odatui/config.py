@@ -20,7 +20,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from odatui.config_tables import WS1_TOKEN_URLS, OktaConfig, RolloutConfig, Ws1Config  # noqa: F401 (re-exported)
 from odatui.config_waves import Wave, waves_of
-from odatui.errors import ConfigError
+from odatui.errors import ConfigError, UsageError
 from odatui.files import CONFIG_LIMIT, atomic_writer, read_text_bounded, write_error
 from odatui.paths import default_config_path
 
@@ -184,7 +184,11 @@ def save_config(config: Config, path: Path | None = None) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     except OSError as exc:
         raise write_error(path, exc, "config file") from None
+    data = (b"# odatui answers file: re-run unattended with `odatui apply --config THIS_FILE`. No secrets here.\n"
+            + tomli_w.dumps(config.to_toml_dict()).encode("utf-8"))
+    if len(data) > CONFIG_LIMIT:  # never write what load_config refuses
+        raise UsageError(f"the config would be {len(data):,} bytes, over the {CONFIG_LIMIT >> 20} MiB limit odatui "
+                         f"reads; {path} was not changed", hint="shorten the longest value")
     with atomic_writer(path, what="config file") as fh:
-        fh.write(b"# odatui answers file: re-run unattended with `odatui apply --config THIS_FILE`. No secrets here.\n")
-        tomli_w.dump(config.to_toml_dict(), fh)
+        fh.write(data)
     return path

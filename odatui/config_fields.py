@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict
 
+from odatui.domain import numeric_host_problem
 from odatui.errors import OdatuiError
 from odatui.files import CA_LIMIT, read_bounded
 
@@ -43,6 +44,9 @@ def https_origin(value: str, *, what: str) -> tuple[str, str]:
     host = (parts.hostname or "").lower()
     if not host or not re.fullmatch(r"[a-z0-9.\-]+|\[?[0-9a-f:]+\]?", host) or ".." in host:
         raise ValueError(f"{what} has no valid host name (got {value!r}); give it like https://host.example.com")
+    numeric = numeric_host_problem(host)
+    if numeric:
+        raise ValueError(f"{what} {numeric}; give the host name (or the plain dotted address, e.g. 127.0.0.1)")
     if "." not in host and ":" not in host and host != "localhost":
         # An Okta org and a WS1 API host are always full domain names (acme.okta.com, as1831.awmdm.com): a bare
         # word is a slip (a stray "Q" typed into the field), not a host worth saving as https://q.

@@ -133,6 +133,17 @@ class Ws1Config(Table):
     # Create a listed smart group that does not exist (macOS devices of the organization group at or above the
     # macOS floor) instead of stopping for the admin.
     create_smart_groups: bool = False
+
+    @field_validator("create_smart_groups", mode="before")
+    @classmethod
+    def _strict_bool(cls, v: Any) -> bool:
+        # Booleans are booleans: pydantic alone would take "yes", "on", 1 or 0. The text "true"/"false" stays
+        # accepted because an ODATUI_WS1__CREATE_SMART_GROUPS environment variable can only be text.
+        if isinstance(v, bool):
+            return v
+        if isinstance(v, str) and v.strip().lower() in ("true", "false"):
+            return v.strip().lower() == "true"
+        raise ValueError(f"must be true or false (got {v!r}); write create_smart_groups = true")
     # Per wave group, when its Macs may start installing Okta Verify: ISO date-time in the WS1 admin's time zone
     # (the assignment's effective_date, mamv2 AppAssignmentDistributionV2Model). Profiles have no such date.
     start_dates: dict[str, str] = {}

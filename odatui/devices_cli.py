@@ -177,7 +177,8 @@ UNDECIDED = {"profile": "Macs with the profile assigned, not installed (pending,
 # --------------------------------------------------------------------------------------------- repush
 
 
-def _repush(config: Any, ids: dict[str, Any], device_ids: list[int] | None, confirm: Any) -> int:
+def _repush(config: Any, ids: dict[str, Any], device_ids: list[int] | None, confirm: Any,
+            limit: int | None = None) -> int:
     problems: list[str] = []
 
     def problem(line: str) -> None:
@@ -188,7 +189,7 @@ def _repush(config: Any, ids: dict[str, Any], device_ids: list[int] | None, conf
         print(line)
 
     targets, done, failed = asyncio.run(repush(config, SecretStore(), ids, device_ids, problem, confirm,
-                                               on_skipped=skipped))
+                                               on_skipped=skipped, limit=limit))
     if not targets:
         print("No device to re-push the profile to.")
         return 1 if problems else 0
@@ -222,7 +223,10 @@ def cmd_repush(args: Any) -> int:
             return False
         return answer in ("y", "yes")
 
-    return _repush(config, ids, [int(d) for d in device_ids] if device_ids else None, confirm)
+    limit = getattr(args, "max", None)
+    if limit is not None and limit < 1:
+        raise UsageError(f"--max must be 1 or more (got {limit})", hint="e.g. `odatui repush --failing --max 500`")
+    return _repush(config, ids, [int(d) for d in device_ids] if device_ids else None, confirm, limit)
 
 
 def _refuse_unattended() -> bool:

@@ -49,7 +49,33 @@ def check_scep_url(url: str) -> str:
     if any(ord(c) < 33 for c in url.strip()):
         raise UsageError("okta.scep_url contains spaces or control characters.",
                          hint="Paste the SCEP URL again exactly as Okta shows it.")
+    # The URL goes into the profile on every Mac: a user name or password in it would be pushed to all of them.
+    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+        raise UsageError("okta.scep_url must not contain a user name or password (it is pushed to every Mac).",
+                         hint="Give the URL as Okta shows it, without user:password@; the secret key is "
+                              "okta.scep_challenge (`odatui secrets set okta.scep_challenge`).")
+    problem = numeric_host_problem(parts.hostname)
+    if problem:
+        raise UsageError(f"okta.scep_url {problem}.", hint="Give the host name Okta shows in the SCEP URL.")
     return url.strip()
+
+
+def numeric_host_problem(host: str) -> str | None:
+    """A host written as a number in a form other than a plain dotted IPv4 address (`0x7f.0.0.1`, `2130706433`,
+    `0177.0.0.1`, `127.1`): resolvers and libraries read such forms differently (inet_aton takes them, Python's
+    ipaddress does not), so what odatui checks and what it connects to could differ. None when the host is fine."""
+    import ipaddress
+
+    labels = host.rstrip(".").split(".")
+    numeric = all(re.fullmatch(r"0x[0-9a-f]*|[0-9]+", label, re.IGNORECASE) for label in labels if label)
+    if not numeric:
+        return None
+    try:
+        ipaddress.IPv4Address(host)
+        return None  # plain dotted decimal: one meaning everywhere
+    except ValueError:
+        return (f"has the host {host!r}, a number in a form that different programs read as different addresses "
+                "(hex, octal or shortened)")
 
 
 def check_scep_challenge(challenge: str) -> str:

@@ -93,19 +93,40 @@ def write_error(path: Path, exc: OSError, what: str) -> UsageError:
     return UsageError(f"cannot write the {what} {path}: {why_os_error(exc)}; nothing was changed", hint=hint)
 
 
+def open_temp_beside(path: Path, mode: int) -> tuple[int, Path]:
+    """A new temp file in `path`'s folder (same filesystem, so the rename is atomic): a random name made with
+    O_CREAT | O_EXCL | O_NOFOLLOW (tempfile.mkstemp), never a predictable `.NAME.PID.tmp` that a link planted by
+    another local user in a shared folder could redirect (macOS has no protected_symlinks). The folder itself must
+    be a folder; a world-writable one must be sticky, or another user could swap our temp file before the rename."""
+    import tempfile  # deferred: start-up time (tempfile imports shutil and random)
+
+    folder = path.parent
+    st = os.stat(folder)  # follows a link to a folder: the admin may name one; what matters is what it is
+    if not stat.S_ISDIR(st.st_mode):
+        raise OSError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(folder))
+    if st.st_mode & stat.S_IWOTH and not st.st_mode & stat.S_ISVTX:
+        raise UsageError(f"the folder {folder} can be written by every user and is not sticky; another user could "
+                         f"replace the file before it is in place", hint="choose a private folder (or chmod +t it)")
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    if mode != 0o600:
+        os.fchmod(fd, mode)
+    return fd, Path(name)
+
+
 @contextlib.contextmanager
 def atomic_writer(path: Path | str, *, what: str, mode: int = 0o600) -> Iterator[IO[bytes]]:
     """`with atomic_writer(p, what="config") as fh: fh.write(...)`: all or nothing at `path`.
 
-    The temp file (`.NAME.PID.tmp` beside the target) is removed on every error path, including a failed rename
-    onto a folder and an exception from the caller's block. OS errors become one OdatuiError naming the path."""
+    The temp file (open_temp_beside: a random name, never following a link) is removed on every error path,
+    including a failed rename onto a folder and an exception from the caller's block. OS errors become one
+    OdatuiError naming the path. A link at `path` itself is replaced, never followed."""
     path = Path(path).expanduser()
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp: Path | None = None
     fd = -1
     try:
-        if path.is_dir():
+        if path.is_dir() and not path.is_symlink():
             raise UsageError(f"the {what} path {path} is a folder", hint="give a file name inside it")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0), mode)
+        fd, tmp = open_temp_beside(path, mode)
         with os.fdopen(fd, "wb") as fh:
             fd = -1  # the file object owns it now
             yield fh
@@ -117,8 +138,9 @@ def atomic_writer(path: Path | str, *, what: str, mode: int = 0o600) -> Iterator
     finally:
         if fd >= 0:
             os.close(fd)
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)  # after a successful rename there is nothing here; otherwise this is the cleanup
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)  # after a successful rename there is nothing here; otherwise this is the cleanup
 
 
 def atomic_write(path: Path | str, data: bytes, *, what: str, mode: int = 0o600) -> Path:
@@ -129,8 +151,11 @@ def atomic_write(path: Path | str, data: bytes, *, what: str, mode: int = 0o600)
 
 def refuse_overwrite(path: Path, *, what: str, ours: Callable[[Path], bool], force: bool) -> None:
     """Refuse to replace an existing file that is not one of ours (e.g. `bundle --out` onto the config)."""
-    if force or not path.exists() and not path.is_symlink():
-        return
+    try:
+        if force or not path.exists() and not path.is_symlink():
+            return
+    except OSError as exc:  # a name too long, a folder on the way this user may not search
+        raise write_error(path, exc, what) from None
     if path.is_dir():
         raise UsageError(f"{path} is a folder", hint=f"give a file name for the {what}")
     if not path.is_file():  # a FIFO or device: never opened to look inside (a FIFO would block)

@@ -54,7 +54,7 @@ async def live_check(engine: Any, *, plan: bool = True) -> LiveCheck:
     if not plan:
         return check
     try:
-        check.rows = {row.step_id: row for row in await engine.plan()}
+        check.rows = {row.step_id: row for row in await engine.plan(target=identity.key)}
     except OdatuiError as exc:
         check.problem = redact(exc.message)
         return check

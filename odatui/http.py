@@ -33,6 +33,7 @@ except ImportError:  # another anyio layout: the first request pays for it, noth
 
 from odatui import __version__
 from odatui.errors import StepError
+from odatui.http_body import DEFAULT_LIMIT, read_capped
 from odatui.log import get_logger
 from odatui.tls import ssl_context  # also the name callers have always imported from here
 
@@ -140,11 +141,17 @@ def describe_transport_error(exc: Exception, url: str) -> NetworkError:
         # "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: <reason> (_ssl.c:1006)" → "<reason>"
         found = re.search(r"verify failed:\s*(.*?)\s*(?:\(_ssl\.c:\d+\))?$", text)
         reason = found.group(1) if found and found.group(1) else "verification failed"
-        return NetworkError(
-            f"TLS certificate of {url} is not trusted ({reason})",
-            hint="if a TLS-inspecting proxy sits in between, set ca_bundle to its CA certificate (PEM); "
-            "never turn verification off", sent=sent,
-        )
+        low = reason.lower()
+        if "mismatch" in low or "doesn't match" in low or "does not match" in low:
+            hint = ("the certificate is for another host name: check the host in the URL (the tenant's API host), "
+                    "and that no proxy answers in its place; ca_bundle cannot fix this")
+        elif "expired" in low or "not yet valid" in low:
+            hint = ("the server's certificate is outside its validity dates: check this machine's clock, then tell "
+                    "the server's owner; ca_bundle cannot fix this")
+        else:
+            hint = ("if a TLS-inspecting proxy sits in between, set ca_bundle to its CA certificate (PEM); "
+                    "never turn verification off")
+        return NetworkError(f"TLS certificate of {url} is not trusted ({reason})", hint=hint, sent=sent)
     if isinstance(exc, httpx.TimeoutException):
         return NetworkError(f"{url} did not answer in time ({type(exc).__name__})",
                             hint="check the network or proxy; odatui retries idempotent calls by itself",
@@ -168,6 +175,24 @@ async def overall_deadline(policy: RetryPolicy, url: str) -> AsyncIterator[None]
         raise DeadlineExceeded(f"{url} gave no complete answer within the {policy.deadline:g} s limit for one request "
                         "(retries included)", hint="the server or a proxy in between hangs; check it, then "
                         "`odatui retry`") from None
+
+
+def refuse_cross_origin_redirect(client: httpx.AsyncClient, url: str, response: httpx.Response) -> None:
+    """A 3xx pointing at another origin: one line saying so (never followed: the API token would go with it),
+    instead of the caller's "not valid JSON" about the redirect page."""
+    location = response.headers.get("Location")
+    if not (300 <= response.status_code < 400 and location):
+        return
+    here = client.base_url.join(url)
+    try:
+        there = here.join(location)
+    except (httpx.InvalidURL, ValueError):
+        there = None
+    if there is None or (there.scheme, there.host, there.port) != (here.scheme, here.host, here.port):
+        shown = f"{there.scheme}://{there.host}" if there is not None else "an invalid URL"
+        raise NetworkError(f"{here.copy_with(query=None)} answered with a redirect to another origin ({shown}); "
+                           "odatui does not follow it (the API credentials would go with it)",
+                           hint="check the URL in the config (the tenant's API host, not its console) and any proxy")
 
 
 class Pacer(Protocol):
@@ -202,6 +227,7 @@ async def send(
     resend_unsent: bool = False,
     where: str | None = None,
     body: Callable[[], Any] | None = None,
+    limit: int = DEFAULT_LIMIT,
     **kwargs: Any,
 ) -> httpx.Response:
     """Send with the retry policy. `retry=None` retries only idempotent methods; retries 429/5xx/network errors.
@@ -211,7 +237,8 @@ async def send(
     token, a DPoP nonce); `pacer` paces every caller of the server; `refused` are the statuses that mean the server did
     nothing, so any method may be resent (429; an upload adds 503); `resend_unsent` resends any method when the
     connection never opened; `body()` gives a fresh request body per attempt (a stream can be read only once);
-    `where` is the URL named in a network error (default: the request's). Returns the last response (the caller
+    `where` is the URL named in a network error (default: the request's); `limit` caps the decoded answer body
+    (http_body.read_capped: past it, AnswerTooLarge naming the limit). Returns the last response (the caller
     turns error statuses into its own exception type); a network failure raises NetworkError, the overall deadline
     DeadlineExceeded.
     """
@@ -219,13 +246,13 @@ async def send(
     async with overall_deadline(policy, str(client.base_url.join(url).copy_with(query=None))):
         return await _send(client, method, url, policy=policy, retry=retry, on_retry=on_retry,
                            fresh_headers=fresh_headers, resend=resend, pacer=pacer, refused=refused,
-                           resend_unsent=resend_unsent, where=where, body=body, **kwargs)
+                           resend_unsent=resend_unsent, where=where, body=body, limit=limit, **kwargs)
 
 
 async def _send(client: httpx.AsyncClient, method: str, url: str, *, policy: RetryPolicy, retry: bool | None,
                 on_retry: Callable[[str], Awaitable[None] | None] | None, fresh_headers: HeadersFn | None,
                 resend: ResendFn | None, pacer: Pacer | None, refused: Collection[int], resend_unsent: bool,
-                where: str | None, body: Callable[[], Any] | None, **kwargs: Any) -> httpx.Response:
+                where: str | None, body: Callable[[], Any] | None, limit: int, **kwargs: Any) -> httpx.Response:
     method = method.upper()
     may_retry = (method in IDEMPOTENT) if retry is None else retry
     attempt = 0
@@ -240,7 +267,14 @@ async def _send(client: httpx.AsyncClient, method: str, url: str, *, policy: Ret
             if body is not None:
                 kwargs["content"] = body()
             async with pacer.slot() if pacer is not None else contextlib.nullcontext():
-                response = await client.request(method, url, **kwargs)
+                # Streamed, so the body is read through the one capped reader (never whole into memory first).
+                opened = await client.send(client.build_request(method, url, **kwargs), stream=True)
+                response = await read_capped(opened, limit=limit, url=where or str(
+                    client.base_url.join(url).copy_with(query=None)))
+        except httpx.DecodingError:
+            raise NetworkError(f"the answer from {where or client.base_url.join(url).copy_with(query=None)} cannot be "
+                               "decoded (its Content-Encoding does not match its bytes)",
+                               hint="a proxy in between may be damaging answers; check it") from None
         except httpx.TransportError as exc:
             err = describe_transport_error(exc, where or str(client.base_url.join(url)))
             retry_this = (may_retry and err.retryable) or (resend_unsent and not err.sent)
@@ -252,6 +286,7 @@ async def _send(client: httpx.AsyncClient, method: str, url: str, *, policy: Ret
                 pacer.observe(response)
             if resend is not None and await resend(response):
                 continue
+            refuse_cross_origin_redirect(client, url, response)
             if response.status_code not in RETRY_STATUS:
                 return response
             # A refused request (429 on any method) is safe to resend: the server did nothing with it.

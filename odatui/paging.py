@@ -9,6 +9,7 @@ import httpx
 from odatui.errors import StepError
 
 MAX_PAGES = 1000  # pages followed for one listing (200 items each): far beyond any real org, short of forever
+MAX_MEMBERS = 200_000  # one smart group's member list (one unpaged answer): four times the largest fleet planned for
 
 
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
@@ -61,3 +62,12 @@ def page_count(total: int, page_size: int, what: str) -> int:
         raise StepError(f"{what}: the server announced {total} items, more than the {MAX_PAGES}-page limit for one "
                         "listing; stopped paging", retryable=False)
     return pages
+
+
+def check_page(items: object, limit: int, what: str) -> None:
+    """A page holding more items than were asked for (or than any real answer) is a broken or hostile server's:
+    one line naming the limit instead of working through it."""
+    if isinstance(items, list) and len(items) > limit:
+        raise StepError(f"{what}: one answer holds {len(items)} items, more than the {limit} limit for one page; "
+                        "stopped", hint="the server ignores the page size; check it (or a proxy in between)",
+                        retryable=False)

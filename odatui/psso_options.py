@@ -67,6 +67,9 @@ def _fail(key: str, problem: str, fix: str) -> UsageError:
     return UsageError(f"rollout.psso.{key}: {problem}", hint=fix)
 
 
+INT_MAX = 2**63 - 1  # plistlib (and the profile format) holds signed 64-bit integers
+
+
 def _check_value(key: str, spec: Key, value: Any) -> Any:
     if spec.kind == "bool":
         if not isinstance(value, bool):
@@ -76,6 +79,9 @@ def _check_value(key: str, spec: Key, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise _fail(key, f"must be a whole number of seconds, 0 or more (got {value!r})",
                         f"write e.g. {key} = 86400")
+        if value > INT_MAX:  # a plist <integer> is a signed 64-bit number; a larger one cannot be written at all
+            raise _fail(key, f"is larger than {INT_MAX}, the largest number a profile can hold",
+                        f"write e.g. {key} = 86400 (seconds)")
         return value
     if spec.kind == "text":
         if not isinstance(value, str) or not value.strip() or any(ord(c) < 32 for c in value):

@@ -15,13 +15,25 @@ from odatui.errors import UsageError
 from odatui.freshness import live_check
 from odatui.secrets import SecretStore
 from odatui.service.remove import RemovalPlan, removal_plan, remove_planned  # noqa: F401  (RemovalPlan: re-export)
+from odatui.service.recover import recover
 from odatui.service.setup import load_config_at, make_engine
 from odatui.state import TenantLocks
 
 
-async def _plan_and_maybe_remove(args: Any, config: Any, store: Any, out: TextIO, confirm: Any) -> int:
+async def _plan_and_maybe_remove(args: Any, config: Any, store: Any, out: TextIO, confirm: Any,
+                                 target: str | None = None) -> int:
     secrets = SecretStore()
     state = store.load()
+    for note in state.notes:  # a damaged state was set aside: say so (and that --recover finds what it listed)
+        out.write(f"{note}\n")
+        if not getattr(args, "recover", False):
+            out.write("  → `odatui remove --recover` finds what odatui created by the marker it leaves on it\n")
+    if getattr(args, "recover", False):
+        found = await recover(config, secrets, state, target)
+        out.write(f"Recovered from odatui's markers in the tenant: {found.count} object(s).\n")
+        for line in found.unmarked:
+            out.write(f"  not recovered: {line}\n")
+        await asyncio.to_thread(store.save, state)
     adopted = getattr(args, "include_adopted", None)  # None: no flag; True/[]: the flag; [NAME…]: those too
     named = frozenset(adopted) if isinstance(adopted, list) else frozenset()
     plan = await removal_plan(config, secrets, state, include_adopted=adopted is not None and adopted is not False,
@@ -74,6 +86,7 @@ def cmd_remove(args: Any, out: TextIO | None = None) -> int:
         locks.acquire()
     try:
         with check.store as store:
-            return asyncio.run(_plan_and_maybe_remove(args, config, store, out, confirm))
+            target = check.identity.key if len(check.identity.confirmed) == 2 else None
+            return asyncio.run(_plan_and_maybe_remove(args, config, store, out, confirm, target))
     finally:
         locks.release()

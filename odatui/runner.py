@@ -13,6 +13,7 @@ import sys
 import time
 from typing import Any, TextIO
 
+from odatui.engine.exits import MEANING
 from odatui.errors import UsageError
 from odatui.events import (
     RunFinished,
@@ -109,8 +110,7 @@ def progress_text(event: StepProgress) -> str:
     return " ".join(parts) or "working"
 
 
-EXIT_WORDS = {0: "done", 1: "a step failed", 2: "a step failed on its input (config or package)", 3: "a step needs your action",
-              4: "secrets unavailable", 130: "cancelled"}
+EXIT_WORDS = MEANING  # the one exit-code table's words (odatui.engine.exits)
 
 
 def print_summary(result: Any, state: Any, out: TextIO | None = None, ran: Any = None) -> None:

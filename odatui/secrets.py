@@ -148,7 +148,15 @@ def control_character(name: str, value: str) -> str | None:
         if (ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F or ch in "\u2028\u2029") and ch not in allowed:
             what = _NAMES.get(ch, f"control character U+{ord(ch):04X}")
             return f"the {SECRETS[name][1]}, {name}, contains {what} (at character {i + 1}); refusing it"
+        if name in _HEADER_SECRETS and ord(ch) > 0x7E:
+            # Sent as an HTTP header value (Okta's `SSWS` Authorization, WS1's aw-tenant-code): ASCII only (RFC 9110
+            # §5.5); real tokens and tenant codes are ASCII, so this is a pasted smart quote or look-alike letter.
+            return (f"the {SECRETS[name][1]}, {name}, contains the non-ASCII character U+{ord(ch):04X} "
+                    f"(at character {i + 1}); refusing it")
     return None
+
+
+_HEADER_SECRETS = frozenset({"okta.api_token", "ws1.tenant_code"})
 
 
 def check_secret(name: str, value: str, *, source: str = "") -> None:
@@ -156,7 +164,7 @@ def check_secret(name: str, value: str, *, source: str = "") -> None:
     if problem:
         where = f" from {source}" if source else ""
         raise UsageError(problem.replace("; refusing it", f"{where}; refusing it"),
-                         hint="copy the value again without the line break or escape; it was not stored or used")
+                         hint="copy the value again exactly (no line break, escape or look-alike character); it was not stored or used")
 
 
 def _account(name: str, target: str) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from odatui.errors import StateError
-from odatui.files import read_bounded
+from odatui.files import open_temp_beside, read_bounded
 from odatui.locks import TenantLocks, lock_dir, take_lock
 from odatui.paths import state_dir
 
@@ -184,8 +184,10 @@ class StateStore:
             fd = take_lock(self.lock_path, f"target ({self.target})",
                             "wait for it to finish or stop it; two runs on one tenant could create duplicates")
         except OSError as exc:
+            full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
             raise StateError(f"cannot create the run lock {self.lock_path}: {exc.strerror or exc}",
-                             hint=f"make {self.directory} writable") from None
+                             hint="free some disk space, then run again" if full else f"make {self.directory} writable"
+                             ) from None
         self._lock_fd = fd
         # Holding the lock, any temp file left here is from a writer that was killed mid-write.
         for stale in self.directory.glob(f".{self.path.name}.*.tmp"):
@@ -214,8 +216,16 @@ class StateStore:
         """The saved state, or a fresh one. An unreadable or newer file is kept aside, never overwritten."""
         if not self.path.exists():
             return RunState(self.target)
-        raw = read_bounded(self.path, limit=STATE_LIMIT, what="run state", error=StateError)
         reason = None
+        try:
+            size = self.path.stat().st_size
+        except OSError:
+            size = 0  # read_bounded names the problem
+        if size > STATE_LIMIT:
+            # Never blocking: a run state is a few KB, so this is not one of ours (or it is damaged); set aside.
+            return self._set_aside(f"it is larger than the {STATE_LIMIT >> 20} MiB limit for a run state "
+                                   f"({size} bytes)")
+        raw = read_bounded(self.path, limit=STATE_LIMIT, what="run state", error=StateError)
         try:
             data = json.loads(raw.decode("utf-8"))
             if not isinstance(data, dict) or "schema" not in data:
@@ -231,6 +241,10 @@ class StateStore:
             reason = "it is not UTF-8 text"
         except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
             reason = f"it is damaged ({type(exc).__name__})"
+        return self._set_aside(reason or "it is damaged")
+
+    def _set_aside(self, reason: str) -> RunState:
+        """Keep the unusable file beside it (never overwritten) and start afresh, saying why and where it is."""
         aside = self._aside_path()
         try:
             os.replace(self.path, aside)
@@ -257,9 +271,9 @@ class StateStore:
         # A spelling's file is a link to the canonical state (rebind): write through it, never over it, so a
         # writer that opened the state by the config's spelling still updates the one history.
         path = self.path.parent / os.readlink(self.path) if self.path.is_symlink() else self.path
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp = None
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            fd, tmp = open_temp_beside(path, 0o600)  # a random name, O_EXCL | O_NOFOLLOW: never a planted link
             try:
                 view = memoryview(data)
                 while view:
@@ -274,8 +288,9 @@ class StateStore:
             finally:
                 os.close(dir_fd)
         except OSError as exc:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
             hint = "free some disk space" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else None
             raise StateError(f"cannot write the run state {self.path}: {exc.strerror}; the previous state is intact",
                              hint=hint) from None

@@ -92,3 +92,63 @@ def test_bundle_with_a_broken_config_still_helps(tmp_path, isolated_home):
 def test_bundle_out_must_be_a_file(tmp_path):
     run = odatui_cli("bundle", "--out", str(tmp_path))
     assert run.returncode == 2 and "is a folder" in run.stderr
+
+
+def _shared_folder(tmp_path):
+    """A folder like /tmp: every user may add files (1777)."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    victim = tmp_path / "victim"  # e.g. a root-owned 0600 file another local user wants overwritten
+    victim.write_text("precious\n")
+    victim.chmod(0o600)
+    return shared, victim
+
+
+def test_a_link_planted_at_the_old_temp_name_does_not_redirect_an_atomic_write(tmp_path):
+    import os
+
+    from odatui.files import atomic_write
+
+    shared, victim = _shared_folder(tmp_path)
+    out = shared / "bundle.zip"
+    os.symlink(victim, shared / f".bundle.zip.{os.getpid()}.tmp")  # the name odatui used to write through
+    atomic_write(out, b"zip bytes", what="support bundle")
+    assert victim.read_text() == "precious\n"
+    assert out.read_bytes() == b"zip bytes" and not out.is_symlink()
+    assert oct(out.stat().st_mode & 0o777) == "0o600"
+
+
+def test_bundle_out_into_a_shared_folder_with_planted_links_writes_its_own_file(demo_factory, sandbox_env, tmp_path):
+    import os
+
+    session = demo_factory()
+    shared, victim = _shared_folder(tmp_path)
+    out = shared / "support.zip"
+    last = int(open("/proc/sys/kernel/ns_last_pid").read())
+    for pid in range(last + 1, last + 400):  # the child's pid is one of the next few: each gets a planted link
+        os.symlink(victim, shared / f".support.zip.{pid}.tmp")
+    run = odatui_cli("bundle", "--out", str(out), "--config", str(session.config_path))
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert victim.read_text() == "precious\n"
+    assert not out.is_symlink() and zipfile.is_zipfile(out)
+    # a link planted at the output name itself is replaced (with --force), never written through
+    out.unlink()
+    os.symlink(victim, out)
+    refused = odatui_cli("bundle", "--out", str(out), "--config", str(session.config_path))
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr, refused.stdout + refused.stderr
+    forced = odatui_cli("bundle", "--out", str(out), "--force", "--config", str(session.config_path))
+    assert forced.returncode == 0, forced.stdout + forced.stderr
+    assert victim.read_text() == "precious\n" and not out.is_symlink() and zipfile.is_zipfile(out)
+
+
+def test_a_world_writable_folder_without_the_sticky_bit_is_refused(tmp_path):
+    from odatui.errors import UsageError
+    from odatui.files import atomic_write
+
+    loose = tmp_path / "loose"
+    loose.mkdir()
+    loose.chmod(0o777)
+    with pytest.raises(UsageError, match="not sticky"):
+        atomic_write(loose / "x.zip", b"x", what="support bundle")
+    assert list(loose.iterdir()) == []

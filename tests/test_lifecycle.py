@@ -356,7 +356,8 @@ def test_state_records_created_versus_adopted_for_every_object(session):
     assert apply(session, config)[0].exit_code == 0  # a re-run finds everything: still odatui's, not adopted
     steps = StateStore(config.target_key()).load().steps
     kinds = {sid: sorted(e["kind"] for e in rec.created) for sid, rec in steps.items() if rec.created}
-    assert kinds["ws1.upload"] == ["ws1.app"] and kinds["ws1.assign"] == ["ws1.rule"]
+    # the app and the two files uploaded for it (the package and its pkginfo: `remove` deletes those too)
+    assert kinds["ws1.upload"] == ["ws1.app", "ws1.blob", "ws1.blob"] and kinds["ws1.assign"] == ["ws1.rule"]
     assert kinds["ws1.profile"] == ["ws1.profile"]
     okta_created = {e["name"] for e in steps["okta.assign"].created}
     okta_adopted = {e["name"] for e in steps["okta.assign"].adopted}

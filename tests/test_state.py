@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import shutil
 import signal
 import stat
@@ -129,7 +130,7 @@ def test_a_second_process_on_the_same_target_is_refused(tmp_path):
         assert holder.stdout.readline().strip() == "held"
         with pytest.raises(StateError) as err:
             StateStore(TARGET, tmp_path).acquire()
-        assert f"another odatui (pid {holder.pid}) is working on this target ({TARGET})" in err.value.message
+        assert f"another odatui (pid {holder.pid} on {socket.gethostname()}) is working on this target ({TARGET})" in err.value.message
         assert "duplicates" in err.value.hint and err.value.exit_code == 2
         # Another target is independent.
         with StateStore("other.okta.com__X", tmp_path):
@@ -139,7 +140,7 @@ def test_a_second_process_on_the_same_target_is_refused(tmp_path):
         holder.wait(10)
     # A killed holder leaves no stale lock: the kernel dropped the flock with the process.
     with StateStore(TARGET, tmp_path) as store:
-        assert store.lock_path.read_text() == str(os.getpid())
+        assert store.lock_path.read_text() == f"{os.getpid()} {socket.gethostname()}\n"
 
 
 def test_the_lock_is_released_on_exit_within_one_process(tmp_path):
@@ -239,7 +240,7 @@ def test_tenant_locks_refuse_a_second_holder_with_its_pid(tmp_path):
     first = TenantLocks(("okta-00o1", "ws1-og570-x"), tmp_path)
     first.acquire()
     try:
-        with pytest.raises(StateError, match=rf"another odatui \(pid {os.getpid()}\) is working on this tenant"):
+        with pytest.raises(StateError, match=rf"another odatui \(pid {os.getpid()} on {socket.gethostname()}\) is working on this tenant"):
             TenantLocks(("ws1-og570-x",), tmp_path).acquire()
     finally:
         first.release()

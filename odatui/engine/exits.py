@@ -29,7 +29,8 @@ EXIT_SIGPIPE = signal_exit(signal.SIGPIPE)  # a writer whose reader went away (`
 MEANING: dict[int, str] = {
     EXIT_OK: "done",
     EXIT_FAILED: "a step failed",
-    EXIT_USAGE: "a step failed on its input (config or package)",
+    # Not only the config or package: a full disk or an unwritable state file is input odatui cannot use either.
+    EXIT_USAGE: "stopped on its input: the config, the package, or a file or disk of this machine (named above)",
     EXIT_NEEDS_ACTION: "a step needs your action",
     EXIT_SECRETS: "secrets unavailable",
     EXIT_CANCELLED: "cancelled",

@@ -29,12 +29,15 @@ class PlanRow:
 
 
 async def plan(graph: Graph, config: Any, secrets: Any, created: dict[str, list[dict[str, Any]]], *,
-               client_factory: Callable[[str, Context], Any] | None = None) -> list[PlanRow]:
-    """Inspect every step (dependencies first, independent ones concurrently)."""
+               client_factory: Callable[[str, Context], Any] | None = None,
+               target: str | None = None) -> list[PlanRow]:
+    """Inspect every step (dependencies first, independent ones concurrently). `target`: the identity key the
+    markers of a run would name (odatui.markers)."""
     # Live only: a stored output is what the tenant held once, not what it holds now (each step's answer
     # comes from its own inspect, dependencies first; what cannot be known yet says so).
     ctx = Context(config, secrets, {}, client_factory=client_factory)
     ctx.created = created
+    ctx.target = target
     rows: dict[str, PlanRow] = {}
     done: dict[str, asyncio.Event] = {sid: asyncio.Event() for sid in graph.order}
     secrets_error: list[SecretsUnavailable] = []
@@ -55,6 +58,13 @@ async def plan(graph: Graph, config: Any, secrets: Any, created: dict[str, list[
     try:
         # Secrets and TLS contexts off the loop, as in a run.
         await ctx.prepare_clients(*clients_of(graph.steps.values()))
+        if ctx.target is None and config.okta.org_url and config.ws1.api_url:
+            # No identity known for this spelling yet: ask the tenants (two cheap reads), so what the plan compares
+            # (the marker in a profile's description) is what a run would write.
+            from odatui.identity import resolve
+
+            identity = await resolve(ctx)
+            ctx.target = identity.key if len(identity.confirmed) == 2 else None
         await asyncio.gather(*(one(sid) for sid in graph.order))
     finally:
         await ctx.aclose()

@@ -206,7 +206,9 @@ class StepRunner:
         outputs = json.loads(json.dumps(outputs, default=str))  # what the state file can hold is what steps get
         assert self._ctx is not None
         rec = self.state.step(sid)
-        rec.own(outputs.pop(OWN_CREATED, []), outputs.pop(OWN_ADOPTED, []), outputs.pop(OWN_RELEASED, []))
+        made = self._ctx.made.pop(sid, [])
+        created = outputs.pop(OWN_CREATED, [])
+        rec.own([*made, *created], outputs.pop(OWN_ADOPTED, []), outputs.pop(OWN_RELEASED, []))
         rec.intends = []
         self._ctx.created[sid] = list(rec.created)
         self._ctx.outputs[sid] = outputs
@@ -218,6 +220,11 @@ class StepRunner:
 
     def _fail(self, sid: str, exc: OdatuiError, attempt: int) -> None:
         retryable = bool(getattr(exc, "retryable", False))
+        if self._ctx is not None and self._ctx.made.get(sid):
+            # What the step created before it failed is odatui's: in the ledger, so `remove` takes it.
+            rec = self.state.step(sid)
+            rec.own(created=self._ctx.made.pop(sid))
+            self._ctx.created[sid] = list(rec.created)
         self._failed_with[sid] = exc.exit_code
         message = redact(exc.message)
         self._record(sid, Status.FAILED, last_error=message, hint=exc.hint, retryable=retryable,

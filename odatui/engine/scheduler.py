@@ -26,6 +26,7 @@ from odatui.engine.run import StepRunner
 from odatui.engine.target import bind
 from odatui.errors import OdatuiError, UsageError
 from odatui.events import Event, RunFinished
+from odatui.identity import Identity
 from odatui.log import get_logger
 from odatui.state import RunState, StateStore, Status
 from odatui.steps.base import Context, Step, clients_of
@@ -107,10 +108,15 @@ class Engine(StepRunner, Controls):
         return self.graph.select(only, from_step)
 
     # ------------------------------------------------------------------ plan (odatui.engine.plan)
-    async def plan(self) -> list[PlanRow]:
-        """Inspect every step (dependencies first, independent ones concurrently). Writes nothing anywhere."""
+    async def plan(self, target: str | None = None) -> list[PlanRow]:
+        """Inspect every step (dependencies first, independent ones concurrently). Writes nothing anywhere.
+        `target`: the tenants' identity key when the caller resolved it (the marker a run would write names it);
+        else the one this state last ran on."""
+        known = self.state.identity
+        if target is None and known and known.get("okta") and known.get("ws1"):
+            target = Identity(known["okta"], known["ws1"]).key
         return await plan(self.graph, self.config, self.secrets, self.state.created(),
-                          client_factory=self.client_factory)
+                          client_factory=self.client_factory, target=target)
 
     # ------------------------------------------------------------------ run
     async def run(
@@ -193,6 +199,7 @@ class Engine(StepRunner, Controls):
         assert self._ctx is not None
         bound = await bind(self._ctx, self.store, have_locks=self._tenant_locks is not None)
         self.identity = bound.identity
+        self._ctx.target = bound.identity.key
         if bound.locks is not None:
             self._tenant_locks = bound.locks
         self.store = bound.store

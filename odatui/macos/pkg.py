@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -103,6 +104,16 @@ def required_okta_verify(macos_min: int, *, jit: bool = False) -> str | None:
     return floor
 
 
+def require_product_archive(facts: PackageFacts) -> None:
+    """Okta's download is a product archive (a `Distribution` plus its component): what macOS's installer and MDM
+    installs expect (Apple's InstallEnterpriseApplication takes a distribution package). A bare component package
+    is an extracted or repackaged one; whether WS1's munki would still install it is unverified, so it is refused."""
+    if facts.kind != "product":
+        raise PackageError(f"{facts.path} is a bare component package: it has no Distribution, so it is not the "
+                           "installer Okta publishes (a product archive).",
+                           hint=f"use the .pkg exactly as downloaded, not one extracted from it; {DOWNLOAD_HINT}")
+
+
 MACOS26_MAJOR = 26
 
 
@@ -169,7 +180,9 @@ def version_key(version: str) -> tuple[int, ...]:
             digits += ch
         if not digits:
             break
-        parts.append(int(digits))
+        # A crafted 5,000-digit part must not reach int() (Python refuses > 4,300 digits): 18 digits order any
+        # real version, and more cannot be told apart anyway.
+        parts.append(int(digits[:18]))
     while parts and parts[-1] == 0:
         parts.pop()
     return tuple(parts)
@@ -231,9 +244,13 @@ def _package_facts(x: Xar, where: str, size: int, expect: str | None) -> Package
         raise PackageError(f"{where} is not Okta Verify: it is the package of {named}, not {expect}.",
                            hint=f"choose the Okta Verify .pkg; {DOWNLOAD_HINT}")
     component, info = chosen
+    version = component.version or product_version or ""
+    if len(version) > 64 or not re.fullmatch(r"[0-9A-Za-z.\-+_]*", version):
+        raise corrupt(where, f"its version is not a version ({len(version):,} characters"
+                             + (")" if len(version) > 64 else f": {version!r})"))
     return PackageFacts(
         identifier=component.identifier,
-        version=component.version or product_version or "",
+        version=version,
         install_kbytes=sum(c.install_kbytes for c, _ in components),
         minimum_os=minimum_os,
         title=title,

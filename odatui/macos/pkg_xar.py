@@ -117,6 +117,9 @@ class Xar:
         toc_compressed = f.read(toc_len)
         try:
             toc_xml = _inflate(toc_compressed, toc_raw_len)
+        except _TooLarge:  # a TOC that inflates past the size its header announces: a bomb or a damaged file
+            raise corrupt(where, f"the table of contents decompresses to more than the {toc_raw_len:,} bytes its "
+                          "header announces") from None
         except (zlib.error, ValueError):
             raise corrupt(where, "the table of contents does not decompress") from None
         try:

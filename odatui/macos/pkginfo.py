@@ -20,7 +20,7 @@ from odatui.macos.uninstall import uninstall_script
 
 
 def pkginfo_dict(facts: PackageFacts, *, name: str = "Okta Verify", minimum_os: str | int | None = None,
-                 catalogs: tuple[str, ...] = ("testing",)) -> dict[str, Any]:
+                 catalogs: tuple[str, ...] = ("testing",), notes: str | None = None) -> dict[str, Any]:
     item: dict[str, Any] = {
         "name": name,
         "display_name": name,
@@ -44,6 +44,11 @@ def pkginfo_dict(facts: PackageFacts, *, name: str = "Okta Verify", minimum_os: 
         # An Auto-delivered app is installed in the background, without asking the user.
         "unattended_install": True,
     }
+    if notes:
+        # munki's `notes` key: "administrator notes", never shown to users (munki wiki, Supported Pkginfo Keys).
+        # odatui's marker lives here, as the 2604 macOS app create model has no note of its own (odatui.markers).
+        # That WS1 keeps the key and returns it in MacOsSoftwareDeploymentSummary.Pkginfo is unverified.
+        item["notes"] = notes
     floor = _minimum_os(facts.minimum_os, minimum_os)
     if floor:
         item["minimum_os_version"] = floor
@@ -59,9 +64,10 @@ def pkginfo_dict(facts: PackageFacts, *, name: str = "Okta Verify", minimum_os: 
     return item
 
 
-def pkginfo_plist(facts: PackageFacts, *, name: str = "Okta Verify", minimum_os: str | int | None = None) -> bytes:
+def pkginfo_plist(facts: PackageFacts, *, name: str = "Okta Verify", minimum_os: str | int | None = None,
+                  notes: str | None = None) -> bytes:
     """XML plist bytes (WS1 needs XML, not binary), byte-for-byte the same for the same facts."""
-    return plistlib.dumps(pkginfo_dict(facts, name=name, minimum_os=minimum_os),
+    return plistlib.dumps(pkginfo_dict(facts, name=name, minimum_os=minimum_os, notes=notes),
                           fmt=plistlib.FMT_XML, sort_keys=True)
 
 

@@ -20,7 +20,8 @@ import httpx
 from odatui.domain import OKTA_SCOPES
 from odatui.errors import ConfigError, StepError
 from odatui.http import DeadlineExceeded, NetworkError, RetryPolicy, make_client, send
-from odatui.paging import PageGuard
+from odatui.http_body import AnswerTooLarge
+from odatui.paging import MAX_PAGES, PageGuard, check_page
 from odatui.log import register_secret
 from odatui.okta.auth import ASSERTION_TYPE, TOKEN_EARLY_REFRESH, OktaAuth, load_signing_key
 from odatui.okta.errors import OktaApiError, parse_json, raise_for
@@ -38,6 +39,9 @@ def _next_link(response: httpx.Response) -> str | None:
         for match in _LINK_NEXT.finditer(value):
             return match.group(1)
     return None
+
+
+FIND_GROUP_PAGES = 5  # pages an exact group-name search may take (each up to page_size groups)
 
 
 class OktaClient(OktaAuth):
@@ -133,7 +137,7 @@ class OktaClient(OktaAuth):
         try:
             return await send(self._http, method, url, policy=self.policy, fresh_headers=headers, resend=resend,
                               pacer=org_limiter(self.host), where=self.org_url, **kwargs)
-        except NetworkError as exc:
+        except (NetworkError, AnswerTooLarge) as exc:
             raise OktaApiError(0, "network", exc.message, hint=exc.hint, retryable=exc.retryable,
                                operation=operation) from None
         except DeadlineExceeded as exc:  # the deadline, named
@@ -145,16 +149,23 @@ class OktaClient(OktaAuth):
         raise_for(response, operation)
         return parse_json(response, operation)
 
-    async def _pages(self, url: str, params: dict[str, Any], operation: str) -> AsyncIterator[list[dict[str, Any]]]:
+    async def _pages(self, url: str, params: dict[str, Any], operation: str,
+                     max_pages: int = MAX_PAGES) -> AsyncIterator[list[dict[str, Any]]]:
         next_url: str | None = url
         first = True
-        guard = PageGuard(self._http.base_url, "Okta")  # the token goes with each page: same origin, no loops
+        # the token goes with each page: same origin, no loops, at most `max_pages`
+        guard = PageGuard(self._http.base_url, f"Okta ({operation})", max_pages=max_pages)
         while next_url:
             response = await self._send("GET", next_url, operation=operation, params=params if first else None)
             raise_for(response, operation)
             page = parse_json(response, operation)
             if not isinstance(page, list):
                 raise OktaApiError(response.status_code, "invalid_response", "expected a list", operation=operation)
+            try:  # Okta's largest documented page `limit` is 10000 (List all groups); more is not an Okta answer
+                check_page(page, 10_000, f"Okta {operation}")
+            except StepError as exc:
+                raise OktaApiError(0, "paging", exc.message, hint=exc.hint, retryable=False,
+                                   operation=operation) from None
             yield page
             next_url, first = _next_link(response), False  # opaque: followed as given, never rebuilt
             if next_url is not None:
@@ -236,7 +247,9 @@ class OktaClient(OktaAuth):
     async def _group_by_name(self, name: str) -> dict[str, Any] | None:
         escaped = name.replace("\\", "\\\\").replace('"', '\\"')
         params = {"search": f'profile.name eq "{escaped}"', "limit": self.page_size}
-        async for page in self._pages("/api/v1/groups", params, "find group"):
+        # An exact-name search answers a group or two: a server that pages on through thousands (60,000 groups
+        # ran past a minute in the hostile review) ignores the filter, so a few pages are the limit.
+        async for page in self._pages("/api/v1/groups", params, "find group", max_pages=FIND_GROUP_PAGES):
             for group in page:
                 if group.get("profile", {}).get("name") == name:
                     return group

@@ -6,6 +6,10 @@ Two sources, checked in this order for every request outside `/_sandbox`:
 - `--fault-rate P --seed N`: each request draws from one seeded generator, so the same request sequence gets
   the same faults on every run with the same seed.
 
+Hostile kinds (a compromised proxy or a hostile server; only by rule, never random), each streamed so the sandbox
+itself stays small: "endless" (a chunked JSON body that never ends), "gzip-bomb" (~1 MB on the wire that inflates to
+~1 GB), "huge-json" (a 400 MB JSON answer with its Content-Length), "million-devices" (one WS1 page of 10⁶ devices).
+
 Kinds: 429 (with rate-limit headers and a vendor-shaped body), 500, 502 (an HTML proxy page, as proxies send),
 503, drop (connection closed without a response), slow (answered late), timeout (no answer until the client gives up).
 A rule may instead give an exact answer: `{"method": "PUT", "path": "/api/mam/apps/.*/assignment-rules",
@@ -16,16 +20,19 @@ vendors document, with the body their spec gives (docs/SANDBOX.md lists them).
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import random
 import re
 import secrets
 import time
 import uuid
+import zlib
 from dataclasses import dataclass
 from typing import Any
 
-KINDS = ("429", "500", "502", "503", "drop", "slow", "timeout")
+HOSTILE = ("endless", "gzip-bomb", "huge-json", "million-devices")
+KINDS = ("429", "500", "502", "503", "drop", "slow", "timeout", *HOSTILE)
 # Random faults never include "timeout": it holds a request for up to a minute, which only a targeted rule wants.
 RANDOM_KINDS = ("429", "500", "502", "503", "drop", "slow")
 WS1_PREFIXES = ("/api/mdm", "/api/mam", "/api/system", "/connect/token", "/api/v1/mdm")
@@ -118,6 +125,9 @@ class Faults:
         if kind == "drop":
             _drop(raw_send or send)
             return True
+        if kind in HOSTILE:
+            await hostile_answer(kind, raw_send or send)
+            return True
         if kind == "answer":
             status, headers, body = self.exact_response(self._answer)
         else:
@@ -168,6 +178,75 @@ class Faults:
         body = json.dumps(payload).encode()
         headers += [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
         return status, headers, body
+
+
+CHUNK = 64 * 1024
+
+
+@functools.cache
+def _gzip_bomb() -> bytes:
+    """A gzip body of ~1 MB that inflates to 1 GiB of JSON-looking blanks (built once per sandbox process)."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)  # wbits 31: gzip framing
+    blanks = b" " * (1024 * 1024)
+    return b"".join([packer.compress(b'{"Devices": ['), *(packer.compress(blanks) for _ in range(1024)),
+                     packer.flush()])
+
+
+def _gone(send: Any) -> bool:
+    cycle = getattr(send, "__self__", None)
+    transport = getattr(cycle, "transport", None)
+    return bool(getattr(cycle, "disconnected", False)) or bool(transport is not None and transport.is_closing())
+
+
+async def hostile_answer(kind: str, send: Any) -> None:
+    """Stream one hostile answer until it is done or the client hangs up (uvicorn then drops our writes quietly,
+    so the loop checks the connection itself)."""
+    headers = [(b"content-type", b"application/json")]
+    if kind == "gzip-bomb":
+        bomb = _gzip_bomb()
+        headers += [(b"content-encoding", b"gzip"), (b"content-length", str(len(bomb)).encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        for at in range(0, len(bomb), CHUNK):
+            if _gone(send):
+                return
+            await send({"type": "http.response.body", "body": bomb[at:at + CHUNK], "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+        return
+    if kind == "huge-json":
+        size = 400 * 1024 * 1024
+        headers.append((b"content-length", str(size).encode()))
+        head, filler = b'{"Devices": [], "Pad": "', b"x" * CHUNK
+        chunks = (size - len(head) - 2) // CHUNK
+        last = b"x" * (size - len(head) - 2 - chunks * CHUNK) + b'"}'
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": head, "more_body": True})
+        for _ in range(chunks):
+            if _gone(send):
+                return
+            await send({"type": "http.response.body", "body": filler, "more_body": True})
+        await send({"type": "http.response.body", "body": last})
+        return
+    # "endless" and "million-devices": chunked (no Content-Length), so only counting the bytes can stop them
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    if kind == "million-devices":
+        device = (b'{"Id": {"Value": %d}, "SerialNumber": "C02X%07d", "DeviceFriendlyName": "Mac %d", '
+                  b'"Platform": "AppleOsX", "OperatingSystem": "15.5", "UserName": "user%d"}')
+        await send({"type": "http.response.body", "body": b'{"Page": 0, "PageSize": 500, "Total": 1000000, '
+                    b'"Devices": [', "more_body": True})
+        for start in range(0, 1_000_000, 500):
+            if _gone(send):
+                return
+            batch = b",".join(device % (n, n, n, n) for n in range(start, start + 500))
+            await send({"type": "http.response.body", "body": (b"," if start else b"") + batch, "more_body": True})
+        await send({"type": "http.response.body", "body": b"]}"})
+        return
+    await send({"type": "http.response.body", "body": b'{"Devices": [', "more_body": True})
+    filler = b'{"Id": 1}, ' * (CHUNK // 11)
+    for _ in range(1 << 20):  # 64 GiB: "never ends" for any client
+        if _gone(send):
+            return
+        await send({"type": "http.response.body", "body": filler, "more_body": True})
+    await send({"type": "http.response.body", "body": b"]}"})
 
 
 async def _wait_for_disconnect(receive: Any, seconds: float) -> None:

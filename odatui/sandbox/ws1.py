@@ -43,6 +43,7 @@ class Ws1Emulator(Ws1Auth, Ws1Groups, Ws1Apps, Ws1Rules, Ws1Profiles, Ws1Devices
             ("/mdm/smartgroups/{sg_id:int}", "GET", self.get_smartgroup, (1,)),
             ("/mdm/smartgroups/{sg_id:int}", "DELETE", self.delete_smartgroup, (1,)),
             ("/mam/blobs/uploadblob", "POST", self.upload_blob, (1,)),
+            ("/mam/blobs/blob/{blob_id:int}", "DELETE", self.delete_blob, (1,)),
             ("/mam/groups/{og_id}/macos/apps", "POST", self.create_macos_app, (1,)),
             ("/mam/apps/search", "GET", self.apps_search, (1,)),
             ("/mam/apps/internal/{app_id}/devices", "GET", self.app_devices, (1,)),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import hashlib
 import os
 import plistlib
@@ -69,6 +71,22 @@ class Ws1Apps(Ws1Base):
                 "path": str(final)}
         self.blobs[blob_id] = blob
         return JSONResponse({"Value": blob_id, "id": blob_id, "uuid": blob["uuid"]})
+
+    async def delete_blob(self, request: Request, version: int) -> Response:
+        """BlobsV1_DeleteBlobAsync (mamv1 DELETE /blobs/blob/{blobId}): the spec documents only 200. A missing blob
+        answers 404 and a blob an app still uses 400, both unverified: the sandbox refuses to let a delete break an
+        app, so odatui must delete the app first."""
+        blob_id = request.path_params["blob_id"]
+        blob = self.blobs.get(blob_id)
+        if blob is None:
+            raise Ws1Error(404, 404, f"Blob not found with id : {blob_id}")
+        users = [a["id"] for a in self.apps.values() if blob_id in (a.get("blob_id"), a.get("pkginfo_blob_id"))]
+        if users:
+            raise Ws1Error(400, 400, f"Blob {blob_id} is used by application {users[0]} and cannot be deleted.")
+        del self.blobs[blob_id]
+        with contextlib.suppress(OSError):
+            os.unlink(blob["path"])
+        return Response(status_code=200)
 
     def _blob(self, value: Any) -> dict[str, Any] | None:
         try:

@@ -64,6 +64,7 @@ class Ws1Base:
         self.assigned_at: dict[str, float] = {}  # app uuid → when an AUTO rule reached the rollout group
         self.profiles: dict[int, dict[str, Any]] = {}
         self.profile_installs: list[dict[str, int]] = []  # install commands queued (repush), in order
+        self.queued_installs: dict[tuple[int, int], float] = {}  # (profile, device) → when its last one was queued
         self.cas = CertificateAuthorities()  # added by the admin route, as in the console (no API in 2604)
         self._listings: dict[tuple[Any, ...], list[Any]] = {}  # paged listings, rebuilt at most once a second
 

@@ -64,6 +64,7 @@ class Ws1Devices(Ws1Base):
             # The 2604 DeviceProfileApiEntity.Status enum has no "Failed"; a profile the Mac could not install is
             # reported here as "Corrupted" (unverified: the enum is documented, this mapping is not).
             status = ("ConfirmedInstall" if installed else
+                      "PendingInstall" if self._queued(p["id"], device) else
                       "Corrupted" if self.profile_failed(p, device) else "PendingInstall")
             items.append({"Status": status, "Name": g["Name"],
                           "Description": g.get("Description") or "", "CurrentVersion": g["Version"],
@@ -120,5 +121,19 @@ class Ws1Devices(Ws1Base):
             raise Ws1Error(404, 5002, f"Device not found for specified id: {device_id}")
         if not self._targets(profile, device):
             raise Ws1Error(422, 1012, "The profile is not assigned to this device.")  # unverified wording
+        # WS1 queues one more install command per call, whatever is queued already (the review saw a second run
+        # queue thousands more): the sandbox records each, so a test can count duplicates.
         self.profile_installs.append({"profile_id": profile["id"], "device_id": device.id})
+        self.queued_installs[(profile["id"], device.id)] = self.fleet.now()
         return Response(status_code=200)
+
+    def _queued(self, profile_id: int, device: Any) -> bool:
+        """An install command odatui queued that the Mac has not fetched yet: the Mac fetches it at its next
+        check-in, modelled as the device's own install delay after the command (never, when it is offline). Until
+        then the device's profile status is PendingInstall (DeviceProfileApiEntity.Status, mdmv1), even if the
+        last attempt broke."""
+        at = self.queued_installs.get((profile_id, device.id))
+        if at is None:
+            return False
+        delay = self.fleet.delay(device, "profile")
+        return delay is None or self.fleet.now() - at < delay

@@ -140,13 +140,18 @@ def skipped_line(macs: int, skipped: dict[str, int]) -> str:
 
 async def repush(config: Any, secrets: Any, ids: dict[str, Any], device_ids: list[int] | None,
                  on_problem: Callable[[str], Any],
-                 confirm: Callable[[int], bool], *,
+                 confirm: Callable[[int], bool], *, limit: int | None = None,
                  on_skipped: Callable[[str], Any] | None = None) -> tuple[list[int], int | None, list[str]]:
     """`odatui repush`: the given Macs that are members (an unknown one is a problem), or, without ids, every
     member with a reason a re-push fixes; a Mac whose reasons are all of other kinds is skipped and counted in one
-    line to `on_skipped`. `confirm(count)` before anything is pushed. (targets, pushed or None when not confirmed,
-    failures)."""
+    line to `on_skipped`. A Mac whose profile status is still pending (an install command is queued:
+    DeviceProfileApiEntity.Status PendingInstall) is skipped too, as a second command adds nothing but load; `limit`
+    (--max) caps how many are pushed in one run. `confirm(count)` before anything is pushed. (targets, pushed or
+    None when not confirmed, failures)."""
+    from odatui.ws1.device_rows import PENDING
+
     targets: list[int] = []
+    queued: list[int] = []
     seen: set[int] = set()
     skipped: dict[str, int] = {}
     skipped_macs: list[int] = []
@@ -158,7 +163,7 @@ async def repush(config: Any, secrets: Any, ids: dict[str, Any], device_ids: lis
         for row in rows:
             seen.add(row.id)
             if any(repush_fixes(r) for r in row.reasons) or (wanted is not None and not row.reasons):
-                targets.append(row.id)
+                (queued if row.profile == PENDING else targets).append(row.id)
             elif row.reasons:
                 skipped_macs.append(row.id)
                 for kind in {reason_kind(r) for r in row.reasons}:
@@ -173,6 +178,14 @@ async def repush(config: Any, secrets: Any, ids: dict[str, Any], device_ids: lis
             for unknown in sorted(wanted - seen):
                 on_problem(f"device {unknown} is not a Mac of smart group(s) "
                            f"{', '.join(map(str, ids['smart_group_names']))}; skipped")
+        note = on_skipped or on_problem
+        if queued:
+            note(f"{len(queued)} Mac(s) skipped: an install command is already queued for them (profile status "
+                 "pending); each installs it at its next check-in")
+        if limit is not None and len(targets) > limit:
+            note(f"{len(targets) - limit} of {len(targets)} Mac(s) left for a later run (--max {limit}); "
+                 "`odatui repush` again pushes the next ones")
+            targets = sorted(targets)[:limit]
         if not targets or not confirm(len(targets)):
             return targets, None, []
         done, failed = await _push(ctx.ws1(), int(ids["profile_id"]), targets)

@@ -7,7 +7,9 @@ up first (an object deleted by hand is "already gone", not an error), removed, a
 state file at once, so a killed `remove` resumes where it stopped and a second one has nothing to do.
 
 Order: the profile and the assignment rules first (they hold the smart groups and the app), then the app's
-versions, then smart groups (WS1 refuses to delete one that is still assigned), then the Okta group assignments.
+versions, then the files odatui uploaded for them (blobs: kept while an app odatui could not remove may use them),
+then smart groups (WS1 refuses to delete one that is still assigned), then the Okta group assignments. Right before
+each delete the object is read back (service.ownership.not_ours): only what is odatui's goes.
 """
 
 from __future__ import annotations
@@ -17,11 +19,12 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from odatui.errors import OdatuiError, SecretsUnavailable, UsageError
+from odatui.service.ownership import not_ours
+from odatui.service.remove_report import KIND_WORDS, print_removal_plan  # noqa: F401  (KIND_WORDS: re-export)
 from odatui.service.remove_safety import app_rules, breakage, restorable, restore_adopted, why_keep
 
-KIND_ORDER = ("ws1.profile", "ws1.rule", "ws1.app", "ws1.smart_group", "okta.group")
-KIND_WORDS = {"ws1.profile": "Workspace ONE profile", "ws1.rule": "assignment rule", "ws1.app": "Workspace ONE app",
-              "ws1.smart_group": "smart group", "okta.group": "Okta group assignment"}
+# Blobs after apps: an app's package is a blob, and deleting it under a live app could break that app.
+KIND_ORDER = ("ws1.profile", "ws1.rule", "ws1.app", "ws1.blob", "ws1.smart_group", "okta.group")
 # Steps whose outputs name removed objects, and verify, whose ✓ vouched for them: after a removal none of them may
 # show as done (the wizard's Resume read "Verify ✓" after `odatui remove`).
 RESET_STEPS = ("ws1.upload", "ws1.assign", "ws1.certificate", "ws1.profile", "okta.assign", "verify")
@@ -36,6 +39,7 @@ class Removal:
     error: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     keep: str | None = None  # why a safety check (odatui.service.remove_safety) leaves it where it is
+    refused: str | None = None  # why it is left alone: read back, it is not odatui's (service.ownership)
 
     @property
     def kind(self) -> str:
@@ -51,6 +55,8 @@ class Removal:
             return f"assignment rule for smart group {e.get('group')!r} on app {e.get('app_uuid')}"
         if self.kind == "ws1.smart_group":
             return f"smart group {e.get('name')!r} (id {e.get('id')})"
+        if self.kind == "ws1.blob":
+            return f"uploaded file {e.get('name')} (blob {e.get('id')})"
         if self.kind == "okta.group":
             return f"Okta group {e.get('name')!r} assigned to app {e.get('app_id')}"
         return f"{self.kind} {e.get('id')}"
@@ -81,6 +87,9 @@ async def _present(ctx: Any, item: Removal, cache: dict[str, Any]) -> bool:
         return await ctx.ws1().app_exists(int(e["id"]))
     if item.kind == "ws1.smart_group":
         return await ctx.ws1().get_smart_group(int(e["id"])) is not None
+    if item.kind == "ws1.blob":
+        int(e["id"])  # a damaged id is named now; whether it is still there only the delete tells (no read)
+        return True
     if item.kind == "ws1.rule":
         rules = await app_rules(ctx, e["app_uuid"], cache)
         if rules is None:
@@ -115,11 +124,15 @@ async def plan_removal(ctx: Any, state: Any, *, include_adopted: bool,
         try:
             item.present = await _present(ctx, item, cache)
             if item.present:
-                item.keep = await why_keep(ctx, item, cache, set(named))
+                item.refused = await not_ours(ctx, item, state.target, cache.get(f"rules:{item.entry.get('app_uuid')}"))
+                if not item.refused:
+                    item.keep = await why_keep(ctx, item, cache, set(named))
         except SecretsUnavailable:
             raise  # exit 4 with its remedy, like apply
         except OdatuiError as exc:
             item.error = exc.message
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:  # an edited or damaged ledger entry
+            item.error = f"the run state's record of it is damaged ({type(exc).__name__}: {exc})"
     return items
 
 
@@ -136,6 +149,8 @@ async def _remove(ctx: Any, item: Removal) -> None:
         await ctx.ws1().delete_internal_app(int(e["id"]))
     elif item.kind == "ws1.smart_group":
         await ctx.ws1().delete_smart_group(int(e["id"]))
+    elif item.kind == "ws1.blob":
+        await ctx.ws1().delete_blob(int(e["id"]))
     elif item.kind == "okta.group":
         await ctx.okta().unassign_group(e["app_id"], e["group_id"])
     elif item.kind == "ws1.rule":
@@ -171,7 +186,9 @@ async def undo_entry(ctx: Any, step_id: str, entry: Any) -> str:
     item, cache = Removal(step_id, dict(entry), "created"), {}
     if not await _present(ctx, item, cache):
         return "gone"
-    keep = await why_keep(ctx, item, cache, set())  # remove's safety checks (odatui.service.remove_safety) apply
+    # remove's checks, in remove's order: the safety checks (odatui.service.remove_safety), then the read-back
+    # right before the delete (service.ownership: the ledger's name and this target's marker).
+    keep = await why_keep(ctx, item, cache, set()) or await not_ours(ctx, item, getattr(ctx, "target", None))
     if keep:
         raise StepError(f"the old {item.describe()} was not removed: {keep}",
                         hint="remove it in the console if it should go, then run `odatui apply` again")
@@ -204,18 +221,33 @@ async def run_removal(ctx: Any, store: Any, state: Any, items: list[Removal], ou
     check keeps stay (and stay in the ledger); `restores` are made active before the first app version goes."""
     failed = 0
     pending_restores = list(restores)
+    apps_left: set[str] = set()  # ids of apps that stay: the blobs they were made from stay with them
     for item in items:
         if item.kind == "ws1.app" and pending_restores:
             failed += await restore_adopted(ctx, pending_restores, out)
             pending_restores = []
+        if item.kind == "ws1.blob" and str(item.entry.get("app_id")) in apps_left and item.error is None:
+            item.keep = f"the app it was uploaded for (id {item.entry.get('app_id')}) stays"
         if item.keep and item.error is None:
+            if item.kind == "ws1.app":
+                apps_left.add(str(item.entry.get("id")))
             out.write(f"  kept    {item.describe()}: {item.keep}\n")
             continue
         if item.error is None and item.present:
             try:
+                # Read back right before the delete, every time: only what is odatui's goes.
+                item.refused = await not_ours(ctx, item, state.target)
+                if item.refused:
+                    failed += 1
+                    if item.kind == "ws1.app":
+                        apps_left.add(str(item.entry.get("id")))
+                    out.write(f"  KEPT    {item.describe()}: {item.refused}\n")
+                    continue
                 await _remove(ctx, item)
             except OdatuiError as exc:
                 failed += 1
+                if item.kind == "ws1.app":
+                    apps_left.add(str(item.entry.get("id")))
                 out.write(f"  FAILED  {item.describe()}: {exc.message}\n")
                 if exc.hint:
                     out.write(f"          → {exc.hint}\n")
@@ -223,6 +255,8 @@ async def run_removal(ctx: Any, store: Any, state: Any, items: list[Removal], ou
             out.write(f"  removed {item.describe()}\n")
         elif item.error is not None:
             failed += 1
+            if item.kind == "ws1.app":
+                apps_left.add(str(item.entry.get("id")))
             continue
         else:
             out.write(f"  gone    {item.describe()} (already deleted outside odatui)\n")
@@ -238,34 +272,6 @@ async def run_removal(ctx: Any, store: Any, state: Any, items: list[Removal], ou
 # --------------------------------------------------------------------------------------------- CLI
 
 
-def print_removal_plan(items: list[Removal], left: list[Removal], out: TextIO, restores: list[Removal] = (),
-                       notes: list[str] = ()) -> None:
-    if items:
-        out.write("odatui would remove what it created for this target:\n")
-        for item in items:
-            if item.error:
-                state = f"cannot check: {item.error}"
-            elif item.present and item.keep:
-                state = f"KEEP: {item.keep}"
-            elif item.present:
-                state = "remove" + (" (found already there; --include-adopted)" if item.origin == "adopted" else "")
-            else:
-                state = "already gone (deleted outside odatui): forget it"
-            out.write(f"  {KIND_WORDS.get(item.kind, item.kind):<24} {item.describe()}: {state}\n")
-    if left:
-        out.write(f"Left alone ({len(left)} found already there, not created by odatui; "
-                  "`--include-adopted` removes them too):\n")
-        for item in left:
-            out.write(f"  {KIND_WORDS.get(item.kind, item.kind):<24} {item.describe()}\n")
-    if restores:
-        out.write("Made active again (odatui retired them when it moved the assignment to its own version):\n")
-        for item in restores:
-            out.write(f"  {KIND_WORDS.get(item.kind, item.kind):<24} {item.describe()}\n")
-    for note in notes:
-        out.write(f"{note}\n")
-    out.flush()
-
-
 @dataclass
 class RemovalPlan:
     items: list[Removal]  # what remove would act on (created; adopted too with --include-adopted)
@@ -279,7 +285,7 @@ class RemovalPlan:
 
     @property
     def to_delete(self) -> list[Removal]:
-        return [i for i in self.items if i.present and not i.keep]
+        return [i for i in self.items if i.present and not i.keep and not i.refused]
 
 
 async def removal_plan(config: Any, secrets: Any, state: Any, *, include_adopted: bool = False,

@@ -16,6 +16,14 @@ def load_config_at(path: str | Path | None) -> Any:
     config = load_config(Path(path) if path else None)  # a bad ODATUI_* override is named even without a file
     if path and not Path(path).expanduser().exists():
         load_config(Path(path), must_exist=True)  # raises: no config file at PATH (a mistyped --config)
+    if not (config.okta.org_url or config.ws1.api_url):
+        # An empty (or tenant-less) config is a usage error (exit 2), named before secrets are opened (exit 4).
+        from odatui.errors import ConfigError
+
+        where = Path(path).expanduser() if path else "the config"
+        raise ConfigError(f"{where} names no tenant: neither okta.org_url nor ws1.api_url is set",
+                          hint="run `odatui` for the wizard, or set [okta] org_url and [ws1] api_url "
+                               "(or ODATUI_OKTA__ORG_URL / ODATUI_WS1__API_URL)")
     return config
 
 

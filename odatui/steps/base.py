@@ -123,6 +123,12 @@ class Context:
         # step id → what odatui created in earlier runs (the run state's ledger), so a step can tell its own
         # objects (e.g. the assignment rule it added for a smart group) from the admin's.
         self.created: dict[str, list[dict[str, Any]]] = {}
+        # The canonical identity key of the target (odatui.identity), set once the engine has bound the run: the
+        # marker odatui writes on what it creates names it (odatui.markers).
+        self.target: str | None = None
+        # step id → what a step created during this call, recorded the moment it exists (made_by_odatui): the
+        # engine adds it to the ledger when the step ends, failed or not, so a failed step leaves no orphan.
+        self.made: dict[str, list[dict[str, Any]]] = {}
         # Removes one object the ledger says odatui created (step id, ledger entry) → "removed" or "gone", through
         # the same path as `odatui remove` (its checks included); set by the service, None where nothing may go.
         self.undo: Callable[[Context, str, Mapping[str, Any]], Awaitable[str]] | None = None
@@ -132,6 +138,10 @@ class Context:
             return self.outputs[step_id][key]
         except KeyError:
             raise StepError(f"{step_id} has not produced {key!r} yet", hint=f"run {step_id} first") from None
+
+    def made_by_odatui(self, step_id: str, entry: dict[str, Any]) -> None:
+        """Record that `step_id` just created `entry` ({"kind", "id", "name", …}) in the tenant."""
+        self.made.setdefault(step_id, []).append(dict(entry))
 
     def created_by_odatui(self, step_id: str, kind: str) -> list[dict[str, Any]]:
         return [e for e in self.created.get(step_id, []) if e.get("kind") == kind]

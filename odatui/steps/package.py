@@ -8,7 +8,8 @@ import os
 from typing import Any
 
 from odatui.errors import PackageError
-from odatui.macos.pkg import DOWNLOAD_HINT, PackageFacts, read_package, require_okta_verify_version
+from odatui.macos.pkg import (DOWNLOAD_HINT, PackageFacts, read_package, require_okta_verify_version,
+                              require_product_archive)
 from odatui.steps.base import Change, ChangeKind, Context, Progress, Step
 
 
@@ -52,6 +53,7 @@ class PackagePreflight(Step):
             facts = await asyncio.to_thread(read_package, path)  # hashing is CPU + I/O: keep the loop free
             if key is not None:
                 self._cache = (key, facts)
+        require_product_archive(facts)
         require_okta_verify_version(facts, rollout.macos_min,
                                     jit=bool(rollout.psso.get("enable_create_user_at_login")))
         return facts

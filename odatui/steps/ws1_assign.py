@@ -7,17 +7,19 @@ from datetime import UTC, datetime
 from typing import Any
 
 from odatui.errors import StepError, UsageError
+from odatui.markers import marker
 from odatui.steps.base import OWN_ADOPTED, OWN_CREATED, OWN_RELEASED, Change, ChangeKind, Context, Progress, Step
 from odatui.steps.ws1_common import RULE_NAME_PREFIX, group_covered
 
 
-def _our_rule(sg_uuid: str, sg_name: str, start: str | None = None) -> dict[str, Any]:
+def _our_rule(sg_uuid: str, sg_name: str, start: str | None = None, target: str | None = None) -> dict[str, Any]:
     # Full replace: every field we care about is spelled out, since omitted ones reset (ON_DEMAND!).
     rule = {
         "priority": 0,
         "distribution": {
             "name": f"{RULE_NAME_PREFIX} {sg_name}"[:100],
-            "description": "Okta Desktop Password Sync rollout (managed by odatui)",
+            # AppAssignmentDistributionV2Model.description (mamv2) carries odatui's marker (odatui.markers)
+            "description": f"Okta Desktop Password Sync rollout (managed by odatui) {marker(target)}",
             "smart_groups": [sg_uuid],
             "app_delivery_method": "AUTO",
             "display_in_app_catalog": True,
@@ -59,7 +61,7 @@ def is_our_rule(rule: dict[str, Any], sg_uuid: str | None = None) -> bool:
 
 def merged_rules(current: dict[str, Any], sg_uuid: str | list[tuple[str, str]], sg_name: str = "", *,
                  drop: set[str] = frozenset(), carried: list[dict[str, Any]] = (),
-                 starts: Mapping[str, str] | None = None) -> dict[str, Any]:
+                 starts: Mapping[str, str] | None = None, target: str | None = None) -> dict[str, Any]:
     """Our AUTO rules first (priorities 0..k-1, one per wave group); the admin's rules for other groups kept,
     renumbered after ours. `drop`: smart group uuids whose rule odatui added earlier and that left the wave
     (their rule goes; nobody else's does). `carried`: rules of an older version to keep on this one."""
@@ -79,7 +81,7 @@ def merged_rules(current: dict[str, Any], sg_uuid: str | list[tuple[str, str]], 
             continue  # already here (carried from the older version before)
         seen.add((dist.get("name"), tuple(groups)))
         others.append({k: v for k, v in rule.items() if k not in ("id", "uuid")} | {"distribution": dist})
-    rules = [_our_rule(u, n, (starts or {}).get(n)) for u, n in wave] + others
+    rules = [_our_rule(u, n, (starts or {}).get(n), target) for u, n in wave] + others
     for n, rule in enumerate(rules):
         rule["priority"] = n
     excluded = [g for g in current.get("excluded_smart_groups") or [] if str(g).lower() not in ours]
@@ -215,7 +217,8 @@ class Ws1Assign(Step):
             progress(None, f"Saving the assignment to {names} and publishing")
             ours = [(u, n) for u, n in wave if not _theirs_cover(current, u)]
             await client.put_assignment_rules(app_uuid, merged_rules(current, ours, drop=look["drop"],
-                                                                     carried=carried, starts=starts))
+                                                                     carried=carried, starts=starts,
+                                                                     target=ctx.target))
             saved = await client.get_assignment_rules(app_uuid)
             if not all(group_covered(saved, u) for u, _ in wave):
                 raise StepError("Workspace ONE accepted the assignment rules but does not show them.",

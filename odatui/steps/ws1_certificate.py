@@ -21,6 +21,7 @@ from odatui.domain import certificate_expiry, load_ca_certificate
 from odatui.errors import NeedsAction, StepError
 from odatui.macos import certificate
 from odatui.macos.payloads import org_host_from_url
+from odatui.markers import marker
 from odatui.steps.base import OWN_ADOPTED, OWN_CREATED, Change, ChangeKind, Context, Progress, Step
 from odatui.steps.ws1_common import duplicates_error
 
@@ -72,9 +73,13 @@ def _groups(ctx: Context) -> list[dict[str, Any]]:
 def desired_body(ctx: Context, ref: certificate.CertificateAuthorityRef) -> dict[str, Any]:
     ca_path = ctx.config.okta.scep_ca_certificate
     ca_der = load_ca_certificate(ca_path) if ca_path else None  # checked again: it may have expired since
-    return certificate.ws1_body(_org(ctx), ref, ca_der,
+    body = certificate.ws1_body(_org(ctx), ref, ca_der,
                                 name=certificate.certificate_profile_name(ctx.config.rollout.profile_name),
                                 og_id=ctx.output("preflight.ws1", "og_id"), smart_groups=_groups(ctx))
+    # GeneralPayloadV2Entity.Description (mdmv2) carries odatui's marker: `remove` deletes only a profile that
+    # still says it is odatui's, for this target (odatui.markers).
+    body["General"]["Description"] += f" {marker(ctx.target)}"
+    return body
 
 
 _COMPARED = ("Name", "Description", "AssignmentType", "ProfileContext", "IsActive", "AllowRemoval",
@@ -195,6 +200,7 @@ class Ws1Certificate(Step):
         if found.existing is None:
             progress(None, f"Creating the certificate profile {name!r}")
             profile_id = await client.create_macos_profile(found.desired)
+            ctx.made_by_odatui(self.id, {"kind": "ws1.profile", "id": str(profile_id), "uuid": "", "name": name})
             await self._find(ctx)  # a second one made at the same time by another odatui is named now
         else:
             profile_id = found.existing.id

@@ -35,7 +35,10 @@ class PreflightWs1(Step):
         found: dict[str, Any] = {}
         for wave in waves:
             candidates = await client.search_smart_groups(wave.smart_group)
-            exact = [g for g in candidates if g.name == wave.smart_group]
+            # WS1 compares smart group names without case ("Smart Group with the same name already exists" for
+            # "okta psso macs" beside "Okta PSSO Macs"; field report from the hostile review, unverified in docs):
+            # a group differing only by case is that group, adopted, never a second one that WS1 refuses.
+            exact = [g for g in candidates if g.name.casefold() == wave.smart_group.casefold()]
             if len(exact) > 1:
                 listed = "; ".join(f"id {g.id} managed by {g.managed_by or '?'}" for g in exact)
                 raise StepError(f"{len(exact)} smart groups are named {wave.smart_group!r}: {listed}.",
@@ -75,6 +78,9 @@ class PreflightWs1(Step):
             if sg is None:
                 sg_id = await client.create_smart_group(wave.smart_group, og, macos_min=floor,
                                                         device_ids=wanted or None)
+                # Recorded at once: should a later call of this step fail, `remove` still knows the group is ours.
+                ctx.made_by_odatui(self.id, {"kind": "ws1.smart_group", "id": str(sg_id), "uuid": "",
+                                             "name": wave.smart_group})
                 sg = await client.get_smart_group(sg_id)
                 if sg is None:
                     raise StepError(f"Workspace ONE created smart group {wave.smart_group!r} (id {sg_id}) but does "

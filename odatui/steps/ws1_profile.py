@@ -14,6 +14,7 @@ from odatui.macos import mobileconfig
 from odatui.macos.lint import errors as lint_errors
 from odatui.macos.lint import lint
 from odatui.macos.payloads import PssoSettings, all_payloads, org_host_from_url
+from odatui.markers import marker
 from odatui.steps.base import OWN_ADOPTED, OWN_CREATED, OWN_RELEASED, Change, ChangeKind, Context, Progress, Step
 from odatui.steps.profile_waves import ProfileWaves, profile_waves
 from odatui.steps.rollout_warnings import rollout_notes
@@ -60,7 +61,10 @@ def desired_profile(ctx: Context, groups: list[dict[str, Any]] | None = None) ->
     body = {
         "General": {
             "Name": ctx.config.rollout.profile_name,
-            "Description": f"Okta Desktop Password Sync (Platform SSO) for {settings.org_host}; managed by odatui",
+            # GeneralPayloadV2Entity.Description (mdmv2) carries odatui's marker: `remove` deletes only a profile
+            # that still says it is odatui's, for this target (odatui.markers).
+            "Description": f"Okta Desktop Password Sync (Platform SSO) for {settings.org_host}; managed by odatui "
+                           f"{marker(ctx.target)}",
             "AssignmentType": "Auto",
             "ProfileContext": "Device",
             "ProfileScope": "Production",
@@ -246,6 +250,7 @@ class Ws1Profile(Step):
         if existing is None:
             progress(None, f"Creating the profile {name!r}")
             profile_id = await client.create_macos_profile(desired.body)
+            ctx.made_by_odatui(self.id, {"kind": "ws1.profile", "id": str(profile_id), "uuid": "", "name": name})
             await self._find(ctx)  # a second one made at the same time by another odatui is named now
         else:
             profile_id = existing.id

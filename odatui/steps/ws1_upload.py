@@ -11,6 +11,7 @@ from typing import Any
 from odatui.errors import NeedsAction, PackageError
 from odatui.macos.pkg import read_package, require_okta_verify_for_fleet, version_key
 from odatui.macos.pkginfo import pkginfo_plist
+from odatui.markers import marker
 from odatui.steps.base import OWN_ADOPTED, OWN_CREATED, Change, ChangeKind, Context, Progress, Step
 from odatui.steps.ws1_common import APP_NAME, duplicates_error
 
@@ -153,7 +154,8 @@ class Ws1Upload(Step):
         facts = await asyncio.to_thread(read_package, path)
         if facts.sha256 != ctx.output("preflight.package", "sha256"):
             raise PackageError(f"{path} changed since it was checked.", hint="run preflight.package again")
-        pkginfo = pkginfo_plist(facts, name=APP_NAME, minimum_os=ctx.config.rollout.macos_min)
+        pkginfo = pkginfo_plist(facts, name=APP_NAME, minimum_os=ctx.config.rollout.macos_min,
+                                notes=f"uploaded by odatui {marker(ctx.target)}")
         file_name = Path(path).name if path.lower().endswith(".pkg") else Path(path).name + ".pkg"
 
         def on_bytes(sent: int, total: int, rate: float) -> None:
@@ -164,13 +166,23 @@ class Ws1Upload(Step):
         progress(0.0, f"Uploading {file_name}")
         binary = await client.upload_blob(path, file_name=file_name, og_id=og_id, module_type="Application",
                                           progress=on_bytes)
-        meta = await client.upload_blob(pkginfo, file_name=f"{Path(file_name).stem}-{version}.plist", og_id=og_id)
+        # Each blob is odatui's the moment it exists: `remove` deletes it (BlobsV1_DeleteBlobAsync), also when
+        # creating the app fails and nothing else refers to it.
+        ctx.made_by_odatui(self.id, {"kind": "ws1.blob", "id": str(binary.id), "name": file_name})
+        meta_name = f"{Path(file_name).stem}-{version}.plist"
+        meta = await client.upload_blob(pkginfo, file_name=meta_name, og_id=og_id)
+        ctx.made_by_odatui(self.id, {"kind": "ws1.blob", "id": str(meta.id), "name": meta_name})
         progress(None, "Creating the macOS app")
         from odatui.ws1.client import Ws1ApiError  # deferred: start-up (httpx)
 
         try:
             app_id = await client.create_macos_app(og_id, app_blob_id=binary.id, pkginfo_blob_id=meta.id,
                                                    version=version, name=APP_NAME)
+            ctx.made_by_odatui(self.id, {"kind": "ws1.app", "id": str(app_id), "uuid": "",
+                                         "name": f"{APP_NAME} {version}", "version": version})
+            for blob, name in ((binary, file_name), (meta, meta_name)):  # the app's now: kept while the app stays
+                ctx.made_by_odatui(self.id, {"kind": "ws1.blob", "id": str(blob.id), "name": name,
+                                             "app_id": str(app_id)})
         except Ws1ApiError as exc:
             # WS1 refuses a second app of the same version ("you cannot upload duplicate versions", UEM Internal
             # Application Versions): if another run created it meanwhile, adopt that one (look again on conflict).

@@ -90,6 +90,11 @@ class AppsApi(Ws1Base):
                               retryable=False)
         return int(tail)
 
+    async def delete_blob(self, blob_id: int) -> bool:
+        """BlobsV1_DeleteBlobAsync (mamv1 DELETE /blobs/blob/{blobId}): True deleted, False already gone."""
+        return await self.delete(f"/api/mam/blobs/blob/{blob_id}", version=1, what=f"deleting blob {blob_id}",
+                                 ok=(200, 204))
+
     @shape_guard
     async def get_internal_app(self, app_id: int) -> dict[str, Any]:
         what = f"reading internal app {app_id}"

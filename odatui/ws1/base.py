@@ -12,6 +12,7 @@ import httpx
 
 from odatui.errors import SecretsUnavailable, StepError
 from odatui.http import Pacer, ResendFn, RetryPolicy, make_client, send
+from odatui.http_body import DEFAULT_LIMIT
 from odatui.ws1.auth import BasicAuth, OAuthClientCredentials
 from odatui.ws1.errors import Ws1ApiError, error_for, json_or_none, not_found
 from odatui.ws1.pacing import DEFAULT_PER_MINUTE, Budgeted, BudgetSpent, RequestBudget, tenant_limiter
@@ -73,9 +74,10 @@ class Ws1Base:
 
     # ------------------------------------------------------------------ core
     async def request(self, method: str, path: str, *, version: int, what: str, params: dict[str, Any] | None = None,
-                      json_body: Any = None, ok: tuple[int, ...] = (200,), retry: bool | None = None) -> httpx.Response:
+                      json_body: Any = None, ok: tuple[int, ...] = (200,), retry: bool | None = None,
+                      limit: int = DEFAULT_LIMIT) -> httpx.Response:
         """One API call with auth, version header and retry policy; error statuses raise Ws1ApiError.
-        A 204 is returned as is (callers treat it as "none")."""
+        A 204 is returned as is (callers treat it as "none"). `limit`: the answer body's cap (odatui.http_body)."""
         content = None
         extra = {"Accept": f"application/json;version={version}"}
         if json_body is not None:
@@ -89,7 +91,7 @@ class Ws1Base:
         try:
             response = await send(self.http, method, path, policy=self.policy, retry=retry, params=params,
                                   content=content, fresh_headers=fresh_headers, resend=self._renew_once(),
-                                  pacer=self.pacer())
+                                  pacer=self.pacer(), limit=limit)
         except (Ws1ApiError, BudgetSpent):
             raise
         except StepError as exc:

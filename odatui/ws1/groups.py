@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from odatui.errors import StepError
-from odatui.paging import PageGuard
+from odatui.paging import PageGuard, check_page
 from odatui.ws1.base import PAGE_SIZE, Ws1Base
 from odatui.ws1.errors import Ws1ApiError, shape_guard
 from odatui.ws1.models import OrgGroup, SmartGroup
@@ -46,6 +46,10 @@ class GroupsApi(Ws1Base):
             if r.status_code == 204:
                 return out
             data = self._body(r, what, expect="SmartGroups")
+            try:
+                check_page(data["SmartGroups"], PAGE_SIZE, f"Workspace ONE {what}")
+            except StepError as exc:
+                raise Ws1ApiError(None, None, exc.message, hint=exc.hint, retryable=False) from None
             for g in data["SmartGroups"] or []:
                 out.append(SmartGroup(int(g["SmartGroupID"]), str(g.get("SmartGroupUuid") or ""), str(g.get("Name")),
                                       str(g.get("ManagedByOrganizationGroupName") or ""), int(g.get("Devices") or 0)))

@@ -9,7 +9,8 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from odatui.paging import page_count
+from odatui.http_body import MEMBER_LIST_LIMIT
+from odatui.paging import MAX_MEMBERS, check_page, page_count
 from odatui.ws1.base import PAGE_CONCURRENCY, PAGE_SIZE
 from odatui.ws1.errors import shape_guard
 from odatui.ws1.models import RolloutStatus
@@ -20,10 +21,12 @@ class RolloutApi(ProfilesApi):
     @shape_guard
     async def smart_group_device_ids(self, smart_group_id: int) -> list[int]:
         what = f"listing the devices of smart group {smart_group_id}"
-        r = await self.request("GET", f"/api/mdm/smartgroups/{smart_group_id}/devices", version=1, what=what)
+        r = await self.request("GET", f"/api/mdm/smartgroups/{smart_group_id}/devices", version=1, what=what,
+                               limit=MEMBER_LIST_LIMIT)
         if r.status_code == 204:
             return []
         data = self._body(r, what, expect="Devices")
+        check_page(data["Devices"], MAX_MEMBERS, f"Workspace ONE {what}")
         return [int(d["Id"]) for d in data["Devices"] or [] if str(d.get("Id", "")).isdigit()]
 
     async def _paged_ids(self, path: str, params: dict[str, Any], *, list_key: str, total_key: str,
@@ -32,7 +35,10 @@ class RolloutApi(ProfilesApi):
             async with sem:
                 r = await self.request("GET", path, version=1, what=what,
                                        params={**params, "page": n, "pagesize": PAGE_SIZE})
-            return None if r.status_code == 204 else self._body(r, what, expect=list_key)
+            data = None if r.status_code == 204 else self._body(r, what, expect=list_key)
+            if data is not None:
+                check_page(data[list_key], PAGE_SIZE, f"Workspace ONE {what}")
+            return data
 
         first = await page(0)
         if first is None:
@@ -95,6 +101,7 @@ class RolloutApi(ProfilesApi):
         if r.status_code == 204:
             return [], 0
         data = self._body(r, what, expect="Devices")
+        check_page(data.get("Devices"), PAGE_SIZE, f"Workspace ONE {what}")
         return [d for d in data.get("Devices") or [] if isinstance(d, dict)], int(data.get("Total") or 0)
 
     async def device_profiles(self, device_id: int) -> list[dict[str, Any]]:
