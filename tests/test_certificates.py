@@ -515,3 +515,19 @@ def test_the_plan_warns_when_okta_intermediate_ca_expires_soon(session, tmp_path
     assert any("expires in 9 days" in d or "expires in 10 days" in d for d in rows["soon"].details)
     assert not any("expires in" in d for d in rows["later"].details)
     assert any("included (okta.scep_ca_certificate)" in d for d in rows["later"].details)
+
+
+def test_with_static_scep_a_wrong_secret_rolls_back_the_whole_sso_profile(session):
+    """Why ws1_ca exists: the SCEP payload inside the SSO profile takes Platform SSO down with it (fleet-safety.md,
+    the `profiled` field report), which the sandbox models."""
+    from odatui.secrets import SecretStore
+
+    config = config_for(session, scep="static")
+    secrets = SecretStore(use_keychain=False, values={"okta.scep_challenge": "reset-in-okta"})  # the rest from env
+    assert asyncio.run(make_engine(config, secrets).run()).exit_code == 0
+    advance(session, 3600)
+    ws1 = session.sandbox.world.emulators["ws1"]
+    [sso] = ws1.profiles.values()
+    reached = [d for d in ws1.fleet.members() if ws1.fleet.reached(d, "profile", ws1.profile_at(sso, d))]
+    assert reached and not any(ws1.profile_installed(sso, d) for d in reached)
+    assert all(ws1.profile_failed(sso, d) for d in reached)

@@ -142,3 +142,27 @@ def test_status_prints_words_never_python_reprs():
     assert shown == ("smart groups Okta PSSO Macs (id 4711), Pilot (id 4712), custom domain none, manual no, "
                      "group ids Mac Pilot 00g1, warnings none")
     assert not set("{}[]'") & set(shown)
+
+
+def test_the_readme_sandbox_route_works_after_its_own_venv_route():
+    """The venv route installs into .venv without putting odatui on PATH: the sandbox route activates it first in
+    each terminal it uses, before any bare `odatui`."""
+    import re
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert "python3 -m venv .venv && .venv/bin/pip install -q ." in readme
+    block = re.search(r"Or run the sandbox on its own.*?```sh\n(.*?)```", readme, re.S).group(1)
+    lines = [line.split("#")[0].strip() for line in block.splitlines() if line.strip()]
+    terminals = [lines[:2], lines[2:]]  # "in one terminal" (the sandbox), "in another" (plan, wizard)
+    for commands in terminals:
+        first_odatui = next(n for n, c in enumerate(commands) if re.search(r"(^|&& )odatui ", c))
+        assert any(". .venv/bin/activate" in c for c in commands[:first_odatui + 1]), commands
+
+
+def test_write_config_refuses_a_foreign_secrets_file_beside_it(tmp_path, isolated_home):
+    secrets = tmp_path / "sandbox.secrets.sh"
+    secrets.write_text("export MY_TOKEN=keep-me\n")
+    done = odatui("sandbox", "--port", "0", "--write-config", str(tmp_path / "sandbox.toml"))
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert str(secrets) in done.stderr and "--force" in done.stderr
+    assert secrets.read_text() == "export MY_TOKEN=keep-me\n" and not (tmp_path / "sandbox.toml").exists()

@@ -4,7 +4,6 @@ and the sandbox re-pushes the profile to the Macs of a smart group odatui create
 
 from __future__ import annotations
 
-import json
 from types import SimpleNamespace
 
 from rollout import demo_factory, odatui_cli  # noqa: F401 - demo_factory is a fixture
@@ -74,21 +73,35 @@ def test_remove_resets_verify_so_resume_shows_no_stale_check(demo_factory, sandb
 
 
 def test_repush_reaches_the_macs_of_a_group_odatui_created(demo_factory, sandbox_env):
+    """WS1's install command for Macs of the smart group odatui created (criteria: macOS at or above the floor):
+    the sandbox answered 422 "not assigned" for them while the device table listed them with the profile."""
+    import asyncio
+
+    from odatui.runner import make_engine
+    from odatui.steps.base import Context
+
     session = demo_factory()
-    _config(session, ws1={"smart_groups": ["Okta PSSO Created"], "create_smart_groups": True})
+    config = _config(session, ws1={"smart_groups": ["Okta PSSO Created"], "create_smart_groups": True})
     applied = odatui_cli("apply", "--yes", "--config", str(session.config_path))
     assert applied.returncode == 0, applied.stdout + applied.stderr
-    rows = json.loads(odatui_cli("status", "--devices", "--json", "--bulk-only", "--config",
-                                 str(session.config_path)).stdout)
-    from odatui.service.devices import repush_fixes
+    outputs = make_engine(config, session.secrets).state.outputs()
+    ws1 = session.sandbox.world.emulators["ws1"]
+    group = next(g for g in ws1.smart_groups if g["name"] == "Okta PSSO Created")
+    assert group.get("created_via_api")  # odatui made it
+    members = [d.id for d in ws1.sg_devices(group)][:3]
+    assert members
 
-    # Macs a re-push can help (no reason, or only reasons a push fixes): the others are skipped by design.
-    ids = [r["id"] for r in (rows if isinstance(rows, list) else rows["devices"])
-           if all(repush_fixes(reason) for reason in r.get("reasons") or [])][:3]
-    assert ids
-    pushed = odatui_cli("repush", "--device", *map(str, ids), "--yes", "--config", str(session.config_path))
-    assert pushed.returncode == 0, pushed.stdout + pushed.stderr
-    assert f"to {len(ids)} of {len(ids)} Macs" in pushed.stdout
+    async def push() -> None:
+        ctx = Context(config, session.secrets)
+        try:
+            for device_id in members:
+                await ctx.ws1().install_profile(int(outputs["ws1.profile"]["profile_id"]), device_id)
+        finally:
+            await ctx.aclose()
+
+    asyncio.run(push())  # raises on a 422
+    installs = [i for i in ws1.profile_installs if i["device_id"] in members]
+    assert len(installs) == len(members)
 
 
 def test_resume_statuses_come_from_the_live_tenant(demo_factory, sandbox_env):

@@ -186,9 +186,9 @@ async def undo_entry(ctx: Any, step_id: str, entry: Any) -> str:
     item, cache = Removal(step_id, dict(entry), "created"), {}
     if not await _present(ctx, item, cache):
         return "gone"
-    # remove's checks apply: the object read back must be odatui's (service.ownership), and the safety checks
-    # (odatui.service.remove_safety) must let it go
-    keep = await not_ours(ctx, item, getattr(ctx, "target", None)) or await why_keep(ctx, item, cache, set())
+    # remove's checks, in remove's order: the safety checks (odatui.service.remove_safety), then the read-back
+    # right before the delete (service.ownership: the ledger's name and this target's marker).
+    keep = await why_keep(ctx, item, cache, set()) or await not_ours(ctx, item, getattr(ctx, "target", None))
     if keep:
         raise StepError(f"the old {item.describe()} was not removed: {keep}",
                         hint="remove it in the console if it should go, then run `odatui apply` again")
