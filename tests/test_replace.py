@@ -93,3 +93,19 @@ def test_verify_fails_while_two_odatui_profiles_target_the_same_macs(demo_factor
         asyncio.run(check([{"kind": "ws1.profile", "id": "0", "name": "Okta Platform SSO (old)"}]))
     assert "which odatui also created, targets the same smart group" in failed.value.message
     assert "two Platform SSO profiles" in failed.value.message
+
+
+def test_replace_leaves_an_old_profile_that_no_longer_says_it_is_odatuis(demo_factory, sandbox_env):
+    """The old profile is removed through `remove`'s own checks: read back, it must still carry this target's marker
+    (issue 27). One whose description another admin rewrote stays, and the step says so (exit 1), not silently."""
+    session = demo_factory()
+    _config(session)
+    assert odatui_cli("apply", "--yes", "--config", str(session.config_path)).returncode == 0
+    [(old_name, old_id)] = _profiles(session)
+    profile = next(p for p in session.sandbox.world.emulators["ws1"].profiles.values() if p["id"] == old_id)
+    profile["body"]["General"]["Description"] = "Platform SSO for the Berlin office (IT team)"  # no marker now
+    applied = odatui_cli("apply", "--yes", "--config", str(session.config_path),
+                         env={"ODATUI_ROLLOUT__PROFILE_NAME": NEW})
+    assert applied.returncode == 1, applied.stdout + applied.stderr
+    assert f"was not removed" in applied.stdout + applied.stderr
+    assert (old_name, old_id) in _profiles(session)  # the other admin's edit is respected

@@ -186,7 +186,9 @@ async def undo_entry(ctx: Any, step_id: str, entry: Any) -> str:
     item, cache = Removal(step_id, dict(entry), "created"), {}
     if not await _present(ctx, item, cache):
         return "gone"
-    keep = await why_keep(ctx, item, cache, set())  # remove's safety checks (odatui.service.remove_safety) apply
+    # remove's checks, in remove's order: the safety checks (odatui.service.remove_safety), then the read-back
+    # right before the delete (service.ownership: the ledger's name and this target's marker).
+    keep = await why_keep(ctx, item, cache, set()) or await not_ours(ctx, item, getattr(ctx, "target", None))
     if keep:
         raise StepError(f"the old {item.describe()} was not removed: {keep}",
                         hint="remove it in the console if it should go, then run `odatui apply` again")
