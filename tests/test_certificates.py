@@ -175,7 +175,11 @@ def test_a_wrong_challenge_fails_only_the_certificate_profile_and_status_says_wh
     asyncio.run(list_devices(config, session.secrets, ids, lambda r, p: rows.extend(r), per_device=False))
     lacking = {r.id for r in rows if r.certificate == PENDING}
     assert {d.id for d in reached} <= lacking
-    assert all("certificate profile is not installed" in " ".join(r.reasons) for r in rows if r.id in lacking)
+    by_id = {r.id: r for r in rows}
+    for device in reached:  # the SSO profile installed, the certificate profile not: it most likely failed
+        assert "certificate profile most likely failed" in " ".join(by_id[device.id].reasons)
+        assert "--device ID" in " ".join(by_id[device.id].reasons)
+    assert all("no Device Access certificate" in " ".join(r.reasons) for r in rows if r.id in lacking)
 
     # The install share a wave's gate reads: the SSO profile on Macs, the certificate profile on none.
     outputs = StateStore(config.target_key()).load().outputs()

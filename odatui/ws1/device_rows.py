@@ -177,7 +177,7 @@ def issued_by(cert: dict[str, Any], names: tuple[str, ...]) -> bool:
 
 
 def judge_certificate(installed: bool, assigned: bool, certs: list[dict[str, Any]] | None, names: tuple[str, ...],
-                      now: float) -> tuple[str, str | None, str | None]:
+                      now: float, *, sso_installed: bool = False) -> tuple[str, str | None, str | None]:
     """The Device Access certificate cell of one Mac when a WS1 CA issues it (rollout.scep = "ws1_ca"):
     (state, expires, reason or None). `installed`/`assigned`: the certificate profile's bulk install listings.
     `certs`: the Mac's certificates when looked up (--device ID, per-device detail), else None."""
@@ -197,7 +197,14 @@ def judge_certificate(installed: bool, assigned: bool, certs: list[dict[str, Any
             return INSTALLED, None, None
         return ABSENT, None, (f"certificate profile installed but WS1 lists no certificate from "
                               f"{' / '.join(repr(n) for n in names)}")
+    if assigned and sso_installed:
+        # The certificate profile goes to a wave before (or with) the SSO profile: the SSO profile installed and the
+        # certificate profile did not, so the certificate most likely failed (a SCEP error rolls back only the
+        # profile that carries it). A guess from bulk listings: the Mac's own lookup says for sure.
+        return PENDING, None, ("no Device Access certificate although the SSO profile installed: the certificate "
+                               "profile most likely failed on the Mac (e.g. the challenge in the WS1 certificate "
+                               "authority); `odatui status --devices --device ID` shows WS1's error")
     if assigned:
-        return PENDING, None, ("no Device Access certificate: the certificate profile is not installed (pending, "
-                               "or failed: the Mac's own lookup shows WS1's error)")
+        return PENDING, None, ("no Device Access certificate: the certificate profile is not installed yet (or "
+                               "failed: `odatui status --devices --device ID` or `--detail` shows WS1's error)")
     return ABSENT, None, "no Device Access certificate: the certificate profile is not assigned to this Mac"

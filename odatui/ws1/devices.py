@@ -126,7 +126,7 @@ class DeviceLister:
             return PENDING
         return FAILED if mine.get("Status") in PROFILE_FAILED_STATUSES else PENDING
 
-    async def _ca_cert_state(self, device_id: int, now: float) -> tuple[str, str | None, str | None]:
+    async def _ca_cert_state(self, device_id: int, now: float, profile: str) -> tuple[str, str | None, str | None]:
         """The certificate of its own profile: judged from that profile's bulk install state; the Mac's
         certificates are looked up (within the budget) only where bulk cannot tell."""
         state = self.bulk.profile_state(self.certificate_from, device_id)  # type: ignore[arg-type]
@@ -135,7 +135,8 @@ class DeviceLister:
             certs = await self._look_up(lambda: self.client.device_certificates(device_id))
             if certs is None:
                 self.summary.undecided["certificate"] += 1  # installed: which certificate? pending: or failed?
-        return judge_certificate(state == INSTALLED, state != ABSENT, certs, self.cert_names, now)
+        return judge_certificate(state == INSTALLED, state != ABSENT, certs, self.cert_names, now,
+                                 sso_installed=profile == INSTALLED)
 
     async def _cert_state(self, device_id: int, profile: str) -> tuple[str, str | None]:
         if not self.scep:
@@ -163,7 +164,7 @@ class DeviceLister:
         profile = await self._profile_state(device_id)
         cert_reason = None
         if self.certificate_from is not None:
-            cert, expires, cert_reason = await self._ca_cert_state(device_id, now)
+            cert, expires, cert_reason = await self._ca_cert_state(device_id, now, profile)
         else:
             cert, expires = await self._cert_state(device_id, profile)
         app = (INSTALLED if device_id in self.bulk.app_installed else PENDING) if self.app_id is not None else ABSENT
