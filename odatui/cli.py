@@ -156,6 +156,8 @@ def refuse_unconfirmed(command: str, args) -> None:
     entry = BY_NAME.get(command)
     if entry is None or not entry.changes_tenant or getattr(args, "yes", False) or sys.stdin.isatty():
         return
+    if getattr(args, "allow_downgrade", False):
+        return  # the runner refuses it with the downgrade's own reason (it needs --yes even at a terminal)
     from odatui.errors import UsageError
 
     raise UsageError(f"`odatui {command}` changes the tenant and there is no terminal to confirm at (stdin); "
