@@ -1,5 +1,5 @@
 """A ledger that survives damage and cannot be pointed elsewhere: every object odatui creates carries its marker
-(odatui.markers) where WS1 keeps a note; `remove` reads each object back and deletes only what carries our marker
+(odatui.core.markers) where WS1 keeps a note; `remove` reads each object back and deletes only what carries our marker
 and the ledger's name; with the state deleted, `remove --recover` rebuilds the ledger from the markers. Against
 the sandbox over real HTTPS, through the real entry point."""
 
@@ -112,7 +112,7 @@ def test_the_sandbox_keeps_no_note_on_a_smart_group(applied):
     """SmartGroupEditV1Model has no description: a marker sent anyway is not stored (the sandbox disagrees)."""
     import httpx
 
-    from odatui.http import ssl_context
+    from odatui.core.http import ssl_context
     from odatui.sandbox.server import WS1_PASSWORD, WS1_TENANT_CODE, WS1_USER
 
     sb = applied.sandbox
@@ -132,7 +132,7 @@ def test_the_sandbox_keeps_no_note_on_a_smart_group(applied):
 def _fault(session, rule):
     import httpx
 
-    from odatui.http import ssl_context
+    from odatui.core.http import ssl_context
 
     with httpx.Client(verify=ssl_context(str(session.sandbox.ca_path)), timeout=10) as c:
         c.post(f"{session.sandbox.url}/_sandbox/faults", json=rule).raise_for_status()
