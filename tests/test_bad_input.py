@@ -497,7 +497,8 @@ async def test_odd_okta_answer_gives_one_clear_message(path, reply, call, must, 
                                                   pytest.param(*c[1:], id=c[0]) for c in WS1_ANSWERS])
 async def test_odd_ws1_answer_gives_one_clear_message(path, reply, call, must, canned_server):
     from odatui.core.http import RetryPolicy
-    from odatui.mdm.ws1.api.client import Ws1Client, _BasicAuth
+    from odatui.mdm.ws1.api.auth import BasicAuth as _BasicAuth
+    from odatui.mdm.ws1.api.client import Ws1Client
 
     url, ca, replies = canned_server
     replies.clear()
@@ -506,7 +507,7 @@ async def test_odd_ws1_answer_gives_one_clear_message(path, reply, call, must, c
                          policy=RetryPolicy(attempts=1)) as client:
         method, arg = call
         with pytest.raises(OdatuiError) as caught:
-            await getattr(client, method)(arg)
+            await getattr(client.groups, method)(arg)
     assert_clear(str(caught.value), *must)
     assert "canned-password" not in str(caught.value) and "canned-tenant-code" not in str(caught.value)
 
@@ -761,7 +762,8 @@ async def test_ws1_total_that_never_ends_is_capped(hostile):
 
     from odatui.core.http import RetryPolicy
     from odatui.core.paging import MAX_PAGES
-    from odatui.mdm.ws1.api.client import Ws1Client, _BasicAuth
+    from odatui.mdm.ws1.api.auth import BasicAuth as _BasicAuth
+    from odatui.mdm.ws1.api.client import Ws1Client
 
     urls, ca, script, hits = hostile
 
@@ -790,7 +792,8 @@ async def test_endpoint_that_never_answers_hits_the_overall_deadline(hostile):
     """Accepts the request and stays silent: the per-operation read timeout would be reset by a drip; the overall
     deadline (one request, retries included) ends it and names the limit. Production: 180 s; here 1.5 s."""
     from odatui.core.http import REQUEST_DEADLINE, RetryPolicy
-    from odatui.mdm.ws1.api.client import Ws1Client, _BasicAuth
+    from odatui.mdm.ws1.api.auth import BasicAuth as _BasicAuth
+    from odatui.mdm.ws1.api.client import Ws1Client
 
     urls, ca, script, hits = hostile
 
@@ -811,7 +814,7 @@ async def test_endpoint_that_never_answers_hits_the_overall_deadline(hostile):
     async with Ws1Client(urls["main"], _BasicAuth("api-user", "pw-hostile", "tc-hostile"), ca_bundle=ca,
                          policy=RetryPolicy(attempts=3, base=0.01, deadline=1.5)) as client:
         with pytest.raises(OdatuiError) as caught:
-            await client.find_org_group("ACME")
+            await client.groups.find_org_group("ACME")
     took = time.monotonic() - started
     assert 1.4 < took < FAST, took
     assert_clear(str(caught.value), "1.5 s limit", "retries included")

@@ -304,7 +304,7 @@ def test_the_sandbox_refuses_a_native_scep_payload_outside_the_2604_model(sandbo
         client = Ws1Client.from_config(config.ws1, __import__("odatui.core.secrets", fromlist=["x"]).SecretStore())
         try:
             with pytest.raises(Ws1ApiError) as err:
-                await client.create_macos_profile(body)
+                await client.profiles.create_macos_profile(body)
             return str(err.value)
         finally:
             await client.aclose()

@@ -436,11 +436,11 @@ def test_verify_catches_a_profile_edited_in_the_console(demo_factory):
 
     async def tamper() -> None:  # an admin pastes another org's client ID and a second host into the profile
         async with Ws1Client.from_config(session.config.ws1, session.secrets) as ws1:
-            body = await ws1.get_profile(profile_id)
+            body = await ws1.profiles.get_profile(profile_id)
             for entry in body["CustomSettingsList"]:
                 entry["CustomSettings"] = entry["CustomSettings"].replace(client_id, "0oaAAAAAAAAAAAAAAAAA")
             body["General"]["ProfileId"] = profile_id
-            await ws1.update_macos_profile(body)
+            await ws1.profiles.update_macos_profile(body)
 
     asyncio.run(tamper())
     events: list[Any] = []

@@ -92,12 +92,12 @@ def add_their_rule(session, app_uuid, name=THEIRS, method="ON_DEMAND"):
     async def go():
         client = Ws1Client.from_config(config_for(session).ws1, session.secrets)
         try:
-            all_macs = (await client.search_smart_groups("All Macs"))[0]
-            current = await client.get_assignment_rules(app_uuid)
+            all_macs = (await client.groups.search_smart_groups("All Macs"))[0]
+            current = await client.apps.get_assignment_rules(app_uuid)
             rules = [{k: v for k, v in r.items() if k not in ("id", "uuid")} for r in current["assignments"]]
             rules.append({"priority": len(rules), "distribution": {"name": name, "smart_groups": [all_macs.uuid],
                                                                    "app_delivery_method": method}})
-            await client.put_assignment_rules(app_uuid, {"assignments": rules, "excluded_smart_groups": []})
+            await client.apps.put_assignment_rules(app_uuid, {"assignments": rules, "excluded_smart_groups": []})
         finally:
             await client.aclose()
 
@@ -149,13 +149,13 @@ def test_a_group_the_admin_already_covered_is_adopted_and_never_removed(session)
     async def their_auto_rule_for_pilot():
         client = Ws1Client.from_config(config_for(session).ws1, session.secrets)
         try:
-            pilot = [g for g in await client.search_smart_groups(PILOT) if g.name == PILOT][0]
-            current = await client.get_assignment_rules(app["uuid"])
+            pilot = [g for g in await client.groups.search_smart_groups(PILOT) if g.name == PILOT][0]
+            current = await client.apps.get_assignment_rules(app["uuid"])
             rules = [{k: v for k, v in r.items() if k not in ("id", "uuid")} for r in current["assignments"]]
             rules.append({"priority": len(rules), "distribution": {"name": "Pilot (their rule)",
                                                                    "smart_groups": [pilot.uuid],
                                                                    "app_delivery_method": "AUTO"}})
-            await client.put_assignment_rules(app["uuid"], {"assignments": rules, "excluded_smart_groups": []})
+            await client.apps.put_assignment_rules(app["uuid"], {"assignments": rules, "excluded_smart_groups": []})
         finally:
             await client.aclose()
 

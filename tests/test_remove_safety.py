@@ -34,7 +34,7 @@ def installed(session, app_id):
     async def go():
         client = Ws1Client.from_config(config_for(session).ws1, session.secrets)
         try:
-            return int((await client.get_internal_app(int(app_id)))["DevicesInstalledCount"])
+            return int((await client.apps.get_internal_app(int(app_id)))["DevicesInstalledCount"])
         finally:
             await client.aclose()
 
@@ -122,7 +122,7 @@ def test_remove_names_desktop_mfa_that_removing_okta_verify_breaks(session):
             payload = {"PayloadType": "com.okta.deviceaccess.servicedaemon", "PayloadIdentifier": "acme.dmfa",
                        "PayloadUUID": "6C1D6E2E-7B0A-4B8C-9C1E-0F7F3E1D2A11", "PayloadVersion": 1,
                        "DMFAOrgURL": "https://acme.okta.com"}
-            await client.create_macos_profile({"General": {
+            await client.profiles.create_macos_profile({"General": {
                 "Name": "Okta Desktop MFA", "AssignmentType": "Auto", "ProfileContext": "Device",
                 "ManagedLocationGroupID": og_id, "AssignedSmartGroups": [], "IsActive": True},
                 "CustomSettingsList": [{"CustomSettings": ws1_custom_settings(payload)}]})

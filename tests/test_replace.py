@@ -80,10 +80,10 @@ def test_verify_fails_while_two_odatui_profiles_target_the_same_macs(demo_factor
         try:
             if created_extra:
                 # A second profile, as odatui made before a rename it never finished, on the same smart group.
-                body = await ctx.ws1().get_profile(int(state.outputs()["ws1.profile"]["profile_id"]))
+                body = await ctx.ws1().profiles.get_profile(int(state.outputs()["ws1.profile"]["profile_id"]))
                 body["General"] = {**body["General"], "Name": "Okta Platform SSO (old)"}
                 body["General"].pop("ProfileId", None)
-                created_extra[0]["id"] = str(await ctx.ws1().create_macos_profile(body))
+                created_extra[0]["id"] = str(await ctx.ws1().profiles.create_macos_profile(body))
             return await Verify().inspect(ctx)
         finally:
             await ctx.aclose()

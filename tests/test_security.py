@@ -49,13 +49,14 @@ def wrong_ca(tmp_path) -> str:
 async def test_ws1_client_refuses_an_untrusted_certificate(trust, sandbox, wrong_ca):
     from odatui.core.http import RetryPolicy
     from odatui.sandbox.server import WS1_GROUP_ID, WS1_PASSWORD, WS1_TENANT_CODE, WS1_USER
-    from odatui.mdm.ws1.api.client import Ws1Client, _BasicAuth
+    from odatui.mdm.ws1.api.auth import BasicAuth as _BasicAuth
+    from odatui.mdm.ws1.api.client import Ws1Client
 
     ca = None if trust == "system-store" else wrong_ca
     async with Ws1Client(sandbox.url, _BasicAuth(WS1_USER, WS1_PASSWORD, WS1_TENANT_CODE), ca_bundle=ca,
                          policy=RetryPolicy(attempts=2, base=0.01)) as client:
         with pytest.raises(Exception) as caught:
-            await client.find_org_group(WS1_GROUP_ID)
+            await client.groups.find_org_group(WS1_GROUP_ID)
     text = str(caught.value)
     assert "certificate" in text.lower() and "not trusted" in text, text
     assert "ca_bundle" in text and "never turn verification off" in text
@@ -65,11 +66,12 @@ async def test_ws1_client_refuses_an_untrusted_certificate(trust, sandbox, wrong
 
 async def test_ws1_client_accepts_the_right_ca_bundle(sandbox):
     from odatui.sandbox.server import WS1_GROUP_ID, WS1_PASSWORD, WS1_TENANT_CODE, WS1_USER
-    from odatui.mdm.ws1.api.client import Ws1Client, _BasicAuth
+    from odatui.mdm.ws1.api.auth import BasicAuth as _BasicAuth
+    from odatui.mdm.ws1.api.client import Ws1Client
 
     async with Ws1Client(sandbox.url, _BasicAuth(WS1_USER, WS1_PASSWORD, WS1_TENANT_CODE),
                          ca_bundle=str(sandbox.ca_path)) as client:
-        group = await client.find_org_group(WS1_GROUP_ID)
+        group = await client.groups.find_org_group(WS1_GROUP_ID)
     assert group is not None and group.group_id == WS1_GROUP_ID
 
 

@@ -10,7 +10,9 @@ from odatui.core.errors import ApiError
 from odatui.core.http import RETRY_LISTENER, RetryPolicy
 from odatui.okta.client import OktaApiError, OktaClient
 from odatui.sandbox.server import OKTA_TOKEN, WS1_PASSWORD, WS1_TENANT_CODE, WS1_USER
-from odatui.mdm.ws1.api.client import BasicAuth, Ws1ApiError, Ws1Client
+from odatui.mdm.ws1.api.auth import BasicAuth
+from odatui.mdm.ws1.api.client import Ws1Client
+from odatui.mdm.ws1.api.errors import Ws1ApiError
 
 FAST = RetryPolicy(attempts=3, base=0.01, cap=0.02)
 
@@ -46,7 +48,7 @@ async def test_a_ws1_retry_goes_through_the_shared_loop(sandbox_factory, heard):
     sb = sandbox_factory(fault_rules=[{"path": "/api/system/groups/search", "fault": "503", "times": 1}])
     auth = BasicAuth(WS1_USER, WS1_PASSWORD, WS1_TENANT_CODE)
     async with Ws1Client(sb.url, auth, ca_bundle=str(sb.ca_path), policy=FAST) as ws1:
-        assert await ws1.find_org_group("ACME") is not None
+        assert await ws1.groups.find_org_group("ACME") is not None
     assert len(heard) == 1 and heard[0].startswith("GET /api/system/groups/search: HTTP 503; retry 1/2"), heard
 
 

@@ -95,7 +95,7 @@ def test_repush_reaches_the_macs_of_a_group_odatui_created(demo_factory, sandbox
         ctx = Context(config, session.secrets)
         try:
             for device_id in members:
-                await ctx.ws1().install_profile(int(outputs["ws1.profile"]["profile_id"]), device_id)
+                await ctx.ws1().devices.install_profile(int(outputs["ws1.profile"]["profile_id"]), device_id)
         finally:
             await ctx.aclose()
 
@@ -122,7 +122,7 @@ def test_resume_statuses_come_from_the_live_tenant(demo_factory, sandbox_env):
     async def delete_profile_by_hand() -> None:
         ctx = Context(config, session.secrets)
         try:
-            await ctx.ws1().delete_profile(int(engine.state.outputs()["ws1.profile"]["profile_id"]))
+            await ctx.ws1().profiles.delete_profile(int(engine.state.outputs()["ws1.profile"]["profile_id"]))
         finally:
             await ctx.aclose()
 

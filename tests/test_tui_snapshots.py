@@ -127,7 +127,7 @@ class StaticSession:
         return {"devices": 36, "profile_installed": 12, "app_installed": 20}
 
     async def device_rows(self, on_rows, **kw):
-        from odatui.mdm.ws1.api.devices import DeviceRow, Summary
+        from odatui.mdm.ws1.api.device_rows import DeviceRow, Summary
 
         rows = [DeviceRow(10001, "C02ABC123DEF", "grace-mac", "15.3.2", "grace.hopper", True, "installed",
                           "installed", "installed", "2027-09-01T00:00:00"),

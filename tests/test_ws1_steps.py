@@ -192,15 +192,15 @@ async def test_assignment_keeps_another_groups_rule(sandbox, runs):
     await run.all(ORDER[:3])
     client = run.ctx.ws1()
     app_uuid = run.ctx.outputs["ws1.upload"]["app_uuid"]
-    all_macs = [g for g in await client.search_smart_groups("All Macs")][0]
+    all_macs = [g for g in await client.groups.search_smart_groups("All Macs")][0]
     theirs = {"priority": 0, "distribution": {"name": "Self-service for everyone", "smart_groups": [all_macs.uuid],
                                               "app_delivery_method": "ON_DEMAND", "display_in_app_catalog": True},
               "restriction": {"remove_on_unenroll": True, "desired_state_management": False}}
-    await client.put_assignment_rules(app_uuid, {"assignments": [theirs], "excluded_smart_groups": []})
+    await client.apps.put_assignment_rules(app_uuid, {"assignments": [theirs], "excluded_smart_groups": []})
 
     change = await run.step("ws1.assign")
     assert change.kind == ChangeKind.UPDATE and any("1 existing" in d for d in change.details)
-    rules = (await client.get_assignment_rules(app_uuid))["assignments"]
+    rules = (await client.apps.get_assignment_rules(app_uuid))["assignments"]
     assert [r["priority"] for r in rules] == [0, 1]
     ours, kept = rules
     assert ours["distribution"]["smart_groups"] == [run.ctx.outputs["preflight.ws1"]["smart_group_uuid"]]
@@ -265,7 +265,7 @@ async def test_a_profile_with_the_native_associated_domains_payload_is_moved_to_
 async def test_lifecycle_calls_follow_the_swagger_contract(sandbox, runs):
     """Smart-group creation, a second wave, retire and delete of the app, profile and smart group: every request
     and answer checked against Omnissa's 2604 Swagger (at close), and the sandbox's refusals as the spec lists."""
-    from odatui.mdm.ws1.api.client import Ws1ApiError
+    from odatui.mdm.ws1.api.errors import Ws1ApiError
 
     run = runs()
     run.ctx.config.ws1.smart_groups = [WS1_SMART_GROUP, "Okta PSSO Wave 3"]
@@ -277,25 +277,25 @@ async def test_lifecycle_calls_follow_the_swagger_contract(sandbox, runs):
     assert [g["name"] for g in pre["smart_groups"]] == [WS1_SMART_GROUP, "Okta PSSO Wave 3"]
     assert [e["name"] for e in pre["_created"]] == ["Okta PSSO Wave 3"]
     client = run.ctx.ws1()
-    wave3 = await client.get_smart_group(pre["smart_groups"][1]["id"])
+    wave3 = await client.groups.get_smart_group(pre["smart_groups"][1]["id"])
     assert wave3 is not None and wave3.name == "Okta PSSO Wave 3"
 
     with pytest.raises(Ws1ApiError) as err:  # still assigned: WS1 refuses, as the spec documents
-        await client.delete_smart_group(wave3.id)
+        await client.groups.delete_smart_group(wave3.id)
     assert err.value.status == 400 and "dependency" in err.value.message
     app_id = run.ctx.outputs["ws1.upload"]["app_id"]
-    await client.retire_internal_app(app_id)
-    await client.retire_internal_app(app_id)  # 403 "already retired" is success
-    assert [a.status for a in await client.search_apps(570, "Okta Verify")] == ["Retired"]
-    assert await client.active_apps(570, "Okta Verify") == []
-    assert await client.delete_profile(run.ctx.outputs["ws1.profile"]["profile_id"]) is True
-    assert await client.delete_profile(run.ctx.outputs["ws1.profile"]["profile_id"]) is False  # 400 not found
-    assert await client.delete_internal_app(app_id) is True
-    assert await client.delete_internal_app(app_id) is False
-    assert await client.app_exists(app_id) is False
-    assert await client.delete_smart_group(wave3.id) is True  # nothing uses it any more
-    assert await client.get_smart_group(wave3.id) is None
-    assert await client.delete_smart_group(wave3.id) is False
+    await client.apps.retire_internal_app(app_id)
+    await client.apps.retire_internal_app(app_id)  # 403 "already retired" is success
+    assert [a.status for a in await client.apps.search_apps(570, "Okta Verify")] == ["Retired"]
+    assert await client.apps.active_apps(570, "Okta Verify") == []
+    assert await client.profiles.delete_profile(run.ctx.outputs["ws1.profile"]["profile_id"]) is True
+    assert await client.profiles.delete_profile(run.ctx.outputs["ws1.profile"]["profile_id"]) is False  # 400 not found
+    assert await client.apps.delete_internal_app(app_id) is True
+    assert await client.apps.delete_internal_app(app_id) is False
+    assert await client.apps.app_exists(app_id) is False
+    assert await client.groups.delete_smart_group(wave3.id) is True  # nothing uses it any more
+    assert await client.groups.get_smart_group(wave3.id) is None
+    assert await client.groups.delete_smart_group(wave3.id) is False
 
 
 async def test_the_profile_is_built_once_per_attempt_and_compared_as_data(sandbox, runs, monkeypatch):

@@ -16,7 +16,8 @@ from odatui.core.errors import NeedsAction
 from odatui.core.http import RetryPolicy
 from odatui.sandbox.server import WS1_SMART_GROUP
 from odatui.steps.base import ChangeKind, Context, Progress
-from odatui.mdm.ws1.api.client import Ws1ApiError, Ws1Client
+from odatui.mdm.ws1.api.client import Ws1Client
+from odatui.mdm.ws1.api.errors import Ws1ApiError
 
 FAST = RetryPolicy(attempts=2, base=0.01, cap=0.02)
 
@@ -75,7 +76,7 @@ async def test_retired_app_is_listed_as_retired_and_not_reused(sandbox, run):
         await first.step(step)
     admin(sandbox, "/_sandbox/ws1/app-status", {"id": _app_id(sandbox), "status": "Retired"})
     client = first.ctx.ws1()
-    found = await client.search_apps(first.ctx.output("preflight.ws1", "og_id"), "Okta Verify")
+    found = await client.apps.search_apps(first.ctx.output("preflight.ws1", "og_id"), "Okta Verify")
     assert [a.status for a in found] == ["Retired"]
     again = run()
     for step in ORDER[:2]:
@@ -167,7 +168,7 @@ async def test_install_state_honours_minimum_macos_and_user_approved_mdm(sandbox
             await r.step(step)
         admin(sandbox, "/_sandbox/ws1/clock", {"advance_s": 3600})  # long after every online Mac checked in
         client = r.ctx.ws1()
-        app = await client.get_internal_app(r.ctx.output("ws1.upload", "app_id"))
+        app = await client.apps.get_internal_app(r.ctx.output("ws1.upload", "app_id"))
     finally:
         await r.close()
     fleet = sandbox.world.emulators["ws1"].fleet

@@ -247,17 +247,17 @@ async def roll_out(client: Any, sb: Any, tmp_path: Any, profiles: tuple[str, ...
 
     pkg = make_sample_pkg(tmp_path / "OktaVerify.pkg", payload_size=1024)
     facts = read_package(pkg)
-    app_blob = await client.upload_blob(pkg, file_name="OktaVerify.pkg", og_id=570, module_type="Application")
-    meta = await client.upload_blob(pkginfo_plist(facts), file_name="OktaVerify.plist", og_id=570)
-    app_id = await client.create_macos_app(570, app_blob_id=app_blob.id, pkginfo_blob_id=meta.id,
+    app_blob = await client.apps.upload_blob(pkg, file_name="OktaVerify.pkg", og_id=570, module_type="Application")
+    meta = await client.apps.upload_blob(pkginfo_plist(facts), file_name="OktaVerify.plist", og_id=570)
+    app_id = await client.apps.create_macos_app(570, app_blob_id=app_blob.id, pkginfo_blob_id=meta.id,
                                            version=facts.version, name="Okta Verify")
-    app = await client.get_internal_app(app_id)
-    sg = [g for g in await client.search_smart_groups(WS1_SMART_GROUP) if g.name == WS1_SMART_GROUP][0]
-    await client.put_assignment_rules(app["uuid"], {"assignments": [{"priority": 0, "distribution": {
+    app = await client.apps.get_internal_app(app_id)
+    sg = [g for g in await client.groups.search_smart_groups(WS1_SMART_GROUP) if g.name == WS1_SMART_GROUP][0]
+    await client.apps.put_assignment_rules(app["uuid"], {"assignments": [{"priority": 0, "distribution": {
         "name": "auto", "smart_groups": [sg.uuid], "app_delivery_method": "AUTO"}}], "excluded_smart_groups": []})
     ids = []
     for name in profiles:
-        ids.append(await client.create_macos_profile({
+        ids.append(await client.profiles.create_macos_profile({
             "General": {"Name": name, "ProfileContext": "Device", "AssignmentType": "Auto", "IsActive": True,
                         "ManagedLocationGroupID": 570, "AssignedSmartGroups": [{"SmartGroupId": sg.id}]},
             "CustomSettingsList": [{"CustomSettings": "<dict><key>PayloadType</key><string>x.y</string></dict>"}]}))

@@ -90,7 +90,7 @@ async def resolve(ctx: Any, *, known: dict[str, Any] | None = None) -> Identity:
         if not (config.ws1.api_url and config.ws1.group_id):
             return None, None
         try:
-            og = await ctx.ws1().find_org_group(config.ws1.group_id)
+            og = await ctx.ws1().groups.find_org_group(config.ws1.group_id)
         except Exception as exc:  # noqa: BLE001
             return None, f"Workspace ONE group {config.ws1.group_id}: {getattr(exc, 'message', None) or type(exc).__name__}"
         if og is None:

@@ -11,7 +11,8 @@ from odatui.core.errors import OdatuiError, UsageError
 from odatui.macos.scep import scep_wanted, ws1_ca
 from odatui.service.clients import clients
 from odatui.core.state import StateStore
-from odatui.mdm.ws1.api.devices import DeviceLister, OwnedProfile
+from odatui.mdm.ws1.api.device_rows import OwnedProfile
+from odatui.mdm.ws1.api.devices import DeviceLister
 
 
 PER_DEVICE_MAX = 2_000  # above this, the wizard's device table shows bulk states (seconds, not minutes)
@@ -97,7 +98,7 @@ async def _push(client: Any, profile_id: int, device_ids: list[int]) -> tuple[in
         nonlocal done
         async with sem:
             try:
-                await client.install_profile(int(profile_id), device_id)
+                await client.devices.install_profile(int(profile_id), device_id)
                 done += 1
             except OdatuiError as exc:
                 failed.append(f"{device_id}: {exc.message}")

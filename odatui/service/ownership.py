@@ -42,13 +42,13 @@ async def not_ours(ctx: Any, item: Any, target: str | None, rules: Any = None) -
 
     e, kind, origin = item.entry, item.kind, item.origin
     if kind == "ws1.profile":
-        general = (await ctx.ws1().get_profile(int(e["id"]))).get("General") or {}
+        general = (await ctx.ws1().profiles.get_profile(int(e["id"]))).get("General") or {}
         if not _same(general.get("Name"), e.get("name")):
             return f"the profile with id {e.get('id')} is named {general.get('Name')!r}, not {e.get('name')!r}"
         return _marker_problem(general.get("Description"), target, origin, "description")
     if kind == "ws1.rule":
         if rules is None:
-            rules = await ctx.ws1().get_assignment_rules(e["app_uuid"])
+            rules = await ctx.ws1().apps.get_assignment_rules(e["app_uuid"])
         sg = str(e["sg_uuid"]).lower()
         if origin != "created":
             return None
@@ -61,7 +61,7 @@ async def not_ours(ctx: Any, item: Any, target: str | None, rules: Any = None) -
             return f"its description says it is odatui's for another target ({others[0]}), not this one"
         return None  # our name prefix and no other target's marker (rules written before markers have none)
     if kind == "ws1.app":
-        app = await ctx.ws1().get_internal_app(int(e["id"]))
+        app = await ctx.ws1().apps.get_internal_app(int(e["id"]))
         name = str(app.get("ApplicationName") or "")
         if not _same(name, APP_NAME):
             return f"the app with id {e.get('id')} is {name!r}, not {APP_NAME}"
@@ -75,7 +75,7 @@ async def not_ours(ctx: Any, item: Any, target: str | None, rules: Any = None) -
             return f"its pkginfo says it was uploaded by odatui for another target ({others[0]}), not this one"
         return None  # name and version match; the pkginfo marker is checked where WS1 returns it (unverified)
     if kind == "ws1.smart_group":
-        group = await ctx.ws1().get_smart_group(int(e["id"]))
+        group = await ctx.ws1().groups.get_smart_group(int(e["id"]))
         if group is not None and not _same(group.name, e.get("name")):
             return f"the smart group with id {e.get('id')} is named {group.name!r}, not {e.get('name')!r}"
         return None

@@ -39,25 +39,25 @@ async def recover_ledger(ctx: Any, target: str | None) -> Recovered:
         raise StepError("the tenants could not be asked who they are, so odatui's marker cannot be looked for",
                         hint="check the connection (`odatui test`), then `odatui remove --recover` again")
     ws1 = ctx.ws1()
-    og = await ws1.find_org_group(ctx.config.ws1.group_id)
+    og = await ws1.groups.find_org_group(ctx.config.ws1.group_id)
     if og is None:
         raise StepError(f"the Workspace ONE organization group {ctx.config.ws1.group_id} was not found")
     certificate_name = certificate_profile_name(ctx.config.rollout.profile_name)  # ws1.certificate's profile
-    for summary in await ws1.search_profiles(og.id, ctx.config.rollout.profile_name):
-        general = (await ws1.get_profile(summary.id)).get("General") or {}
+    for summary in await ws1.profiles.search_profiles(og.id, ctx.config.rollout.profile_name):
+        general = (await ws1.profiles.get_profile(summary.id)).get("General") or {}
         if carries(general.get("Description"), target):
             step = "ws1.certificate" if general.get("Name") == certificate_name else "ws1.profile"
             found.add(step, {"kind": "ws1.profile", "id": str(summary.id), "uuid": summary.uuid,
                              "name": general.get("Name")})
     groups: set[str] = set()
-    for app in await ws1.search_apps(og.id, APP_NAME):
+    for app in await ws1.apps.search_apps(og.id, APP_NAME):
         if app.name != APP_NAME:
             continue
-        detail = await ws1.get_internal_app(app.id)
+        detail = await ws1.apps.get_internal_app(app.id)
         if carries((detail.get("MacOsSoftwareDeploymentSummary") or {}).get("Pkginfo"), target):
             found.add("ws1.upload", {"kind": "ws1.app", "id": str(app.id), "uuid": app.uuid,
                                      "name": f"{APP_NAME} {app.version}", "version": app.version})
-        rules = await ws1.get_assignment_rules(app.uuid)
+        rules = await ws1.apps.get_assignment_rules(app.uuid)
         for rule in rules.get("assignments") or []:
             dist = rule.get("distribution") or {}
             if is_our_rule(rule) and carries(dist.get("description"), target):

@@ -82,11 +82,11 @@ async def _present(ctx: Any, item: Removal, cache: dict[str, Any]) -> bool:
 
     e = item.entry
     if item.kind == "ws1.profile":
-        return await ctx.ws1().profile_exists(int(e["id"]))
+        return await ctx.ws1().profiles.profile_exists(int(e["id"]))
     if item.kind == "ws1.app":
-        return await ctx.ws1().app_exists(int(e["id"]))
+        return await ctx.ws1().apps.app_exists(int(e["id"]))
     if item.kind == "ws1.smart_group":
-        return await ctx.ws1().get_smart_group(int(e["id"])) is not None
+        return await ctx.ws1().groups.get_smart_group(int(e["id"])) is not None
     if item.kind == "ws1.blob":
         int(e["id"])  # a damaged id is named now; whether it is still there only the delete tells (no read)
         return True
@@ -144,13 +144,13 @@ async def _remove(ctx: Any, item: Removal) -> None:
 
     e = item.entry
     if item.kind == "ws1.profile":
-        await ctx.ws1().delete_profile(int(e["id"]))
+        await ctx.ws1().profiles.delete_profile(int(e["id"]))
     elif item.kind == "ws1.app":
-        await ctx.ws1().delete_internal_app(int(e["id"]))
+        await ctx.ws1().apps.delete_internal_app(int(e["id"]))
     elif item.kind == "ws1.smart_group":
-        await ctx.ws1().delete_smart_group(int(e["id"]))
+        await ctx.ws1().groups.delete_smart_group(int(e["id"]))
     elif item.kind == "ws1.blob":
-        await ctx.ws1().delete_blob(int(e["id"]))
+        await ctx.ws1().apps.delete_blob(int(e["id"]))
     elif item.kind == "okta.group":
         await ctx.okta().unassign_group(e["app_id"], e["group_id"])
     elif item.kind == "ws1.rule":
@@ -174,7 +174,7 @@ async def _remove(ctx: Any, item: Removal) -> None:
         body: dict[str, Any] = {"assignments": kept,
                                 # WS1 refuses exclusions without any assignment (422 1012)
                                 "excluded_smart_groups": list(rules.get("excluded_smart_groups") or []) if kept else []}
-        await ctx.ws1().put_assignment_rules(e["app_uuid"], body)
+        await ctx.ws1().apps.put_assignment_rules(e["app_uuid"], body)
 
 
 async def undo_entry(ctx: Any, step_id: str, entry: Any) -> str:

@@ -25,12 +25,12 @@ PROFILE_SCAN_MAX = 200  # profiles of the organization group read for Desktop MF
 
 async def app_rules(ctx: Any, app_uuid: str, cache: dict[str, Any]) -> dict[str, Any] | None:
     """The app's assignment rules (cached per plan), None when the app is gone."""
-    from odatui.mdm.ws1.api.client import Ws1ApiError
+    from odatui.mdm.ws1.api.errors import Ws1ApiError
 
     key = f"rules:{app_uuid}"
     if key not in cache:
         try:
-            cache[key] = await ctx.ws1().get_assignment_rules(app_uuid)
+            cache[key] = await ctx.ws1().apps.get_assignment_rules(app_uuid)
         except Ws1ApiError as exc:
             if exc.error_code == 7000 or exc.status == 404:  # the app is gone, and its rules with it
                 cache[key] = None
@@ -51,7 +51,7 @@ async def foreign_rules(ctx: Any, item: Any, cache: dict[str, Any], named: set[s
     """An Okta Verify version that carries another admin's rules is never deleted (their Macs would lose it)."""
     if item.kind != "ws1.app":
         return None
-    uuid = item.entry.get("uuid") or (await ctx.ws1().get_internal_app(int(item.entry["id"]))).get("uuid")
+    uuid = item.entry.get("uuid") or (await ctx.ws1().apps.get_internal_app(int(item.entry["id"]))).get("uuid")
     theirs = foreign_rule_names(await app_rules(ctx, str(uuid), cache))
     if not theirs:
         return None
@@ -67,7 +67,7 @@ async def adopted_in_use(ctx: Any, item: Any, cache: dict[str, Any], named: set[
     name = str(item.entry.get("name"))
     if name in named:
         return None
-    group = await ctx.ws1().get_smart_group(int(item.entry["id"]))
+    group = await ctx.ws1().groups.get_smart_group(int(item.entry["id"]))
     if group is None or not group.devices:
         return None
     return (f"existed before odatui and has {group.devices} Mac(s): name it to remove it "
@@ -98,10 +98,10 @@ async def restorable(ctx: Any, planned: list[Any], adopted: list[Any]) -> list[A
     out = []
     for item in adopted:
         if item.kind == "ws1.app" and item.origin == "adopted":
-            from odatui.mdm.ws1.api.client import Ws1ApiError
+            from odatui.mdm.ws1.api.errors import Ws1ApiError
 
             try:
-                app = await ctx.ws1().get_internal_app(int(item.entry["id"]))
+                app = await ctx.ws1().apps.get_internal_app(int(item.entry["id"]))
             except Ws1ApiError as exc:
                 if exc.error_code == 7000 or exc.status == 404:  # deleted by hand: nothing to restore
                     continue
@@ -117,8 +117,8 @@ async def okta_verify_users(ctx: Any, og_id: Any) -> list[str]:
         return []
     client = ctx.ws1()
     found = []
-    for summary in (await client.search_profiles(int(og_id), ""))[:PROFILE_SCAN_MAX]:
-        body = await client.get_profile(summary.id)
+    for summary in (await client.profiles.search_profiles(int(og_id), ""))[:PROFILE_SCAN_MAX]:
+        body = await client.profiles.get_profile(summary.id)
         text = " ".join(str(e.get("CustomSettings") or "") for e in body.get("CustomSettingsList") or [])
         if DESKTOP_MFA_DOMAIN in text:
             found.append(f"profile {summary.name!r} (id {summary.id}) deploys Desktop MFA ({DESKTOP_MFA_DOMAIN})")
@@ -131,7 +131,7 @@ async def restore_adopted(ctx: Any, restores: list[Any], out: TextIO) -> int:
     failed = 0
     for item in restores:
         try:
-            await ctx.ws1().unretire_internal_app(int(item.entry["id"]))
+            await ctx.ws1().apps.unretire_internal_app(int(item.entry["id"]))
         except OdatuiError as exc:
             failed += 1
             out.write(f"  FAILED  making {item.describe()} active again: {exc.message}\n")

@@ -28,14 +28,14 @@ async def rollout_status(config: Any, secrets: Any, outputs: dict[str, dict[str,
     okta_task = asyncio.create_task(_okta_counts(config, secrets, outputs)) if okta else None
     try:
         async with clients(config, secrets, outputs, "ws1") as ctx:
-            status = await ctx.ws1().rollout_status(
+            status = await ctx.ws1().rollout.rollout_status(
                 int(pre["smart_group_id"]), (outputs.get("ws1.upload") or {}).get("app_id"),
                 (outputs.get("ws1.profile") or {}).get("profile_id"), og_id=pre.get("og_id"))
             cert_id = (outputs.get("ws1.certificate") or {}).get("certificate_profile_id")
             cert_installed = None
             if cert_id is not None:  # rollout.scep = "ws1_ca": the certificate profile's install count (bulk)
-                members = set(await ctx.ws1().smart_group_device_ids(int(pre["smart_group_id"])))
-                cert_installed = len(await ctx.ws1().certificate_profile_installed(int(cert_id), members))
+                members = set(await ctx.ws1().rollout.smart_group_device_ids(int(pre["smart_group_id"])))
+                cert_installed = len(await ctx.ws1().certificates.certificate_profile_installed(int(cert_id), members))
     except BaseException:
         if okta_task is not None:
             okta_task.cancel()

@@ -52,11 +52,11 @@ async def wave_status(config: Any, secrets: Any) -> list[dict[str, Any]]:
     og_id = int(outputs["preflight.ws1"]["og_id"])
     async with clients(config, secrets, None, "ws1") as ctx:
         client = ctx.ws1()
-        profile = await client.get_profile(int(profile_id)) if profile_id is not None else None
+        profile = await client.profiles.get_profile(int(profile_id)) if profile_id is not None else None
         fleet = await read_fleet(client, og_id)
         counts = await count_waves(client, og_id, groups, floor=config.rollout.macos_min, prereqs=prereqs,
                                    profile=profile, fleet=fleet)
-        members = await asyncio.gather(*(client.smart_group_device_ids(int(g["id"])) for g in groups))
+        members = await asyncio.gather(*(client.rollout.smart_group_device_ids(int(g["id"])) for g in groups))
     serials = await _registered_serials(config, secrets)
     if serials is not None:
         for c, ids in zip(counts, members):

@@ -15,7 +15,7 @@ from typing import Any
 
 from odatui.core.http import UPLOAD_TIMEOUT, NetworkError, send
 from odatui.core.log import get_logger
-from odatui.mdm.ws1.api.base import PAGE_SIZE, Ws1Base
+from odatui.mdm.ws1.api.base import PAGE_SIZE, Ws1Transport
 from odatui.mdm.ws1.api.errors import Ws1ApiError, shape_guard
 from odatui.mdm.ws1.api.models import AppSummary, Blob
 
@@ -25,7 +25,10 @@ CHUNK = 1 << 20  # upload read size: big enough for line rate, small enough for 
 ProgressFn = Callable[[int, int, float], Any]  # (bytes sent, total bytes, bytes per second)
 
 
-class AppsApi(Ws1Base):
+class AppsApi:
+    def __init__(self, transport: Ws1Transport) -> None:
+        self.transport = transport
+
     async def upload_blob(self, source: str | os.PathLike[str] | bytes, *, file_name: str, og_id: int,
                           module_type: str | None = None, progress: ProgressFn | None = None) -> Blob:
         """Stream a file (or small bytes) to uploadblob. Re-sent only when the server cannot have stored it:
@@ -37,21 +40,21 @@ class AppsApi(Ws1Base):
         total = len(source) if isinstance(source, bytes) else os.path.getsize(source)
 
         async def fresh_headers() -> dict[str, str]:
-            self.requests_made += 1
-            return {**await self.auth.headers(self.http), "Accept": "application/json;version=1",
+            self.transport.requests_made += 1
+            return {**await self.transport.auth.headers(self.transport.http), "Accept": "application/json;version=1",
                     "Content-Type": "application/octet-stream", "Content-Length": str(total)}
 
         def body() -> bytes | AsyncIterator[bytes]:  # a stream is read once: a fresh one per attempt
             return source if isinstance(source, bytes) else _file_chunks(source, total, progress)
 
-        keeper = asyncio.create_task(self.auth.keep_fresh(self.http))
+        keeper = asyncio.create_task(self.transport.auth.keep_fresh(self.transport.http))
         try:
             # Re-sent only when refused before storing anything (429 rate limit, 503 maintenance, a token that
             # expired on arrival) or when the connection never opened; a GB body has no overall deadline.
-            response = await send(self.http, "POST", "/api/mam/blobs/uploadblob", params=params, retry=False,
-                                  policy=dataclasses.replace(self.policy, deadline=None), refused=(429, 503),
-                                  resend_unsent=True, fresh_headers=fresh_headers, resend=self._renew_once(),
-                                  body=body, where=self.api_url, timeout=UPLOAD_TIMEOUT, pacer=self.pacer())
+            response = await send(self.transport.http, "POST", "/api/mam/blobs/uploadblob", params=params, retry=False,
+                                  policy=dataclasses.replace(self.transport.policy, deadline=None), refused=(429, 503),
+                                  resend_unsent=True, fresh_headers=fresh_headers, resend=self.transport.renew_once(),
+                                  body=body, where=self.transport.api_url, timeout=UPLOAD_TIMEOUT, pacer=self.transport.pacer())
         except NetworkError as exc:
             if not exc.sent:
                 raise Ws1ApiError(None, None, f"{what} failed: {exc.message}", hint=exc.hint) from None
@@ -61,8 +64,8 @@ class AppsApi(Ws1Base):
         finally:
             keeper.cancel()
         if response.status_code != 200:
-            raise self.error(response, what)
-        data = self._body(response, what, expect="Value")
+            raise self.transport.error(response, what)
+        data = self.transport.body(response, what, expect="Value")
         return Blob(int(data["Value"]), data.get("uuid"))
 
     @shape_guard
@@ -73,7 +76,7 @@ class AppsApi(Ws1Base):
         what = f"creating the macOS app {name} {version}"
         body = {"applicationBlobId": app_blob_id, "pkgInfoBlobId": pkginfo_blob_id, "version": version}
         try:
-            r = await self.request("POST", f"/api/mam/groups/{og_id}/macos/apps", version=1, what=what,
+            r = await self.transport.request("POST", f"/api/mam/groups/{og_id}/macos/apps", version=1, what=what,
                                    json_body=body, ok=(201,))
         except Ws1ApiError as exc:
             if exc.status is not None and exc.status < 500:
@@ -92,24 +95,24 @@ class AppsApi(Ws1Base):
 
     async def delete_blob(self, blob_id: int) -> bool:
         """BlobsV1_DeleteBlobAsync (mamv1 DELETE /blobs/blob/{blobId}): True deleted, False already gone."""
-        return await self.delete(f"/api/mam/blobs/blob/{blob_id}", version=1, what=f"deleting blob {blob_id}",
+        return await self.transport.delete(f"/api/mam/blobs/blob/{blob_id}", version=1, what=f"deleting blob {blob_id}",
                                  ok=(200, 204))
 
     @shape_guard
     async def get_internal_app(self, app_id: int) -> dict[str, Any]:
         what = f"reading internal app {app_id}"
-        r = await self.request("GET", f"/api/mam/apps/internal/{app_id}", version=1, what=what)
-        return self._body(r, what, expect="uuid")
+        r = await self.transport.request("GET", f"/api/mam/apps/internal/{app_id}", version=1, what=what)
+        return self.transport.body(r, what, expect="uuid")
 
     @shape_guard
     async def search_apps(self, og_id: int, name: str) -> list[AppSummary]:
         what = f"app search for {name!r}"
-        r = await self.request("GET", "/api/mam/apps/search", version=1, what=what,
+        r = await self.transport.request("GET", "/api/mam/apps/search", version=1, what=what,
                                params={"locationgroupid": og_id, "applicationname": name, "platform": "AppleOsX",
                                        "pagesize": PAGE_SIZE})
         if r.status_code == 204:
             return []
-        data = self._body(r, what, expect="Application")
+        data = self.transport.body(r, what, expect="Application")
         out = []
         for a in data["Application"] or []:
             ident = a.get("Id")
@@ -143,7 +146,7 @@ class AppsApi(Ws1Base):
     async def retire_internal_app(self, app_id: int) -> None:
         """POST /api/mam/apps/internal/{id}/retire (mamv1): the version stays listed, no longer deployed."""
         try:
-            await self.request("POST", f"/api/mam/apps/internal/{app_id}/retire", version=1,
+            await self.transport.request("POST", f"/api/mam/apps/internal/{app_id}/retire", version=1,
                                what=f"retiring app {app_id}", retry=True, ok=(200, 202))
         except Ws1ApiError as exc:
             if exc.status == 403 and "already retired" in exc.api_message.lower():  # mamv1: 403 when already retired
@@ -153,7 +156,7 @@ class AppsApi(Ws1Base):
     async def unretire_internal_app(self, app_id: int) -> None:
         """POST /api/mam/apps/internal/{id}/unretire (mamv1): a retired version is deployable again."""
         try:
-            await self.request("POST", f"/api/mam/apps/internal/{app_id}/unretire", version=1,
+            await self.transport.request("POST", f"/api/mam/apps/internal/{app_id}/unretire", version=1,
                                what=f"unretiring app {app_id}", retry=True, ok=(200, 202))
         except Ws1ApiError as exc:
             if exc.status == 403 and "already unretired" in exc.api_message.lower():
@@ -163,20 +166,20 @@ class AppsApi(Ws1Base):
     async def delete_internal_app(self, app_id: int) -> bool:
         """DELETE /api/mam/apps/internal/{id} (mamv1). True when deleted, False when it was already gone
         (mamv1: 400 "Application not found or user does not have access to it.", or errorCode 7000)."""
-        return await self.delete(f"/api/mam/apps/internal/{app_id}", version=1, what=f"deleting app {app_id}",
+        return await self.transport.delete(f"/api/mam/apps/internal/{app_id}", version=1, what=f"deleting app {app_id}",
                                  ok=(200, 202), gone_codes=(7000,))
 
     @shape_guard
     async def get_assignment_rules(self, app_uuid: str) -> dict[str, Any]:
         what = f"reading the assignment rules of app {app_uuid}"
-        r = await self.request("GET", f"/api/mam/apps/{app_uuid}/assignment-rules", version=2, what=what)
+        r = await self.transport.request("GET", f"/api/mam/apps/{app_uuid}/assignment-rules", version=2, what=what)
         if r.status_code == 204:
             return {"assignments": [], "excluded_smart_groups": []}
-        return self._body(r, what, expect="assignments")
+        return self.transport.body(r, what, expect="assignments")
 
     async def put_assignment_rules(self, app_uuid: str, rules: dict[str, Any]) -> None:
         """Full replace and publish (202). PUT is idempotent, so a lost answer may be re-sent."""
-        await self.request("PUT", f"/api/mam/apps/{app_uuid}/assignment-rules", version=2,
+        await self.transport.request("PUT", f"/api/mam/apps/{app_uuid}/assignment-rules", version=2,
                            what=f"saving the assignment rules of app {app_uuid}", json_body=rules, ok=(202, 200))
 
 

@@ -21,8 +21,8 @@ PAGE_SIZE = 500  # the API's maximum for device lists
 PAGE_CONCURRENCY = 8  # pages in flight per listing; well inside WS1's per-minute API quota
 
 
-class Ws1Base:
-    """Connection, auth and the one `request` every WS1 call goes through; the resource modules build on it."""
+class Ws1Transport:
+    """Connection, auth and the one `request` every WS1 call goes through; the resource objects are handed it."""
 
     def __init__(self, api_url: str, auth: BasicAuth | OAuthClientCredentials, *, ca_bundle: str | None = None,
                  policy: RetryPolicy = RetryPolicy(), requests_per_minute: int = DEFAULT_PER_MINUTE) -> None:
@@ -90,7 +90,7 @@ class Ws1Base:
         self.requests_made += 1
         try:
             response = await send(self.http, method, path, policy=self.policy, retry=retry, params=params,
-                                  content=content, fresh_headers=fresh_headers, resend=self._renew_once(),
+                                  content=content, fresh_headers=fresh_headers, resend=self.renew_once(),
                                   pacer=self.pacer(), limit=limit)
         except (Ws1ApiError, BudgetSpent):
             raise
@@ -113,7 +113,7 @@ class Ws1Base:
             raise
         return True
 
-    def _renew_once(self) -> ResendFn:
+    def renew_once(self) -> ResendFn:
         """The `resend` hook of one call: an OAuth bearer token refused (expired or revoked) before anything was
         done is renewed, and the call sent again, once."""
         renewed = False
@@ -132,7 +132,7 @@ class Ws1Base:
     def error(self, response: httpx.Response, what: str) -> Ws1ApiError:
         return error_for(response, what, self.auth.kind)
 
-    def _body(self, response: httpx.Response, what: str, expect: str | None = None) -> Any:
+    def body(self, response: httpx.Response, what: str, expect: str | None = None) -> Any:
         """The JSON body; `expect` names the key the requested version's shape must carry."""
         data = json_or_none(response)
         if data is None and response.content:

@@ -6,17 +6,24 @@ from __future__ import annotations
 
 import asyncio
 
-from odatui.mdm.ws1.api.base import PAGE_CONCURRENCY, Ws1Base
+from odatui.mdm.ws1.api.base import PAGE_CONCURRENCY, Ws1Transport
 from odatui.mdm.ws1.api.errors import Ws1ApiError, shape_guard
 from odatui.mdm.ws1.api.models import PickItem
+from odatui.mdm.ws1.api.profiles import ProfilesApi
+from odatui.mdm.ws1.api.rollout import RolloutApi
 
 
-class CertificatesApi(Ws1Base):
+class CertificatesApi:
+    def __init__(self, transport: Ws1Transport, profiles: ProfilesApi, rollout: RolloutApi) -> None:
+        self.transport = transport
+        self.profiles = profiles
+        self.rollout = rollout
+
     async def _picklist(self, path: str, what: str) -> list[PickItem]:
-        r = await self.request("GET", path, version=1, what=what)
+        r = await self.transport.request("GET", path, version=1, what=what)
         if r.status_code == 204:
             return []
-        data = self._body(r, what)
+        data = self.transport.body(r, what)
         if not isinstance(data, list):
             raise Ws1ApiError(r.status_code, None, f"{what}: expected a list of PickListItem, got "
                               f"{type(data).__name__}", retryable=False)
@@ -43,10 +50,10 @@ class CertificatesApi(Ws1Base):
     async def certificate_profile_installed(self, profile_id: int, members: set[int] | None = None) -> set[int]:
         """Ids of the Macs that installed the certificate profile (bulk listing, no request per Mac), limited to
         `members` when given: the certificate's install share of a wave, for its gate and for `status`."""
-        general = (await self.get_profile(profile_id)).get("General") or {}  # type: ignore[attr-defined]
+        general = (await self.profiles.get_profile(profile_id)).get("General") or {}
         uuid = general.get("ProfileUuid")
         if not uuid:
             return set()
-        installed = await self.profile_device_ids(uuid, "INSTALLED",  # type: ignore[attr-defined]
-                                                  asyncio.Semaphore(PAGE_CONCURRENCY))
+        installed = await self.rollout.profile_device_ids(uuid, "INSTALLED",
+                                                          asyncio.Semaphore(PAGE_CONCURRENCY))
         return installed & members if members is not None else installed

@@ -10,27 +10,34 @@ What it takes care of, so steps don't have to:
   explained and never retried (retrying can lock a directory account);
 - uploads streamed from disk with progress, never re-sent blindly once the server may have stored them;
 - rollout status paged concurrently with bounded concurrency.
+
+The calls are grouped by resource, each an attribute over the one transport: `client.apps.create_macos_app(…)`,
+`client.groups`, `client.profiles`, `client.rollout`, `client.devices`, `client.certificates`.
 """
 
 from __future__ import annotations
 
-from odatui.mdm.ws1.api.apps import CHUNK, AppsApi, ProgressFn
+from odatui.core.http import RetryPolicy
+from odatui.mdm.ws1.api.apps import AppsApi
 from odatui.mdm.ws1.api.auth import BasicAuth, OAuthClientCredentials
-from odatui.mdm.ws1.api.base import PAGE_CONCURRENCY, PAGE_SIZE
+from odatui.mdm.ws1.api.base import Ws1Transport
 from odatui.mdm.ws1.api.certificates import CertificatesApi
-from odatui.mdm.ws1.api.errors import Ws1ApiError
 from odatui.mdm.ws1.api.groups import GroupsApi
-from odatui.mdm.ws1.api.models import AppSummary, Blob, OrgGroup, ProfileSummary, RolloutStatus, SmartGroup
-from odatui.mdm.ws1.api.rollout import RolloutApi
-
-# The names callers and tests used before the split into auth/models/errors/resource modules.
-_BasicAuth = BasicAuth
-_OAuth = OAuthClientCredentials
+from odatui.mdm.ws1.api.pacing import DEFAULT_PER_MINUTE
+from odatui.mdm.ws1.api.profiles import ProfilesApi
+from odatui.mdm.ws1.api.rollout import DevicesApi, RolloutApi
 
 
-class Ws1Client(GroupsApi, AppsApi, RolloutApi, CertificatesApi):
-    """The whole client: one connection and auth (Ws1Base), the calls grouped by resource in their modules."""
+class Ws1Client(Ws1Transport):
+    """The whole client: one connection and auth (the transport), and the calls as one object per resource."""
 
+    def __init__(self, api_url: str, auth: BasicAuth | OAuthClientCredentials, *, ca_bundle: str | None = None,
+                 policy: RetryPolicy = RetryPolicy(), requests_per_minute: int = DEFAULT_PER_MINUTE) -> None:
+        super().__init__(api_url, auth, ca_bundle=ca_bundle, policy=policy, requests_per_minute=requests_per_minute)
+        self.apps = AppsApi(self)
+        self.groups = GroupsApi(self)
+        self.profiles = ProfilesApi(self)
+        self.rollout = RolloutApi(self, self.profiles)
+        self.devices = DevicesApi(self)
+        self.certificates = CertificatesApi(self, self.profiles, self.rollout)
 
-__all__ = ["CHUNK", "PAGE_CONCURRENCY", "PAGE_SIZE", "AppSummary", "BasicAuth", "Blob", "OAuthClientCredentials",
-           "OrgGroup", "ProfileSummary", "ProgressFn", "RolloutStatus", "SmartGroup", "Ws1ApiError", "Ws1Client"]

@@ -117,7 +117,7 @@ class DeviceLister:
         state = self.bulk.profile_state(MAIN, device_id)
         if state != PENDING:
             return state
-        profiles = await self._look_up(lambda: self.client.device_profiles(device_id))
+        profiles = await self._look_up(lambda: self.client.devices.device_profiles(device_id))
         if profiles is None:
             self.summary.undecided["profile"] += 1  # pending, or failed: only a per-Mac lookup tells
             return PENDING
@@ -132,7 +132,7 @@ class DeviceLister:
         state = self.bulk.profile_state(self.certificate_from, device_id)  # type: ignore[arg-type]
         certs = None
         if state != ABSENT:
-            certs = await self._look_up(lambda: self.client.device_certificates(device_id))
+            certs = await self._look_up(lambda: self.client.devices.device_certificates(device_id))
             if certs is None:
                 self.summary.undecided["certificate"] += 1  # installed: which certificate? pending: or failed?
         return judge_certificate(state == INSTALLED, state != ABSENT, certs, self.cert_names, now,
@@ -143,7 +143,7 @@ class DeviceLister:
             return NOT_USED, None  # another profile (or nothing) installs it: no request, no reason
         if profile != INSTALLED:
             return (PENDING if profile == PENDING else ABSENT), None
-        certs = await self._look_up(lambda: self.client.device_certificates(device_id))
+        certs = await self._look_up(lambda: self.client.devices.device_certificates(device_id))
         if certs is None:
             self.summary.undecided["certificate"] += 1
             return UNKNOWN, None
@@ -258,7 +258,7 @@ class DeviceLister:
             # once the bulk listing's size is known (_set_budget).
             self.client.budget = RequestBudget(self.max_requests if self.max_requests is not None else 10 ** 9)
         # The first device page (it tells how many there are) travels alongside the bulk listings.
-        first_page = asyncio.create_task(self.client.device_page(self.og_id, 0))
+        first_page = asyncio.create_task(self.client.devices.device_page(self.og_id, 0))
         try:
             await self.bulk.read()
         except BaseException:
@@ -272,7 +272,7 @@ class DeviceLister:
                 # pages of WS1 records are in memory, whatever the fleet size.
                 async with sem:
                     self._reserve = max(0, self._reserve - 1)  # this page's request starts now
-                    items, _ = await self.client.device_page(self.og_id, n)
+                    items, _ = await self.client.devices.device_page(self.og_id, n)
                     return await self._page_rows(items, now)
 
             items, total = await first_page
@@ -297,4 +297,3 @@ class DeviceLister:
 
 
 # DeviceRow and Summary have always been imported from here.
-__all__ = ["DeviceLister", "DeviceRow", "OwnedProfile", "Summary", "below_floor", "os_tuple"]

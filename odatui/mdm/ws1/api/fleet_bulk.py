@@ -39,9 +39,9 @@ class FleetBulk:
 
     async def read(self) -> None:
         sem = asyncio.Semaphore(PAGE_CONCURRENCY)  # shared by every listing of this look
-        general = {p.key: asyncio.create_task(self.client.get_profile(p.profile_id)) for p in self.profiles}
+        general = {p.key: asyncio.create_task(self.client.profiles.get_profile(p.profile_id)) for p in self.profiles}
         try:
-            member_lists = await asyncio.gather(*(self.client.smart_group_device_ids(g) for g in self.sg_ids))
+            member_lists = await asyncio.gather(*(self.client.rollout.smart_group_device_ids(g) for g in self.sg_ids))
         except BaseException:
             for task in general.values():
                 task.cancel()
@@ -54,10 +54,10 @@ class FleetBulk:
         for key, task in general.items():
             profile_uuid = ((await task).get("General") or {}).get("ProfileUuid")
             if profile_uuid:
-                jobs[(key, "in")] = self.client.profile_device_ids(profile_uuid, "INSTALLED", sem)
-                jobs[(key, "out")] = self.client.profile_device_ids(profile_uuid, "NOT_INSTALLED", sem)
+                jobs[(key, "in")] = self.client.rollout.profile_device_ids(profile_uuid, "INSTALLED", sem)
+                jobs[(key, "out")] = self.client.rollout.profile_device_ids(profile_uuid, "NOT_INSTALLED", sem)
         if self.app_id is not None:
-            jobs[("app", "in")] = self.client.app_device_ids(self.app_id, self.og_id, sem)
+            jobs[("app", "in")] = self.client.rollout.app_device_ids(self.app_id, self.og_id, sem)
         found = dict(zip(jobs, await asyncio.gather(*jobs.values())))
         # Only members matter: the rest of each set is dropped here.
         for p in self.profiles:

@@ -6,7 +6,7 @@ from typing import Any
 
 from odatui.core.errors import StepError
 from odatui.core.paging import PageGuard, check_page
-from odatui.mdm.ws1.api.base import PAGE_SIZE, Ws1Base
+from odatui.mdm.ws1.api.base import PAGE_SIZE, Ws1Transport
 from odatui.mdm.ws1.api.errors import Ws1ApiError, shape_guard
 from odatui.mdm.ws1.api.models import OrgGroup, SmartGroup
 
@@ -18,14 +18,17 @@ def below_floor_version(macos_min: int) -> str:
     return f"{before}.99"
 
 
-class GroupsApi(Ws1Base):
+class GroupsApi:
+    def __init__(self, transport: Ws1Transport) -> None:
+        self.transport = transport
+
     @shape_guard
     async def find_org_group(self, group_id: str) -> OrgGroup | None:
         what = f"organization group search for Group ID {group_id!r}"
-        r = await self.request("GET", "/api/system/groups/search", version=2, what=what, params={"groupid": group_id})
+        r = await self.transport.request("GET", "/api/system/groups/search", version=2, what=what, params={"groupid": group_id})
         if r.status_code == 204:
             return None
-        data = self._body(r, what, expect="OrganizationGroups")
+        data = self.transport.body(r, what, expect="OrganizationGroups")
         for g in data["OrganizationGroups"] or []:
             if str(g.get("GroupId", "")).lower() == group_id.lower():
                 if not isinstance(g.get("Id"), int):
@@ -39,13 +42,13 @@ class GroupsApi(Ws1Base):
         what = f"smart group search for {name!r}"
         out: list[SmartGroup] = []
         page = 0
-        guard = PageGuard(self.http.base_url, "Workspace ONE")  # a Total that never ends must not page forever
+        guard = PageGuard(self.transport.http.base_url, "Workspace ONE")  # a Total that never ends must not page forever
         while True:
-            r = await self.request("GET", "/api/mdm/smartgroups/search", version=1, what=what,
+            r = await self.transport.request("GET", "/api/mdm/smartgroups/search", version=1, what=what,
                                    params={"name": name, "page": page, "pagesize": PAGE_SIZE})
             if r.status_code == 204:
                 return out
-            data = self._body(r, what, expect="SmartGroups")
+            data = self.transport.body(r, what, expect="SmartGroups")
             try:
                 check_page(data["SmartGroups"], PAGE_SIZE, f"Workspace ONE {what}")
             except StepError as exc:
@@ -66,12 +69,12 @@ class GroupsApi(Ws1Base):
         """One smart group by id, or None when it does not exist (any more)."""
         what = f"reading smart group {smart_group_id}"
         try:
-            r = await self.request("GET", f"/api/mdm/smartgroups/{smart_group_id}", version=1, what=what)
+            r = await self.transport.request("GET", f"/api/mdm/smartgroups/{smart_group_id}", version=1, what=what)
         except Ws1ApiError as exc:
             if exc.status in (400, 404):  # the spec: 400/404 "Smart Group not found with Id"
                 return None
             raise
-        g = self._body(r, what, expect="SmartGroupID")
+        g = self.transport.body(r, what, expect="SmartGroupID")
         return SmartGroup(int(g["SmartGroupID"]), str(g.get("SmartGroupUuid") or ""), str(g.get("Name")),
                           str(g.get("ManagedByOrganizationGroupName") or ""), int(g.get("Devices") or 0))
 
@@ -98,17 +101,17 @@ class GroupsApi(Ws1Base):
                                                "Value": below_floor_version(macos_min)}],
                          "CPUArchitectures": ["Arm64"]})
         what = f"creating smart group {name!r}"
-        r = await self.request("POST", "/api/mdm/smartgroups", version=1, what=what, json_body=body, retry=False)
-        return int(self._body(r, what, expect="Value")["Value"])
+        r = await self.transport.request("POST", "/api/mdm/smartgroups", version=1, what=what, json_body=body, retry=False)
+        return int(self.transport.body(r, what, expect="Value")["Value"])
 
     @shape_guard
     async def smart_group_detail(self, smart_group_id: int) -> dict[str, Any]:
         """GET /api/mdm/smartgroups/{id} as WS1 answers it (mdmv1 SmartGroup): criteria and explicit devices."""
         what = f"reading smart group {smart_group_id}"
-        r = await self.request("GET", f"/api/mdm/smartgroups/{smart_group_id}", version=1, what=what)
-        return self._body(r, what, expect="SmartGroupID")
+        r = await self.transport.request("GET", f"/api/mdm/smartgroups/{smart_group_id}", version=1, what=what)
+        return self.transport.body(r, what, expect="SmartGroupID")
 
     async def delete_smart_group(self, smart_group_id: int) -> bool:
         """True when deleted, False when it was already gone."""
-        return await self.delete(f"/api/mdm/smartgroups/{smart_group_id}", version=1,
+        return await self.transport.delete(f"/api/mdm/smartgroups/{smart_group_id}", version=1,
                                  what=f"deleting smart group {smart_group_id}")

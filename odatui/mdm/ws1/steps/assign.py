@@ -138,7 +138,7 @@ class Ws1Assign(Step):
         client = ctx.ws1()
         app_uuid = ctx.output("ws1.upload", "app_uuid")
         wave = _wave(ctx)
-        current = await client.get_assignment_rules(app_uuid)
+        current = await client.apps.get_assignment_rules(app_uuid)
         in_wave = {u.lower() for u, _ in wave}
         mine = [e for e in ctx.created_by_odatui(self.id, "ws1.rule") if e.get("app_uuid", "").lower() == app_uuid.lower()]
         drop = {e["sg_uuid"].lower() for e in mine if e["sg_uuid"].lower() not in in_wave
@@ -146,7 +146,7 @@ class Ws1Assign(Step):
         gone = [e for e in mine if e["sg_uuid"].lower() not in in_wave]
         previous = []
         for old in ctx.outputs.get("ws1.upload", {}).get("previous") or []:
-            rules = await client.get_assignment_rules(old["app_uuid"])
+            rules = await client.apps.get_assignment_rules(old["app_uuid"])
             previous.append({**old, "rules": [r for r in rules.get("assignments") or [] if not is_our_rule(r)]})
         return {"current": current, "wave": wave, "drop": drop, "gone": gone, "previous": previous}
 
@@ -216,10 +216,10 @@ class Ws1Assign(Step):
         if missing or restart or look["drop"] or carried:
             progress(None, f"Saving the assignment to {names} and publishing")
             ours = [(u, n) for u, n in wave if not _theirs_cover(current, u)]
-            await client.put_assignment_rules(app_uuid, merged_rules(current, ours, drop=look["drop"],
+            await client.apps.put_assignment_rules(app_uuid, merged_rules(current, ours, drop=look["drop"],
                                                                      carried=carried, starts=starts,
                                                                      target=ctx.target))
-            saved = await client.get_assignment_rules(app_uuid)
+            saved = await client.apps.get_assignment_rules(app_uuid)
             if not all(group_covered(saved, u) for u, _ in wave):
                 raise StepError("Workspace ONE accepted the assignment rules but does not show them.",
                                 hint="open the app's Assignments in the console and Save & Publish; then re-run",
@@ -227,6 +227,6 @@ class Ws1Assign(Step):
         # Retire older versions only once this one is assigned: Macs never go without an assigned Okta Verify.
         for old in look["previous"]:
             progress(None, f"Retiring Okta Verify {old['version']} (app id {old['app_id']})")
-            await client.retire_internal_app(int(old["app_id"]))
+            await client.apps.retire_internal_app(int(old["app_id"]))
         progress(1.0, f"Okta Verify is assigned (Auto) to {names}")
         return self._outputs(ctx, look, missing)

@@ -129,7 +129,7 @@ class Ws1Certificate(Step):
         """The CA and template by exact name, or the needs-action text naming what is missing."""
         ws1, client = ctx.config.ws1, ctx.ws1()
         og_id = ctx.output("preflight.ws1", "og_id")
-        cas = [c for c in await client.certificate_authorities(og_id) if c.name == ws1.certificate_authority]
+        cas = [c for c in await client.certificates.certificate_authorities(og_id) if c.name == ws1.certificate_authority]
         if not cas:
             return console_clicks(ctx.config, f"Workspace ONE has no certificate authority named "
                                               f"{ws1.certificate_authority!r} in organization group {og_id} "
@@ -140,7 +140,7 @@ class Ws1Certificate(Step):
                             hint=f"rename all but one in the console ({CONSOLE}), or set ws1.certificate_authority "
                                  "to the one to use")
         ca = cas[0]
-        templates = [t for t in await client.certificate_templates(og_id, ca.id) if t.name == ws1.certificate_template]
+        templates = [t for t in await client.certificates.certificate_templates(og_id, ca.id) if t.name == ws1.certificate_template]
         if not templates:
             return console_clicks(ctx.config, f"Certificate authority {ca.name!r} (id {ca.id}) has no request template "
                                               f"named {ws1.certificate_template!r} (ws1.certificate_template).")
@@ -153,7 +153,7 @@ class Ws1Certificate(Step):
     async def _find(self, ctx: Context) -> Any:
         name = certificate.certificate_profile_name(ctx.config.rollout.profile_name)
         og_id = ctx.output("preflight.ws1", "og_id")
-        found = [p for p in await ctx.ws1().search_profiles(og_id, name) if p.name == name]
+        found = [p for p in await ctx.ws1().profiles.search_profiles(og_id, name) if p.name == name]
         if len(found) > 1:
             raise duplicates_error(f"macOS profiles named {name!r}", [p.id for p in found], og_id,
                                    "Resources > Profiles & Baselines > Profiles")
@@ -179,7 +179,7 @@ class Ws1Certificate(Step):
             return Change(ChangeKind.CREATE, f"create the certificate profile {name!r} (Device, Auto), before the "
                           "Platform SSO profile", details=details, found=Found(ref, None, None, desired),
                           creates=({"kind": "ws1.profile", "name": name},))
-        current = await ctx.ws1().get_profile(existing.id)
+        current = await ctx.ws1().profiles.get_profile(existing.id)
         diffs = differences(desired, current)
         if not diffs:
             return Change(ChangeKind.NONE, f"certificate profile {name!r} (id {existing.id}) is up to date",
@@ -199,15 +199,15 @@ class Ws1Certificate(Step):
         client, name = ctx.ws1(), found.desired["General"]["Name"]
         if found.existing is None:
             progress(None, f"Creating the certificate profile {name!r}")
-            profile_id = await client.create_macos_profile(found.desired)
+            profile_id = await client.profiles.create_macos_profile(found.desired)
             ctx.made_by_odatui(self.id, {"kind": "ws1.profile", "id": str(profile_id), "uuid": "", "name": name})
             await self._find(ctx)  # a second one made at the same time by another odatui is named now
         else:
             profile_id = found.existing.id
             progress(None, f"Updating the certificate profile {name!r}")
             general = {**found.desired["General"], "ProfileId": profile_id, "CreateNewVersion": True}
-            await client.update_macos_profile({**found.desired, "General": general})
-        saved = await client.get_profile(profile_id)  # read back: macOS profile updates can answer 200 unsaved
+            await client.profiles.update_macos_profile({**found.desired, "General": general})
+        saved = await client.profiles.get_profile(profile_id)  # read back: macOS profile updates can answer 200 unsaved
         diffs = differences(found.desired, saved)
         if diffs:
             raise StepError(f"Workspace ONE answered OK but certificate profile {profile_id} does not hold the new "

@@ -160,7 +160,7 @@ class Ws1Profile(Step):
     async def _find(self, ctx: Context) -> Any:
         name = ctx.config.rollout.profile_name
         og_id = ctx.output("preflight.ws1", "og_id")
-        found = [p for p in await ctx.ws1().search_profiles(og_id, name) if p.name == name]
+        found = [p for p in await ctx.ws1().profiles.search_profiles(og_id, name) if p.name == name]
         if len(found) > 1:
             raise duplicates_error(f"macOS profiles named {name!r}", [p.id for p in found], og_id,
                                    "Resources > Profiles & Baselines > Profiles",
@@ -173,7 +173,7 @@ class Ws1Profile(Step):
         Platform SSO profiles. Only the ledger counts, never a name: someone else's profile is never taken."""
         keep_id = str(keep.id) if keep is not None else None
         old = [e for e in ctx.created_by_odatui(self.id, "ws1.profile") if str(e.get("id")) != keep_id]
-        exists = await asyncio.gather(*(ctx.ws1().profile_exists(int(e["id"])) for e in old))
+        exists = await asyncio.gather(*(ctx.ws1().profiles.profile_exists(int(e["id"])) for e in old))
         return [e for e, there in zip(old, exists, strict=True) if there]
 
     async def inspect(self, ctx: Context) -> Change:
@@ -183,7 +183,7 @@ class Ws1Profile(Step):
         if scep.scep_wanted(ctx.config) or scep.ws1_ca(ctx.config):
             payloads = (scep.summary(ctx.config),) + payloads
         existing = await self._find(ctx)
-        current = await ctx.ws1().get_profile(existing.id) if existing is not None else None
+        current = await ctx.ws1().profiles.get_profile(existing.id) if existing is not None else None
         waves = await profile_waves(ctx, current)
         desired = desired_profile(ctx, waves.groups)
         name = desired.name
@@ -215,7 +215,7 @@ class Ws1Profile(Step):
 
     async def apply(self, ctx: Context, progress: Progress) -> dict[str, Any]:
         existing = await self._find(ctx)
-        current = await ctx.ws1().get_profile(existing.id) if existing is not None else None
+        current = await ctx.ws1().profiles.get_profile(existing.id) if existing is not None else None
         waves = await profile_waves(ctx, current)
         old = await self._replaced(ctx, existing)
         saved = await self._save(ctx, progress, existing, current, desired_profile(ctx, waves.groups), waves)
@@ -250,7 +250,7 @@ class Ws1Profile(Step):
         name = desired.name
         if existing is None:
             progress(None, f"Creating the profile {name!r}")
-            profile_id = await client.create_macos_profile(desired.body)
+            profile_id = await client.profiles.create_macos_profile(desired.body)
             ctx.made_by_odatui(self.id, {"kind": "ws1.profile", "id": str(profile_id), "uuid": "", "name": name})
             await self._find(ctx)  # a second one made at the same time by another odatui is named now
         else:
@@ -263,10 +263,10 @@ class Ws1Profile(Step):
             progress(None, f"Updating the profile {name!r}")
             general = {**desired.body["General"], "ProfileId": profile_id, "CreateNewVersion": True}
             body = {**desired.body, "General": general}
-            await client.update_macos_profile(body)
+            await client.profiles.update_macos_profile(body)
         # Read back: macOS profile updates can answer 200 without saving (euc-oss/terraform-sdk-uem
         # docs/troubleshooting.md, "Known API bug"; unverified on docs.omnissa.com).
-        saved = await client.get_profile(profile_id)
+        saved = await client.profiles.get_profile(profile_id)
         diffs = profile_differences(desired, saved)
         if diffs:
             raise StepError(f"Workspace ONE answered OK but profile {profile_id} does not hold the new settings "

@@ -48,7 +48,7 @@ class Ws1Upload(Step):
         version, as the console's "Retire Previous Version" does."""
         og_id = ctx.output("preflight.ws1", "og_id")
         version = ctx.output("preflight.package", "version")
-        found = [a for a in await ctx.ws1().search_apps(og_id, APP_NAME) if a.name == APP_NAME]
+        found = [a for a in await ctx.ws1().apps.search_apps(og_id, APP_NAME) if a.name == APP_NAME]
         apps = [a for a in found if a.status.lower() != "retired"]
         retired = next((a for a in found if a not in apps and a.version == version), None)
         same_all = [a for a in apps if a.version == version]
@@ -134,7 +134,7 @@ class Ws1Upload(Step):
 
     async def _unretire(self, ctx: Context, progress: Progress, app: Any, others: list[Any]) -> dict[str, Any]:
         progress(None, f"Unretiring {APP_NAME} {app.version} (app id {app.id})")
-        await ctx.ws1().unretire_internal_app(app.id)
+        await ctx.ws1().apps.unretire_internal_app(app.id)
         return self._outputs(app, app.version, others, created=False)
 
     async def apply_change(self, ctx: Context, progress: Progress, change: Change) -> dict[str, Any]:
@@ -164,19 +164,19 @@ class Ws1Upload(Step):
                      bytes_sent=sent, bytes_total=total, rate=rate)
 
         progress(0.0, f"Uploading {file_name}")
-        binary = await client.upload_blob(path, file_name=file_name, og_id=og_id, module_type="Application",
+        binary = await client.apps.upload_blob(path, file_name=file_name, og_id=og_id, module_type="Application",
                                           progress=on_bytes)
         # Each blob is odatui's the moment it exists: `remove` deletes it (BlobsV1_DeleteBlobAsync), also when
         # creating the app fails and nothing else refers to it.
         ctx.made_by_odatui(self.id, {"kind": "ws1.blob", "id": str(binary.id), "name": file_name})
         meta_name = f"{Path(file_name).stem}-{version}.plist"
-        meta = await client.upload_blob(pkginfo, file_name=meta_name, og_id=og_id)
+        meta = await client.apps.upload_blob(pkginfo, file_name=meta_name, og_id=og_id)
         ctx.made_by_odatui(self.id, {"kind": "ws1.blob", "id": str(meta.id), "name": meta_name})
         progress(None, "Creating the macOS app")
-        from odatui.mdm.ws1.api.client import Ws1ApiError  # deferred: start-up (httpx)
+        from odatui.mdm.ws1.api.errors import Ws1ApiError  # deferred: start-up (httpx)
 
         try:
-            app_id = await client.create_macos_app(og_id, app_blob_id=binary.id, pkginfo_blob_id=meta.id,
+            app_id = await client.apps.create_macos_app(og_id, app_blob_id=binary.id, pkginfo_blob_id=meta.id,
                                                    version=version, name=APP_NAME)
             ctx.made_by_odatui(self.id, {"kind": "ws1.app", "id": str(app_id), "uuid": "",
                                          "name": f"{APP_NAME} {version}", "version": version})
@@ -196,9 +196,9 @@ class Ws1Upload(Step):
         # Another odatui (another machine, another state folder) may have created the same app meanwhile: look
         # again, so a duplicate is named now rather than found by every later run.
         await self._versions(ctx)
-        app = await client.get_internal_app(app_id)
+        app = await client.apps.get_internal_app(app_id)
         progress(1.0, f"{APP_NAME} {version} created (app id {app_id})")
-        from odatui.mdm.ws1.api.client import AppSummary  # deferred: start-up (httpx)
+        from odatui.mdm.ws1.api.models import AppSummary  # deferred: start-up (httpx)
 
         summary = AppSummary(app_id, app["uuid"], APP_NAME, version, "Active")
         return self._outputs(summary, version, [a for a in others if a.id != app_id], created=True)

@@ -74,8 +74,8 @@ class Verify(Step):
         app, group_assignments, profile, rules, registered = await asyncio.gather(
             okta.app(app_id) if okta else nothing(),
             okta.app_group_assignments(app_id) if okta and want_groups else nothing(),
-            ws1.get_profile(profile_id),
-            ws1.get_assignment_rules(app_uuid),
+            ws1.profiles.get_profile(profile_id),
+            ws1.apps.get_assignment_rules(app_uuid),
             _registered_macs(okta) if okta else nothing(),
         )
 
@@ -166,9 +166,9 @@ async def _overlapping_profiles(ctx: Context, profile_id: Any, assigned: set[int
     others = [e for e in ctx.created_by_odatui("ws1.profile", "ws1.profile") if str(e.get("id")) != str(profile_id)]
     problems = []
     for entry in others:
-        if not await ctx.ws1().profile_exists(int(entry["id"])):
+        if not await ctx.ws1().profiles.profile_exists(int(entry["id"])):
             continue
-        other = (await ctx.ws1().get_profile(int(entry["id"]))).get("General") or {}
+        other = (await ctx.ws1().profiles.get_profile(int(entry["id"]))).get("General") or {}
         shared = assigned & {int(s.get("SmartGroupId") or 0) for s in other.get("AssignedSmartGroups") or []}
         if shared:
             problems.append(f"profile {entry['id']} ({entry.get('name')!r}), which odatui also created, targets the "

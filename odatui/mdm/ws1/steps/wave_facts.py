@@ -72,10 +72,10 @@ async def read_fleet(client: Any, og_id: int) -> Fleet:
 
     async def page(n: int) -> list[dict[str, Any]]:
         async with sem:
-            items, _ = await client.device_page(og_id, n)
+            items, _ = await client.devices.device_page(og_id, n)
         return items
 
-    items, total = await client.device_page(og_id, 0)
+    items, total = await client.devices.device_page(og_id, 0)
     take(items)
     for items in await asyncio.gather(*(page(n) for n in range(1, page_count(total, PAGE_SIZE, "device list")))):
         take(items)

@@ -143,21 +143,21 @@ async def count_waves(client: Any, og_id: int, groups: list[dict[str, Any]], *, 
     profile lookups only to find failed profiles, at most DETAIL_BUDGET per wave."""
     sem = asyncio.Semaphore(PAGE_CONCURRENCY)
     fleet_task = asyncio.create_task(read_fleet(client, og_id)) if fleet is None else None
-    members = await asyncio.gather(*(client.smart_group_device_ids(int(g["id"])) for g in groups))
+    members = await asyncio.gather(*(client.rollout.smart_group_device_ids(int(g["id"])) for g in groups))
     installed: dict[str, set[int]] = {}
     for p in prereqs:
         if p.app_id is not None:
-            installed[p.label] = await client.app_device_ids(int(p.app_id), og_id, sem)
+            installed[p.label] = await client.rollout.app_device_ids(int(p.app_id), og_id, sem)
         elif p.profile_id is not None:
-            uuid = ((await client.get_profile(p.profile_id)).get("General") or {}).get("ProfileUuid")
-            installed[p.label] = await client.profile_device_ids(uuid, "INSTALLED", sem) if uuid else set()
+            uuid = ((await client.profiles.get_profile(p.profile_id)).get("General") or {}).get("ProfileUuid")
+            installed[p.label] = await client.rollout.profile_device_ids(uuid, "INSTALLED", sem) if uuid else set()
         else:
             installed[p.label] = set()
     general = (profile or {}).get("General") or {}
     assigned = {int(s.get("SmartGroupId") or 0) for s in general.get("AssignedSmartGroups") or []}
     uuid = general.get("ProfileUuid")
-    p_in = await client.profile_device_ids(uuid, "INSTALLED", sem) if uuid and assigned else set()
-    p_out = await client.profile_device_ids(uuid, "NOT_INSTALLED", sem) if uuid and assigned else set()
+    p_in = await client.rollout.profile_device_ids(uuid, "INSTALLED", sem) if uuid and assigned else set()
+    p_out = await client.rollout.profile_device_ids(uuid, "NOT_INSTALLED", sem) if uuid and assigned else set()
     fleet = fleet if fleet is not None else await fleet_task  # type: ignore[misc]
     ov = installed.get("Okta Verify", set())
     out = []
@@ -201,7 +201,7 @@ async def _failing(client: Any, fleet: Fleet, ids: list[int], p_in: set[int], p_
         elif i in p_out:
             pending.append(i)
     for i in pending[:DETAIL_BUDGET]:
-        profiles = await client.device_profiles(i)
+        profiles = await client.devices.device_profiles(i)
         mine = next((p for p in profiles if id_of(p) == profile_id), None)
         if mine is not None and mine.get("Status") in PROFILE_FAILED_STATUSES:
             out[i] = "profile failed"
