@@ -70,7 +70,7 @@ async def test_service_app_token_is_cached_and_renewed_before_expiry(sandbox):
         await okta.authenticators()
         tokens = [r for r in sandbox.world.requests if r["path"] == "/oauth2/v1/token"]
         assert len(tokens) == 1
-        okta._token_expires = time.time() + 60  # within the early-refresh margin
+        okta.auth._token_expires = time.time() + 60  # within the early-refresh margin
         await okta.list_apps()
     assert len([r for r in sandbox.world.requests if r["path"] == "/oauth2/v1/token"]) == 2
 
@@ -206,9 +206,9 @@ async def test_no_secret_in_logs_or_errors(sandbox_factory, caplog, tmp_path):
     try:
         async with make(sb, "service_app") as okta:
             await okta.list_apps()  # one retry is logged
-            token = okta._access_token
-            okta.scopes = ("okta.users.manage",)
-            okta._access_token = None
+            token = okta.auth._access_token
+            okta.auth.scopes = ("okta.users.manage",)
+            okta.auth._access_token = None
             try:
                 await okta.list_apps()
             except OktaApiError as exc:

@@ -44,7 +44,7 @@ async def test_service_app_reads_and_writes_with_each_key_and_dpop_mode(sandbox_
         apps = await okta.apps_by_label("Platform Single Sign-On for macOS")
         group = await okta.group_by_name("Mac Pilot")
         await okta.assign_group(apps[0]["id"], group["id"])
-        assert okta.uses_dpop is (dpop == "required")
+        assert okta.auth.uses_dpop is (dpop == "required")
         assert ("DPoP-bound" in who) is (dpop == "required")
     assert (apps[0]["id"], "Mac Pilot") in [(a["app_id"], a["group_name"])
                                             for a in sb.state()["okta"]["group_assignments"]]
@@ -58,17 +58,17 @@ async def test_service_app_reads_and_writes_with_each_key_and_dpop_mode(sandbox_
 async def test_rs256_assertion_is_what_an_rsa_app_gets(sandbox_factory):
     sb = sandbox_factory(service_app_key="rsa")
     async with client(sb) as okta:
-        assertion = okta._assertion()
+        assertion = okta.auth._assertion()
     assert jwt.get_unverified_header(assertion)["alg"] == "RS256"
 
 
 def _token(sb, proof_key: DPoPKey, nonce: str | None = None) -> httpx.Response:
-    from odatui.okta.client import ASSERTION_TYPE
+    from odatui.okta.auth import ASSERTION_TYPE
 
     okta = client(sb)
     url = f"{sb.url}/oauth2/v1/token"
     form = {"grant_type": "client_credentials", "scope": "okta.apps.read", "client_assertion_type": ASSERTION_TYPE,
-            "client_assertion": okta._assertion()}
+            "client_assertion": okta.auth._assertion()}
     return httpx.post(url, data=form, headers={"DPoP": proof_key.proof("POST", url, nonce=nonce)},
                       verify=tls(sb))
 
@@ -120,7 +120,7 @@ def test_token_endpoint_refuses_a_proof_for_another_url_or_stale(sandbox_factory
     sb = sandbox_factory(dpop="required")
     key = DPoPKey()
     nonce = _token(sb, key).headers["DPoP-Nonce"]
-    from odatui.okta.client import ASSERTION_TYPE
+    from odatui.okta.auth import ASSERTION_TYPE
 
     url = f"{sb.url}/oauth2/v1/token"
     okta = client(sb)
@@ -128,7 +128,7 @@ def test_token_endpoint_refuses_a_proof_for_another_url_or_stale(sandbox_factory
                          key._key, algorithm="ES256", headers={"typ": "dpop+jwt", "jwk": key.jwk})
     for proof in (key.proof("POST", f"{sb.url}/oauth2/v1/other", nonce=nonce), stale, "not.a.jwt"):
         form = {"grant_type": "client_credentials", "scope": "okta.apps.read",
-                "client_assertion_type": ASSERTION_TYPE, "client_assertion": okta._assertion()}
+                "client_assertion_type": ASSERTION_TYPE, "client_assertion": okta.auth._assertion()}
         r = httpx.post(url, data=form, headers={"DPoP": proof}, verify=tls(sb))
         assert (r.status_code, r.json()["error"]) == (400, "invalid_dpop_proof")
 

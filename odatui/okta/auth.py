@@ -64,27 +64,68 @@ def load_signing_key(text: str) -> tuple[Any, str, str | None]:
 
 
 class OktaAuth:
-    """The auth half of OktaClient: the header each request carries, and the service app's token. The client
-    sets the attributes below and provides `_send`."""
+    """The auth of one Okta org, owned by OktaClient: the header each request carries, the service app's token
+    (fetched through the client's `send`, so it is paced and retried like every call), the DPoP key and nonces,
+    and when a refused call is worth sending again."""
 
-    org_url: str
-    host: str
-    scopes: tuple[str, ...]
-    auth_mode: str
-    _api_token: str | None
-    _client_id: str | None
-    _signing: tuple[Any, str, str | None] | None
-    _access_token: str | None
-    _token_expires: float
-    _token_type: str
-    _dpop: Any
-    _dpop_nonce: str | None
-    _resource_nonce: str | None
-    _token_lock: asyncio.Lock
+    def __init__(self, org_url: str, *, send: Any, scopes: tuple[str, ...], api_token: str | None = None,
+                 client_id: str | None = None, private_key: str | None = None) -> None:
+        self.org_url = org_url
+        self.host = org_url.removeprefix("https://")
+        self.scopes = scopes
+        self.mode = "api_token" if api_token else ("service_app" if client_id else "none")
+        self._send = send
+        self._api_token = api_token
+        self.client_id = client_id
+        self._signing: tuple[Any, str, str | None] | None = None
+        if self.mode == "service_app":
+            if not private_key:
+                raise StepError("The Okta service app has no private key.",
+                                hint="run `odatui secrets set okta.private_key --from-file KEY.pem`")
+            register_secret(private_key)
+            self._signing = load_signing_key(private_key)
+        if api_token:
+            register_secret(api_token)
+        self._access_token: str | None = None
+        self._token_expires = 0.0
+        self._token_type = "Bearer"
+        self._dpop: Any = None  # a DPoPKey once Okta asked for DPoP
+        self._dpop_nonce: str | None = None  # the token endpoint's latest DPoP-Nonce
+        self._resource_nonce: str | None = None  # the API's latest DPoP-Nonce, if it ever sends one
+        self._token_lock = asyncio.Lock()
 
-    async def _send(self, method: str, url: str, *, auth: bool = True, operation: str = "",
-                    token_dpop: bool = False, **kwargs: Any) -> httpx.Response:
-        raise NotImplementedError
+    async def headers(self, method: str, url: str, *, auth: bool, token_dpop: bool) -> dict[str, str]:
+        """The headers of one attempt: the API's Authorization (when `auth`), and a fresh DPoP proof for a token
+        request (`token_dpop`): Okta refuses a proof whose jti it has seen (RFC 9449 §11.1)."""
+        out = await self._auth_header(method, url) if auth else {}
+        if token_dpop and self._dpop is not None:
+            out["DPoP"] = self._dpop.proof(method, f"{self.org_url}{url}", nonce=self._dpop_nonce)
+        return out
+
+    def resender(self, *, auth: bool) -> Any:
+        """The `resend` hook of one call: a resource server's DPoP nonce is taken (twice at most), and a service
+        app token refused (revoked or expired early) is fetched again, once."""
+        nonce_retries = 0
+        refreshed = False
+
+        async def resend(response: httpx.Response) -> bool:
+            nonlocal nonce_retries, refreshed
+            status = response.status_code
+            nonce = response.headers.get("dpop-nonce")
+            if (status == 401 and auth and self._dpop is not None and nonce and nonce_retries < 2
+                    and "use_dpop_nonce" in response.headers.get("www-authenticate", "")):
+                # A resource server may demand a nonce in the proof too (RFC 9449 §9): retry with it.
+                nonce_retries += 1
+                self._resource_nonce = nonce
+                return True
+            if status == 401 and self.mode == "service_app" and auth and not refreshed:
+                # The cached access token may have been revoked or expired early: get a new one once.
+                refreshed = True
+                self._access_token = None
+                return True
+            return False
+
+        return resend
 
     # --- auth ------------------------------------------------------------------------------------------------
     @property
@@ -92,9 +133,9 @@ class OktaAuth:
         return self._dpop is not None
 
     async def _auth_header(self, method: str = "GET", url: str = "/") -> dict[str, str]:
-        if self.auth_mode == "api_token":
+        if self.mode == "api_token":
             return {"Authorization": f"SSWS {self._api_token}"}
-        if self.auth_mode == "service_app":
+        if self.mode == "service_app":
             token = await self.access_token()
             if self._dpop is not None and self._token_type.lower() == "dpop":
                 # A DPoP-bound token goes with scheme DPoP and a fresh proof carrying its hash (RFC 9449 §7.1).
@@ -108,10 +149,10 @@ class OktaAuth:
     def _assertion(self) -> str:
         import jwt  # deferred: start-up
 
-        assert self._signing is not None and self._client_id
+        assert self._signing is not None and self.client_id
         key, alg, kid = self._signing
         now = int(time.time())
-        claims = {"iss": self._client_id, "sub": self._client_id, "aud": f"{self.org_url}/oauth2/v1/token",
+        claims = {"iss": self.client_id, "sub": self.client_id, "aud": f"{self.org_url}/oauth2/v1/token",
                   "iat": now, "exp": now + 300, "jti": uuid.uuid4().hex}
         return jwt.encode(claims, key, algorithm=alg, headers={"kid": kid} if kid else None)
 
@@ -139,7 +180,7 @@ class OktaAuth:
                     from odatui.okta.dpop import DPoPKey  # deferred: start-up (only for DPoP apps)
 
                     self._dpop = DPoPKey()
-                    log.info("service app %s requires DPoP; sending DPoP proofs", self._client_id)
+                    log.info("service app %s requires DPoP; sending DPoP proofs", self.client_id)
                     continue
                 break
             body = parse_json(response, "service app token")

@@ -10,7 +10,6 @@ messages or logs (they are registered with the log redactor).
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import AsyncIterator
 from typing import Any
@@ -22,8 +21,7 @@ from odatui.core.errors import ConfigError, StepError
 from odatui.core.http import DeadlineExceeded, NetworkError, RetryPolicy, make_client, send
 from odatui.core.http_body import AnswerTooLarge
 from odatui.core.paging import MAX_PAGES, PageGuard, check_page
-from odatui.core.log import register_secret
-from odatui.okta.auth import ASSERTION_TYPE, TOKEN_EARLY_REFRESH, OktaAuth, load_signing_key
+from odatui.okta.auth import OktaAuth
 from odatui.okta.errors import OktaApiError, parse_json, raise_for
 from odatui.okta.pacing import MAX_IN_FLIGHT, OrgLimiter, org_limiter
 
@@ -44,7 +42,7 @@ def _next_link(response: httpx.Response) -> str | None:
 FIND_GROUP_PAGES = 5  # pages an exact group-name search may take (each up to page_size groups)
 
 
-class OktaClient(OktaAuth):
+class OktaClient:
     def __init__(self, org_url: str, *, api_token: str | None = None, service_app_client_id: str | None = None,
                  private_key: str | None = None, ca_bundle: str | None = None, page_size: int = 200,
                  policy: RetryPolicy = RetryPolicy(), scopes: tuple[str, ...] = SCOPES,
@@ -53,32 +51,24 @@ class OktaClient(OktaAuth):
         self.host = self.org_url.removeprefix("https://")
         self.page_size = page_size
         self.policy = policy
-        self.scopes = scopes
-        self.auth_mode = "api_token" if api_token else ("service_app" if service_app_client_id else "none")
-        self._api_token = api_token
-        self._client_id = service_app_client_id
-        self._signing: tuple[Any, str, str | None] | None = None
-        if self.auth_mode == "service_app":
-            if not private_key:
-                raise StepError("The Okta service app has no private key.",
-                                hint="run `odatui secrets set okta.private_key --from-file KEY.pem`")
-            register_secret(private_key)
-            self._signing = load_signing_key(private_key)
-        if api_token:
-            register_secret(api_token)
-        self._access_token: str | None = None
-        self._token_expires = 0.0
+        self.auth = OktaAuth(self.org_url, send=self._send, scopes=scopes, api_token=api_token,
+                             client_id=service_app_client_id, private_key=private_key)
         self._groups: dict[str, dict[str, Any]] = {}  # found groups by name (see group_by_name)
-        self._token_type = "Bearer"
-        self._dpop: Any = None  # a DPoPKey once Okta asked for DPoP
-        self._dpop_nonce: str | None = None  # the token endpoint's latest DPoP-Nonce
-        self._resource_nonce: str | None = None  # the API's latest DPoP-Nonce, if it ever sends one
-        self._token_lock = asyncio.Lock()
         kwargs: dict[str, Any] = {"ca_bundle": ca_bundle or None, "max_connections": MAX_IN_FLIGHT,
                                   "headers": {"Accept": "application/json"}, "event_hooks": event_hooks}
         if timeout is not None:
             kwargs["timeout"] = timeout
         self._http = make_client(self.org_url, **kwargs)
+
+    @property
+    def auth_mode(self) -> str:
+        """api_token, service_app or none."""
+        return self.auth.mode
+
+    @property
+    def scopes(self) -> tuple[str, ...]:
+        """What the service app's token asks for."""
+        return self.auth.scopes
 
     @classmethod
     def from_config(cls, okta_cfg: Any, secrets: Any, **kwargs: Any) -> OktaClient:
@@ -107,35 +97,12 @@ class OktaClient(OktaAuth):
     async def _send(self, method: str, url: str, *, auth: bool = True, operation: str = "", token_dpop: bool = False,
                     **kwargs: Any) -> httpx.Response:
         """One call through the shared retry loop, with this org's pacing and this client's auth."""
-        nonce_retries = 0
-        refreshed = False
-
         async def headers() -> dict[str, str]:
-            out = await self._auth_header(method, url) if auth else {}
-            if token_dpop and self._dpop is not None:
-                # A fresh proof per attempt: Okta refuses a proof whose jti it has seen (RFC 9449 §11.1).
-                out["DPoP"] = self._dpop.proof(method, f"{self.org_url}{url}", nonce=self._dpop_nonce)
-            return out
-
-        async def resend(response: httpx.Response) -> bool:
-            nonlocal nonce_retries, refreshed
-            status = response.status_code
-            nonce = response.headers.get("dpop-nonce")
-            if (status == 401 and auth and self._dpop is not None and nonce and nonce_retries < 2
-                    and "use_dpop_nonce" in response.headers.get("www-authenticate", "")):
-                # A resource server may demand a nonce in the proof too (RFC 9449 §9): retry with it.
-                nonce_retries += 1
-                self._resource_nonce = nonce
-                return True
-            if status == 401 and self.auth_mode == "service_app" and auth and not refreshed:
-                # The cached access token may have been revoked or expired early: get a new one once.
-                refreshed = True
-                self._access_token = None
-                return True
-            return False
+            return await self.auth.headers(method, url, auth=auth, token_dpop=token_dpop)
 
         try:
-            return await send(self._http, method, url, policy=self.policy, fresh_headers=headers, resend=resend,
+            return await send(self._http, method, url, policy=self.policy, fresh_headers=headers,
+                              resend=self.auth.resender(auth=auth),
                               pacer=org_limiter(self.host), where=self.org_url, **kwargs)
         except (NetworkError, AnswerTooLarge) as exc:
             raise OktaApiError(0, "network", exc.message, hint=exc.hint, retryable=exc.retryable,
@@ -308,13 +275,7 @@ class OktaClient(OktaAuth):
             me = await self._get_json("/api/v1/users/me", "credential check")
             return f"API token of {me.get('profile', {}).get('login', me.get('id', 'an admin'))}"
         if self.auth_mode == "service_app":
-            await self.access_token()
+            await self.auth.access_token()
             await self._get_json("/api/v1/apps", "service app credential check", params={"limit": 1})
-            return f"service app {self._client_id}" + (" (DPoP-bound tokens)" if self.uses_dpop else "")
+            return f"service app {self.auth.client_id}" + (" (DPoP-bound tokens)" if self.auth.uses_dpop else "")
         raise StepError("odatui has no Okta API access in this mode (okta.auth = \"none\").")
-
-
-
-
-__all__ = ["ASSERTION_TYPE", "SCOPES", "TOKEN_EARLY_REFRESH", "OktaApiError", "OktaClient", "OrgLimiter",
-           "org_limiter"]
