@@ -24,7 +24,7 @@ class SandboxProcess:
         self.proc: subprocess.Popen[str] | None = None
 
     def __enter__(self) -> SandboxProcess:
-        from odatui.config import load_config, parse_config
+        from odatui.core.config import load_config, parse_config
         from odatui.sandbox.samplepkg import make_sample_pkg
 
         self.work.mkdir(parents=True, exist_ok=True)
@@ -63,7 +63,7 @@ class SandboxProcess:
 
     def secrets(self) -> Any:
         from odatui.sandbox.server import Sandbox
-        from odatui.secrets import SecretStore
+        from odatui.core.secrets import SecretStore
 
         # Every secret the sandbox's demo config needs, read from the one list the sandbox gives (its env vars),
         # so a secret a later default needs (okta.scep_challenge for PSSO 2.0) is never missing here again.
@@ -73,14 +73,14 @@ class SandboxProcess:
 
     def engine(self, runs_dir: Path) -> Any:
         from odatui.engine import Engine
-        from odatui.state import StateStore
+        from odatui.core.state import StateStore
 
         return Engine(self.config, self.secrets(), StateStore(self.config.target_key(), runs_dir))
 
     def requests_total(self) -> int:
         import httpx
 
-        from odatui.http import ssl_context
+        from odatui.core.http import ssl_context
 
         with httpx.Client(verify=ssl_context(self.config.ws1.ca_bundle), timeout=10) as client:
             return int(client.get(f"{self.config.ws1.api_url}/_sandbox/requests").json()["requests_total"])

@@ -59,8 +59,8 @@ def _rollout(sb: Any, work: Path) -> tuple[Path, dict[str, str]]:
     """Apply the whole plan against the sandbox (as `odatui apply` would) and let the fleet check in."""
     import httpx
 
-    from odatui.config import save_config
-    from odatui.http import ssl_context
+    from odatui.core.config import save_config
+    from odatui.core.http import ssl_context
 
     env = _env(work)
     config = save_config(sb.config, work / "odatui.toml")
@@ -75,7 +75,7 @@ def _chain_rounds(summary: dict[str, Any]) -> int:
     """Round trips on the critical path of the bulk listing with PAGE_CONCURRENCY pages in flight: smart group
     members ∥ profile lookup ∥ first device page → first page of each listing → the rest of the listings → the rest
     of the device pages."""
-    from odatui.ws1.client import PAGE_CONCURRENCY, PAGE_SIZE
+    from odatui.mdm.ws1.api.client import PAGE_CONCURRENCY, PAGE_SIZE
 
     p, app = summary["profile"], summary["okta_verify"]
     listings = [p.get("installed", 0), p.get("pending", 0) + p.get("failed", 0), app.get("installed", 0)]

@@ -1,6 +1,6 @@
 """Hostile answers: the peak memory of `odatui status --devices --json` when the WS1 device listing answers with an
 endless chunked body, a gzip bomb (~1 MB that inflates to 1 GiB), a 400 MB JSON, or one page of 10⁶ devices
-(the sandbox's hostile fault kinds, over real HTTPS). Every body goes through odatui.http_body's capped reader, so
+(the sandbox's hostile fault kinds, over real HTTPS). Every body goes through odatui.core.http_body's capped reader, so
 each run must stop with one line naming the limit, under 300 MB peak RSS (issue 27's bound)."""
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
 
     import httpx
 
-    from odatui.demo import start_demo
-    from odatui.http import ssl_context
+    from odatui.cli.demo import start_demo
+    from odatui.core.http import ssl_context
     from odatui.sandbox.server import Sandbox
 
     home = tempfile.mkdtemp(prefix="odatui-bench-hostile-")

@@ -50,7 +50,7 @@ async def _setup(client: Any, sandbox: Any, work: Path) -> tuple[int, int, int, 
     # Let the simulated fleet check in: most Macs install within minutes, the offline ones never do.
     import httpx
 
-    from odatui.http import ssl_context
+    from odatui.core.http import ssl_context
 
     with httpx.Client(verify=ssl_context(str(sandbox.ca_path)), timeout=10) as admin:
         admin.post(f"{sandbox.url}/_sandbox/ws1/clock", json={"advance_s": 3600}).raise_for_status()
@@ -58,10 +58,10 @@ async def _setup(client: Any, sandbox: Any, work: Path) -> tuple[int, int, int, 
 
 
 async def _measure(quick: bool, latency_ms: int = 0) -> list[dict[str, Any]]:
-    from odatui.config import parse_config
+    from odatui.core.config import parse_config
     from odatui.sandbox.server import Sandbox, SandboxOptions
-    from odatui.secrets import SecretStore
-    from odatui.ws1.client import PAGE_CONCURRENCY, PAGE_SIZE, Ws1Client
+    from odatui.core.secrets import SecretStore
+    from odatui.mdm.ws1.api.client import PAGE_CONCURRENCY, PAGE_SIZE, Ws1Client
 
     rounds = 3 if quick else ROUNDS
     with tempfile.TemporaryDirectory() as tmp, Sandbox(SandboxOptions(devices=DEVICES, seed=7, latency_ms=latency_ms)) as sandbox:

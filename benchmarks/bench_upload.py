@@ -99,9 +99,9 @@ def curl_upload(url: str, ca: str, pkg: Path, header_file: Path) -> float:
 
 
 def odatui_upload(url: str, ca: str, pkg: Path) -> tuple[float, int]:
-    from odatui.config import Ws1Config
-    from odatui.secrets import SecretStore
-    from odatui.ws1.client import Ws1Client
+    from odatui.core.config import Ws1Config
+    from odatui.core.secrets import SecretStore
+    from odatui.mdm.ws1.api.client import Ws1Client
 
     cfg = Ws1Config(api_url=url, auth="basic", username=WS1_USER, group_id="ACME", smart_group="x", ca_bundle=ca)
     secrets = SecretStore(use_keychain=False, values={"ws1.password": WS1_PASSWORD, "ws1.tenant_code": WS1_TENANT_CODE})

@@ -1,4 +1,4 @@
-"""Wave gates at 50,000 Macs: `odatui.steps.wave_gate.count_waves` (what `odatui apply` reads to decide the gates and
+"""Wave gates at 50,000 Macs: `odatui.mdm.ws1.steps.wave_gate.count_waves` (what `odatui apply` reads to decide the gates and
 `odatui waves` prints) for two waves — a 3-Mac pilot and the rollout group — with Okta Verify assigned to both.
 Bulk listings only: the members of each wave's smart group, the app's installed devices and the organization
 group's device pages; the figure to watch is requests made, which must grow with pages (500 Macs each), not Macs.
@@ -19,12 +19,12 @@ DEVICES = 50_000
 
 
 async def _measure(devices: int) -> list[dict[str, Any]]:
-    from odatui.config import parse_config
+    from odatui.core.config import parse_config
     from odatui.sandbox.server import Sandbox, SandboxOptions
-    from odatui.secrets import SecretStore
-    from odatui.steps.wave_gate import Prerequisite, count_waves
-    from odatui.ws1.base import PAGE_SIZE
-    from odatui.ws1.client import Ws1Client
+    from odatui.core.secrets import SecretStore
+    from odatui.mdm.ws1.steps.wave_gate import Prerequisite, count_waves
+    from odatui.mdm.ws1.api.base import PAGE_SIZE
+    from odatui.mdm.ws1.api.client import Ws1Client
 
     with Sandbox(SandboxOptions(devices=devices, seed=7)) as sandbox:
         env = Sandbox.secret_env()

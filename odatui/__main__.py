@@ -1,3 +1,3 @@
-from odatui.cli import main
+from odatui.cli.main import main
 
 raise SystemExit(main())

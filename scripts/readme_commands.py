@@ -1,12 +1,12 @@
-"""Check (or with --write, rewrite) the README's "Commands" table against odatui/commands.py, its one source."""
+"""Check (or with --write, rewrite) the README's "Commands" table against odatui/cli/commands.py, its one source."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-from odatui.cli import build_parser
-from odatui.commands import readme_section, readme_table
+from odatui.cli.main import build_parser
+from odatui.cli.commands import readme_section, readme_table
 
 
 def main(argv: list[str]) -> int:

@@ -34,9 +34,9 @@ def isolated_home(tmp_path_factory, monkeypatch, request):
     import keyring.core
 
     monkeypatch.setattr(keyring.core, "_keyring_backend", None)
-    import odatui.log
+    import odatui.core.log
 
-    odatui.log._configured = None
+    odatui.core.log._configured = None
     yield home
 
 
@@ -74,6 +74,6 @@ def sandbox_env(monkeypatch):
 @pytest.fixture
 def sandbox_config(sandbox, sandbox_env):
     """A validated Config pointing at the default sandbox (package not set)."""
-    from odatui.config import parse_config
+    from odatui.core.config import parse_config
 
     return parse_config(sandbox.config_dict(), source="sandbox")

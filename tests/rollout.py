@@ -59,7 +59,7 @@ def duplicates(state: dict[str, Any]) -> list[str]:
 @pytest.fixture
 def demo_factory():
     """Start demo sessions (sandbox + sample package + config at `session.config_path`); all closed at the end."""
-    from odatui.demo import start_demo
+    from odatui.cli.demo import start_demo
 
     sessions = []
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import time
 
-from odatui.answers import render
-from odatui.config import load_config
+from odatui.core.answers import render
+from odatui.core.config import load_config
 from odatui.tui.app import OdatuiApp
 from odatui.tui.screens.modals import ChoiceScreen
 from odatui.tui.screens.okta import OktaScreen

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from odatui.config import load_config, parse_config
-from odatui.errors import ConfigError, OdatuiError, PackageError
+from odatui.core.config import load_config, parse_config
+from odatui.core.errors import ConfigError, OdatuiError, PackageError
 
 from tests.pkgs import Comp, component_pkg, header, needs_bsdtar, product_pkg, rewrite_toc
 
@@ -319,7 +319,7 @@ def test_package_file_gives_one_clear_message(make, must, tmp_path):
 
 @needs_bsdtar
 async def test_old_okta_verify_for_macos_14_is_refused_by_the_step(tmp_path):
-    from odatui.secrets import SecretStore
+    from odatui.core.secrets import SecretStore
     from odatui.steps.base import Context
     from odatui.steps.package import PackagePreflight
 
@@ -483,7 +483,7 @@ async def test_odd_okta_answer_gives_one_clear_message(path, reply, call, must, 
     url, ca, replies = canned_server
     replies.clear()
     replies[path] = reply
-    from odatui.http import RetryPolicy
+    from odatui.core.http import RetryPolicy
 
     async with OktaClient(url, api_token="00-canned-token-value", ca_bundle=ca,
                           policy=RetryPolicy(attempts=1)) as client:
@@ -496,8 +496,8 @@ async def test_odd_okta_answer_gives_one_clear_message(path, reply, call, must, 
 @pytest.mark.parametrize("path,reply,call,must", [c if not isinstance(c, tuple) or len(c) != 5 else
                                                   pytest.param(*c[1:], id=c[0]) for c in WS1_ANSWERS])
 async def test_odd_ws1_answer_gives_one_clear_message(path, reply, call, must, canned_server):
-    from odatui.http import RetryPolicy
-    from odatui.ws1.client import Ws1Client, _BasicAuth
+    from odatui.core.http import RetryPolicy
+    from odatui.mdm.ws1.api.client import Ws1Client, _BasicAuth
 
     url, ca, replies = canned_server
     replies.clear()
@@ -725,7 +725,7 @@ def _page_with_link(link: str):
 
 
 async def test_okta_link_to_another_origin_never_receives_the_token(hostile):
-    from odatui.http import RetryPolicy
+    from odatui.core.http import RetryPolicy
     from odatui.okta.client import OktaClient
 
     urls, ca, script, hits = hostile
@@ -743,7 +743,7 @@ async def test_okta_link_to_another_origin_never_receives_the_token(hostile):
 
 
 async def test_okta_link_back_to_itself_stops_paging(hostile):
-    from odatui.http import RetryPolicy
+    from odatui.core.http import RetryPolicy
     from odatui.okta.client import OktaClient
 
     urls, ca, script, hits = hostile
@@ -759,9 +759,9 @@ async def test_okta_link_back_to_itself_stops_paging(hostile):
 async def test_ws1_total_that_never_ends_is_capped(hostile):
     import json
 
-    from odatui.http import RetryPolicy
-    from odatui.paging import MAX_PAGES
-    from odatui.ws1.client import Ws1Client, _BasicAuth
+    from odatui.core.http import RetryPolicy
+    from odatui.core.paging import MAX_PAGES
+    from odatui.mdm.ws1.api.client import Ws1Client, _BasicAuth
 
     urls, ca, script, hits = hostile
 
@@ -789,8 +789,8 @@ async def test_ws1_total_that_never_ends_is_capped(hostile):
 async def test_endpoint_that_never_answers_hits_the_overall_deadline(hostile):
     """Accepts the request and stays silent: the per-operation read timeout would be reset by a drip; the overall
     deadline (one request, retries included) ends it and names the limit. Production: 180 s; here 1.5 s."""
-    from odatui.http import REQUEST_DEADLINE, RetryPolicy
-    from odatui.ws1.client import Ws1Client, _BasicAuth
+    from odatui.core.http import REQUEST_DEADLINE, RetryPolicy
+    from odatui.mdm.ws1.api.client import Ws1Client, _BasicAuth
 
     urls, ca, script, hits = hostile
 
@@ -832,7 +832,7 @@ def test_secret_with_control_character_refused_at_secrets_set(value, what, isola
 
 
 def test_secret_with_control_character_refused_from_env(monkeypatch):
-    from odatui.secrets import SecretStore
+    from odatui.core.secrets import SecretStore
 
     monkeypatch.setenv("ODATUI_WS1__TENANT_CODE", "TENANT\r\nCODE-1234567890")
     with pytest.raises(OdatuiError) as caught:
@@ -869,7 +869,7 @@ def test_wizard_secret_field_refuses_control_characters():
 
 
 def test_private_key_keeps_its_line_breaks():
-    from odatui.secrets import control_character
+    from odatui.core.secrets import control_character
 
     pem = "-----BEGIN PRIVATE KEY-----\r\nMIIE\n-----END PRIVATE KEY-----"
     assert control_character("okta.private_key", pem) is None
@@ -879,7 +879,7 @@ def test_private_key_keeps_its_line_breaks():
 @pytest.mark.parametrize("text", ["token 00-split-secret-Zq… (truncated)", "…plit-secret-Zq9x8y7w6v tail",
                                   "head 00-split-secret\n-Zq9x8y7w6v", "a\r00-split-secret-Zq9x8y7w6v\rb"])
 def test_redaction_survives_any_split(text):
-    from odatui.log import redact, register_secret
+    from odatui.core.log import redact, register_secret
 
     register_secret("00-split-secret-Zq9x8y7w6v")
     out = redact(text)
@@ -928,7 +928,7 @@ def test_sandbox_write_config_onto_a_foreign_file_refuses(tmp_path, isolated_hom
 
 
 def test_atomic_write_cleans_up_on_every_error_path(tmp_path):
-    from odatui.files import atomic_writer
+    from odatui.core.files import atomic_writer
 
     target = tmp_path / "out.toml"
     with pytest.raises(RuntimeError), atomic_writer(target, what="answers file") as fh:
@@ -1016,7 +1016,7 @@ def test_unreadable_parent_of_the_config(tmp_path, isolated_home):
 def test_broken_state_file_is_set_aside_and_rebuilt(content, tmp_path, isolated_home, sandbox, sandbox_env):
     import tomli_w
 
-    from odatui.config import parse_config
+    from odatui.core.config import parse_config
 
     data = sandbox.config_dict()
     config = tmp_path / "answers.toml"

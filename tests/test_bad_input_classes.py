@@ -17,8 +17,8 @@ import pytest
 import tomli_w
 from rollout import demo_factory  # noqa: F401 - demo_factory is a fixture
 
-from odatui.config import parse_config
-from odatui.errors import ConfigError, PackageError, UsageError
+from odatui.core.config import parse_config
+from odatui.core.errors import ConfigError, PackageError, UsageError
 from tests.pkgs import Comp, component_pkg, needs_bsdtar, product_pkg
 from tests.test_bad_input import _fill, assert_clear, one_line_exit_2, timed_odatui, tmpfs
 
@@ -60,7 +60,7 @@ def test_a_5000_digit_version_is_one_line(tmp_path):
 
 @needs_bsdtar
 async def test_a_package_without_its_distribution_is_refused_by_the_step(tmp_path):
-    from odatui.secrets import SecretStore
+    from odatui.core.secrets import SecretStore
     from odatui.steps.base import Context
     from odatui.steps.package import PackagePreflight
 
@@ -159,7 +159,7 @@ def test_an_empty_config_is_exit_2_not_4(tmp_path, isolated_home):
 
 @pytest.mark.parametrize("name,value", [("okta.api_token", "00ab\u00f6cdef"), ("ws1.tenant_code", "t\u2019code")])
 def test_a_non_ascii_header_secret_is_refused_without_echoing_it(name, value):
-    from odatui.secrets import check_secret
+    from odatui.core.secrets import check_secret
 
     with pytest.raises(UsageError) as caught:
         check_secret(name, value, source="ODATUI_X")
@@ -190,7 +190,7 @@ def test_a_cross_origin_redirect_is_named_not_reported_as_bad_json(tmp_path, iso
                                                                   sandbox_env):
     import httpx
 
-    from odatui.http import ssl_context
+    from odatui.core.http import ssl_context
 
     session = demo_factory()
     sandbox = session.sandbox
@@ -216,7 +216,7 @@ async def test_the_tls_hint_fits_the_failure(kind, tmp_path):
 
     import trustme
 
-    from odatui.http import NetworkError, make_client, send
+    from odatui.core.http import NetworkError, make_client, send
 
     ca = trustme.CA()
     if kind == "expired":
@@ -270,7 +270,7 @@ def test_a_ledger_id_that_is_not_a_number_is_named_and_nothing_is_removed(demo_f
 
 
 def test_an_oversized_run_state_is_set_aside_never_blocking(tmp_path):
-    from odatui.state import STATE_LIMIT, StateStore
+    from odatui.core.state import STATE_LIMIT, StateStore
 
     store = StateStore("okta-x__ws1-y", tmp_path)
     with open(store.path, "wb") as fh:  # sparse: 17 MiB without writing them
@@ -284,8 +284,8 @@ def test_an_oversized_run_state_is_set_aside_never_blocking(tmp_path):
 
 
 def test_the_wizard_never_writes_an_answers_file_odatui_would_refuse(tmp_path):
-    from odatui.answers import write_answers
-    from odatui.config import load_config
+    from odatui.core.answers import write_answers
+    from odatui.core.config import load_config
 
     path = tmp_path / "answers.toml"
     path.write_text("[okta]\norg_url = 'https://acme.okta.com'\n")

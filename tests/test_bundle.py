@@ -10,11 +10,11 @@ import zipfile
 import pytest
 from rollout import demo_factory, odatui_cli  # noqa: F401 - demo_factory is a fixture
 
-from odatui.bundle import build_bundle
-from odatui.errors import OdatuiError
-from odatui.log import known_secrets, setup_logging
+from odatui.cli.bundle import build_bundle
+from odatui.core.errors import OdatuiError
+from odatui.core.log import known_secrets, setup_logging
 from odatui.sandbox.server import Sandbox
-from odatui.secrets import SecretStore
+from odatui.core.secrets import SecretStore
 
 
 def read_zip(path):
@@ -108,7 +108,7 @@ def _shared_folder(tmp_path):
 def test_a_link_planted_at_the_old_temp_name_does_not_redirect_an_atomic_write(tmp_path):
     import os
 
-    from odatui.files import atomic_write
+    from odatui.core.files import atomic_write
 
     shared, victim = _shared_folder(tmp_path)
     out = shared / "bundle.zip"
@@ -143,8 +143,8 @@ def test_bundle_out_into_a_shared_folder_with_planted_links_writes_its_own_file(
 
 
 def test_a_world_writable_folder_without_the_sticky_bit_is_refused(tmp_path):
-    from odatui.errors import UsageError
-    from odatui.files import atomic_write
+    from odatui.core.errors import UsageError
+    from odatui.core.files import atomic_write
 
     loose = tmp_path / "loose"
     loose.mkdir()

@@ -22,19 +22,19 @@ from apple_schema import AppleSchema
 from rollout import demo_factory, odatui_cli  # noqa: F401 - demo_factory is a fixture
 
 from conftest import vendor_path
-from odatui.config import parse_config, save_config
-from odatui.errors import OdatuiError
+from odatui.core.config import parse_config, save_config
+from odatui.core.errors import OdatuiError
 from odatui.macos import certificate
 from odatui.macos.payloads import PssoSettings, ScepSettings
-from odatui.remove import cmd_remove
-from odatui.runner import make_engine
-from odatui.sandbox.cert_authorities import SCEP_ENTITY_KEYS, CertificateAuthorities
+from odatui.cli.remove import cmd_remove
+from odatui.cli.runner import make_engine
+from odatui.mdm.ws1.emulator.cert_authorities import SCEP_ENTITY_KEYS, CertificateAuthorities
 from odatui.sandbox.server import OKTA_SCEP_CHALLENGE
 from odatui.service.devices import ids_from_outputs, list_devices
 from odatui.service.status import rollout_status
 from odatui.service.profiles import build_files, certificate_file, export_from_values
-from odatui.state import StateStore
-from odatui.ws1.device_rows import FAILED, INSTALLED, PENDING, judge_certificate
+from odatui.core.state import StateStore
+from odatui.mdm.ws1.api.device_rows import FAILED, INSTALLED, PENDING, judge_certificate
 
 CA, TEMPLATE = "Okta Device Access", "Okta Device Access"
 CERT_PROFILE = "Okta Platform SSO - Device Access certificate"
@@ -175,7 +175,11 @@ def test_a_wrong_challenge_fails_only_the_certificate_profile_and_status_says_wh
     asyncio.run(list_devices(config, session.secrets, ids, lambda r, p: rows.extend(r), per_device=False))
     lacking = {r.id for r in rows if r.certificate == PENDING}
     assert {d.id for d in reached} <= lacking
-    assert all("certificate profile is not installed" in " ".join(r.reasons) for r in rows if r.id in lacking)
+    by_id = {r.id: r for r in rows}
+    for device in reached:  # the SSO profile installed, the certificate profile not: it most likely failed
+        assert "certificate profile most likely failed" in " ".join(by_id[device.id].reasons)
+        assert "--device ID" in " ".join(by_id[device.id].reasons)
+    assert all("no Device Access certificate" in " ".join(r.reasons) for r in rows if r.id in lacking)
 
     # The install share a wave's gate reads: the SSO profile on Macs, the certificate profile on none.
     outputs = StateStore(config.target_key()).load().outputs()
@@ -285,8 +289,8 @@ def test_remove_deletes_the_certificate_profile_too_after_the_sso_profile(sessio
     ({"CredentialSource": "Upload"}, "CredentialSource"),
 ])
 def test_the_sandbox_refuses_a_native_scep_payload_outside_the_2604_model(sandbox, sandbox_env, change, words):
-    from odatui.ws1.client import Ws1Client
-    from odatui.ws1.errors import Ws1ApiError
+    from odatui.mdm.ws1.api.client import Ws1Client
+    from odatui.mdm.ws1.api.errors import Ws1ApiError
 
     ws1 = sandbox.world.emulators["ws1"]
     ca = ws1.cas.add(CA, [TEMPLATE], OKTA_SCEP_CHALLENGE, 570)
@@ -297,7 +301,7 @@ def test_the_sandbox_refuses_a_native_scep_payload_outside_the_2604_model(sandbo
     config = parse_config(sandbox.config_dict(), source="test")
 
     async def go():
-        client = Ws1Client.from_config(config.ws1, __import__("odatui.secrets", fromlist=["x"]).SecretStore())
+        client = Ws1Client.from_config(config.ws1, __import__("odatui.core.secrets", fromlist=["x"]).SecretStore())
         try:
             with pytest.raises(Ws1ApiError) as err:
                 await client.create_macos_profile(body)
@@ -424,8 +428,8 @@ def test_static_is_an_explicit_choice_with_a_plan_warning_naming_its_risks(sessi
 
 
 def test_the_wave_gate_counts_the_certificate_profile_as_a_prerequisite():
-    from odatui.config_waves import GateConfig
-    from odatui.steps.wave_gate import prerequisites
+    from odatui.core.config_waves import GateConfig
+    from odatui.mdm.ws1.steps.wave_gate import prerequisites
 
     outputs = {"ws1.upload": {"app_id": 3001},
                "ws1.certificate": {"certificate_profile_id": 901, "certificate_profile_uuid": "u"}}
@@ -484,7 +488,7 @@ def test_odatui_export_with_ws1_ca_writes_the_certificate_profile_apart(sandbox,
 
 
 def test_the_wizard_run_polls_until_the_admin_adds_the_ca_then_carries_on(session):
-    from odatui.events import StepNeedsAction
+    from odatui.core.events import StepNeedsAction
 
     config = config_for(session)
     engine = make_engine(config, session.secrets, interactive=True, poll_interval=(0.2, 0.5))
@@ -520,7 +524,7 @@ def test_the_plan_warns_when_okta_intermediate_ca_expires_soon(session, tmp_path
 def test_with_static_scep_a_wrong_secret_rolls_back_the_whole_sso_profile(session):
     """Why ws1_ca exists: the SCEP payload inside the SSO profile takes Platform SSO down with it (fleet-safety.md,
     the `profiled` field report), which the sandbox models."""
-    from odatui.secrets import SecretStore
+    from odatui.core.secrets import SecretStore
 
     config = config_for(session, scep="static")
     secrets = SecretStore(use_keychain=False, values={"okta.scep_challenge": "reset-in-okta"})  # the rest from env

@@ -83,7 +83,7 @@ def test_unknown_secret_name_is_exit_2():
 
 
 def test_every_command_has_its_handler():
-    from odatui.cli import HANDLERS, _handler
+    from odatui.cli.main import HANDLERS, _handler
 
     for command in HANDLERS:
         assert callable(_handler(command)), command
@@ -134,7 +134,7 @@ def test_help_into_a_closed_pipe_ends_quietly():
 
 
 def test_every_command_help_has_a_description_and_examples():
-    from odatui.cli import HANDLERS
+    from odatui.cli.main import HANDLERS
 
     for command in HANDLERS:
         if command == "wizard":

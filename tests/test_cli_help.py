@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from odatui.cli import build_parser
-from odatui.commands import COMMANDS, readme_section, readme_table
+from odatui.cli.main import build_parser
+from odatui.cli.commands import COMMANDS, readme_section, readme_table
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -114,7 +114,7 @@ def test_plan_and_apply_give_one_exit_code_for_one_bad_secret(isolated_home, san
 
 def test_the_okta_scopes_are_written_once():
     """F1 on the Okta screen and the README list the same scopes the client asks for (F1 listed 2 of 5)."""
-    from odatui.domain import OKTA_SCOPES
+    from odatui.core.domain import OKTA_SCOPES
     from odatui.okta.client import SCOPES
     from odatui.tui.screens.okta import OktaScreen
 
@@ -135,7 +135,7 @@ def test_every_field_label_fits_its_column():
 
 
 def test_status_prints_words_never_python_reprs():
-    from odatui.status_cli import words
+    from odatui.cli.status import words
 
     shown = words({"smart_groups": [{"id": 4711, "name": "Okta PSSO Macs"}, {"id": 4712, "name": "Pilot"}],
                    "custom_domain": None, "manual": False, "group_ids": {"Mac Pilot": "00g1"}, "warnings": []})

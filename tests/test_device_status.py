@@ -10,7 +10,7 @@ import httpx
 import pytest
 from rollout import demo_factory, odatui_cli  # noqa: F401 - demo_factory is a fixture
 
-from odatui.http import ssl_context
+from odatui.core.http import ssl_context
 
 
 def _admin(session, path: str, body: dict) -> dict:

@@ -61,7 +61,7 @@ def _short_timeout_clients(kind: str, ctx):
 
         client = OktaClient.from_config(ctx.config.okta, ctx.secrets)
     else:
-        from odatui.ws1.client import Ws1Client
+        from odatui.mdm.ws1.api.client import Ws1Client
 
         client = Ws1Client.from_config(ctx.config.ws1, ctx.secrets)
     http = getattr(client, "http", None)
@@ -90,9 +90,9 @@ def _duplicates(state: dict) -> dict[str, list]:
 
 
 async def _run_demo(fault_rules: list[dict], **engine_options):
-    from odatui.demo import start_demo
+    from odatui.cli.demo import start_demo
     from odatui.engine import Engine
-    from odatui.state import StateStore
+    from odatui.core.state import StateStore
 
     session = await asyncio.to_thread(start_demo, psso_app="present", fault_rules=fault_rules)
     try:
@@ -131,9 +131,9 @@ async def test_clean_run_is_the_baseline():
 
 
 async def test_rerun_after_success_adopts_everything():
-    from odatui.demo import start_demo
+    from odatui.cli.demo import start_demo
     from odatui.engine import Engine
-    from odatui.state import StateStore
+    from odatui.core.state import StateStore
 
     session = await asyncio.to_thread(start_demo, psso_app="present")
     try:
@@ -182,13 +182,13 @@ def test_second_odatui_on_the_same_target_refuses(tmp_path, sandbox_factory, san
 
 def test_state_lock_is_per_target_and_exclusive_across_processes(tmp_path):
     # The lock itself, without the engine: a second process on the same target gets StateError (exit 2).
-    from odatui.errors import StateError
-    from odatui.state import StateStore
+    from odatui.core.errors import StateError
+    from odatui.core.state import StateStore
 
     holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
         import sys, time
         from pathlib import Path
-        from odatui.state import StateStore
+        from odatui.core.state import StateStore
         s = StateStore("acme.okta.com__ACME", Path({str(tmp_path)!r}))
         s.acquire(); print("locked", flush=True); sys.stdin.readline()
     """)], cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -239,7 +239,7 @@ def keychain_env(backend: str, tmp_path) -> dict[str, str]:
 
 @pytest.mark.parametrize("backend", ["absent", "locked"])
 def test_keychain_probe_never_hangs_past_its_limit(backend, tmp_path):
-    from odatui.secrets import PROBE_TIMEOUT
+    from odatui.core.secrets import PROBE_TIMEOUT
 
     env = keychain_env(backend, tmp_path)
     started = time.monotonic()
@@ -256,7 +256,7 @@ def test_keychain_probe_never_hangs_past_its_limit(backend, tmp_path):
 def test_apply_without_secrets_exits_4_within_the_probe_limit(backend, tmp_path, sandbox):
     import tomli_w
 
-    from odatui.secrets import PROBE_TIMEOUT
+    from odatui.core.secrets import PROBE_TIMEOUT
 
     config = tmp_path / "answers.toml"
     config.write_text(tomli_w.dumps(sandbox.config_dict()))
@@ -279,8 +279,8 @@ def test_full_disk_while_saving_state_keeps_the_old_state_readable(tmp_path):
     script = textwrap.dedent(f"""
         import resource, signal, sys
         from pathlib import Path
-        from odatui.errors import StateError
-        from odatui.state import StateStore
+        from odatui.core.errors import StateError
+        from odatui.core.state import StateStore
         store = StateStore("acme.okta.com__ACME", Path({str(tmp_path)!r}))
         state = store.load()
         state.step("okta.app").status = "succeeded"
@@ -299,7 +299,7 @@ def test_full_disk_while_saving_state_keeps_the_old_state_readable(tmp_path):
     proc = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=30)
     assert proc.returncode == 0, proc.stderr
     assert "previous state is intact" in proc.stdout
-    from odatui.state import StateStore
+    from odatui.core.state import StateStore
 
     state = StateStore("acme.okta.com__ACME", tmp_path).load()
     assert state.notes == []

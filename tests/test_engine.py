@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from odatui.config import Config
+from odatui.core.config import Config
 from odatui.engine import Engine, PlanRow
-from odatui.errors import NeedsAction, SecretsUnavailable, StepError, UsageError
-from odatui.events import (
+from odatui.core.errors import NeedsAction, SecretsUnavailable, StepError, UsageError
+from odatui.core.events import (
     RunFinished,
     StepCancelled,
     StepFailed,
@@ -22,8 +22,8 @@ from odatui.events import (
     StepStarted,
     StepSucceeded,
 )
-from odatui.secrets import SecretStore
-from odatui.state import StateStore
+from odatui.core.secrets import SecretStore
+from odatui.core.state import StateStore
 from odatui.steps.base import Change, ChangeKind, Step
 
 
@@ -200,7 +200,7 @@ def test_non_retryable_error_is_not_retried(tmp_path):
 
 
 def test_failure_on_the_admins_input_is_exit_2(tmp_path):
-    from odatui.errors import PackageError
+    from odatui.core.errors import PackageError
 
     tenant = Tenant()
     bad = [PackageError("OktaVerify.pkg is not a flat package", hint="download it again")]
@@ -350,7 +350,7 @@ def test_plan_inspects_everything_and_changes_nothing(tmp_path):
 
 
 def test_a_second_engine_on_the_same_target_is_refused(tmp_path):
-    from odatui.errors import StateError
+    from odatui.core.errors import StateError
 
     tenant = Tenant()
     holder = StateStore("unit-target", tmp_path / "runs")
@@ -426,7 +426,7 @@ def test_second_run_against_the_sandbox_sends_no_writes(demo_factory):
 
 
 def test_verify_catches_a_profile_edited_in_the_console(demo_factory):
-    from odatui.ws1.client import Ws1Client
+    from odatui.mdm.ws1.api.client import Ws1Client
 
     session = demo_factory()
     assert asyncio.run(demo_engine(session).run()).exit_code == 0

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from odatui.config import Config
+from odatui.core.config import Config
 from odatui.engine import Engine, missing_fields
 from odatui.engine.exits import (
     EXIT_CANCELLED,
@@ -26,9 +26,9 @@ from odatui.engine.exits import (
     signal_exit,
 )
 from odatui.engine.graph import Graph
-from odatui.errors import UsageError
-from odatui.secrets import SecretStore
-from odatui.state import FAILED, SUCCEEDED, RunState, StateStore, Status
+from odatui.core.errors import UsageError
+from odatui.core.secrets import SecretStore
+from odatui.core.state import FAILED, SUCCEEDED, RunState, StateStore, Status
 from odatui.steps import all_steps
 from odatui.steps.base import CLIENTS, Change, ChangeKind, Step, client_fields
 
@@ -49,8 +49,8 @@ def test_the_exit_code_table():
     assert (EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NEEDS_ACTION, EXIT_SECRETS) == (0, 1, 2, 3, 4)
     assert EXIT_CANCELLED == 130 and EXIT_SIGPIPE == 141 and signal_exit(signal.SIGTERM) == 143
     assert set(MEANING) == {0, 1, 2, 3, 4, 130}
-    import odatui.cli as cli
-    import odatui.signals as signals
+    import odatui.cli.main as cli
+    import odatui.core.signals as signals
 
     assert (cli.EXIT_USAGE, cli.EXIT_FAILED, cli.EXIT_SIGPIPE) == (EXIT_USAGE, EXIT_FAILED, EXIT_SIGPIPE)
     assert signals.exit_code() == EXIT_CANCELLED  # nothing received yet: Ctrl-C's code

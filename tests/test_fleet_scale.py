@@ -18,11 +18,11 @@ from rollout import REPO, demo_factory, odatui_cli  # noqa: F401 - demo_factory 
 from test_ws1_client import contract, make_client  # noqa: F401 - fixtures
 from ws1_contract import admin, roll_out
 
-from odatui.http import RetryPolicy, ssl_context
+from odatui.core.http import RetryPolicy, ssl_context
 from odatui.sandbox.fleet import Fleet
-from odatui.ws1.device_rows import OwnedProfile
-from odatui.ws1.devices import DeviceLister
-from odatui.ws1.pacing import Ws1RateLimit
+from odatui.mdm.ws1.api.device_rows import OwnedProfile
+from odatui.mdm.ws1.api.devices import DeviceLister
+from odatui.mdm.ws1.api.pacing import Ws1RateLimit
 
 PER_MAC = re.compile(r"/api/mdm/devices/\d+/(profiles|certificates)")
 
@@ -188,8 +188,8 @@ def test_rate_limit_setting_is_checked_and_reaches_the_client():
     from test_config import bad, ws1
     from ws1_contract import sandbox_secrets
 
-    from odatui.config import parse_config
-    from odatui.ws1.client import Ws1Client
+    from odatui.core.config import parse_config
+    from odatui.mdm.ws1.api.client import Ws1Client
 
     bad(ws1(requests_per_minute=0), "ws1.requests_per_minute", "at least 1", "default is 1000")
     config = parse_config(ws1(api_url="https://as1.awmdm.com", username="a", requests_per_minute=120), source="t")

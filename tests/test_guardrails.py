@@ -35,7 +35,7 @@ def test_an_accepted_lockout_policy_plans_with_a_warning(tmp_path, sandbox, isol
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "warning: rollout.psso.login_policy requires Okta at the login window" in proc.stdout
     # odatui's own switch never reaches the profile.
-    from odatui.config import load_config
+    from odatui.core.config import load_config
     from odatui.macos.payloads import PssoSettings, sso_extension
 
     cfg = load_config(config)
@@ -120,10 +120,10 @@ def test_wizard_export_cli_export_and_the_ws1_profile_are_byte_identical(tmp_pat
 
     import os
 
-    from odatui.config import load_config
-    from odatui.secrets import SecretStore
+    from odatui.core.config import load_config
+    from odatui.core.secrets import SecretStore
     from odatui.service.export import wizard_export
-    from odatui.state import StateStore
+    from odatui.core.state import StateStore
 
     for key, value in env().items():
         os.environ[key] = value
@@ -151,9 +151,9 @@ def test_wizard_export_cli_export_and_the_ws1_profile_are_byte_identical(tmp_pat
 
 
 def test_ws1_assign_and_verify_share_one_group_covered_rule():
-    import odatui.steps.verify as verify
-    import odatui.steps.ws1_assign as assign
-    from odatui.steps.ws1_common import group_covered
+    import odatui.mdm.ws1.steps.verify as verify
+    import odatui.mdm.ws1.steps.assign as assign
+    from odatui.mdm.ws1.steps.common import group_covered
 
     assert verify.group_covered is group_covered and assign.group_covered is group_covered
     g = "AAAA-1111"

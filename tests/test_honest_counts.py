@@ -54,7 +54,7 @@ def test_500_org_wide_okta_verify_macs_are_reported_apart_from_the_rollouts_dps_
 
 
 def test_a_service_app_without_okta_logs_read_is_named(sandbox, tmp_path):
-    from odatui.config import parse_config
+    from odatui.core.config import parse_config
     from odatui.service.registrations import dps_registrations, okta_verify_macs
 
     admin(sandbox, "/_sandbox/okta/settings", {"granted_scopes": [
@@ -83,8 +83,8 @@ def test_a_registration_logged_this_second_is_counted(sandbox, sandbox_env):
     """The System Log read is bounded (`until`), and its bound includes the current second."""
     from datetime import datetime
 
-    from odatui.config import parse_config
-    from odatui.secrets import SecretStore
+    from odatui.core.config import parse_config
+    from odatui.core.secrets import SecretStore
     from odatui.service.registrations import dps_registrations
 
     okta = sandbox.world.emulators["okta"]

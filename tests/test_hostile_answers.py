@@ -1,5 +1,5 @@
 """Hostile servers (or a compromised proxy): answers that never end, inflate, or hold a million devices. odatui reads
-every answer through one capped, streaming reader (odatui.http_body) and stops with one line naming the limit,
+every answer through one capped, streaming reader (odatui.core.http_body) and stops with one line naming the limit,
 in bounded memory. Served by the sandbox's hostile fault kinds over real HTTPS."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import httpx
 import pytest
 from rollout import REPO, demo_factory  # noqa: F401 - demo_factory is a fixture
 
-from odatui.http import ssl_context
+from odatui.core.http import ssl_context
 
 PEAK_RSS_LIMIT_MB = 300
 

@@ -19,8 +19,8 @@ import pytest
 import trustme
 
 from odatui import __version__
-from odatui.errors import StepError
-from odatui.http import RetryPolicy, make_client, send, server_wait, ssl_context
+from odatui.core.errors import StepError
+from odatui.core.http import RetryPolicy, make_client, send, server_wait, ssl_context
 
 FAST = RetryPolicy(attempts=4, base=0.01, cap=0.05)
 

@@ -23,7 +23,7 @@ PSSO_LABEL = "Platform Single Sign-On for macOS"
 
 
 def write_config(sandbox, package: Path, path: Path, *, group_id: str | None = None, host: str | None = None) -> Path:
-    from odatui.config import parse_config, save_config
+    from odatui.core.config import parse_config, save_config
 
     data = sandbox.config_dict()
     data["rollout"]["package"] = str(package)
@@ -76,8 +76,8 @@ def test_two_applies_on_two_spellings_from_two_state_folders_make_one_app_and_on
 
 def test_a_run_on_another_spelling_is_refused_while_the_tenant_is_locked(demo_factory, sandbox_env, runtime_dir,
                                                                           tmp_path):
-    from odatui.identity import resolve
-    from odatui.state import TenantLocks
+    from odatui.core.identity import resolve
+    from odatui.core.state import TenantLocks
     from odatui.steps.base import Context
 
     session = demo_factory()

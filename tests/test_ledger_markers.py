@@ -1,5 +1,5 @@
 """A ledger that survives damage and cannot be pointed elsewhere: every object odatui creates carries its marker
-(odatui.markers) where WS1 keeps a note; `remove` reads each object back and deletes only what carries our marker
+(odatui.core.markers) where WS1 keeps a note; `remove` reads each object back and deletes only what carries our marker
 and the ledger's name; with the state deleted, `remove --recover` rebuilds the ledger from the markers. Against
 the sandbox over real HTTPS, through the real entry point."""
 
@@ -112,7 +112,7 @@ def test_the_sandbox_keeps_no_note_on_a_smart_group(applied):
     """SmartGroupEditV1Model has no description: a marker sent anyway is not stored (the sandbox disagrees)."""
     import httpx
 
-    from odatui.http import ssl_context
+    from odatui.core.http import ssl_context
     from odatui.sandbox.server import WS1_PASSWORD, WS1_TENANT_CODE, WS1_USER
 
     sb = applied.sandbox
@@ -132,7 +132,7 @@ def test_the_sandbox_keeps_no_note_on_a_smart_group(applied):
 def _fault(session, rule):
     import httpx
 
-    from odatui.http import ssl_context
+    from odatui.core.http import ssl_context
 
     with httpx.Client(verify=ssl_context(str(session.sandbox.ca_path)), timeout=10) as c:
         c.post(f"{session.sandbox.url}/_sandbox/faults", json=rule).raise_for_status()
@@ -193,3 +193,18 @@ def test_a_smart_group_made_by_a_step_that_failed_is_odatuis_and_removed(demo_fa
     said = removal.stdout + removal.stderr
     assert removal.returncode == 0, said
     assert not made & {g["id"] for g in ws1.smart_groups}, said
+
+
+def test_replace_on_rename_takes_the_old_profile_only_when_it_carries_the_marker(applied):
+    """Issue 26's rename path removes the old profile through remove's own checks: one whose marker an admin took
+    out (or an edited ledger pointing at theirs) stays, and the run says why."""
+    session = applied
+    ws1 = session.sandbox.world.emulators["ws1"]
+    (old_id,) = ws1.profiles
+    general = ws1.profiles[old_id]["body"]["General"]
+    general["Description"] = "Taken over by the desktop team"  # no marker any more
+    renamed = {"ODATUI_ROLLOUT__PROFILE_NAME": "Okta Platform SSO (2026)"}
+    run = odatui_cli("apply", "--yes", "--config", str(session.config_path), env=renamed)
+    said = run.stdout + run.stderr
+    assert old_id in ws1.profiles, said  # the old one stays
+    assert "does not carry odatui's marker" in said and "Traceback" not in said, said

@@ -19,11 +19,11 @@ from pkgs import Comp, needs_bsdtar, product_pkg
 from rollout import REPO, demo_factory, odatui_cli  # noqa: F401 - demo_factory is a fixture
 from ws1_contract import sandbox_requests
 
-from odatui.config import parse_config, save_config
-from odatui.remove import cmd_remove
-from odatui.runner import make_engine
-from odatui.state import StateStore
-from odatui.steps.ws1 import RULE_NAME_PREFIX
+from odatui.core.config import parse_config, save_config
+from odatui.cli.remove import cmd_remove
+from odatui.cli.runner import make_engine
+from odatui.core.state import StateStore
+from odatui.mdm.ws1.steps import RULE_NAME_PREFIX
 
 PILOT, MACS = "Okta PSSO Pilot", "Okta PSSO Macs"
 THEIRS = "Self-service for everyone (another admin)"
@@ -87,7 +87,7 @@ def profile_groups(state):
 
 def add_their_rule(session, app_uuid, name=THEIRS, method="ON_DEMAND"):
     """Another admin adds a rule (On-Demand unless said) for "All Macs" in the console."""
-    from odatui.ws1.client import Ws1Client
+    from odatui.mdm.ws1.api.client import Ws1Client
 
     async def go():
         client = Ws1Client.from_config(config_for(session).ws1, session.secrets)
@@ -144,7 +144,7 @@ def test_a_group_the_admin_already_covered_is_adopted_and_never_removed(session)
     """Narrowing the wave drops only rules odatui added: a group another admin had assigned (Auto) stays."""
     assert apply(session, config_for(session, ws1__smart_groups=[MACS]))[0].exit_code == 0
     app = active_app(ws1(session))
-    from odatui.ws1.client import Ws1Client
+    from odatui.mdm.ws1.api.client import Ws1Client
 
     async def their_auto_rule_for_pilot():
         client = Ws1Client.from_config(config_for(session).ws1, session.secrets)
@@ -372,7 +372,7 @@ def test_state_records_created_versus_adopted_for_every_object(session):
 def test_an_object_created_just_before_a_crash_is_still_odatuis():
     """Killed between the write and its record: the next run adopts the object, and the intent saved before the
     write makes it odatui's (so `remove` takes it), not the admin's."""
-    from odatui.state import StepRecord
+    from odatui.core.state import StepRecord
 
     rec = StepRecord(intends=[{"kind": "ws1.profile", "name": "Okta Platform SSO"}])
     rec.own(adopted=[{"kind": "ws1.profile", "id": "901", "name": "Okta Platform SSO"},
@@ -431,7 +431,7 @@ def test_start_date_per_group_goes_into_the_assignment_and_a_change_is_an_update
 
 
 def test_start_date_for_an_unlisted_group_is_refused_in_one_line(session):
-    from odatui.errors import ConfigError
+    from odatui.core.errors import ConfigError
 
     with pytest.raises(ConfigError) as err:
         config_for(session, ws1__smart_groups=[MACS], ws1__start_dates={PILOT: "2026-12-01T09:00"})

@@ -1,6 +1,6 @@
 """One lock per tenant for every process on the machine: two login sessions (two XDG_RUNTIME_DIRs), two state
 folders, two users (root and nobody), cron or sudo beside a shell all meet on one lock file in one shared folder
-(odatui.locks.lock_dir), and a link planted there is never followed."""
+(odatui.core.locks.lock_dir), and a link planted there is never followed."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from rollout import REPO, demo_factory, duplicates, writes  # noqa: F401 - demo_factory is a fixture
 
-from odatui.errors import StateError
-from odatui.locks import SHARED_LOCK_DIR, TenantLocks, lock_dir
+from odatui.core.errors import StateError
+from odatui.core.locks import SHARED_LOCK_DIR, TenantLocks, lock_dir
 
 NOBODY = 65534
 
@@ -57,7 +57,7 @@ def test_the_lock_folder_is_one_for_the_machine_whatever_the_session(monkeypatch
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run a second user (nobody)")
 def test_two_users_on_one_tenant_exclude_each_other():
     name = f"okta-test{uuid.uuid4().hex[:12]}"
-    hold = ("import sys, time\nfrom odatui.locks import TenantLocks\n"
+    hold = ("import sys, time\nfrom odatui.core.locks import TenantLocks\n"
             f"TenantLocks(({name!r},)).acquire()\nprint('held', flush=True)\nsys.stdin.read()\n")
     # nobody holds it: root is refused, told which pid holds it
     other = subprocess.Popen(["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
@@ -75,7 +75,7 @@ def test_two_users_on_one_tenant_exclude_each_other():
     mine.acquire()
     try:
         probe = subprocess.run(["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
-                                sys.executable, "-c", f"from odatui.locks import TenantLocks\n"
+                                sys.executable, "-c", f"from odatui.core.locks import TenantLocks\n"
                                 f"TenantLocks(({name!r},)).acquire()"], cwd=REPO, capture_output=True, text=True,
                                timeout=60, env={**os.environ, "HOME": "/"})
         assert probe.returncode != 0 and f"another odatui (pid {os.getpid()} on" in probe.stderr, probe.stderr

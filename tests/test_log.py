@@ -10,8 +10,8 @@ import httpx
 import pytest
 import trustme
 
-from odatui.log import REDACTED, get_logger, register_secret, setup_logging
-from odatui.secrets import SecretStore
+from odatui.core.log import REDACTED, get_logger, register_secret, setup_logging
+from odatui.core.secrets import SecretStore
 
 TOKEN = "00Zx-registered-okta-token-7c6b5a4"
 PASSWORD = "Registered-Ws1-Passw0rd!"

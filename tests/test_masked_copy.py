@@ -85,7 +85,7 @@ async def test_masked_ws1_fields_cannot_be_copied_out():
 
 async def test_known_secret_is_never_copied_from_anywhere():
     """The app's clipboard path itself refuses text holding a secret odatui has read (env, keychain, typed)."""
-    from odatui.log import register_secret
+    from odatui.core.log import register_secret
 
     register_secret("ws1-secret-registered-4242")
     app = make_app()

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import NameOID
 
-from odatui.errors import OdatuiError, UsageError
+from odatui.core.errors import OdatuiError, UsageError
 from odatui.macos.lint import errors, lint
 from odatui.macos.mobileconfig import (
     load_signing_identity,

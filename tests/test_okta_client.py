@@ -11,7 +11,7 @@ import time
 import httpx
 import pytest
 
-from odatui.http import RetryPolicy
+from odatui.core.http import RetryPolicy
 from odatui.okta.client import OktaApiError, OktaClient, org_limiter
 from odatui.sandbox.server import OKTA_TOKEN
 
@@ -194,7 +194,7 @@ async def test_never_more_than_two_requests_in_flight(sandbox_factory):
 
 
 async def test_no_secret_in_logs_or_errors(sandbox_factory, caplog, tmp_path):
-    from odatui.log import setup_logging
+    from odatui.core.log import setup_logging
 
     log_file = setup_logging(logging.DEBUG, tmp_path)
     logging.getLogger("odatui").addHandler(caplog.handler)  # odatui does not propagate: watch it directly
@@ -241,7 +241,7 @@ def test_a_public_jwk_is_refused_as_a_signing_key_with_one_line():
     import jwt
     from cryptography.hazmat.primitives.asymmetric import ec
 
-    from odatui.errors import StepError
+    from odatui.core.errors import StepError
     from odatui.okta.auth import load_signing_key
 
     key = ec.generate_private_key(ec.SECP256R1())

@@ -10,7 +10,7 @@ import httpx
 import jwt
 import pytest
 
-from odatui.http import RetryPolicy
+from odatui.core.http import RetryPolicy
 from odatui.okta.client import OktaApiError, OktaClient
 from odatui.okta.dpop import DPoPKey, access_token_hash
 

@@ -9,11 +9,11 @@ import ssl
 import httpx
 import pytest
 
-from odatui.config import parse_config
-from odatui.errors import UsageError, ConfigError, NeedsAction, StepError
-from odatui.http import RetryPolicy
+from odatui.core.config import parse_config
+from odatui.core.errors import UsageError, ConfigError, NeedsAction, StepError
+from odatui.core.http import RetryPolicy
 from odatui.okta.client import OktaApiError, OktaClient
-from odatui.secrets import SecretStore
+from odatui.core.secrets import SecretStore
 from odatui.steps.base import ChangeKind, Context, Progress
 from odatui.steps.okta import ADD_APP_ACTION, STEPS, OktaApp, OktaAssign, PreflightOkta, admin_error
 

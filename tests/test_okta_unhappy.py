@@ -15,7 +15,7 @@ import pytest
 from rollout import demo_factory  # noqa: F401 - fixture
 from test_okta_steps import admin, context
 
-from odatui.errors import StepError
+from odatui.core.errors import StepError
 from odatui.macos.payloads import EXTENSION_ID, TEAM_ID
 from odatui.sandbox.server import OKTA_TOKEN
 from odatui.steps.okta import PreflightOkta
@@ -168,7 +168,7 @@ async def test_aasa_without_okta_verify_is_a_preflight_warning(sandbox, sandbox_
 
 # --- custom domain from the command line ---------------------------------------------------------------------------
 async def test_custom_domain_option_reaches_org_metadata_and_preflight(sandbox_factory, sandbox_env):
-    from odatui.sandbox.cli import _options
+    from odatui.cli.sandbox import _options
 
     args = type("Args", (), {"fault_rate": 0.0, "latency_ms": 0, "port": 0, "devices": 1, "seed": 0,
                              "psso_app": "present", "custom_domain": "login.acme.example"})()
@@ -196,8 +196,8 @@ def test_bad_custom_domain_is_one_line_exit_2():
 async def test_verify_reports_registered_macs_or_the_missing_scope(demo_factory, sandbox_env):
     from odatui.engine import Engine
     from odatui.okta.client import OktaClient
-    from odatui.state import StateStore
-    from odatui.steps.verify import _registered_macs
+    from odatui.core.state import StateStore
+    from odatui.mdm.ws1.steps.verify import _registered_macs
 
     session = demo_factory()
     sb = session.sandbox

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from odatui.errors import UsageError
+from odatui.core.errors import UsageError
 from odatui.macos.payloads import (
     KINDS,
     PssoSettings,

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from odatui.config import parse_config
-from odatui.errors import PackageError
+from odatui.core.config import parse_config
+from odatui.core.errors import PackageError
 from odatui.macos.pkg import read_package, require_okta_verify_version, version_key
 from odatui.macos.pkginfo import pkginfo_plist
 from odatui.sandbox.samplepkg import make_sample_pkg

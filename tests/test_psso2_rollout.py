@@ -232,8 +232,8 @@ def test_floor_26_without_registration_says_what_26_changes(tmp_path, sandbox, i
 
 
 def test_plan_order_puts_the_profile_after_the_app_assignment():
-    from odatui.config import parse_config
-    from odatui.runner import make_engine
+    from odatui.core.config import parse_config
+    from odatui.cli.runner import make_engine
 
     engine = make_engine(parse_config({}), object())
     order = engine.order
@@ -255,8 +255,8 @@ def test_scep_settings_never_show_the_secret_key():
     ("okta", "scep_challenge", "abc", "secret"),
 ])
 def test_config_refuses_bad_scep_values_in_one_line(table, field, value, must):
-    from odatui.config import parse_config
-    from odatui.errors import ConfigError
+    from odatui.core.config import parse_config
+    from odatui.core.errors import ConfigError
 
     with pytest.raises(ConfigError) as info:
         parse_config({table: {field: value}})

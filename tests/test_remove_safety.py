@@ -12,8 +12,8 @@ from pkgs import Comp, needs_bsdtar, product_pkg
 from rollout import demo_factory, odatui_cli  # noqa: F401 - demo_factory is a fixture
 from test_lifecycle import MACS, active_app, add_their_rule, apply, config_for, remove, rules_of, ws1
 
-from odatui.state import StateStore
-from odatui.steps.ws1 import RULE_NAME_PREFIX
+from odatui.core.state import StateStore
+from odatui.mdm.ws1.steps import RULE_NAME_PREFIX
 
 FASTPASS = "FastPass all Macs (another admin)"
 
@@ -29,7 +29,7 @@ def add_fastpass_rule(session, app_uuid):
 
 
 def installed(session, app_id):
-    from odatui.ws1.client import Ws1Client
+    from odatui.mdm.ws1.api.client import Ws1Client
 
     async def go():
         client = Ws1Client.from_config(config_for(session).ws1, session.secrets)
@@ -110,7 +110,7 @@ def test_include_adopted_keeps_an_adopted_smart_group_with_macs_unless_named(ses
 
 def test_remove_names_desktop_mfa_that_removing_okta_verify_breaks(session):
     from odatui.macos.mobileconfig import ws1_custom_settings
-    from odatui.ws1.client import Ws1Client
+    from odatui.mdm.ws1.api.client import Ws1Client
 
     config = config_for(session)
     assert apply(session, config)[0].exit_code == 0

@@ -10,11 +10,11 @@ import json
 import pytest
 from rollout import demo_factory, odatui_cli  # noqa: F401 - demo_factory is a fixture
 
-from odatui.config import parse_config, save_config
-from odatui.errors import StepError
-from odatui.runner import make_engine
+from odatui.core.config import parse_config, save_config
+from odatui.core.errors import StepError
+from odatui.cli.runner import make_engine
 from odatui.steps.base import Context
-from odatui.steps.verify import Verify
+from odatui.mdm.ws1.steps.verify import Verify
 
 NEW = "Okta Platform SSO (2026)"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from rollout import demo_factory, duplicates, odatui_cli, tenant, writes  # noqa: F401 - demo_factory is a fixture
 
-from odatui.config import load_config, parse_config, save_config
+from odatui.core.config import load_config, parse_config, save_config
 
 
 def config_file(session, tmp_path: Path, **changes: dict) -> Path:
@@ -220,8 +220,8 @@ def test_apply_on_a_terminal_shows_the_plan_and_asks_first(demo_factory, sandbox
 def test_plain_progress_line_format():
     import io
 
-    from odatui.events import StepProgress
-    from odatui.runner import PlainPrinter, progress_text
+    from odatui.core.events import StepProgress
+    from odatui.cli.runner import PlainPrinter, progress_text
 
     event = StepProgress("ws1.upload", 0.42, "Uploading", bytes_done=420_000_000, bytes_total=1_000_000_000,
                          rate=85_000_000)

@@ -13,7 +13,7 @@ import sys
 import pytest
 from sandbox_cli import start_sandbox_cli, stop_sandbox_cli
 
-from odatui.config import load_config
+from odatui.core.config import load_config
 
 
 def test_sandbox_command_prints_urls_and_curl_trusts_its_ca(tmp_path):
@@ -96,7 +96,7 @@ def _free_port() -> int:
 
 def test_write_config_refuses_an_answers_file_it_did_not_write(tmp_path, isolated_home):
     """The admin's own answers file (the wizard's header, comments and all) is never the sandbox's to replace."""
-    from odatui.answers import HEADER
+    from odatui.core.answers import HEADER
 
     answers = tmp_path / "sandbox.toml"
     answers.write_text(HEADER + '# my production tenant\n[okta]\norg_url = "https://acme.okta.com"\n')

@@ -14,8 +14,8 @@ from ws1_contract import Ws1Contract, record
 from conftest import vendor_path
 from odatui.engine import Engine
 from odatui.okta.client import OktaClient
-from odatui.state import StateStore
-from odatui.ws1.client import Ws1Client
+from odatui.core.state import StateStore
+from odatui.mdm.ws1.api.client import Ws1Client
 
 
 @pytest.mark.parametrize("okta_auth", ["api_token", "service_app"])

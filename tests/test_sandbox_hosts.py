@@ -8,15 +8,15 @@ import asyncio
 
 import pytest
 
-from odatui.config import parse_config
+from odatui.core.config import parse_config
 from odatui.engine import Engine
-from odatui.errors import OdatuiError
+from odatui.core.errors import OdatuiError
 from odatui.sandbox.samplepkg import make_sample_pkg
-from odatui.secrets import SecretStore
-from odatui.state import StateStore
+from odatui.core.secrets import SecretStore
+from odatui.core.state import StateStore
 from odatui.steps.base import Context
 from odatui.steps.okta import PreflightOkta
-from odatui.steps.ws1 import STEPS as WS1_STEPS
+from odatui.mdm.ws1.steps import STEPS as WS1_STEPS
 
 
 @pytest.fixture

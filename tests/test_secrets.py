@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from keyring_session import KeyringSession, keyring_session, point_at, real_keyring, require_binaries  # noqa: F401
 
-from odatui.errors import SecretsUnavailable, UsageError
-from odatui.secrets import PROBE_TIMEOUT, SECRETS, KeychainState, SecretStore, probe
+from odatui.core.errors import SecretsUnavailable, UsageError
+from odatui.core.secrets import PROBE_TIMEOUT, SECRETS, KeychainState, SecretStore, probe
 
 REPO = Path(__file__).resolve().parents[1]
 TOKEN = "00aBcD-real-okta-token-9f8e7d6c5b4a"
@@ -220,12 +220,12 @@ def test_no_secret_value_in_any_file_after_a_run(real_keyring, sandbox, monkeypa
 
     import httpx
 
-    from odatui.config import parse_config, save_config
-    from odatui.http import make_client, send
-    from odatui.log import get_logger, setup_logging
-    from odatui.paths import default_config_path
+    from odatui.core.config import parse_config, save_config
+    from odatui.core.http import make_client, send
+    from odatui.core.log import get_logger, setup_logging
+    from odatui.core.paths import default_config_path
     from odatui.sandbox.server import Sandbox
-    from odatui.state import SUCCEEDED, StateStore
+    from odatui.core.state import SUCCEEDED, StateStore
 
     keychain_token, keychain_password = "kc-okta-token-Zq81mWn2", "kc-ws1-Passw0rd-x7Y"
     env_secrets = Sandbox.secret_env()
@@ -281,7 +281,7 @@ def test_no_secret_value_in_any_file_after_a_run(real_keyring, sandbox, monkeypa
         state_store.save(state)
 
     # 3. The real engine, when it has landed: plan and apply against the sandbox, secrets from env and keychain.
-    if importlib.util.find_spec("odatui.runner") is not None:
+    if importlib.util.find_spec("odatui.cli.runner") is not None:
         for args in (("plan",), ("apply", "--yes")):
             done = run_cli(*args, timeout=300)
             assert "Traceback" not in done.stderr, done.stderr

@@ -47,9 +47,9 @@ def wrong_ca(tmp_path) -> str:
 
 @pytest.mark.parametrize("trust", ["system-store", "wrong-ca"])
 async def test_ws1_client_refuses_an_untrusted_certificate(trust, sandbox, wrong_ca):
-    from odatui.http import RetryPolicy
+    from odatui.core.http import RetryPolicy
     from odatui.sandbox.server import WS1_GROUP_ID, WS1_PASSWORD, WS1_TENANT_CODE, WS1_USER
-    from odatui.ws1.client import Ws1Client, _BasicAuth
+    from odatui.mdm.ws1.api.client import Ws1Client, _BasicAuth
 
     ca = None if trust == "system-store" else wrong_ca
     async with Ws1Client(sandbox.url, _BasicAuth(WS1_USER, WS1_PASSWORD, WS1_TENANT_CODE), ca_bundle=ca,
@@ -65,7 +65,7 @@ async def test_ws1_client_refuses_an_untrusted_certificate(trust, sandbox, wrong
 
 async def test_ws1_client_accepts_the_right_ca_bundle(sandbox):
     from odatui.sandbox.server import WS1_GROUP_ID, WS1_PASSWORD, WS1_TENANT_CODE, WS1_USER
-    from odatui.ws1.client import Ws1Client, _BasicAuth
+    from odatui.mdm.ws1.api.client import Ws1Client, _BasicAuth
 
     async with Ws1Client(sandbox.url, _BasicAuth(WS1_USER, WS1_PASSWORD, WS1_TENANT_CODE),
                          ca_bundle=str(sandbox.ca_path)) as client:
@@ -75,7 +75,7 @@ async def test_ws1_client_accepts_the_right_ca_bundle(sandbox):
 
 @pytest.mark.parametrize("trust", ["system-store", "wrong-ca"])
 async def test_okta_client_refuses_an_untrusted_certificate(trust, sandbox, wrong_ca):
-    from odatui.http import RetryPolicy
+    from odatui.core.http import RetryPolicy
     from odatui.okta.client import OktaClient
     from odatui.sandbox.server import OKTA_TOKEN
 
@@ -100,10 +100,10 @@ async def test_okta_client_accepts_the_right_ca_bundle(sandbox):
 
 
 async def test_preflight_step_reports_untrusted_tls_as_a_failed_step(sandbox, sandbox_env, wrong_ca):
-    from odatui.config import parse_config
+    from odatui.core.config import parse_config
     from odatui.engine import Engine
-    from odatui.secrets import SecretStore
-    from odatui.state import StateStore
+    from odatui.core.secrets import SecretStore
+    from odatui.core.state import StateStore
     from odatui.steps.okta import STEPS
 
     data = sandbox.config_dict()
@@ -124,8 +124,8 @@ async def test_preflight_step_reports_untrusted_tls_as_a_failed_step(sandbox, sa
     ("ws1.oauth_token_url", "http://na.uemauth.workspaceone.com/connect/token"),
 ])
 def test_plain_http_urls_are_refused(field, url):
-    from odatui.config import parse_config
-    from odatui.errors import ConfigError
+    from odatui.core.config import parse_config
+    from odatui.core.errors import ConfigError
 
     table, name = field.split(".")
     with pytest.raises(ConfigError) as caught:
@@ -145,7 +145,7 @@ def test_plain_http_org_url_is_refused_by_the_cli(tmp_path):
 def test_http_factory_never_turns_verification_off():
     import ssl
 
-    from odatui.http import make_client, ssl_context
+    from odatui.core.http import make_client, ssl_context
 
     ctx = ssl_context(None)
     assert ctx.verify_mode == ssl.CERT_REQUIRED and ctx.check_hostname
@@ -185,11 +185,11 @@ def _written_dirs(home: Path) -> list[Path]:
 
 
 async def test_no_secret_in_any_file_after_a_full_run_and_bundle(tmp_path, isolated_home):
-    from odatui.demo import start_demo
+    from odatui.cli.demo import start_demo
     from odatui.engine import Engine
-    from odatui.export import export_from_values
-    from odatui.log import get_logger, register_secret, setup_logging
-    from odatui.state import StateStore
+    from odatui.cli.export import export_from_values
+    from odatui.core.log import get_logger, register_secret, setup_logging
+    from odatui.core.state import StateStore
 
     setup_logging()
     register_secret(FAKE_TOKEN)

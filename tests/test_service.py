@@ -6,12 +6,12 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from odatui.config import Config
-from odatui.secrets import SecretStore
+from odatui.core.config import Config
+from odatui.core.secrets import SecretStore
 from odatui.service.devices import PER_DEVICE_MAX, ids_from_outputs
 from odatui.service.retry import retry_ids, with_waiting
 from odatui.service.setup import make_engine
-from odatui.state import FAILED, SKIPPED, SUCCEEDED, RunState, StepRecord
+from odatui.core.state import FAILED, SKIPPED, SUCCEEDED, RunState, StepRecord
 
 
 def engine(tmp_path):
@@ -55,7 +55,7 @@ def test_rollout_ids_need_preflight_ws1_and_add_up_every_wave():
 
 def test_the_wizard_loads_no_step_client_or_sandbox_module():
     probe = ("import sys, odatui.tui.app, odatui.tui.session, odatui.tui.launch\n"
-             "print(sorted(m for m in sys.modules if m.startswith(('odatui.steps', 'odatui.okta', 'odatui.ws1',"
+             "print(sorted(m for m in sys.modules if m.startswith(('odatui.steps', 'odatui.okta', 'odatui.mdm.ws1.api',"
              " 'odatui.sandbox', 'odatui.macos', 'odatui.engine', 'odatui.service'))))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from odatui.errors import StateError
-from odatui.state import FAILED, SCHEMA_VERSION, SUCCEEDED, RunState, StateStore
+from odatui.core.errors import StateError
+from odatui.core.state import FAILED, SCHEMA_VERSION, SUCCEEDED, RunState, StateStore
 
 REPO = Path(__file__).resolve().parents[1]
 TARGET = "acme.okta.com__ACME"
@@ -63,7 +63,7 @@ def test_files_are_0600_and_dirs_0700():
 WRITER = """
 import sys
 from pathlib import Path
-from odatui.state import RunState, StateStore
+from odatui.core.state import RunState, StateStore
 store = StateStore(sys.argv[1], Path(sys.argv[2]))
 n = 0
 while True:
@@ -116,7 +116,7 @@ def test_a_writer_killed_mid_write_leaves_a_whole_file(tmp_path, delay):
 HOLDER = """
 import sys, time
 from pathlib import Path
-from odatui.state import StateStore
+from odatui.core.state import StateStore
 store = StateStore(sys.argv[1], Path(sys.argv[2]))
 store.acquire()
 print("held", flush=True)
@@ -235,7 +235,7 @@ def test_rebind_moves_a_spelling_keyed_state_to_the_canonical_name_and_links_the
 
 
 def test_tenant_locks_refuse_a_second_holder_with_its_pid(tmp_path):
-    from odatui.state import TenantLocks
+    from odatui.core.state import TenantLocks
 
     first = TenantLocks(("okta-00o1", "ws1-og570-x"), tmp_path)
     first.acquire()

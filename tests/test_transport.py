@@ -1,4 +1,4 @@
-"""One transport for both vendor clients: the Okta and the Workspace ONE client retry through odatui.http.send (so a
+"""One transport for both vendor clients: the Okta and the Workspace ONE client retry through odatui.core.http.send (so a
 retry reaches the step's pane the same way for both), and their errors share one ApiError shape. Against the
 sandbox over real HTTPS."""
 
@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from odatui.errors import ApiError
-from odatui.http import RETRY_LISTENER, RetryPolicy
+from odatui.core.errors import ApiError
+from odatui.core.http import RETRY_LISTENER, RetryPolicy
 from odatui.okta.client import OktaApiError, OktaClient
 from odatui.sandbox.server import OKTA_TOKEN, WS1_PASSWORD, WS1_TENANT_CODE, WS1_USER
-from odatui.ws1.client import BasicAuth, Ws1ApiError, Ws1Client
+from odatui.mdm.ws1.api.client import BasicAuth, Ws1ApiError, Ws1Client
 
 FAST = RetryPolicy(attempts=3, base=0.01, cap=0.02)
 

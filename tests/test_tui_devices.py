@@ -7,7 +7,7 @@ from textual.app import App
 
 from odatui.tui.widgets import devices as dv
 from odatui.tui.widgets.fleet_lines import FleetLines
-from odatui.ws1.devices import DeviceRow, Summary
+from odatui.mdm.ws1.api.devices import DeviceRow, Summary
 
 
 class FleetSession:

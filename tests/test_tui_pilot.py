@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from odatui.demo import start_demo
-from odatui.state import StateStore
+from odatui.cli.demo import start_demo
+from odatui.core.state import StateStore
 from odatui.tui.app import OdatuiApp
 from odatui.tui.screens.done import DoneScreen
 from odatui.tui.screens.modals import ConfirmScreen, ResumeScreen
@@ -24,14 +24,14 @@ ASSIGN_FAULT = {"method": "PUT", "path": "/api/mam/apps/.*/assignment-rules", "f
 
 def fast_clients(kind, ctx):
     """The real clients with a short, known HTTP retry policy (2 tries, ~10 ms back-off)."""
-    from odatui.http import RetryPolicy
+    from odatui.core.http import RetryPolicy
 
     policy = RetryPolicy(attempts=2, base=0.01, cap=0.05)
     if kind == "okta":
         from odatui.okta.client import OktaClient
 
         return OktaClient.from_config(ctx.config.okta, ctx.secrets)
-    from odatui.ws1.client import Ws1Client
+    from odatui.mdm.ws1.api.client import Ws1Client
 
     return Ws1Client.from_config(ctx.config.ws1, ctx.secrets, policy=policy)
 
@@ -236,7 +236,7 @@ async def test_quit_mid_run_then_resume(tmp_path):
 async def test_serve_refuses_other_hosts():
     import argparse
 
-    from odatui.errors import UsageError
+    from odatui.core.errors import UsageError
     from odatui.tui.launch import run_serve
 
     with pytest.raises(UsageError) as info:
@@ -250,7 +250,7 @@ def test_no_heavy_imports_before_first_paint():
     import sys
 
     code = ("import sys, odatui.tui.app, odatui.tui.launch; "
-            "print(sorted(m for m in ('pydantic','httpx','keyring','odatui.sandbox','odatui.config') "
+            "print(sorted(m for m in ('pydantic','httpx','keyring','odatui.sandbox','odatui.core.config') "
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
@@ -282,7 +282,7 @@ async def test_palette_remove_shows_the_plan_then_removes(tmp_path):
     then the tenant holds no odatui profile or app."""
     import asyncio
 
-    from odatui.runner import make_engine
+    from odatui.cli.runner import make_engine
 
     demo = start_demo(psso_app="present")
     try:

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from test_tui_snapshots import TITLES, make_app
 
-from odatui import events as ev
-from odatui.state import StepRecord
+from odatui.core import events as ev
+from odatui.core.state import StepRecord
 from odatui.tui.progress import RunModel
 from odatui.tui.screens.modals import _last_run
 

@@ -12,8 +12,8 @@ import time
 import pytest
 from keyring_session import keyring_session, real_keyring  # noqa: F401 - fixtures
 
-from odatui.config import save_config
-from odatui.demo import start_demo
+from odatui.core.config import save_config
+from odatui.cli.demo import start_demo
 from odatui.tui.app import OdatuiApp
 from odatui.tui.screens.okta import OktaScreen
 from odatui.tui.screens.review import ReviewScreen

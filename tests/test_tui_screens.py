@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from test_tui_snapshots import CANCELLED, TITLES, _run_screen, make_app, show_done
 
-from odatui import events as ev
+from odatui.core import events as ev
 from odatui.tui.progress import RunModel
 from odatui.tui.results import combined_profile, exported_text
 

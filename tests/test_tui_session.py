@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from odatui.errors import UsageError
-from odatui.log import REDACTED, redact
-from odatui.secrets import SecretStore
+from odatui.core.errors import UsageError
+from odatui.core.log import REDACTED, redact
+from odatui.core.secrets import SecretStore
 from odatui.tui.session import Session
 
 
@@ -65,7 +65,7 @@ def test_secrets_already_in_the_environment_prefill_and_are_not_stored_again(mon
 
 def test_demo_export_folder_outlives_the_sandbox(isolated_home):
     """The sandbox's folder is temporary; the profiles the demo exported are still there after quitting."""
-    from odatui.demo import demo_factory
+    from odatui.cli.demo import demo_factory
 
     session = Session(demo_factory=demo_factory())
     session.load()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from odatui import events as ev
+from odatui.core import events as ev
 from odatui.sandbox.samplepkg import make_sample_pkg
 
 SIZES = [(80, 24), (120, 40)]
@@ -37,8 +37,8 @@ class StaticSession:
     is_demo = False
 
     def __init__(self) -> None:
-        from odatui.config import parse_config
-        from odatui.secrets import SecretStore
+        from odatui.core.config import parse_config
+        from odatui.core.secrets import SecretStore
 
         PKG_DIR.mkdir(exist_ok=True)
         pkg = PKG_DIR / "OktaVerify-9.52.0.pkg"
@@ -116,7 +116,7 @@ class StaticSession:
         return {}
 
     def export_profiles(self):
-        from odatui.export import build_files
+        from odatui.cli.export import build_files
         from odatui.macos.payloads import PssoSettings
 
         out = Path.home() / "odatui-export"  # the names the real export writes, not written here
@@ -127,7 +127,7 @@ class StaticSession:
         return {"devices": 36, "profile_installed": 12, "app_installed": 20}
 
     async def device_rows(self, on_rows, **kw):
-        from odatui.ws1.devices import DeviceRow, Summary
+        from odatui.mdm.ws1.api.devices import DeviceRow, Summary
 
         rows = [DeviceRow(10001, "C02ABC123DEF", "grace-mac", "15.3.2", "grace.hopper", True, "installed",
                           "installed", "installed", "2027-09-01T00:00:00"),

@@ -15,19 +15,19 @@ import sys, importlib
 module, func, argv = sys.argv[1], sys.argv[2], sys.argv[3:]
 seen = {}
 mod = importlib.import_module(module)
-setattr(mod, func, lambda args: seen.setdefault("log", "odatui.log" in sys.modules) and 0)
-from odatui.cli import main
+setattr(mod, func, lambda args: seen.setdefault("log", "odatui.core.log" in sys.modules) and 0)
+from odatui.cli.main import main
 main(argv)
 print(seen["log"])
 """
 
 
 @pytest.mark.parametrize("argv,module,func,opened", [
-    (["demo"], "odatui.demo", "run_demo", False),
+    (["demo"], "odatui.cli.demo", "run_demo", False),
     ([], "odatui.tui.launch", "run_wizard", False),
-    (["demo", "--unattended"], "odatui.demo", "run_demo", True),
+    (["demo", "--unattended"], "odatui.cli.demo", "run_demo", True),
     (["serve"], "odatui.tui.launch", "run_serve", True),
-    (["plan"], "odatui.runner", "cmd_plan", True),
+    (["plan"], "odatui.cli.runner", "cmd_plan", True),
 ])
 def test_log_opened_before_the_handler_except_for_the_full_screen_commands(argv, module, func, opened):
     out = subprocess.run([sys.executable, "-c", PROBE, module, func, *argv], capture_output=True, text=True,

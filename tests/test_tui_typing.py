@@ -11,7 +11,7 @@ import time
 import pytest
 from textual import events
 
-from odatui.config import Config
+from odatui.core.config import Config
 from odatui.tui.app import OdatuiApp
 from odatui.tui.screens.okta import OktaScreen
 from odatui.tui.session import Session

@@ -2,7 +2,7 @@
 
 Against the sandbox over real HTTPS: a Pilot wave created from 5 serials and the "Okta PSSO Macs" wave; the sandbox
 installs Okta Verify and the profile with its clock, so gates open only when the Macs got there. The gate rules
-themselves are checked one by one on typed counts (odatui.steps.wave_gate.decide).
+themselves are checked one by one on typed counts (odatui.mdm.ws1.steps.wave_gate.decide).
 """
 
 from __future__ import annotations
@@ -16,16 +16,16 @@ import pytest
 from rollout import demo_factory, odatui_cli  # noqa: F401 - demo_factory is a fixture
 from ws1_contract import sandbox_requests
 
-from odatui.config import parse_config, save_config
-from odatui.config_waves import GateConfig, Wave
-from odatui.errors import ConfigError, UsageError
-from odatui.runner import cmd_apply, make_engine
+from odatui.core.config import parse_config, save_config
+from odatui.core.config_waves import GateConfig, Wave
+from odatui.core.errors import ConfigError, UsageError
+from odatui.cli.runner import cmd_apply, make_engine
 from odatui.sandbox.samplepkg import make_sample_pkg
 from odatui.service.waves import wave_status
-from odatui.state import StateStore
-from odatui.steps.wave_gate import Prerequisite, WaveCounts, decide
+from odatui.core.state import StateStore
+from odatui.mdm.ws1.steps.wave_gate import Prerequisite, WaveCounts, decide
 from odatui.tui.screens.done import wave_table
-from odatui.waves_cli import render
+from odatui.cli.waves import render
 
 PILOT_GROUP, MACS = "DPS Pilot Macs", "Okta PSSO Macs"
 NOW = datetime(2026, 12, 10, 9, 0, tzinfo=UTC)
@@ -428,7 +428,7 @@ def test_a_future_start_holds_okta_verify_okta_groups_and_the_gate(demo_factory,
 
 
 def test_waves_round_trip_through_the_answers_file(tmp_path):
-    from odatui.config import load_config
+    from odatui.core.config import load_config
 
     config = parse_config({"rollout": {"waves": [
         {"name": "Pilot", "smart_group": "P", "create": True, "serials": ["c02abc123xyz"], "okta_groups": ["DPS"],

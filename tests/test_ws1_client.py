@@ -12,10 +12,10 @@ import pytest
 from ws1_contract import (Ws1Contract, admin, record, roll_out, sandbox_requests, sandbox_secrets, ws1_config)
 
 from conftest import vendor_path
-from odatui.http import RetryPolicy
+from odatui.core.http import RetryPolicy
 from odatui.sandbox.fleet import Fleet
 from odatui.sandbox.server import WS1_GROUP_ID, WS1_SMART_GROUP
-from odatui.ws1.client import Ws1ApiError, Ws1Client
+from odatui.mdm.ws1.api.client import Ws1ApiError, Ws1Client
 
 FAST = RetryPolicy(attempts=3, base=0.01, cap=0.05, max_wait=0.05)
 

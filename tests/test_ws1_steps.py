@@ -8,13 +8,13 @@ from pkgs import BSDTAR, Comp, product_pkg
 from ws1_contract import Ws1Contract, admin, record, sandbox_requests, sandbox_secrets
 
 from conftest import vendor_path
-from odatui.config import parse_config
-from odatui.errors import NeedsAction, StepError
+from odatui.core.config import parse_config
+from odatui.core.errors import NeedsAction, StepError
 from odatui.sandbox.server import WS1_SMART_GROUP
 from odatui.steps.base import ChangeKind, Context, Progress
 from odatui.steps.package import STEPS as PACKAGE_STEPS
-from odatui.steps.ws1 import STEPS, merged_rules
-from odatui.ws1.client import Ws1Client
+from odatui.mdm.ws1.steps import STEPS, merged_rules
+from odatui.mdm.ws1.api.client import Ws1Client
 
 CLIENT_ID = "0oa1b2c3d4e5f6g7h8i9"
 OKTA_APP = {"client_id": CLIENT_ID, "org_host": "acme.okta.com"}
@@ -120,7 +120,7 @@ async def test_full_run_then_idempotent_rerun(sandbox, runs):
     assert not profile.get("AssociatedDomains")  # no native payload: its expansion of two flat lists is undocumented
     assert any(CLIENT_ID in e["CustomSettings"] for e in profile["CustomSettingsList"])
     # One payload path: every Custom Settings entry is byte for byte the *.ws1.xml fragment the export writes.
-    from odatui import export
+    from odatui.cli import export
     from odatui.macos.payloads import PssoSettings, ScepSettings
     from odatui.sandbox.server import OKTA_SCEP_CHALLENGE
 
@@ -265,7 +265,7 @@ async def test_a_profile_with_the_native_associated_domains_payload_is_moved_to_
 async def test_lifecycle_calls_follow_the_swagger_contract(sandbox, runs):
     """Smart-group creation, a second wave, retire and delete of the app, profile and smart group: every request
     and answer checked against Omnissa's 2604 Swagger (at close), and the sandbox's refusals as the spec lists."""
-    from odatui.ws1.client import Ws1ApiError
+    from odatui.mdm.ws1.api.client import Ws1ApiError
 
     run = runs()
     run.ctx.config.ws1.smart_groups = [WS1_SMART_GROUP, "Okta PSSO Wave 3"]
@@ -302,7 +302,7 @@ async def test_the_profile_is_built_once_per_attempt_and_compared_as_data(sandbo
     """inspect builds the profile and hands it to apply_change (as the engine calls them); only WS1's copies are
     parsed — before and at the read-back — never the XML odatui itself just serialised."""
     from odatui.macos import mobileconfig
-    from odatui.steps import ws1_profile as ws1_steps
+    from odatui.mdm.ws1.steps import profile as ws1_steps
 
     await runs().all(["preflight.ws1", "ws1.profile"])
     run = runs(user_principal_name="{EmailAddress}")

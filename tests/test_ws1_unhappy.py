@@ -11,12 +11,12 @@ from ws1_contract import Ws1Contract, admin, record, sandbox_secrets
 
 from conftest import vendor_path
 
-from odatui.config import parse_config
-from odatui.errors import NeedsAction
-from odatui.http import RetryPolicy
+from odatui.core.config import parse_config
+from odatui.core.errors import NeedsAction
+from odatui.core.http import RetryPolicy
 from odatui.sandbox.server import WS1_SMART_GROUP
 from odatui.steps.base import ChangeKind, Context, Progress
-from odatui.ws1.client import Ws1ApiError, Ws1Client
+from odatui.mdm.ws1.api.client import Ws1ApiError, Ws1Client
 
 FAST = RetryPolicy(attempts=2, base=0.01, cap=0.02)
 

@@ -201,7 +201,7 @@ class Ws1Contract:
 
 
 def ws1_config(sb: Any, auth: str = "basic", **changes: Any) -> Any:
-    from odatui.config import Ws1Config
+    from odatui.core.config import Ws1Config
 
     data = dict(sb.config_dict()["ws1"], auth=auth)
     if auth == "oauth":
@@ -214,7 +214,7 @@ def ws1_config(sb: Any, auth: str = "basic", **changes: Any) -> Any:
 
 def sandbox_secrets(**overrides: str) -> Any:
     from odatui.sandbox.server import OKTA_SCEP_CHALLENGE, WS1_OAUTH_SECRET, WS1_PASSWORD, WS1_TENANT_CODE
-    from odatui.secrets import SecretStore
+    from odatui.core.secrets import SecretStore
 
     values = {"ws1.password": WS1_PASSWORD, "ws1.tenant_code": WS1_TENANT_CODE, "ws1.client_secret": WS1_OAUTH_SECRET,
               "okta.scep_challenge": OKTA_SCEP_CHALLENGE}

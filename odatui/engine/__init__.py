@@ -1,4 +1,4 @@
-"""The engine: plans and runs the steps and tells the faces what happens (odatui.events).
+"""The engine: plans and runs the steps and tells the faces what happens (odatui.core.events).
 
 One job per module: `graph` (order, ancestors, descendants, selection), `plan` (inspect only), `scheduler` (the
 Engine: a run along the `needs` graph), `run` (one step: inspect → apply and its error branches), `controls`
@@ -6,7 +6,7 @@ Engine: a run along the `needs` graph), `run` (one step: inspect → apply and i
 coalescer), `target` (identity, locks, state file), `fields` (the config a run needs), `exits` (THE exit-code
 table).
 
-The names other modules import from `odatui.engine` are loaded on first use: `odatui.cli` reads the exit codes
+The names other modules import from `odatui.engine` are loaded on first use: `odatui.cli.main` reads the exit codes
 at start-up without importing the engine itself.
 """
 

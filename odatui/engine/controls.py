@@ -11,12 +11,12 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from odatui.errors import UsageError
-from odatui.state import Status
+from odatui.core.errors import UsageError
+from odatui.core.state import Status
 
 if TYPE_CHECKING:
-    from odatui.events import Event
-    from odatui.state import RunState
+    from odatui.core.events import Event
+    from odatui.core.state import RunState
 
 # A step in one of these is run again with the step retried before it (it did not get to a true success).
 _AGAIN = (Status.SKIPPED, Status.FAILED, Status.CANCELLED, Status.NEEDS_ACTION, None)

@@ -9,8 +9,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from odatui.events import Event, RunFinished, StepLog, StepProgress
-from odatui.log import get_logger
+from odatui.core.events import Event, RunFinished, StepLog, StepProgress
+from odatui.core.log import get_logger
 
 log = get_logger("engine")
 

@@ -39,8 +39,8 @@ MEANING: dict[int, str] = {
 
 def run_exit(statuses: Mapping[str, str], *, failed_with: Mapping[str, int], not_applicable: set[str],
              aborted: int | None = None, cancelled: bool = False) -> int:
-    """A run's exit code from the statuses of the steps it ran (odatui.state.Status values)."""
-    from odatui.state import Status  # deferred: start-up (this table is read by `odatui --help`)
+    """A run's exit code from the statuses of the steps it ran (odatui.core.state.Status values)."""
+    from odatui.core.state import Status  # deferred: start-up (this table is read by `odatui --help`)
 
     if aborted is not None:
         return aborted

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from odatui.errors import UsageError
+from odatui.core.errors import UsageError
 from odatui.steps.base import Step
 
 

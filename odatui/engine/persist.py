@@ -6,8 +6,8 @@ import asyncio
 import json
 from collections.abc import Callable
 
-from odatui.errors import OdatuiError
-from odatui.state import RunState, StateStore
+from odatui.core.errors import OdatuiError
+from odatui.core.state import RunState, StateStore
 
 
 class StateWriter:

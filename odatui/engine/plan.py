@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from odatui.engine.graph import Graph
-from odatui.errors import NeedsAction, OdatuiError, SecretsUnavailable
-from odatui.log import get_logger, redact
+from odatui.core.errors import NeedsAction, OdatuiError, SecretsUnavailable
+from odatui.core.log import get_logger, redact
 from odatui.steps.base import Change, ChangeKind, Context, Step, clients_of
 
 log = get_logger("engine")
@@ -32,7 +32,7 @@ async def plan(graph: Graph, config: Any, secrets: Any, created: dict[str, list[
                client_factory: Callable[[str, Context], Any] | None = None,
                target: str | None = None) -> list[PlanRow]:
     """Inspect every step (dependencies first, independent ones concurrently). `target`: the identity key the
-    markers of a run would name (odatui.markers)."""
+    markers of a run would name (odatui.core.markers)."""
     # Live only: a stored output is what the tenant held once, not what it holds now (each step's answer
     # comes from its own inspect, dependencies first; what cannot be known yet says so).
     ctx = Context(config, secrets, {}, client_factory=client_factory)
@@ -61,7 +61,7 @@ async def plan(graph: Graph, config: Any, secrets: Any, created: dict[str, list[
         if ctx.target is None and config.okta.org_url and config.ws1.api_url:
             # No identity known for this spelling yet: ask the tenants (two cheap reads), so what the plan compares
             # (the marker in a profile's description) is what a run would write.
-            from odatui.identity import resolve
+            from odatui.core.identity import resolve
 
             identity = await resolve(ctx)
             ctx.target = identity.key if len(identity.confirmed) == 2 else None

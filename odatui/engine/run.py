@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from odatui.engine.exits import EXIT_SECRETS
 from odatui.engine.plan import unexpected
-from odatui.errors import NeedsAction, OdatuiError, SecretsUnavailable, StepError
-from odatui.events import (
+from odatui.core.errors import NeedsAction, OdatuiError, SecretsUnavailable, StepError
+from odatui.core.events import (
     Event,
     RunFinished,
     StepCancelled,
@@ -26,14 +26,14 @@ from odatui.events import (
     StepStarted,
     StepSucceeded,
 )
-from odatui.log import get_logger, redact
-from odatui.state import Status
+from odatui.core.log import get_logger, redact
+from odatui.core.state import Status
 from odatui.steps.base import OWN_ADOPTED, OWN_CREATED, OWN_RELEASED, ChangeKind, Progress
 
 if TYPE_CHECKING:
     from odatui.engine.delivery import Delivery
     from odatui.engine.persist import StateWriter
-    from odatui.state import RunState, StateStore
+    from odatui.core.state import RunState, StateStore
     from odatui.steps.base import Context, Step
 
 log = get_logger("engine")
@@ -59,7 +59,7 @@ class StepRunner:
     _delivery: Delivery
 
     async def _run_step(self, sid: str) -> None:
-        from odatui.http import RETRY_LISTENER  # deferred: start-up (httpx; by now imported off the loop)
+        from odatui.core.http import RETRY_LISTENER  # deferred: start-up (httpx; by now imported off the loop)
 
         # This task's own context: the step's HTTP retries reach its pane (level "retry"), not only the log file.
         RETRY_LISTENER.set(lambda message: self._emit(StepLog(sid, message, "retry")))

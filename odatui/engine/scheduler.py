@@ -2,7 +2,7 @@
 resume after a crash, needs-action polling and cancellation. This module schedules; one step's run is
 odatui.engine.run, the controls a face calls are odatui.engine.controls.
 
-The TUI and the plain CLI are two faces on the events this engine emits (odatui.events). The run state is saved
+The TUI and the plain CLI are two faces on the events this engine emits (odatui.core.events). The run state is saved
 after every transition (odatui.engine.persist), so a killed process resumes: every step starts with `inspect`,
 which adopts what already exists (NONE → outputs recorded, `apply` skipped) instead of creating a second app or
 profile. The engine knows no API client: steps declare theirs (Step.clients) and the Context builds them.
@@ -24,11 +24,11 @@ from odatui.engine.persist import StateWriter
 from odatui.engine.plan import PlanRow, plan
 from odatui.engine.run import StepRunner
 from odatui.engine.target import bind
-from odatui.errors import OdatuiError, UsageError
-from odatui.events import Event, RunFinished
-from odatui.identity import Identity
-from odatui.log import get_logger
-from odatui.state import RunState, StateStore, Status
+from odatui.core.errors import OdatuiError, UsageError
+from odatui.core.events import Event, RunFinished
+from odatui.core.identity import Identity
+from odatui.core.log import get_logger
+from odatui.core.state import RunState, StateStore, Status
 from odatui.steps.base import Context, Step, clients_of
 
 log = get_logger("engine")
@@ -40,7 +40,7 @@ _BLOCKING = (Status.FAILED, Status.NEEDS_ACTION, Status.CANCELLED, Status.SKIPPE
 @dataclass(frozen=True)
 class RunResult:
     exit_code: int
-    summary: dict[str, str]  # step id → final status (odatui.state.Status)
+    summary: dict[str, str]  # step id → final status (odatui.core.state.Status)
 
 
 class Engine(StepRunner, Controls):
@@ -93,7 +93,7 @@ class Engine(StepRunner, Controls):
         self._background: asyncio.Task[RunResult] | None = None
         self._failed_with: dict[str, int] = {}  # step id → exit code of its error (2 for config/package input)
         self._writer: StateWriter | None = None
-        self.identity: Any = None  # odatui.identity.Identity of the last run's target
+        self.identity: Any = None  # odatui.core.identity.Identity of the last run's target
         self._tenant_locks: Any = None
 
     # ------------------------------------------------------------------ graph (odatui.engine.graph)

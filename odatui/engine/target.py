@@ -1,4 +1,4 @@
-"""Binding a run to its target before any change: which tenants the config reaches (odatui.identity), their
+"""Binding a run to its target before any change: which tenants the config reaches (odatui.core.identity), their
 locks, and the run state kept under their canonical name."""
 
 from __future__ import annotations
@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from odatui.errors import OdatuiError
-from odatui.identity import Identity, client_kinds, resolve
-from odatui.locks import TenantLocks
-from odatui.state import StateStore
+from odatui.core.errors import OdatuiError
+from odatui.core.identity import Identity, client_kinds, resolve
+from odatui.core.locks import TenantLocks
+from odatui.core.state import StateStore
 from odatui.steps.base import Context
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from odatui.domain import CLIENT_ID_RE
+from odatui.core.domain import CLIENT_ID_RE
 from odatui.macos.lint_base import Findings, Hosts, host_of_url
 from odatui.macos.payloads import APP_DOMAIN, EXTENSION_DOMAIN
 

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs7
 
-from odatui.errors import OdatuiError, UsageError
+from odatui.core.errors import OdatuiError, UsageError
 from odatui.macos.payloads import UUID_NAMESPACE, PssoSettings
 
 _PLIST_HEAD = (

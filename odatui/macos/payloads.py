@@ -25,9 +25,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from odatui.domain import CLIENT_ID_RE, MACOS_FLOORS, check_scep_challenge, check_scep_url  # noqa: F401 (re-exported)
-from odatui.errors import UsageError
-from odatui.psso_options import apple_keys, normalise
+from odatui.core.domain import CLIENT_ID_RE, MACOS_FLOORS, check_scep_challenge, check_scep_url  # noqa: F401 (re-exported)
+from odatui.core.errors import UsageError
+from odatui.core.psso_options import apple_keys, normalise
 
 TEAM_ID = "B7F62B65BN"
 EXTENSION_ID = "com.okta.mobile.auth-service-extension"
@@ -88,7 +88,7 @@ class PssoSettings:
     psso: Mapping[str, Any] = field(default_factory=dict)
     scep: ScepSettings | None = None  # static Device Access SCEP; None: no SCEP payload (13, or "elsewhere")
     # JIT local accounts (enable_create_user_at_login): Okta's RegistrationToken "must be populated" with a random
-    # value (odatui.jit keeps one per org); never in repr.
+    # value (odatui.core.jit keeps one per org); never in repr.
     registration_token: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -124,7 +124,7 @@ class PssoSettings:
             # Okta, "Just-In-Time Local Account Creation for macOS" (…/oda/jit-provisioning-oda.htm): "the field
             # must be populated"; a profile without it would not create accounts.
             raise UsageError("Just-in-time account creation needs a RegistrationToken.",
-                             hint="build the profile through odatui.sso_profile, which supplies this org's token")
+                             hint="build the profile through odatui.macos.sso_profile, which supplies this org's token")
         if self.user_principal_name is not None and not self.user_principal_name.strip():
             raise UsageError(
                 "The user principal name is empty.",

@@ -18,8 +18,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import unquote
 
-from odatui.domain import MACOS_FLOORS
-from odatui.errors import PackageError
+from odatui.core.domain import MACOS_FLOORS
+from odatui.core.errors import PackageError
 from odatui.macos.pkg_xar import DOWNLOAD_HINT, Xar, check_file, corrupt
 
 OKTA_VERIFY_ID = "com.okta.mobile"

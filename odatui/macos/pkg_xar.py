@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from odatui.errors import PackageError
+from odatui.core.errors import PackageError
 
 DOWNLOAD_HINT = "download the Okta Verify .pkg from the Okta Admin Console → Settings → Downloads"
 

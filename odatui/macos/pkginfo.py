@@ -46,7 +46,7 @@ def pkginfo_dict(facts: PackageFacts, *, name: str = "Okta Verify", minimum_os: 
     }
     if notes:
         # munki's `notes` key: "administrator notes", never shown to users (munki wiki, Supported Pkginfo Keys).
-        # odatui's marker lives here, as the 2604 macOS app create model has no note of its own (odatui.markers).
+        # odatui's marker lives here, as the 2604 macOS app create model has no note of its own (odatui.core.markers).
         # That WS1 keeps the key and returns it in MacOsSoftwareDeploymentSummary.Pkginfo is unverified.
         item["notes"] = notes
     floor = _minimum_os(facts.minimum_os, minimum_os)

@@ -16,8 +16,8 @@ from typing import Any
 
 import httpx
 
-from odatui.errors import StepError
-from odatui.log import get_logger, register_secret
+from odatui.core.errors import StepError
+from odatui.core.log import get_logger, register_secret
 from odatui.okta.errors import OktaApiError, parse_json
 
 log = get_logger("okta")

@@ -3,7 +3,7 @@ https://developer.okta.com/docs/api/).
 
 Auth (SSWS token or service app with private_key_jwt, DPoP when the app requires it) is in auth.py; rate-limit
 pacing (2 in flight per org, slowing down near the limit, waiting out a 429) in pacing.py; every request goes
-through odatui.http.send, the one retry loop. Paging follows `Link: rel="next"` as an opaque URL. Every failure is
+through odatui.core.http.send, the one retry loop. Paging follows `Link: rel="next"` as an opaque URL. Every failure is
 one `OktaApiError` (errors.py); the steps turn its code into a sentence for the admin. Secrets never appear in
 messages or logs (they are registered with the log redactor).
 """
@@ -17,17 +17,17 @@ from typing import Any
 
 import httpx
 
-from odatui.domain import OKTA_SCOPES
-from odatui.errors import ConfigError, StepError
-from odatui.http import DeadlineExceeded, NetworkError, RetryPolicy, make_client, send
-from odatui.http_body import AnswerTooLarge
-from odatui.paging import MAX_PAGES, PageGuard, check_page
-from odatui.log import register_secret
+from odatui.core.domain import OKTA_SCOPES
+from odatui.core.errors import ConfigError, StepError
+from odatui.core.http import DeadlineExceeded, NetworkError, RetryPolicy, make_client, send
+from odatui.core.http_body import AnswerTooLarge
+from odatui.core.paging import MAX_PAGES, PageGuard, check_page
+from odatui.core.log import register_secret
 from odatui.okta.auth import ASSERTION_TYPE, TOKEN_EARLY_REFRESH, OktaAuth, load_signing_key
 from odatui.okta.errors import OktaApiError, parse_json, raise_for
 from odatui.okta.pacing import MAX_IN_FLIGHT, OrgLimiter, org_limiter
 
-SCOPES = OKTA_SCOPES  # what the service app's token asks for (odatui.domain: the help and README name the same)
+SCOPES = OKTA_SCOPES  # what the service app's token asks for (odatui.core.domain: the help and README name the same)
 # Okta tracks Desktop Password Sync registrations with this System Log event ("Configure Platform Single Sign-on for
 # macOS 14", help.okta.com/oie/en-us/content/topics/oda/configure-psso-oda.htm).
 DPS_ENROLLMENT_EVENT = "device.password_sync.enrollment.create"

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from odatui.errors import ApiError
+from odatui.core.errors import ApiError
 
 
 class OktaApiError(ApiError):

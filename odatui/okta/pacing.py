@@ -1,4 +1,4 @@
-"""Okta rate-limit pacing, shared by every client of one org in one event loop (the `Pacer` odatui.http.send uses).
+"""Okta rate-limit pacing, shared by every client of one org in one event loop (the `Pacer` odatui.core.http.send uses).
 
 Never more than 2 requests in flight per org; slow down when `X-Rate-Limit-Remaining` drops under 10 %; after a 429
 every caller of the org waits until `X-Rate-Limit-Reset` (https://developer.okta.com/docs/reference/rl-best-practices/).

@@ -19,7 +19,7 @@ from starlette.routing import Route
 from odatui.sandbox.faults import Faults
 from odatui.sandbox.hosts import host_of, refuse, role_of
 from odatui.sandbox.okta import OktaEmulator
-from odatui.sandbox.ws1 import Ws1Emulator
+from odatui.mdm.ws1.emulator import Ws1Emulator
 
 WS1_PREFIXES = ("/api/mdm", "/api/mam", "/api/system", "/connect")
 SECRET_HEADERS = {"authorization", "aw-tenant-code", "cookie", "dpop"}

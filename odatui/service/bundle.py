@@ -16,8 +16,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from odatui.errors import OdatuiError, UsageError
-from odatui.log import known_secrets, redact
+from odatui.core.errors import OdatuiError, UsageError
+from odatui.core.log import known_secrets, redact
 
 LOG_FILES = ("odatui.log", "odatui.log.1")  # the current log and the one before it (≤ 2 MB)
 
@@ -69,7 +69,7 @@ def without_mac_users(text: str) -> str:
 def secret_values(config: Any, secrets: Any) -> dict[str, str]:
     """Every secret value odatui can know of (value → what it is): registered in the log, in the environment,
     in the secret store (whose in-memory values, e.g. the demo's, are never registered)."""
-    from odatui.secrets import SECRETS, target_for
+    from odatui.core.secrets import SECRETS, target_for
 
     found = {v: "a registered secret" for v in known_secrets()}
     for name, (env, _) in SECRETS.items():
@@ -104,12 +104,12 @@ def build_bundle(out: Path, *, config: Any, secrets: Any, config_path: Path | No
     """Write the zip to `out`; returns its member names. Raises OdatuiError (and leaves no file) on a secret.
     `targets`: the run states to include (None: every target's). Another customer's tenant names and ids are not
     this support case's business, so the CLI passes only the `--config` target unless `--all`."""
-    from odatui import paths
+    from odatui.core import paths
 
     state_dir = state_dir or paths.state_dir() / "runs"
     log_dir = log_dir or paths.log_dir()
     members: dict[str, str] = {"config.toml": _config_member(config, config_path, config_error)}
-    # A target's run state is kept under its canonical identity and its config spelling links to it (odatui.identity):
+    # A target's run state is kept under its canonical identity and its config spelling links to it (odatui.core.identity):
     # follow the link, so `--config` brings its tenant's history whatever the spelling.
     wanted: set[str] = set()
     for t in targets or ():
@@ -119,7 +119,7 @@ def build_bundle(out: Path, *, config: Any, secrets: Any, config_path: Path | No
             wanted.add(Path(os.readlink(spelled)).name)
     for state in sorted(state_dir.glob("*.json")) if state_dir.is_dir() else []:
         if state.is_symlink():
-            continue  # a config spelling's link to its target's state (odatui.identity): that file is included
+            continue  # a config spelling's link to its target's state (odatui.core.identity): that file is included
         if targets is not None and not state.name.startswith(tuple(f"{w.removesuffix('.json')}." for w in wanted)):
             continue  # another target's (its state, or one set aside next to it)
         members[f"state/{state.name}"] = without_mac_users(state.read_text(encoding="utf-8", errors="replace"))
@@ -145,7 +145,7 @@ def build_bundle(out: Path, *, config: Any, secrets: Any, config_path: Path | No
     values = secret_values(config, secrets)
     import io
 
-    from odatui.files import atomic_write, write_error
+    from odatui.core.files import atomic_write, write_error
 
     # Built and scanned in memory (a few MB at most: logs are capped), then written atomically, 0600: a refused
     # bundle, a full disk or a folder in the way leave nothing behind.
@@ -178,9 +178,9 @@ def is_bundle(path: Path) -> bool:
 
 def write_bundle(out: Path, config_path: Path | None, *, force: bool = False, all_targets: bool = False) -> list[str]:
     """Write the bundle to `out`; its member names. Only the config's target's run state unless `all_targets`."""
-    from odatui.config import load_config
-    from odatui.files import refuse_overwrite
-    from odatui.secrets import SecretStore
+    from odatui.core.config import load_config
+    from odatui.core.files import refuse_overwrite
+    from odatui.core.secrets import SecretStore
 
     if out.is_dir():
         raise UsageError(f"{out} is a folder", hint="give a file name, e.g. --out odatui-support.zip")
@@ -192,7 +192,7 @@ def write_bundle(out: Path, config_path: Path | None, *, force: bool = False, al
     except OdatuiError as exc:  # a broken config is a reason to ask for support, not to refuse the bundle
         error = exc.message
         if config_path is None:
-            from odatui.paths import default_config_path
+            from odatui.core.paths import default_config_path
 
             config_path = default_config_path()
     targets = None if all_targets else ([config.target_key()] if config is not None else [])

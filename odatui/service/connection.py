@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from odatui.errors import OdatuiError
+from odatui.core.errors import OdatuiError
 from odatui.service.clients import clients
 from odatui.steps import all_steps
 

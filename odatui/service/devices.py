@@ -7,11 +7,11 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from odatui.errors import OdatuiError, UsageError
-from odatui.scep import scep_wanted, ws1_ca
+from odatui.core.errors import OdatuiError, UsageError
+from odatui.macos.scep import scep_wanted, ws1_ca
 from odatui.service.clients import clients
-from odatui.state import StateStore
-from odatui.ws1.devices import DeviceLister, OwnedProfile
+from odatui.core.state import StateStore
+from odatui.mdm.ws1.api.devices import DeviceLister, OwnedProfile
 
 
 PER_DEVICE_MAX = 2_000  # above this, the wizard's device table shows bulk states (seconds, not minutes)
@@ -148,7 +148,7 @@ async def repush(config: Any, secrets: Any, ids: dict[str, Any], device_ids: lis
     DeviceProfileApiEntity.Status PendingInstall) is skipped too, as a second command adds nothing but load; `limit`
     (--max) caps how many are pushed in one run. `confirm(count)` before anything is pushed. (targets, pushed or
     None when not confirmed, failures)."""
-    from odatui.ws1.device_rows import PENDING
+    from odatui.mdm.ws1.api.device_rows import PENDING
 
     targets: list[int] = []
     queued: list[int] = []

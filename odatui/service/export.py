@@ -1,4 +1,4 @@
-"""Exporting the .mobileconfig files for any MDM, for both faces: the folder, the client ID (odatui.values) and
+"""Exporting the .mobileconfig files for any MDM, for both faces: the folder, the client ID (odatui.core.values) and
 which settings go in (the files themselves: odatui.service.profiles)."""
 
 from __future__ import annotations
@@ -8,14 +8,14 @@ import os
 from pathlib import Path
 from typing import Any
 
-from odatui import scep
-from odatui.domain import load_ca_certificate
-from odatui.errors import UsageError
-from odatui.paths import state_dir
+from odatui.macos import scep
+from odatui.core.domain import load_ca_certificate
+from odatui.core.errors import UsageError
+from odatui.core.paths import state_dir
 from odatui.service.profiles import PASSPHRASE_ENV, export
-from odatui.sso_profile import sso_settings
-from odatui.state import StateStore
-from odatui.values import client_id
+from odatui.macos.sso_profile import sso_settings
+from odatui.core.state import StateStore
+from odatui.core.values import client_id
 
 
 def default_dir(config: Any, *, demo: bool = False) -> Path:
@@ -30,7 +30,7 @@ def default_dir(config: Any, *, demo: bool = False) -> Path:
 
 def wizard_export(config: Any, outputs: dict[str, dict[str, Any]], out_dir: Path, secrets: Any = None) -> list[Path]:
     """The wizard's export: every setting of the config, as `odatui export` and `ws1.profile` build it
-    (odatui.sso_profile), unsigned."""
+    (odatui.macos.sso_profile), unsigned."""
     settings, apart, ca_der = _settings(config, secrets, client_id(outputs, config), outputs)
     return export(settings, out_dir, scep_elsewhere=_scep_elsewhere(config), certificate_apart=apart, ca_der=ca_der)
 
@@ -38,7 +38,7 @@ def wizard_export(config: Any, outputs: dict[str, dict[str, Any]], out_dir: Path
 def _settings(config: Any, secrets: Any, found: str, outputs: dict[str, dict[str, Any]]) -> tuple[Any, bool, Any]:
     """(the SSO settings, whether the certificate goes in its own file, Okta's intermediate CA as DER or None).
     rollout.scep = "ws1_ca": the SSO profile holds no SCEP (as ws1.profile sends it); the export adds the separate
-    certificate profile for other MDMs when the SCEP URL and secret key are at hand (odatui.scep.export_settings)."""
+    certificate profile for other MDMs when the SCEP URL and secret key are at hand (odatui.macos.scep.export_settings)."""
     settings = sso_settings(config, secrets, found, _org_host(outputs))
     if not scep.ws1_ca(config):
         return settings, False, None

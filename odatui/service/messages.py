@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 
 from odatui.engine.plan import unexpected
-from odatui.errors import OdatuiError
+from odatui.core.errors import OdatuiError
 
 
 def readable(exc: BaseException, doing: str) -> str:

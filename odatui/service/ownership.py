@@ -4,7 +4,7 @@ odatui made: replace on rename, a failed step's leftovers) runs right before eac
 The run state can be damaged or edited: an entry may name another admin's profile or Okta assignment with our
 name beside it. So each object is read back from the tenant and deleted only when
 - its name is the ledger's name (WS1 compares smart group names without case, so that comparison does too), and
-- where the vendor keeps a note (odatui.markers: a profile's Description, an assignment rule's description), the
+- where the vendor keeps a note (odatui.core.markers: a profile's Description, an assignment rule's description), the
   note carries this target's marker. An object odatui found already there (`adopted`) carries no marker of ours and
   is checked by name only; `--include-adopted` is the admin's explicit choice to remove it.
 Kinds without a note field (WS1 smart groups and apps, Okta group assignments) are checked by name, version and
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from odatui.markers import carries, targets_in
+from odatui.core.markers import carries, targets_in
 
 
 def _same(a: object, b: object) -> bool:
@@ -37,8 +37,8 @@ def _marker_problem(text: object, target: str | None, origin: str, what: str) ->
 async def not_ours(ctx: Any, item: Any, target: str | None, rules: Any = None) -> str | None:
     """Why the object `item` (a service.remove.Removal) must be left alone, or None when it may be deleted.
     `rules`: the app's assignment rules when the caller has read them already (a ws1.rule item)."""
-    from odatui.steps.ws1 import is_our_rule
-    from odatui.steps.ws1_common import APP_NAME
+    from odatui.mdm.ws1.steps import is_our_rule
+    from odatui.mdm.ws1.steps.common import APP_NAME
 
     e, kind, origin = item.entry, item.kind, item.origin
     if kind == "ws1.profile":

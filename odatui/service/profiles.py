@@ -14,10 +14,10 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from odatui.errors import OdatuiError, UsageError
+from odatui.core.errors import OdatuiError, UsageError
 from odatui.macos import certificate, mobileconfig
 from odatui.macos.lint import errors, lint
-from odatui.sso_profile import ws1_fragments
+from odatui.macos.sso_profile import ws1_fragments
 from odatui.macos.payloads import (
     APP_DOMAIN,
     EXTENSION_DOMAIN,
@@ -78,7 +78,7 @@ def build_files(settings: PssoSettings, identity: mobileconfig.SigningIdentity |
     files: dict[str, bytes] = {f"{prefix}.mobileconfig": mobileconfig.to_xml(combined)}
     if cert_settings is not None:
         files[certificate_file(settings)] = mobileconfig.to_xml(certificate.export_profile(cert_settings, ca_der))
-    # The fragments ws1.profile sends, from the same builder (odatui.sso_profile): byte for byte the same.
+    # The fragments ws1.profile sends, from the same builder (odatui.macos.sso_profile): byte for byte the same.
     for (kind, payload), fragment in zip(payloads.items(), ws1_fragments(settings), strict=True):
         single = mobileconfig.profile(settings, [payload], name=f"Okta DPS {floor}: {_TITLES[kind]}", kind=kind)
         files[f"{prefix}-{kind}.mobileconfig"] = mobileconfig.to_xml(single)

@@ -1,6 +1,6 @@
 """`odatui remove --recover`: rebuild the ledger from the markers in the tenant when the run state is damaged or gone.
 
-Reads only. What carries this target's marker (odatui.markers) is odatui's: the profile named in the config whose
+Reads only. What carries this target's marker (odatui.core.markers) is odatui's: the profile named in the config whose
 Description carries it, the Okta Verify apps whose pkginfo `notes` carry it, and odatui's assignment rules (our name
 prefix) whose description carries it. Objects the vendors give no note field (WS1 smart groups, Okta group
 assignments) cannot be told apart from the admin's: they are listed, never taken.
@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from odatui.markers import carries
+from odatui.core.markers import carries
 
 
 @dataclass
@@ -29,10 +29,10 @@ class Recovered:
 
 async def recover_ledger(ctx: Any, target: str | None) -> Recovered:
     """Find what carries `target`'s marker in the WS1 organization group of the config."""
-    from odatui.errors import StepError
+    from odatui.core.errors import StepError
     from odatui.macos.certificate import certificate_profile_name
-    from odatui.steps.ws1 import is_our_rule
-    from odatui.steps.ws1_common import APP_NAME
+    from odatui.mdm.ws1.steps import is_our_rule
+    from odatui.mdm.ws1.steps.common import APP_NAME
 
     found = Recovered()
     if not target:

@@ -16,8 +16,8 @@ import asyncio
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from odatui.errors import OdatuiError
-from odatui.log import redact
+from odatui.core.errors import OdatuiError
+from odatui.core.log import redact
 from odatui.okta.client import DPS_ENROLLMENT_EVENT, OktaApiError, OktaClient
 
 LOG_RETENTION_DAYS = 90

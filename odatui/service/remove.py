@@ -1,7 +1,7 @@
 """Removing what odatui created for a target — the undo of `apply`: the plan (read live, changes nothing) and
-its removal. `odatui remove` (odatui/remove.py) and the wizard's palette command render it.
+its removal. `odatui remove` (odatui/cli/remove.py) and the wizard's palette command render it.
 
-What to remove comes from the run state's ledger (odatui.state.StepRecord.created/adopted), never from names in
+What to remove comes from the run state's ledger (odatui.core.state.StepRecord.created/adopted), never from names in
 the tenant: an object odatui found already there is left alone unless `--include-adopted`. Every item is looked
 up first (an object deleted by hand is "already gone", not an error), removed, and struck from the ledger in the
 state file at once, so a killed `remove` resumes where it stopped and a second one has nothing to do.
@@ -18,7 +18,7 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from odatui.errors import OdatuiError, SecretsUnavailable, UsageError
+from odatui.core.errors import OdatuiError, SecretsUnavailable, UsageError
 from odatui.service.ownership import not_ours
 from odatui.service.remove_report import KIND_WORDS, print_removal_plan  # noqa: F401  (KIND_WORDS: re-export)
 from odatui.service.remove_safety import app_rules, breakage, restorable, restore_adopted, why_keep
@@ -78,7 +78,7 @@ def ledger_items(state: Any, *, include_adopted: bool) -> list[Removal]:
 
 
 async def _present(ctx: Any, item: Removal, cache: dict[str, Any]) -> bool:
-    from odatui.steps.ws1 import is_our_rule
+    from odatui.mdm.ws1.steps import is_our_rule
 
     e = item.entry
     if item.kind == "ws1.profile":
@@ -140,7 +140,7 @@ async def plan_removal(ctx: Any, state: Any, *, include_adopted: bool,
 
 
 async def _remove(ctx: Any, item: Removal) -> None:
-    from odatui.steps.ws1 import is_our_rule
+    from odatui.mdm.ws1.steps import is_our_rule
 
     e = item.entry
     if item.kind == "ws1.profile":
@@ -181,7 +181,7 @@ async def undo_entry(ctx: Any, step_id: str, entry: Any) -> str:
     """Remove one object the ledger says odatui created, exactly as `odatui remove` would (its look first, then
     its removal): "removed", or "gone" when it was deleted already. A step replacing an object (a renamed
     profile) calls this through Context.undo; the caller strikes it from the ledger (OWN_RELEASED)."""
-    from odatui.errors import StepError
+    from odatui.core.errors import StepError
 
     item, cache = Removal(step_id, dict(entry), "created"), {}
     if not await _present(ctx, item, cache):
@@ -207,7 +207,7 @@ def _strike(state: Any, item: Removal) -> None:
 
 
 def _reset(state: Any) -> None:
-    from odatui.state import PENDING
+    from odatui.core.state import PENDING
 
     for sid in RESET_STEPS:
         rec = state.steps.get(sid)

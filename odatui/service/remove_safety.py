@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, TextIO
 
-from odatui.errors import OdatuiError
+from odatui.core.errors import OdatuiError
 
 DESKTOP_MFA_DOMAIN = "com.okta.deviceaccess.servicedaemon"
 PROFILE_SCAN_MAX = 200  # profiles of the organization group read for Desktop MFA (one page of the search)
@@ -25,7 +25,7 @@ PROFILE_SCAN_MAX = 200  # profiles of the organization group read for Desktop MF
 
 async def app_rules(ctx: Any, app_uuid: str, cache: dict[str, Any]) -> dict[str, Any] | None:
     """The app's assignment rules (cached per plan), None when the app is gone."""
-    from odatui.ws1.client import Ws1ApiError
+    from odatui.mdm.ws1.api.client import Ws1ApiError
 
     key = f"rules:{app_uuid}"
     if key not in cache:
@@ -41,7 +41,7 @@ async def app_rules(ctx: Any, app_uuid: str, cache: dict[str, Any]) -> dict[str,
 
 def foreign_rule_names(rules: dict[str, Any] | None) -> list[str]:
     """Names of the rules on an app version that odatui did not write."""
-    from odatui.steps.ws1 import is_our_rule
+    from odatui.mdm.ws1.steps import is_our_rule
 
     return [str((r.get("distribution") or {}).get("name") or "(unnamed)")
             for r in (rules or {}).get("assignments") or [] if not is_our_rule(r)]
@@ -98,7 +98,7 @@ async def restorable(ctx: Any, planned: list[Any], adopted: list[Any]) -> list[A
     out = []
     for item in adopted:
         if item.kind == "ws1.app" and item.origin == "adopted":
-            from odatui.ws1.client import Ws1ApiError
+            from odatui.mdm.ws1.api.client import Ws1ApiError
 
             try:
                 app = await ctx.ws1().get_internal_app(int(item.entry["id"]))

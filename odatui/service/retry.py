@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from odatui.freshness import live_check
-from odatui.state import RUNNING
+from odatui.engine.freshness import live_check
+from odatui.core.state import RUNNING
 
 
 def with_waiting(engine: Any, ids: Iterable[str], done: Callable[[str], bool]) -> list[str]:
@@ -22,7 +22,7 @@ def with_waiting(engine: Any, ids: Iterable[str], done: Callable[[str], bool]) -
 
 def retry_ids(engine: Any, state: Any = None, stale: Any = ()) -> list[str]:
     """The failed steps of the last run, the succeeded ones the live tenant no longer agrees with (`stale`, from
-    odatui.freshness), and what they blocked."""
+    odatui.engine.freshness), and what they blocked."""
     state = state if state is not None else engine.store.load()
     # Skipped steps too (blocked by a prerequisite that was missing), unless they are not needed at all.
     blocked = {sid for sid, rec in state.steps.items()

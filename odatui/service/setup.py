@@ -6,19 +6,19 @@ import difflib
 from pathlib import Path
 from typing import Any
 
-from odatui.errors import ConfigError, UsageError
+from odatui.core.errors import ConfigError, UsageError
 
 
 def load_config_at(path: str | Path | None) -> Any:
     """The config at `path` (or the default one) with ODATUI_* overrides; a mistyped path is named (exit 2)."""
-    from odatui.config import load_config  # deferred: start-up (pydantic)
+    from odatui.core.config import load_config  # deferred: start-up (pydantic)
 
     config = load_config(Path(path) if path else None)  # a bad ODATUI_* override is named even without a file
     if path and not Path(path).expanduser().exists():
         load_config(Path(path), must_exist=True)  # raises: no config file at PATH (a mistyped --config)
     if not (config.okta.org_url or config.ws1.api_url):
         # An empty (or tenant-less) config is a usage error (exit 2), named before secrets are opened (exit 4).
-        from odatui.errors import ConfigError
+        from odatui.core.errors import ConfigError
 
         where = Path(path).expanduser() if path else "the config"
         raise ConfigError(f"{where} names no tenant: neither okta.org_url nor ws1.api_url is set",
@@ -40,7 +40,7 @@ def check_step_ids(ids: list[str]) -> None:
 
 def require_fields(config: Any, engine: Any, step_ids: list[str], where: str | None = None) -> None:
     """The config fields these steps (and the steps they need) require, all named in one line (exit 2)."""
-    from odatui import scep
+    from odatui.macos import scep
     from odatui.engine import missing_fields
 
     wanted = set(step_ids)
@@ -73,8 +73,8 @@ def check_start(config: Any, engine: Any, where: str | None = None) -> None:
 
 def make_engine(config: Any, secrets: Any = None, *, directory: Path | None = None, **kw: Any) -> Any:
     from odatui.engine import Engine
-    from odatui.secrets import SecretStore
-    from odatui.state import StateStore
+    from odatui.core.secrets import SecretStore
+    from odatui.core.state import StateStore
 
     from odatui.service.remove import undo_entry
 

@@ -7,14 +7,14 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
-from odatui.errors import OdatuiError
-from odatui.freshness import live_check
-from odatui.log import redact
-from odatui.secrets import SecretStore
+from odatui.core.errors import OdatuiError
+from odatui.engine.freshness import live_check
+from odatui.core.log import redact
+from odatui.core.secrets import SecretStore
 from odatui.service.clients import clients
 from odatui.service.registrations import OKTA_VERIFY_MACS_LABEL, dps_registrations, okta_verify_macs
 from odatui.service.setup import make_engine
-from odatui.state import StateStore
+from odatui.core.state import StateStore
 from odatui.steps import STEP_IDS
 
 

@@ -8,11 +8,11 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
-from odatui.errors import OdatuiError, UsageError
+from odatui.core.errors import OdatuiError, UsageError
 from odatui.service.clients import clients
-from odatui.state import StateStore
-from odatui.steps.wave_facts import read_fleet
-from odatui.steps.wave_gate import as_dicts, count_waves, decide, prerequisites
+from odatui.core.state import StateStore
+from odatui.mdm.ws1.steps.wave_facts import read_fleet
+from odatui.mdm.ws1.steps.wave_gate import as_dicts, count_waves, decide, prerequisites
 
 
 async def _registered_serials(config: Any, secrets: Any) -> set[str] | None:

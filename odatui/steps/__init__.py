@@ -13,7 +13,9 @@ STEP_IDS = (
 
 def all_steps() -> list[Step]:
     """One instance of every step. Imported lazily so `odatui --help` stays fast."""
-    from odatui.steps import okta, package, verify, ws1  # deferred: start-up (each side's clients and helpers)
+    from odatui.steps import okta, package
+    from odatui.mdm.ws1.steps import verify
+    from odatui.mdm.ws1 import steps as ws1  # deferred: start-up (each side's clients and helpers)
 
     found: dict[str, Step] = {}
     for module in (okta, ws1, package, verify):

@@ -15,17 +15,17 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from odatui.errors import StepError
+from odatui.core.errors import StepError
 
 if TYPE_CHECKING:
-    from odatui.config import Config
+    from odatui.core.config import Config
     from odatui.okta.client import OktaClient
-    from odatui.secrets import SecretStore
-    from odatui.ws1.client import Ws1Client
+    from odatui.core.secrets import SecretStore
+    from odatui.mdm.ws1.api.client import Ws1Client
 
 
 # Output keys through which a step reports ownership; the engine moves them out of the outputs into the run
-# state's ledger (odatui.state.StepRecord.own): lists of {"kind", "id", "name", …}.
+# state's ledger (odatui.core.state.StepRecord.own): lists of {"kind", "id", "name", …}.
 OWN_CREATED, OWN_ADOPTED, OWN_RELEASED = "_created", "_adopted", "_released"
 
 
@@ -55,7 +55,7 @@ class Change:
     # What inspect read to decide (ids looked up, the current rules…), for `apply_change` in the same attempt to
     # act on instead of reading it again. Never persisted or shown; not part of equality.
     found: Any = field(default=None, compare=False, repr=False)
-    # When kind is CREATE or UPDATE: what apply will create, as {"kind", "name"} (odatui.state.StepRecord.intends).
+    # When kind is CREATE or UPDATE: what apply will create, as {"kind", "name"} (odatui.core.state.StepRecord.intends).
     creates: tuple[Mapping[str, Any], ...] = ()
 
 
@@ -78,7 +78,7 @@ class Progress:
 # and the clients take a few hundred ms to import) and the class that builds itself from its config table.
 CLIENTS: dict[str, tuple[str, str]] = {
     "okta": ("odatui.okta.client", "OktaClient"),
-    "ws1": ("odatui.ws1.client", "Ws1Client"),
+    "ws1": ("odatui.mdm.ws1.api.client", "Ws1Client"),
 }
 
 
@@ -123,8 +123,8 @@ class Context:
         # step id → what odatui created in earlier runs (the run state's ledger), so a step can tell its own
         # objects (e.g. the assignment rule it added for a smart group) from the admin's.
         self.created: dict[str, list[dict[str, Any]]] = {}
-        # The canonical identity key of the target (odatui.identity), set once the engine has bound the run: the
-        # marker odatui writes on what it creates names it (odatui.markers).
+        # The canonical identity key of the target (odatui.core.identity), set once the engine has bound the run: the
+        # marker odatui writes on what it creates names it (odatui.core.markers).
         self.target: str | None = None
         # step id → what a step created during this call, recorded the moment it exists (made_by_odatui): the
         # engine adds it to the ledger when the step ends, failed or not, so a failed step leaves no orphan.

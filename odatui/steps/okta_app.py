@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from odatui.errors import ConfigError, NeedsAction, StepError
+from odatui.core.errors import ConfigError, NeedsAction, StepError
 from odatui.okta.client import OktaApiError
 from odatui.steps.base import Change, ChangeKind, Context, Progress, Step
 from odatui.steps.okta_common import ADD_APP_ACTION, FORMER_LABEL, PSSO_LABEL, admin_error, explained

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from odatui.errors import UsageError
+from odatui.core.errors import UsageError
 from odatui.steps.base import OWN_ADOPTED, OWN_CREATED, Change, ChangeKind, Context, Progress, Step
 from odatui.steps.okta_common import explained
 from odatui.steps.okta_waves import groups_now, waiting_groups, wave_user_warnings
@@ -104,5 +104,5 @@ class OktaAssign(Step):
 
 
 def _entry(app_id: str, name: str, group_id: str) -> dict[str, Any]:
-    """The ledger's record of one group assignment (odatui.state.StepRecord.own)."""
+    """The ledger's record of one group assignment (odatui.core.state.StepRecord.own)."""
     return {"kind": "okta.group", "id": f"{app_id}:{group_id}", "name": name, "app_id": app_id, "group_id": group_id}

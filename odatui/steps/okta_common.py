@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-from odatui.errors import StepError
+from odatui.core.errors import StepError
 from odatui.okta.client import SCOPES, OktaApiError
 from odatui.steps.base import Context
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from odatui.errors import ConfigError, StepError
+from odatui.core.errors import ConfigError, StepError
 from odatui.steps.base import Change, ChangeKind, Context, Progress, Step
 from odatui.steps.okta_common import explained
 from odatui.steps.readiness import okta_warnings

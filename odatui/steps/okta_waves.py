@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from odatui.errors import OdatuiError
+from odatui.core.errors import OdatuiError
 from odatui.steps.base import Context
 
 SAMPLE = 3  # users named per warning

@@ -7,7 +7,7 @@ import asyncio
 import os
 from typing import Any
 
-from odatui.errors import PackageError
+from odatui.core.errors import PackageError
 from odatui.macos.pkg import (DOWNLOAD_HINT, PackageFacts, read_package, require_okta_verify_version,
                               require_product_archive)
 from odatui.steps.base import Change, ChangeKind, Context, Progress, Step

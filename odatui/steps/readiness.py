@@ -3,7 +3,7 @@
 None of these stop the run (the admin may fix them later, or they concern a few users or Macs); each is one
 line for the plan, the Review and Done screens and `plan --json`. A check that cannot run says so as a warning
 too, instead of failing the preflight. The Macs' side (below the floor, no user-approved MDM, Intel) is read with
-the waves in odatui.steps.wave_facts.
+the waves in odatui.mdm.ws1.steps.wave_facts.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from odatui.errors import OdatuiError
+from odatui.core.errors import OdatuiError
 from odatui.macos.payloads import APP_IDS
 
 SAMPLE = 3  # logins / device names named per warning

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from odatui.psso_options import lockout_warning
+from odatui.core.psso_options import lockout_warning
 
 # Other MDMs' variable syntax: Jamf $USERNAME / $EMAIL, Kandji/Fleet/Addigy $FLEET_VAR_… / %Email% style. WS1
 # substitutes only its own lookup values in braces, e.g. {EmailAddress} (Okta's "Configure device configuration
@@ -72,7 +72,7 @@ def profile_warnings(config: Any) -> tuple[str, ...]:
 def rollout_notes(config: Any) -> tuple[str, ...]:
     """Every config-derived note and warning for the profile: the SCEP choice when it is not odatui's, then
     `profile_warnings`. Shown in plan even before `ws1.profile` can inspect."""
-    from odatui import scep
+    from odatui.macos import scep
 
     line = scep.summary(config)
     static = (scep.STATIC_RISKS,) if scep.scep_wanted(config) else ()  # rollout.scep = "static": its four risks

@@ -59,7 +59,7 @@ class OdatuiApp(PaletteCommands, RunControl, App):
     def copy_to_clipboard(self, text: str) -> None:
         """Every copy (Input, screen selection, key binding) ends here and leaves as an OSC 52 sequence: nothing
         that holds a secret odatui knows, or comes from a masked field, is sent."""
-        from odatui.log import known_secrets  # deferred: start-up
+        from odatui.core.log import known_secrets  # deferred: start-up
 
         focused = self.focused
         masked = bool(getattr(focused, "password", False))
@@ -113,7 +113,7 @@ class OdatuiApp(PaletteCommands, RunControl, App):
             self._theme_restored = True
         if self.open_log:
             try:
-                from odatui.log import setup_logging  # deferred: start-up
+                from odatui.core.log import setup_logging  # deferred: start-up
 
                 self.log_path = setup_logging()
             except OSError as exc:  # the wizard still works; only the log is missing

@@ -1,5 +1,5 @@
 """Entry points the CLI loads lazily: `odatui` (wizard), `odatui serve`, and the app runner `odatui demo`
-(odatui.demo) uses.
+(odatui.cli.demo) uses.
 
 Only Textual and odatui's light modules load before the first paint; the log file, config, keychain probe and
 sandbox are started by the app in a worker after mount.
@@ -14,7 +14,7 @@ LOOPBACK_HOSTS = {"127.0.0.1", "localhost"}
 
 
 def _exit_code(app: Any) -> int:
-    from odatui import signals  # deferred: start-up
+    from odatui.core import signals  # deferred: start-up
 
     if signals.caught():  # SIGTERM/SIGHUP: Textual shut down and restored the terminal; say how it ended
         return signals.exit_code()
@@ -25,7 +25,7 @@ def _exit_code(app: Any) -> int:
 
 
 def run_app(session: Any, *, demo: bool = False) -> int:
-    """The wizard on this session (`odatui`; `odatui demo` hands in its sandbox session from odatui.demo)."""
+    """The wizard on this session (`odatui`; `odatui demo` hands in its sandbox session from odatui.cli.demo)."""
     from odatui.tui.app import OdatuiApp  # deferred: start-up
 
     app = OdatuiApp(session, demo=demo, open_log=True)
@@ -58,7 +58,7 @@ def check_port_free(port: int) -> None:
     import errno  # deferred: start-up
     import socket
 
-    from odatui.errors import UsageError
+    from odatui.core.errors import UsageError
 
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as aiohttp does: TIME_WAIT is not "taken"
@@ -73,7 +73,7 @@ def check_port_free(port: int) -> None:
 
 
 def run_serve(args: Any) -> int:
-    from odatui.errors import UsageError  # deferred: start-up
+    from odatui.core.errors import UsageError  # deferred: start-up
 
     host = getattr(args, "host", "127.0.0.1") or "127.0.0.1"
     if host not in LOOPBACK_HOSTS:
@@ -86,7 +86,7 @@ def run_serve(args: Any) -> int:
     if not 0 < port < 65536:
         raise UsageError(f"--port must be 1–65535 (got {port})")
     check_port_free(port)
-    from odatui.log import register_secret  # deferred: start-up
+    from odatui.core.log import register_secret  # deferred: start-up
     from odatui.tui.serve_guard import guarded_server, new_token
 
     # A fresh token per run, printed once (Jupyter's model): without it every request gets 403 and no wizard starts.

@@ -1,4 +1,4 @@
-"""One Textual message per engine event kind (odatui.events), so the app handles each with its own `on_…` method.
+"""One Textual message per engine event kind (odatui.core.events), so the app handles each with its own `on_…` method.
 Posted from the engine's callback (thread-safe, in the engine's order); the event itself rides along for the
 run model's fold."""
 
@@ -8,7 +8,7 @@ from typing import Any
 
 from textual.message import Message
 
-from odatui import events as ev
+from odatui.core import events as ev
 
 
 class EngineMessage(Message):

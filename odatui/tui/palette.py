@@ -73,7 +73,7 @@ class PaletteCommands:
 
     @work(thread=True, exit_on_error=False, group="bundle")
     def support_bundle(self) -> None:
-        from odatui.paths import state_dir  # deferred: start-up
+        from odatui.core.paths import state_dir  # deferred: start-up
 
         out = state_dir() / f"odatui-support-{time.strftime('%Y%m%d-%H%M%S')}.zip"
         try:

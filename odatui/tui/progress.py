@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from odatui import events as ev
+from odatui.core import events as ev
 
 # status → (glyph, word). Words as well as glyphs: state is never told by colour alone (NO_COLOR, TERM=linux).
 STATUS = {

@@ -21,7 +21,7 @@ def _missing(view: Any) -> str:
 
 def created_lines(steps: Mapping[str, Any], outputs: Mapping[str, Mapping[str, Any]], config: Any = None) -> list[str]:
     """One line per thing that exists now. `steps`: step id → StepView (status, glyph); `outputs`: step id → the
-    outputs the run recorded (odatui.state / StepSucceeded.outputs); `config` names what outputs do not carry."""
+    outputs the run recorded (odatui.core.state / StepSucceeded.outputs); `config` names what outputs do not carry."""
     def done(sid: str) -> Any:
         view = steps.get(sid)
         return view if view is not None and view.status in DONE else None

@@ -9,7 +9,7 @@ from typing import Any
 
 from textual import work
 
-from odatui.errors import OdatuiError
+from odatui.core.errors import OdatuiError
 from odatui.tui import messages as msg
 
 

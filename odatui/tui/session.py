@@ -2,7 +2,7 @@
 the engine. No Textual here, and every heavy import (pydantic, keyring, httpx) happens inside a method, so the
 first screen paints before any of it loads. Blocking methods are called from thread workers. Everything that is
 not the wizard's own (plan, test connection, status, devices, repush, export, bundle, remove) is odatui.service's;
-the demo sandbox is made by the CLI side (odatui.demo) and handed in.
+the demo sandbox is made by the CLI side (odatui.cli.demo) and handed in.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ class Loaded:
 
 
 class Session:
-    """One wizard session. With `demo_factory` (odatui.demo.demo_factory: starts the in-process sandbox, called in
+    """One wizard session. With `demo_factory` (odatui.cli.demo.demo_factory: starts the in-process sandbox, called in
     `load()`, after the first paint) or a running `demo_session`, it works on the sandbox and pre-fills from it."""
 
     def __init__(self, config_path: str | None = None, *, demo_factory: Callable[[], Any] | None = None,
@@ -41,23 +41,23 @@ class Session:
         self.is_demo = demo_factory is not None or demo_session is not None
         self.demo_factory = demo_factory
         self.engine_options = dict(engine_options or {})  # e.g. shorter back-off and polling in tests
-        self.demo: Any = demo_session  # odatui.demo.DemoSession; a given one is reused (same sandbox)
-        self.config: Any = None  # odatui.config.Config
-        self.secrets: Any = None  # odatui.secrets.SecretStore
+        self.demo: Any = demo_session  # odatui.cli.demo.DemoSession; a given one is reused (same sandbox)
+        self.config: Any = None  # odatui.core.config.Config
+        self.secrets: Any = None  # odatui.core.secrets.SecretStore
         self.typed: dict[str, str] = {}  # secrets typed in this session (never written anywhere but the keychain)
         self.found: dict[str, str] = {}  # secret name → where it already was ("keychain", "env ODATUI_…")
         self.keychain_ok = False
         self.engine: Any = None
         self.export_paths: list[Path] = []
-        self.baseline: dict[str, Any] = {}  # the answers as loaded (odatui.answers.snapshot): what "changed" means
+        self.baseline: dict[str, Any] = {}  # the answers as loaded (odatui.core.answers.snapshot): what "changed" means
         self.file_existed = False  # an existing answers file is written only after asking; a new one freely
 
     # --- start-up (thread worker) ---
     def load(self) -> Loaded:
-        from odatui.config import Config, load_config  # deferred: start-up
-        from odatui.errors import OdatuiError
-        from odatui.paths import default_config_path
-        from odatui.secrets import SecretStore
+        from odatui.core.config import Config, load_config  # deferred: start-up
+        from odatui.core.errors import OdatuiError
+        from odatui.core.paths import default_config_path
+        from odatui.core.secrets import SecretStore
 
         if self.is_demo:
             if self.demo is None and self.demo_factory is not None:
@@ -94,7 +94,7 @@ class Session:
 
     def load_other(self, path: str) -> str:
         """Load another answers file; returns a one-line result (raises OdatuiError with the fix)."""
-        from odatui.config import load_config  # deferred: start-up
+        from odatui.core.config import load_config  # deferred: start-up
 
         self.config = load_config(Path(path).expanduser(), must_exist=True)
         self.config_path = str(Path(path).expanduser())
@@ -103,14 +103,14 @@ class Session:
 
     # --- the answers file ---
     def _baseline(self, *, existed: bool) -> None:
-        from odatui.answers import snapshot  # deferred: start-up
+        from odatui.core.answers import snapshot  # deferred: start-up
 
         self.baseline = snapshot(self.config)
         self.file_existed = existed
 
     def unsaved(self) -> dict[tuple[str, str], Any]:
         """Fields the admin changed in the wizard and the file does not hold yet (never ODATUI_* values)."""
-        from odatui.answers import changes  # deferred: start-up
+        from odatui.core.answers import changes  # deferred: start-up
 
         if self.config is None:
             return {}
@@ -125,7 +125,7 @@ class Session:
         """Secrets already in the environment or the keychain pre-fill their (masked) fields, so an admin who
         exported ODATUI_* variables or stored them earlier is not asked again. Runs in the load worker: keychain
         reads are bounded but may take a moment."""
-        from odatui.secrets import SECRETS, target_for  # deferred: start-up
+        from odatui.core.secrets import SECRETS, target_for  # deferred: start-up
 
         for name in SECRET_FIELDS:
             env = os.environ.get(SECRETS[name][0])
@@ -149,7 +149,7 @@ class Session:
 
     def remember(self, values: dict[str, str]) -> list[str]:
         """Keep typed secrets for this session and, when the keychain works, store them there (thread)."""
-        from odatui.secrets import target_for  # deferred: start-up
+        from odatui.core.secrets import target_for  # deferred: start-up
 
         stored = []
         for name, value in values.items():
@@ -175,8 +175,8 @@ class Session:
 
     def save(self) -> str:
         """Write the changed fields into the one answers file (comments and the rest kept); thread."""
-        from odatui.answers import write_answers  # deferred: start-up
-        from odatui.paths import default_config_path
+        from odatui.core.answers import write_answers  # deferred: start-up
+        from odatui.core.paths import default_config_path
 
         path = Path(self.config_path).expanduser() if self.config_path else default_config_path()
         write_answers(path, self.unsaved())
@@ -189,7 +189,7 @@ class Session:
         return self.demo.runs_dir if self.demo is not None else None  # a demo never mixes with real targets
 
     def store(self) -> Any:
-        from odatui.state import StateStore  # deferred: start-up
+        from odatui.core.state import StateStore  # deferred: start-up
 
         return StateStore(self.config.target_key(), self._runs_dir())
 
@@ -286,7 +286,7 @@ class Session:
         return f"profile re-pushed to {done} Mac(s)" + (f"; failed: {'; '.join(failed)}" if failed else "")
 
     def demo_admin_action(self) -> None:
-        """The demo's stand-in for the admin's console work (given by odatui.demo): add the PSSO app."""
+        """The demo's stand-in for the admin's console work (given by odatui.cli.demo): add the PSSO app."""
         self.demo.add_psso_app()
 
     def close(self) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 
 def _path() -> Path:
-    from odatui.paths import config_dir
+    from odatui.core.paths import config_dir
 
     return config_dir() / "theme"
 

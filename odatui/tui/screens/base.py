@@ -15,7 +15,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Select, Static
 
-from odatui.errors import OdatuiError
+from odatui.core.errors import OdatuiError
 from odatui.tui.widgets.banner import SandboxBanner
 from odatui.tui.widgets.field import Field
 

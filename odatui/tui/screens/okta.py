@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Input, Select
 
-from odatui.domain import OKTA_SCOPES
+from odatui.core.domain import OKTA_SCOPES
 from odatui.tui.screens.base import ConnectionScreen
 from odatui.tui.validators import ConfigField, NoControlChars, ReadableFile, SecretPresent, groups_from_text
 from odatui.tui.widgets.field import Choice, Field, FieldInput, SecretInput
@@ -102,8 +102,8 @@ class OktaScreen(ConnectionScreen):
             okta.service_app_client_id = self.query_one("#service_app_client_id", Input).value
             key_file = self.query_one("#private_key_file", Input).value.strip()
             if key_file:
-                from odatui.errors import OdatuiError
-                from odatui.files import SECRET_LIMIT, read_text_bounded
+                from odatui.core.errors import OdatuiError
+                from odatui.core.files import SECRET_LIMIT, read_text_bounded
 
                 try:  # a regular file of at most 64 KiB (a FIFO or /dev/zero is refused, not waited on)
                     secrets["okta.private_key"] = read_text_bounded(key_file, limit=SECRET_LIMIT,

@@ -10,7 +10,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Static
 
-from odatui.errors import UsageError
+from odatui.core.errors import UsageError
 from odatui.tui.screens.base import WizardScreen
 
 ACTION_TEXT = {"create": "+ create", "update": "~ update", "replace": "± replace", "none": "= no change", "needs-action": "! by hand"}

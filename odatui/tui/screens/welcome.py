@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Button, Input, Static
 
-from odatui.errors import OdatuiError
+from odatui.core.errors import OdatuiError
 from odatui.tui.screens.base import WizardScreen
 from odatui.tui.widgets.field import FieldInput
 

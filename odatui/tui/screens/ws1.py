@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Input, Select, Static
 
-from odatui.config_waves import WaveConfig
+from odatui.core.config_waves import WaveConfig
 from odatui.tui.screens.base import ConnectionScreen
 from odatui.tui.screens.modals import ConfirmScreen
 from odatui.tui.validators import ConfigField, SecretPresent
