@@ -75,7 +75,7 @@ def _chain_rounds(summary: dict[str, Any]) -> int:
     """Round trips on the critical path of the bulk listing with PAGE_CONCURRENCY pages in flight: smart group
     members ∥ profile lookup ∥ first device page → first page of each listing → the rest of the listings → the rest
     of the device pages."""
-    from odatui.mdm.ws1.api.client import PAGE_CONCURRENCY, PAGE_SIZE
+    from odatui.mdm.ws1.api.base import PAGE_CONCURRENCY, PAGE_SIZE
 
     p, app = summary["profile"], summary["okta_verify"]
     listings = [p.get("installed", 0), p.get("pending", 0) + p.get("failed", 0), app.get("installed", 0)]

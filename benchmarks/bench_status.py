@@ -27,26 +27,26 @@ async def _setup(client: Any, sandbox: Any, work: Path) -> tuple[int, int, int, 
     from odatui.sandbox.samplepkg import make_sample_pkg
     from odatui.sandbox.server import WS1_GROUP_ID, WS1_SMART_GROUP
 
-    og = await client.find_org_group(WS1_GROUP_ID)
-    sg = next(g for g in await client.search_smart_groups(WS1_SMART_GROUP) if g.name == WS1_SMART_GROUP)
+    og = await client.groups.find_org_group(WS1_GROUP_ID)
+    sg = next(g for g in await client.groups.search_smart_groups(WS1_SMART_GROUP) if g.name == WS1_SMART_GROUP)
     pkg = make_sample_pkg(work / "OktaVerify-9.52.0.pkg", payload_size=64 * 1024)
     facts = read_package(pkg)
-    app_blob = await client.upload_blob(str(pkg), file_name=pkg.name, og_id=og.id, module_type="Application")
-    info_blob = await client.upload_blob(pkginfo_plist(facts, minimum_os=14), file_name="OktaVerify-9.52.0.plist",
+    app_blob = await client.apps.upload_blob(str(pkg), file_name=pkg.name, og_id=og.id, module_type="Application")
+    info_blob = await client.apps.upload_blob(pkginfo_plist(facts, minimum_os=14), file_name="OktaVerify-9.52.0.plist",
                                          og_id=og.id)
-    app_id = await client.create_macos_app(og.id, app_blob_id=app_blob.id, pkginfo_blob_id=info_blob.id,
+    app_id = await client.apps.create_macos_app(og.id, app_blob_id=app_blob.id, pkginfo_blob_id=info_blob.id,
                                            version=facts.version, name="Okta Verify")
-    app_uuid = (await client.get_internal_app(app_id))["uuid"]
-    await client.put_assignment_rules(app_uuid, {"assignments": [{"priority": 0, "distribution": {
+    app_uuid = (await client.apps.get_internal_app(app_id))["uuid"]
+    await client.apps.put_assignment_rules(app_uuid, {"assignments": [{"priority": 0, "distribution": {
         "name": "Okta PSSO Macs", "smart_groups": [sg.uuid], "app_delivery_method": "AUTO"}}],
         "excluded_smart_groups": []})
-    profile_id = await client.create_macos_profile({
+    profile_id = await client.profiles.create_macos_profile({
         "General": {"Name": "Okta Platform SSO", "ProfileContext": "Device", "ManagedLocationGroupID": og.id,
                     "AssignmentType": "Auto", "AssignedSmartGroups": [{"SmartGroupId": sg.id}]},
         "CustomSettingsList": [{"CustomSettings": "<dict><key>PayloadType</key><string>com.okta.mobile</string>"
                                                   "</dict>"}],
     })
-    profile_uuid = (await client.get_profile(profile_id))["General"]["ProfileUuid"]
+    profile_uuid = (await client.profiles.get_profile(profile_id))["General"]["ProfileUuid"]
     # Let the simulated fleet check in: most Macs install within minutes, the offline ones never do.
     import httpx
 
@@ -61,7 +61,8 @@ async def _measure(quick: bool, latency_ms: int = 0) -> list[dict[str, Any]]:
     from odatui.core.config import parse_config
     from odatui.sandbox.server import Sandbox, SandboxOptions
     from odatui.core.secrets import SecretStore
-    from odatui.mdm.ws1.api.client import PAGE_CONCURRENCY, PAGE_SIZE, Ws1Client
+    from odatui.mdm.ws1.api.base import PAGE_CONCURRENCY, PAGE_SIZE
+    from odatui.mdm.ws1.api.client import Ws1Client
 
     rounds = 3 if quick else ROUNDS
     with tempfile.TemporaryDirectory() as tmp, Sandbox(SandboxOptions(devices=DEVICES, seed=7, latency_ms=latency_ms)) as sandbox:
@@ -84,7 +85,7 @@ async def _measure(quick: bool, latency_ms: int = 0) -> list[dict[str, Any]]:
             walls, status = [], None
             for _ in range(rounds):
                 t = time.perf_counter()
-                status = await client.rollout_status(sg_id, app_id, profile_id, og_id=og_id)
+                status = await client.rollout.rollout_status(sg_id, app_id, profile_id, og_id=og_id)
                 walls.append(time.perf_counter() - t)
             wall = statistics.median(walls)
     assert status is not None

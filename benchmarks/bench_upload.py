@@ -110,7 +110,7 @@ def odatui_upload(url: str, ca: str, pkg: Path) -> tuple[float, int]:
         client = Ws1Client.from_config(cfg, secrets)
         try:
             t = time.perf_counter()
-            await client.upload_blob(pkg, file_name="OktaVerify.pkg", og_id=570, module_type="Application",
+            await client.apps.upload_blob(pkg, file_name="OktaVerify.pkg", og_id=570, module_type="Application",
                                      progress=lambda sent, total, rate: None)
             return time.perf_counter() - t
         finally:
