@@ -782,7 +782,7 @@ async def test_ws1_total_that_never_ends_is_capped(hostile):
         sem = __import__("asyncio").Semaphore(4)
         started = time.monotonic()
         with pytest.raises(OdatuiError) as caught:
-            await client._paged_ids("/api/mdm/smartgroups/7/devices", {}, list_key="SmartGroups", total_key="Total",
+            await client.rollout._paged_ids("/api/mdm/smartgroups/7/devices", {}, list_key="SmartGroups", total_key="Total",
                                     id_of=int, what="listing devices", sem=sem)
     assert time.monotonic() - started < FAST and len(hits["main"]) == 1
     assert_clear(str(caught.value), f"{MAX_PAGES}-page limit")

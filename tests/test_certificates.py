@@ -219,7 +219,7 @@ def test_judge_certificate_by_ca_and_template_names_not_by_guessing():
 
 
 def test_the_template_renews_before_expiry_and_without_renewal_the_certificate_expires():
-    cas = CertificateAuthorities()
+    cas = CertificateAuthorities(OKTA_SCEP_CHALLENGE)
     renewing = cas.add(CA, [TEMPLATE], OKTA_SCEP_CHALLENGE, 570)
     manual = cas.add("No renewal", [{"name": "Manual", "auto_renewal": False}], OKTA_SCEP_CHALLENGE, 570)
     device = SimpleNamespace(id=10001)

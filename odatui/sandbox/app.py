@@ -16,10 +16,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from odatui.sandbox import credentials
 from odatui.sandbox.faults import Faults
+from odatui.sandbox.fleet import Fleet
 from odatui.sandbox.hosts import host_of, refuse, role_of
 from odatui.sandbox.okta import OktaEmulator
 from odatui.mdm.ws1.emulator import Ws1Emulator
+from odatui.mdm.ws1.emulator.common import Ws1Tenant
 
 WS1_PREFIXES = ("/api/mdm", "/api/mam", "/api/system", "/connect")
 SECRET_HEADERS = {"authorization", "aw-tenant-code", "cookie", "dpop"}
@@ -72,6 +75,14 @@ class World:
         return out
 
 
+def ws1_tenant() -> Ws1Tenant:
+    """The WS1 tenant the sandbox stands for: its demo credentials and names, and the sandbox Okta's SCEP secret."""
+    return Ws1Tenant(user=credentials.WS1_USER, password=credentials.WS1_PASSWORD,
+                     tenant_code=credentials.WS1_TENANT_CODE, oauth_client_id=credentials.WS1_OAUTH_CLIENT_ID,
+                     oauth_secret=credentials.WS1_OAUTH_SECRET, group_id=credentials.WS1_GROUP_ID,
+                     smart_group=credentials.WS1_SMART_GROUP, okta_scep_challenge=credentials.OKTA_SCEP_CHALLENGE)
+
+
 def build_app(options: Any, data_dir: Path, base_url: str, *, roles: dict[int, str] | None = None,
               ws1_url: str | None = None) -> tuple[Starlette, World]:
     """`roles`: listener port → the one host it stands for (split hosts); ports not in it serve everything."""
@@ -79,7 +90,8 @@ def build_app(options: Any, data_dir: Path, base_url: str, *, roles: dict[int, s
     world.ws1_url = ws1_url or base_url  # where WS1 answers point (Location headers)
     routes: list[Route] = []
     world.emulators["okta"] = OktaEmulator(options, world)
-    world.emulators["ws1"] = Ws1Emulator(options, world)
+    world.emulators["ws1"] = Ws1Emulator(options, world, tenant=ws1_tenant(),
+                                         fleet=Fleet(getattr(options, "seed", 0), int(getattr(options, "devices", 36))))
     for emulator in world.emulators.values():
         routes.extend(emulator.routes())
     world.faults = Faults(options, world)

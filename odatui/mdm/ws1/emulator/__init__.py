@@ -144,7 +144,7 @@ class Ws1Emulator(Ws1Auth, Ws1Groups, Ws1Apps, Ws1Rules, Ws1Profiles, Ws1Devices
             "smart_groups": [{k: v for k, v in g.items()} for g in self.smart_groups],
             "devices": len(self.fleet.devices),
             "profile_installs": list(self.profile_installs),
-            "certificate_authorities": [c.public() for c in self.cas.by_id.values()],  # never the challenge
+            "certificate_authorities": [c.public(self.cas.okta_challenge) for c in self.cas.by_id.values()],  # never the challenge
         }
 
 

@@ -10,7 +10,6 @@ from urllib.parse import parse_qs
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from odatui.sandbox.credentials import WS1_OAUTH_CLIENT_ID, WS1_OAUTH_SECRET, WS1_PASSWORD, WS1_TENANT_CODE, WS1_USER
 from odatui.mdm.ws1.emulator.base import Ws1Base
 from odatui.mdm.ws1.emulator.common import LOCKOUT_AFTER, Ws1Error
 
@@ -36,7 +35,7 @@ class Ws1Auth(Ws1Base):
                 return JSONResponse({"error": "invalid_client"}, 400)
         if form.get("grant_type") != "client_credentials":
             return JSONResponse({"error": "unsupported_grant_type"}, 400)
-        if client_id != WS1_OAUTH_CLIENT_ID or secret != WS1_OAUTH_SECRET:
+        if client_id != self.tenant.oauth_client_id or secret != self.tenant.oauth_secret:
             return JSONResponse({"error": "invalid_client"}, 400)
         token = base64.urlsafe_b64encode(os.urandom(24)).decode().rstrip("=")
         lifetime = float(self.settings["token_lifetime_s"])
@@ -57,7 +56,7 @@ class Ws1Auth(Ws1Base):
             if expires is None or expires <= time.time():
                 raise Ws1Error(401, 1005, "The access token is missing, invalid or expired.",
                                {"WWW-Authenticate": 'Bearer error="invalid_token"'})
-            if tenant is not None and tenant != WS1_TENANT_CODE:
+            if tenant is not None and tenant != self.tenant.tenant_code:
                 raise creds_error
             return
         if scheme.lower() != "basic":
@@ -69,7 +68,7 @@ class Ws1Auth(Ws1Base):
         if self.failed_logins >= LOCKOUT_AFTER:
             raise Ws1Error(401, 1005, "An error occurred while validating remote service client credentials. "
                            "The account is locked.")
-        if user != WS1_USER or password != WS1_PASSWORD or tenant != WS1_TENANT_CODE:
+        if user != self.tenant.user or password != self.tenant.password or tenant != self.tenant.tenant_code:
             self.failed_logins += 1
             raise creds_error
         self.failed_logins = 0

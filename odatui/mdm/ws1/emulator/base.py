@@ -13,9 +13,7 @@ from starlette.responses import Response
 
 from odatui.macos.pkg import version_key
 from odatui.mdm.ws1.emulator.cert_authorities import CertificateAuthorities
-from odatui.sandbox.credentials import WS1_GROUP_ID, WS1_SMART_GROUP
-from odatui.sandbox.fleet import Fleet
-from odatui.mdm.ws1.emulator.common import MAX_JSON_BYTES, NS, Ws1Error, error_response, requested_version
+from odatui.mdm.ws1.emulator.common import MAX_JSON_BYTES, NS, Ws1Error, Ws1Tenant, error_response, requested_version
 
 
 class Ws1Base:
@@ -23,8 +21,10 @@ class Ws1Base:
     The routes live in the resource modules (ws1_auth, ws1_groups, ws1_apps, ws1_rules, ws1_profiles,
     ws1_devices) that build on it."""
 
-    def __init__(self, options: Any, world: Any) -> None:
+    def __init__(self, options: Any, world: Any, *, tenant: Ws1Tenant, fleet: Any) -> None:
+        """`tenant` and `fleet` (the Macs: odatui.sandbox.fleet.Fleet) come from the sandbox that runs the emulator."""
         self.options = options
+        self.tenant = tenant
         self.world = world
         self.seed = getattr(options, "seed", 0)
         self.blob_dir = Path(world.data_dir) / "ws1-blobs"
@@ -39,22 +39,22 @@ class Ws1Base:
         }
         self.tokens: dict[str, float] = {}
         self.failed_logins = 0
-        self.fleet = Fleet(self.seed, int(getattr(options, "devices", 36)))
+        self.fleet = fleet
         self._counters = {"blob": 40_000, "app": 3_000, "profile": 900, "sg": 4_710}
         self.org_groups = [
             # Uuid per sandbox instance (like the Okta org id): a fresh sandbox is another tenant, whose groups
             # share Group ID and Id with the last one but never the GUID.
-            {"Id": 570, "Uuid": self._instance_uuid("og-acme"), "Name": "ACME Corp", "GroupId": WS1_GROUP_ID,
+            {"Id": 570, "Uuid": self._instance_uuid("og-acme"), "Name": "ACME Corp", "GroupId": tenant.group_id,
              "LocationGroupType": "Customer", "Country": "United States", "Locale": "en-US", "LgLevel": 1},
-            {"Id": 571, "Uuid": self._instance_uuid("og-acme-eu"), "Name": "ACME Europe", "GroupId": f"{WS1_GROUP_ID}-EU",
+            {"Id": 571, "Uuid": self._instance_uuid("og-acme-eu"), "Name": "ACME Europe", "GroupId": f"{tenant.group_id}-EU",
              "LocationGroupType": "Container", "Country": "Germany", "Locale": "de-DE", "LgLevel": 2},
         ]
         # Child OG → parent OG: a smart group managed at an OG applies to apps at that OG and below it, not above
         # (UEM: "Smart groups provided is not applicable for this application", PUT assignment-rules 400, code 6).
         self.og_parent: dict[int, int] = {571: 570}
         self.smart_groups: list[dict[str, Any]] = []
-        self.add_smart_group(WS1_SMART_GROUP, members="rollout")
-        self.add_smart_group(f"{WS1_SMART_GROUP} (pilot)", members="none")  # substring trap for exact matching
+        self.add_smart_group(tenant.smart_group, members="rollout")
+        self.add_smart_group(f"{tenant.smart_group} (pilot)", members="none")  # substring trap for exact matching
         self.add_smart_group("All Macs", members="all")
         # The first wave of a rollout in waves: a handful of Macs, a subset of the rollout group's.
         self.add_smart_group("Okta PSSO Pilot", members="pilot")
@@ -65,7 +65,7 @@ class Ws1Base:
         self.profiles: dict[int, dict[str, Any]] = {}
         self.profile_installs: list[dict[str, int]] = []  # install commands queued (repush), in order
         self.queued_installs: dict[tuple[int, int], float] = {}  # (profile, device) → when its last one was queued
-        self.cas = CertificateAuthorities()  # added by the admin route, as in the console (no API in 2604)
+        self.cas = CertificateAuthorities(tenant.okta_scep_challenge)  # added by the admin route, as in the console (no API in 2604)
         self._listings: dict[tuple[Any, ...], list[Any]] = {}  # paged listings, rebuilt at most once a second
 
     # ------------------------------------------------------------------ helpers

@@ -16,7 +16,6 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from odatui.sandbox.credentials import OKTA_SCEP_CHALLENGE
 from odatui.mdm.ws1.emulator.common import NS, Ws1Error
 
 # The keys of the 2604 mdmv2 AppleOsXScepPayloadEntity (tests/test_certificates.py checks them against the Swagger):
@@ -47,15 +46,17 @@ class Authority:
     challenge: str = field(repr=False)  # a secret: never in the snapshot
     templates: dict[int, Template] = field(default_factory=dict)
 
-    def public(self) -> dict[str, Any]:
+    def public(self, okta_challenge: str) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "og_id": self.og_id,
-                "challenge_matches_okta": self.challenge == OKTA_SCEP_CHALLENGE,
+                "challenge_matches_okta": self.challenge == okta_challenge,
                 "templates": [{"id": t.id, "name": t.name, "auto_renewal": t.auto_renewal,
                                "renewal_days": t.renewal_days} for t in self.templates.values()]}
 
 
 class CertificateAuthorities:
-    def __init__(self) -> None:
+    def __init__(self, okta_challenge: str) -> None:
+        """`okta_challenge`: the static SCEP secret Okta's SCEP server accepts."""
+        self.okta_challenge = okta_challenge
         self.by_id: dict[int, Authority] = {}
         self._next = {"ca": 7, "template": 20}
 
@@ -124,7 +125,7 @@ class CertificateAuthorities:
         static challenge; a SCEP failure rolls the whole profile back on the Mac (a `profiled` log quoted in a
         public Q&A: fleet-safety.md), so the profile that carries it fails, and only that one."""
         for ca, _ in self.issuers(profile):
-            if ca.challenge != OKTA_SCEP_CHALLENGE:
+            if ca.challenge != self.okta_challenge:
                 return f"SCEP enrollment failed: Okta's SCEP server rejected the challenge of certificate authority {ca.name!r}"
         return profile.get("static_scep_refused")
 

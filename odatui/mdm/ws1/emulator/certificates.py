@@ -8,7 +8,6 @@ import json
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from odatui.sandbox.credentials import OKTA_SCEP_CHALLENGE
 from odatui.mdm.ws1.emulator.base import Ws1Base
 from odatui.mdm.ws1.emulator.common import Ws1Error
 
@@ -39,9 +38,9 @@ class Ws1Certificates(Ws1Base):
             name = str(data["name"]).strip()
             if not name:
                 raise ValueError("name")
-            ca = self.cas.add(name, list(data.get("templates") or []), str(data.get("challenge", OKTA_SCEP_CHALLENGE)),
+            ca = self.cas.add(name, list(data.get("templates") or []), str(data.get("challenge", self.cas.okta_challenge)),
                               int(data.get("og_id", 570)))
         except (ValueError, KeyError, TypeError, AttributeError):
             return JSONResponse({"error": 'give {"name": "...", "templates": ["..." or {"name", "auto_renewal"}], '
                                           '"challenge": "..."}'}, 400)
-        return JSONResponse(ca.public(), status_code=201)
+        return JSONResponse(ca.public(self.cas.okta_challenge), status_code=201)

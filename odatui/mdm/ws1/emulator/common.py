@@ -6,6 +6,7 @@ from __future__ import annotations
 import plistlib
 import re
 import uuid
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -67,3 +68,19 @@ def is_bare_dict(text: str) -> bool:
     except Exception:
         return False
     return isinstance(value, dict) and isinstance(value.get("PayloadType"), str)
+
+
+@dataclass(frozen=True)
+class Ws1Tenant:
+    """What the sandbox hands the emulator: the tenant's demo credentials and names, and the static SCEP challenge
+    Okta's SCEP server accepts (a certificate authority or profile with another one fails on the Macs)."""
+
+    user: str
+    password: str = field(repr=False)
+    tenant_code: str = field(repr=False)
+    oauth_client_id: str
+    oauth_secret: str = field(repr=False)
+    group_id: str
+    smart_group: str
+    okta_scep_challenge: str = field(repr=False)
+

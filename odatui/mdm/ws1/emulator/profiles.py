@@ -8,7 +8,6 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from odatui.sandbox.credentials import OKTA_SCEP_CHALLENGE
 from odatui.mdm.ws1.emulator.base import Ws1Base
 from odatui.mdm.ws1.emulator.common import Ws1Error, is_bare_dict
 
@@ -72,7 +71,7 @@ class Ws1Profiles(Ws1Base):
         before = (previous or {}).get("group_at") or {}
         group_at = {str(sg.get("SmartGroupId")): before.get(str(sg.get("SmartGroupId"))) or self.fleet.now()
                     for sg in general.get("AssignedSmartGroups") or []} if active_auto else {}
-        static_scep, refused = _static_scep(stored)
+        static_scep, refused = _static_scep(stored, self.tenant.okta_scep_challenge)
         self.profiles[profile_id] = {"id": profile_id, "uuid": general["ProfileUuid"], "og_id": og["Id"],
                                      "body": stored, "group_at": group_at,
                                      "assigned_at": min(group_at.values()) if group_at else None,
@@ -191,7 +190,7 @@ class Ws1Profiles(Ws1Base):
                              "TotalResults": len(devices)})
 
 
-def _static_scep(body: dict[str, Any]) -> tuple[bool, str | None]:
+def _static_scep(body: dict[str, Any], okta_challenge: str) -> tuple[bool, str | None]:
     """Whether the profile carries Apple's SCEP payload in Custom Settings, and why Okta would refuse it (a
     challenge other than the sandbox Okta's secret): the whole profile then fails on the Mac (fleet-safety.md, the
     `profiled` field report)."""
@@ -206,6 +205,6 @@ def _static_scep(body: dict[str, Any]) -> tuple[bool, str | None]:
             continue
         if isinstance(payload, dict) and payload.get("PayloadType") == "com.apple.security.scep":
             found = True
-            if (payload.get("PayloadContent") or {}).get("Challenge") != OKTA_SCEP_CHALLENGE:
+            if (payload.get("PayloadContent") or {}).get("Challenge") != okta_challenge:
                 refused = "SCEP enrollment failed: Okta's SCEP server rejected the profile's challenge"
     return found, refused
