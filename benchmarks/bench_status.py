@@ -25,7 +25,7 @@ async def _setup(client: Any, sandbox: Any, work: Path) -> tuple[int, int, int, 
     from odatui.macos.pkg import read_package
     from odatui.macos.pkginfo import pkginfo_plist
     from odatui.sandbox.samplepkg import make_sample_pkg
-    from odatui.sandbox.server import WS1_GROUP_ID, WS1_SMART_GROUP
+    from odatui.sandbox.credentials import WS1_GROUP_ID, WS1_SMART_GROUP
 
     og = await client.groups.find_org_group(WS1_GROUP_ID)
     sg = next(g for g in await client.groups.search_smart_groups(WS1_SMART_GROUP) if g.name == WS1_SMART_GROUP)

@@ -27,7 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
 from odatui.sandbox.samplepkg import make_sample_pkg  # noqa: E402
-from odatui.sandbox.server import WS1_PASSWORD, WS1_TENANT_CODE, WS1_USER  # noqa: E402
+from odatui.sandbox.credentials import WS1_PASSWORD, WS1_TENANT_CODE, WS1_USER  # noqa: E402
 
 # 1000 MiB of payload: a "1 GB" package that stays under curl's 1 GiB cap for `--data-binary @file`
 # (curl loads the file into memory and refuses bigger ones).

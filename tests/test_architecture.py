@@ -166,7 +166,6 @@ DEBT: dict[str, str] = {
     "odatui/okta/__init__.py: only re-exports": "room B",
     "odatui/sandbox/okta.py OktaEmulator: built from 5 odatui classes": "room E",
     "odatui/sandbox/okta.py: __all__ re-exports imported names": "room E",
-    "odatui/sandbox/server.py: re-export import (noqa: F401)": "room E",
     "odatui/service/remove.py: re-export import (noqa: F401)": "room D",
     "odatui/steps/okta.py: __all__ re-exports imported names": "room C",
     "odatui/tui/app.py OdatuiApp: built from 2 odatui classes": "room D",

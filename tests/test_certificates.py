@@ -29,7 +29,7 @@ from odatui.macos.payloads import PssoSettings, ScepSettings
 from odatui.cli.remove import cmd_remove
 from odatui.cli.runner import make_engine
 from odatui.mdm.ws1.emulator.cert_authorities import SCEP_ENTITY_KEYS, CertificateAuthorities
-from odatui.sandbox.server import OKTA_SCEP_CHALLENGE
+from odatui.sandbox.credentials import OKTA_SCEP_CHALLENGE
 from odatui.service.devices import ids_from_outputs, list_devices
 from odatui.service.status import rollout_status
 from odatui.service.profiles import build_files, certificate_file, export_from_values

@@ -113,7 +113,7 @@ def test_the_sandbox_keeps_no_note_on_a_smart_group(applied):
     import httpx
 
     from odatui.core.http import ssl_context
-    from odatui.sandbox.server import WS1_PASSWORD, WS1_TENANT_CODE, WS1_USER
+    from odatui.sandbox.credentials import WS1_PASSWORD, WS1_TENANT_CODE, WS1_USER
 
     sb = applied.sandbox
     headers = {"Accept": "application/json;version=1", "aw-tenant-code": WS1_TENANT_CODE}

@@ -13,7 +13,7 @@ import pytest
 
 from odatui.core.http import RetryPolicy
 from odatui.okta.client import OktaApiError, OktaClient, org_limiter
-from odatui.sandbox.server import OKTA_TOKEN
+from odatui.sandbox.credentials import OKTA_TOKEN
 
 FAST = RetryPolicy(attempts=4, base=0.01, cap=0.05)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from odatui.sandbox.server import OKTA_TOKEN
+from odatui.sandbox.credentials import OKTA_TOKEN
 
 PROBE = Path(__file__).with_name("okta_sdk_probe.py")
 

@@ -17,7 +17,7 @@ from test_okta_steps import admin, context
 
 from odatui.core.errors import StepError
 from odatui.macos.payloads import EXTENSION_ID, TEAM_ID
-from odatui.sandbox.server import OKTA_TOKEN
+from odatui.sandbox.credentials import OKTA_TOKEN
 from odatui.steps.okta import PreflightOkta
 
 SSWS = {"Authorization": f"SSWS {OKTA_TOKEN}"}

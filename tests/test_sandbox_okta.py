@@ -9,7 +9,7 @@ import httpx
 import jwt
 import pytest
 
-from odatui.sandbox.server import OKTA_TOKEN
+from odatui.sandbox.credentials import OKTA_TOKEN
 
 SSWS = {"Authorization": f"SSWS {OKTA_TOKEN}"}
 

@@ -13,7 +13,7 @@ from rollout import odatui_cli
 from sandbox_cli import start_sandbox_cli, stop_sandbox_cli
 
 from odatui.core.config import load_config, save_config
-from odatui.sandbox.server import OKTA_SCEP_CHALLENGE, WS1_OAUTH_SECRET, WS1_PASSWORD, WS1_TENANT_CODE
+from odatui.sandbox.credentials import OKTA_SCEP_CHALLENGE, WS1_OAUTH_SECRET, WS1_PASSWORD, WS1_TENANT_CODE
 
 
 @pytest.mark.parametrize("key,dpop", [("rsa", "required"), ("rsa", "off"), ("ec", "required")])

@@ -14,8 +14,14 @@ from ws1_contract import Exchange, Ws1Contract, admin
 
 from conftest import vendor_path
 from odatui.sandbox.fleet import Fleet
-from odatui.sandbox.server import (WS1_OAUTH_CLIENT_ID, WS1_OAUTH_SECRET, WS1_PASSWORD, WS1_SMART_GROUP,
-                                   WS1_TENANT_CODE, WS1_USER)
+from odatui.sandbox.credentials import (
+    WS1_OAUTH_CLIENT_ID,
+    WS1_OAUTH_SECRET,
+    WS1_PASSWORD,
+    WS1_SMART_GROUP,
+    WS1_TENANT_CODE,
+    WS1_USER,
+)
 from odatui.mdm.ws1.emulator import requested_version
 
 BASIC = {"Authorization": "Basic " + base64.b64encode(f"{WS1_USER}:{WS1_PASSWORD}".encode()).decode(),

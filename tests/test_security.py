@@ -21,7 +21,7 @@ FAKE_TOKEN = "00fakeRegisteredToken-do-not-leak-7f3a9c"  # registered like a rea
 
 
 def sandbox_secrets() -> list[str]:
-    from odatui.sandbox import server
+    from odatui.sandbox import credentials as server
 
     return [server.OKTA_TOKEN, server.WS1_PASSWORD, server.WS1_TENANT_CODE, server.WS1_OAUTH_SECRET,
             server.OKTA_SCEP_CHALLENGE]
@@ -48,7 +48,7 @@ def wrong_ca(tmp_path) -> str:
 @pytest.mark.parametrize("trust", ["system-store", "wrong-ca"])
 async def test_ws1_client_refuses_an_untrusted_certificate(trust, sandbox, wrong_ca):
     from odatui.core.http import RetryPolicy
-    from odatui.sandbox.server import WS1_GROUP_ID, WS1_PASSWORD, WS1_TENANT_CODE, WS1_USER
+    from odatui.sandbox.credentials import WS1_GROUP_ID, WS1_PASSWORD, WS1_TENANT_CODE, WS1_USER
     from odatui.mdm.ws1.api.auth import BasicAuth as _BasicAuth
     from odatui.mdm.ws1.api.client import Ws1Client
 
@@ -65,7 +65,7 @@ async def test_ws1_client_refuses_an_untrusted_certificate(trust, sandbox, wrong
 
 
 async def test_ws1_client_accepts_the_right_ca_bundle(sandbox):
-    from odatui.sandbox.server import WS1_GROUP_ID, WS1_PASSWORD, WS1_TENANT_CODE, WS1_USER
+    from odatui.sandbox.credentials import WS1_GROUP_ID, WS1_PASSWORD, WS1_TENANT_CODE, WS1_USER
     from odatui.mdm.ws1.api.auth import BasicAuth as _BasicAuth
     from odatui.mdm.ws1.api.client import Ws1Client
 
@@ -79,7 +79,7 @@ async def test_ws1_client_accepts_the_right_ca_bundle(sandbox):
 async def test_okta_client_refuses_an_untrusted_certificate(trust, sandbox, wrong_ca):
     from odatui.core.http import RetryPolicy
     from odatui.okta.client import OktaClient
-    from odatui.sandbox.server import OKTA_TOKEN
+    from odatui.sandbox.credentials import OKTA_TOKEN
 
     ca = None if trust == "system-store" else wrong_ca
     async with OktaClient(sandbox.url, api_token=OKTA_TOKEN, ca_bundle=ca,
@@ -94,7 +94,7 @@ async def test_okta_client_refuses_an_untrusted_certificate(trust, sandbox, wron
 
 async def test_okta_client_accepts_the_right_ca_bundle(sandbox):
     from odatui.okta.client import OktaClient
-    from odatui.sandbox.server import OKTA_TOKEN
+    from odatui.sandbox.credentials import OKTA_TOKEN
 
     async with OktaClient(sandbox.url, api_token=OKTA_TOKEN, ca_bundle=str(sandbox.ca_path)) as client:
         meta = await client.org_metadata()
@@ -226,7 +226,8 @@ def test_scep_challenge_only_in_the_0600_export_files_never_on_the_terminal(tmp_
     the exported files that must hold it (0600), and no terminal line, log, state file or other export file."""
     import tomli_w
 
-    from odatui.sandbox.server import OKTA_SCEP_CHALLENGE, Sandbox
+    from odatui.sandbox.server import Sandbox
+    from odatui.sandbox.credentials import OKTA_SCEP_CHALLENGE
 
     data = sandbox.config_dict()
     data["okta"]["client_id"] = "0oa" + "b" * 17

@@ -9,7 +9,7 @@ import pytest
 from odatui.core.errors import ApiError
 from odatui.core.http import RETRY_LISTENER, RetryPolicy
 from odatui.okta.client import OktaApiError, OktaClient
-from odatui.sandbox.server import OKTA_TOKEN, WS1_PASSWORD, WS1_TENANT_CODE, WS1_USER
+from odatui.sandbox.credentials import OKTA_TOKEN, WS1_PASSWORD, WS1_TENANT_CODE, WS1_USER
 from odatui.mdm.ws1.api.auth import BasicAuth
 from odatui.mdm.ws1.api.client import Ws1Client
 from odatui.mdm.ws1.api.errors import Ws1ApiError

@@ -14,7 +14,7 @@ from ws1_contract import (Ws1Contract, admin, record, roll_out, sandbox_requests
 from conftest import vendor_path
 from odatui.core.http import RetryPolicy
 from odatui.sandbox.fleet import Fleet
-from odatui.sandbox.server import WS1_GROUP_ID, WS1_SMART_GROUP
+from odatui.sandbox.credentials import WS1_GROUP_ID, WS1_SMART_GROUP
 from odatui.mdm.ws1.api.client import Ws1Client
 from odatui.mdm.ws1.api.errors import Ws1ApiError
 

@@ -10,7 +10,7 @@ from ws1_contract import Ws1Contract, admin, record, sandbox_requests, sandbox_s
 from conftest import vendor_path
 from odatui.core.config import parse_config
 from odatui.core.errors import NeedsAction, StepError
-from odatui.sandbox.server import WS1_SMART_GROUP
+from odatui.sandbox.credentials import WS1_SMART_GROUP
 from odatui.steps.base import ChangeKind, Context, Progress
 from odatui.steps.package import STEPS as PACKAGE_STEPS
 from odatui.mdm.ws1.steps import STEPS, merged_rules
@@ -122,7 +122,7 @@ async def test_full_run_then_idempotent_rerun(sandbox, runs):
     # One payload path: every Custom Settings entry is byte for byte the *.ws1.xml fragment the export writes.
     from odatui.cli import export
     from odatui.macos.payloads import PssoSettings, ScepSettings
-    from odatui.sandbox.server import OKTA_SCEP_CHALLENGE
+    from odatui.sandbox.credentials import OKTA_SCEP_CHALLENGE
 
     config = runs().config
     settings = PssoSettings(org_host="acme.okta.com", client_id=CLIENT_ID, macos_min=14,

@@ -14,7 +14,7 @@ from conftest import vendor_path
 from odatui.core.config import parse_config
 from odatui.core.errors import NeedsAction
 from odatui.core.http import RetryPolicy
-from odatui.sandbox.server import WS1_SMART_GROUP
+from odatui.sandbox.credentials import WS1_SMART_GROUP
 from odatui.steps.base import ChangeKind, Context, Progress
 from odatui.mdm.ws1.api.client import Ws1Client
 from odatui.mdm.ws1.api.errors import Ws1ApiError

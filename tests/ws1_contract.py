@@ -205,7 +205,7 @@ def ws1_config(sb: Any, auth: str = "basic", **changes: Any) -> Any:
 
     data = dict(sb.config_dict()["ws1"], auth=auth)
     if auth == "oauth":
-        from odatui.sandbox.server import WS1_OAUTH_CLIENT_ID
+        from odatui.sandbox.credentials import WS1_OAUTH_CLIENT_ID
 
         data["oauth_client_id"] = WS1_OAUTH_CLIENT_ID
     data.update(changes)
@@ -213,7 +213,7 @@ def ws1_config(sb: Any, auth: str = "basic", **changes: Any) -> Any:
 
 
 def sandbox_secrets(**overrides: str) -> Any:
-    from odatui.sandbox.server import OKTA_SCEP_CHALLENGE, WS1_OAUTH_SECRET, WS1_PASSWORD, WS1_TENANT_CODE
+    from odatui.sandbox.credentials import OKTA_SCEP_CHALLENGE, WS1_OAUTH_SECRET, WS1_PASSWORD, WS1_TENANT_CODE
     from odatui.core.secrets import SecretStore
 
     values = {"ws1.password": WS1_PASSWORD, "ws1.tenant_code": WS1_TENANT_CODE, "ws1.client_secret": WS1_OAUTH_SECRET,
@@ -243,7 +243,7 @@ async def roll_out(client: Any, sb: Any, tmp_path: Any, profiles: tuple[str, ...
     from odatui.macos.pkg import read_package
     from odatui.macos.pkginfo import pkginfo_plist
     from odatui.sandbox.samplepkg import make_sample_pkg
-    from odatui.sandbox.server import WS1_SMART_GROUP
+    from odatui.sandbox.credentials import WS1_SMART_GROUP
 
     pkg = make_sample_pkg(tmp_path / "OktaVerify.pkg", payload_size=1024)
     facts = read_package(pkg)

@@ -21,14 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-# The demo credentials live in credentials.py (below the emulators, so nothing imports back up to the server);
-# re-exported here, where tests and the CLI have always found them.
-from odatui.sandbox.credentials import (  # noqa: F401
-    OKTA_GROUPS,
+from odatui.sandbox.credentials import (
     OKTA_SCEP_CHALLENGE,
     OKTA_TOKEN,
     WS1_GROUP_ID,
-    WS1_OAUTH_CLIENT_ID,
     WS1_OAUTH_SECRET,
     WS1_PASSWORD,
     WS1_SMART_GROUP,
