@@ -17,7 +17,7 @@ from odatui.core.secrets import SecretStore
 from odatui.service.remove import RemovalPlan, removal_plan, remove_planned  # noqa: F401  (RemovalPlan: re-export)
 from odatui.service.recover import recover
 from odatui.service.setup import load_config_at, make_engine
-from odatui.core.state import TenantLocks
+from odatui.core.locks import TenantLocks
 
 
 async def _plan_and_maybe_remove(args: Any, config: Any, store: Any, out: TextIO, confirm: Any,
