@@ -1,2 +1,54 @@
-"""MDM plug-ins, one sub-package each: Workspace ONE UEM (`ws1`) is the first. A plug-in holds its steps,
-its API client and its emulator together (issue 25: the `Mdm` Protocol they implement goes here)."""
+"""MDM plug-ins, one sub-package each: Workspace ONE UEM (`ws1`) is the first. A plug-in holds its steps, its API
+client and its emulator together, and the rest of odatui reaches it through the `Mdm` Protocol below, as
+Harlequin's adapters reach a database (tconbeer/harlequin, src/harlequin/adapter.py): the engine runs the steps
+`run_order` lists, and the service asks `for_config(config)` for the plug-in. A Jamf Pro plug-in would be
+`mdm/jamf/{api,steps,emulator}` plus one line in `for_config`.
+
+The registry stays lazy: nothing here imports a plug-in at the top, so the wizard's first paint does not pay for
+the steps and the API client (`odatui --help` neither)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from odatui.steps.base import ClientKind, Step
+
+
+class Mdm(Protocol):
+    """What odatui needs from an MDM."""
+
+    # The plug-in's name: its config table (`[ws1]`), the prefix of its step ids and its client kind.
+    id: str
+    # How the admin knows it ("Workspace ONE UEM").
+    label: str
+    # Its API client (Step.clients kind `id`): where it lives and the config fields it cannot sign in without.
+    client: ClientKind
+
+    def steps(self) -> list[Step]:
+        """Its steps in run order: its preflight first, its verify step last."""
+        ...
+
+
+def for_config(config: Any = None) -> Mdm:
+    """The MDM plug-in the config names. Workspace ONE UEM is the only one so far, so every config (and no config:
+    the step ids of `--only` are checked before the config loads) gets it."""
+    from odatui.mdm.ws1 import Ws1  # deferred: start-up (the plug-in imports its client kind and steps on use)
+
+    return Ws1()
+
+
+def run_order(config: Any = None) -> list[Step]:
+    """One instance of every step, in the order a rollout takes them (README, "What it does"): each side's
+    preflight first (Okta, the MDM, the package), then Okta's steps, then the MDM's. The engine orders by `needs`;
+    this order breaks ties (the plan table, the step list)."""
+    from odatui.steps import okta_steps, package_steps  # deferred: start-up (each side's clients and helpers)
+
+    sides = [okta_steps(), for_config(config).steps(), package_steps()]
+    every = [step for side in sides for step in side]
+    return [s for s in every if s.id.startswith("preflight.")] + [s for s in every if not s.id.startswith("preflight.")]
+
+
+def step_ids(config: Any = None) -> tuple[str, ...]:
+    """The ids of `run_order(config)`, for naming an unknown `--only` / `--from` id."""
+    return tuple(step.id for step in run_order(config))

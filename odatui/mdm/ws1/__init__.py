@@ -1,2 +1,33 @@
-"""Workspace ONE UEM, the first MDM plug-in: `api` (its REST client), `steps` (the ws1.* steps and
-verify) and `emulator` (the sandbox's Workspace ONE)."""
+"""Workspace ONE UEM, the first MDM plug-in: `api` (its REST client), `steps` (the ws1.* steps and verify),
+`emulator` (the sandbox's Workspace ONE), and `Ws1`, the object the rest of odatui knows it by (odatui.mdm.Mdm)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from odatui.steps.base import ClientKind, register_client
+
+if TYPE_CHECKING:
+    from odatui.steps.base import Step
+
+
+def _client_fields(config: Any) -> tuple[str, ...]:
+    return ("ws1.username",) if config.ws1.auth == "basic" else ("ws1.oauth_client_id",)
+
+
+class Ws1:
+    """Workspace ONE UEM as an `odatui.mdm.Mdm`."""
+
+    id = "ws1"
+    label = "Workspace ONE UEM"
+    client = ClientKind("odatui.mdm.ws1.api.client", "Ws1Client", _client_fields)
+
+    def steps(self) -> list[Step]:
+        from odatui.mdm.ws1.steps import STEPS, verify  # deferred: start-up (the steps import the client's models)
+
+        return [*STEPS, *verify.STEPS]
+
+
+# The steps declare `clients = ("ws1",)`; every one of them lives in this package, so importing any of them has
+# registered the kind.
+register_client(Ws1.id, Ws1.client)
