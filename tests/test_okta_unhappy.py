@@ -19,7 +19,7 @@ from odatui.mdm import run_order
 from odatui.core.errors import StepError
 from odatui.macos.payloads import EXTENSION_ID, TEAM_ID
 from odatui.sandbox.server import OKTA_TOKEN
-from odatui.steps.okta import PreflightOkta
+from odatui.steps.okta_preflight import PreflightOkta
 
 SSWS = {"Authorization": f"SSWS {OKTA_TOKEN}"}
 OKTA_VERIFY_EXTENSION = f"{TEAM_ID}.{EXTENSION_ID}"

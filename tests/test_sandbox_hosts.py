@@ -16,7 +16,7 @@ from odatui.sandbox.samplepkg import make_sample_pkg
 from odatui.core.secrets import SecretStore
 from odatui.core.state import StateStore
 from odatui.steps.base import Context
-from odatui.steps.okta import PreflightOkta
+from odatui.steps.okta_preflight import PreflightOkta
 from odatui.mdm.ws1.steps import STEPS as WS1_STEPS
 
 

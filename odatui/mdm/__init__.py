@@ -9,7 +9,7 @@ the steps and the API client (`odatui --help` neither)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 if TYPE_CHECKING:
     from odatui.steps.base import ClientKind, Step
@@ -27,6 +27,24 @@ class Mdm(Protocol):
 
     def steps(self) -> list[Step]:
         """Its steps in run order: its preflight first, its verify step last."""
+        ...
+
+    # `odatui remove`: what odatui created for a target (the run state's ledger), checked live and removed.
+    async def removal_plan(self, config: Any, secrets: Any, state: Any, *, include_adopted: bool = False,
+                           named: frozenset[str] = frozenset()) -> Any:
+        """What `remove` would do (`.text`, `.items`, `.to_delete`, `.checked`); reads the tenant, changes nothing."""
+        ...
+
+    async def remove_planned(self, config: Any, secrets: Any, store: Any, state: Any, plan: Any, out: TextIO) -> int:
+        """Carry out a plan (the caller holds the store's lock); the number of items that could not be removed."""
+        ...
+
+    async def undo(self, ctx: Any, step_id: str, entry: Any) -> str:
+        """Remove one ledger entry as `remove` would (Context.undo): "removed", or "gone"."""
+        ...
+
+    async def recover(self, config: Any, secrets: Any, state: Any, target: str | None) -> Any:
+        """`remove --recover`: rebuild the state's ledger from the markers odatui left in the tenant."""
         ...
 
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from odatui.steps.base import ClientKind, register_client
 
@@ -26,6 +26,29 @@ class Ws1:
         from odatui.mdm.ws1.steps import STEPS, verify  # deferred: start-up (the steps import the client's models)
 
         return [*STEPS, *verify.STEPS]
+
+    # ---------------------------------------------------------------- removal (odatui.mdm.ws1.remover)
+
+    async def removal_plan(self, config: Any, secrets: Any, state: Any, *, include_adopted: bool = False,
+                           named: frozenset[str] = frozenset()) -> Any:
+        from odatui.mdm.ws1.remover import removal_plan  # deferred: start-up
+
+        return await removal_plan(config, secrets, state, include_adopted=include_adopted, named=named)
+
+    async def remove_planned(self, config: Any, secrets: Any, store: Any, state: Any, plan: Any, out: TextIO) -> int:
+        from odatui.mdm.ws1.remover import remove_planned  # deferred: start-up
+
+        return await remove_planned(config, secrets, store, state, plan, out)
+
+    async def undo(self, ctx: Any, step_id: str, entry: Any) -> str:
+        from odatui.mdm.ws1.remover import undo_entry  # deferred: start-up
+
+        return await undo_entry(ctx, step_id, entry)
+
+    async def recover(self, config: Any, secrets: Any, state: Any, target: str | None) -> Any:
+        from odatui.mdm.ws1.recover import recover  # deferred: start-up
+
+        return await recover(config, secrets, state, target)
 
 
 # The steps declare `clients = ("ws1",)`; every one of them lives in this package, so importing any of them has
