@@ -145,7 +145,6 @@ def house_offences() -> set[str]:
 
 DEBT: dict[str, str] = {
     "odatui/cli/bundle.py: re-export import (noqa: F401)": "room B",
-    "odatui/cli/devices.py: re-export import (noqa: F401)": "room B",
     "odatui/cli/export.py: re-export import (noqa: F401)": "room B",
     "odatui/cli/runner.py: re-export import (noqa: F401)": "room D",
     "odatui/core/config.py: re-export import (noqa: F401)": "room B",

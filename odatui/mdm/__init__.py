@@ -9,6 +9,7 @@ the steps and the API client (`odatui --help` neither)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 if TYPE_CHECKING:
@@ -27,6 +28,36 @@ class Mdm(Protocol):
 
     def steps(self) -> list[Step]:
         """Its steps in run order: its preflight first, its verify step last."""
+        ...
+
+    # What the faces read after a rollout: the rollout's ids (from the last run's outputs), the Macs with their
+    # state and reasons, a second push of the profile, and the waves with their gates.
+    def rollout_ids(self, config: Any) -> dict[str, Any]:
+        """The ids of this target's last run; no run yet is a usage error (exit 2) with the fix."""
+        ...
+
+    def ids_from_outputs(self, outputs: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+        """The rollout's ids from a run's outputs, None before the preflight found them."""
+        ...
+
+    async def list_devices(self, config: Any, secrets: Any, ids: dict[str, Any], on_rows: Callable[..., Any],
+                           **options: Any) -> Any:
+        """Every Mac of the rollout with its state and reasons, a page at a time to `on_rows`; the summary."""
+        ...
+
+    async def push_profile(self, config: Any, secrets: Any, profile_id: int,
+                           device_ids: list[int]) -> tuple[int, list[str]]:
+        """Install the profile again on these Macs; (done, "device: why" per failure)."""
+        ...
+
+    async def repush(self, config: Any, secrets: Any, ids: dict[str, Any], device_ids: list[int] | None,
+                     on_problem: Callable[[str], Any], confirm: Callable[[int], bool],
+                     **options: Any) -> tuple[list[int], int | None, list[str]]:
+        """`odatui repush`; (targets, pushed or None when not confirmed, failures)."""
+        ...
+
+    async def wave_status(self, config: Any, secrets: Any) -> list[dict[str, Any]]:
+        """One object per wave: its Macs' progress and whether its gate holds."""
         ...
 
     # `odatui remove`: what odatui created for a target (the run state's ledger), checked live and removed.

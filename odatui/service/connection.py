@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from odatui.core.errors import OdatuiError
-from odatui.service.clients import clients
+from odatui.steps.base import clients
 from odatui.mdm import run_order
 
 

@@ -11,7 +11,7 @@ from odatui.core.errors import OdatuiError
 from odatui.engine.freshness import live_check
 from odatui.core.log import redact
 from odatui.core.secrets import SecretStore
-from odatui.service.clients import clients
+from odatui.steps.base import clients
 from odatui.service.registrations import OKTA_VERIFY_MACS_LABEL, dps_registrations, okta_verify_macs
 from odatui.service.setup import make_engine
 from odatui.core.state import StateStore

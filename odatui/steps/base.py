@@ -11,7 +11,8 @@ import asyncio
 import enum
 import importlib
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -204,6 +205,20 @@ class Context:
             if close is not None:
                 await close()
         self._clients.clear()
+
+
+@asynccontextmanager
+async def clients(config: Any, secrets: Any, outputs: Mapping[str, Mapping[str, Any]] | None = None,
+                  *kinds: str) -> AsyncIterator[Context]:
+    """A Context with these clients prepared (keychain reads and TLS set-up off the event loop) and always closed:
+    for the read-only and one-off calls of the faces (status, devices, repush, test connection) and the MDM
+    plug-ins' readers, which use the clients as the steps do."""
+    ctx = Context(config, secrets, outputs or {})
+    try:
+        await ctx.prepare_clients(*kinds)
+        yield ctx
+    finally:
+        await ctx.aclose()
 
 
 class Step(ABC):

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
 from odatui.steps.base import ClientKind, register_client
@@ -26,6 +27,42 @@ class Ws1:
         from odatui.mdm.ws1.steps import STEPS, verify  # deferred: start-up (the steps import the client's models)
 
         return [*STEPS, *verify.STEPS]
+
+    # ---------------------------------------------------------------- readers (odatui.mdm.ws1.devices, .waves)
+
+    def rollout_ids(self, config: Any) -> dict[str, Any]:
+        from odatui.mdm.ws1.devices import rollout_ids  # deferred: start-up
+
+        return rollout_ids(config)
+
+    def ids_from_outputs(self, outputs: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+        from odatui.mdm.ws1.devices import ids_from_outputs  # deferred: start-up
+
+        return ids_from_outputs(outputs)
+
+    async def list_devices(self, config: Any, secrets: Any, ids: dict[str, Any], on_rows: Callable[..., Any],
+                           **options: Any) -> Any:
+        from odatui.mdm.ws1.devices import list_devices  # deferred: start-up
+
+        return await list_devices(config, secrets, ids, on_rows, **options)
+
+    async def push_profile(self, config: Any, secrets: Any, profile_id: int,
+                           device_ids: list[int]) -> tuple[int, list[str]]:
+        from odatui.mdm.ws1.devices import push_profile  # deferred: start-up
+
+        return await push_profile(config, secrets, profile_id, device_ids)
+
+    async def repush(self, config: Any, secrets: Any, ids: dict[str, Any], device_ids: list[int] | None,
+                     on_problem: Callable[[str], Any], confirm: Callable[[int], bool],
+                     **options: Any) -> tuple[list[int], int | None, list[str]]:
+        from odatui.mdm.ws1.devices import repush  # deferred: start-up
+
+        return await repush(config, secrets, ids, device_ids, on_problem, confirm, **options)
+
+    async def wave_status(self, config: Any, secrets: Any) -> list[dict[str, Any]]:
+        from odatui.mdm.ws1.waves import wave_status  # deferred: start-up
+
+        return await wave_status(config, secrets)
 
     # ---------------------------------------------------------------- removal (odatui.mdm.ws1.remover)
 
