@@ -11,7 +11,8 @@ import pytest
 
 from odatui.mdm import run_order
 from odatui.core.config import Config
-from odatui.engine import Engine, PlanRow
+from odatui.engine.scheduler import Engine
+from odatui.engine.plan import PlanRow
 from odatui.core.errors import NeedsAction, SecretsUnavailable, StepError, UsageError
 from odatui.core.events import (
     RunFinished,

@@ -92,7 +92,7 @@ class StaticSession:
         """The service's start checks: these answers pass them (a refused config is tests/test_tui_review_refuses)."""
 
     async def plan(self):
-        from odatui.engine import PlanRow
+        from odatui.engine.plan import PlanRow
         from odatui.steps.base import Change, ChangeKind
 
         none, create = ChangeKind.NONE, ChangeKind.CREATE
@@ -116,7 +116,7 @@ class StaticSession:
         return {}
 
     def export_profiles(self):
-        from odatui.cli.export import build_files
+        from odatui.service.profiles import build_files
         from odatui.macos.payloads import PssoSettings
 
         out = Path.home() / "odatui-export"  # the names the real export writes, not written here

@@ -16,7 +16,7 @@ from odatui.engine.freshness import live_check
 from odatui.core.secrets import SecretStore
 from odatui.service.remove import recover, removal_plan, remove_planned
 from odatui.service.setup import load_config_at, make_engine
-from odatui.core.state import TenantLocks
+from odatui.core.locks import TenantLocks
 
 
 async def _plan_and_maybe_remove(args: Any, config: Any, store: Any, out: TextIO, confirm: Any,
