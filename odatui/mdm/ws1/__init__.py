@@ -28,6 +28,11 @@ class Ws1:
 
         return [*STEPS, *verify.STEPS]
 
+    def wizard_page(self) -> Any:
+        from odatui.mdm.ws1.wizard import PAGE  # deferred: start-up
+
+        return PAGE
+
     # ---------------------------------------------------------------- readers (odatui.mdm.ws1.devices, .waves)
 
     def rollout_ids(self, config: Any) -> dict[str, Any]:
