@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from odatui.steps.base import ClientKind, register_client
 
 if TYPE_CHECKING:
+    from odatui.mdm.wizard import WizardPage
     from odatui.steps.base import Step
 
 
@@ -28,7 +29,7 @@ class Ws1:
 
         return [*STEPS, *verify.STEPS]
 
-    def wizard_page(self) -> Any:
+    def wizard_page(self) -> WizardPage:
         from odatui.mdm.ws1.wizard import PAGE  # deferred: start-up
 
         return PAGE
