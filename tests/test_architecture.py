@@ -147,8 +147,6 @@ DEBT: dict[str, str] = {
     "odatui/cli/bundle.py: re-export import (noqa: F401)": "room B",
     "odatui/cli/devices.py: re-export import (noqa: F401)": "room B",
     "odatui/cli/export.py: re-export import (noqa: F401)": "room B",
-    "odatui/cli/remove.py: re-export import (noqa: F401)": "room D",
-    "odatui/cli/runner.py: re-export import (noqa: F401)": "room D",
     "odatui/core/config.py: re-export import (noqa: F401)": "room B",
     "odatui/core/state.py: __all__ re-exports imported names": "room B",
     "odatui/engine/__init__.py: __all__ re-exports imported names": "room B",
@@ -173,9 +171,7 @@ DEBT: dict[str, str] = {
     "odatui/sandbox/okta.py OktaEmulator: built from 5 odatui classes": "room E",
     "odatui/sandbox/okta.py: __all__ re-exports imported names": "room E",
     "odatui/sandbox/server.py: re-export import (noqa: F401)": "room E",
-    "odatui/service/remove.py: re-export import (noqa: F401)": "room D",
     "odatui/steps/okta.py: __all__ re-exports imported names": "room C",
-    "odatui/tui/app.py OdatuiApp: built from 2 odatui classes": "room D",
 }
 
 

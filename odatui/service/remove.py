@@ -20,7 +20,7 @@ from typing import Any, TextIO
 
 from odatui.core.errors import OdatuiError, SecretsUnavailable, UsageError
 from odatui.service.ownership import not_ours
-from odatui.service.remove_report import KIND_WORDS, print_removal_plan  # noqa: F401  (KIND_WORDS: re-export)
+from odatui.service.remove_report import print_removal_plan
 from odatui.service.remove_safety import app_rules, breakage, restorable, restore_adopted, why_keep
 
 # Blobs after apps: an app's package is a blob, and deleting it under a live app could break that app.

@@ -15,7 +15,7 @@ class Wizard(Protocol):
     demo: bool
     still: bool
     loaded: Any
-    engine: Any
+    runs: Any  # odatui.tui.run_control.RunController: the run (outputs, retry, check now)
     model: Any  # odatui.tui.progress.RunModel
     running: bool
     typeahead: Any  # odatui.tui.typeahead.TypeAhead

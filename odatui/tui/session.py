@@ -1,7 +1,7 @@
 """What the wizard works on: the config being collected, the secrets typed so far, the demo sandbox (if any) and
-the engine. No Textual here, and every heavy import (pydantic, keyring, httpx) happens inside a method, so the
-first screen paints before any of it loads. Blocking methods are called from thread workers. Everything that is
-not the wizard's own (plan, test connection, status, devices, repush, export, bundle, remove) is odatui.service's;
+the run it opens (odatui.service.run). No Textual here, and every heavy import (pydantic, keyring, httpx) happens
+inside a method, so the first screen paints before any of it loads. Blocking methods are called from thread
+workers. Everything that is not the wizard's own (plan, test connection, status, devices, repush, export, bundle, remove) is odatui.service's;
 the demo sandbox is made by the CLI side (odatui.cli.demo) and handed in.
 """
 
@@ -47,7 +47,6 @@ class Session:
         self.typed: dict[str, str] = {}  # secrets typed in this session (never written anywhere but the keychain)
         self.found: dict[str, str] = {}  # secret name → where it already was ("keychain", "env ODATUI_…")
         self.keychain_ok = False
-        self.engine: Any = None
         self.export_paths: list[Path] = []
         self.baseline: dict[str, Any] = {}  # the answers as loaded (odatui.core.answers.snapshot): what "changed" means
         self.file_existed = False  # an existing answers file is written only after asking; a new one freely
@@ -184,7 +183,7 @@ class Session:
         self._baseline(existed=True)
         return str(path)
 
-    # --- engine ---
+    # --- the run ---
     def _runs_dir(self) -> Path | None:
         return self.demo.runs_dir if self.demo is not None else None  # a demo never mixes with real targets
 
@@ -198,26 +197,26 @@ class Session:
         state = self.store().load()
         return {sid: rec.status for sid, rec in state.steps.items()}
 
-    def make_engine(self, **kwargs: Any) -> Any:
-        from odatui.service.setup import make_engine  # deferred: start-up
+    def open_run(self, **kwargs: Any) -> Any:
+        """A run of this session's answers on its target (odatui.service.run.RunSession); thread (it reads the run
+        state and imports every step)."""
+        from odatui.service.run import open_run  # deferred: start-up
 
         kwargs = {"interactive": True, **self.engine_options, **kwargs}
-        return make_engine(self.config, self.secrets, directory=self._runs_dir(), **kwargs)
+        return open_run(self.config, self.secrets, directory=self._runs_dir(), **kwargs)
 
     async def plan(self) -> list[Any]:
         """The plan, after the same checks as `odatui plan` (a refused config raises its UsageError, no request)."""
-        from odatui.service.plan import plan  # deferred: start-up
+        run = await asyncio.to_thread(self.open_run)  # off the event loop
+        await asyncio.to_thread(self.check_start, run)
+        try:
+            return await run.plan()
+        finally:
+            await run.aclose()  # the wizard plans more than once: each plan's clients are closed
 
-        # The engine reads the run state and imports every step: off the event loop.
-        engine = await asyncio.to_thread(self.make_engine)
-        await asyncio.to_thread(self.check_start, engine)
-        return await plan(engine)
-
-    def check_start(self, engine: Any = None) -> None:
+    def check_start(self, run: Any = None) -> None:
         """Raise the UsageError `odatui apply` would refuse this config with (odatui.service.setup.check_start)."""
-        from odatui.service.setup import check_start  # deferred: start-up
-
-        check_start(self.config, engine or self.make_engine(), self.config_path)
+        (run or self.open_run()).check_start(self.config_path)
 
     async def test_connection(self, step_id: str) -> tuple[bool, str]:
         """Run one preflight step's inspect against the tenant; (ok, one readable answer)."""
