@@ -7,7 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_tui_snapshots import CANCELLED, TITLES, _run_screen, make_app, show_done
+from support.static_session import TITLE, TITLES
+from test_tui_snapshots import CANCELLED, _run_screen, make_app, show_done
 
 from odatui.core import events as ev
 from odatui.tui.progress import RunModel
@@ -222,5 +223,6 @@ async def test_usable_on_plain_terminals(monkeypatch, env):
 
         await _run_screen(CANCELLED, "ws1.upload")(pilot)
         shown = _screen_text(app)
-        for words in ("✓ Okta org", "○ Okta Verify upload", "cancelled", "– App assignment", "Press r to retry"):
+        for words in (f"✓ {TITLE['preflight.okta']}", f"○ {TITLE['ws1.upload']}", "cancelled",
+                      f"– {TITLE['ws1.assign']}", "Press r to retry"):
             assert words in shown, words

@@ -123,3 +123,12 @@ class RunSession:
     def outputs(self) -> dict[str, dict[str, Any]]:
         """Step id → outputs: the run state (steps done in earlier runs too)."""
         return dict(self._engine.state.outputs())
+
+
+def step_views(config: Any) -> list[StepView]:
+    """The steps a run of this config has, in run order, as a face lists them (no run state is read)."""
+    from odatui.engine.graph import topo_order  # deferred: start-up (imports every step)
+    from odatui.steps import all_steps
+
+    steps = {step.id: step for step in all_steps()}
+    return [StepView(sid, steps[sid].title, tuple(steps[sid].needs)) for sid in topo_order(steps.values())]

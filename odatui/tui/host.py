@@ -9,9 +9,11 @@ from typing import Any, Protocol
 
 from textual.screen import Screen
 
+from odatui.tui.session import WizardSession
+
 
 class Wizard(Protocol):
-    session: Any  # odatui.tui.session.Session
+    session: WizardSession  # odatui.tui.session.Session, or the tests' StaticSession
     demo: bool
     still: bool
     loaded: Any
