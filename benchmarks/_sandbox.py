@@ -72,7 +72,7 @@ class SandboxProcess:
         return SecretStore(use_keychain=False, values=values)
 
     def engine(self, runs_dir: Path) -> Any:
-        from odatui.engine import Engine
+        from odatui.engine.scheduler import Engine
         from odatui.core.state import StateStore
 
         return Engine(self.config, self.secrets(), StateStore(self.config.target_key(), runs_dir))

@@ -72,7 +72,7 @@ def _subprocess_rounds(rounds: int, work: Path) -> tuple[list[float], list[float
 def _in_thread_rounds(rounds: int) -> tuple[list[float], list[float]]:
     async def measure() -> tuple[list[float], list[float]]:
         from odatui.cli.demo import start_demo
-        from odatui.engine import Engine
+        from odatui.engine.scheduler import Engine
         from odatui.core.state import StateStore
 
         lags: list[float] = []

@@ -99,7 +99,7 @@ def curl_upload(url: str, ca: str, pkg: Path, header_file: Path) -> float:
 
 
 def odatui_upload(url: str, ca: str, pkg: Path) -> tuple[float, int]:
-    from odatui.core.config import Ws1Config
+    from odatui.core.config_tables import Ws1Config
     from odatui.core.secrets import SecretStore
     from odatui.mdm.ws1.api.client import Ws1Client
 

@@ -144,19 +144,9 @@ def house_offences() -> set[str]:
 
 
 DEBT: dict[str, str] = {
-    "odatui/cli/bundle.py: re-export import (noqa: F401)": "room B",
-    "odatui/cli/devices.py: re-export import (noqa: F401)": "room B",
-    "odatui/cli/export.py: re-export import (noqa: F401)": "room B",
-    "odatui/core/config.py: re-export import (noqa: F401)": "room B",
-    "odatui/core/state.py: __all__ re-exports imported names": "room B",
-    "odatui/engine/__init__.py: __all__ re-exports imported names": "room B",
-    "odatui/engine/__init__.py: lazy re-exports (module __getattr__)": "room B",
     "odatui/engine/controls.py Controls: declares attributes another class sets (a mixin)": "room B",
     "odatui/engine/run.py StepRunner: declares attributes another class sets (a mixin)": "room B",
     "odatui/engine/scheduler.py Engine: built from 2 odatui classes": "room B",
-    "odatui/macos/certificate.py: __all__ re-exports imported names": "room B",
-    "odatui/macos/lint.py: __all__ re-exports imported names": "room B",
-    "odatui/macos/payloads.py: re-export import (noqa: F401)": "room B",
     "odatui/mdm/ws1/api/__init__.py: only re-exports": "room E",
     "odatui/mdm/ws1/api/client.py Ws1Client: built from 4 odatui classes": "room E",
     "odatui/mdm/ws1/api/client.py: __all__ re-exports imported names": "room E",
@@ -165,7 +155,6 @@ DEBT: dict[str, str] = {
     "odatui/mdm/ws1/emulator/__init__.py: __all__ re-exports imported names": "room E",
     "odatui/mdm/ws1/steps/__init__.py: __all__ re-exports imported names": "room C",
     "odatui/mdm/ws1/steps/wave_gate.py: __all__ re-exports imported names": "room C",
-    "odatui/okta/__init__.py: only re-exports": "room B",
     "odatui/okta/auth.py OktaAuth: declares attributes another class sets (a mixin)": "room E",
     "odatui/okta/client.py: __all__ re-exports imported names": "room E",
     "odatui/sandbox/okta.py OktaEmulator: built from 5 odatui classes": "room E",

@@ -10,7 +10,7 @@ import zipfile
 import pytest
 from rollout import demo_factory, odatui_cli  # noqa: F401 - demo_factory is a fixture
 
-from odatui.cli.bundle import build_bundle
+from odatui.service.bundle import build_bundle
 from odatui.core.errors import OdatuiError
 from odatui.core.log import known_secrets, setup_logging
 from odatui.sandbox.server import Sandbox

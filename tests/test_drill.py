@@ -91,7 +91,7 @@ def _duplicates(state: dict) -> dict[str, list]:
 
 async def _run_demo(fault_rules: list[dict], **engine_options):
     from odatui.cli.demo import start_demo
-    from odatui.engine import Engine
+    from odatui.engine.scheduler import Engine
     from odatui.core.state import StateStore
 
     session = await asyncio.to_thread(start_demo, psso_app="present", fault_rules=fault_rules)
@@ -132,7 +132,7 @@ async def test_clean_run_is_the_baseline():
 
 async def test_rerun_after_success_adopts_everything():
     from odatui.cli.demo import start_demo
-    from odatui.engine import Engine
+    from odatui.engine.scheduler import Engine
     from odatui.core.state import StateStore
 
     session = await asyncio.to_thread(start_demo, psso_app="present")

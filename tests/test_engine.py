@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from odatui.core.config import Config
-from odatui.engine import Engine, PlanRow
+from odatui.engine.scheduler import Engine
+from odatui.engine.plan import PlanRow
 from odatui.core.errors import NeedsAction, SecretsUnavailable, StepError, UsageError
 from odatui.core.events import (
     RunFinished,

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from odatui.core.config import Config
-from odatui.engine import Engine, missing_fields
+from odatui.engine.scheduler import Engine
+from odatui.engine.fields import missing_fields
 from odatui.engine.exits import (
     EXIT_CANCELLED,
     EXIT_FAILED,

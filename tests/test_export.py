@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from odatui.core.errors import UsageError
-from odatui.cli.export import export, export_from_values
+from odatui.service.profiles import export, export_from_values
 from odatui.macos.lint import lint
 from odatui.macos.mobileconfig import parse_ws1_custom_settings
 from odatui.macos.payloads import PssoSettings, ScepSettings

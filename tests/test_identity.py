@@ -77,7 +77,7 @@ def test_two_applies_on_two_spellings_from_two_state_folders_make_one_app_and_on
 def test_a_run_on_another_spelling_is_refused_while_the_tenant_is_locked(demo_factory, sandbox_env, runtime_dir,
                                                                           tmp_path):
     from odatui.core.identity import resolve
-    from odatui.core.state import TenantLocks
+    from odatui.core.locks import TenantLocks
     from odatui.steps.base import Context
 
     session = demo_factory()

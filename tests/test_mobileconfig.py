@@ -19,7 +19,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import NameOID
 
 from odatui.core.errors import OdatuiError, UsageError
-from odatui.macos.lint import errors, lint
+from odatui.macos.lint import lint
+from odatui.macos.lint_base import errors
 from odatui.macos.mobileconfig import (
     load_signing_identity,
     parse_ws1_custom_settings,

@@ -194,7 +194,7 @@ def test_bad_custom_domain_is_one_line_exit_2():
 
 
 async def test_verify_reports_registered_macs_or_the_missing_scope(demo_factory, sandbox_env):
-    from odatui.engine import Engine
+    from odatui.engine.scheduler import Engine
     from odatui.okta.client import OktaClient
     from odatui.core.state import StateStore
     from odatui.mdm.ws1.steps.verify import _registered_macs

@@ -12,7 +12,7 @@ from rollout import demo_factory  # noqa: F401 - fixture
 from ws1_contract import Ws1Contract, record
 
 from conftest import vendor_path
-from odatui.engine import Engine
+from odatui.engine.scheduler import Engine
 from odatui.okta.client import OktaClient
 from odatui.core.state import StateStore
 from odatui.mdm.ws1.api.client import Ws1Client

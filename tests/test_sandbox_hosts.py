@@ -9,7 +9,7 @@ import asyncio
 import pytest
 
 from odatui.core.config import parse_config
-from odatui.engine import Engine
+from odatui.engine.scheduler import Engine
 from odatui.core.errors import OdatuiError
 from odatui.sandbox.samplepkg import make_sample_pkg
 from odatui.core.secrets import SecretStore

@@ -101,7 +101,7 @@ async def test_okta_client_accepts_the_right_ca_bundle(sandbox):
 
 async def test_preflight_step_reports_untrusted_tls_as_a_failed_step(sandbox, sandbox_env, wrong_ca):
     from odatui.core.config import parse_config
-    from odatui.engine import Engine
+    from odatui.engine.scheduler import Engine
     from odatui.core.secrets import SecretStore
     from odatui.core.state import StateStore
     from odatui.steps.okta import STEPS
@@ -186,8 +186,8 @@ def _written_dirs(home: Path) -> list[Path]:
 
 async def test_no_secret_in_any_file_after_a_full_run_and_bundle(tmp_path, isolated_home):
     from odatui.cli.demo import start_demo
-    from odatui.engine import Engine
-    from odatui.cli.export import export_from_values
+    from odatui.engine.scheduler import Engine
+    from odatui.service.profiles import export_from_values
     from odatui.core.log import get_logger, register_secret, setup_logging
     from odatui.core.state import StateStore
 

@@ -235,7 +235,7 @@ def test_rebind_moves_a_spelling_keyed_state_to_the_canonical_name_and_links_the
 
 
 def test_tenant_locks_refuse_a_second_holder_with_its_pid(tmp_path):
-    from odatui.core.state import TenantLocks
+    from odatui.core.locks import TenantLocks
 
     first = TenantLocks(("okta-00o1", "ws1-og570-x"), tmp_path)
     first.acquire()

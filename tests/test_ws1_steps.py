@@ -120,14 +120,14 @@ async def test_full_run_then_idempotent_rerun(sandbox, runs):
     assert not profile.get("AssociatedDomains")  # no native payload: its expansion of two flat lists is undocumented
     assert any(CLIENT_ID in e["CustomSettings"] for e in profile["CustomSettingsList"])
     # One payload path: every Custom Settings entry is byte for byte the *.ws1.xml fragment the export writes.
-    from odatui.cli import export
+    from odatui.service.profiles import build_files
     from odatui.macos.payloads import PssoSettings, ScepSettings
     from odatui.sandbox.server import OKTA_SCEP_CHALLENGE
 
     config = runs().config
     settings = PssoSettings(org_host="acme.okta.com", client_id=CLIENT_ID, macos_min=14,
                             scep=ScepSettings(config.okta.scep_url, OKTA_SCEP_CHALLENGE))
-    fragments = {n: b.decode() for n, b in export.build_files(settings).items() if n.endswith(".ws1.xml")}
+    fragments = {n: b.decode() for n, b in build_files(settings).items() if n.endswith(".ws1.xml")}
     assert sorted(e["CustomSettings"] for e in profile["CustomSettingsList"]) == sorted(fragments.values())
     kinds = [n.removeprefix("okta-dps-macos14-").removesuffix(".ws1.xml") for n in fragments]
     assert sorted(kinds) == sorted(["device-access-scep", "associated-domains", "sso-extension",

@@ -201,7 +201,7 @@ class Ws1Contract:
 
 
 def ws1_config(sb: Any, auth: str = "basic", **changes: Any) -> Any:
-    from odatui.core.config import Ws1Config
+    from odatui.core.config_tables import Ws1Config
 
     data = dict(sb.config_dict()["ws1"], auth=auth)
     if auth == "oauth":

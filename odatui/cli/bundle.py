@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from odatui.service.bundle import build_bundle, is_bundle, secret_values, versions, write_bundle  # noqa: F401
+from odatui.service.bundle import write_bundle
 
 
 def cmd_bundle(args: Any) -> int:

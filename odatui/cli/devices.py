@@ -18,7 +18,7 @@ from typing import Any, TextIO
 
 from odatui.core.errors import UsageError
 from odatui.core.secrets import SecretStore
-from odatui.service.devices import list_devices, repush, rollout_ids, wave_groups  # noqa: F401  (re-export)
+from odatui.service.devices import list_devices, repush, rollout_ids
 from odatui.service.setup import load_config_at
 
 COLUMNS = (("id", 7), ("serial", 13), ("name", 26), ("macos", 8), ("user", 22), ("profile", 10),

@@ -8,15 +8,6 @@ from pathlib import Path
 from odatui.core.config import load_config
 from odatui.core.secrets import SecretStore
 from odatui.service.export import cli_export
-from odatui.service.profiles import (  # noqa: F401  (re-exported: callers and tests import the builders from here)
-    PASSPHRASE_ENV,
-    build_files,
-    export,
-    export_from_values,
-    file_prefix,
-    readme,
-    secret_files,
-)
 
 
 def cmd_export(args) -> int:

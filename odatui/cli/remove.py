@@ -17,7 +17,7 @@ from odatui.service.remove import removal_plan, remove_planned
 from odatui.service.recover import recover
 from odatui.service.run import open_run
 from odatui.service.setup import load_config_at
-from odatui.core.state import TenantLocks
+from odatui.core.locks import TenantLocks
 
 
 async def _plan_and_maybe_remove(args: Any, config: Any, store: Any, out: TextIO, confirm: Any,

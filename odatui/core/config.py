@@ -18,7 +18,7 @@ import tomli_w
 from pydantic import ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
-from odatui.core.config_tables import WS1_TOKEN_URLS, OktaConfig, RolloutConfig, Ws1Config  # noqa: F401 (re-exported)
+from odatui.core.config_tables import OktaConfig, RolloutConfig, Ws1Config
 from odatui.core.config_waves import Wave, waves_of
 from odatui.core.errors import ConfigError, UsageError
 from odatui.core.files import CONFIG_LIMIT, atomic_writer, read_text_bounded, write_error

@@ -18,10 +18,10 @@ from typing import Any
 
 from odatui.core.errors import StateError
 from odatui.core.files import open_temp_beside, read_bounded
-from odatui.core.locks import TenantLocks, lock_dir, take_lock
+from odatui.core.locks import take_lock
 from odatui.core.paths import state_dir
 
-__all__ = ["Status", "StepRecord", "RunState", "StateStore", "TenantLocks", "lock_dir",
+__all__ = ["Status", "StepRecord", "RunState", "StateStore",
            "PENDING", "RUNNING", "SUCCEEDED", "FAILED", "NEEDS_ACTION", "SKIPPED", "CANCELLED"]
 
 SCHEMA_VERSION = 1

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from odatui.macos import mobileconfig
-from odatui.macos.payloads import KIND_SCEP, UUID_NAMESPACE, PssoSettings, org_identifier, payload_uuid, scep_payload
+from odatui.macos.payloads import UUID_NAMESPACE, PssoSettings, org_identifier, payload_uuid, scep_payload
 
 KIND_CA = "okta-intermediate-ca"
 KIND_CERT_PROFILE = "device-access-certificate"
@@ -136,6 +136,6 @@ def export_profile(settings: PssoSettings, ca_der: bytes | None) -> dict[str, An
     }
 
 
-__all__ = ["CREDENTIAL_SOURCE", "KIND_CA", "KIND_CERT_PROFILE", "KIND_SCEP", "WS1_ALLOW_REMOVAL",
+__all__ = ["CREDENTIAL_SOURCE", "KIND_CA", "KIND_CERT_PROFILE", "WS1_ALLOW_REMOVAL",
            "CertificateAuthorityRef", "Org", "ca_payload", "certificate_profile_name", "export_profile",
            "native_scep_entry", "ws1_body"]

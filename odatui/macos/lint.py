@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from odatui.macos.lint_base import Finding, Findings, Hosts, errors, host_of_url
+from odatui.macos.lint_base import Finding, Findings, Hosts, host_of_url
 from odatui.macos.lint_prefs import lint_preferences
 from odatui.macos.payloads import APP_IDS, EXTENSION_ID, TEAM_ID
 
@@ -204,4 +204,4 @@ def _lint_hosts(hosts: Hosts, expected_host: str | None, out: Findings) -> None:
         )
 
 
-__all__ = ["Finding", "errors", "lint"]
+__all__ = ["lint"]

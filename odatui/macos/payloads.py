@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from odatui.core.domain import CLIENT_ID_RE, MACOS_FLOORS, check_scep_challenge, check_scep_url  # noqa: F401 (re-exported)
+from odatui.core.domain import CLIENT_ID_RE, MACOS_FLOORS, check_scep_challenge, check_scep_url
 from odatui.core.errors import UsageError
 from odatui.core.psso_options import apple_keys, normalise
 

@@ -1,5 +1,1 @@
-"""The Okta side: an async client for the Okta Management API calls odatui's steps make."""
-
-from odatui.okta.client import OktaApiError, OktaClient
-
-__all__ = ["OktaApiError", "OktaClient"]
+"""The Okta side: an async client for the Okta Management API calls odatui's steps make (`odatui.okta.client`)."""

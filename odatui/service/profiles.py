@@ -16,7 +16,8 @@ from pathlib import Path
 
 from odatui.core.errors import OdatuiError, UsageError
 from odatui.macos import certificate, mobileconfig
-from odatui.macos.lint import errors, lint
+from odatui.macos.lint import lint
+from odatui.macos.lint_base import errors
 from odatui.macos.sso_profile import ws1_fragments
 from odatui.macos.payloads import (
     APP_DOMAIN,

@@ -41,7 +41,7 @@ def check_step_ids(ids: list[str]) -> None:
 def require_fields(config: Any, engine: Any, step_ids: list[str], where: str | None = None) -> None:
     """The config fields these steps (and the steps they need) require, all named in one line (exit 2)."""
     from odatui.macos import scep
-    from odatui.engine import missing_fields
+    from odatui.engine.fields import missing_fields
 
     wanted = set(step_ids)
     for sid in step_ids:
@@ -72,7 +72,7 @@ def check_start(config: Any, engine: Any, where: str | None = None) -> None:
 
 
 def make_engine(config: Any, secrets: Any = None, *, directory: Path | None = None, **kw: Any) -> Any:
-    from odatui.engine import Engine
+    from odatui.engine.scheduler import Engine
     from odatui.core.secrets import SecretStore
     from odatui.core.state import StateStore
 

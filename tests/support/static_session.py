@@ -141,7 +141,7 @@ class StaticSession:
         raise NotImplementedError("the fixed session has no tenant to remove from")
 
     def export_profiles(self, out_dir: Path | None = None) -> list[Path]:
-        from odatui.cli.export import build_files
+        from odatui.service.profiles import build_files
         from odatui.macos.payloads import PssoSettings
 
         out = out_dir if out_dir is not None else Path.home() / "odatui-export"  # the real export's names

@@ -12,7 +12,7 @@ from odatui.macos import scep
 from odatui.core import values
 from odatui.core.errors import StepError
 from odatui.macos import mobileconfig
-from odatui.macos.lint import errors as lint_errors
+from odatui.macos.lint_base import errors as lint_errors
 from odatui.macos.lint import lint
 from odatui.macos.payloads import PssoSettings, all_payloads, org_host_from_url
 from odatui.core.markers import marker

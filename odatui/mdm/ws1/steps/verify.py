@@ -17,7 +17,7 @@ from typing import Any
 from odatui.macos import scep
 from odatui.core import values
 from odatui.core.errors import StepError
-from odatui.macos.lint import errors as lint_errors
+from odatui.macos.lint_base import errors as lint_errors
 from odatui.macos.lint import lint
 from odatui.macos.mobileconfig import parse_ws1_custom_settings
 from odatui.steps.base import Change, ChangeKind, Context, Progress, Step
