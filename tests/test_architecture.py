@@ -153,14 +153,11 @@ DEBT: dict[str, str] = {
     "odatui/mdm/ws1/api/devices.py: __all__ re-exports imported names": "room E",
     "odatui/mdm/ws1/emulator/__init__.py Ws1Emulator: built from 7 odatui classes": "room E",
     "odatui/mdm/ws1/emulator/__init__.py: __all__ re-exports imported names": "room E",
-    "odatui/mdm/ws1/steps/__init__.py: __all__ re-exports imported names": "room C",
-    "odatui/mdm/ws1/steps/wave_gate.py: __all__ re-exports imported names": "room C",
     "odatui/okta/auth.py OktaAuth: declares attributes another class sets (a mixin)": "room E",
     "odatui/okta/client.py: __all__ re-exports imported names": "room E",
     "odatui/sandbox/okta.py OktaEmulator: built from 5 odatui classes": "room E",
     "odatui/sandbox/okta.py: __all__ re-exports imported names": "room E",
     "odatui/sandbox/server.py: re-export import (noqa: F401)": "room E",
-    "odatui/steps/okta.py: __all__ re-exports imported names": "room C",
 }
 
 

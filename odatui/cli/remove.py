@@ -13,8 +13,7 @@ from typing import Any, TextIO
 
 from odatui.core.errors import UsageError
 from odatui.core.secrets import SecretStore
-from odatui.service.remove import removal_plan, remove_planned
-from odatui.service.recover import recover
+from odatui.service.remove import recover, removal_plan, remove_planned
 from odatui.service.run import open_run
 from odatui.service.setup import load_config_at
 from odatui.core.locks import TenantLocks

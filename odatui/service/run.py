@@ -127,8 +127,8 @@ class RunSession:
 
 def step_views(config: Any) -> list[StepView]:
     """The steps a run of this config has, in run order, as a face lists them (no run state is read)."""
-    from odatui.engine.graph import topo_order  # deferred: start-up (imports every step)
-    from odatui.steps import all_steps
+    from odatui.engine.graph import topo_order
+    from odatui.mdm import run_order  # deferred: start-up (imports every step)
 
-    steps = {step.id: step for step in all_steps()}
+    steps = {step.id: step for step in run_order(config)}
     return [StepView(sid, steps[sid].title, tuple(steps[sid].needs)) for sid in topo_order(steps.values())]
