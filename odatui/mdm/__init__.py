@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 if TYPE_CHECKING:
+    from odatui.mdm.wizard import WizardPage
     from odatui.steps.base import ClientKind, Step
 
 
@@ -28,6 +29,10 @@ class Mdm(Protocol):
 
     def steps(self) -> list[Step]:
         """Its steps in run order: its preflight first, its verify step last."""
+        ...
+
+    def wizard_page(self) -> WizardPage:
+        """Its page of the wizard: the fields an admin fills in, in order."""
         ...
 
     # What the faces read after a rollout: the rollout's ids (from the last run's outputs), the Macs with their

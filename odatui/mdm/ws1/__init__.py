@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from odatui.steps.base import ClientKind, register_client
 
 if TYPE_CHECKING:
+    from odatui.mdm.wizard import WizardPage
     from odatui.steps.base import Step
 
 
@@ -27,6 +28,11 @@ class Ws1:
         from odatui.mdm.ws1.steps import STEPS, verify  # deferred: start-up (the steps import the client's models)
 
         return [*STEPS, *verify.STEPS]
+
+    def wizard_page(self) -> WizardPage:
+        from odatui.mdm.ws1.wizard import PAGE  # deferred: start-up
+
+        return PAGE
 
     # ---------------------------------------------------------------- readers (odatui.mdm.ws1.devices, .waves)
 
