@@ -110,19 +110,21 @@ class RunSession:
     # --- what the state says ---
     def previous(self) -> dict[str, StepStatus]:
         """Each step's last recorded outcome on this target (the run state as the run left it, or as loaded)."""
-        return {sid: StepStatus(sid, rec.status, rec.summary, rec.last_error, rec.hint, rec.retryable,
-                                rec.attempts, dict(rec.outputs or {}))
-                for sid, rec in self._engine.state.steps.items()}
+        return _statuses(self._engine.state)
 
     def recorded(self) -> dict[str, StepStatus]:
         """As `previous`, read afresh from the state file (a run elsewhere may have written it)."""
-        return {sid: StepStatus(sid, rec.status, rec.summary, rec.last_error, rec.hint, rec.retryable,
-                                rec.attempts, dict(rec.outputs or {}))
-                for sid, rec in self._engine.store.load().steps.items()}
+        return _statuses(self._engine.store.load())
 
     def outputs(self) -> dict[str, dict[str, Any]]:
         """Step id → outputs: the run state (steps done in earlier runs too)."""
         return dict(self._engine.state.outputs())
+
+
+def _statuses(state: Any) -> dict[str, StepStatus]:
+    return {sid: StepStatus(sid, rec.status, rec.summary, rec.last_error, rec.hint, rec.retryable, rec.attempts,
+                            dict(rec.outputs or {}))
+            for sid, rec in state.steps.items()}
 
 
 def step_views(config: Any) -> list[StepView]:
