@@ -74,13 +74,15 @@ def _in_thread_rounds(rounds: int) -> tuple[list[float], list[float]]:
         from odatui.cli.demo import start_demo
         from odatui.engine.scheduler import Engine
         from odatui.core.state import StateStore
+        from odatui.mdm import run_order
 
         lags: list[float] = []
         walls: list[float] = []
         for _ in range(rounds):
             session = await asyncio.to_thread(start_demo, psso_app="present")
             try:
-                engine = Engine(session.config, session.secrets, StateStore(session.config.target_key()))
+                engine = Engine(session.config, session.secrets, StateStore(session.config.target_key()),
+                                steps=run_order(session.config))
                 walls.append(await _probed_run(engine, lags))
             finally:
                 await asyncio.to_thread(session.close)

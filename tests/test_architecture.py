@@ -144,20 +144,13 @@ def house_offences() -> set[str]:
 
 
 DEBT: dict[str, str] = {
-    "odatui/cli/remove.py: re-export import (noqa: F401)": "room D",
-    "odatui/cli/runner.py: re-export import (noqa: F401)": "room D",
     "odatui/engine/controls.py Controls: declares attributes another class sets (a mixin)": "room B",
     "odatui/engine/run.py StepRunner: declares attributes another class sets (a mixin)": "room B",
     "odatui/engine/scheduler.py Engine: built from 2 odatui classes": "room B",
     "odatui/mdm/ws1/emulator/__init__.py Ws1Emulator: built from 7 odatui classes": "room E",
     "odatui/mdm/ws1/emulator/__init__.py: __all__ re-exports imported names": "room E",
-    "odatui/mdm/ws1/steps/__init__.py: __all__ re-exports imported names": "room C",
-    "odatui/mdm/ws1/steps/wave_gate.py: __all__ re-exports imported names": "room C",
     "odatui/sandbox/okta.py OktaEmulator: built from 5 odatui classes": "room E",
     "odatui/sandbox/okta.py: __all__ re-exports imported names": "room E",
-    "odatui/service/remove.py: re-export import (noqa: F401)": "room D",
-    "odatui/steps/okta.py: __all__ re-exports imported names": "room C",
-    "odatui/tui/app.py OdatuiApp: built from 2 odatui classes": "room D",
 }
 
 

@@ -9,13 +9,9 @@ from typing import Any
 from odatui.steps.base import Step, client_fields, clients_of
 
 
-def missing_fields(config: Any, step_ids: Iterable[str], steps: Iterable[Step] | None = None) -> list[str]:
-    """Dotted config fields that the given steps need and that are still empty (Config.missing), in step order.
-    `steps` defaults to every step odatui has."""
-    if steps is None:
-        from odatui.steps import all_steps  # deferred: start-up (imports every step and its helpers)
-
-        steps = all_steps()
+def missing_fields(config: Any, step_ids: Iterable[str], steps: Iterable[Step]) -> list[str]:
+    """Dotted config fields that the given steps (chosen by id from `steps`, the run's) need and that are still
+    empty (Config.missing), in step order."""
     ids = set(step_ids)
     chosen = [s for s in steps if s.id in ids]
     wanted = [f for s in chosen for f in s.required_fields]

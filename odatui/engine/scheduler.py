@@ -50,7 +50,7 @@ class Engine(StepRunner, Controls):
         secrets: Any,
         store: StateStore,
         *,
-        steps: list[Step] | None = None,
+        steps: list[Step],  # the run order, odatui.mdm.run_order(config): the service hands it in
         interactive: bool = False,
         retry_limit: int = 3,
         client_factory: Callable[[str, Context], Any] | None = None,
@@ -58,10 +58,6 @@ class Engine(StepRunner, Controls):
         poll_interval: tuple[float, float] = (2.0, 30.0),
         retry_backoff: tuple[float, float] = (1.0, 30.0),
     ) -> None:
-        if steps is None:
-            from odatui.steps import all_steps  # deferred: start-up (imports every step and its helpers)
-
-            steps = all_steps()
         self.config = config
         self.secrets = secrets
         self.store = store
