@@ -73,9 +73,11 @@ class SandboxProcess:
 
     def engine(self, runs_dir: Path) -> Any:
         from odatui.engine.scheduler import Engine
+        from odatui.steps import all_steps
         from odatui.core.state import StateStore
 
-        return Engine(self.config, self.secrets(), StateStore(self.config.target_key(), runs_dir))
+        return Engine(self.config, self.secrets(), StateStore(self.config.target_key(), runs_dir),
+                      steps=all_steps())
 
     def requests_total(self) -> int:
         import httpx

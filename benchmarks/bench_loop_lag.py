@@ -73,6 +73,7 @@ def _in_thread_rounds(rounds: int) -> tuple[list[float], list[float]]:
     async def measure() -> tuple[list[float], list[float]]:
         from odatui.cli.demo import start_demo
         from odatui.engine.scheduler import Engine
+        from odatui.steps import all_steps
         from odatui.core.state import StateStore
 
         lags: list[float] = []
@@ -80,7 +81,8 @@ def _in_thread_rounds(rounds: int) -> tuple[list[float], list[float]]:
         for _ in range(rounds):
             session = await asyncio.to_thread(start_demo, psso_app="present")
             try:
-                engine = Engine(session.config, session.secrets, StateStore(session.config.target_key()))
+                engine = Engine(session.config, session.secrets, StateStore(session.config.target_key()),
+                                steps=all_steps())
                 walls.append(await _probed_run(engine, lags))
             finally:
                 await asyncio.to_thread(session.close)

@@ -146,9 +146,6 @@ def house_offences() -> set[str]:
 DEBT: dict[str, str] = {
     "odatui/cli/remove.py: re-export import (noqa: F401)": "room D",
     "odatui/cli/runner.py: re-export import (noqa: F401)": "room D",
-    "odatui/engine/controls.py Controls: declares attributes another class sets (a mixin)": "room B",
-    "odatui/engine/run.py StepRunner: declares attributes another class sets (a mixin)": "room B",
-    "odatui/engine/scheduler.py Engine: built from 2 odatui classes": "room B",
     "odatui/mdm/ws1/api/__init__.py: only re-exports": "room E",
     "odatui/mdm/ws1/api/client.py Ws1Client: built from 4 odatui classes": "room E",
     "odatui/mdm/ws1/api/client.py: __all__ re-exports imported names": "room E",

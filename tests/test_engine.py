@@ -11,6 +11,7 @@ import pytest
 
 from odatui.core.config import Config
 from odatui.engine.scheduler import Engine
+from odatui.steps import all_steps
 from odatui.engine.plan import PlanRow
 from odatui.core.errors import NeedsAction, SecretsUnavailable, StepError, UsageError
 from odatui.core.events import (
@@ -379,7 +380,7 @@ from rollout import demo_factory, duplicates, tenant, writes  # noqa: E402,F401 
 
 def demo_engine(session, **kw) -> Engine:
     store = StateStore(session.config.target_key(), session.sandbox.data_dir / "runs")
-    return Engine(session.config, session.secrets, store, **kw)
+    return Engine(session.config, session.secrets, store, steps=all_steps(), **kw)
 
 
 def test_okta_branch_finishes_while_the_package_uploads(demo_factory):

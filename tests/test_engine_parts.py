@@ -13,7 +13,6 @@ import pytest
 
 from odatui.core.config import Config
 from odatui.engine.scheduler import Engine
-from odatui.engine.fields import missing_fields
 from odatui.engine.exits import (
     EXIT_CANCELLED,
     EXIT_FAILED,
@@ -26,7 +25,7 @@ from odatui.engine.exits import (
     run_exit,
     signal_exit,
 )
-from odatui.engine.graph import Graph
+from odatui.engine.graph import Graph, missing_fields
 from odatui.core.errors import UsageError
 from odatui.core.secrets import SecretStore
 from odatui.core.state import FAILED, SUCCEEDED, RunState, StateStore, Status
@@ -94,8 +93,8 @@ def test_every_step_declares_the_clients_it_calls():
 def test_missing_fields_come_from_what_the_steps_declare():
     config = Config()
     config.ws1.auth = "basic"
-    assert missing_fields(config, ["preflight.package"]) == ["rollout.package"]
-    got = missing_fields(config, ["preflight.ws1"])
+    assert missing_fields(config, ["preflight.package"], all_steps()) == ["rollout.package"]
+    got = missing_fields(config, ["preflight.ws1"], all_steps())
     assert set(got) == {"ws1.api_url", "ws1.group_id", "ws1.smart_group", "ws1.username"}
     assert "ws1.username" in client_fields("ws1", config)
     steps = [Plain("x", clients=("ws1",), fields=("rollout.package",))]

@@ -41,12 +41,12 @@ def check_step_ids(ids: list[str]) -> None:
 def require_fields(config: Any, engine: Any, step_ids: list[str], where: str | None = None) -> None:
     """The config fields these steps (and the steps they need) require, all named in one line (exit 2)."""
     from odatui.macos import scep
-    from odatui.engine.fields import missing_fields
+    from odatui.engine.graph import missing_fields
 
     wanted = set(step_ids)
     for sid in step_ids:
         wanted.update(engine.ancestors(sid))
-    missing = missing_fields(config, wanted)
+    missing = missing_fields(config, wanted, engine.steps.values())
     scep_gaps: list[str] = []
     if "ws1.profile" in wanted:
         scep_gaps = scep.missing(config, getattr(engine, "secrets", None))
@@ -77,7 +77,10 @@ def make_engine(config: Any, secrets: Any = None, *, directory: Path | None = No
     from odatui.core.state import StateStore
 
     from odatui.service.remove import undo_entry
+    from odatui.steps import all_steps
 
     store = StateStore(config.target_key(), directory)
     kw.setdefault("undo", undo_entry)  # a replaced object goes the way `odatui remove` removes it
+    if "steps" not in kw:  # (room C: the MDM plug-in's run order)
+        kw["steps"] = all_steps()
     return Engine(config, secrets if secrets is not None else SecretStore(), store, **kw)
