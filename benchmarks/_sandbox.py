@@ -73,11 +73,11 @@ class SandboxProcess:
 
     def engine(self, runs_dir: Path) -> Any:
         from odatui.engine.scheduler import Engine
-        from odatui.steps import all_steps
         from odatui.core.state import StateStore
+        from odatui.mdm import run_order
 
         return Engine(self.config, self.secrets(), StateStore(self.config.target_key(), runs_dir),
-                      steps=all_steps())
+                      steps=run_order(self.config))
 
     def requests_total(self) -> int:
         import httpx

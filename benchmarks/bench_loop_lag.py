@@ -73,8 +73,8 @@ def _in_thread_rounds(rounds: int) -> tuple[list[float], list[float]]:
     async def measure() -> tuple[list[float], list[float]]:
         from odatui.cli.demo import start_demo
         from odatui.engine.scheduler import Engine
-        from odatui.steps import all_steps
         from odatui.core.state import StateStore
+        from odatui.mdm import run_order
 
         lags: list[float] = []
         walls: list[float] = []
@@ -82,7 +82,7 @@ def _in_thread_rounds(rounds: int) -> tuple[list[float], list[float]]:
             session = await asyncio.to_thread(start_demo, psso_app="present")
             try:
                 engine = Engine(session.config, session.secrets, StateStore(session.config.target_key()),
-                                steps=all_steps())
+                                steps=run_order(session.config))
                 walls.append(await _probed_run(engine, lags))
             finally:
                 await asyncio.to_thread(session.close)

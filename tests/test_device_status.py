@@ -108,7 +108,7 @@ def test_status_devices_lists_every_member_with_reasons(rolled_out):
 
 
 def test_repush_failing_targets_exactly_the_macs_a_repush_can_fix(rolled_out):
-    from odatui.service.devices import repush_fixes
+    from odatui.mdm.ws1.devices import repush_fixes
 
     session = rolled_out
     status = json.loads(odatui_cli("status", "--devices", "--detail", "--json", "--config",
@@ -162,7 +162,7 @@ def test_a_second_repush_queues_nothing_twice_and_max_caps_a_run(rolled_out):
 
 
 def test_repush_unknown_device_is_one_line_and_the_others_still_go(rolled_out):
-    from odatui.service.devices import repush_fixes
+    from odatui.mdm.ws1.devices import repush_fixes
 
     session = rolled_out
     status = json.loads(odatui_cli("status", "--devices", "--json", "--config", str(session.config_path)).stdout)

@@ -92,13 +92,13 @@ def _duplicates(state: dict) -> dict[str, list]:
 async def _run_demo(fault_rules: list[dict], **engine_options):
     from odatui.cli.demo import start_demo
     from odatui.engine.scheduler import Engine
-    from odatui.steps import all_steps
+    from odatui.mdm import run_order
     from odatui.core.state import StateStore
 
     session = await asyncio.to_thread(start_demo, psso_app="present", fault_rules=fault_rules)
     try:
         store = StateStore(session.config.target_key())
-        engine = Engine(session.config, session.secrets, store, steps=all_steps(), retry_backoff=(0.05, 0.2),
+        engine = Engine(session.config, session.secrets, store, steps=run_order(session.config), retry_backoff=(0.05, 0.2),
                         client_factory=_short_timeout_clients, **engine_options)
         events: list = []
         result = await engine.run(on_event=events.append)
@@ -134,14 +134,14 @@ async def test_clean_run_is_the_baseline():
 async def test_rerun_after_success_adopts_everything():
     from odatui.cli.demo import start_demo
     from odatui.engine.scheduler import Engine
-    from odatui.steps import all_steps
+    from odatui.mdm import run_order
     from odatui.core.state import StateStore
 
     session = await asyncio.to_thread(start_demo, psso_app="present")
     try:
         for _ in range(2):  # the second run must find and adopt, not create again
             engine = Engine(session.config, session.secrets, StateStore(session.config.target_key()),
-                            steps=all_steps())
+                            steps=run_order(session.config))
             assert (await engine.run()).exit_code == 0
         assert _duplicates(session.sandbox.state()) == {}
     finally:

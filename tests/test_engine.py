@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from odatui.mdm import run_order
 from odatui.core.config import Config
 from odatui.engine.scheduler import Engine
-from odatui.steps import all_steps
 from odatui.engine.plan import PlanRow
 from odatui.core.errors import NeedsAction, SecretsUnavailable, StepError, UsageError
 from odatui.core.events import (
@@ -380,7 +380,7 @@ from rollout import demo_factory, duplicates, tenant, writes  # noqa: E402,F401 
 
 def demo_engine(session, **kw) -> Engine:
     store = StateStore(session.config.target_key(), session.sandbox.data_dir / "runs")
-    return Engine(session.config, session.secrets, store, steps=all_steps(), **kw)
+    return Engine(session.config, session.secrets, store, **{"steps": run_order(session.config), **kw})
 
 
 def test_okta_branch_finishes_while_the_package_uploads(demo_factory):

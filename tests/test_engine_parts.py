@@ -29,7 +29,7 @@ from odatui.engine.graph import Graph, missing_fields
 from odatui.core.errors import UsageError
 from odatui.core.secrets import SecretStore
 from odatui.core.state import FAILED, SUCCEEDED, RunState, StateStore, Status
-from odatui.steps import all_steps
+from odatui.mdm import run_order
 from odatui.steps.base import CLIENTS, Change, ChangeKind, Step, client_fields
 
 
@@ -83,7 +83,7 @@ def test_graph_order_descendants_and_selection():
 
 
 def test_every_step_declares_the_clients_it_calls():
-    for step in all_steps():
+    for step in run_order():
         assert set(step.clients) <= set(CLIENTS), step.id
         source = inspect.getsource(type(step))
         for kind in CLIENTS:
@@ -93,8 +93,8 @@ def test_every_step_declares_the_clients_it_calls():
 def test_missing_fields_come_from_what_the_steps_declare():
     config = Config()
     config.ws1.auth = "basic"
-    assert missing_fields(config, ["preflight.package"], all_steps()) == ["rollout.package"]
-    got = missing_fields(config, ["preflight.ws1"], all_steps())
+    assert missing_fields(config, ["preflight.package"], run_order(config)) == ["rollout.package"]
+    got = missing_fields(config, ["preflight.ws1"], run_order(config))
     assert set(got) == {"ws1.api_url", "ws1.group_id", "ws1.smart_group", "ws1.username"}
     assert "ws1.username" in client_fields("ws1", config)
     steps = [Plain("x", clients=("ws1",), fields=("rollout.package",))]

@@ -23,7 +23,7 @@ from odatui.core.config import parse_config, save_config
 from odatui.cli.remove import cmd_remove
 from odatui.cli.runner import make_engine
 from odatui.core.state import StateStore
-from odatui.mdm.ws1.steps import RULE_NAME_PREFIX
+from odatui.mdm.ws1.steps.common import RULE_NAME_PREFIX
 
 PILOT, MACS = "Okta PSSO Pilot", "Okta PSSO Macs"
 THEIRS = "Self-service for everyone (another admin)"

@@ -9,7 +9,7 @@ import base64
 from test_tui_snapshots import make_app
 
 from odatui.tui.screens.okta import OktaScreen
-from odatui.tui.screens.ws1 import Ws1Screen
+from odatui.tui.screens.mdm import MdmScreen
 
 SECRET = "00Zx-masked-token-do-not-leak-7f3a"
 
@@ -73,7 +73,7 @@ async def test_masked_okta_token_cannot_be_copied_or_cut_out():
 async def test_masked_ws1_fields_cannot_be_copied_out():
     app = make_app()
     async with app.run_test(size=(100, 40)) as pilot:
-        await _to(pilot, Ws1Screen, 2)
+        await _to(pilot, MdmScreen, 2)
         written = _record_driver(app)
         for selector, value in (("#password", "Pa55-word-masked-ws1"), ("#tenant_code", "TeNaNtCoDe-masked-1234")):
             field = app.screen.query_one(selector)

@@ -15,7 +15,11 @@ from odatui.core.http import RetryPolicy
 from odatui.okta.client import OktaApiError, OktaClient
 from odatui.core.secrets import SecretStore
 from odatui.steps.base import ChangeKind, Context, Progress
-from odatui.steps.okta import ADD_APP_ACTION, STEPS, OktaApp, OktaAssign, PreflightOkta, admin_error
+from odatui.steps.okta import STEPS
+from odatui.steps.okta_app import OktaApp
+from odatui.steps.okta_assign import OktaAssign
+from odatui.steps.okta_common import ADD_APP_ACTION, admin_error
+from odatui.steps.okta_preflight import PreflightOkta
 
 
 def context(sb, okta_auth="api_token", page_size=200, **okta) -> Context:

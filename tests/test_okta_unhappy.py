@@ -15,10 +15,11 @@ import pytest
 from rollout import demo_factory  # noqa: F401 - fixture
 from test_okta_steps import admin, context
 
+from odatui.mdm import run_order
 from odatui.core.errors import StepError
 from odatui.macos.payloads import EXTENSION_ID, TEAM_ID
 from odatui.sandbox.server import OKTA_TOKEN
-from odatui.steps.okta import PreflightOkta
+from odatui.steps.okta_preflight import PreflightOkta
 
 SSWS = {"Authorization": f"SSWS {OKTA_TOKEN}"}
 OKTA_VERIFY_EXTENSION = f"{TEAM_ID}.{EXTENSION_ID}"
@@ -195,7 +196,6 @@ def test_bad_custom_domain_is_one_line_exit_2():
 
 async def test_verify_reports_registered_macs_or_the_missing_scope(demo_factory, sandbox_env):
     from odatui.engine.scheduler import Engine
-    from odatui.steps import all_steps
     from odatui.okta.client import OktaClient
     from odatui.core.state import StateStore
     from odatui.mdm.ws1.steps.verify import _registered_macs
@@ -204,7 +204,7 @@ async def test_verify_reports_registered_macs_or_the_missing_scope(demo_factory,
     sb = session.sandbox
     admin(sb, "/_sandbox/okta/settings", registered_macs=12)
     engine = Engine(session.config, session.secrets, StateStore(session.config.target_key(), sb.data_dir / "runs"),
-                    steps=all_steps())
+                    steps=run_order(session.config))
     assert (await engine.run()).exit_code == 0
     [line] = [c for c in engine.state.outputs()["verify"]["checked"] if c.startswith("Okta:")]
     assert line.startswith("Okta: 12 Mac(s) registered with Okta Verify (any feature), for ") and "(Devices API)" in line

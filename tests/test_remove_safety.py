@@ -13,7 +13,7 @@ from rollout import demo_factory, odatui_cli  # noqa: F401 - demo_factory is a f
 from test_lifecycle import MACS, active_app, add_their_rule, apply, config_for, remove, rules_of, ws1
 
 from odatui.core.state import StateStore
-from odatui.mdm.ws1.steps import RULE_NAME_PREFIX
+from odatui.mdm.ws1.steps.common import RULE_NAME_PREFIX
 
 FASTPASS = "FastPass all Macs (another admin)"
 

@@ -13,7 +13,7 @@ from ws1_contract import Ws1Contract, record
 
 from conftest import vendor_path
 from odatui.engine.scheduler import Engine
-from odatui.steps import all_steps
+from odatui.mdm import run_order
 from odatui.okta.client import OktaClient
 from odatui.core.state import StateStore
 from odatui.mdm.ws1.api.client import Ws1Client
@@ -42,7 +42,7 @@ def test_every_response_of_a_whole_apply_is_in_the_vendor_contracts(demo_factory
         return client
 
     store = StateStore(config.target_key(), sb.data_dir / "runs")
-    result = asyncio.run(Engine(config, session.secrets, store, steps=all_steps(), client_factory=factory).run())
+    result = asyncio.run(Engine(config, session.secrets, store, steps=run_order(config), client_factory=factory).run())
     assert result.exit_code == 0
     exchanges = [e for one in lists for e in one]
     assert len(okta_seen.checked) >= 10 and len(exchanges) >= 10  # the recorders really saw the run

@@ -8,15 +8,15 @@ import asyncio
 
 import pytest
 
+from odatui.mdm import run_order
 from odatui.core.config import parse_config
 from odatui.engine.scheduler import Engine
-from odatui.steps import all_steps
 from odatui.core.errors import OdatuiError
 from odatui.sandbox.samplepkg import make_sample_pkg
 from odatui.core.secrets import SecretStore
 from odatui.core.state import StateStore
 from odatui.steps.base import Context
-from odatui.steps.okta import PreflightOkta
+from odatui.steps.okta_preflight import PreflightOkta
 from odatui.mdm.ws1.steps import STEPS as WS1_STEPS
 
 
@@ -41,7 +41,7 @@ def test_each_client_uses_its_own_host_and_apply_succeeds(split, sandbox_env, tm
     assert cfg.okta.org_url == split.okta_url and cfg.ws1.api_url == split.ws1_url
     assert cfg.ws1.token_url == f"{split.ws1_token_url}/connect/token"
     store = StateStore(cfg.target_key(), tmp_path / "runs")
-    result = asyncio.run(Engine(cfg, SecretStore(use_keychain=False), store, steps=all_steps()).run())
+    result = asyncio.run(Engine(cfg, SecretStore(use_keychain=False), store, steps=run_order(cfg)).run())
     assert result.exit_code == 0
     refused = [r for r in split.world.requests if r["status"] == 404 and r["path"] != "/api/mdm/smartgroups/search"]
     assert refused == []  # no call went to the wrong host

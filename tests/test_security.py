@@ -187,7 +187,7 @@ def _written_dirs(home: Path) -> list[Path]:
 async def test_no_secret_in_any_file_after_a_full_run_and_bundle(tmp_path, isolated_home):
     from odatui.cli.demo import start_demo
     from odatui.engine.scheduler import Engine
-    from odatui.steps import all_steps
+    from odatui.mdm import run_order
     from odatui.service.profiles import export_from_values
     from odatui.core.log import get_logger, register_secret, setup_logging
     from odatui.core.state import StateStore
@@ -197,7 +197,8 @@ async def test_no_secret_in_any_file_after_a_full_run_and_bundle(tmp_path, isola
     get_logger("test").info("a registered token must be removed from the log: %s", FAKE_TOKEN)
     session = await asyncio.to_thread(start_demo, psso_app="present")
     try:
-        engine = Engine(session.config, session.secrets, StateStore(session.config.target_key()), steps=all_steps())
+        engine = Engine(session.config, session.secrets, StateStore(session.config.target_key()),
+                        steps=run_order(session.config))
         result = await engine.run()
         assert result.exit_code == 0, result.summary
         client_id = engine.state.outputs()["okta.app"]["client_id"]

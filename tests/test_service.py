@@ -8,7 +8,7 @@ import sys
 
 from odatui.core.config import Config
 from odatui.core.secrets import SecretStore
-from odatui.service.devices import PER_DEVICE_MAX, ids_from_outputs
+from odatui.mdm.ws1.devices import PER_DEVICE_MAX, ids_from_outputs
 from odatui.service.retry import retry_ids, with_waiting
 from odatui.service.setup import make_engine
 from odatui.core.state import FAILED, SKIPPED, SUCCEEDED, RunState, StepRecord

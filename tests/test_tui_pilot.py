@@ -16,7 +16,7 @@ from odatui.tui.screens.modals import ConfirmScreen, ResumeScreen
 from odatui.tui.screens.okta import OktaScreen
 from odatui.tui.screens.review import ReviewScreen
 from odatui.tui.screens.run import RunScreen
-from odatui.tui.screens.ws1 import Ws1Screen
+from odatui.tui.screens.mdm import MdmScreen
 from odatui.tui.session import Session
 
 ASSIGN_FAULT = {"method": "PUT", "path": "/api/mam/apps/.*/assignment-rules", "fault": "500", "times": 4}
@@ -113,7 +113,7 @@ async def test_demo_walkthrough_keys_only(demo):
         await pilot.pause()
         assert not app.screen.query_one("#org_url").parent.parent.has_class("-invalid")
         await pilot.press("ctrl+n")
-        await wait_for(pilot, lambda: isinstance(app.screen, Ws1Screen), what="WS1 screen")
+        await wait_for(pilot, lambda: isinstance(app.screen, MdmScreen), what="WS1 screen")
         assert app.session.config.okta.org_url == demo.url
 
         for _ in range(2):
@@ -314,7 +314,7 @@ async def to_ws1_screen(app, pilot) -> None:
     for _ in range(2):
         await pilot.press("ctrl+n")
         await pilot.pause()
-    await wait_for(pilot, lambda: isinstance(app.screen, Ws1Screen), what="WS1 screen")
+    await wait_for(pilot, lambda: isinstance(app.screen, MdmScreen), what="WS1 screen")
 
 
 async def test_missing_smart_group_offered_for_creation_with_a_confirmation():
@@ -331,7 +331,7 @@ async def test_missing_smart_group_offered_for_creation_with_a_confirmation():
             question = str(app.screen.query_one("#question").render())
             assert "'Okta PSSO Wave 3'" in question and "macOS 14 or later" in question
             await pilot.press("y")
-            await wait_for(pilot, lambda: isinstance(app.screen, Ws1Screen), what="back on the WS1 screen")
+            await wait_for(pilot, lambda: isinstance(app.screen, MdmScreen), what="back on the WS1 screen")
             result = app.screen.query_one("#test-result")
             await wait_for(pilot, lambda: str(result.render()).startswith(("✓", "✗")), what="test answer")
             assert str(result.render()).startswith("✓ create smart group 'Okta PSSO Wave 3'"), str(result.render())

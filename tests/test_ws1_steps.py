@@ -13,7 +13,8 @@ from odatui.core.errors import NeedsAction, StepError
 from odatui.sandbox.server import WS1_SMART_GROUP
 from odatui.steps.base import ChangeKind, Context, Progress
 from odatui.steps.package import STEPS as PACKAGE_STEPS
-from odatui.mdm.ws1.steps import STEPS, merged_rules
+from odatui.mdm.ws1.steps import STEPS
+from odatui.mdm.ws1.steps.assign import merged_rules
 from odatui.mdm.ws1.api.client import Ws1Client
 
 CLIENT_ID = "0oa1b2c3d4e5f6g7h8i9"

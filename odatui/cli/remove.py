@@ -14,8 +14,7 @@ from typing import Any, TextIO
 from odatui.core.errors import UsageError
 from odatui.engine.freshness import live_check
 from odatui.core.secrets import SecretStore
-from odatui.service.remove import RemovalPlan, removal_plan, remove_planned  # noqa: F401  (RemovalPlan: re-export)
-from odatui.service.recover import recover
+from odatui.service.remove import recover, removal_plan, remove_planned
 from odatui.service.setup import load_config_at, make_engine
 from odatui.core.locks import TenantLocks
 

@@ -55,7 +55,7 @@ class Engine:
         secrets: Any,
         store: StateStore,
         *,
-        steps: list[Step],
+        steps: list[Step],  # the run order, odatui.mdm.run_order(config): the service hands it in
         interactive: bool = False,
         retry_limit: int = 3,
         client_factory: Callable[[str, Context], Any] | None = None,

@@ -6,18 +6,17 @@ import logging
 from typing import Any
 
 from odatui.core.errors import OdatuiError
-from odatui.service.clients import clients
-from odatui.steps import all_steps
+from odatui.steps.base import clients
+from odatui.mdm import run_order
 
 
 async def test_connection(config: Any, secrets: Any, step_id: str) -> tuple[bool, str]:
     """(ok, one readable answer): the step's summary, or what stopped it — never a traceback."""
-    step = next((s for s in all_steps() if s.id == step_id), None)
+    step = next((s for s in run_order(config) if s.id == step_id), None)
     if step is None:
         return False, f"{step_id} is not available in this build"
     try:
-        kind = "okta" if step_id.startswith("preflight.okta") else "ws1"
-        async with clients(config, secrets, None, kind) as ctx:
+        async with clients(config, secrets, None, *step.clients) as ctx:
             change = await step.inspect(ctx)
         return True, change.summary or "connected"
     except OdatuiError as exc:

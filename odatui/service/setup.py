@@ -29,13 +29,14 @@ def load_config_at(path: str | Path | None) -> Any:
 
 def check_step_ids(ids: list[str]) -> None:
     """Unknown --only/--from ids are named before anything else is loaded (exit 2)."""
-    from odatui.steps import STEP_IDS
+    from odatui.mdm import step_ids  # deferred: start-up
 
+    known = step_ids()
     for sid in ids:
-        if sid not in STEP_IDS:
-            guess = difflib.get_close_matches(sid, STEP_IDS, n=1)
+        if sid not in known:
+            guess = difflib.get_close_matches(sid, known, n=1)
             raise UsageError(f"unknown step id {sid!r}" + (f" (did you mean {guess[0]}?)" if guess else ""),
-                             hint="step ids: " + ", ".join(STEP_IDS))
+                             hint="step ids: " + ", ".join(known))
 
 
 def require_fields(config: Any, engine: Any, step_ids: list[str], where: str | None = None) -> None:
@@ -77,10 +78,10 @@ def make_engine(config: Any, secrets: Any = None, *, directory: Path | None = No
     from odatui.core.state import StateStore
 
     from odatui.service.remove import undo_entry
-    from odatui.steps import all_steps
 
     store = StateStore(config.target_key(), directory)
+    from odatui.mdm import run_order
+
     kw.setdefault("undo", undo_entry)  # a replaced object goes the way `odatui remove` removes it
-    if "steps" not in kw:  # (room C: the MDM plug-in's run order)
-        kw["steps"] = all_steps()
+    kw.setdefault("steps", run_order(config))
     return Engine(config, secrets if secrets is not None else SecretStore(), store, **kw)

@@ -11,11 +11,11 @@ from odatui.core.errors import OdatuiError
 from odatui.engine.freshness import live_check
 from odatui.core.log import redact
 from odatui.core.secrets import SecretStore
-from odatui.service.clients import clients
+from odatui.steps.base import clients
 from odatui.service.registrations import OKTA_VERIFY_MACS_LABEL, dps_registrations, okta_verify_macs
 from odatui.service.setup import make_engine
 from odatui.core.state import StateStore
-from odatui.steps import STEP_IDS
+from odatui.mdm import step_ids
 
 
 async def rollout_status(config: Any, secrets: Any, outputs: dict[str, dict[str, Any]], *,
@@ -90,7 +90,8 @@ def status_report(config: Any, secrets: Any = None) -> StatusReport:
     store = check.store if check is not None else StateStore(config.target_key())
     stale = check.stale if check is not None else {}
     state = store.load()
-    order = list(STEP_IDS) + [s for s in state.steps if s not in STEP_IDS]
+    known = step_ids(config)
+    order = list(known) + [s for s in state.steps if s not in known]
     steps = {sid: {"status": "stale" if sid in stale else rec.status, "last_status": rec.status,
                    "stale_reason": stale.get(sid), "attempts": rec.attempts, "last_error": rec.last_error,
                    "hint": rec.hint, "summary": rec.summary, "finished": rec.finished, "outputs": rec.outputs,

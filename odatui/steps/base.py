@@ -11,7 +11,8 @@ import asyncio
 import enum
 import importlib
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -21,7 +22,6 @@ if TYPE_CHECKING:
     from odatui.core.config import Config
     from odatui.okta.client import OktaClient
     from odatui.core.secrets import SecretStore
-    from odatui.mdm.ws1.api.client import Ws1Client
 
 
 # Output keys through which a step reports ownership; the engine moves them out of the outputs into the run
@@ -74,28 +74,44 @@ class Progress:
             self._emit(None, message, _log=level)
 
 
-# The API clients a step may declare in `Step.clients`, by kind: where each lives (imported on first use: httpx
-# and the clients take a few hundred ms to import) and the class that builds itself from its config table.
-CLIENTS: dict[str, tuple[str, str]] = {
-    "okta": ("odatui.okta.client", "OktaClient"),
-    "ws1": ("odatui.mdm.ws1.api.client", "Ws1Client"),
-}
+@dataclass(frozen=True)
+class ClientKind:
+    """An API client a step may declare in `Step.clients`: where it lives (imported on first use: httpx and the
+    clients take a few hundred ms to import), the class that builds itself from its config table
+    (`from_config(table, secrets)`), and the config fields it cannot authenticate without, for the auth the config
+    chose."""
+
+    module: str
+    name: str
+    fields: Callable[[Config], tuple[str, ...]] = lambda config: ()
+
+
+def _okta_fields(config: Config) -> tuple[str, ...]:
+    return {"none": ("okta.client_id",), "service_app": ("okta.service_app_client_id",)}.get(config.okta.auth, ())
+
+
+# The client kinds, by name (the config table each builds from). Okta's is odatui's own; an MDM plug-in adds its
+# kind when its package is imported (odatui.mdm.ws1 adds "ws1"), which every step that declares it has done, so
+# this layer never names an MDM (the way `codecs.register` adds a codec).
+CLIENTS: dict[str, ClientKind] = {"okta": ClientKind("odatui.okta.client", "OktaClient", _okta_fields)}
+
+
+def register_client(kind: str, spec: ClientKind) -> None:
+    """Add an MDM plug-in's client kind (idempotent: a plug-in package is imported once, but tests reload)."""
+    CLIENTS[kind] = spec
 
 
 def client_fields(kind: str, config: Config) -> tuple[str, ...]:
     """The config fields a client of this kind cannot authenticate without, for the auth the config chose."""
-    if kind == "okta":
-        return {"none": ("okta.client_id",), "service_app": ("okta.service_app_client_id",)}.get(
-            config.okta.auth, ())
-    if kind == "ws1":
-        return ("ws1.username",) if config.ws1.auth == "basic" else ("ws1.oauth_client_id",)
-    return ()
+    spec = CLIENTS.get(kind)
+    return spec.fields(config) if spec is not None else ()
 
 
 def default_client_factory(kind: str, ctx: Context) -> Any:
-    """The real API client of this kind, built from its `[okta]` / `[ws1]` config table and the secrets."""
-    module, name = CLIENTS[kind]
-    return getattr(importlib.import_module(module), name).from_config(getattr(ctx.config, kind), ctx.secrets)
+    """The real API client of this kind, built from its config table (`[okta]`, `[ws1]`…) and the secrets."""
+    spec = CLIENTS[kind]
+    return getattr(importlib.import_module(spec.module), spec.name).from_config(getattr(ctx.config, kind),
+                                                                               ctx.secrets)
 
 
 def clients_of(steps: Iterable[Step]) -> list[str]:
@@ -156,7 +172,7 @@ class Context:
         any step starts, so the first step of each branch does not hold up the others (and a TUI stays live).
         Nothing to do with a custom client factory (the sandbox's, a test's)."""
         if self._client_factory is None and kinds:
-            await asyncio.to_thread(lambda: [importlib.import_module(CLIENTS[k][0]) for k in kinds])
+            await asyncio.to_thread(lambda: [importlib.import_module(CLIENTS[k].module) for k in kinds])
 
     async def prepare_clients(self, *kinds: str) -> None:
         """Build these API clients in worker threads, side by side: a client's TLS context and secrets take tens
@@ -174,7 +190,13 @@ class Context:
     def okta(self) -> OktaClient:
         return self._client("okta")
 
-    def ws1(self) -> Ws1Client:
+    def client(self, kind: str) -> Any:
+        """The API client of this kind (a `CLIENTS` kind), built on first use."""
+        return self._client(kind)
+
+    def ws1(self) -> Any:
+        # Kept for the Workspace ONE call sites while room E reshapes Ws1Client; the plug-in's own helper is
+        # odatui.mdm.ws1.steps.common.ws1_client.
         return self._client("ws1")
 
     async def aclose(self) -> None:
@@ -183,6 +205,20 @@ class Context:
             if close is not None:
                 await close()
         self._clients.clear()
+
+
+@asynccontextmanager
+async def clients(config: Any, secrets: Any, outputs: Mapping[str, Mapping[str, Any]] | None = None,
+                  *kinds: str) -> AsyncIterator[Context]:
+    """A Context with these clients prepared (keychain reads and TLS set-up off the event loop) and always closed:
+    for the read-only and one-off calls of the faces (status, devices, repush, test connection) and the MDM
+    plug-ins' readers, which use the clients as the steps do."""
+    ctx = Context(config, secrets, outputs or {})
+    try:
+        await ctx.prepare_clients(*kinds)
+        yield ctx
+    finally:
+        await ctx.aclose()
 
 
 class Step(ABC):

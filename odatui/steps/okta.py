@@ -7,12 +7,8 @@ configure-macos-psso-omnissa.htm.
 
 from __future__ import annotations
 
-from odatui.steps.okta_app import OktaApp, activate_action, manual_checklist
+from odatui.steps.okta_app import OktaApp
 from odatui.steps.okta_assign import OktaAssign
-from odatui.steps.okta_common import ADD_APP_ACTION, FORMER_LABEL, PSSO_LABEL, admin_error, explained
 from odatui.steps.okta_preflight import PreflightOkta
 
 STEPS = [PreflightOkta(), OktaApp(), OktaAssign()]
-
-__all__ = ["STEPS", "PreflightOkta", "OktaApp", "OktaAssign", "ADD_APP_ACTION", "FORMER_LABEL", "PSSO_LABEL",
-           "admin_error", "explained", "activate_action", "manual_checklist"]

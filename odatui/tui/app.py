@@ -144,9 +144,9 @@ class OdatuiApp(PaletteCommands, RunControl, App):
         from odatui.tui.screens.okta import OktaScreen  # deferred: start-up
         from odatui.tui.screens.review import ReviewScreen
         from odatui.tui.screens.rollout import RolloutScreen
-        from odatui.tui.screens.ws1 import Ws1Screen
+        from odatui.tui.screens.mdm import MdmScreen
 
-        return [WelcomeScreen, OktaScreen, Ws1Screen, RolloutScreen, ReviewScreen]
+        return [WelcomeScreen, OktaScreen, MdmScreen, RolloutScreen, ReviewScreen]
 
     def advance(self, screen: Screen) -> None:
         order = self._order()

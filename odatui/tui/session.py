@@ -226,7 +226,7 @@ class Session:
         return await test_connection(self.config, self.secrets, step_id)
 
     async def removal_plan(self) -> Any:
-        """`odatui remove`'s plan for this target (odatui.service.remove.RemovalPlan): what odatui created, checked
+        """`odatui remove`'s plan for this target (odatui.service.remove.removal_plan): what odatui created, checked
         live."""
         from odatui.service.remove import removal_plan  # deferred: start-up
 

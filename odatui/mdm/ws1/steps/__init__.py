@@ -7,14 +7,10 @@ rule, the profile of the same name) instead of duplicating it.
 
 from __future__ import annotations
 
-from odatui.mdm.ws1.steps.assign import Ws1Assign, is_our_rule, merged_rules
+from odatui.mdm.ws1.steps.assign import Ws1Assign
 from odatui.mdm.ws1.steps.certificate import Ws1Certificate
-from odatui.mdm.ws1.steps.common import APP_NAME, RULE_NAME_PREFIX, duplicates_error
 from odatui.mdm.ws1.steps.preflight import PreflightWs1
-from odatui.mdm.ws1.steps.profile import DesiredProfile, Ws1Profile, desired_profile, profile_differences
+from odatui.mdm.ws1.steps.profile import Ws1Profile
 from odatui.mdm.ws1.steps.upload import Ws1Upload
 
 STEPS = [PreflightWs1(), Ws1Upload(), Ws1Assign(), Ws1Certificate(), Ws1Profile()]
-
-__all__ = ["STEPS", "PreflightWs1", "Ws1Upload", "Ws1Assign", "Ws1Certificate", "Ws1Profile", "DesiredProfile", "desired_profile",
-           "merged_rules", "profile_differences", "is_our_rule", "APP_NAME", "RULE_NAME_PREFIX", "duplicates_error"]

@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from odatui.core.config_waves import Wave
-from odatui.mdm.ws1.steps.wave_facts import Fleet, major, read_fleet
+from odatui.mdm.ws1.steps.wave_facts import Fleet, read_fleet
 from odatui.mdm.ws1.api.base import PAGE_CONCURRENCY
 from odatui.mdm.ws1.api.device_rows import PROFILE_FAILED_STATUSES, below_floor, id_of
 
@@ -220,5 +220,3 @@ def as_dicts(counts: list[WaveCounts], states: list[GateState]) -> list[dict[str
         out.append(item)
     return out
 
-
-__all__ = ["GateState", "Prerequisite", "WaveCounts", "as_dicts", "count_waves", "decide", "major", "prerequisites"]

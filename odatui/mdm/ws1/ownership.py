@@ -35,9 +35,9 @@ def _marker_problem(text: object, target: str | None, origin: str, what: str) ->
 
 
 async def not_ours(ctx: Any, item: Any, target: str | None, rules: Any = None) -> str | None:
-    """Why the object `item` (a service.remove.Removal) must be left alone, or None when it may be deleted.
+    """Why the object `item` (a mdm.ws1.remover.Removal) must be left alone, or None when it may be deleted.
     `rules`: the app's assignment rules when the caller has read them already (a ws1.rule item)."""
-    from odatui.mdm.ws1.steps import is_our_rule
+    from odatui.mdm.ws1.steps.assign import is_our_rule
     from odatui.mdm.ws1.steps.common import APP_NAME
 
     e, kind, origin = item.entry, item.kind, item.origin

@@ -31,7 +31,7 @@ async def recover_ledger(ctx: Any, target: str | None) -> Recovered:
     """Find what carries `target`'s marker in the WS1 organization group of the config."""
     from odatui.core.errors import StepError
     from odatui.macos.certificate import certificate_profile_name
-    from odatui.mdm.ws1.steps import is_our_rule
+    from odatui.mdm.ws1.steps.assign import is_our_rule
     from odatui.mdm.ws1.steps.common import APP_NAME
 
     found = Recovered()

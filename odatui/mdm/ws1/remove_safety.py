@@ -41,7 +41,7 @@ async def app_rules(ctx: Any, app_uuid: str, cache: dict[str, Any]) -> dict[str,
 
 def foreign_rule_names(rules: dict[str, Any] | None) -> list[str]:
     """Names of the rules on an app version that odatui did not write."""
-    from odatui.mdm.ws1.steps import is_our_rule
+    from odatui.mdm.ws1.steps.assign import is_our_rule
 
     return [str((r.get("distribution") or {}).get("name") or "(unnamed)")
             for r in (rules or {}).get("assignments") or [] if not is_our_rule(r)]

@@ -12,7 +12,7 @@ KIND_WORDS = {"ws1.profile": "Workspace ONE profile", "ws1.rule": "assignment ru
 
 def print_removal_plan(items: list[Any], left: list[Any], out: TextIO, restores: list[Any] = (),
                        notes: list[str] = ()) -> None:
-    """`items`, `left`, `restores`: service.remove.Removal objects (what would go; what is left alone as found there;
+    """`items`, `left`, `restores`: mdm.ws1.remover.Removal objects (what would go; what is left alone as found there;
     adopted versions made active again)."""
     if items:
         out.write("odatui would remove what it created for this target:\n")
