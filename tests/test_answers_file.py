@@ -91,7 +91,7 @@ async def test_wizard_run_keeps_comments_asks_first_and_never_writes_env_values(
 
 
 async def test_review_never_writes_an_existing_file_and_start_asks_first():
-    from test_tui_snapshots import StaticSession
+    from support.static_session import StaticSession
 
     from odatui.tui.screens.review import ReviewScreen
 

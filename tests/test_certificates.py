@@ -27,7 +27,7 @@ from odatui.core.errors import OdatuiError
 from odatui.macos import certificate
 from odatui.macos.payloads import PssoSettings, ScepSettings
 from odatui.cli.remove import cmd_remove
-from odatui.cli.runner import make_engine
+from odatui.service.setup import make_engine
 from odatui.mdm.ws1.emulator.cert_authorities import SCEP_ENTITY_KEYS, CertificateAuthorities
 from odatui.sandbox.server import OKTA_SCEP_CHALLENGE
 from odatui.service.devices import ids_from_outputs, list_devices

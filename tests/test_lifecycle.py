@@ -21,7 +21,7 @@ from ws1_contract import sandbox_requests
 
 from odatui.core.config import parse_config, save_config
 from odatui.cli.remove import cmd_remove
-from odatui.cli.runner import make_engine
+from odatui.service.setup import make_engine
 from odatui.core.state import StateStore
 from odatui.mdm.ws1.steps.common import RULE_NAME_PREFIX
 

@@ -233,7 +233,7 @@ def test_floor_26_without_registration_says_what_26_changes(tmp_path, sandbox, i
 
 def test_plan_order_puts_the_profile_after_the_app_assignment():
     from odatui.core.config import parse_config
-    from odatui.cli.runner import make_engine
+    from odatui.service.setup import make_engine
 
     engine = make_engine(parse_config({}), object())
     order = engine.order

@@ -12,7 +12,7 @@ from rollout import demo_factory, odatui_cli  # noqa: F401 - demo_factory is a f
 
 from odatui.core.config import parse_config, save_config
 from odatui.core.errors import StepError
-from odatui.cli.runner import make_engine
+from odatui.service.setup import make_engine
 from odatui.steps.base import Context
 from odatui.mdm.ws1.steps.verify import Verify
 

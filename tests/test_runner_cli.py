@@ -221,7 +221,8 @@ def test_plain_progress_line_format():
     import io
 
     from odatui.core.events import StepProgress
-    from odatui.cli.runner import PlainPrinter, progress_text
+    from odatui.cli.runner import PlainPrinter
+    from odatui.service.words import progress_text
 
     event = StepProgress("ws1.upload", 0.42, "Uploading", bytes_done=420_000_000, bytes_total=1_000_000_000,
                          rate=85_000_000)

@@ -77,7 +77,7 @@ def test_repush_reaches_the_macs_of_a_group_odatui_created(demo_factory, sandbox
     the sandbox answered 422 "not assigned" for them while the device table listed them with the profile."""
     import asyncio
 
-    from odatui.cli.runner import make_engine
+    from odatui.service.setup import make_engine
     from odatui.steps.base import Context
 
     session = demo_factory()
@@ -108,7 +108,7 @@ def test_resume_statuses_come_from_the_live_tenant(demo_factory, sandbox_env):
     """The wizard's Resume asks service.retry.live_statuses: a ✓ for a profile deleted since shows as stale."""
     import asyncio
 
-    from odatui.cli.runner import make_engine
+    from odatui.service.setup import make_engine
     from odatui.service.retry import live_statuses
     from odatui.steps.base import Context
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import time
 
-from test_tui_snapshots import StaticSession, make_app
+from support.static_session import StaticSession
+from test_tui_snapshots import make_app
 
 from odatui.tui.app import OdatuiApp
 

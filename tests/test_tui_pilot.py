@@ -160,7 +160,7 @@ async def test_demo_walkthrough_keys_only(demo):
         exported = str(app.screen.query_one("#exported").render())
         assert f"okta-dps-macos{demo.config.rollout.macos_min}.mobileconfig — the whole profile" in exported
         created = "\n".join(str(w.render()) for w in app.screen.query(".created-line"))
-        outputs = app.engine.state.outputs()
+        outputs = app.runs.outputs()
         assert f"client ID {outputs['okta.app']['client_id']}" in created
         assert f"app id {outputs['ws1.upload']['app_id']}" in created
         assert f"id {outputs['ws1.profile']['profile_id']}" in created
@@ -282,7 +282,7 @@ async def test_palette_remove_shows_the_plan_then_removes(tmp_path):
     then the tenant holds no odatui profile or app."""
     import asyncio
 
-    from odatui.cli.runner import make_engine
+    from odatui.service.setup import make_engine
 
     demo = start_demo(psso_app="present")
     try:

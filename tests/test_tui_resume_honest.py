@@ -4,7 +4,8 @@ retries reach the step's pane."""
 
 from __future__ import annotations
 
-from test_tui_snapshots import TITLES, make_app
+from support.static_session import TITLE, TITLES
+from test_tui_snapshots import make_app
 
 from odatui.core import events as ev
 from odatui.core.state import StepRecord
@@ -30,7 +31,7 @@ def test_seeded_state_is_labelled_last_run_and_keeps_no_stale_summary():
     assert model.steps["verify"].line() == "waiting"  # never run: nothing to label
 
     # This run's first event replaces the label, and the new attempt starts with no old summary.
-    model.apply(ev.StepStarted("ws1.upload", "Okta Verify upload", attempt=1))
+    model.apply(ev.StepStarted("ws1.upload", TITLE["ws1.upload"], attempt=1))
     assert upload.line() == "running" and not upload.last_run
     model.apply(ev.StepProgress("okta.app", None, "found; client ID 0oa1"))
     model.apply(ev.StepNeedsAction("okta.app", "Add the app in the Admin Console"))
@@ -39,7 +40,7 @@ def test_seeded_state_is_labelled_last_run_and_keeps_no_stale_summary():
 
 def test_http_retry_shows_in_the_pane_while_the_attempt_runs():
     model = RunModel(TITLES, clock=lambda: 1000.0)
-    model.apply(ev.StepStarted("ws1.assign", "App assignment"))
+    model.apply(ev.StepStarted("ws1.assign", TITLE["ws1.assign"]))
     model.apply(ev.StepLog("ws1.assign", "PUT /api/mam/apps/7/assignment-rules: HTTP 503; retry 1/4 in 0.5s", "retry"))
     view = model.steps["ws1.assign"]
     assert view.line() == "↻ PUT /api/mam/apps/7/assignment-rules: HTTP 503; retry 1/4 in 0.5s"

@@ -7,7 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_tui_snapshots import CANCELLED, TITLES, _run_screen, make_app, show_done
+from support.static_session import TITLE, TITLES
+from test_tui_snapshots import CANCELLED, _run_screen, make_app, show_done
 
 from odatui.core import events as ev
 from odatui.tui.progress import RunModel
@@ -159,7 +160,7 @@ async def test_review_shows_the_highlighted_rows_full_text():
         assert long in text(detail).replace("\n", " "), text(app.screen.query_one("#plan-status"))
         assert detail.region.height > 0 and detail.region.bottom <= 22  # on screen, above Back/Start
         table.focus()
-        await pilot.press("down", "down", "down", "down", "down", "down", "down")
+        await pilot.press(*["down"] * [sid for sid, _ in TITLES].index("ws1.profile"))
         await pilot.pause()
         assert "the client ID is not known yet → add the app first" in text(detail)
 
@@ -222,5 +223,6 @@ async def test_usable_on_plain_terminals(monkeypatch, env):
 
         await _run_screen(CANCELLED, "ws1.upload")(pilot)
         shown = _screen_text(app)
-        for words in ("✓ Okta org", "○ Okta Verify upload", "cancelled", "– App assignment", "Press r to retry"):
+        for words in (f"✓ {TITLE['preflight.okta']}", f"○ {TITLE['ws1.upload']}", "cancelled",
+                      f"– {TITLE['ws1.assign'].split(' (')[0]}", "Press r to retry"):  # the list wraps a long title
             assert words in shown, words

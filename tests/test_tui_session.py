@@ -76,3 +76,43 @@ def test_demo_export_folder_outlives_the_sandbox(isolated_home):
     assert paths and all(p.exists() for p in paths)
     assert not sandbox_dir.exists()
     assert all(sandbox_dir not in p.parents for p in paths)
+
+
+def test_the_real_session_and_the_static_one_implement_the_same_protocol():
+    """The wizard's Session and the tests' StaticSession both have every member of WizardSession, with the same
+    signatures: a snapshot's session cannot drift from what the app really gets."""
+    import inspect
+
+    from support.static_session import StaticSession
+    from odatui.tui.session import WizardSession
+
+    members = [name for name in vars(WizardSession) if not name.startswith("_")]
+    attributes = list(WizardSession.__annotations__)
+    assert {"load", "open_run", "plan", "steps", "device_rows", "close"} <= set(members)
+    real = Session()
+    static = StaticSession()
+    for cls, instance in ((Session, real), (StaticSession, static)):
+        for name in attributes:
+            assert hasattr(instance, name), f"{cls.__name__} has no attribute {name}"
+        for name in members:
+            assert callable(getattr(cls, name, None)), f"{cls.__name__} has no method {name}"
+            want, got = inspect.signature(getattr(WizardSession, name)), inspect.signature(getattr(cls, name))
+            assert list(got.parameters.values()) == list(want.parameters.values()), f"{cls.__name__}.{name}{got}"
+            assert inspect.iscoroutinefunction(getattr(cls, name)) == \
+                inspect.iscoroutinefunction(getattr(WizardSession, name)), f"{cls.__name__}.{name}: async or not"
+
+
+def test_the_static_sessions_steps_are_the_products_own(tmp_path):
+    """Ids, titles and needs of the fixed plan are the product's steps, in the run's order (no hand-written
+    titles): the same as a run opened on those answers lists."""
+    import asyncio
+
+    from support.static_session import TITLES, StaticSession
+    from odatui.service.run import open_run
+
+    static = StaticSession()
+    run = open_run(static.config, static.secrets, directory=tmp_path)
+    assert [(v.id, v.title, v.needs) for v in static.steps()] == [(v.id, v.title, v.needs) for v in run.steps]
+    assert TITLES == run.titles()
+    rows = asyncio.run(static.plan())
+    assert [(r.step_id, r.title, tuple(r.needs)) for r in rows] == [(v.id, v.title, v.needs) for v in run.steps]

@@ -1,8 +1,8 @@
 """Snapshots of every wizard screen at 80×24 and 120×40, and of the run screen failed and waiting for the admin.
 
-Snapshots must not change from run to run, so these use a fixed session: fixed answers (acme.okta.com, no
-sandbox ports or temp paths), a fixed plan, and run screens fed a scripted sequence of the engine's own events
-under a fixed clock. The real engine against the real sandbox is exercised by test_tui_pilot.py.
+Snapshots must not change from run to run, so these use a fixed session (tests/support/static_session.py): fixed
+answers (acme.okta.com, no sandbox ports or temp paths), a fixed plan over the product's own steps and titles, and
+run screens fed a scripted sequence of the engine's own events under a fixed clock. The real engine against the real sandbox is exercised by test_tui_pilot.py.
 Update after reviewing the report: `pytest tests/test_tui_snapshots.py --snapshot-update`.
 """
 
@@ -13,14 +13,9 @@ from pathlib import Path
 import pytest
 
 from odatui.core import events as ev
-from odatui.sandbox.samplepkg import make_sample_pkg
+from support.static_session import TITLE, TITLES, StaticSession
 
 SIZES = [(80, 24), (120, 40)]
-PKG_DIR = Path("/tmp/odatui-snapshot")  # a fixed path: it is shown on the Rollout screen
-TITLES = [("preflight.okta", "Okta org"), ("preflight.ws1", "Workspace ONE tenant"),
-          ("preflight.package", "Okta Verify package"), ("okta.app", "Platform SSO app"),
-          ("okta.assign", "Okta group assignment"), ("ws1.upload", "Okta Verify upload"),
-          ("ws1.assign", "App assignment"), ("ws1.profile", "Platform SSO profile"), ("verify", "Verify")]
 
 
 class FixedClock:
@@ -29,118 +24,6 @@ class FixedClock:
 
     def __call__(self) -> float:
         return self.now
-
-
-class StaticSession:
-    """The wizard's Session interface with fixed answers; nothing here reaches a tenant."""
-
-    is_demo = False
-
-    def __init__(self) -> None:
-        from odatui.core.config import parse_config
-        from odatui.core.secrets import SecretStore
-
-        PKG_DIR.mkdir(exist_ok=True)
-        pkg = PKG_DIR / "OktaVerify-9.52.0.pkg"
-        if not pkg.exists():
-            make_sample_pkg(pkg, version="9.52.0")
-        self.config = parse_config({
-            "okta": {"org_url": "https://acme.okta.com", "groups": ["Mac Pilot"]},
-            "ws1": {"api_url": "https://as1234.awmdm.com", "username": "odatui-api", "group_id": "ACME",
-                    "smart_group": "Okta PSSO Macs"},
-            "rollout": {"package": str(pkg), "macos_min": 14},
-        })
-        self.secrets = SecretStore(use_keychain=False)
-        self.typed = {"okta.api_token": "fixed-token-value", "ws1.password": "pw", "ws1.tenant_code": "tc"}
-        self.config_path = "~/.config/odatui/config.toml"
-        self.demo = None
-
-    def load(self):
-        from odatui.tui.session import Loaded
-
-        return Loaded(self.config_path, True, None, False,
-                      "Keychain no backend: no keychain backend is available in this session. "
-                      "Secrets will be kept for this session only.",
-                      "Start a D-Bus session with an unlocked gnome-keyring, then run odatui inside it:\n"
-                      "    dbus-run-session -- sh")
-
-    def secret(self, name):
-        return self.typed.get(name, "")
-
-    def secret_source(self, name):
-        return "this session only" if name in self.typed else "not set"
-
-    def keep(self, name, value):
-        self.typed[name] = value
-
-    def remember(self, values):
-        self.typed.update({k: v for k, v in values.items() if v})
-        return []
-
-    def save(self):
-        return self.config_path
-
-    file_existed = False  # as for a first run: Review writes the new answers file without asking
-
-    def unsaved(self):
-        return {}
-
-    def must_ask_to_save(self):
-        return False
-
-    def check_start(self, engine=None):
-        """The service's start checks: these answers pass them (a refused config is tests/test_tui_review_refuses)."""
-
-    async def plan(self):
-        from odatui.engine.plan import PlanRow
-        from odatui.steps.base import Change, ChangeKind
-
-        none, create = ChangeKind.NONE, ChangeKind.CREATE
-        return [
-            PlanRow("preflight.okta", "Okta org", (), Change(none, "acme.okta.com: Identity Engine, Okta Verify active")),
-            PlanRow("preflight.ws1", "Workspace ONE tenant", (), Change(none, "ACME (id 7), smart group 42")),
-            PlanRow("preflight.package", "Okta Verify package", (), Change(none, "com.okta.mobile 9.52.0, 0.1 MB")),
-            PlanRow("okta.app", "Platform SSO app", ("preflight.okta",),
-                    Change(ChangeKind.NEEDS_ACTION, "add the Platform SSO app in the Admin Console")),
-            PlanRow("okta.assign", "Okta group assignment", ("okta.app",), None, hint="decided once okta.app has run"),
-            PlanRow("ws1.upload", "Okta Verify upload", ("preflight.ws1", "preflight.package"),
-                    Change(create, "upload Okta Verify 9.52.0 as an internal app")),
-            PlanRow("ws1.assign", "App assignment", ("ws1.upload",), None, hint="decided once ws1.upload has run"),
-            PlanRow("ws1.profile", "Platform SSO profile", ("okta.app", "preflight.ws1"),
-                    None, error="the client ID is not known yet", hint="add the app first"),
-            PlanRow("verify", "Verify", ("okta.assign", "ws1.assign", "ws1.profile"), None,
-                    hint="decided once the others have run"),
-        ]
-
-    def previous_run(self):
-        return {}
-
-    def export_profiles(self):
-        from odatui.service.profiles import build_files
-        from odatui.macos.payloads import PssoSettings
-
-        out = Path.home() / "odatui-export"  # the names the real export writes, not written here
-        settings = PssoSettings.from_org_url("https://acme.okta.com", "0oa1b2c3d4e5f6g7h8i9", 14)
-        return [out / name for name in build_files(settings)]
-
-    async def rollout_status(self):
-        return {"devices": 36, "profile_installed": 12, "app_installed": 20}
-
-    async def device_rows(self, on_rows, **kw):
-        from odatui.mdm.ws1.api.devices import DeviceRow, Summary
-
-        rows = [DeviceRow(10001, "C02ABC123DEF", "grace-mac", "15.3.2", "grace.hopper", True, "installed",
-                          "installed", "installed", "2027-09-01T00:00:00"),
-                DeviceRow(10002, "C02XYZ987LMN", "alan-mac", "13.6.9", "alan.turing", True, "installed", "installed",
-                          "installed", "2027-09-01T00:00:00", ["macOS 13.6.9 is below the floor 14"]),
-                DeviceRow(10003, "C02QWE456RTY", "kate-mac", "14.7", "katherine.johnson", False, "failed", "pending",
-                          "absent", None, ["not enrolled with user-approved MDM", "profile failed",
-                                           "Okta Verify not installed"])]
-        on_rows(rows, [])
-        return Summary([42], devices=3, failing=2)
-
-    def close(self):
-        pass
 
 
 def make_app():
@@ -190,46 +73,48 @@ def _run_screen(events, select: str):
     return run_before
 
 
-SUCCESS = [(ev.StepStarted("preflight.okta", "Okta org"), 1000.0),
+SUCCESS = [(ev.StepStarted("preflight.okta", TITLE["preflight.okta"]), 1000.0),
            (ev.StepSucceeded("preflight.okta", {}, "Identity Engine org; Okta Verify active", False), 1001.0),
-           (ev.StepStarted("preflight.ws1", "Workspace ONE tenant"), 1000.0),
+           (ev.StepStarted("preflight.ws1", TITLE["preflight.ws1"]), 1000.0),
            (ev.StepSucceeded("preflight.ws1", {"og_id": 7}, "ACME (id 7); smart group 42", False), 1002.0),
-           (ev.StepStarted("preflight.package", "Okta Verify package"), 1000.0),
+           (ev.StepStarted("preflight.package", TITLE["preflight.package"]), 1000.0),
            (ev.StepSucceeded("preflight.package", {}, "com.okta.mobile 9.52.0", False), 1003.0)]
 
 FAILED = SUCCESS + [
-    (ev.StepStarted("okta.app", "Platform SSO app"), 1003.0),
+    (ev.StepStarted("okta.app", TITLE["okta.app"]), 1003.0),
     (ev.StepSucceeded("okta.app", {"client_id": "0oa1b2c3d4e5f6g7h8i9"}, "found; client ID 0oa1b2c3d4e5f6g7h8i9"), 1004.0),
-    (ev.StepStarted("okta.assign", "Okta group assignment"), 1004.0),
+    (ev.StepStarted("okta.assign", TITLE["okta.assign"]), 1004.0),
     (ev.StepSucceeded("okta.assign", {}, "assigned Mac Pilot"), 1005.0),
-    (ev.StepStarted("ws1.upload", "Okta Verify upload"), 1003.0),
+    (ev.StepStarted("ws1.upload", TITLE["ws1.upload"]), 1003.0),
     (ev.StepProgress("ws1.upload", 0.5, "uploading", 50_000_000, 100_000_000, 5_000_000), 1010.0),
     (ev.StepSucceeded("ws1.upload", {"app_id": 1201}, "Okta Verify 9.52.0 uploaded (app id 1201)"), 1020.0),
-    (ev.StepStarted("ws1.assign", "App assignment"), 1020.0),
+    (ev.StepStarted("ws1.assign", TITLE["ws1.assign"]), 1020.0),
     (ev.StepLog("ws1.assign", "PUT /api/mam/apps/internal/1201/assignment-rules"), 1021.0),
     (ev.StepFailed("ws1.assign", "Workspace ONE answered 500 to the assignment rules", True,
                    "a server error on the tenant; wait a minute and retry", 1, will_retry_in=2.0), 1021.0),
-    (ev.StepStarted("ws1.assign", "App assignment", 2), 1023.0),
+    (ev.StepStarted("ws1.assign", TITLE["ws1.assign"], 2), 1023.0),
     (ev.StepFailed("ws1.assign", "Workspace ONE answered 500 to the assignment rules", True,
                    "a server error on the tenant; wait a minute and retry", 4), 1030.0),
-    (ev.StepStarted("ws1.profile", "Platform SSO profile"), 1005.0),
+    (ev.StepStarted("ws1.certificate", TITLE["ws1.certificate"]), 1003.0),
+    (ev.StepSucceeded("ws1.certificate", {"certificate_profile_id": 87}, "created certificate profile 87"), 1004.0),
+    (ev.StepStarted("ws1.profile", TITLE["ws1.profile"]), 1005.0),
     (ev.StepSucceeded("ws1.profile", {"profile_id": 88}, "created profile 88 “Okta Platform SSO”"), 1008.0),
     (ev.StepSkipped("verify", "needs ws1.assign, which failed"), 1030.0),
 ]
 
 NEEDS_ACTION = SUCCESS + [
-    (ev.StepStarted("okta.app", "Platform SSO app"), 1003.0),
+    (ev.StepStarted("okta.app", TITLE["okta.app"]), 1003.0),
     (ev.StepNeedsAction("okta.app", "In the Okta Admin Console: Applications › Browse App Catalog › search "
                         "“Platform Single Sign-On for macOS” › Add integration › Done.", True, 8.0), 1004.0),
-    (ev.StepStarted("ws1.upload", "Okta Verify upload"), 1003.0),
+    (ev.StepStarted("ws1.upload", TITLE["ws1.upload"]), 1003.0),
     (ev.StepProgress("ws1.upload", 0.42, "uploading", 42_000_000, 100_000_000, 5_250_000), 1011.0),
 ]
 
 
 CANCELLED = SUCCESS + [
-    (ev.StepStarted("okta.app", "Platform SSO app"), 1003.0),
+    (ev.StepStarted("okta.app", TITLE["okta.app"]), 1003.0),
     (ev.StepSucceeded("okta.app", {"client_id": "0oa1b2c3d4e5f6g7h8i9"}, "found; client ID 0oa1b2c3d4e5f6g7h8i9"), 1004.0),
-    (ev.StepStarted("ws1.upload", "Okta Verify upload"), 1003.0),
+    (ev.StepStarted("ws1.upload", TITLE["ws1.upload"]), 1003.0),
     (ev.StepProgress("ws1.upload", 0.42, "uploading", 42_000_000, 100_000_000, 5_250_000), 1011.0),
     (ev.StepCancelled("ws1.upload"), 1012.0),
     (ev.StepSkipped("ws1.assign", "needs ws1.upload, which was cancelled"), 1012.0),
@@ -264,7 +149,7 @@ def test_run_needs_action(snap_compare, size):
 
 
 def _succeeded(sid: str, outputs: dict, summary: str, changed: bool = True, at: float = 1000.0):
-    title = dict(TITLES)[sid]
+    title = TITLE[sid]
     return [(ev.StepStarted(sid, title), at), (ev.StepSucceeded(sid, outputs, summary, changed), at + 1)]
 
 
@@ -283,6 +168,10 @@ DONE_RUN = [
                 "upload Okta Verify 9.52.0 (27.0 MB) and create the macOS app"),
     *_succeeded("ws1.assign", {"app_uuid": "8ff9d350", "smart_group_uuid": "5c1e0f2a"},
                 "assign Okta Verify to 'Okta PSSO Macs' with Auto delivery and publish"),
+    *_succeeded("ws1.certificate", {"certificate_profile_id": 87, "certificate_profile_uuid": "3c9a1f07",
+                                     "certificate_authority_id": 5, "certificate_authority": "Okta CA",
+                                     "certificate_template_id": 9, "certificate_template": "Okta Device Access"},
+                "create the certificate profile (Device, Auto)"),
     *_succeeded("ws1.profile", {"profile_id": 88, "profile_uuid": "1078e316"},
                 "create the macOS profile 'Okta Platform SSO' (Device, Auto)"),
     *_succeeded("verify", {"profile_id": 88}, "read back"),

@@ -36,7 +36,7 @@ def test_log_opened_before_the_handler_except_for_the_full_screen_commands(argv,
 
 
 async def test_the_app_opens_the_log_in_its_start_up_worker(isolated_home):
-    from test_tui_snapshots import StaticSession
+    from support.static_session import StaticSession
 
     app = OdatuiApp(StaticSession(), still=True, open_log=True)
     async with app.run_test(size=(80, 24)) as pilot:

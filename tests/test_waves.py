@@ -19,7 +19,8 @@ from ws1_contract import sandbox_requests
 from odatui.core.config import parse_config, save_config
 from odatui.core.config_waves import GateConfig, Wave
 from odatui.core.errors import ConfigError, UsageError
-from odatui.cli.runner import cmd_apply, make_engine
+from odatui.cli.runner import cmd_apply
+from odatui.service.setup import make_engine
 from odatui.sandbox.samplepkg import make_sample_pkg
 from odatui.service.waves import wave_status
 from odatui.core.state import StateStore

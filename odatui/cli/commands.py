@@ -72,7 +72,7 @@ COMMANDS: tuple[Command, ...] = (
             "a terminal it needs --yes (exit 2 otherwise), as apply.",
             ("odatui retry --config answers.toml", "odatui retry --yes --config answers.toml"),
             changes_tenant=True),
-    Command("status", "odatui.cli.runner:cmd_status", "last run per step, checked against the live tenant (a success it "
+    Command("status", "odatui.cli.status:cmd_status", "last run per step, checked against the live tenant (a success it "
             "no longer holds shows as `stale`; offline, says it is unchecked), rollout status; "
             "`rollout.dps_registrations`: Desktop Password Sync registrations of the rollout's users (Okta System "
             "Log), apart from `okta_verify_macs`, the org-wide \"Macs registered with Okta Verify (any feature)\"; "

@@ -94,14 +94,15 @@ def run_demo(args: Any) -> int:
 
 def run_unattended() -> int:
     """`odatui demo --unattended`: the whole plan against an in-process sandbox, plain lines, a summary."""
-    from odatui.cli.runner import make_engine, run_and_report  # deferred: start-up (the wizard never needs it)
+    from odatui.cli.runner import run_and_report  # deferred: start-up (the wizard never needs it)
+    from odatui.service.run import open_run
 
     session = start_demo(psso_app="present")
     try:
         print(f"odatui demo: sandbox (Okta + Workspace ONE emulators) at {session.url}; nothing leaves this machine")
-        engine = make_engine(session.config, session.secrets, directory=session.runs_dir)
+        run = open_run(session.config, session.secrets, directory=session.runs_dir)
         started = time.monotonic()
-        result = run_and_report(engine)
+        result = run_and_report(run)
         print(f"Demo finished in {time.monotonic() - started:.1f} s.")
         return result.exit_code
     finally:

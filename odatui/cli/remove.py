@@ -12,10 +12,10 @@ import sys
 from typing import Any, TextIO
 
 from odatui.core.errors import UsageError
-from odatui.engine.freshness import live_check
 from odatui.core.secrets import SecretStore
 from odatui.service.remove import recover, removal_plan, remove_planned
-from odatui.service.setup import load_config_at, make_engine
+from odatui.service.run import open_run
+from odatui.service.setup import load_config_at
 from odatui.core.locks import TenantLocks
 
 
@@ -77,7 +77,7 @@ def cmd_remove(args: Any, out: TextIO | None = None) -> int:
 
     # The same tenant locks and canonical run state as apply (odatui.core.identity), whatever the config's spelling:
     # never alongside an apply on the same tenant, and the ledger read is the one apply wrote.
-    check = asyncio.run(live_check(make_engine(config), plan=False))
+    check = asyncio.run(open_run(config).live_target())
     names = tuple(n for part, n in zip(("okta", "ws1"), check.identity.lock_names, strict=True)
                   if part in check.identity.confirmed)
     locks = TenantLocks(names)

@@ -15,38 +15,17 @@ from typing import Any, TextIO
 
 from odatui.engine.exits import MEANING
 from odatui.core.errors import UsageError
-from odatui.core.events import (
-    RunFinished,
-    StepCancelled,
-    StepFailed,
-    StepLog,
-    StepNeedsAction,
-    StepProgress,
-    StepSkipped,
-    StepStarted,
-    StepSucceeded,
-)
+from odatui.core.events import StepFailed, StepNeedsAction, StepProgress
 from odatui.service import plan as plans
-from odatui.service import setup as service_setup
 from odatui.service.plan import row_change
-from odatui.service.retry import retry_plan
+from odatui.service.run import RunSession, open_run
 from odatui.service.setup import check_step_ids, load_config_at
-from odatui.cli.status import cmd_status  # noqa: F401  (`odatui status`: the CLI's table names it here)
+from odatui.service.words import describe
 
 PLAIN_PROGRESS_EVERY = 1.0  # seconds between progress lines of one step (the engine already caps at ~10/s)
 
 
 # --------------------------------------------------------------------------------------------- output
-
-
-def human_bytes(n: float) -> str:
-    if n >= 1e9:
-        return f"{n / 1e9:.1f} GB"
-    if n >= 1e6:
-        return f"{n / 1e6:.0f} MB" if n >= 1e7 else f"{n / 1e6:.1f} MB"
-    if n >= 1e3:
-        return f"{n / 1e3:.0f} kB"
-    return f"{int(n)} B"
 
 
 class PlainPrinter:
@@ -64,62 +43,37 @@ class PlainPrinter:
 
     def __call__(self, event: Any) -> None:
         sid = event.step_id
-        if isinstance(event, StepStarted):
-            self.line(sid, f"started: {event.title}" + (f" (attempt {event.attempt})" if event.attempt > 1 else ""))
-        elif isinstance(event, StepProgress):
+        text = describe(event)  # the words are the service's (odatui.service.words), the same as the wizard's
+        if text is None:
+            return  # the run's end: the caller prints the summary with the state's details
+        if isinstance(event, StepProgress):
             now = self.clock()
             if event.fraction != 1.0 and now - self._last_progress.get(sid, -1e9) < PLAIN_PROGRESS_EVERY:
                 return
             self._last_progress[sid] = now
-            self.line(sid, progress_text(event))
-        elif isinstance(event, StepLog):
-            self.line(sid, event.message if event.level == "info" else f"{event.level}: {event.message}")
-        elif isinstance(event, StepNeedsAction):
-            self.line(sid, "NEEDS YOUR ACTION:")
+        self.line(sid, text)
+        if isinstance(event, StepNeedsAction):
             for text_line in event.text.splitlines():
                 self.out.write(f"    {text_line}\n")
             if event.polling and event.next_check_in:
                 self.out.write(f"    (checking again in {event.next_check_in:.0f} s)\n")
-        elif isinstance(event, StepSucceeded):
-            self.line(sid, ("done: " if event.changed else "unchanged: ") + (event.summary or "ok"))
-        elif isinstance(event, StepFailed):
-            retry = f" (retrying in {event.will_retry_in:.0f} s)" if event.will_retry_in is not None else ""
-            self.line(sid, f"FAILED: {event.error}{retry}")
-            if event.hint and event.will_retry_in is None:
-                for hint_line in event.hint.splitlines():
-                    self.out.write(f"    → {hint_line}\n")
-        elif isinstance(event, StepSkipped):
-            self.line(sid, f"skipped: {event.reason}")
-        elif isinstance(event, StepCancelled):
-            self.line(sid, f"cancelled: {event.reason}")
-        elif isinstance(event, RunFinished):
-            pass  # the caller prints the summary with the state's details
+        elif isinstance(event, StepFailed) and event.hint and event.will_retry_in is None:
+            for hint_line in event.hint.splitlines():
+                self.out.write(f"    → {hint_line}\n")
         self.out.flush()
-
-
-def progress_text(event: StepProgress) -> str:
-    parts = []
-    if event.fraction is not None:
-        parts.append(f"{event.fraction * 100:.0f}%")
-    if event.bytes_done is not None and event.bytes_total:
-        parts.append(f"{human_bytes(event.bytes_done)}/{human_bytes(event.bytes_total)}")
-        if event.rate:
-            parts.append(f"{human_bytes(event.rate)}/s")
-    elif event.message:
-        parts.append(event.message)
-    return " ".join(parts) or "working"
 
 
 EXIT_WORDS = MEANING  # the one exit-code table's words (odatui.engine.exits)
 
 
-def print_summary(result: Any, state: Any, out: TextIO | None = None, ran: Any = None) -> None:
-    """`ran`: the steps this run ran or re-checked; the others' lines are the last run's, said as such."""
+def print_summary(result: Any, records: dict[str, Any], out: TextIO | None = None, ran: Any = None) -> None:
+    """`records`: each step's recorded outcome (odatui.service.types.StepStatus); `ran`: the steps this run ran or
+    re-checked, the others' lines are the last run's, said as such."""
     out = out or sys.stdout
     width = max(len(s) for s in result.summary) if result.summary else 0
     out.write("\nSummary:\n")
     for sid, status in result.summary.items():
-        rec = state.steps.get(sid)
+        rec = records.get(sid)
         detail = ""
         if ran is not None and sid not in ran and status != "pending":
             detail = "not part of this run: the last run's result, not re-checked (`odatui status` checks it)"
@@ -144,11 +98,8 @@ def load(args: Any) -> Any:
     return load_config_at(getattr(args, "config", None))
 
 
-def require_fields(config: Any, engine: Any, step_ids: list[str], args: Any) -> None:
-    service_setup.require_fields(config, engine, step_ids, getattr(args, "config", None))
-
-
-make_engine = service_setup.make_engine
+def require_fields(run: RunSession, step_ids: list[str], args: Any) -> None:
+    run.require_fields(step_ids, getattr(args, "config", None))
 
 
 # --------------------------------------------------------------------------------------------- plan
@@ -176,9 +127,9 @@ def print_plan(rows: list[Any], out: TextIO | None = None) -> None:
 
 def cmd_plan(args: Any) -> int:
     config = load(args)
-    engine = make_engine(config)
-    require_fields(config, engine, engine.order, args)
-    rows = asyncio.run(engine.plan())
+    run = open_run(config)
+    require_fields(run, run.order, args)
+    rows = asyncio.run(run.plan())
     pending = plans.pending_notes(config, rows)
     if getattr(args, "json", False):
         json.dump(plans.plan_json(rows, pending), sys.stdout, indent=2)
@@ -194,12 +145,12 @@ def cmd_plan(args: Any) -> int:
 # --------------------------------------------------------------------------------------------- apply / retry
 
 
-def run_and_report(engine: Any, *, only: list[str] | None = None, from_step: str | None = None,
+def run_and_report(run: RunSession, *, only: list[str] | None = None, from_step: str | None = None,
                    out: TextIO | None = None) -> Any:
     printer = PlainPrinter(out)
-    result = asyncio.run(engine.run(only=only, from_step=from_step, on_event=printer))
-    print_summary(result, engine.state, out, ran=engine.ran)
-    error = engine.abort_error
+    result = asyncio.run(run.run(only=only, from_step=from_step, on_event=printer))
+    print_summary(result, run.previous(), out, ran=result.ran)
+    error = result.abort_error
     if error is not None and result.exit_code == 4:
         print(f"odatui: {error}", file=sys.stderr)
     return result
@@ -230,12 +181,12 @@ def cmd_apply(args: Any) -> int:
             raise UsageError("--advance-wave changes the tenant and stdin is not a terminal; add --yes to confirm",
                              hint="`odatui waves` shows why the wave is gated")
         config.rollout.advance_wave = advance  # this run only: the field is never saved
-    engine = make_engine(config)
+    run = open_run(config)
     only, from_step = getattr(args, "only", None), getattr(args, "from_step", None)
-    selected = engine.select(only, from_step)
-    require_fields(config, engine, selected, args)
+    selected = run.select(only, from_step)
+    require_fields(run, selected, args)
     if not getattr(args, "yes", False):
-        print_plan(asyncio.run(engine.plan()))
+        print_plan(asyncio.run(run.plan()))
         # The question on stderr: it reaches the admin even when stdout is piped into a log (`| tee`).
         sys.stdout.flush()
         sys.stderr.write("Apply these changes? [y/N] ")
@@ -245,14 +196,15 @@ def cmd_apply(args: Any) -> int:
             print("Nothing was changed.")
             return 0
     # The config file given is the one answers file: nothing is copied elsewhere (it is the admin's to keep).
-    return run_and_report(engine, only=only, from_step=from_step).exit_code
+    return run_and_report(run, only=only, from_step=from_step).exit_code
 
 
 def cmd_retry(args: Any) -> int:
     config = load(args)
-    engine = make_engine(config)
-    ids, check = asyncio.run(retry_plan(engine))
-    for sid in [s for s in engine.order if s in check.stale]:
+    run = open_run(config)
+    check = asyncio.run(run.retry_plan())
+    ids = check.ids
+    for sid in [s for s in run.order if s in check.stale]:
         print(f"{sid} succeeded in the last run, but {check.stale[sid]}")
     if not ids:
         if check.checked:
@@ -261,6 +213,6 @@ def cmd_retry(args: Any) -> int:
             print("No failed steps in the last run: nothing to retry "
                   f"(not re-checked against the tenant: {check.problem}).")
         return 0
-    require_fields(config, engine, ids, args)
+    require_fields(run, ids, args)
     print(f"Retrying: {', '.join(ids)}")
-    return run_and_report(engine, only=ids).exit_code
+    return run_and_report(run, only=ids).exit_code

@@ -10,6 +10,7 @@ from odatui.core.config import load_config
 from odatui.core.errors import UsageError
 from odatui.core.files import SECRET_LIMIT, read_stream_bounded, read_text_bounded
 from odatui.core.secrets import SECRETS, SecretStore, target_for
+from odatui.service.secret_values import check_kind
 
 
 def cmd_secrets(args) -> int:
@@ -40,18 +41,3 @@ def cmd_secrets(args) -> int:
     store.set(args.name, value, target)
     print(f"{args.name}: stored in the keychain for {target or 'this target'}")
     return 0
-
-
-def check_kind(name: str, value: str) -> None:
-    """A value that cannot be what its name says is refused before the keychain sees it (exit 2): a private key
-    must load as the signing key the Okta service app uses, exactly as a run would load it."""
-    if name != "okta.private_key":
-        return
-    from odatui.core.errors import OdatuiError
-    from odatui.okta.auth import load_signing_key
-
-    try:
-        load_signing_key(value)
-    except OdatuiError as exc:
-        raise UsageError(f"okta.private_key: {exc.message} Nothing was stored.",
-                         hint=getattr(exc, "hint", None) or "give a PEM private key or a private JWK") from None

@@ -35,6 +35,11 @@ class Mdm(Protocol):
         """Its page of the wizard: the fields an admin fills in, in order."""
         ...
 
+    def done_lines(self, done: Callable[[str], Any], out: Callable[[str], Any], config: Any = None) -> list[str]:
+        """The Done screen's lines for what exists in the MDM now: `done(step_id)` the step's view when it succeeded
+        or was unchanged (else None), `out(step_id)` its outputs."""
+        ...
+
     # What the faces read after a rollout: the rollout's ids (from the last run's outputs), the Macs with their
     # state and reasons, a second push of the profile, and the waves with their gates.
     def rollout_ids(self, config: Any) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """The wizard app: screen order, start-up work after the first paint, quitting (and saving the answers first).
-The run is RunControl's (odatui.tui.run_control), the palette's commands PaletteCommands'. Screens stay thin;
-long work runs in workers."""
+It owns the run's controller (`runs`, odatui.tui.run_control) and the palette's commands (`palette`,
+odatui.tui.palette). Screens stay thin; long work runs in workers, and a worker that fails unforeseen is said in
+one place (on_worker_state_changed)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,11 @@ from textual import work
 from textual.app import App
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.worker import Worker, WorkerState
 
+from odatui.tui import messages as msg
 from odatui.tui.palette import PaletteCommands
-from odatui.tui.run_control import RunControl
+from odatui.tui.run_control import RunController
 from odatui.tui.screens.welcome import WelcomeScreen
 from odatui.tui.drafts import Drafts
 from odatui.tui.typeahead import TypeAhead
@@ -28,7 +31,7 @@ DEFAULT_HELP = """\
 **Ctrl+Q** quit. Everything works with the keyboard: **Tab** moves between fields, **Enter** presses a button."""
 
 
-class OdatuiApp(PaletteCommands, RunControl, App):
+class OdatuiApp(App):
     CSS_PATH = "app.tcss"
     TITLE = "odatui"
     SUB_TITLE = "Okta Desktop Password Sync · Workspace ONE"
@@ -48,7 +51,8 @@ class OdatuiApp(PaletteCommands, RunControl, App):
         self.clock = clock
         self.loaded: Any = None
         self.load_error: str | None = None
-        self.engine: Any = None
+        self.runs = RunController(self)  # the run: the service's RunSession, never the engine
+        self.palette = PaletteCommands(self)
         self.model: Any = None  # odatui.tui.progress.RunModel, made when a run starts
         self.running = False
         self.typeahead = TypeAhead(self)  # keys typed while Next replaces the screen reach the next one
@@ -69,6 +73,43 @@ class OdatuiApp(PaletteCommands, RunControl, App):
             self.notify("Secrets are never copied to the clipboard.", severity="warning")
             return
         super().copy_to_clipboard(text)
+
+    def get_system_commands(self, screen: Screen) -> Any:
+        yield from super().get_system_commands(screen)
+        yield from self.palette.commands()
+
+    # ------------------------------------------------------------------ the run (RunController's)
+    def _on_run_message(self, message: msg.EngineMessage) -> None:
+        self.runs.fold(message)
+
+    on_step_started = on_step_progress = on_step_log = on_step_needs_action = _on_run_message
+    on_step_succeeded = on_step_failed = on_step_skipped = on_step_cancelled = on_run_finished = _on_run_message
+
+    def ask_resume_then_run(self) -> None:
+        self.runs.ask_resume_then_run()
+
+    def retry_step(self, step_id: str) -> None:
+        self.runs.retry_step(step_id)
+
+    def retry_failed(self) -> None:
+        self.runs.retry_failed()
+
+    def check_now(self, step_id: str) -> None:
+        self.runs.check_now(step_id)
+
+    def simulate_admin(self, step_id: str) -> None:
+        self.runs.simulate_admin(step_id)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Every worker's unforeseen failure, in one place: one readable line on screen, the traceback in the log.
+        (A worker says the failures it expects itself, with their own titles.)"""
+        if event.state != WorkerState.ERROR or event.worker.error is None:
+            return
+        from odatui.service.messages import readable  # deferred: start-up (pulls in the engine)
+
+        name = event.worker.group or event.worker.name or "work"
+        self.notify(readable(event.worker.error, name), title=f"{name.capitalize()} failed", severity="error",
+                    timeout=15, markup=False)
 
     # ------------------------------------------------------------------ start-up
     def get_default_screen(self) -> Screen:
@@ -278,7 +319,7 @@ class OdatuiApp(PaletteCommands, RunControl, App):
                     "the next start offers to resume.")
         if not await self.push_screen_wait(ConfirmScreen(question, yes="Quit", no="Keep running")):
             return
-        self.engine.cancel()
+        self.runs.cancel()
         for _ in range(200):  # the engine records every running step as cancelled, then finishes
             if not self.running:
                 break

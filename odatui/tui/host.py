@@ -9,13 +9,15 @@ from typing import Any, Protocol
 
 from textual.screen import Screen
 
+from odatui.tui.session import WizardSession
+
 
 class Wizard(Protocol):
-    session: Any  # odatui.tui.session.Session
+    session: WizardSession  # odatui.tui.session.Session, or the tests' StaticSession
     demo: bool
     still: bool
     loaded: Any
-    engine: Any
+    runs: Any  # odatui.tui.run_control.RunController: the run (outputs, retry, check now)
     model: Any  # odatui.tui.progress.RunModel
     running: bool
     typeahead: Any  # odatui.tui.typeahead.TypeAhead

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from odatui.core import events as ev
+from odatui.service.words import cancelled_text, log_text, skipped_text
 
 # status → (glyph, word). Words as well as glyphs: state is never told by colour alone (NO_COLOR, TERM=linux).
 STATUS = {
@@ -165,8 +166,7 @@ class RunModel:
                 view.http_retry = event.message
                 view.log.append(f"↻ {event.message}")
             else:
-                prefix = "" if event.level == "info" else f"{event.level}: "
-                view.log.append(prefix + event.message)
+                view.log.append(log_text(event))
         elif isinstance(event, ev.StepNeedsAction):
             view.status, view.action, view.summary, view.http_retry = "needs-action", event.text, "", ""
             view.polling, view.next_check_in = event.polling, event.next_check_in
@@ -193,14 +193,14 @@ class RunModel:
                     view.log.append(f"fix: {event.hint}")
         elif isinstance(event, ev.StepSkipped):
             view.status, view.summary, view.finished = "skipped", event.reason, now
-            view.log.append(f"skipped: {event.reason}")
+            view.log.append(skipped_text(event))
         elif isinstance(event, ev.StepCancelled):
             # Stopped mid-step (quit, Ctrl-C): nothing is wrong with the step, so it is retryable like a failure.
             reason = event.reason or "cancelled"
             view.status, view.finished, view.retryable = "cancelled", now, True
             view.error = reason if reason != "cancelled" else "the run was stopped while this step ran"
             view.hint, view.will_retry_in, view.bytes_total = "", None, None
-            view.log.append(f"cancelled: {reason}" if reason != "cancelled" else "cancelled")
+            view.log.append(cancelled_text(event))
         return view
 
     # --- queries for the screen ---

@@ -1,5 +1,6 @@
-"""What the Done screen says, from the run's outputs: what exists now in Okta and Workspace ONE (names and ids, not
-the plan's "will create" wording), and which exported file is which. Plain Python, no Textual."""
+"""What the Done screen says, from the run's outputs: what exists now in Okta and in the MDM (names and ids, not
+the plan's "will create" wording; the MDM plug-in words its own), and which exported file is which. Plain Python,
+no Textual."""
 
 from __future__ import annotations
 
@@ -31,8 +32,6 @@ def created_lines(steps: Mapping[str, Any], outputs: Mapping[str, Mapping[str, A
 
     lines: list[str] = []
     okta_cfg = getattr(config, "okta", None)
-    ws1_cfg = getattr(config, "ws1", None)
-    rollout = getattr(config, "rollout", None)
 
     if view := done("okta.app"):
         o = out("okta.app")
@@ -54,33 +53,9 @@ def created_lines(steps: Mapping[str, Any], outputs: Mapping[str, Mapping[str, A
             named = ", ".join(f"“{g}” ({ids[g]})" if ids.get(g) else f"“{g}”" for g in groups)
             lines.append(f"✓ Okta groups assigned to the app: {named}")
 
-    if view := done("ws1.upload"):
-        o = out("ws1.upload")
-        uuid = f", uuid {o['app_uuid']}" if o.get("app_uuid") else ""
-        lines.append(f"✓ Workspace ONE app Okta Verify {o.get('version', '?')} ({_said(view)}): "
-                     f"app id {o.get('app_id', '?')}{uuid}")
+    from odatui.service.wizard import mdm_done_lines  # deferred: start-up (the MDM plug-in's words)
 
-    if done("preflight.ws1"):
-        o = out("preflight.ws1")
-        assigned = "; Okta Verify assigned to it (Auto)" if done("ws1.assign") else ""
-        og = f" in {o['og_name']} (id {o['og_id']})" if o.get("og_name") else ""
-        # Every smart group (wave) of the rollout, not only the first: the profile and the app go to each.
-        groups = o.get("smart_groups") or [{"name": o.get("smart_group_name") or getattr(ws1_cfg, "smart_group", "")
-                                            or "?", "id": o.get("smart_group_id", "?"),
-                                            "devices": o.get("smart_group_devices")}]
-        for n, group in enumerate(groups):
-            devices = f", {group['devices']} devices" if group.get("devices") is not None else ""
-            wave = f"Wave {n + 1}: smart group" if len(groups) > 1 else "Smart group"
-            lines.append(f"✓ {wave} “{group.get('name', '?')}” (id {group.get('id', '?')}{devices}){og}{assigned}")
-
-    if view := done("ws1.profile"):
-        o = out("ws1.profile")
-        name = getattr(rollout, "profile_name", "") or "Platform SSO profile"
-        uuid = f", uuid {o['profile_uuid']}" if o.get("profile_uuid") else ""
-        lines.append(f"✓ Workspace ONE profile “{name}” ({_said(view)}): id {o.get('profile_id', '?')}{uuid}")
-
-    if done("verify"):
-        lines.append("✓ Verified: the profile, the app assignment and the Okta app agree")
+    lines += mdm_done_lines(config, done, out)
 
     lines += [_missing(v) for v in steps.values() if v.status not in DONE and v.status != "skipped"
               or (v.status == "skipped" and "not needed" not in (v.summary or ""))]

@@ -1,7 +1,7 @@
 """What the wizard works on: the config being collected, the secrets typed so far, the demo sandbox (if any) and
-the engine. No Textual here, and every heavy import (pydantic, keyring, httpx) happens inside a method, so the
-first screen paints before any of it loads. Blocking methods are called from thread workers. Everything that is
-not the wizard's own (plan, test connection, status, devices, repush, export, bundle, remove) is odatui.service's;
+the run it opens (odatui.service.run). No Textual here, and every heavy import (pydantic, keyring, httpx) happens
+inside a method, so the first screen paints before any of it loads. Blocking methods are called from thread
+workers. Everything that is not the wizard's own (plan, test connection, status, devices, repush, export, bundle, remove) is odatui.service's;
 the demo sandbox is made by the CLI side (odatui.cli.demo) and handed in.
 """
 
@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 # Secret name → where the wizard asks for it (table, input id); values stay in memory until Next stores them.
 SECRET_FIELDS = ("okta.api_token", "okta.private_key", "ws1.password", "ws1.tenant_code", "ws1.client_secret",
@@ -31,6 +31,44 @@ class Loaded:
     probe_fix: str
 
 
+class WizardSession(Protocol):
+    """Everything the app and the screens ask of a session: the real one (`Session`) and the tests' fixed one
+    (tests/support/static_session.py) both implement it, with the same signatures (tests/test_tui_session.py)."""
+
+    config: Any  # odatui.core.config.Config, or None before load()
+    secrets: Any  # odatui.core.secrets.SecretStore
+    config_path: str | None
+    file_existed: bool
+    is_demo: bool
+    typed: dict[str, str]
+
+    def load(self) -> Loaded: ...
+    def load_other(self, path: str) -> str: ...
+    def secret(self, name: str) -> str: ...
+    def secret_source(self, name: str) -> str: ...
+    def keep(self, name: str, value: str) -> None: ...
+    def remember(self, values: dict[str, str]) -> list[str]: ...
+    def save(self) -> str: ...
+    def unsaved(self) -> dict[tuple[str, str], Any]: ...
+    def must_ask_to_save(self) -> bool: ...
+    def previous_run(self) -> dict[str, str]: ...
+    def steps(self) -> list[Any]: ...
+    async def plan(self) -> list[Any]: ...
+    def check_start(self, run: Any = None) -> None: ...
+    def open_run(self, **kwargs: Any) -> Any: ...
+    async def test_connection(self, step_id: str) -> tuple[bool, str]: ...
+    async def removal_plan(self) -> Any: ...
+    async def remove(self) -> tuple[int, str]: ...
+    def export_profiles(self, out_dir: Path | None = None) -> list[Path]: ...
+    def write_bundle(self, out: Path) -> list[str]: ...
+    async def rollout_status(self) -> dict[str, Any]: ...
+    async def device_rows(self, on_rows: Any, *, only: set[int] | None = None, per_device: bool | None = None,
+                          progress: Any = None) -> Any: ...
+    async def repush(self, device_ids: list[int]) -> str: ...
+    def demo_admin_action(self) -> None: ...
+    def close(self) -> None: ...
+
+
 class Session:
     """One wizard session. With `demo_factory` (odatui.cli.demo.demo_factory: starts the in-process sandbox, called in
     `load()`, after the first paint) or a running `demo_session`, it works on the sandbox and pre-fills from it."""
@@ -47,7 +85,6 @@ class Session:
         self.typed: dict[str, str] = {}  # secrets typed in this session (never written anywhere but the keychain)
         self.found: dict[str, str] = {}  # secret name → where it already was ("keychain", "env ODATUI_…")
         self.keychain_ok = False
-        self.engine: Any = None
         self.export_paths: list[Path] = []
         self.baseline: dict[str, Any] = {}  # the answers as loaded (odatui.core.answers.snapshot): what "changed" means
         self.file_existed = False  # an existing answers file is written only after asking; a new one freely
@@ -184,7 +221,7 @@ class Session:
         self._baseline(existed=True)
         return str(path)
 
-    # --- engine ---
+    # --- the run ---
     def _runs_dir(self) -> Path | None:
         return self.demo.runs_dir if self.demo is not None else None  # a demo never mixes with real targets
 
@@ -198,26 +235,32 @@ class Session:
         state = self.store().load()
         return {sid: rec.status for sid, rec in state.steps.items()}
 
-    def make_engine(self, **kwargs: Any) -> Any:
-        from odatui.service.setup import make_engine  # deferred: start-up
+    def open_run(self, **kwargs: Any) -> Any:
+        """A run of this session's answers on its target (odatui.service.run.RunSession); thread (it reads the run
+        state and imports every step)."""
+        from odatui.service.run import open_run  # deferred: start-up
 
         kwargs = {"interactive": True, **self.engine_options, **kwargs}
-        return make_engine(self.config, self.secrets, directory=self._runs_dir(), **kwargs)
+        return open_run(self.config, self.secrets, directory=self._runs_dir(), **kwargs)
+
+    def steps(self) -> list[Any]:
+        """The steps a run of these answers has (odatui.service.types.StepView: id, title, needs), in run order."""
+        from odatui.service.run import step_views  # deferred: start-up (imports every step)
+
+        return step_views(self.config)
 
     async def plan(self) -> list[Any]:
         """The plan, after the same checks as `odatui plan` (a refused config raises its UsageError, no request)."""
-        from odatui.service.plan import plan  # deferred: start-up
+        run = await asyncio.to_thread(self.open_run)  # off the event loop
+        await asyncio.to_thread(self.check_start, run)
+        try:
+            return await run.plan()
+        finally:
+            await run.aclose()  # the wizard plans more than once: each plan's clients are closed
 
-        # The engine reads the run state and imports every step: off the event loop.
-        engine = await asyncio.to_thread(self.make_engine)
-        await asyncio.to_thread(self.check_start, engine)
-        return await plan(engine)
-
-    def check_start(self, engine: Any = None) -> None:
+    def check_start(self, run: Any = None) -> None:
         """Raise the UsageError `odatui apply` would refuse this config with (odatui.service.setup.check_start)."""
-        from odatui.service.setup import check_start  # deferred: start-up
-
-        check_start(self.config, engine or self.make_engine(), self.config_path)
+        (run or self.open_run()).check_start(self.config_path)
 
     async def test_connection(self, step_id: str) -> tuple[bool, str]:
         """Run one preflight step's inspect against the tenant; (ok, one readable answer)."""

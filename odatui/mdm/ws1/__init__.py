@@ -34,6 +34,11 @@ class Ws1:
 
         return PAGE
 
+    def done_lines(self, done: Callable[[str], Any], out: Callable[[str], Any], config: Any = None) -> list[str]:
+        from odatui.mdm.ws1.done import done_lines  # deferred: start-up
+
+        return done_lines(done, out, config)
+
     # ---------------------------------------------------------------- readers (odatui.mdm.ws1.devices, .waves)
 
     def rollout_ids(self, config: Any) -> dict[str, Any]:

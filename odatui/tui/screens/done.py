@@ -118,10 +118,9 @@ class DoneScreen(Screen):
         yield Footer()
 
     def _outputs(self) -> dict[str, dict[str, Any]]:
-        """Step id → outputs: the run state (engine.state, which also holds steps done in earlier runs), then what
-        this run's StepSucceeded events said."""
-        engine = self.odatui.engine
-        outputs: dict[str, dict[str, Any]] = dict(engine.state.outputs()) if engine is not None else {}
+        """Step id → outputs: the run state (which also holds steps done in earlier runs), then what this run's
+        StepSucceeded events said."""
+        outputs: dict[str, dict[str, Any]] = self.odatui.runs.outputs()
         for sid, view in self.odatui.model.steps.items():
             if view.outputs:
                 outputs[sid] = dict(view.outputs)
