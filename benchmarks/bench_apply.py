@@ -45,21 +45,21 @@ def count_requests(work: Path) -> tuple[dict[str, int], int, list[str]]:
 
     import httpx
 
-    from odatui.engine.run import StepRunner as Engine  # the mixin that runs one step in its own task
+    from odatui.engine.step_run import StepExecution  # one step's run, in its own task
 
     step: contextvars.ContextVar[str] = contextvars.ContextVar("bench_step", default="(none)")
     counts: dict[str, int] = {}
-    run_step, send = Engine._run_step, httpx.AsyncClient.send
+    execute, send = StepExecution.execute, httpx.AsyncClient.send
 
-    async def counted_step(self: Any, sid: str) -> None:
-        step.set(sid)  # the step's own task: its context only
-        await run_step(self, sid)
+    async def counted_step(self: Any) -> None:
+        step.set(self.sid)  # the step's own task: its context only
+        await execute(self)
 
     async def counted_send(self: Any, request: Any, **kw: Any) -> Any:
         counts[step.get()] = counts.get(step.get(), 0) + 1
         return await send(self, request, **kw)
 
-    Engine._run_step, httpx.AsyncClient.send = counted_step, counted_send  # type: ignore[method-assign]
+    StepExecution.execute, httpx.AsyncClient.send = counted_step, counted_send  # type: ignore[method-assign]
     try:
         with SandboxProcess(work / "count", 0) as sb:
             engine = sb.engine(work / "count" / "runs")
@@ -69,7 +69,7 @@ def count_requests(work: Path) -> tuple[dict[str, int], int, list[str]]:
             counts = {sid: counts.get(sid, 0) for sid in engine.order}
             chain_requests, chain = critical_chain(engine, counts)
     finally:
-        Engine._run_step, httpx.AsyncClient.send = run_step, send  # type: ignore[method-assign]
+        StepExecution.execute, httpx.AsyncClient.send = execute, send  # type: ignore[method-assign]
     return counts, chain_requests, chain
 
 

@@ -144,9 +144,6 @@ def house_offences() -> set[str]:
 
 
 DEBT: dict[str, str] = {
-    "odatui/engine/controls.py Controls: declares attributes another class sets (a mixin)": "room B",
-    "odatui/engine/run.py StepRunner: declares attributes another class sets (a mixin)": "room B",
-    "odatui/engine/scheduler.py Engine: built from 2 odatui classes": "room B",
     "odatui/mdm/ws1/emulator/__init__.py Ws1Emulator: built from 7 odatui classes": "room E",
     "odatui/mdm/ws1/emulator/__init__.py: __all__ re-exports imported names": "room E",
     "odatui/sandbox/okta.py OktaEmulator: built from 5 odatui classes": "room E",

@@ -13,7 +13,6 @@ import pytest
 
 from odatui.core.config import Config
 from odatui.engine.scheduler import Engine
-from odatui.engine.fields import missing_fields
 from odatui.engine.exits import (
     EXIT_CANCELLED,
     EXIT_FAILED,
@@ -26,7 +25,7 @@ from odatui.engine.exits import (
     run_exit,
     signal_exit,
 )
-from odatui.engine.graph import Graph
+from odatui.engine.graph import Graph, missing_fields
 from odatui.core.errors import UsageError
 from odatui.core.secrets import SecretStore
 from odatui.core.state import FAILED, SUCCEEDED, RunState, StateStore, Status

@@ -1,11 +1,13 @@
-"""The steps as a graph along their `needs`: a stable order, what a step needs and unblocks, what a run selects."""
+"""The steps as a graph along their `needs`: a stable order, what a step needs and unblocks, what a run selects,
+and which config fields the chosen steps still lack."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from odatui.core.errors import UsageError
-from odatui.steps.base import Step
+from odatui.steps.base import Step, client_fields, clients_of
 
 
 def topo_order(steps: Iterable[Step]) -> list[str]:
@@ -32,6 +34,17 @@ def topo_order(steps: Iterable[Step]) -> list[str]:
     for sid in by_id:
         visit(sid)
     return order
+
+
+def missing_fields(config: Any, step_ids: Iterable[str], steps: Iterable[Step]) -> list[str]:
+    """Dotted config fields that the given steps (ids out of `steps`) need and that are still empty
+    (Config.missing), in step order: what each step declares (Step.required_fields) and the auth fields of the API
+    clients it uses (odatui.steps.base.client_fields)."""
+    ids = set(step_ids)
+    chosen = [s for s in steps if s.id in ids]
+    wanted = [f for s in chosen for f in s.required_fields]
+    wanted += [f for kind in clients_of(chosen) for f in client_fields(kind, config)]
+    return config.missing(*dict.fromkeys(wanted))
 
 
 class Graph:

@@ -1,6 +1,8 @@
 """The one place that runs steps: plan, and run (inspect → apply) along the `needs` DAG with per-step retry,
-resume after a crash, needs-action polling and cancellation. This module schedules; one step's run is
-odatui.engine.run, the controls a face calls are odatui.engine.controls.
+resume after a crash, needs-action polling and cancellation. The `Engine` is a facade per target that holds the
+graph and the options; each `run()` makes a `Run` holding that run's live bookkeeping, which schedules the steps
+and makes a `StepExecution` (odatui.engine.step_run) per step run. The controls a face calls (retry a step, check
+now, cancel) act on the current `Run`, from any thread.
 
 The TUI and the plain CLI are two faces on the events this engine emits (odatui.core.events). The run state is saved
 after every transition (odatui.engine.persist), so a killed process resumes: every step starts with `inspect`,
@@ -16,16 +18,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from odatui.engine.controls import Controls
 from odatui.engine.delivery import Delivery
 from odatui.engine.exits import run_exit
 from odatui.engine.graph import Graph
 from odatui.engine.persist import StateWriter
 from odatui.engine.plan import PlanRow, plan
-from odatui.engine.run import StepRunner
+from odatui.engine.step_run import StepExecution
 from odatui.engine.target import bind
 from odatui.core.errors import OdatuiError, UsageError
-from odatui.core.events import Event, RunFinished
+from odatui.core.events import Event, RunFinished, StepCancelled, StepSkipped
 from odatui.core.identity import Identity
 from odatui.core.log import get_logger
 from odatui.core.state import RunState, StateStore, Status
@@ -35,6 +36,8 @@ log = get_logger("engine")
 
 # Statuses that keep the steps needing them from running.
 _BLOCKING = (Status.FAILED, Status.NEEDS_ACTION, Status.CANCELLED, Status.SKIPPED)
+# A step in one of these is run again with the step retried before it (it did not get to a true success).
+_AGAIN = (Status.SKIPPED, Status.FAILED, Status.CANCELLED, Status.NEEDS_ACTION, None)
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,9 @@ class RunResult:
     summary: dict[str, str]  # step id → final status (odatui.core.state.Status)
 
 
-class Engine(StepRunner, Controls):
+class Engine:
+    """The steps of one target and how to run them: plan, run, and the controls a face calls during a run."""
+
     def __init__(
         self,
         config: Any,
@@ -71,26 +76,9 @@ class Engine(StepRunner, Controls):
         self.poll_interval = poll_interval
         self.retry_backoff = retry_backoff
         self.state: RunState = store.load()
-        # Live-run bookkeeping (None/empty between runs).
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._loop_thread: int | None = None
-        self._running = False
-        self._wake: asyncio.Event | None = None
-        self._status: dict[str, str] = {}
-        self._adopt_only: set[str] = set()
-        self._not_applicable: set[str] = set()
-        self._tasks: dict[str, asyncio.Task[None]] = {}
-        self._check: dict[str, asyncio.Event] = {}
-        self._abort: tuple[int, OdatuiError] | None = None
-        self._cancelled = False
-        self._on_event: Callable[[Event], Any] | None = None
-        self._delivery = Delivery(None)
-        self._ctx: Context | None = None
-        self._background: asyncio.Task[RunResult] | None = None
-        self._failed_with: dict[str, int] = {}  # step id → exit code of its error (2 for config/package input)
-        self._writer: StateWriter | None = None
         self.identity: Any = None  # odatui.core.identity.Identity of the last run's target
-        self._tenant_locks: Any = None
+        self._run: Run | None = None  # the live run, else the last one (what `ran` and `abort_error` report)
+        self._background: asyncio.Task[RunResult] | None = None  # a run started by retry_step after the last one
 
     # ------------------------------------------------------------------ graph (odatui.engine.graph)
     def ancestors(self, sid: str) -> list[str]:
@@ -125,144 +113,283 @@ class Engine(StepRunner, Controls):
         if self._running:
             raise UsageError("a run is already in progress")
         selected = self.select(only, from_step)
-        self._running = True
-        self._loop = asyncio.get_running_loop()
-        self._loop_thread = threading.get_ident()
-        self._wake = asyncio.Event()
-        self._status, self._adopt_only, self._not_applicable = {}, set(), set()
-        self._tasks, self._check = {}, {}
-        self._abort, self._cancelled = None, False
-        self._failed_with = {}
-        self._on_event = on_event
-        self._delivery = Delivery(on_event, self._loop)
-        self._writer = StateWriter(self.store, self._state_unwritable)
+        self._run = Run(self, on_event)
+        return await self._run.go(selected)
+
+    @property
+    def _running(self) -> bool:
+        return self._run is not None and self._run.running
+
+    @property
+    def ran(self) -> set[str]:
+        """The steps the last run ran or re-checked against the tenant (the rest of its summary is stored)."""
+        return set(self._run.status) if self._run is not None else set()
+
+    @property
+    def abort_error(self) -> OdatuiError | None:
+        """Why the run stopped early (e.g. SecretsUnavailable, with its remedy in `hint`)."""
+        return self._run.abort[1] if self._run is not None and self._run.abort else None
+
+    # ------------------------------------------------------------------ controls (from any thread)
+    def _call_in_loop(self, fn: Callable[[], None]) -> None:
+        run = self._run
+        if run is not None and run.loop_thread != threading.get_ident():
+            run.loop.call_soon_threadsafe(fn)
+        else:
+            fn()
+
+    def retry_step(self, step_id: str) -> None:
+        """Run a failed (or needs-action, cancelled, skipped) step again, and the steps it unblocks."""
+        if step_id not in self.steps:
+            raise UsageError(f"unknown step id {step_id!r}", hint="step ids: " + ", ".join(self.order))
+
+        def during() -> None:
+            run = self._run
+            if run is None or not run.running:
+                return after()
+            again = [step_id] + [d for d in self.descendants(step_id) if run.status.get(d) in _AGAIN]
+            if run.status.get(step_id) in (Status.RUNNING, Status.SUCCEEDED):
+                return
+            run.include(again)
+            run.wake.set()
+
+        def after() -> None:
+            again = [step_id] + [d for d in self.descendants(step_id)
+                                 if self.state.steps.get(d) is None or self.state.steps[d].status != Status.SUCCEEDED]
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                loop = self._run.loop if self._run is not None else None
+            if loop is None or loop.is_closed():
+                raise UsageError("retry_step after a run needs the event loop the run used")
+            on_event = self._run.on_event if self._run is not None else None
+            self._background = loop.create_task(self.run(only=again, on_event=on_event))
+
+        self._call_in_loop(during)
+
+    def check_now(self, step_id: str) -> None:
+        """A step waiting for the admin: look again now instead of at the next poll."""
+
+        def poke() -> None:
+            event = self._run.check.get(step_id) if self._run is not None else None
+            if event is not None:
+                event.set()
+
+        self._call_in_loop(poke)
+
+    def cancel(self) -> None:
+        """Stop cleanly: running steps are recorded as cancelled, nothing new starts."""
+
+        def stop() -> None:
+            if self._run is not None:
+                self._run.stop()
+
+        self._call_in_loop(stop)
+
+
+class Run:
+    """One `Engine.run()`: its live bookkeeping (statuses, tasks, the wake-up event, the Context, the state writer,
+    the event delivery, why it stopped), the scheduling along the `needs` graph, and its outcome."""
+
+    def __init__(self, engine: Engine, on_event: Callable[[Event], Any] | None) -> None:
+        self.engine = engine
+        self.state = engine.state
+        self.on_event = on_event
+        self.loop = asyncio.get_running_loop()
+        self.loop_thread = threading.get_ident()
+        self.running = True
+        self.wake = asyncio.Event()
+        self.status: dict[str, str] = {}
+        self.adopt_only: set[str] = set()
+        self.not_applicable: set[str] = set()
+        self.tasks: dict[str, asyncio.Task[None]] = {}
+        self.check: dict[str, asyncio.Event] = {}
+        self.abort: tuple[int, OdatuiError] | None = None
+        self.cancelled = False
+        self.failed_with: dict[str, int] = {}  # step id → exit code of its error (2 for config/package input)
+        self.delivery = Delivery(on_event, self.loop)
+        self.writer = StateWriter(engine.store, self._state_unwritable)
+        self.ctx: Context | None = None
+        self.tenant_locks: Any = None
+
+    async def go(self, selected: list[str]) -> RunResult:
+        engine = self.engine
         locked_here = False
         try:
-            self._ctx = Context(self.config, self.secrets, {}, client_factory=self.client_factory)
-            self._ctx.undo = self.undo
-            await self._ctx.preload_clients(*clients_of(self.steps.values()))
+            self.ctx = Context(engine.config, engine.secrets, {}, client_factory=engine.client_factory)
+            self.ctx.undo = engine.undo
+            await self.ctx.preload_clients(*clients_of(engine.steps.values()))
             locked_here = await self._bind_target()
-            self.state = self.store.load()
-            self.state.target = self.store.target  # a state moved from its spelling's name is this target's now
+            self.state = engine.state = engine.store.load()
+            self.state.target = engine.store.target  # a state moved from its spelling's name is this target's now
             for note in self.state.notes:
                 log.warning("%s", note)
-            if self.identity is not None and len(self.identity.confirmed) == 2:
-                self.state.identity = self.identity.as_dict()
-            self._ctx.outputs = {k: dict(v) for k, v in self.state.outputs().items()}
-            self._ctx.created = self.state.created()
-            self._include(selected)
+            if engine.identity is not None and len(engine.identity.confirmed) == 2:
+                self.state.identity = engine.identity.as_dict()
+            self.ctx.outputs = {k: dict(v) for k, v in self.state.outputs().items()}
+            self.ctx.created = self.state.created()
+            self.include(selected)
             # Secrets and TLS contexts of the clients the pending steps use, built in threads side by side instead
             # of one after the other on the loop inside the first step of each branch.
-            pending = [self.steps[s] for s, st in self._status.items() if st == Status.PENDING]
-            await self._ctx.prepare_clients(*clients_of(pending))
+            pending = [engine.steps[s] for s, st in self.status.items() if st == Status.PENDING]
+            await self.ctx.prepare_clients(*clients_of(pending))
             log.info("run of %s started: %s", self.state.target, ", ".join(selected))
             await self._schedule()
         except asyncio.CancelledError:
             # Ctrl-C (asyncio.run cancels the main task) or the TUI closing: stop the steps, keep the state.
-            self._cancelled = True
+            self.cancelled = True
             await self._stop_tasks()
             self._finish_log()
             raise
         finally:
             await self._wind_down(locked_here)
-        result = RunResult(self._exit_code(), self._summary())
+        result = RunResult(self._exit_code(), self.summary())
         self._finish_log()
-        self._emit(RunFinished(summary=result.summary, exit_code=result.exit_code))
+        self.emit(RunFinished(summary=result.summary, exit_code=result.exit_code))
         return result
 
     async def _wind_down(self, locked_here: bool) -> None:
-        assert self._writer is not None
         try:
-            await asyncio.shield(self._writer.flush())
+            await asyncio.shield(self.writer.flush())
         except Exception:
             log.exception("writing the run state failed")
-        if self._ctx is not None:
+        if self.ctx is not None:
             try:
-                await asyncio.shield(self._ctx.aclose())
+                await asyncio.shield(self.ctx.aclose())
             except Exception:  # closing clients must never mask the run's result
                 log.exception("closing API clients failed")
-            self._ctx = None
-        self._running = False
+            self.ctx = None
+        self.running = False
         if locked_here:
-            self.store.release()
-        if self._tenant_locks is not None:
-            self._tenant_locks.release()
-            self._tenant_locks = None
+            self.engine.store.release()
+        if self.tenant_locks is not None:
+            self.tenant_locks.release()
+            self.tenant_locks = None
 
     async def _bind_target(self) -> bool:
         """Before any change: learn which tenants this config reaches, take their locks and switch to their run
         state (odatui.engine.target). True when the state folder's lock was taken here (released after the run)."""
-        assert self._ctx is not None
-        bound = await bind(self._ctx, self.store, have_locks=self._tenant_locks is not None)
-        self.identity = bound.identity
-        self._ctx.target = bound.identity.key
+        assert self.ctx is not None
+        engine = self.engine
+        bound = await bind(self.ctx, engine.store, have_locks=self.tenant_locks is not None)
+        engine.identity = bound.identity
+        self.ctx.target = bound.identity.key
         if bound.locks is not None:
-            self._tenant_locks = bound.locks
-        self.store = bound.store
-        if self._writer is not None:
-            self._writer.store = self.store
+            self.tenant_locks = bound.locks
+        engine.store = bound.store
+        self.writer.store = engine.store
         return bound.locked_here
 
-    def _include(self, ids: Iterable[str]) -> None:
+    def include(self, ids: Iterable[str]) -> None:
         """Add steps to the live run, with the ancestors they need. An ancestor that succeeded in an earlier run is
         not trusted: the tenant may have changed since (a restored org, an app deleted by hand), so it is inspected
         again and only a live NONE (still there) hands fresh outputs to the steps that need them; otherwise it
         stops with what it would change, and its dependents do not run on an old value."""
         for sid in ids:
-            self._status[sid] = Status.PENDING
-            self._adopt_only.discard(sid)
+            self.status[sid] = Status.PENDING
+            self.adopt_only.discard(sid)
         for sid in list(ids):
-            for anc in self.ancestors(sid):
-                if anc in self._status:
+            for anc in self.engine.ancestors(sid):
+                if anc in self.status:
                     continue
-                self._status[anc] = Status.PENDING
-                self._adopt_only.add(anc)
-                if self._ctx is not None:
-                    self._ctx.outputs.pop(anc, None)  # never fall back on the stored value
+                self.status[anc] = Status.PENDING
+                self.adopt_only.add(anc)
+                if self.ctx is not None:
+                    self.ctx.outputs.pop(anc, None)  # never fall back on the stored value
 
     async def _schedule(self) -> None:
-        assert self._wake is not None
         while True:
             self._start_ready()
-            if not self._tasks:
+            if not self.tasks:
                 return
-            await self._wake.wait()
-            self._wake.clear()
+            await self.wake.wait()
+            self.wake.clear()
 
     def _start_ready(self) -> None:
+        engine = self.engine
         changed = True
-        while changed and self._abort is None and not self._cancelled:
+        while changed and self.abort is None and not self.cancelled:
             changed = False
-            for sid in self.order:
-                if self._status.get(sid) != Status.PENDING or sid in self._tasks:
+            for sid in engine.order:
+                if self.status.get(sid) != Status.PENDING or sid in self.tasks:
                     continue  # (a retried step whose last attempt is still winding down starts after it)
-                step = self.steps[sid]
-                blocker = next((n for n in step.needs if self._status.get(n) in _BLOCKING
-                                and n not in self._not_applicable), None)
+                step = engine.steps[sid]
+                blocker = next((n for n in step.needs if self.status.get(n) in _BLOCKING
+                                and n not in self.not_applicable), None)
                 if blocker is not None:
-                    self._skip(sid, f"needs {blocker}, which {_said(self._status[blocker])}")
+                    self.skip(sid, f"needs {blocker}, which {_said(self.status[blocker])}")
                     changed = True
-                elif all(self._status.get(n) == Status.SUCCEEDED or n in self._not_applicable for n in step.needs):
-                    if not step.applies(self.config):
-                        self._not_applicable.add(sid)
-                        self._skip(sid, "not needed for this configuration")
+                elif all(self.status.get(n) == Status.SUCCEEDED or n in self.not_applicable for n in step.needs):
+                    if not step.applies(engine.config):
+                        self.not_applicable.add(sid)
+                        self.skip(sid, "not needed for this configuration")
                     else:
-                        self._status[sid] = Status.RUNNING
-                        task = asyncio.create_task(self._run_step(sid), name=f"odatui-step-{sid}")
+                        self.status[sid] = Status.RUNNING
+                        task = asyncio.create_task(StepExecution(self, sid).execute(), name=f"odatui-step-{sid}")
                         task.add_done_callback(lambda t, sid=sid: self._step_done(sid, t))
-                        self._tasks[sid] = task
+                        self.tasks[sid] = task
                     changed = True
+
+    def _step_done(self, sid: str, task: asyncio.Task[None]) -> None:
+        # A done callback, not a `finally`: a task cancelled before it ever ran never enters its body.
+        if self.tasks.get(sid) is not task:
+            return
+        if self.status.get(sid) == Status.RUNNING:
+            self.record(sid, Status.CANCELLED, last_error="cancelled")
+            self.emit(StepCancelled(sid))
+        del self.tasks[sid]
+        self.check.pop(sid, None)
+        self.wake.set()
+
+    def stop(self) -> None:
+        """Cancel: running steps are recorded as cancelled, nothing new starts."""
+        self.cancelled = True
+        for task in list(self.tasks.values()):
+            task.cancel()
+        self.wake.set()
+
+    async def _stop_tasks(self) -> None:
+        tasks = list(self.tasks.values())
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    # ------------------------------------------------------------------ transitions (each one saved)
+    def record(self, sid: str, status: str, **fields: Any) -> None:
+        rec = self.state.step(sid)
+        rec.status = status
+        for key, value in fields.items():
+            setattr(rec, key, value)
+        self.status[sid] = status
+        self.writer.request(self.state)
+
+    def skip(self, sid: str, reason: str) -> None:
+        self.record(sid, Status.SKIPPED, last_error=None, summary=reason)
+        self.emit(StepSkipped(sid, reason))
+
+    def emit(self, event: Event | RunFinished) -> None:
+        self.delivery.emit(event)
+
+    def _state_unwritable(self, exc: OdatuiError) -> None:
+        # Without a state file a crash could not resume cleanly: stop here rather than go on blind.
+        log.error("%s", exc)
+        if self.abort is None:
+            self.abort = (exc.exit_code, exc)
+            for task in list(self.tasks.values()):
+                task.cancel()
+            self.wake.set()
 
     # ------------------------------------------------------------------ outcome
     def _exit_code(self) -> int:
-        return run_exit(self._status, failed_with=self._failed_with, not_applicable=self._not_applicable,
-                        aborted=self._abort[0] if self._abort is not None else None, cancelled=self._cancelled)
+        return run_exit(self.status, failed_with=self.failed_with, not_applicable=self.not_applicable,
+                        aborted=self.abort[0] if self.abort is not None else None, cancelled=self.cancelled)
 
-    def _summary(self) -> dict[str, str]:
+    def summary(self) -> dict[str, str]:
         out = {}
-        for sid in self.order:
-            if sid in self._status:
-                out[sid] = self._status[sid]
+        for sid in self.engine.order:
+            if sid in self.status:
+                out[sid] = self.status[sid]
             elif sid in self.state.steps:
                 out[sid] = self.state.steps[sid].status
             else:
@@ -271,17 +398,7 @@ class Engine(StepRunner, Controls):
 
     def _finish_log(self) -> None:
         log.info("run of %s finished: %s", self.state.target,
-                 ", ".join(f"{k}={v}" for k, v in self._summary().items()))
-
-    @property
-    def ran(self) -> set[str]:
-        """The steps the last run ran or re-checked against the tenant (the rest of its summary is stored)."""
-        return set(self._status)
-
-    @property
-    def abort_error(self) -> OdatuiError | None:
-        """Why the run stopped early (e.g. SecretsUnavailable, with its remedy in `hint`)."""
-        return self._abort[1] if self._abort else None
+                 ", ".join(f"{k}={v}" for k, v in self.summary().items()))
 
 
 def _said(status: str) -> str:

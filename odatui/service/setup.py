@@ -42,7 +42,7 @@ def check_step_ids(ids: list[str]) -> None:
 def require_fields(config: Any, engine: Any, step_ids: list[str], where: str | None = None) -> None:
     """The config fields these steps (and the steps they need) require, all named in one line (exit 2)."""
     from odatui.macos import scep
-    from odatui.engine.fields import missing_fields
+    from odatui.engine.graph import missing_fields
 
     wanted = set(step_ids)
     for sid in step_ids:
