@@ -145,9 +145,7 @@ def house_offences() -> set[str]:
 
 DEBT: dict[str, str] = {
     "odatui/mdm/ws1/emulator/__init__.py Ws1Emulator: built from 7 odatui classes": "room E",
-    "odatui/mdm/ws1/emulator/__init__.py: __all__ re-exports imported names": "room E",
     "odatui/sandbox/okta.py OktaEmulator: built from 5 odatui classes": "room E",
-    "odatui/sandbox/okta.py: __all__ re-exports imported names": "room E",
 }
 
 

@@ -22,7 +22,7 @@ from odatui.sandbox.credentials import (
     WS1_TENANT_CODE,
     WS1_USER,
 )
-from odatui.mdm.ws1.emulator import requested_version
+from odatui.mdm.ws1.emulator.common import requested_version
 
 BASIC = {"Authorization": "Basic " + base64.b64encode(f"{WS1_USER}:{WS1_PASSWORD}".encode()).decode(),
          "aw-tenant-code": WS1_TENANT_CODE}

@@ -21,14 +21,7 @@ from starlette.routing import Route
 
 from odatui.sandbox.okta_apps import OktaApps
 from odatui.sandbox.okta_auth import OktaAuth
-from odatui.sandbox.okta_common import (
-    FORMER_PSSO_LABEL,
-    PSSO_LABEL,
-    SIGN_ON_MODES,
-    OAuthError,
-    OktaError,
-    now_iso,
-)
+from odatui.sandbox.okta_common import PSSO_LABEL, SIGN_ON_MODES, OktaError
 from odatui.sandbox.okta_directory import add_devices, add_members
 from odatui.sandbox.okta_logs import OktaLogs
 from odatui.sandbox.okta_org import OktaOrg
@@ -147,7 +140,3 @@ class OktaEmulator(OktaSeed, OktaAuth, OktaApps, OktaOrg, OktaLogs):
                        for app_id, per_app in self.assignments.items() for gid, a in per_app.items()]
         return {"apps": apps, "group_assignments": assignments}
 
-
-# Names tests and older callers import from here.
-_now_iso = now_iso
-__all__ = ["FORMER_PSSO_LABEL", "PSSO_LABEL", "OAuthError", "OktaEmulator", "OktaError", "_now_iso"]

@@ -22,7 +22,7 @@ from starlette.routing import Route
 from odatui.mdm.ws1.emulator.apps import Ws1Apps
 from odatui.mdm.ws1.emulator.auth import Ws1Auth
 from odatui.mdm.ws1.emulator.certificates import Ws1Certificates
-from odatui.mdm.ws1.emulator.common import Ws1Error, error_response, requested_version, pad_version
+from odatui.mdm.ws1.emulator.common import Ws1Error
 from odatui.mdm.ws1.emulator.devices import Ws1Devices
 from odatui.mdm.ws1.emulator.groups import Ws1Groups
 from odatui.mdm.ws1.emulator.profiles import Ws1Profiles
@@ -147,5 +147,3 @@ class Ws1Emulator(Ws1Auth, Ws1Groups, Ws1Apps, Ws1Rules, Ws1Profiles, Ws1Devices
             "certificate_authorities": [c.public(self.cas.okta_challenge) for c in self.cas.by_id.values()],  # never the challenge
         }
 
-
-__all__ = ["Ws1Emulator", "Ws1Error", "error_response", "pad_version", "requested_version"]
