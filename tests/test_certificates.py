@@ -188,7 +188,7 @@ def test_a_wrong_challenge_fails_only_the_certificate_profile_and_status_says_wh
 
     # Without the certificate no Mac can register for Desktop Password Sync (Okta's registered devices).
     okta = session.sandbox.world.emulators["okta"]
-    assert okta._fleet_devices() == []
+    assert okta.org_routes._fleet_devices() == []
 
     # The admin fixes the challenge in the CA: the Macs get the certificate.
     add_ca(session)
@@ -197,7 +197,7 @@ def test_a_wrong_challenge_fails_only_the_certificate_profile_and_status_says_wh
     roll = asyncio.run(rollout_status(config, session.secrets, outputs, okta=False))
     assert roll["certificate_installed"] >= len(reached)
     advance(session, 2)  # a new listing second: the Okta side sees the certificates
-    assert okta._fleet_devices()
+    assert okta.org_routes._fleet_devices()
 
 
 def test_judge_certificate_by_ca_and_template_names_not_by_guessing():

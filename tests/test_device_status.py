@@ -221,7 +221,7 @@ def test_status_reports_okta_registered_macs(rolled_out):
     run = odatui_cli("status", "--json", "--config", str(session.config_path))
     rollout = json.loads(run.stdout)["rollout"]
     fleet = session.sandbox.world.emulators["ws1"].fleet
-    assert rollout["okta_verify_macs"] == len(session.sandbox.world.emulators["okta"]._fleet_devices())
+    assert rollout["okta_verify_macs"] == len(session.sandbox.world.emulators["okta"].org_routes._fleet_devices())
     assert 0 < rollout["okta_verify_macs"] < rollout["profile_installed"] <= len(fleet.members())
 
 

@@ -31,7 +31,7 @@ def rolled_out(demo_factory, sandbox_env):
 def test_500_org_wide_okta_verify_macs_are_reported_apart_from_the_rollouts_dps_registrations(rolled_out):
     sb = rolled_out.sandbox
     okta = sb.world.emulators["okta"]
-    fleet_registered = len(okta._fleet_devices())
+    fleet_registered = len(okta.org_routes._fleet_devices())
     admin(sb, "/_sandbox/okta/settings", {"registered_macs": 500})  # FastPass Macs all over the org
     admin(sb, "/_sandbox/okta/settings", {"dps_enrollments": {"group": "Mac Pilot", "count": 3}})  # the rollout's
     admin(sb, "/_sandbox/okta/settings", {"group_members": {"Engineering": 4}})
@@ -88,7 +88,7 @@ def test_a_registration_logged_this_second_is_counted(sandbox, sandbox_env):
     from odatui.service.registrations import dps_registrations
 
     okta = sandbox.world.emulators["okta"]
-    okta.add_dps_enrollments("Mac Pilot", 2)
+    okta.log_routes.add_dps_enrollments("Mac Pilot", 2)
     published = datetime.fromisoformat(okta.log_events[-1]["published"].replace("Z", "+00:00"))
     config = parse_config(sandbox.config_dict(), source="test")
     dps = asyncio.run(dps_registrations(config, SecretStore(), {}, now=published))

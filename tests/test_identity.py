@@ -155,7 +155,7 @@ def test_a_sandbox_replaced_on_the_same_port_never_gets_the_old_client_id(sandbo
     old = Sandbox(SandboxOptions(psso_app="absent", data_dir=first_dir)).start()
     try:
         port = int(old.url.rsplit(":", 1)[1])
-        old_client = old.world.emulators["okta"].add_app(PSSO_LABEL)["id"]  # the admin adds it in the console
+        old_client = old.world.emulators["okta"].seeding.add_app(PSSO_LABEL)["id"]  # the admin adds it in the console
         config = write_config(old, package, tmp_path / "odatui.toml")
         run = odatui_cli("apply", "--yes", "--config", str(config))
         assert run.returncode == 0, run.stdout + run.stderr

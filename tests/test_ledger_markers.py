@@ -63,7 +63,7 @@ def test_a_ledger_edited_to_name_another_admins_profile_and_okta_assignment_dele
     okta = session.sandbox.world.emulators["okta"]
     # another admin's Okta assignment: the same group, on another app
     group_id = state["steps"]["okta.assign"]["created"][0]["group_id"]
-    other_app = okta.add_app("Finance Portal", sign_on_mode="BOOKMARK")["id"]
+    other_app = okta.seeding.add_app("Finance Portal", sign_on_mode="BOOKMARK")["id"]
     okta.assignments[other_app][group_id] = {"id": group_id, "priority": 0}
 
     state["steps"]["ws1.profile"]["created"][0]["id"] = str(theirs_same_name)  # our name, their object

@@ -130,7 +130,7 @@ def test_two_waves_stage_the_profile_behind_their_gates(demo_factory, sandbox_en
     assert waves[0]["registered"] == 0  # the profile was assigned a moment ago: nothing installed yet
     advance_clock(session, 1300)
     waves = asyncio.run(wave_status(config, session.secrets))
-    registered = {d["profile"]["serialNumber"] for d in session.sandbox.world.emulators["okta"]._fleet_devices()}
+    registered = {d["profile"]["serialNumber"] for d in session.sandbox.world.emulators["okta"].org_routes._fleet_devices()}
     assert waves[0]["registered"] == len(registered & set(serials)) > 0 and waves[0]["profile_installed"] == 5
     # Now that Pilot has it, the big wave waits on its own Okta Verify share (offline Macs never install).
     assert waves[1]["gate"] == "gated" and waves[1]["reason"].startswith("Okta Verify on ")
@@ -246,9 +246,9 @@ def test_wave_users_outside_its_okta_groups_are_named(demo_factory, sandbox_env)
     assert "5 Mac user(s)" in line and "Mac Pilot" in line and emails[0] in line and "and 2 more" in line
     # Three of the five users join the wave's Okta group: the warning names only the other two.
     okta = session.sandbox.world.emulators["okta"]
-    pilot_group = okta.group_by_name("Mac Pilot")
+    pilot_group = okta.seeding.group_by_name("Mac Pilot")
     for email in emails[:3]:
-        okta.members[pilot_group["id"]].append(okta._add_user(email, "Pilot", "User", 0)["id"])
+        okta.members[pilot_group["id"]].append(okta.seeding._add_user(email, "Pilot", "User", 0)["id"])
     apply(session, config)
     [line] = [w for w in outputs(config, "okta.assign")["warnings"] if w.startswith("wave 'Pilot'")]
     assert "2 Mac user(s)" in line and emails[3] in line and emails[4] in line and emails[0] not in line
@@ -382,7 +382,7 @@ def test_a_wave_whose_profile_arrived_before_okta_verify_shows_it(demo_factory, 
     early = [d for d in fleet.members() if d.okta_registered and d.arch == "arm64" and d.user_approved
              and not d.profile_fails and fleet.delay(d, "profile") is not None and fleet.delay(d, "app") is not None
              and fleet.delay(d, "profile") < fleet.delay(d, "app")]
-    registered = {d["profile"]["serialNumber"] for d in session.sandbox.world.emulators["okta"]._fleet_devices()}
+    registered = {d["profile"]["serialNumber"] for d in session.sandbox.world.emulators["okta"].org_routes._fleet_devices()}
     assert early and not {d.serial for d in early} & registered
 
 

@@ -25,34 +25,47 @@ from odatui.sandbox.okta_common import PSSO_LABEL, SIGN_ON_MODES, OktaError
 from odatui.sandbox.okta_directory import add_devices, add_members
 from odatui.sandbox.okta_logs import OktaLogs
 from odatui.sandbox.okta_org import OktaOrg
+from odatui.sandbox.okta_base import OktaState
 from odatui.sandbox.okta_seed import OktaSeed
 
 
-class OktaEmulator(OktaSeed, OktaAuth, OktaApps, OktaOrg, OktaLogs):
-    """The whole emulator: state and plumbing (okta_base), seed (okta_seed), auth (okta_auth), apps (okta_apps),
-    org-level reads (okta_org); here the route table and the sandbox admin switches."""
+class OktaEmulator(OktaState):
+    """The whole emulator: the org's state and plumbing (okta_base), and one router per resource over it: seed
+    (okta_seed), auth (okta_auth), apps (okta_apps), org-level reads (okta_org), the System Log (okta_logs); here the
+    route table and the sandbox admin switches."""
+
+    def __init__(self, options: Any, world: Any) -> None:
+        super().__init__(options, world)
+        self.seeding = OktaSeed(self)
+        self.auth = OktaAuth(self)
+        self.app_routes = OktaApps(self)
+        self.org_routes = OktaOrg(self)
+        self.log_routes = OktaLogs(self, self.seeding, self.org_routes)
+        self.authorize = self.auth._authorize
+        self.seeding._seed()
+        self.auth._make_service_app()
 
     # --- routes ------------------------------------------------------------------------------------------------
     def routes(self) -> list[Route]:
         r = self._route
         return [
-            r("/.well-known/okta-organization", self.org_metadata, ["GET"], "org", None, auth=False),
-            r("/api/v1/authenticators", self.list_authenticators, ["GET"], "authenticators", "okta.authenticators.read"),
-            r("/api/v1/apps", self.list_apps, ["GET"], "apps", "okta.apps.read"),
-            r("/api/v1/apps/{app_id}", self.get_app, ["GET"], "apps", "okta.apps.read"),
-            r("/api/v1/apps/{app_id}/groups", self.list_app_groups, ["GET"], "apps", "okta.apps.read"),
-            r("/api/v1/apps/{app_id}/lifecycle/activate", self.activate_app, ["POST"], "apps", "okta.apps.read",
+            r("/.well-known/okta-organization", self.org_routes.org_metadata, ["GET"], "org", None, auth=False),
+            r("/api/v1/authenticators", self.org_routes.list_authenticators, ["GET"], "authenticators", "okta.authenticators.read"),
+            r("/api/v1/apps", self.app_routes.list_apps, ["GET"], "apps", "okta.apps.read"),
+            r("/api/v1/apps/{app_id}", self.app_routes.get_app, ["GET"], "apps", "okta.apps.read"),
+            r("/api/v1/apps/{app_id}/groups", self.app_routes.list_app_groups, ["GET"], "apps", "okta.apps.read"),
+            r("/api/v1/apps/{app_id}/lifecycle/activate", self.app_routes.activate_app, ["POST"], "apps", "okta.apps.read",
               "okta.apps.manage"),
-            r("/api/v1/apps/{app_id}/groups/{group_id}", self.app_group, ["GET", "PUT", "DELETE"], "apps",
+            r("/api/v1/apps/{app_id}/groups/{group_id}", self.app_routes.app_group, ["GET", "PUT", "DELETE"], "apps",
               "okta.apps.read", "okta.apps.manage"),
-            r("/api/v1/apps/{app_id}/users", self.list_app_users, ["GET"], "apps", "okta.apps.read"),
-            r("/api/v1/groups", self.list_groups, ["GET"], "groups", "okta.groups.read"),
-            r("/api/v1/groups/{group_id}/users", self.list_group_users, ["GET"], "groups", "okta.groups.read"),
-            r("/api/v1/devices", self.list_devices, ["GET"], "devices", "okta.devices.read"),
-            r("/api/v1/logs", self.list_logs, ["GET"], "logs", "okta.logs.read"),
-            r("/.well-known/apple-app-site-association", self.aasa, ["GET"], "org", None, auth=False),
-            r("/api/v1/users/me", self.users_me, ["GET"], "users", "okta.users.read"),
-            r("/oauth2/v1/token", self.token, ["POST"], "token", None, auth=False),
+            r("/api/v1/apps/{app_id}/users", self.app_routes.list_app_users, ["GET"], "apps", "okta.apps.read"),
+            r("/api/v1/groups", self.org_routes.list_groups, ["GET"], "groups", "okta.groups.read"),
+            r("/api/v1/groups/{group_id}/users", self.org_routes.list_group_users, ["GET"], "groups", "okta.groups.read"),
+            r("/api/v1/devices", self.org_routes.list_devices, ["GET"], "devices", "okta.devices.read"),
+            r("/api/v1/logs", self.log_routes.list_logs, ["GET"], "logs", "okta.logs.read"),
+            r("/.well-known/apple-app-site-association", self.org_routes.aasa, ["GET"], "org", None, auth=False),
+            r("/api/v1/users/me", self.org_routes.users_me, ["GET"], "users", "okta.users.read"),
+            r("/oauth2/v1/token", self.auth.token, ["POST"], "token", None, auth=False),
         ]
 
     def admin_routes(self) -> list[Route]:
@@ -75,7 +88,7 @@ class OktaEmulator(OktaSeed, OktaAuth, OktaApps, OktaOrg, OktaLogs):
             return JSONResponse({"error": "status must be ACTIVE or INACTIVE"}, status_code=400)
         if mode not in SIGN_ON_MODES:
             return JSONResponse({"error": f"signOnMode must be one of {', '.join(SIGN_ON_MODES)}"}, status_code=400)
-        app = self.add_app(str(body.get("label") or PSSO_LABEL), status=status, sign_on_mode=mode)
+        app = self.seeding.add_app(str(body.get("label") or PSSO_LABEL), status=status, sign_on_mode=mode)
         return JSONResponse(app, status_code=201)
 
     async def admin_settings(self, request: Request) -> Response:
@@ -103,7 +116,7 @@ class OktaEmulator(OktaSeed, OktaAuth, OktaApps, OktaOrg, OktaLogs):
             if "registered_macs" in body:
                 add_devices(self, int(body["registered_macs"]))
             if "dps_enrollments" in body:  # {"group": name, "count": n}: those users register Password Sync
-                self.add_dps_enrollments(str(body["dps_enrollments"]["group"]), int(body["dps_enrollments"]["count"]))
+                self.log_routes.add_dps_enrollments(str(body["dps_enrollments"]["group"]), int(body["dps_enrollments"]["count"]))
             if "aasa_authsrv" in body:
                 self.aasa_authsrv = bool(body["aasa_authsrv"])
             if "busy_in_flight" in body:

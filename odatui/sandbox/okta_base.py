@@ -18,9 +18,10 @@ from odatui.sandbox.okta_common import ALL_SCOPES, ALNUM, DEFAULT_LIMITS, OAuthE
 from odatui.sandbox.okta_directory import AUTHSRV_APPS
 
 
-class OktaBase:
+class OktaState:
     """The emulator's state and plumbing: per-route rate-limit buckets and concurrency, auth check, errors, paging.
-    The routes live in the resource modules (okta_apps, okta_org, okta_auth) that build on it."""
+    The routes live in per-resource routers (okta_seed, okta_auth, okta_apps, okta_org, okta_logs), each handed this
+    state; the auth router's check is plugged in as `authorize`."""
 
     def __init__(self, options: Any, world: Any) -> None:
         self.options = options
@@ -74,8 +75,7 @@ class OktaBase:
         self.fleet_owners: dict[str, Any] = {}  # Okta device id → the WS1 fleet Mac it is (okta_directory.fleet_device)
         self.started = time.time()
         self.aasa_authsrv = True
-        self._seed()
-        self._make_service_app()
+        self.authorize: Any = self._no_auth_part  # the auth router's check, plugged in by the emulator
 
     def _id(self, prefix: str) -> str:
         return prefix + "".join(self.rng.choice(ALNUM) for _ in range(17))
@@ -111,7 +111,7 @@ class OktaBase:
                 if over:
                     raise OktaError(429, "E0000047", "API call exceeded rate limit due to too many requests.")
                 if auth:
-                    self._authorize(request, write if request.method in ("POST", "PUT", "DELETE") else read)
+                    self.authorize(request, write if request.method in ("POST", "PUT", "DELETE") else read)
                 response = await handler(request)
             except OktaError as err:
                 response = self._error(err)
@@ -183,12 +183,5 @@ class OktaBase:
                 out.append(item)
         return out
 
-    # Defined by the seed and auth parts (okta_seed, okta_auth); __init__ and every route call them.
-    def _seed(self) -> None:
-        raise NotImplementedError
-
-    def _make_service_app(self) -> None:
-        raise NotImplementedError
-
-    def _authorize(self, request: Request, scope: str | None) -> None:
-        raise NotImplementedError
+    def _no_auth_part(self, request: Request, scope: str | None) -> None:
+        raise OktaError(500, "E0000009", "Internal Server Error (no auth part plugged in)")

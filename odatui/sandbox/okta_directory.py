@@ -25,8 +25,8 @@ AUTHSRV_APPS = ("B7F62B65BN.com.okta.mobile", "B7F62B65BN.com.okta.mobile.auth-s
 def add_members(okta: Any, group_name: str, count: int, *, passwordless_every: int = 9) -> list[str]:
     """Add `count` users to a group: mostly ACTIVE, one in every few in each other status, and every
     `passwordless_every`-th without a password credential (a federated user: provider FEDERATION)."""
-    group = okta.group_by_name(group_name)
-    everyone = okta.group_by_name("Everyone")
+    group = okta.seeding.group_by_name(group_name)
+    everyone = okta.seeding.group_by_name("Everyone")
     t0 = time.time() - 86400 * 30
     added = []
     start = len(okta.users)
@@ -34,7 +34,7 @@ def add_members(okta: Any, group_name: str, count: int, *, passwordless_every: i
         n = start + i
         status = USER_STATUSES[n % len(USER_STATUSES)] if n % 3 == 0 else "ACTIVE"
         login = f"user{n:05d}@acme.example"
-        user = okta._add_user(login, "User", f"{n:05d}", t0 + i)
+        user = okta.seeding._add_user(login, "User", f"{n:05d}", t0 + i)
         user["status"] = status
         if status in ("STAGED", "PROVISIONED"):
             user["activated"] = None  # never activated (User: activated is nullable)

@@ -18,7 +18,9 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from odatui.sandbox.okta_base import OktaBase
+from odatui.sandbox.okta_base import OktaState
+from odatui.sandbox.okta_org import OktaOrg
+from odatui.sandbox.okta_seed import OktaSeed
 from odatui.sandbox.okta_common import OktaError, now_iso
 from odatui.sandbox.okta_directory import fleet_user
 
@@ -38,38 +40,43 @@ def dps_event(user: dict[str, Any], device_name: str, published: str) -> dict[st
     }
 
 
-class OktaLogs(OktaBase):
+class OktaLogs:
     """GET /api/v1/logs with `filter` (eventType eq), `since`, `until`, `limit` (≤ 1000) and cursor paging."""
+
+    def __init__(self, okta: OktaState, seeding: OktaSeed, directory: OktaOrg) -> None:
+        self.okta = okta
+        self.seeding = seeding
+        self.directory = directory
 
     def add_dps_enrollments(self, group_name: str, count: int) -> int:
         """Directory users of a group register Desktop Password Sync (admin route): events for the first `count`."""
-        group = self.group_by_name(group_name)
+        group = self.seeding.group_by_name(group_name)
         added = 0
-        for uid in self.members[group["id"]][:count]:
-            user = self.users[uid]
-            self.log_events.append(dps_event(user, f"Mac-of-{uid}", now_iso()))
+        for uid in self.okta.members[group["id"]][:count]:
+            user = self.okta.users[uid]
+            self.okta.log_events.append(dps_event(user, f"Mac-of-{uid}", now_iso()))
             added += 1
         return added
 
     def _fleet_events(self) -> list[dict[str, Any]]:
         out = []
-        for device in self._fleet_devices():  # the fleet Macs that finished registration (okta_org)
-            user = fleet_user(self, device)
+        for device in self.directory._fleet_devices():  # the fleet Macs that finished registration (okta_org)
+            user = fleet_user(self.okta, device)
             if user is not None:
                 out.append(dps_event(user, device["profile"]["displayName"], device["created"]))
         return out
 
     async def list_logs(self, request: Request) -> Response:
         params = request.query_params
-        events = self.log_events + self._fleet_events()
+        events = self.okta.log_events + self._fleet_events()
         since, until = _when(params.get("since")), _when(params.get("until"))
         events = [e for e in events if (since is None or _when(e["published"]) >= since)
                   and (until is None or _when(e["published"]) <= until)]  # bounds inclusive: unverified
         if params.get("filter"):
-            events = self._filter(events, params["filter"], {"eventType": lambda e: e["eventType"]})
+            events = self.okta._filter(events, params["filter"], {"eventType": lambda e: e["eventType"]})
         if params.get("sortOrder", "ASCENDING") == "DESCENDING":
             events = list(reversed(events))
-        return self._page(request, [{"id": e["uuid"]} for e in events], default=100, cap=1000, response_items=events)
+        return self.okta._page(request, [{"id": e["uuid"]} for e in events], default=100, cap=1000, response_items=events)
 
 
 def _when(text: str | None) -> datetime | None:
