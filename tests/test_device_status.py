@@ -194,7 +194,7 @@ def test_one_incomplete_device_record_is_named_and_the_rest_listed(rolled_out):
     session = rolled_out
     ws1 = session.sandbox.world.emulators["ws1"]
     broken = ws1.fleet.members()[1]
-    original = ws1._device_model
+    original = ws1.device_routes._device_model
 
     def model(d):  # WS1 answers one Mac without its OS and serial
         data = original(d)
@@ -203,7 +203,7 @@ def test_one_incomplete_device_record_is_named_and_the_rest_listed(rolled_out):
             data.pop("SerialNumber")
         return data
 
-    ws1._device_model = model
+    ws1.device_routes._device_model = model
     run = odatui_cli("status", "--devices", "--json", "--config", str(session.config_path))
     assert run.returncode == 1
     doc = json.loads(run.stdout)

@@ -79,7 +79,7 @@ class OktaOrg:
             # Registered: the profile installed after Okta Verify, on Apple silicon (odatui.sandbox.fleet.registers).
             first = {}
             for p in ws1.profiles.values():
-                for d in ws1._profile_devices(p):
+                for d in ws1.profile_routes._profile_devices(p):
                     at = ws1.profile_at(p, d)
                     if at is not None and (d.id not in first or at < first[d.id][1]):
                         first[d.id] = (d, at)
@@ -89,12 +89,12 @@ class OktaOrg:
             # without the native SCEP payload) is the one whose timing counts.
             cert_profiles = [p for p in ws1.profiles.values() if ws1.cas.issuers(p)]
             if cert_profiles:
-                certified = {d.id for p in cert_profiles for d in ws1._profile_devices(p) if ws1.profile_installed(p, d)}
+                certified = {d.id for p in cert_profiles for d in ws1.profile_routes._profile_devices(p) if ws1.profile_installed(p, d)}
                 first = {}
                 for p in ws1.profiles.values():
                     if p in cert_profiles:
                         continue
-                    for d in ws1._profile_devices(p):
+                    for d in ws1.profile_routes._profile_devices(p):
                         at = ws1.profile_at(p, d)
                         if d.id in certified and at is not None and (d.id not in first or at < first[d.id][1]):
                             first[d.id] = (d, at)

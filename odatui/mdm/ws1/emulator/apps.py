@@ -13,40 +13,43 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from odatui.mdm.ws1.emulator.base import Ws1Base
+from odatui.mdm.ws1.emulator.base import Ws1State
 from odatui.mdm.ws1.emulator.common import APP_BINARY_TYPES, BLOB_TYPES, MODULE_TYPES, Ws1Error, pad_version
 
 
-class Ws1Apps(Ws1Base):
+class Ws1Apps:
     """Blob upload (streamed to disk; type from the file name), macOS app create, read, search, retire/unretire,
     delete, and the app's device install status (mam v1)."""
+
+    def __init__(self, ws1: Ws1State) -> None:
+        self.ws1 = ws1
 
     # ------------------------------------------------------------------ blobs and apps
     async def upload_blob(self, request: Request, version: int) -> Response:
         # The spec declares multipart/form-data, but every working client (Omnissa's SDK, AutoPkg importer,
         # UploadApp.ps1) sends the raw file bytes as the body; the emulator follows the field reports.
-        file_name = self._param(request, "fileName")
+        file_name = self.ws1._param(request, "fileName")
         if not file_name:
             raise Ws1Error(400, 6, "FileName cannot be null or empty.")
-        og_id = self._int_param(request, "organizationGroupId")
+        og_id = self.ws1._int_param(request, "organizationGroupId")
         if og_id is None:
             raise Ws1Error(400, 6, "OrganizationGroupId cannot be null or empty.")
-        if self._og(og_id) is None:
+        if self.ws1._og(og_id) is None:
             raise Ws1Error(400, 400, f"Resource's organization group : {og_id} not found or user does not have "
                            "access to it.")
         ext = file_name.rsplit(".", 1)[-1].lower() if "." in file_name else ""
         if ext not in BLOB_TYPES:  # UEM types a blob by its file name's extension
             raise Ws1Error(400, 400, "Invalid blob type provided.")
-        module = self._param(request, "moduleType") or "General"
+        module = self.ws1._param(request, "moduleType") or "General"
         if module not in MODULE_TYPES:
             raise Ws1Error(400, 400, "Invalid Module type.")
-        limit = int(self.settings["max_blob_bytes"])
+        limit = int(self.ws1.settings["max_blob_bytes"])
         length = request.headers.get("content-length")
         if length and length.isdigit() and int(length) > limit:
             raise Ws1Error(422, 7603, "Uploading file exceeds maximum file size limit set at current "
                            "organization group.")
-        blob_id = self._next("blob")
-        final = self.blob_dir / f"{blob_id}.{ext}"
+        blob_id = self.ws1._next("blob")
+        final = self.ws1.blob_dir / f"{blob_id}.{ext}"
         part = final.with_name(final.name + ".part")
         digest = hashlib.sha256()
         size = 0
@@ -66,10 +69,10 @@ class Ws1Apps(Ws1Base):
             part.unlink(missing_ok=True)
             raise Ws1Error(400, 7019, "File is not attached.")
         os.replace(part, final)
-        blob = {"id": blob_id, "uuid": self._uuid(f"blob-{blob_id}"), "file_name": file_name, "type": ext,
+        blob = {"id": blob_id, "uuid": self.ws1._uuid(f"blob-{blob_id}"), "file_name": file_name, "type": ext,
                 "module_type": module, "size": size, "sha256": digest.hexdigest(), "og_id": og_id,
                 "path": str(final)}
-        self.blobs[blob_id] = blob
+        self.ws1.blobs[blob_id] = blob
         return JSONResponse({"Value": blob_id, "id": blob_id, "uuid": blob["uuid"]})
 
     async def delete_blob(self, request: Request, version: int) -> Response:
@@ -77,28 +80,28 @@ class Ws1Apps(Ws1Base):
         answers 404 and a blob an app still uses 400, both unverified: the sandbox refuses to let a delete break an
         app, so odatui must delete the app first."""
         blob_id = request.path_params["blob_id"]
-        blob = self.blobs.get(blob_id)
+        blob = self.ws1.blobs.get(blob_id)
         if blob is None:
             raise Ws1Error(404, 404, f"Blob not found with id : {blob_id}")
-        users = [a["id"] for a in self.apps.values() if blob_id in (a.get("blob_id"), a.get("pkginfo_blob_id"))]
+        users = [a["id"] for a in self.ws1.apps.values() if blob_id in (a.get("blob_id"), a.get("pkginfo_blob_id"))]
         if users:
             raise Ws1Error(400, 400, f"Blob {blob_id} is used by application {users[0]} and cannot be deleted.")
-        del self.blobs[blob_id]
+        del self.ws1.blobs[blob_id]
         with contextlib.suppress(OSError):
             os.unlink(blob["path"])
         return Response(status_code=200)
 
     def _blob(self, value: Any) -> dict[str, Any] | None:
         try:
-            return self.blobs.get(int(value))
+            return self.ws1.blobs.get(int(value))
         except (TypeError, ValueError):
             return None
 
     async def create_macos_app(self, request: Request, version: int) -> Response:
-        og = self._og(request.path_params["og_id"])
+        og = self.ws1._og(request.path_params["og_id"])
         if og is None:
             raise Ws1Error(400, 7451, "InvalidLocationGroupID - The Location Group ID is invalid.")
-        body = await self._json(request)
+        body = await self.ws1._json(request)
         if not isinstance(body, dict):
             raise Ws1Error(400, 400, "Request body cannot be null.")
         binary = self._blob(body.get("applicationBlobId"))
@@ -125,10 +128,10 @@ class Ws1Apps(Ws1Base):
         # Versions, docs.vmware.com/en/VMware-Workspace-ONE-UEM/services/Application_Management/
         # GUID-InternalApplicationVersions.html); the errorCode is unverified.
         if any(a["og_id"] == og["Id"] and a["bundle_id"] == bundle_id and a["version"] == str(pkginfo["version"])
-               for a in self.apps.values()):
+               for a in self.ws1.apps.values()):
             raise Ws1Error(400, 400, f"Application with version {pkginfo['version']} already exists.")
-        app_id = self._next("app")
-        app = {"id": app_id, "uuid": self._uuid(f"app-{app_id}"), "name": str(pkginfo["name"]),
+        app_id = self.ws1._next("app")
+        app = {"id": app_id, "uuid": self.ws1._uuid(f"app-{app_id}"), "name": str(pkginfo["name"]),
                "version": str(pkginfo["version"]), "internal_version": pad_version(str(internal_version)),
                "bundle_id": bundle_id, "og_id": og["Id"], "og_uuid": og["Uuid"],
                "blob_id": binary["id"], "pkginfo_blob_id": meta_blob["id"], "size": binary["size"],
@@ -136,13 +139,13 @@ class Ws1Apps(Ws1Base):
                "minimum_os": str(pkginfo.get("minimum_os_version") or ""),
                "status": "Active",
                "pkginfo": plistlib.dumps(pkginfo, fmt=plistlib.FMT_XML).decode()}
-        self.apps[app_id] = app
-        location = f"{getattr(self.world, 'ws1_url', self.world.base_url)}/api/mam/apps/internal/{app_id}"
+        self.ws1.apps[app_id] = app
+        location = f"{getattr(self.ws1.world, 'ws1_url', self.ws1.world.base_url)}/api/mam/apps/internal/{app_id}"
         return Response(status_code=201, headers={"Location": location})
 
     def _app(self, app_id: Any) -> dict[str, Any]:
         try:
-            app = self.apps.get(int(app_id))
+            app = self.ws1.apps.get(int(app_id))
         except (TypeError, ValueError):
             app = None
         if app is None:  # yes, 401: the real API answers "not found" this way
@@ -153,7 +156,7 @@ class Ws1Apps(Ws1Base):
     def _mamv1_app(self, request: Request) -> dict[str, Any]:
         """The app a mamv1 delete/retire/unretire names; those answer a missing one with 400, not 401/7000."""
         try:
-            app = self.apps.get(int(request.path_params["app_id"]))
+            app = self.ws1.apps.get(int(request.path_params["app_id"]))
         except ValueError:
             app = None
         if app is None:
@@ -163,17 +166,17 @@ class Ws1Apps(Ws1Base):
     def _app_counts(self, app: dict[str, Any]) -> tuple[int, int]:
         assigned = self._app_target_devices(app)
         installed = sum(1 for d in assigned
-                        if self.fleet.installed(d, "app", self.app_rule_at(app, d), min_os=app["minimum_os"]))
+                        if self.ws1.fleet.installed(d, "app", self.ws1.app_rule_at(app, d), min_os=app["minimum_os"]))
         return len(assigned), installed
 
     def _app_target_devices(self, app: dict[str, Any]) -> list[Any]:
-        rules = self.assignment_rules.get(app["uuid"], {}).get("assignments", [])
+        rules = self.ws1.assignment_rules.get(app["uuid"], {}).get("assignments", [])
         seen: dict[int, Any] = {}
         for rule in rules:
             for sg_uuid in rule.get("distribution", {}).get("smart_groups") or []:
-                group = self._sg_by_uuid(sg_uuid)
+                group = self.ws1._sg_by_uuid(sg_uuid)
                 if group is not None:
-                    for d in self.sg_devices(group):
+                    for d in self.ws1.sg_devices(group):
                         seen[d.id] = d
         return list(seen.values())
 
@@ -184,7 +187,7 @@ class Ws1Apps(Ws1Base):
             "ApplicationName": app["name"], "DisplayName": app["name"], "AppId": app["bundle_id"],
             "ActualFileVersion": app["version"], "BuildVersion": app["version"],
             "AirwatchAppVersion": app["internal_version"], "Status": app["status"],
-            "ManagedBy": (self._og(app["og_id"]) or {}).get("Name", "ACME Corp"),
+            "ManagedBy": (self.ws1._og(app["og_id"]) or {}).get("Name", "ACME Corp"),
             "ManagedByUuid": app["og_uuid"], "Platform": "AppleOsX", "MinimumOperatingSystem": app["minimum_os"],
             "AppSizeInKB": app["size"] // 1024, "DevicesAssignedCount": assigned, "DevicesInstalledCount": installed,
             "DevicesNotInstalledCount": assigned - installed, "ApplicationFileHash": app["sha256"],
@@ -195,9 +198,9 @@ class Ws1Apps(Ws1Base):
     async def delete_internal_app(self, request: Request, version: int) -> Response:
         """mamv1 DELETE /apps/internal/{id}: that version goes, with its assignment rules; 202."""
         app = self._mamv1_app(request)
-        del self.apps[app["id"]]
-        self.assignment_rules.pop(app["uuid"], None)
-        self.assigned_at.pop(app["uuid"], None)
+        del self.ws1.apps[app["id"]]
+        self.ws1.assignment_rules.pop(app["uuid"], None)
+        self.ws1.assigned_at.pop(app["uuid"], None)
         return Response(status_code=202)
 
     async def retire_internal_app(self, request: Request, version: int) -> Response:
@@ -207,7 +210,7 @@ class Ws1Apps(Ws1Base):
         if app["status"] == "Retired":
             raise Ws1Error(403, 403, "Application Id already retired.")
         app["status"] = "Retired"
-        self.assigned_at.pop(app["uuid"], None)
+        self.ws1.assigned_at.pop(app["uuid"], None)
         return Response(status_code=202)
 
     async def unretire_internal_app(self, request: Request, version: int) -> Response:
@@ -219,20 +222,20 @@ class Ws1Apps(Ws1Base):
         return Response(status_code=202)
 
     async def apps_search(self, request: Request, version: int) -> Response:
-        name = self._param(request, "applicationname")
-        og_id = self._int_param(request, "locationgroupid")
-        platform = self._param(request, "platform")
-        status = self._param(request, "status")
+        name = self.ws1._param(request, "applicationname")
+        og_id = self.ws1._int_param(request, "locationgroupid")
+        platform = self.ws1._param(request, "platform")
+        status = self.ws1._param(request, "status")
         if status is not None and status.lower() not in ("all", "active", "inactive", "retired"):
             raise Ws1Error(400, 7004, "Invalid application status. Valid values are : All, Active, InActive, Retired")
         # Without `status`, search lists apps in every state, retired ones included (UEM 2604 MAM v1 swagger lists
         # All/Active/InActive/Retired; the default is unverified).
-        found = [a for a in self.apps.values()
+        found = [a for a in self.ws1.apps.values()
                  if (not name or name.lower() in a["name"].lower()) and (og_id is None or a["og_id"] == og_id)
                  and (not platform or platform.lower() in ("appleosx", "10"))
                  and (status is None or status.lower() == "all"
                       or a.get("status", "Active").lower() == status.lower())]
-        page, size = self._paging(request)
+        page, size = self.ws1._paging(request)
         window = found[page * size:(page + 1) * size]  # the spec documents no 204 here: an empty list
         items = []
         for a in window:
@@ -248,22 +251,22 @@ class Ws1Apps(Ws1Base):
 
     async def app_devices(self, request: Request, version: int) -> Response:
         app = self._app(request.path_params["app_id"])
-        status = (self._param(request, "status") or "installed").lower()
+        status = (self.ws1._param(request, "status") or "installed").lower()
         if status not in ("installed", "assigned"):
             raise Ws1Error(400, 400, f"The Device status value {status} is invalid.")
-        if self._int_param(request, "locationgroupid") is None:
+        if self.ws1._int_param(request, "locationgroupid") is None:
             raise Ws1Error(400, 400, "Location Group Id cannot be null or empty.")
-        page, size = self._paging(request)
-        at = self.assigned_at.get(app["uuid"])
+        page, size = self.ws1._paging(request)
+        at = self.ws1.assigned_at.get(app["uuid"])
         devices = self._app_target_devices(app)
         if status == "installed":
             # Keyed on what decides the answer (assignment time, minimum OS, target groups), not just the app.
-            targets = tuple(str(g) for rule in self.assignment_rules.get(app["uuid"], {}).get("assignments", [])
+            targets = tuple(str(g) for rule in self.ws1.assignment_rules.get(app["uuid"], {}).get("assignments", [])
                             for g in rule.get("distribution", {}).get("smart_groups") or [])
             dates = tuple(str(rule.get("distribution", {}).get("effective_date"))
-                          for rule in self.assignment_rules.get(app["uuid"], {}).get("assignments", []))
-            devices = self._listing(("app", app["uuid"], at, app["minimum_os"], targets, dates), lambda: [
-                d for d in devices if self.fleet.installed(d, "app", self.app_rule_at(app, d),
+                          for rule in self.ws1.assignment_rules.get(app["uuid"], {}).get("assignments", []))
+            devices = self.ws1._listing(("app", app["uuid"], at, app["minimum_os"], targets, dates), lambda: [
+                d for d in devices if self.ws1.fleet.installed(d, "app", self.ws1.app_rule_at(app, d),
                                                            min_os=app["minimum_os"])])
         if not devices:
             return Response(status_code=204)

@@ -10,13 +10,16 @@ from urllib.parse import parse_qs
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from odatui.mdm.ws1.emulator.base import Ws1Base
+from odatui.mdm.ws1.emulator.base import Ws1State
 from odatui.mdm.ws1.emulator.common import LOCKOUT_AFTER, Ws1Error
 
 
-class Ws1Auth(Ws1Base):
+class Ws1Auth:
     """Basic + `aw-tenant-code` (repeated failures lock the account) or an OAuth bearer token from the region token
     URL; 401 errorCode 1005 otherwise."""
+
+    def __init__(self, ws1: Ws1State) -> None:
+        self.ws1 = ws1
 
     # ------------------------------------------------------------------ auth
     async def token(self, request: Request) -> Response:
@@ -35,11 +38,11 @@ class Ws1Auth(Ws1Base):
                 return JSONResponse({"error": "invalid_client"}, 400)
         if form.get("grant_type") != "client_credentials":
             return JSONResponse({"error": "unsupported_grant_type"}, 400)
-        if client_id != self.tenant.oauth_client_id or secret != self.tenant.oauth_secret:
+        if client_id != self.ws1.tenant.oauth_client_id or secret != self.ws1.tenant.oauth_secret:
             return JSONResponse({"error": "invalid_client"}, 400)
         token = base64.urlsafe_b64encode(os.urandom(24)).decode().rstrip("=")
-        lifetime = float(self.settings["token_lifetime_s"])
-        self.tokens[token] = time.time() + lifetime
+        lifetime = float(self.ws1.settings["token_lifetime_s"])
+        self.ws1.tokens[token] = time.time() + lifetime
         return JSONResponse({"access_token": token, "token_type": "Bearer", "expires_in": int(lifetime) or 1,
                              "scope": "api"})
 
@@ -52,11 +55,11 @@ class Ws1Auth(Ws1Base):
         tenant = request.headers.get("aw-tenant-code")
         scheme, _, value = auth.partition(" ")
         if scheme.lower() == "bearer":
-            expires = self.tokens.get(value.strip())
+            expires = self.ws1.tokens.get(value.strip())
             if expires is None or expires <= time.time():
                 raise Ws1Error(401, 1005, "The access token is missing, invalid or expired.",
                                {"WWW-Authenticate": 'Bearer error="invalid_token"'})
-            if tenant is not None and tenant != self.tenant.tenant_code:
+            if tenant is not None and tenant != self.ws1.tenant.tenant_code:
                 raise creds_error
             return
         if scheme.lower() != "basic":
@@ -65,10 +68,10 @@ class Ws1Auth(Ws1Base):
             user, _, password = base64.b64decode(value.strip(), validate=True).decode("utf-8").partition(":")
         except Exception:
             raise creds_error from None
-        if self.failed_logins >= LOCKOUT_AFTER:
+        if self.ws1.failed_logins >= LOCKOUT_AFTER:
             raise Ws1Error(401, 1005, "An error occurred while validating remote service client credentials. "
                            "The account is locked.")
-        if user != self.tenant.user or password != self.tenant.password or tenant != self.tenant.tenant_code:
-            self.failed_logins += 1
+        if user != self.ws1.tenant.user or password != self.ws1.tenant.password or tenant != self.ws1.tenant.tenant_code:
+            self.ws1.failed_logins += 1
             raise creds_error
-        self.failed_logins = 0
+        self.ws1.failed_logins = 0

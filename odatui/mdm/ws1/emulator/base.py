@@ -16,10 +16,10 @@ from odatui.mdm.ws1.emulator.cert_authorities import CertificateAuthorities
 from odatui.mdm.ws1.emulator.common import MAX_JSON_BYTES, NS, Ws1Error, Ws1Tenant, error_response, requested_version
 
 
-class Ws1Base:
+class Ws1State:
     """The emulator's state and plumbing: ids, smart-group membership, per-version endpoints, request helpers.
-    The routes live in the resource modules (ws1_auth, ws1_groups, ws1_apps, ws1_rules, ws1_profiles,
-    ws1_devices) that build on it."""
+    The routes live in per-resource routers (auth, groups, apps, rules, profiles, devices, certificates), each handed
+    this state; the auth router's check is plugged in as `authenticate`."""
 
     def __init__(self, options: Any, world: Any, *, tenant: Ws1Tenant, fleet: Any) -> None:
         """`tenant` and `fleet` (the Macs: odatui.sandbox.fleet.Fleet) come from the sandbox that runs the emulator."""
@@ -67,6 +67,7 @@ class Ws1Base:
         self.queued_installs: dict[tuple[int, int], float] = {}  # (profile, device) → when its last one was queued
         self.cas = CertificateAuthorities(tenant.okta_scep_challenge)  # added by the admin route, as in the console (no API in 2604)
         self._listings: dict[tuple[Any, ...], list[Any]] = {}  # paged listings, rebuilt at most once a second
+        self.authenticate: Any = self._no_auth_part  # the auth router's check, plugged in by the emulator
 
     # ------------------------------------------------------------------ helpers
     def _uuid(self, name: str) -> str:
@@ -282,6 +283,5 @@ class Ws1Base:
             raise Ws1Error(400, 400, "page must be 0 or more and pagesize 1 or more.")
         return page, min(size, max_size)
 
-    # Defined by the auth part (ws1_auth); every endpoint calls it first.
-    def authenticate(self, request: Request) -> None:
-        raise NotImplementedError
+    def _no_auth_part(self, request: Request) -> None:
+        raise Ws1Error(500, 500, "No auth part is plugged in.")

@@ -6,27 +6,30 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from odatui.mdm.ws1.emulator.base import Ws1Base
+from odatui.mdm.ws1.emulator.base import Ws1State
 from odatui.mdm.ws1.emulator.common import Ws1Error, is_datetime
 
 
-class Ws1Rules(Ws1Base):
+class Ws1Rules:
     """v2 assignment rules: read, and PUT as a full replace with priorities 0..n-1, published to devices."""
+
+    def __init__(self, ws1: Ws1State) -> None:
+        self.ws1 = ws1
 
     async def get_assignment_rules(self, request: Request, version: int) -> Response:
         uid = request.path_params["app_uuid"]
-        app = next((a for a in self.apps.values() if a["uuid"].lower() == uid.lower()), None)
+        app = next((a for a in self.ws1.apps.values() if a["uuid"].lower() == uid.lower()), None)
         if app is None:
             raise Ws1Error(404, 7000, "Application not found or user does not have access to it.")
-        rules = self.assignment_rules.get(app["uuid"], {"assignments": [], "excluded_smart_groups": []})
+        rules = self.ws1.assignment_rules.get(app["uuid"], {"assignments": [], "excluded_smart_groups": []})
         return JSONResponse({**rules, "id": app["id"], "uuid": app["uuid"]})
 
     async def put_assignment_rules(self, request: Request, version: int) -> Response:
         uid = request.path_params["app_uuid"]
-        app = next((a for a in self.apps.values() if a["uuid"].lower() == uid.lower()), None)
+        app = next((a for a in self.ws1.apps.values() if a["uuid"].lower() == uid.lower()), None)
         if app is None:
             raise Ws1Error(404, 7000, "Application not found")
-        body = await self._json(request)
+        body = await self.ws1._json(request)
         if not isinstance(body, dict):
             raise Ws1Error(400, 400, "Request body cannot be null.")
         assignments = body.get("assignments") or []
@@ -46,12 +49,12 @@ class Ws1Rules(Ws1Base):
             if not isinstance(dist, dict) or not dist.get("name"):
                 raise Ws1Error(422, 1012, "The Name field is required.")
             groups = dist.get("smart_groups") or []
-            if any(self._sg_by_uuid(g) is None for g in groups) or not groups:
+            if any(self.ws1._sg_by_uuid(g) is None for g in groups) or not groups:
                 raise Ws1Error(400, 6, "Smart groups provided is not applicable for this application.")
             if dist.get("effective_date") is not None and not is_datetime(dist["effective_date"]):
                 raise Ws1Error(400, 400, "The value of effective_date is not a valid date-time.")  # mamv2: format date-time
-            reach = self._og_and_ancestors(app["og_id"])
-            if any(self._sg_by_uuid(g)["og_id"] not in reach for g in groups):
+            reach = self.ws1._og_and_ancestors(app["og_id"])
+            if any(self.ws1._sg_by_uuid(g)["og_id"] not in reach for g in groups):
                 # Managed below the app's OG (or in another branch): not applicable (same documented error).
                 raise Ws1Error(400, 6, "Smart groups provided is not applicable for this application.")
             if set(map(str.lower, groups)) & set(map(str.lower, excluded)):
@@ -64,10 +67,10 @@ class Ws1Rules(Ws1Base):
             restriction = {"remove_on_unenroll": False, "desired_state_management": False,
                            **(a.get("restriction") or {})}
             stored.append({"priority": a["priority"], "distribution": dist, "restriction": restriction})
-        self.assignment_rules[app["uuid"]] = {"assignments": stored, "excluded_smart_groups": list(excluded)}
+        self.ws1.assignment_rules[app["uuid"]] = {"assignments": stored, "excluded_smart_groups": list(excluded)}
         auto = any(s["distribution"]["app_delivery_method"] == "AUTO" for s in stored)
         if auto:
-            self.assigned_at.setdefault(app["uuid"], self.fleet.now())
+            self.ws1.assigned_at.setdefault(app["uuid"], self.ws1.fleet.now())
         else:
-            self.assigned_at.pop(app["uuid"], None)
+            self.ws1.assigned_at.pop(app["uuid"], None)
         return Response(status_code=202)
