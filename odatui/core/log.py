@@ -27,8 +27,10 @@ _PATTERNS = [
     re.compile(r"(?i)(aw-tenant-code['\"]?\s*[:=]\s*['\"]?)[^\s'\",}]+"),
     re.compile(r"(?i)\b((?:SSWS|Bearer|Basic)\s+)[A-Za-z0-9._~+/=\-]{8,}"),
     re.compile(r"(?i)((?:client_secret|client_assertion|access_token|password|api_token|private_key)['\"]?\s*[:=]\s*['\"]?)[^\s'\"&,}]+"),
-    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S),
 ]
+# A whole PEM private key, removed before anything else: a known secret replaced inside its armour first would
+# leave the block unmatched and its body lines in the log.
+_PEM_KEY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S)
 
 
 MIN_FRAGMENT = 8  # a piece of a secret this long (or longer) is redacted wherever it is cut off
@@ -43,6 +45,8 @@ def register_secret(value: str | None) -> None:
             # PEM keys show up line by line (e.g. inside an exception message); a value with a stray control
             # character shows up in the pieces a terminal or `splitlines()` cuts it into.
             for piece in _CONTROL.split(value):
+                if piece.strip().startswith("-----"):
+                    continue  # a PEM armour line ("-----BEGIN EC PRIVATE KEY-----") is no secret
                 if len(piece.strip()) >= (16 if "\n" in value.strip() else MIN_FRAGMENT):
                     _secrets.add(piece.strip())
 
@@ -78,6 +82,7 @@ def _cut_off(segment: str, values: list[str]) -> str:
 
 def redact(text: str) -> str:
     _register_env_secrets()
+    text = _PEM_KEY.sub(REDACTED, text)
     values = sorted(known_secrets(), key=len, reverse=True)
     for value in values:
         text = text.replace(value, REDACTED)
