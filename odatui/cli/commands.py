@@ -24,6 +24,9 @@ class Command:
     description: str = ""  # `odatui NAME --help`
     examples: tuple[str, ...] = ()
     changes_tenant: bool = False  # needs --yes without a terminal (exit 2)
+    # Flags that need --yes even at a terminal, with why: (args attribute, the refusal, its hint). Checked by the
+    # same rule as changes_tenant (odatui.cli.main.refuse_unconfirmed), before any request.
+    needs_yes: tuple[tuple[str, str, str], ...] = ()
     readme_usage: str = ""  # the README's synopsis when it differs from the parser's (e.g. the bare wizard)
     extra_rows: tuple[tuple[str, str], ...] = field(default=())  # more README rows: (synopsis, does)
 
@@ -49,7 +52,14 @@ COMMANDS: tuple[Command, ...] = (
             ("odatui apply --config answers.toml", "odatui apply --yes --config answers.toml",
              "odatui apply --yes --only ws1.profile", "odatui apply --yes --from ws1.upload",
              "odatui apply --advance-wave 'Okta PSSO Macs' --yes"),
-            changes_tenant=True),
+            changes_tenant=True,
+            # A downgrade uninstalls Okta Verify from the Macs before the older one installs (ws1 upload's
+            # DOWNGRADE_ON_MACOS): it is asked for in writing, never answered at a prompt by habit.
+            needs_yes=(("allow_downgrade",
+                        "--allow-downgrade needs --yes: on macOS a downgrade removes Okta Verify from the Macs and "
+                        "installs the older one (FastPass and Desktop MFA stop in between), or does nothing",
+                        "`odatui plan` with the older package shows the steps; then `odatui apply --allow-downgrade "
+                        "--yes`"),)),
     Command("waves", "odatui.cli.waves:cmd_waves", "per wave: Macs, eligible Macs, Okta Verify installed, profile "
             "installed, registered, failing, and the gate's state with its reason (read live)",
             "Per wave: Macs, eligible Macs (Apple silicon at or above the floor), Okta Verify installed, profile "

@@ -152,14 +152,18 @@ def build_parser():
 
 def refuse_unconfirmed(command: str, args) -> None:
     """The one rule for every command that changes a tenant: no terminal to ask at and no --yes → exit 2, before
-    any request (as `terraform apply` without -auto-approve)."""
+    any request (as `terraform apply` without -auto-approve); a flag the command lists in `needs_yes` needs --yes
+    even at a terminal."""
     entry = BY_NAME.get(command)
-    if entry is None or not entry.changes_tenant or getattr(args, "yes", False) or sys.stdin.isatty():
+    if entry is None or getattr(args, "yes", False):
         return
-    if getattr(args, "allow_downgrade", False):
-        return  # the runner refuses it with the downgrade's own reason (it needs --yes even at a terminal)
     from odatui.core.errors import UsageError
 
+    for flag, why, hint in entry.needs_yes:  # checked first: the flag's own reason, at a terminal too
+        if getattr(args, flag, False):
+            raise UsageError(why, hint=hint)
+    if not entry.changes_tenant or sys.stdin.isatty():
+        return
     raise UsageError(f"`odatui {command}` changes the tenant and there is no terminal to confirm at (stdin); "
                      "add --yes to run it unattended", hint="`odatui plan` shows what would change")
 

@@ -160,13 +160,7 @@ def cmd_apply(args: Any) -> int:
     check_step_ids([*(getattr(args, "only", None) or []), *([args.from_step] if getattr(args, "from_step", None) else [])])
     config = load(args)
     if getattr(args, "allow_downgrade", False):
-        if not getattr(args, "yes", False):
-            # A downgrade uninstalls Okta Verify from the Macs before the older one installs (ws1_upload's
-            # DOWNGRADE_ON_MACOS): it is asked for in writing, never answered at a prompt by habit.
-            raise UsageError("--allow-downgrade needs --yes: on macOS a downgrade removes Okta Verify from the Macs "
-                             "and installs the older one (FastPass and Desktop MFA stop in between), or does nothing",
-                             hint="`odatui plan` with the older package shows the steps; then `odatui apply "
-                                  "--allow-downgrade --yes`")
+        # --yes is already checked: odatui.cli.commands lists --allow-downgrade in apply's needs_yes.
         config.rollout.allow_downgrade = True  # this run only: the field is never saved
     # Without a terminal and --yes, odatui.cli.main.refuse_unconfirmed has already refused (exit 2), before any request.
     advance = getattr(args, "advance_wave", None)

@@ -23,7 +23,7 @@ from odatui.core.http_body import AnswerTooLarge
 from odatui.core.paging import MAX_PAGES, PageGuard, check_page
 from odatui.okta.auth import OktaAuth
 from odatui.okta.errors import OktaApiError, parse_json, raise_for
-from odatui.okta.pacing import MAX_IN_FLIGHT, OrgLimiter, org_limiter
+from odatui.okta.pacing import MAX_IN_FLIGHT, org_limiter
 
 SCOPES = OKTA_SCOPES  # what the service app's token asks for (odatui.core.domain: the help and README name the same)
 # Okta tracks Desktop Password Sync registrations with this System Log event ("Configure Platform Single Sign-on for

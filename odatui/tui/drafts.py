@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from textual.widgets import Input, Select
+from textual.widgets import Select
 
 
 class Drafts:

@@ -38,7 +38,6 @@ from odatui.mdm.ws1.api.device_rows import (
     deliver,
     id_of,
     judge_certificate,
-    os_tuple,
 )
 from odatui.mdm.ws1.api.fleet_bulk import FleetBulk
 from odatui.mdm.ws1.api.pacing import BudgetSpent, RequestBudget
